@@ -1,0 +1,11 @@
+// Package kernel holds the integer kernels behind GoApprox's approximate
+// operations: matrix multiplication and 2-D convolution in which every
+// product of an activation code and a weight code is looked up in a
+// multiplier's 256x256 table and the looked-up products are summed in int32.
+//
+// Each kernel has a plain reference implementation (GEMMRef, Conv2dRef) that
+// is obviously correct and is the specification; the fast implementations
+// (GEMM, Conv2d) must return exactly the same integers for every input and
+// for any number of threads. Codes are passed as bytes: the table index of
+// an integer code is its low byte (see package lut).
+package kernel

@@ -1,0 +1,40 @@
+package ops
+
+import "fmt"
+
+// Mode selects what an approximate layer computes. It is read on every run,
+// so switching modes needs no new graph and no new machine.
+type Mode int
+
+const (
+	// Float is the ordinary layer: float products, no quantization.
+	Float Mode = iota
+	// Quantized multiplies fake-quantized inputs and weights exactly.
+	Quantized
+	// Noise is Quantized plus, in training only, Gaussian noise
+	// N(0,1)·std(y)·Sigma + Mu on the output: the Gaussian error model of a
+	// multiplier.
+	Noise
+	// Approximate replaces every product by the layer's table entry
+	// lut[x_code][w_code].
+	Approximate
+)
+
+var modeNames = [...]string{"float", "quantized", "noise", "approximate"}
+
+func (m Mode) String() string {
+	if m >= 0 && int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// ParseMode reads a mode name as printed by String.
+func ParseMode(s string) (Mode, error) {
+	for i, n := range modeNames {
+		if n == s {
+			return Mode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown mode %q: use one of float, quantized, noise, approximate", s)
+}
