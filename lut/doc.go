@@ -1,0 +1,21 @@
+// Package lut holds the 256x256 product table of an 8-bit multiplier: the
+// object every approximate operation in GoApprox reads its products from.
+//
+// # Convention
+//
+// Everywhere in GoApprox a table is indexed lut[x][w]: the activation operand
+// selects the row, the weight operand the column. An integer code is mapped
+// to its index by its low byte (code & 0xFF), so an unsigned axis runs
+// 0..255 and a signed axis runs 0..127, -128..-1:
+//
+//	index:  0   1  ...  127   128   129  ...  255
+//	signed: 0   1  ...  127  -128  -127  ...   -1
+//
+// Most real approximate multipliers are not commutative, so the order
+// matters; Transpose converts a table written the other way round.
+//
+// A Table is immutable once built, carries a name, whether each operand is
+// signed, and a content fingerprint (a hash of its 65,536 entries) that
+// identifies it whatever it is called. Tables are read from and written to
+// NumPy .npy files (TorchApprox), TFApprox .bin files and CSV.
+package lut
