@@ -1,0 +1,72 @@
+package lut
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// ReadCSV reads a table written as 256 lines of 256 comma-separated decimal
+// integers: line x (0-based) holds the row of operand index x, field w the
+// column of operand index w. Spaces around a number are allowed; every value
+// must be an integer that fits an int32.
+func ReadCSV(r io.Reader, name string, signedX, signedW bool) (*Table, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1 // we check the count ourselves to say which row is wrong
+	cr.ReuseRecord = true
+	entries := make([]int32, Size)
+	for row := 0; ; row++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			if row != 256 {
+				return nil, fmt.Errorf("lut: CSV table has %d rows; a table has 256 rows of 256 integers", row)
+			}
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lut: CSV table: %w", err)
+		}
+		if row >= 256 {
+			return nil, errors.New("lut: CSV table has more than 256 rows; a table has 256 rows of 256 integers")
+		}
+		if len(rec) != 256 {
+			return nil, fmt.Errorf("lut: CSV row %d has %d fields; a table has 256 integers per row", row, len(rec))
+		}
+		for col, f := range rec {
+			v, err := strconv.ParseInt(strings.TrimSpace(f), 10, 32)
+			if err != nil {
+				if errors.Is(err, strconv.ErrRange) {
+					return nil, fmt.Errorf("lut: CSV row %d column %d: %s is out of the int32 range a table holds",
+						row, col, strings.TrimSpace(f))
+				}
+				return nil, fmt.Errorf("lut: CSV row %d column %d: %q is not an integer", row, col, f)
+			}
+			entries[row*256+col] = int32(v)
+		}
+	}
+	return New(name, signedX, signedW, entries)
+}
+
+// WriteCSV writes t as 256 lines of 256 comma-separated integers, row x
+// holding the products of operand index x.
+func WriteCSV(w io.Writer, t *Table) error {
+	bw := bufio.NewWriter(w)
+	e := t.Entries()
+	buf := make([]byte, 0, 16)
+	for row := 0; row < 256; row++ {
+		for col := 0; col < 256; col++ {
+			buf = buf[:0]
+			if col > 0 {
+				buf = append(buf, ',')
+			}
+			buf = strconv.AppendInt(buf, int64(e[row*256+col]), 10)
+			bw.Write(buf)
+		}
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
