@@ -91,7 +91,7 @@ func (h *npyHeader) element(b []byte) (int32, error) {
 		u = h.order.Uint64(b)
 	}
 	if h.signed {
-		v := int64(u << (64 - 8*h.size)) >> (64 - 8*h.size) // sign-extend
+		v := int64(u<<(64-8*h.size)) >> (64 - 8*h.size) // sign-extend
 		if v < math.MinInt32 || v > math.MaxInt32 {
 			return 0, fmt.Errorf("value %d (%s) is out of the int32 range a table holds", v, h.descr)
 		}
