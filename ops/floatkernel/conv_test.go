@@ -1,0 +1,168 @@
+package floatkernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/goapprox/goapprox/ops/kernel"
+)
+
+// naiveConv is the textbook definition of a grouped convolution, in float64.
+func naiveConv(x, w []float32, g kernel.ConvGeom) []float64 {
+	oh, ow := g.OutH(), g.OutW()
+	cg, og := g.InPerGroup(), g.OutPerGroup()
+	y := make([]float64, g.YLen())
+	for n := 0; n < g.N; n++ {
+		for o := 0; o < g.O; o++ {
+			grp := o / og
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					var s float64
+					for c := 0; c < cg; c++ {
+						for ky := 0; ky < g.KH; ky++ {
+							for kx := 0; kx < g.KW; kx++ {
+								iy := oy*g.StrideH - g.PadH + ky*g.DilH
+								ix := ox*g.StrideW - g.PadW + kx*g.DilW
+								if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
+									continue
+								}
+								xv := x[((n*g.C+grp*cg+c)*g.H+iy)*g.W+ix]
+								wv := w[((o*cg+c)*g.KH+ky)*g.KW+kx]
+								s += float64(xv) * float64(wv)
+							}
+						}
+					}
+					y[((n*g.O+o)*oh+oy)*ow+ox] = s
+				}
+			}
+		}
+	}
+	return y
+}
+
+// naiveGrads returns d/dx and d/dw of sum(y·dy), by the same loops: every
+// product x·w contributes dy·w to dx and dy·x to dw.
+func naiveGrads(x, w, dy []float32, g kernel.ConvGeom) (dx, dw []float64) {
+	oh, ow := g.OutH(), g.OutW()
+	cg, og := g.InPerGroup(), g.OutPerGroup()
+	dx, dw = make([]float64, g.XLen()), make([]float64, g.WLen())
+	for n := 0; n < g.N; n++ {
+		for o := 0; o < g.O; o++ {
+			grp := o / og
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					d := float64(dy[((n*g.O+o)*oh+oy)*ow+ox])
+					for c := 0; c < cg; c++ {
+						for ky := 0; ky < g.KH; ky++ {
+							for kx := 0; kx < g.KW; kx++ {
+								iy := oy*g.StrideH - g.PadH + ky*g.DilH
+								ix := ox*g.StrideW - g.PadW + kx*g.DilW
+								if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
+									continue
+								}
+								xi := ((n*g.C+grp*cg+c)*g.H+iy)*g.W + ix
+								wi := ((o*cg+c)*g.KH+ky)*g.KW + kx
+								dx[xi] += d * float64(w[wi])
+								dw[wi] += d * float64(x[xi])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return dx, dw
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+func assertClose(t *testing.T, what string, got []float32, want []float64) {
+	t.Helper()
+	var scale float64
+	for _, v := range want {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	for i := range want {
+		if d := math.Abs(float64(got[i]) - want[i]); d > 1e-5*math.Max(scale, 1) {
+			t.Fatalf("%s[%d] = %g, want %g (|diff| %g)", what, i, got[i], want[i], d)
+		}
+	}
+}
+
+var geoms = []kernel.ConvGeom{
+	{N: 1, C: 1, H: 1, W: 1, O: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 2, C: 3, H: 17, W: 5, O: 4, KH: 3, KW: 2, StrideH: 1, StrideW: 2, PadH: 1, PadW: 0, DilH: 1, DilW: 1, Groups: 1},
+	{N: 3, C: 6, H: 12, W: 12, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 2, C: 4, H: 9, W: 7, O: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 2},
+	{N: 1, C: 8, H: 11, W: 13, O: 8, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 2, DilW: 2, Groups: 8},
+	{N: 5, C: 3, H: 7, W: 9, O: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 3},
+	{N: 2, C: 2, H: 6, W: 6, O: 3, KH: 1, KW: 1, StrideH: 4, StrideW: 3, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 3, H: 129, W: 3, O: 2, KH: 4, KW: 2, StrideH: 3, StrideW: 1, PadH: 2, PadW: 2, DilH: 3, DilW: 1, Groups: 1},
+}
+
+func TestConvAgainstNaive(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	impl := gonum.Implementation{}
+	for i, g := range geoms {
+		for _, threads := range []int{1, 3} {
+			t.Run(fmt.Sprintf("geom%d/threads%d", i, threads), func(t *testing.T) {
+				x, w := randSlice(r, g.XLen()), randSlice(r, g.WLen())
+				dy := randSlice(r, g.YLen())
+				y := randSlice(r, g.YLen()) // garbage that must be overwritten
+				if err := Conv2d(impl, y, x, w, g, threads); err != nil {
+					t.Fatal(err)
+				}
+				assertClose(t, "y", y, naiveConv(x, w, g))
+				wantDX, wantDW := naiveGrads(x, w, dy, g)
+				dx, dw := randSlice(r, g.XLen()), randSlice(r, g.WLen())
+				if err := Conv2dBackwardData(impl, dx, dy, w, g, threads); err != nil {
+					t.Fatal(err)
+				}
+				assertClose(t, "dx", dx, wantDX)
+				if err := Conv2dBackwardWeight(impl, dw, dy, x, g, threads); err != nil {
+					t.Fatal(err)
+				}
+				assertClose(t, "dw", dw, wantDW)
+			})
+		}
+	}
+}
+
+func TestConvRejectsBadInput(t *testing.T) {
+	g := geoms[1]
+	impl := gonum.Implementation{}
+	if err := Conv2d(impl, make([]float32, g.YLen()), make([]float32, g.XLen()-1), make([]float32, g.WLen()), g, 1); err == nil {
+		t.Error("short x accepted")
+	}
+	bad := g
+	bad.Groups = 2 // does not divide C = 3
+	if err := Conv2d(impl, make([]float32, 1), make([]float32, 1), make([]float32, 1), bad, 1); err == nil {
+		t.Error("groups not dividing channels accepted")
+	}
+}
+
+func TestMatMulTransposeFlags(t *testing.T) {
+	// a = [[1 2 3] [4 5 6]] (2×3), b = [[1 0] [0 1] [1 1]] (3×2).
+	a := []float32{1, 2, 3, 4, 5, 6}
+	b := []float32{1, 0, 0, 1, 1, 1}
+	impl := gonum.Implementation{}
+	c := make([]float32, 4)
+	MatMul(impl, false, false, 2, 2, 3, 1, a, b, 0, c)
+	want := []float64{4, 5, 10, 11}
+	assertClose(t, "a·b", c, want)
+	// aᵀ stored as 3×2, bᵀ stored as 2×3: same product via flags.
+	at := []float32{1, 4, 2, 5, 3, 6}
+	bt := []float32{1, 0, 1, 0, 1, 1}
+	MatMul(impl, true, true, 2, 2, 3, 1, at, bt, 0, c)
+	assertClose(t, "aᵀᵀ·bᵀᵀ", c, want)
+}
