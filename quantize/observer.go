@@ -1,19 +1,190 @@
 package quantize
 
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+)
+
 // Observer watches the values of one tensor during training and proposes
 // quantization parameters for it.
 //
 // Observe is a no-op while the observer is frozen, so a frozen observer
 // keeps its parameters. Params fails until at least one tensor has been
 // observed (or parameters were restored with SetState).
+//
+// NaN and ±Inf values are skipped, so that one bad batch cannot poison the
+// range, and counted (NonFinite) so that callers can report them. Observe
+// cannot return an error; bad input (a shape that does not match the values
+// or the channels seen before) is remembered and returned by Params until
+// Reset.
 type Observer interface {
 	// Observe records the values of a C-order tensor of the given shape.
+	// A nil shape means a flat vector (per-tensor schemes only).
 	Observe(values []float32, shape []int)
 	// Params returns the parameters for what has been observed so far.
 	Params() (Params, error)
 	Freeze()
 	Unfreeze()
 	Frozen() bool
-	// Reset forgets everything observed.
+	// Reset forgets everything observed, including errors and the
+	// non-finite count; it does not unfreeze.
 	Reset()
+	// Kind is the observer's kind as NewObserver names it.
+	Kind() string
+	// NonFinite counts the NaN and ±Inf values skipped since the last Reset.
+	NonFinite() int64
+	// State serialises everything the observer has learnt (JSON), so that
+	// SetState on an observer of the same kind and scheme, or
+	// ObserverFromState, restores bit-identical Params.
+	State() ([]byte, error)
+	SetState(data []byte) error
 }
+
+// Observer kinds for NewObserver.
+const (
+	KindMinMax        = "minmax"
+	KindMovingAverage = "moving_average"
+	KindHistogram     = "histogram"
+)
+
+// ObserverKinds lists the kinds NewObserver accepts.
+func ObserverKinds() []string { return []string{KindMinMax, KindMovingAverage, KindHistogram} }
+
+// NewObserver returns an observer of the given kind with its default
+// settings (moving average constant DefaultAveragingConstant, histogram
+// DefaultHistogramBins bins). Whether it is per tensor or per channel, and
+// along which axis, is the scheme's choice.
+func NewObserver(kind string, s Scheme) (Observer, error) {
+	switch kind {
+	case KindMinMax:
+		return NewMinMax(s)
+	case KindMovingAverage:
+		return NewMovingAverageMinMax(s, DefaultAveragingConstant)
+	case KindHistogram:
+		return NewHistogram(s, DefaultHistogramBins)
+	}
+	return nil, fmt.Errorf("quantize: no observer kind %q; the kinds are %s", kind, strings.Join(ObserverKinds(), ", "))
+}
+
+// ObserverFromState rebuilds an observer, with its kind, scheme and
+// settings, from the output of State.
+func ObserverFromState(data []byte) (Observer, error) {
+	var head stateHeader
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("quantize: observer state is not valid JSON: %w", err)
+	}
+	var o Observer
+	switch head.Kind {
+	case KindMinMax, KindMovingAverage:
+		o = &MinMax{kind: head.Kind, scheme: head.Scheme, averaging: head.AveragingConstant}
+	case KindHistogram:
+		o = &Histogram{scheme: head.Scheme, bins: head.Bins}
+	default:
+		return nil, fmt.Errorf("quantize: observer state has kind %q; the kinds are %s", head.Kind, strings.Join(ObserverKinds(), ", "))
+	}
+	if err := o.SetState(data); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// stateVersion is written into every state so that a later format can
+// still read, or clearly refuse, older checkpoints.
+const stateVersion = 1
+
+// stateHeader holds the fields every observer state starts with, and the
+// settings ObserverFromState needs before it can call SetState.
+type stateHeader struct {
+	Kind              string  `json:"kind"`
+	Version           int     `json:"version"`
+	Scheme            Scheme  `json:"scheme"`
+	AveragingConstant float32 `json:"averaging_constant,omitempty"`
+	Bins              int     `json:"bins,omitempty"`
+	Frozen            bool    `json:"frozen"`
+	NonFinite         int64   `json:"non_finite"`
+}
+
+// checkHeader verifies that a state belongs to an observer with this kind,
+// scheme and settings.
+func (h stateHeader) check(want stateHeader) error {
+	if h.Version != stateVersion {
+		return fmt.Errorf("quantize: observer state version %d; this build reads version %d", h.Version, stateVersion)
+	}
+	if h.Kind != want.Kind {
+		return fmt.Errorf("quantize: state of a %q observer given to a %q observer", h.Kind, want.Kind)
+	}
+	if h.Scheme != want.Scheme {
+		return fmt.Errorf("quantize: state saved with scheme %s, observer has %s (use ObserverFromState to restore the saved scheme)", h.Scheme, want.Scheme)
+	}
+	if h.AveragingConstant != want.AveragingConstant || h.Bins != want.Bins {
+		return fmt.Errorf("quantize: state saved with averaging constant %g and %d bins, observer has %g and %d (use ObserverFromState)",
+			h.AveragingConstant, h.Bins, want.AveragingConstant, want.Bins)
+	}
+	if h.NonFinite < 0 {
+		return fmt.Errorf("quantize: observer state has a negative non-finite count %d", h.NonFinite)
+	}
+	return nil
+}
+
+// layout checks values against shape for scheme s and returns, for a
+// C-order tensor, the number of elements per run of one channel (inner) and
+// the number of channels, so that flat element i is in channel
+// (i/inner)%channels. Per-tensor schemes have one channel.
+func layout(s Scheme, n int, shape []int) (inner, channels int, err error) {
+	if shape == nil {
+		if s.PerChannel {
+			return 0, 0, fmt.Errorf("quantize: per-channel scheme %s needs a shape", s)
+		}
+		return n, 1, nil
+	}
+	size := 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, 0, fmt.Errorf("quantize: shape %v has a negative dimension", shape)
+		}
+		size *= d
+	}
+	if size != n {
+		return 0, 0, fmt.Errorf("quantize: shape %v holds %d values but %d were given", shape, size, n)
+	}
+	if !s.PerChannel {
+		return n, 1, nil
+	}
+	if s.Axis >= len(shape) {
+		return 0, 0, fmt.Errorf("quantize: channel axis %d but the tensor has rank %d (shape %v)", s.Axis, len(shape), shape)
+	}
+	inner = 1
+	for _, d := range shape[s.Axis+1:] {
+		inner *= d
+	}
+	return inner, shape[s.Axis], nil
+}
+
+// channelRanges returns the minimum and maximum finite value of each
+// channel (+Inf/-Inf for a channel without any) and the count of skipped
+// non-finite values.
+func channelRanges(values []float32, inner, channels int) (lo, hi []float32, nonFinite int64) {
+	lo, hi = make([]float32, channels), make([]float32, channels)
+	for c := range lo {
+		lo[c], hi[c] = float32(math.Inf(1)), float32(math.Inf(-1))
+	}
+	for i, v := range values {
+		if !isFinite(v) {
+			nonFinite++
+			continue
+		}
+		c := (i / inner) % channels
+		if v < lo[c] {
+			lo[c] = v
+		}
+		if v > hi[c] {
+			hi[c] = v
+		}
+	}
+	return lo, hi, nonFinite
+}
+
+// seen reports whether a channel range holds at least one finite value.
+func seen(lo, hi float32) bool { return lo <= hi }

@@ -1,0 +1,361 @@
+package quantize
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+)
+
+// DefaultHistogramBins is PyTorch's HistogramObserver default.
+const DefaultHistogramBins = 2048
+
+// Histogram is an observer that keeps a histogram of the values seen and
+// proposes the clipping range that minimises the L2 quantization error,
+// the idea of PyTorch's HistogramObserver. Clipping a few outliers makes
+// the step between codes finer for all the other values, so one huge value
+// does not spoil the resolution of a whole tensor.
+//
+// The histogram has a fixed number of equal bins spanning the smallest and
+// largest finite value seen. When a tensor widens that span, the old counts
+// are spread over the new bins in proportion to overlap (values are taken
+// as uniform inside a bin), then the new values are added.
+//
+// The search is PyTorch's (_non_linear_param_search): starting from the
+// whole histogram, it repeatedly moves whichever end, lower or upper,
+// gives up less of the mass to reach the next quantile step (1e-5 of the
+// total), computes the quantization error of the narrower range, and stops
+// at the first step where the error grows. The error of a range is
+// integral of (x - q(x))^2 over the histogram's density, where q maps x to
+// the centre of its code's interval (clamped to the range). Unlike PyTorch,
+// which divides the range into 2^bits intervals whatever the code range,
+// the intervals here are the scheme's codes (128 for codes 0..127), which
+// is the quantizer that will actually be used.
+//
+// A per-channel scheme keeps one histogram per channel (PyTorch has no
+// per-channel histogram observer).
+type Histogram struct {
+	scheme Scheme
+	bins   int
+
+	ch        []histChannel // nil before the first observation
+	frozen    bool
+	nonFinite int64
+	err       error
+}
+
+// histChannel is the histogram of one channel: counts over equal bins
+// spanning [lo, hi]; counts is nil until a finite value is seen.
+type histChannel struct {
+	lo, hi float32
+	counts []float64
+}
+
+// NewHistogram returns a histogram observer with the given number of bins
+// (DefaultHistogramBins unless there is a reason).
+func NewHistogram(s Scheme, bins int) (*Histogram, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if bins < 2 {
+		return nil, fmt.Errorf("quantize: a histogram needs at least 2 bins, got %d", bins)
+	}
+	return &Histogram{scheme: s, bins: bins}, nil
+}
+
+// Scheme returns the observer's scheme.
+func (o *Histogram) Scheme() Scheme { return o.scheme }
+
+// Kind returns KindHistogram.
+func (o *Histogram) Kind() string { return KindHistogram }
+
+// Bins returns the number of histogram bins.
+func (o *Histogram) Bins() int { return o.bins }
+
+func (o *Histogram) Freeze()          { o.frozen = true }
+func (o *Histogram) Unfreeze()        { o.frozen = false }
+func (o *Histogram) Frozen() bool     { return o.frozen }
+func (o *Histogram) NonFinite() int64 { return o.nonFinite }
+
+// Reset forgets the histograms, errors and non-finite count.
+func (o *Histogram) Reset() { o.ch, o.err, o.nonFinite = nil, nil, 0 }
+
+// Observe records a tensor's values; see Observer.
+func (o *Histogram) Observe(values []float32, shape []int) {
+	if o.frozen || o.err != nil {
+		return
+	}
+	inner, channels, err := layout(o.scheme, len(values), shape)
+	if err != nil {
+		o.err = fmt.Errorf("%w (Reset the observer to clear this)", err)
+		return
+	}
+	if len(values) == 0 {
+		return
+	}
+	if o.ch != nil && len(o.ch) != channels {
+		o.err = fmt.Errorf("quantize: tensor has %d channels along axis %d but %d were observed before (Reset the observer to clear this)",
+			channels, o.scheme.Axis, len(o.ch))
+		return
+	}
+	lo, hi, bad := channelRanges(values, inner, channels)
+	o.nonFinite += bad
+	if o.ch == nil {
+		o.ch = make([]histChannel, channels)
+	}
+	for c := range o.ch {
+		if seen(lo[c], hi[c]) {
+			o.ch[c].widen(lo[c], hi[c], o.bins)
+		}
+	}
+	for i, v := range values {
+		if isFinite(v) {
+			h := &o.ch[(i/inner)%channels]
+			h.counts[h.bin(float64(v))]++
+		}
+	}
+}
+
+// bin returns the index of the bin holding v.
+func (h *histChannel) bin(v float64) int {
+	n := len(h.counts)
+	width := (float64(h.hi) - float64(h.lo)) / float64(n)
+	if width == 0 {
+		return 0
+	}
+	i := math.Floor((v - float64(h.lo)) / width)
+	return int(math.Min(math.Max(i, 0), float64(n-1)))
+}
+
+// widen makes the histogram span [lo, hi] as well as what it spans now,
+// moving the old counts to the new bins.
+func (h *histChannel) widen(lo, hi float32, bins int) {
+	if h.counts == nil {
+		h.lo, h.hi, h.counts = lo, hi, make([]float64, bins)
+		return
+	}
+	if lo >= h.lo && hi <= h.hi {
+		return
+	}
+	old := *h
+	h.lo, h.hi = min(lo, old.lo), max(hi, old.hi)
+	h.counts = make([]float64, bins)
+	oldWidth := (float64(old.hi) - float64(old.lo)) / float64(bins)
+	newWidth := (float64(h.hi) - float64(h.lo)) / float64(bins)
+	for i, c := range old.counts {
+		if c == 0 {
+			continue
+		}
+		a := float64(old.lo) + float64(i)*oldWidth
+		j := h.bin(a)
+		if oldWidth == 0 {
+			h.counts[j] += c // all old values were one point
+			continue
+		}
+		// The new bins are at least as wide as the old ones, so an old bin
+		// overlaps at most two of them.
+		boundary := float64(h.lo) + float64(j+1)*newWidth
+		if j == bins-1 || a+oldWidth <= boundary {
+			h.counts[j] += c
+			continue
+		}
+		frac := math.Min(math.Max((boundary-a)/oldWidth, 0), 1)
+		h.counts[j] += c * frac
+		h.counts[j+1] += c * (1 - frac)
+	}
+}
+
+// clipRange searches the range [lo, hi] that minimises the quantization
+// error with codes intervals; see Histogram.
+func (h *histChannel) clipRange(codes int) (lo, hi float32) {
+	n := len(h.counts)
+	width := (float64(h.hi) - float64(h.lo)) / float64(n)
+	if width == 0 {
+		return h.lo, h.hi
+	}
+	cum := make([]float64, n)
+	total := 0.0
+	for i, c := range h.counts {
+		total += c
+		cum[i] = total
+	}
+	const step = 1e-5
+	start, end := 0, n-1
+	// l and r only move inwards as the quantiles tighten, so they carry
+	// over between steps instead of being searched from the ends again.
+	l, r := 0, n-1
+	best := math.Inf(1)
+	for ia, ib := 0, 0; float64(ia)*step < 1-float64(ib)*step; {
+		nextAlpha, nextBeta := float64(ia+1)*step, 1-float64(ib+1)*step
+		l = max(start, min(l, end))
+		for l < end && cum[l] < nextAlpha*total {
+			l++
+		}
+		r = min(end, max(r, start))
+		for r > start && cum[r] > nextBeta*total {
+			r--
+		}
+		nextStart, nextEnd := start, end
+		if l-start > end-r {
+			nextStart = l
+			ia++
+		} else {
+			nextEnd = r
+			ib++
+		}
+		if nextStart == start && nextEnd == end {
+			continue
+		}
+		e := quantError(h.counts, width, nextStart, nextEnd, codes)
+		if e > best {
+			break
+		}
+		best, start, end = e, nextStart, nextEnd
+	}
+	return float32(float64(h.lo) + width*float64(start)), float32(float64(h.lo) + width*float64(end+1))
+}
+
+// quantError is the L2 error of quantizing the histogram (counts over bins
+// of the given width, values uniform inside a bin) to codes equal
+// intervals spanning bins start..end, each value mapped to the centre of
+// its interval and values outside clamped to the first or last interval.
+func quantError(counts []float64, width float64, start, end, codes int) float64 {
+	dst := width * float64(end-start+1) / float64(codes)
+	if dst == 0 {
+		return 0
+	}
+	half := dst / 2
+	// sq(a, b) is the integral of x^2 from a to b.
+	sq := func(a, b float64) float64 { return (b*b*b - a*a*a) / 3 }
+	interval := func(x float64) int {
+		return int(math.Min(math.Max(math.Floor(x/dst), 0), float64(codes-1)))
+	}
+	sum := 0.0
+	for i, c := range counts {
+		if c == 0 {
+			continue
+		}
+		// The bin [a, b], measured from the start of the range.
+		a := float64(i-start) * width
+		b := a + width
+		ia, ib := interval(a), interval(b)
+		ca := (float64(ia) + 0.5) * dst // centre of a's interval
+		cb := (float64(ib) + 0.5) * dst
+		var e float64
+		if ia == ib {
+			e = sq(a-ca, b-ca)
+		} else {
+			// From a to the end of its interval, the whole intervals in
+			// between, then from the start of b's interval to b.
+			e = sq(a-ca, half) + float64(ib-ia-1)*sq(-half, half) + sq(-half, b-cb)
+		}
+		sum += c / width * e
+	}
+	return sum
+}
+
+// Range returns the clipping range of each channel that Params uses; a
+// channel that has seen no finite value reports [0, 0].
+func (o *Histogram) Range() (lo, hi []float32, err error) {
+	if o.err != nil {
+		return nil, nil, o.err
+	}
+	qmin, qmax := o.scheme.Range()
+	codes := int(qmax-qmin) + 1
+	lo, hi = make([]float32, len(o.ch)), make([]float32, len(o.ch))
+	for c := range o.ch {
+		lo[c], hi[c] = float32(math.Inf(1)), float32(math.Inf(-1))
+		if o.ch[c].counts != nil {
+			lo[c], hi[c] = o.ch[c].clipRange(codes)
+		}
+	}
+	return finiteRanges(lo, hi, o.nonFinite)
+}
+
+// Params returns the scheme's parameters for the clipping range.
+func (o *Histogram) Params() (Params, error) {
+	lo, hi, err := o.Range()
+	if err != nil {
+		return Params{}, err
+	}
+	return o.scheme.ParamsFromMinMax(lo, hi)
+}
+
+// histogramState is the serialised form of a Histogram; a null channel has
+// seen no finite value.
+type histogramState struct {
+	stateHeader
+	Channels []*histogramChannelState `json:"channels"`
+}
+
+type histogramChannelState struct {
+	Min    float32   `json:"min"`
+	Max    float32   `json:"max"`
+	Counts []float64 `json:"counts"`
+}
+
+func (o *Histogram) header() stateHeader {
+	return stateHeader{Kind: KindHistogram, Version: stateVersion, Scheme: o.scheme, Bins: o.bins,
+		Frozen: o.frozen, NonFinite: o.nonFinite}
+}
+
+// State serialises the observer; see Observer.
+func (o *Histogram) State() ([]byte, error) {
+	if o.err != nil {
+		return nil, fmt.Errorf("quantize: cannot save an observer in error: %w", o.err)
+	}
+	st := histogramState{stateHeader: o.header()}
+	if o.ch != nil {
+		st.Channels = make([]*histogramChannelState, len(o.ch))
+		for c, h := range o.ch {
+			if h.counts != nil {
+				st.Channels[c] = &histogramChannelState{Min: h.lo, Max: h.hi, Counts: h.counts}
+			}
+		}
+	}
+	return json.Marshal(st)
+}
+
+// SetState restores a state saved by a histogram observer with the same
+// scheme and number of bins. On error the observer is unchanged.
+func (o *Histogram) SetState(data []byte) error {
+	var st histogramState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("quantize: observer state is not valid JSON: %w", err)
+	}
+	if err := st.check(o.header()); err != nil {
+		return err
+	}
+	if err := o.scheme.Validate(); err != nil {
+		return err
+	}
+	if o.bins < 2 {
+		return fmt.Errorf("quantize: a histogram needs at least 2 bins, got %d", o.bins)
+	}
+	if !o.scheme.PerChannel && len(st.Channels) > 1 {
+		return fmt.Errorf("quantize: per-tensor observer state has %d histograms", len(st.Channels))
+	}
+	var ch []histChannel
+	if st.Channels != nil {
+		ch = make([]histChannel, len(st.Channels))
+		for c, s := range st.Channels {
+			if s == nil {
+				continue
+			}
+			if !isFinite(s.Min) || !isFinite(s.Max) || s.Min > s.Max {
+				return fmt.Errorf("quantize: observer state channel %d has range [%g, %g]", c, s.Min, s.Max)
+			}
+			if len(s.Counts) != o.bins {
+				return fmt.Errorf("quantize: observer state channel %d has %d bins, want %d", c, len(s.Counts), o.bins)
+			}
+			for i, n := range s.Counts {
+				if !(n >= 0) || math.IsInf(n, 0) {
+					return fmt.Errorf("quantize: observer state channel %d bin %d has count %g", c, i, n)
+				}
+			}
+			ch[c] = histChannel{lo: s.Min, hi: s.Max, counts: append([]float64(nil), s.Counts...)}
+		}
+	}
+	o.ch, o.err = ch, nil
+	o.frozen, o.nonFinite = st.Frozen, st.NonFinite
+	return nil
+}
