@@ -1,0 +1,31 @@
+// Package ops holds GoApprox's Gorgonia operations: fake quantization and
+// the approximate matrix product and 2-D convolution, in which every product
+// of an activation code and a weight code is looked up in a multiplier's
+// 256x256 table, plus a plain float grouped/depthwise convolution that
+// Gorgonia lacks.
+//
+// An approximate layer's run-time state (mode, table, quantization
+// parameters, observers, noise) lives in a LayerState shared by the layer
+// and its ops and read on every run, so switching mode or table never needs
+// a new graph or machine. In every mode the forward result is:
+//
+//   - Float: the float product.
+//   - Quantized: the float product of the fake-quantized input and weights.
+//   - Noise: Quantized plus, in training only, N(0,1)·std(y)·NoiseSigma +
+//     NoiseMu (std unbiased; the gradient flows through std(y)).
+//   - Approximate: integer codes, acc = Σ lut[x_code][w_code] (activation =
+//     row, weight = column, index = code & 0xFF, everywhere), the exact
+//     zero-point correction T = acc − zx·Σw_q − zw[o]·Σx_q + K·zx·zw[o]
+//     (convolution padding carries the code zx), and one rescale
+//     y = T·sx·sw[o], computed in float64 and stored as float32.
+//
+// Gradients are straight-through in every mode: those of the exact product
+// of the fake-quantized float tensors, passed only where a value fell inside
+// [qmin, qmax]. The table never changes a gradient; scales and zero points
+// get none. Gradient ops are added by symbolic differentiation (SDOp), so
+// the ops run under gorgonia's TapeMachine; the LispMachine (ADOp.DoDiff)
+// is not supported.
+//
+// The ops take float32 tensors only. Activations are quantized per tensor;
+// weights per tensor or per output channel.
+package ops
