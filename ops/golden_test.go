@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goapprox/goapprox/lut"
+	"github.com/goapprox/goapprox/ops/kernel"
 	"github.com/goapprox/goapprox/quantize"
 )
 
@@ -35,6 +36,16 @@ type goldenMeta struct {
 	XQuantMax   *int32    `json:"x_quant_max"`
 	WQuantMin   *int32    `json:"w_quant_min"`
 	WQuantMax   *int32    `json:"w_quant_max"`
+}
+
+func (m goldenMeta) convArgs() ConvArgs {
+	pair := func(v []int) [2]int {
+		if len(v) == 2 {
+			return [2]int{v[0], v[1]}
+		}
+		return [2]int{}
+	}
+	return ConvArgs{Stride: pair(m.Stride), Pad: pair(m.Padding), Dilation: pair(m.Dilation), Groups: m.Groups}
 }
 
 func orDefault(p *int32, d int32) int32 {
@@ -144,9 +155,6 @@ func TestGolden(t *testing.T) {
 		ran++
 		t.Run(e.Name(), func(t *testing.T) {
 			c := loadCase(t, filepath.Join(dir, e.Name()))
-			if c.meta.Kind == "conv2d" {
-				t.Skip("conv2d not implemented yet")
-			}
 			s := c.state(t, e.Name(), lutArr.i32)
 			// The integer accumulators and the output, from the shared
 			// forward function.
@@ -181,6 +189,11 @@ func (c *goldenCase) forward(t *testing.T, s *LayerState) ([]int32, []float32) {
 	switch c.meta.Kind {
 	case "linear":
 		acc, err = linearForward(s, OutIn, new(runRecord), y, c.x.f32, c.w.f32, xs, ws)
+	case "conv2d":
+		var g kernel.ConvGeom
+		if g, err = c.meta.convArgs().geom(xs, ws); err == nil {
+			acc, err = convForward(s, new(runRecord), y, c.x.f32, c.w.f32, g)
+		}
 	default:
 		t.Fatalf("unknown kind %q", c.meta.Kind)
 	}
@@ -203,6 +216,8 @@ func (c *goldenCase) graphRun(t *testing.T, s *LayerState) (y, gx, gw []float32)
 	switch c.meta.Kind {
 	case "linear":
 		out, err = Linear(x, w, s, OutIn)
+	case "conv2d":
+		out, err = Conv2d(x, w, s, c.meta.convArgs())
 	}
 	if err != nil {
 		t.Fatal(err)
