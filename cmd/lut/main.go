@@ -1,0 +1,180 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/goapprox/goapprox/lut"
+	"github.com/goapprox/goapprox/lut/multiplier"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `lut inspects and converts 8-bit multiplier product tables.
+
+Usage:
+  lut list                                    list the built-in designs and their parameters
+  lut stats [-json] [-signed] SPEC|FILE...    error metrics against the exact product
+  lut gen -o FILE SPEC                        write a built-in design as .npy, .bin or .csv
+  lut heatmap [-signed] -o OUT.png SPEC|FILE  draw the error map approx - exact
+
+A SPEC names a built-in, e.g. mitchell, trunc:t=4, drum:k=4,signed=true.
+A FILE is a table file recognised by its extension: .npy, .bin or .csv.
+Run "lut COMMAND -h" for a command's options.
+`
+
+// errUsage marks errors whose message already went out with the usage text.
+var errUsage = errors.New("usage")
+
+// run is the whole command, minus the process: tests call it in-process.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "list":
+		err = runList(rest, stdout, stderr)
+	case "stats":
+		err = runStats(rest, stdout, stderr)
+	case "gen":
+		err = runGen(rest, stdout, stderr)
+	case "heatmap":
+		err = runHeatmap(rest, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "lut: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintf(stderr, "lut %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+// newFlags returns a flag set that prints its usage to stderr (or to
+// stdout for -h, where it was asked for).
+func newFlags(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: lut %s %s\n\n%s\n", name, synopsis, about)
+		if hasFlags(fs) {
+			fmt.Fprintln(fs.Output(), "\nOptions:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+// parse parses flags that may come before, between or after the positional
+// arguments ("lut stats mitchell -json" works), and returns the positionals.
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return nil, flag.ErrHelp
+		}
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, errUsage // the flag package already printed what is wrong
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// load returns the table an argument names: a table file by its extension,
+// otherwise a multiplier spec. signed says how to read a file's operands.
+func load(arg string, signed bool) (*lut.Table, error) {
+	if lut.IsTableFile(arg) {
+		return lut.ReadFile(arg, signed, signed)
+	}
+	t, err := multiplier.Parse(arg)
+	if err != nil {
+		if _, statErr := os.Stat(arg); statErr == nil || strings.ContainsAny(arg, `/\.`) {
+			return nil, fmt.Errorf("%q is neither a table file (.npy, .bin, .csv) nor a multiplier spec: %v", arg, err)
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+func runList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("list", "", "Lists the built-in multiplier designs, their parameters and source papers.\n"+
+		"Every design also takes signed=true: sign(a)sign(b)M(|a|,|b|) on operands -128..127.", stderr)
+	pos, err := parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "lut list: takes no arguments, got %q\n", pos)
+		return errUsage
+	}
+	for _, d := range multiplier.List() {
+		fmt.Fprintf(stdout, "%s\n    %s\n", d.Usage(), d.Summary)
+		for _, p := range d.Params {
+			fmt.Fprintf(stdout, "    %s: %s (%d..%d)\n", p.Key, p.Doc, p.Min, p.Max)
+		}
+		if d.Source != "" {
+			fmt.Fprintf(stdout, "    source: %s\n", d.Source)
+		}
+	}
+	return nil
+}
+
+func runGen(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("gen", "-o FILE SPEC", "Writes the table of a built-in design to FILE, in the format of its extension:\n"+
+		".npy (int32, shape (256, 256), indexed [x][w]), .bin (TFApprox: 65,536 little-endian 16-bit entries)\n"+
+		"or .csv (256 lines of 256 integers). The file is written atomically.", stderr)
+	out := fs.String("o", "", "output `file` (.npy, .bin or .csv); required")
+	pos, err := parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *out == "" {
+		fmt.Fprintln(stderr, "lut gen: needs exactly one SPEC and -o FILE, e.g. lut gen -o drum4.npy drum:k=4")
+		return errUsage
+	}
+	t, err := multiplier.Parse(pos[0])
+	if err != nil {
+		return err
+	}
+	if err := lut.WriteFile(*out, t); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (%s, fingerprint %s)\n", *out, t.Name(), t.Fingerprint())
+	return nil
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/goapprox/goapprox/lut/multiplier"
+)
+
+// lutCmd runs the command in-process and returns its exit code and output.
+func lutCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+type statsRow struct {
+	Name        string  `json:"name"`
+	Fingerprint string  `json:"fingerprint"`
+	MAE         float64 `json:"mae"`
+	WCE         float64 `json:"wce"`
+	EP          float64 `json:"ep"`
+	MRE         float64 `json:"mre"`
+	WCRE        float64 `json:"wcre"`
+	MSE         float64 `json:"mse"`
+	Bias        float64 `json:"bias"`
+	Std         float64 `json:"std"`
+}
+
+func statsJSON(t *testing.T, args ...string) []statsRow {
+	t.Helper()
+	code, out, errOut := lutCmd(append([]string{"stats", "-json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("lut stats -json %v: exit %d, stderr %s", args, code, errOut)
+	}
+	var rows []statsRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("stats -json output is not a JSON array of rows: %v\n%s", err, out)
+	}
+	return rows
+}
+
+func TestGenStatsRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	for _, spec := range []string{"drum:k=4,signed=true", "mitchell"} {
+		want, err := multiplier.Parse(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ext := range []string{".npy", ".bin", ".csv"} {
+			path := filepath.Join(dir, strings.NewReplacer(":", "_", ",", "_", "=", "").Replace(spec)+ext)
+			if code, _, errOut := lutCmd("gen", spec, "-o", path); code != 0 {
+				t.Fatalf("gen %s -o %s: exit %d: %s", spec, path, code, errOut)
+			}
+			args := []string{path, spec}
+			if want.SignedX() {
+				args = append([]string{"-signed"}, args...)
+			}
+			rows := statsJSON(t, args...)
+			if len(rows) != 2 || rows[0].Fingerprint != want.Fingerprint() || rows[0].Fingerprint != rows[1].Fingerprint {
+				t.Fatalf("%s: file and spec rows %+v; want both fingerprint %s", path, rows, want.Fingerprint())
+			}
+			if rows[0].MAE != rows[1].MAE || rows[0].Bias != rows[1].Bias || rows[0].MAE == 0 {
+				t.Errorf("%s: file MAE %g bias %g, spec MAE %g bias %g", path, rows[0].MAE, rows[0].Bias, rows[1].MAE, rows[1].Bias)
+			}
+		}
+	}
+}
+
+func TestStatsValuesAndOrder(t *testing.T) {
+	rows := statsJSON(t, "trunc:t=4", "exact", "mitchell")
+	if len(rows) != 3 || rows[0].Name != "trunc:t=4" || rows[1].Name != "exact" || rows[2].Name != "mitchell" {
+		t.Fatalf("rows out of order: %+v", rows)
+	}
+	if rows[0].MAE != 12.25 || rows[0].WCE != 49 || rows[1].MAE != 0 || rows[1].EP != 0 {
+		t.Errorf("trunc:t=4 MAE %g WCE %g, exact MAE %g EP %g", rows[0].MAE, rows[0].WCE, rows[1].MAE, rows[1].EP)
+	}
+	// Mitchell's relative error is at most 1/9 (Mitchell 1962): a fraction, not 11.1%.
+	if w := rows[2].WCRE; w < 0.111 || w > 0.1112 {
+		t.Errorf("mitchell WCRE = %g, want 1/9", w)
+	}
+	// Flags may follow the arguments; the text table has one row per table.
+	code, out, _ := lutCmd("stats", "exact", "roba", "-signed")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 3 || !strings.Contains(lines[2], "roba") {
+		t.Errorf("text stats: exit %d\n%s", code, out)
+	}
+}
+
+func TestStatsEvoApproxExact(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "shared", "luts", "evoapprox-mul8u", "mul8u_1JFF.bin")
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("../shared/luts/evoapprox-mul8u is absent")
+	}
+	rows := statsJSON(t, path)
+	r := rows[0]
+	if r.Name != "mul8u_1JFF" || r.MAE != 0 || r.WCE != 0 || r.EP != 0 || r.MRE != 0 || r.MSE != 0 || r.Std != 0 {
+		t.Errorf("mul8u_1JFF: %+v, want all metrics 0", r)
+	}
+}
+
+func TestHeatmapWritesPNG(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "roba.png")
+	if code, _, errOut := lutCmd("heatmap", "-o", path, "roba:signed=true"); code != 0 {
+		t.Fatalf("heatmap: exit %d: %s", code, errOut)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil || cfg.Width < 600 || cfg.Height < 500 {
+		t.Errorf("heatmap PNG: %v, %dx%d", err, cfg.Width, cfg.Height)
+	}
+}
+
+func TestErrorsAndHelp(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{nil, 2, "Usage:"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"stats"}, 2, "needs at least one SPEC or FILE"},
+		{[]string{"stats", "booth"}, 1, `unknown design "booth"; built-ins: exact, trunc:t=N`},
+		{[]string{"stats", "trunc:t=99"}, 1, "t=99 is out of range"},
+		{[]string{"stats", "-bogus", "exact"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"stats", filepath.Join(dir, "missing.npy")}, 1, "no such file"},
+		{[]string{"stats", "table.txt"}, 1, "neither a table file (.npy, .bin, .csv) nor a multiplier spec"},
+		{[]string{"gen", "exact"}, 2, "needs exactly one SPEC and -o FILE"},
+		{[]string{"gen", "exact", "-o", filepath.Join(dir, "t.txt")}, 1, "use .npy, .bin or .csv"},
+		{[]string{"heatmap", "exact", "-o", filepath.Join(dir, "t.jpg")}, 1, "name it .png"},
+		{[]string{"list", "extra"}, 2, "takes no arguments"},
+	} {
+		code, _, errOut := lutCmd(c.args...)
+		if code != c.code || !strings.Contains(errOut, c.stderr) {
+			t.Errorf("lut %v: exit %d, stderr %q; want exit %d and %q", c.args, code, errOut, c.code, c.stderr)
+		}
+	}
+	for _, cmd := range []string{"list", "stats", "gen", "heatmap"} {
+		code, out, _ := lutCmd(cmd, "-h")
+		if code != 0 || !strings.Contains(out, "Usage: lut "+cmd) {
+			t.Errorf("lut %s -h: exit %d, output %q", cmd, code, out)
+		}
+	}
+	if code, out, _ := lutCmd("-h"); code != 0 || !strings.Contains(out, "lut stats") {
+		t.Errorf("lut -h: exit %d, output %q", code, out)
+	}
+}
+
+func TestList(t *testing.T) {
+	code, out, _ := lutCmd("list")
+	for _, d := range multiplier.List() {
+		if code != 0 || !strings.Contains(out, d.Usage()+"\n") {
+			t.Errorf("lut list lacks %s:\n%s", d.Usage(), out)
+		}
+	}
+	if !strings.Contains(out, "Hashemi") {
+		t.Errorf("lut list does not name source papers:\n%s", out)
+	}
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/goapprox/goapprox/lut/metrics"
+)
+
+func runStats(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("stats", "[-json] [-signed] SPEC|FILE...",
+		"Prints the error metrics of each table against the exact product of the same signedness,\n"+
+			"over all 65,536 operand pairs, one row per table in the order given. e = approx - exact:\n"+
+			"MAE mean|e|, WCE max|e|, EP fraction with e != 0, MRE and WCRE mean and max |e|/|exact|\n"+
+			"(exact != 0), MSE mean e^2, BIAS mean e, STD its standard deviation, NMED MAE/max|exact|.\n"+
+			"EP, MRE, WCRE and NMED are fractions, not percentages.", stderr)
+	asJSON := fs.Bool("json", false, "print a JSON array of objects (name, fingerprint, mae, wce, ep, mre, wcre, mse, bias, var, std, nmae, nwce, nmed)")
+	signed := fs.Bool("signed", false, "read table files with signed operands (specs say signed=true themselves)")
+	pos, err := parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		fmt.Fprintln(stderr, "lut stats: needs at least one SPEC or FILE, e.g. lut stats mitchell trunc:t=4 mul8u_1JFF.bin")
+		return errUsage
+	}
+	all := make([]metrics.Metrics, 0, len(pos))
+	for _, arg := range pos {
+		t, err := load(arg, *signed)
+		if err != nil {
+			return err
+		}
+		all = append(all, metrics.Compute(t))
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(all)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "NAME\tMAE\tWCE\tEP\tMRE\tWCRE\tMSE\tBIAS\tSTD\tNMED\tFINGERPRINT\t")
+	for _, m := range all {
+		fmt.Fprintf(tw, "%s\t%.6g\t%.0f\t%.4f\t%.4g\t%.4g\t%.6g\t%.6g\t%.6g\t%.4g\t%s\t\n",
+			m.Name, m.MAE, m.WCE, m.EP, m.MRE, m.WCRE, m.MSE, m.Bias, m.Std, m.NMED, m.Fingerprint[:12])
+	}
+	return tw.Flush()
+}
