@@ -107,12 +107,9 @@ func (o *Histogram) Observe(values []float32, shape []int) {
 			o.ch[c].widen(lo[c], hi[c], o.bins)
 		}
 	}
-	for i, v := range values {
-		if isFinite(v) {
-			h := &o.ch[(i/inner)%channels]
-			h.counts[h.bin(float64(v))]++
-		}
-	}
+	forEachRun(len(values), inner, channels, func(c, start, end int) {
+		o.ch[c].add(values[start:end])
+	})
 }
 
 // bin returns the index of the bin holding v.
@@ -124,6 +121,30 @@ func (h *histChannel) bin(v float64) int {
 	}
 	i := math.Floor((v - float64(h.lo)) / width)
 	return int(math.Min(math.Max(i, 0), float64(n-1)))
+}
+
+// add counts the finite values, which must lie inside [h.lo, h.hi].
+func (h *histChannel) add(values []float32) {
+	n := len(h.counts)
+	lo := float64(h.lo)
+	width := (float64(h.hi) - lo) / float64(n)
+	if width == 0 {
+		for _, v := range values {
+			if isFinite(v) {
+				h.counts[0]++
+			}
+		}
+		return
+	}
+	inv := 1 / width
+	for _, v := range values {
+		if !isFinite(v) {
+			continue
+		}
+		// v >= lo, so the conversion truncates as floor would; the top
+		// value lands one past the last bin and is kept in it.
+		h.counts[min(int((float64(v)-lo)*inv), n-1)]++
+	}
 }
 
 // widen makes the histogram span [lo, hi] as well as what it spans now,

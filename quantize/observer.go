@@ -170,21 +170,30 @@ func channelRanges(values []float32, inner, channels int) (lo, hi []float32, non
 	for c := range lo {
 		lo[c], hi[c] = float32(math.Inf(1)), float32(math.Inf(-1))
 	}
-	for i, v := range values {
-		if !isFinite(v) {
-			nonFinite++
-			continue
+	forEachRun(len(values), inner, channels, func(c, start, end int) {
+		l, h := lo[c], hi[c]
+		for _, v := range values[start:end] {
+			if !isFinite(v) {
+				nonFinite++
+				continue
+			}
+			l, h = min(l, v), max(h, v)
 		}
-		c := (i / inner) % channels
-		if v < lo[c] {
-			lo[c] = v
-		}
-		if v > hi[c] {
-			hi[c] = v
-		}
-	}
+		lo[c], hi[c] = l, h
+	})
 	return lo, hi, nonFinite
 }
 
 // seen reports whether a channel range holds at least one finite value.
 func seen(lo, hi float32) bool { return lo <= hi }
+
+// forEachRun calls f for each run of consecutive elements that share a
+// channel: elements start..end-1 are in channel c. See layout.
+func forEachRun(n, inner, channels int, f func(c, start, end int)) {
+	if inner <= 0 {
+		return
+	}
+	for start, k := 0, 0; start < n; start, k = start+inner, k+1 {
+		f(k%channels, start, min(start+inner, n))
+	}
+}

@@ -107,18 +107,19 @@ func InRange(v, scale float32, zp, qmin, qmax int32) bool {
 // Dequantize returns (q - zp) * scale.
 func Dequantize(q int32, scale float32, zp int32) float32 { return float32(q-zp) * scale }
 
-// channelStride returns, for a C-order tensor of the given shape, the
-// product of the dimensions after Axis (inner) and the number of channels,
-// so that flat element i belongs to channel (i/inner)%channels.
-func (p Params) channelStride(shape []int) (inner, channels int) {
+// channelRuns returns, for a C-order tensor of the given shape, the length
+// of the runs of consecutive elements that share a channel and the number
+// of channels: run k belongs to channel k%channels. A per-tensor run is the
+// whole tensor.
+func (p Params) channelRuns(n int, shape []int) (run, channels int) {
 	if p.Axis < 0 {
-		return 1, 1
+		return n, 1
 	}
-	inner = 1
+	run = 1
 	for _, d := range shape[p.Axis+1:] {
-		inner *= d
+		run *= d
 	}
-	return inner, shape[p.Axis]
+	return run, shape[p.Axis]
 }
 
 // CheckShape verifies that per-channel parameters fit a tensor shape.
@@ -135,28 +136,55 @@ func (p Params) CheckShape(shape []int) error {
 	return nil
 }
 
+// quantize is QuantizeValue with the reciprocal of the scale precomputed,
+// also reporting whether v was inside the code range (InRange).
+func quantize(v, inv float32, zp, qmin, qmax int32) (q int32, in bool) {
+	r := float64(v * inv)
+	if r != r { // NaN
+		return zp, false
+	}
+	r = math.RoundToEven(r) + float64(zp)
+	in = r >= float64(qmin) && r <= float64(qmax)
+	if r < float64(qmin) {
+		r = float64(qmin)
+	} else if r > float64(qmax) {
+		r = float64(qmax)
+	}
+	return int32(r), in
+}
+
 // Codes quantizes a C-order tensor of the given shape into codes. codes must
-// have len(values) elements.
+// have len(values) elements, and per-channel parameters must fit the shape
+// (CheckShape).
 func (p Params) Codes(codes []int32, values []float32, shape []int) {
-	inner, channels := p.channelStride(shape)
-	for i, v := range values {
-		ch := (i / inner) % channels
-		codes[i] = QuantizeValue(v, p.Scale[ch], p.ZeroPoint[ch], p.QMin, p.QMax)
+	run, channels := p.channelRuns(len(values), shape)
+	for start, k := 0, 0; start < len(values) && run > 0; start, k = start+run, k+1 {
+		ch := k % channels
+		inv, z := 1/p.Scale[ch], p.ZeroPoint[ch]
+		end := min(start+run, len(values))
+		for i, v := range values[start:end] {
+			codes[start+i], _ = quantize(v, inv, z, p.QMin, p.QMax)
+		}
 	}
 }
 
 // FakeQuant writes the quantized-then-dequantized values into out and, when
 // mask is not nil, whether each value was inside the code range (where the
-// straight-through gradient passes). out may alias values.
+// straight-through gradient passes). out may alias values. Per-channel
+// parameters must fit the shape (CheckShape).
 func (p Params) FakeQuant(out, values []float32, mask []bool, shape []int) {
-	inner, channels := p.channelStride(shape)
-	for i, v := range values {
-		ch := (i / inner) % channels
+	run, channels := p.channelRuns(len(values), shape)
+	for start, k := 0, 0; start < len(values) && run > 0; start, k = start+run, k+1 {
+		ch := k % channels
 		s, z := p.Scale[ch], p.ZeroPoint[ch]
-		q := QuantizeValue(v, s, z, p.QMin, p.QMax)
-		if mask != nil {
-			mask[i] = InRange(v, s, z, p.QMin, p.QMax)
+		inv := 1 / s
+		end := min(start+run, len(values))
+		for i, v := range values[start:end] {
+			q, in := quantize(v, inv, z, p.QMin, p.QMax)
+			if mask != nil {
+				mask[start+i] = in
+			}
+			out[start+i] = Dequantize(q, s, z)
 		}
-		out[i] = Dequantize(q, s, z)
 	}
 }

@@ -138,3 +138,18 @@ func TestPerChannelCodesAndFakeQuant(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkFakeQuantPerTensor(b *testing.B) {
+	v, _ := batch(1)
+	values := make([]float32, 0, 64*1024)
+	for len(values) < cap(values) {
+		values = append(values, v...)
+	}
+	values = values[:64*1024]
+	p := PerTensor(0.02, 3, -128, 127)
+	out, mask := make([]float32, len(values)), make([]bool, len(values))
+	b.SetBytes(int64(4 * len(values)))
+	for i := 0; i < b.N; i++ {
+		p.FakeQuant(out, values, mask, []int{len(values)})
+	}
+}
