@@ -1,0 +1,333 @@
+package kernel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// The conformance suite: every kernel implementation, in every conv mode,
+// must return exactly GEMMRef's and Conv2dRef's integers. A new
+// implementation added to impls is picked up here without further work.
+
+// variant is one way to compute GEMM and Conv2d.
+type variant struct {
+	name string
+	gemm func(acc []int32, x, w []byte, m, n, k int, p *Prepared, threads int) error
+	// conv is nil for a variant that does not apply to g.
+	conv func(acc []int32, x, w []byte, pad byte, g ConvGeom, p *Prepared, threads int) error
+	// directOnly marks a conv variant limited to stride 1.
+	directOnly bool
+}
+
+func variants(t testing.TB) []variant {
+	vs := []variant{{name: "exported", gemm: GEMM, conv: Conv2d}}
+	for _, im := range impls {
+		for _, mode := range []struct {
+			name string
+			m    convMode
+		}{{"auto", convAuto}, {"im2col", convIm2col}, {"direct", convDirect}} {
+			vs = append(vs, variant{
+				name: im.name + "/" + mode.name,
+				gemm: func(acc []int32, x, w []byte, m, n, k int, p *Prepared, threads int) error {
+					return gemmWith(im, acc, x, w, m, n, k, p, threads)
+				},
+				conv: func(acc []int32, x, w []byte, pad byte, g ConvGeom, p *Prepared, threads int) error {
+					return convWith(im, mode.m, acc, x, w, pad, g, p, threads)
+				},
+				directOnly: mode.m == convDirect,
+			})
+		}
+	}
+	if len(impls) < 2 {
+		t.Logf("only the portable kernel runs on this machine/build")
+	}
+	return vs
+}
+
+// testTables are the tables every shape is checked with: narrow signed and
+// unsigned ones (the SIMD planes), one spanning exactly 65535 (the widest
+// narrow table), exact products, and a wide one with full-range int32
+// entries that wraps the sums (the portable fallback).
+func testTables() []struct {
+	name string
+	t    *[65536]int32
+} {
+	rng := rand.New(rand.NewPCG(7, 11))
+	mk := func(f func(x, w int) int32) *[65536]int32 {
+		t := new([65536]int32)
+		for i := range t {
+			t[i] = f(i>>8, i&0xFF)
+		}
+		return t
+	}
+	s8 := func(c int) int { return int(int8(uint8(c))) }
+	return []struct {
+		name string
+		t    *[65536]int32
+	}{
+		{"int16", mk(func(x, w int) int32 { return int32(rng.IntN(32769) - 16384) })},
+		{"uint16", mk(func(x, w int) int32 { return int32(rng.IntN(65026)) })},
+		{"span65535", mk(func(x, w int) int32 {
+			switch x<<8 | w {
+			case 0:
+				return -30000
+			case 65535:
+				return 35535
+			}
+			return int32(rng.IntN(65536) - 30000)
+		})},
+		{"exact-signed", mk(func(x, w int) int32 { return int32(s8(x) * s8(w)) })},
+		{"asymmetric", mk(func(x, w int) int32 { return int32(x*3 - w*1000) })},
+		{"wide-int32", mk(func(x, w int) int32 { return int32(rng.Uint32()) })},
+	}
+}
+
+// codes returns n random codes, about a third of them edge codes.
+func codes(rng *rand.Rand, n int, pad byte) []byte {
+	edges := []byte{0, 127, 128, 255, pad}
+	b := make([]byte, n)
+	for i := range b {
+		if rng.IntN(3) == 0 {
+			b[i] = edges[rng.IntN(len(edges))]
+		} else {
+			b[i] = byte(rng.IntN(256))
+		}
+	}
+	return b
+}
+
+var threadCounts = []int{1, 2, 3, 7}
+
+func TestGEMMConformance(t *testing.T) {
+	shapes := [][3]int{{1, 1, 1}, {3, 17, 129}, {129, 3, 17}, {17, 129, 3}, {1, 300, 9}, {64, 10, 84},
+		{70, 257, 5}, {257, 70, 300}, {5, 5, 513}, {0, 4, 4}, {4, 4, 0}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 8; i++ {
+		shapes = append(shapes, [3]int{1 + rng.IntN(200), 1 + rng.IntN(200), 1 + rng.IntN(300)})
+	}
+	if testing.Short() {
+		shapes = shapes[:11]
+	}
+	vs := variants(t)
+	for _, tb := range testTables() {
+		p := Prepare(tb.t)
+		for _, sh := range shapes {
+			m, n, k := sh[0], sh[1], sh[2]
+			x, w := codes(rng, m*k, 0), codes(rng, n*k, 0)
+			want := make([]int32, m*n)
+			GEMMRef(want, x, w, m, n, k, tb.t)
+			for _, v := range vs {
+				for _, th := range threadCounts {
+					got := make([]int32, m*n+3)
+					got[m*n], got[m*n+1], got[m*n+2] = 11, 22, 33
+					if err := v.gemm(got, x, w, m, n, k, p, th); err != nil {
+						t.Fatalf("%s %s %dx%dx%d threads %d: %v", tb.name, v.name, m, n, k, th, err)
+					}
+					if !slices.Equal(got[:m*n], want) {
+						t.Fatalf("%s %s %dx%dx%d threads %d: first difference at %s", tb.name, v.name, m, n, k, th, firstDiff(got, want))
+					}
+					if got[m*n] != 11 || got[m*n+1] != 22 || got[m*n+2] != 33 {
+						t.Fatalf("%s %s: wrote past m*n", tb.name, v.name)
+					}
+				}
+			}
+		}
+	}
+}
+
+func geom(n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups int) ConvGeom {
+	return ConvGeom{N: n, C: c, H: h, W: w, O: o, KH: kh, KW: kw, StrideH: sh, StrideW: sw,
+		PadH: ph, PadW: pw, DilH: dh, DilW: dw, Groups: groups}
+}
+
+func convShapes(rng *rand.Rand, short bool) []ConvGeom {
+	gs := []ConvGeom{
+		geom(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1),   // LeNet-5 conv2
+		geom(1, 17, 3, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1),     // 1x1, batch 1
+		geom(2, 3, 11, 13, 4, 1, 1, 3, 3, 0, 0, 1, 1, 1),    // stride larger than the 1x1 kernel
+		geom(1, 2, 9, 10, 3, 2, 2, 3, 4, 1, 1, 1, 1, 1),     // stride larger than 2x2, padding
+		geom(2, 3, 12, 11, 5, 3, 3, 1, 1, 2, 2, 2, 2, 1),    // padding and dilation
+		geom(2, 6, 7, 9, 9, 3, 3, 2, 1, 1, 0, 1, 1, 3),      // groups, uneven stride and padding
+		geom(3, 8, 17, 17, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8),    // depthwise
+		geom(2, 8, 17, 16, 8, 3, 3, 2, 2, 1, 1, 1, 1, 8),    // depthwise stride 2
+		geom(1, 4, 5, 129, 8, 3, 1, 1, 1, 1, 0, 1, 1, 4),    // depthwise multiplier 2, wide row
+		geom(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1),      // a single product
+		geom(1, 1, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1),      // all but the centre tap read padding
+		geom(1, 3, 129, 3, 2, 3, 2, 1, 1, 1, 2, 3, 1, 1),    // tall, dilation only in H
+		geom(4, 2, 7, 7, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2),      // 7x7 maps, lanes across images
+		geom(1, 12, 20, 20, 12, 3, 3, 1, 1, 1, 1, 1, 1, 12), // depthwise, several lane blocks
+		geom(2, 130, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1),    // fan-in 1170, several 128-step chunks
+		geom(1, 3, 24, 24, 5, 7, 7, 1, 1, 3, 3, 1, 1, 1),    // big kernel
+		geom(1, 2, 6, 6, 2, 3, 3, 5, 5, 2, 2, 1, 1, 1),      // stride 5
+		geom(1, 16, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 16),   // depthwise multiplier 2
+		geom(3, 4, 3, 3, 130, 3, 3, 1, 1, 0, 0, 1, 1, 1),    // one position, many outputs
+		geom(1, 5, 4, 300, 1, 1, 5, 1, 1, 0, 2, 1, 1, 1),    // more than 256 lanes in one row
+	}
+	if short {
+		return gs
+	}
+	for i := 0; i < 25; i++ {
+		groups := 1 + rng.IntN(4)
+		g := geom(1+rng.IntN(3), groups*(1+rng.IntN(3)), 1+rng.IntN(20), 1+rng.IntN(20), groups*(1+rng.IntN(4)),
+			1+rng.IntN(4), 1+rng.IntN(4), 1+rng.IntN(3), 1+rng.IntN(3), rng.IntN(3), rng.IntN(3),
+			1+rng.IntN(2), 1+rng.IntN(2), groups)
+		if g.Validate() == nil {
+			gs = append(gs, g)
+		}
+	}
+	return gs
+}
+
+func TestConv2dConformance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	shapes := convShapes(rng, testing.Short())
+	vs := variants(t)
+	tables := testTables()
+	for ti, tb := range tables {
+		p := Prepare(tb.t)
+		for gi, g := range shapes {
+			if err := g.Validate(); err != nil {
+				t.Fatalf("test shape %d: %v", gi, err)
+			}
+			// Cycle the pad code through the edge codes.
+			pad := []byte{0, 128, 255, 127, 3}[(ti+gi)%5]
+			x, w := codes(rng, g.XLen(), pad), codes(rng, g.WLen(), pad)
+			want := make([]int32, g.YLen())
+			Conv2dRef(want, x, w, pad, g, tb.t)
+			for _, v := range vs {
+				if v.directOnly && (g.StrideH != 1 || g.StrideW != 1) {
+					continue
+				}
+				for _, th := range threadCounts {
+					got := make([]int32, g.YLen()+1)
+					got[g.YLen()] = 99
+					if err := v.conv(got, x, w, pad, g, p, th); err != nil {
+						t.Fatalf("%s %s %+v threads %d: %v", tb.name, v.name, g, th, err)
+					}
+					if !slices.Equal(got[:g.YLen()], want) || got[g.YLen()] != 99 {
+						t.Fatalf("%s %s %+v pad %d threads %d: first difference at %s", tb.name, v.name, g, pad, th, firstDiff(got, want))
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTableOperandOrder pins which operand selects the table row, with a
+// table that is zero except two entries.
+func TestTableOperandOrder(t *testing.T) {
+	tab := new([65536]int32)
+	tab[127<<8|0] = 42  // activation 127, weight 0
+	tab[0<<8|127] = -23 // activation 0, weight 127
+	p := Prepare(tab)
+	for _, v := range variants(t) {
+		acc := make([]int32, 2)
+		// x = [127, 0], one row; w rows [0, 0] and [127, 127].
+		if err := v.gemm(acc, []byte{127, 0}, []byte{0, 0, 127, 127}, 1, 2, 2, p, 1); err != nil {
+			t.Fatal(err)
+		}
+		// row 0: tab[127,0] + tab[0,0] = 42; row 1: tab[127,127] + tab[0,127] = -23.
+		if acc[0] != 42 || acc[1] != -23 {
+			t.Errorf("%s: GEMM = %v, want [42 -23]", v.name, acc)
+		}
+		// 1x1 conv of a 1x2 image with activations [127, 0] and weight 0.
+		if err := v.conv(acc, []byte{127, 0}, []byte{0}, 0, geom(1, 1, 1, 2, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1), p, 1); err != nil {
+			t.Fatal(err)
+		}
+		if acc[0] != 42 || acc[1] != 0 {
+			t.Errorf("%s: Conv2d = %v, want [42 0]", v.name, acc)
+		}
+	}
+}
+
+func TestPrepareNarrow(t *testing.T) {
+	tab := new([65536]int32)
+	tab[5] = -16384
+	tab[9] = 16384
+	if p := Prepare(tab); !p.Narrow() || p.base != -16384 {
+		t.Errorf("signed table: narrow %v base %d, want true -16384", p.Narrow(), p.base)
+	}
+	tab[9] = 65535 - 16384
+	if !Prepare(tab).Narrow() {
+		t.Error("a table spanning exactly 65535 must be narrow")
+	}
+	tab[9]++
+	if Prepare(tab).Narrow() {
+		t.Error("a table spanning 65536 must not be narrow")
+	}
+	// Prepare copies: changing the table afterwards changes nothing.
+	p := Prepare(tab)
+	tab[0] = 1000
+	acc := make([]int32, 1)
+	if err := GEMM(acc, []byte{0}, []byte{0}, 1, 1, 1, p, 1); err != nil || acc[0] != 0 {
+		t.Errorf("GEMM after changing the source table = %d, %v; want 0", acc[0], err)
+	}
+}
+
+func TestBadArguments(t *testing.T) {
+	p := Prepare(new([65536]int32))
+	g := geom(1, 2, 4, 4, 2, 3, 3, 1, 1, 0, 0, 1, 1, 1)
+	cases := []struct {
+		name string
+		err  error
+	}{
+		{"nil table", GEMM(make([]int32, 4), make([]byte, 4), make([]byte, 4), 2, 2, 2, nil, 1)},
+		{"negative size", GEMM(nil, nil, nil, -1, 2, 2, p, 1)},
+		{"short x", GEMM(make([]int32, 4), make([]byte, 3), make([]byte, 4), 2, 2, 2, p, 1)},
+		{"short w", GEMM(make([]int32, 4), make([]byte, 4), make([]byte, 3), 2, 2, 2, p, 1)},
+		{"short acc", GEMM(make([]int32, 3), make([]byte, 4), make([]byte, 4), 2, 2, 2, p, 1)},
+		{"conv nil table", Conv2d(make([]int32, g.YLen()), make([]byte, g.XLen()), make([]byte, g.WLen()), 0, g, nil, 1)},
+		{"conv short x", Conv2d(make([]int32, g.YLen()), make([]byte, g.XLen()-1), make([]byte, g.WLen()), 0, g, p, 1)},
+		{"conv short w", Conv2d(make([]int32, g.YLen()), make([]byte, g.XLen()), make([]byte, g.WLen()-1), 0, g, p, 1)},
+		{"conv short acc", Conv2d(make([]int32, g.YLen()-1), make([]byte, g.XLen()), make([]byte, g.WLen()), 0, g, p, 1)},
+		{"conv bad groups", Conv2d(nil, nil, nil, 0, geom(1, 3, 4, 4, 2, 3, 3, 1, 1, 0, 0, 1, 1, 2), p, 1)},
+		{"conv kernel too big", Conv2d(nil, nil, nil, 0, geom(1, 1, 2, 2, 1, 3, 3, 1, 1, 0, 0, 1, 1, 1), p, 1)},
+		{"direct with stride 2", convWith(&portable, convDirect, make([]int32, 1), make([]byte, 9), make([]byte, 9), 0,
+			geom(1, 1, 3, 3, 1, 3, 3, 2, 2, 0, 0, 1, 1, 1), p, 1)},
+	}
+	for _, c := range cases {
+		if c.err == nil {
+			t.Errorf("%s: no error", c.name)
+		} else {
+			t.Logf("%s: %v", c.name, c.err)
+		}
+	}
+}
+
+// TestNoAllocation checks that calls in steady state allocate nothing,
+// also when they use several threads.
+func TestNoAllocation(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items")
+	}
+	p := Prepare(testTables()[0].t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	x, w := codes(rng, 64*300, 0), codes(rng, 120*300, 0)
+	acc := make([]int32, 64*120)
+	g := geom(4, 8, 16, 16, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8)
+	cx, cw, cacc := codes(rng, g.XLen(), 0), codes(rng, g.WLen(), 0), make([]int32, g.YLen())
+	for _, th := range []int{1, 2} {
+		allocs := testing.AllocsPerRun(20, func() {
+			if err := GEMM(acc, x, w, 64, 120, 300, p, th); err != nil {
+				t.Fatal(err)
+			}
+			if err := Conv2d(cacc, cx, cw, 0, g, p, th); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 0 {
+			t.Errorf("threads %d: %.1f allocations per call pair, want 0", th, allocs)
+		}
+	}
+}
+
+func firstDiff(got, want []int32) string {
+	for i := range want {
+		if got[i] != want[i] {
+			return fmt.Sprintf("%d: got %d, want %d", i, got[i], want[i])
+		}
+	}
+	return "past the end"
+}

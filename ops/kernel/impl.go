@@ -1,0 +1,101 @@
+package kernel
+
+import "sync/atomic"
+
+// maxLanes is the widest block of lanes one row-kernel call computes. The
+// drivers guarantee that src holds maxLanes bytes from every offset they
+// pass, so a SIMD kernel may read whole vectors past the last real lane.
+const maxLanes = 256
+
+// impl is one implementation of the row kernel that GEMM and Conv2d are
+// built on. For lanes q < lanes it computes
+//
+//	out[perm[q]] = Σ_l lay.rows[sel[l]][src[offs[l]+q]]   (minus base per product if biased)
+//
+// Everything else (packing, im2col, threading, writing results) is shared,
+// so a new implementation only needs a row function and an entry in impls;
+// the conformance suite then tests it automatically.
+type impl struct {
+	name string
+	// row computes one selector row over a block of at most maxLanes lanes.
+	// len(sel) == len(offs) >= 1.
+	row func(lay *layout, sel []byte, offs []int32, src []byte, lanes int, out *[maxLanes]int32)
+	// perm maps a lane to its slot in out (identity for most kernels).
+	perm *[maxLanes]uint8
+	// biased kernels read the byte planes, which hold entry-base: the
+	// drivers add k*base to every sum. Such kernels need narrow tables;
+	// wide tables are routed to the portable kernel instead.
+	biased bool
+}
+
+// impls lists every implementation this build carries, portable first.
+// Architecture files append theirs in init when the CPU supports them.
+var impls = []*impl{&portable}
+
+// useAssembly selects the SIMD kernels when the CPU has them.
+var useAssembly atomic.Bool
+
+func init() { useAssembly.Store(true) }
+
+// SetAssembly turns the SIMD kernels on or off for every later call and
+// returns the previous setting. Off forces the portable Go kernel, which
+// computes the same integers; it exists for tests and benchmarks. The
+// build tag purego removes the assembly altogether.
+func SetAssembly(on bool) (previous bool) { return useAssembly.Swap(on) }
+
+// Implementation names the kernel that GEMM and Conv2d use for p at present
+// ("go" or "avx512vbmi").
+func Implementation(p *Prepared) string { return current().forTable(p).name }
+
+// current is the implementation exported functions use.
+func current() *impl {
+	if useAssembly.Load() && len(impls) > 1 {
+		return impls[len(impls)-1]
+	}
+	return &portable
+}
+
+// forTable falls back to the portable kernel for tables the implementation
+// cannot hold.
+func (im *impl) forTable(p *Prepared) *impl {
+	if im.biased && !p.narrow {
+		return &portable
+	}
+	return im
+}
+
+var identityPerm = func() *[maxLanes]uint8 {
+	var p [maxLanes]uint8
+	for i := range p {
+		p[i] = uint8(i)
+	}
+	return &p
+}()
+
+// portable is the pure-Go kernel: the table row for one selector code is
+// reused across the whole block of lanes, two selector steps per pass to
+// halve the traffic on the accumulators.
+var portable = impl{name: "go", row: portableRow, perm: identityPerm}
+
+func portableRow(lay *layout, sel []byte, offs []int32, src []byte, lanes int, out *[maxLanes]int32) {
+	acc := out[:lanes]
+	l := 0
+	if len(sel)%2 == 1 {
+		row := &lay.rows[sel[0]]
+		xs := src[offs[0]:][:len(acc)]
+		for q, v := range xs {
+			acc[q] = row[v]
+		}
+		l = 1
+	} else {
+		clear(acc)
+	}
+	for ; l+1 < len(sel); l += 2 {
+		r0, r1 := &lay.rows[sel[l]], &lay.rows[sel[l+1]]
+		x0 := src[offs[l]:][:len(acc)]
+		x1 := src[offs[l+1]:][:len(acc)]
+		for q := range acc {
+			acc[q] += r0[x0[q]] + r1[x1[q]]
+		}
+	}
+}
