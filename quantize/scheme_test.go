@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/goapprox/goapprox/lut"
 )
 
 func TestSchemeRange(t *testing.T) {
@@ -225,5 +227,17 @@ func TestPresets(t *testing.T) {
 	_, err = PresetByName("int4")
 	if err == nil || !strings.Contains(err.Error(), "signed, unsigned, torchapprox") {
 		t.Errorf("unknown preset: %v", err)
+	}
+}
+
+// The real table type satisfies TableSignedness, and its signedness decides.
+func TestPresetOnLutTable(t *testing.T) {
+	signed, _ := PresetByName("signed")
+	if err := signed.CheckTable(lut.Exact(true, true)); err != nil {
+		t.Error(err)
+	}
+	err := signed.CheckTable(lut.Exact(false, false))
+	if err == nil || !strings.Contains(err.Error(), "activations unsigned, weights unsigned") {
+		t.Errorf("signed preset on an unsigned table: %v", err)
 	}
 }
