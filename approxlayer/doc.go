@@ -1,0 +1,42 @@
+// Package approxlayer holds quantizable, approximate layers for Gorgonia
+// graphs: Linear and Conv2d (grouped and depthwise included), each owning
+// its weight, an optional bias, and an ops.LayerState with its observers,
+// quantization parameters, multiplier table and mode.
+//
+// A layer is built in one of two ways:
+//
+//   - NewLinear and NewConv2d create the weight (and bias) nodes with a
+//     seeded initialisation, for people who build a model directly; the
+//     layer is then applied once with Forward.
+//   - WrapLinear and WrapConv2d take a weight node that already exists and
+//     the input it multiplies; package graph uses them to rewrite ordinary
+//     Gorgonia graphs.
+//
+// Either way the mode (Float, Quantized, Noise, Approximate) and the table
+// are read by the ops on every run, so they are switched per layer at run
+// time without rebuilding the graph or the machine. A Registry keeps the
+// layers of a model in order and applies a mode, a table, training or a
+// freeze to all of them or to those whose names match glob patterns: the
+// get_approx_modules of TorchApprox.
+//
+// # Quantization
+//
+// A layer's quantization comes from a preset of package quantize (default
+// "torchapprox": activations unsigned affine 0..127, weights int8 symmetric
+// per tensor). Observers watch the activations and weights on training runs
+// outside Float mode and refresh the scales and zero points; freezing them
+// keeps the parameters fixed. Per-channel weight schemes are pointed at the
+// layer's output-channel axis.
+//
+// Layers start in Float mode and in training (as PyTorch modules do); call
+// SetTraining(false) to evaluate: observers stop and Noise mode adds no
+// noise.
+//
+// # Checkpoints
+//
+// Save writes a model's state (weights, biases, extra parameters, observer
+// and quantization state, modes, noise settings, and each layer's table by
+// name and fingerprint) to one file, atomically; Load restores it so that
+// the outputs are bit-identical. Tables are not stored: Load asks a
+// resolver for each by name and checks its fingerprint.
+package approxlayer

@@ -1,0 +1,54 @@
+// Package graph rewrites an ordinary Gorgonia graph into one whose layers
+// are quantizable, approximate layers (package approxlayer): the
+// counterpart of TorchApprox's wrap_quantizable and prepare_qat.
+//
+// # What is converted
+//
+//   - x·W: gorgonia.Mul(x, W) with x (batch, in) and a learnable weight
+//     leaf W (in, out), the usual Gorgonia dense layer. W stays (in, out).
+//   - W·x: gorgonia.Mul(W, x) with W (out, in) and x a vector (in), or a
+//     matrix (in, batch) whose columns are the samples; the layer computes
+//     on xᵀ and transposes the result back, so the output keeps its shape
+//     (this costs two transposes).
+//   - gorgonia.Conv2d(x, W, ...), which gorgonia lowers to five nodes
+//     (im2col, reshape, A×Bᵀ, reshape, transpose) plus a reshape of W; the
+//     whole pattern becomes one approximate convolution with the same
+//     padding, stride and dilation.
+//   - ops.GroupedConv2d (grouped and depthwise convolution).
+//
+// A weight is a float32 leaf (an input node, as created by NewMatrix or
+// NewTensor) of rank 2 (linear) or 4 (convolution). When both operands of a
+// Mul are leaves, the right one is taken as the weight (the x·W idiom); list
+// the weights in Options.Weights to say otherwise. Biases are not part of a
+// layer here: the addition that follows the product is copied unchanged,
+// which computes the same thing (TorchApprox, too, adds the bias in float
+// after the approximate product).
+//
+// A layer is named after its weight node. Options choose which layers to
+// convert (glob patterns, skipping the first or last layer), the
+// quantization preset, the observer kind and the seed of the layers' noise.
+//
+// # How
+//
+// Gorgonia cannot edit a graph: a node's op and inputs are unexported and
+// fixed, and RemoveNode leaves its parents pointing at nothing. Rewrite
+// therefore copies the graph node by node into a new one, applying every
+// op to the copies of its inputs (gorgonia.ApplyOp) and building the
+// approximate layers where the patterns above were. Leaves keep their
+// names, types and (copied) values, so learnable weights stay learnable:
+// call gorgonia.Grad on the new cost with the new weight nodes, which
+// Result.Node and Result.Layers give.
+//
+// The original graph is left as it was. Some gorgonia ops carry run-time
+// state in a pointer (max-pooling keeps its argmax mask), and the copy
+// shares the op value with the original, so do not run the two graphs at
+// the same time.
+//
+// # What is refused
+//
+// Rewrite runs before gorgonia.Grad: a graph that already holds gradient
+// nodes is refused, as are random nodes (Dropout; gorgonia seeds them from
+// the clock and merges equal ones by hash, so a copy cannot reproduce them)
+// and statement nodes (gorgonia.Read, Set), whose copies would write into
+// the original's variables. Add those to the rewritten graph instead.
+package graph
