@@ -32,7 +32,9 @@ func layerCases() []layerCase {
 			func(x, w *gorgonia.Node, s *LayerState) (*gorgonia.Node, error) { return Linear(x, w, s, InOut) },
 			func(x, w []float32) []float64 { return refLinear(x, transpose(w, 6, 5), 4, 5, 6) }, 1},
 		{"conv/grouped-dilated", convCase.xs, convCase.ws,
-			func(x, w *gorgonia.Node, s *LayerState) (*gorgonia.Node, error) { return Conv2d(x, w, s, convCase.args) },
+			func(x, w *gorgonia.Node, s *LayerState) (*gorgonia.Node, error) {
+				return Conv2d(x, w, s, convCase.args)
+			},
 			func(x, w []float32) []float64 { return refConv(x, w, g, 0) }, 0},
 		{"conv/depthwise-multiplier2", []int{1, 4, 6, 5}, []int{8, 1, 3, 3},
 			func(x, w *gorgonia.Node, s *LayerState) (*gorgonia.Node, error) { return Conv2d(x, w, s, dw) },
