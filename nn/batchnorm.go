@@ -1,0 +1,398 @@
+package nn
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"math"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// BatchNormState holds what a BatchNorm layer keeps between runs. The op
+// reads it at run time, so flipping Training switches a compiled graph between
+// batch statistics (training) and running statistics (evaluation) without
+// rebuilding. All fields are exported so checkpoints can save them.
+type BatchNormState struct {
+	// Training selects batch statistics and updates Mean and Var on every
+	// forward pass; false uses Mean and Var and leaves them unchanged.
+	Training bool
+	// Mean and Var are the running statistics, one value per channel. Var is
+	// tracked with the unbiased (n-1) batch variance, as PyTorch does.
+	Mean []float32
+	Var  []float32
+	// Momentum is the weight of the new batch in the running update:
+	// running = (1-Momentum)*running + Momentum*batch.
+	Momentum float32
+	// Eps is added to the variance before the square root.
+	Eps float32
+}
+
+// NewBatchNormState returns PyTorch's defaults: training mode, running mean 0,
+// running variance 1, momentum 0.1, eps 1e-5.
+func NewBatchNormState(channels int) *BatchNormState {
+	s := &BatchNormState{Training: true, Mean: make([]float32, channels), Var: make([]float32, channels),
+		Momentum: 0.1, Eps: 1e-5}
+	for i := range s.Var {
+		s.Var[i] = 1
+	}
+	return s
+}
+
+// Validate checks that the state fits a layer with the given channel count.
+func (s *BatchNormState) Validate(channels int) error {
+	switch {
+	case s == nil:
+		return fmt.Errorf("batch norm: nil state")
+	case len(s.Mean) != channels || len(s.Var) != channels:
+		return fmt.Errorf("batch norm: state has %d means and %d variances for %d channels", len(s.Mean), len(s.Var), channels)
+	case !(s.Eps > 0):
+		return fmt.Errorf("batch norm: eps must be positive, got %g", s.Eps)
+	case !(s.Momentum >= 0 && s.Momentum <= 1):
+		return fmt.Errorf("batch norm: momentum must be in [0, 1], got %g", s.Momentum)
+	}
+	for c, v := range s.Var {
+		if !(v >= 0) {
+			return fmt.Errorf("batch norm: running variance of channel %d is %g", c, v)
+		}
+	}
+	return nil
+}
+
+// BatchNorm normalises x per channel and applies scale and bias:
+// y = scale[c] * (x - mean[c]) / sqrt(var[c] + eps) + bias[c].
+// x is (N, C, H, W) or (N, C); scale and bias are vectors of length C.
+func BatchNorm(x, scale, bias *gorgonia.Node, state *BatchNormState) (*gorgonia.Node, error) {
+	xs := x.Shape()
+	if xs.Dims() != 2 && xs.Dims() != 4 {
+		return nil, fmt.Errorf("batch norm: input %s has shape %v; expected (N, C, H, W) or (N, C)", x.Name(), xs)
+	}
+	op := &BatchNormOp{state: state, dims: xs.Dims(), channels: xs[1]}
+	if err := state.Validate(op.channels); err != nil {
+		return nil, err
+	}
+	return gorgonia.ApplyOp(op, x, scale, bias)
+}
+
+// BatchNormOp is the forward op built by BatchNorm. Its inputs are x, scale
+// and bias. It saves the mean and 1/std it used for the gradient ops, which
+// run after it in the same pass.
+type BatchNormOp struct {
+	state    *BatchNormState
+	dims     int
+	channels int
+
+	// Saved by the last Do for the gradient.
+	mean, invStd  []float32
+	usedBatchStat bool
+	ran           bool
+}
+
+// State returns the shared state the op reads.
+func (op *BatchNormOp) State() *BatchNormState { return op.state }
+
+func (op *BatchNormOp) Arity() int { return 3 }
+
+func (op *BatchNormOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(gorgonia.TensorType{Dims: op.dims, Of: a}, gorgonia.TensorType{Dims: 1, Of: a},
+		gorgonia.TensorType{Dims: 1, Of: a}, gorgonia.TensorType{Dims: op.dims, Of: a})
+}
+
+func (op *BatchNormOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	if len(in) != 3 {
+		return nil, fmt.Errorf("batch norm: %d inputs, expected x, scale, bias", len(in))
+	}
+	xs, err := shapeOf(in[0], "batch norm x")
+	if err != nil {
+		return nil, err
+	}
+	if err := op.checkShapes(xs, in[1], in[2]); err != nil {
+		return nil, err
+	}
+	return xs.Clone(), nil
+}
+
+func (op *BatchNormOp) checkShapes(xs tensor.Shape, scale, bias gorgonia.DimSizer) error {
+	if xs.Dims() != op.dims || xs[1] != op.channels {
+		return fmt.Errorf("batch norm: x has shape %v; the op was built for %d dimensions with %d channels", xs, op.dims, op.channels)
+	}
+	for i, d := range []gorgonia.DimSizer{scale, bias} {
+		s, err := shapeOf(d, "batch norm scale/bias")
+		if err != nil {
+			return err
+		}
+		if s.Dims() != 1 || s[0] != op.channels {
+			return fmt.Errorf("batch norm: %s has shape %v; expected (%d)", [...]string{"scale", "bias"}[i], s, op.channels)
+		}
+	}
+	return nil
+}
+
+func (op *BatchNormOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	return op.UsePreallocDo(nil, in...)
+}
+
+func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != 3 {
+		return nil, fmt.Errorf("batch norm: %d inputs, expected x, scale, bias", len(in))
+	}
+	x, xs, err := float32s(in[0], "batch norm x")
+	if err != nil {
+		return nil, err
+	}
+	gamma, gs, err := float32s(in[1], "batch norm scale")
+	if err != nil {
+		return nil, err
+	}
+	beta, bs, err := float32s(in[2], "batch norm bias")
+	if err != nil {
+		return nil, err
+	}
+	if err := op.checkShapes(xs, gs, bs); err != nil {
+		return nil, err
+	}
+	if err := op.state.Validate(op.channels); err != nil {
+		return nil, err
+	}
+	n, c, hw := splitNCS(xs)
+	if op.mean == nil {
+		op.mean = make([]float32, c)
+		op.invStd = make([]float32, c)
+	}
+	st := op.state
+	m := n * hw
+	if st.Training {
+		if m < 2 {
+			return nil, fmt.Errorf("batch norm: training needs more than one value per channel, input has shape %v", xs)
+		}
+		for ch := 0; ch < c; ch++ {
+			// Two passes in float64: the mean, then the squared deviations,
+			// avoiding the cancellation of E[x²]-E[x]².
+			var sum float64
+			for i := 0; i < n; i++ {
+				for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+					sum += float64(v)
+				}
+			}
+			mean := sum / float64(m)
+			var sq float64
+			for i := 0; i < n; i++ {
+				for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+					d := float64(v) - mean
+					sq += d * d
+				}
+			}
+			biased := sq / float64(m)
+			op.mean[ch] = float32(mean)
+			op.invStd[ch] = float32(1 / math.Sqrt(biased+float64(st.Eps)))
+			mom := float64(st.Momentum)
+			st.Mean[ch] = float32((1-mom)*float64(st.Mean[ch]) + mom*mean)
+			st.Var[ch] = float32((1-mom)*float64(st.Var[ch]) + mom*sq/float64(m-1))
+		}
+	} else {
+		for ch := 0; ch < c; ch++ {
+			op.mean[ch] = st.Mean[ch]
+			op.invStd[ch] = float32(1 / math.Sqrt(float64(st.Var[ch])+float64(st.Eps)))
+		}
+	}
+	op.usedBatchStat = st.Training
+	op.ran = true
+
+	out, y := output(prealloc, xs, x, gamma, beta)
+	for i := 0; i < n; i++ {
+		for ch := 0; ch < c; ch++ {
+			k := gamma[ch] * op.invStd[ch]
+			b := beta[ch] - op.mean[ch]*k
+			lo := (i*c + ch) * hw
+			for j, v := range x[lo : lo+hw] {
+				y[lo+j] = v*k + b
+			}
+		}
+	}
+	return out, nil
+}
+
+// splitNCS views an (N, C, ...) shape as N, C and the size of the rest.
+func splitNCS(s tensor.Shape) (n, c, rest int) {
+	rest = 1
+	for _, d := range s[2:] {
+		rest *= d
+	}
+	return s[0], s[1], rest
+}
+
+func (op *BatchNormOp) ReturnsPtr() bool     { return false }
+func (op *BatchNormOp) CallsExtern() bool    { return false }
+func (op *BatchNormOp) OverwritesInput() int { return -1 }
+
+// WriteHash covers the state by identity: momentum, eps, mode and running
+// statistics all live there, so two layers differ exactly when their states do.
+func (op *BatchNormOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "nn.BatchNorm(dims=%d, C=%d, state=%p)", op.dims, op.channels, op.state)
+}
+
+func (op *BatchNormOp) Hashcode() uint32 { return hashOf(op) }
+
+func (op *BatchNormOp) String() string {
+	return fmt.Sprintf("BatchNorm(C=%d, %p)", op.channels, op.state)
+}
+
+func (op *BatchNormOp) DiffWRT(inputs int) []bool { return []bool{true, true, true} }
+
+func (op *BatchNormOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	if len(inputs) != 3 {
+		return nil, fmt.Errorf("batch norm: %d inputs, expected 3", len(inputs))
+	}
+	grads := make(gorgonia.Nodes, 3)
+	for k := range grads {
+		g, err := gorgonia.ApplyOp(&batchNormGradOp{fwd: op, wrt: k}, inputs[0], inputs[1], grad)
+		if err != nil {
+			return nil, err
+		}
+		grads[k] = g
+	}
+	return grads, nil
+}
+
+// batchNormGradOp computes the gradient with respect to x (wrt 0), scale
+// (wrt 1) or bias (wrt 2) from x, scale and the output gradient dy, using the
+// statistics its forward op saved. With batch statistics (training),
+//
+//	dx = scale*invStd/m * (m*dy - Σdy - x̂*Σ(dy*x̂)),  x̂ = (x-mean)*invStd,
+//
+// sums over the m = N*H*W values of a channel; with running statistics the
+// mean and variance are constants and dx = dy*scale*invStd.
+type batchNormGradOp struct {
+	fwd *BatchNormOp
+	wrt int
+	// per-channel sums, reused between runs
+	sumDy, sumDyXhat []float64
+}
+
+func (op *batchNormGradOp) Arity() int { return 3 }
+
+func (op *batchNormGradOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	x := gorgonia.TensorType{Dims: op.fwd.dims, Of: a}
+	out := x
+	if op.wrt > 0 {
+		out = gorgonia.TensorType{Dims: 1, Of: a}
+	}
+	return hm.NewFnType(x, gorgonia.TensorType{Dims: 1, Of: a}, x, out)
+}
+
+func (op *batchNormGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	if len(in) != 3 {
+		return nil, fmt.Errorf("batch norm gradient: %d inputs, expected 3", len(in))
+	}
+	xs, err := shapeOf(in[0], "batch norm gradient x")
+	if err != nil {
+		return nil, err
+	}
+	if op.wrt == 0 {
+		return xs.Clone(), nil
+	}
+	return tensor.Shape{op.fwd.channels}, nil
+}
+
+func (op *batchNormGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	return op.UsePreallocDo(nil, in...)
+}
+
+func (op *batchNormGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(in) != 3 {
+		return nil, fmt.Errorf("batch norm gradient: %d inputs, expected 3", len(in))
+	}
+	x, xs, err := float32s(in[0], "batch norm gradient x")
+	if err != nil {
+		return nil, err
+	}
+	gamma, _, err := float32s(in[1], "batch norm gradient scale")
+	if err != nil {
+		return nil, err
+	}
+	dy, dys, err := float32s(in[2], "batch norm gradient dy")
+	if err != nil {
+		return nil, err
+	}
+	f := op.fwd
+	if !xs.Eq(dys) || xs.Dims() != f.dims || xs[1] != f.channels || len(gamma) != f.channels {
+		return nil, fmt.Errorf("batch norm gradient: shapes x %v, dy %v, scale %d do not match the layer (%d channels)", xs, dys, len(gamma), f.channels)
+	}
+	if !f.ran {
+		return nil, fmt.Errorf("batch norm gradient: the forward op has not run")
+	}
+	n, c, hw := splitNCS(xs)
+	if op.sumDy == nil {
+		op.sumDy = make([]float64, c)
+		op.sumDyXhat = make([]float64, c)
+	}
+	for ch := 0; ch < c; ch++ {
+		var sdy, sdyx float64
+		mean, inv := f.mean[ch], f.invStd[ch]
+		for i := 0; i < n; i++ {
+			lo := (i*c + ch) * hw
+			for j, g := range dy[lo : lo+hw] {
+				sdy += float64(g)
+				sdyx += float64(g) * float64((x[lo+j]-mean)*inv)
+			}
+		}
+		op.sumDy[ch], op.sumDyXhat[ch] = sdy, sdyx
+	}
+	if op.wrt > 0 {
+		out, g := output(prealloc, tensor.Shape{c}, x, gamma, dy)
+		src := op.sumDyXhat
+		if op.wrt == 2 {
+			src = op.sumDy
+		}
+		for ch := range g {
+			g[ch] = float32(src[ch])
+		}
+		return out, nil
+	}
+	out, dx := output(prealloc, xs, x, gamma, dy)
+	m := float64(n * hw)
+	for ch := 0; ch < c; ch++ {
+		mean, inv := f.mean[ch], f.invStd[ch]
+		k := gamma[ch] * inv
+		var meanDy, meanDyX float32
+		if f.usedBatchStat {
+			meanDy = float32(op.sumDy[ch] / m)
+			meanDyX = float32(op.sumDyXhat[ch] / m)
+		}
+		for i := 0; i < n; i++ {
+			lo := (i*c + ch) * hw
+			for j, g := range dy[lo : lo+hw] {
+				xhat := (x[lo+j] - mean) * inv
+				dx[lo+j] = k * (g - meanDy - xhat*meanDyX)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (op *batchNormGradOp) ReturnsPtr() bool     { return false }
+func (op *batchNormGradOp) CallsExtern() bool    { return false }
+func (op *batchNormGradOp) OverwritesInput() int { return -1 }
+
+func (op *batchNormGradOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "nn.BatchNormGrad(wrt=%d, fwd=%p, ", op.wrt, op.fwd)
+	op.fwd.WriteHash(h)
+	fmt.Fprint(h, ")")
+}
+
+func (op *batchNormGradOp) Hashcode() uint32 { return hashOf(op) }
+
+func (op *batchNormGradOp) String() string {
+	return fmt.Sprintf("BatchNormGrad%s(C=%d)", [...]string{"X", "Scale", "Bias"}[op.wrt], op.fwd.channels)
+}
+
+// hashOf is the 32-bit FNV-1a of an op's WriteHash.
+func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}

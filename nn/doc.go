@@ -1,0 +1,28 @@
+// Package nn provides the Gorgonia building blocks the GoApprox model zoo
+// needs and Gorgonia v0.9.18 lacks or gets wrong, all float32:
+//
+//   - BatchNorm: per-channel batch normalisation for (N, C, H, W) and (N, F)
+//     inputs with learnable scale and bias of shape (C) and PyTorch's running
+//     statistics (momentum 0.1, eps 1e-5, unbiased running variance). The
+//     training flag lives in a shared *BatchNormState read at run time, so one
+//     compiled graph serves training and evaluation. Gorgonia's own BatchNorm
+//     creates scale and bias with the batch dimension included when none are
+//     given and hashes epsilon to one decimal.
+//   - SoftmaxCrossEntropy: mean cross-entropy of integer labels under
+//     softmax(logits), one op with a numerically stable log-softmax and an
+//     exact gradient (Gorgonia has no categorical cross-entropy); Accuracy.
+//   - ReLU6: min(max(x, 0), 6) with gradient 0 outside (0, 6), as PyTorch.
+//   - GlobalAvgPool: (N, C, H, W) -> (N, C) mean with gradient. Gorgonia's
+//     GlobalAveragePool2D has no gradient and returns (N, C, 1, 1).
+//   - Kaiming (He) and Glorot initialisers taking an explicit *rand.Rand, since
+//     Gorgonia's initialisers seed from the clock.
+//
+// What Gorgonia already does right is not repeated: Rectify (ReLU), MaxPool2D,
+// Reshape and Add are used as they are (tests here pin MaxPool2D's and
+// Rectify's values and gradients on hand-computed cases).
+//
+// Every op hashes all fields that change its result, checks input ranks and
+// sizes in InferShape and Do, returns errors rather than panicking, and
+// differentiates through a private gradient op (SDOp), which the TapeMachine
+// uses. Ops reuse the machine's preallocated output when it fits.
+package nn
