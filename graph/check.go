@@ -20,10 +20,10 @@ func checkCopyable(g *G.ExprGraph) error {
 		}
 		switch opType(n) {
 		case "gorgonia.randomOp":
-			return fmt.Errorf("graph: node %q draws random numbers (gorgonia's random nodes, used by Dropout and the *RandomNode functions): "+
+			return fmt.Errorf("graph: node %q draws random numbers (gorgonia's UniformRandomNode, GaussianRandomNode or BinomialRandomNode): "+
 				"it cannot be copied faithfully, because gorgonia draws them from its own clock-seeded generator, so the copy would not repeat "+
 				"the original's draws, and merges random nodes with equal parameters by hash. "+
-				"Rewrite the graph without them and add dropout to the rewritten graph (Result.Node finds the nodes to attach it to)", n.Name())
+				"Rewrite the graph without them and add them to the rewritten graph (Result.Node finds the nodes to attach them to)", n.Name())
 		case "gorgonia.readOp", "gorgonia.letOp":
 			return fmt.Errorf("graph: node %q is a statement (gorgonia.Read or gorgonia.Set): its copy would write into the variables "+
 				"of the original graph. Rewrite the graph without it and call gorgonia.Read on the rewritten nodes (Result.Node finds them)", n.Name())

@@ -47,8 +47,10 @@
 // # What is refused
 //
 // Rewrite runs before gorgonia.Grad: a graph that already holds gradient
-// nodes is refused, as are random nodes (Dropout; gorgonia seeds them from
-// the clock and merges equal ones by hash, so a copy cannot reproduce them)
-// and statement nodes (gorgonia.Read, Set), whose copies would write into
-// the original's variables. Add those to the rewritten graph instead.
+// nodes is refused, as are random nodes (GaussianRandomNode and the like:
+// gorgonia draws them from its own clock-seeded generator and merges equal
+// ones by hash, so a copy cannot reproduce them) and statement nodes
+// (gorgonia.Read, Set), whose copies would write into the original's
+// variables. Add those to the rewritten graph instead. gorgonia.Dropout is
+// a single op and is copied; note that gorgonia seeds it from the clock.
 package graph
