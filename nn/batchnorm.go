@@ -88,6 +88,7 @@ type BatchNormOp struct {
 	mean, invStd  []float32
 	usedBatchStat bool
 	ran           bool
+	out           *tensor.Dense // output buffer reused between runs
 }
 
 // State returns the shared state the op reads.
@@ -201,7 +202,7 @@ func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 	op.usedBatchStat = st.Training
 	op.ran = true
 
-	out, y := output(prealloc, xs, x, gamma, beta)
+	out, y := output(prealloc, &op.out, xs, x, gamma, beta)
 	for i := 0; i < n; i++ {
 		for ch := 0; ch < c; ch++ {
 			k := gamma[ch] * op.invStd[ch]
@@ -270,6 +271,7 @@ type batchNormGradOp struct {
 	wrt int
 	// per-channel sums, reused between runs
 	sumDy, sumDyXhat []float64
+	out              *tensor.Dense
 }
 
 func (op *batchNormGradOp) Arity() int { return 3 }
@@ -343,7 +345,7 @@ func (op *batchNormGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 		op.sumDy[ch], op.sumDyXhat[ch] = sdy, sdyx
 	}
 	if op.wrt > 0 {
-		out, g := output(prealloc, tensor.Shape{c}, x, gamma, dy)
+		out, g := output(prealloc, &op.out, tensor.Shape{c}, x, gamma, dy)
 		src := op.sumDyXhat
 		if op.wrt == 2 {
 			src = op.sumDy
@@ -353,7 +355,7 @@ func (op *batchNormGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 		}
 		return out, nil
 	}
-	out, dx := output(prealloc, xs, x, gamma, dy)
+	out, dx := output(prealloc, &op.out, xs, x, gamma, dy)
 	m := float64(n * hw)
 	for ch := 0; ch < c; ch++ {
 		mean, inv := f.mean[ch], f.invStd[ch]

@@ -55,7 +55,7 @@ func (op GlobalAvgPoolOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.
 		return nil, err
 	}
 	hw := xs[2] * xs[3]
-	out, y := output(prealloc, os, x)
+	out, y := output(prealloc, nil, os, x)
 	inv := 1 / float32(hw)
 	for i := range y {
 		var s float32
@@ -77,7 +77,7 @@ func (GlobalAvgPoolOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 	if len(inputs) != 1 {
 		return nil, fmt.Errorf("global average pool: %d inputs, expected 1", len(inputs))
 	}
-	g, err := gorgonia.ApplyOp(globalAvgPoolGradOp{}, inputs[0], grad)
+	g, err := gorgonia.ApplyOp(&globalAvgPoolGradOp{}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -86,15 +86,15 @@ func (GlobalAvgPoolOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 
 // globalAvgPoolGradOp spreads dy[n, c] / (H*W) over every position of
 // channel c; x is an input only for its shape.
-type globalAvgPoolGradOp struct{}
+type globalAvgPoolGradOp struct{ out *tensor.Dense }
 
-func (globalAvgPoolGradOp) Arity() int { return 2 }
-func (globalAvgPoolGradOp) Type() hm.Type {
+func (op *globalAvgPoolGradOp) Arity() int { return 2 }
+func (op *globalAvgPoolGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x := gorgonia.TensorType{Dims: 4, Of: a}
 	return hm.NewFnType(x, gorgonia.TensorType{Dims: 2, Of: a}, x)
 }
-func (globalAvgPoolGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+func (op *globalAvgPoolGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 2 {
 		return nil, fmt.Errorf("global average pool gradient: %d inputs, expected 2", len(in))
 	}
@@ -104,10 +104,10 @@ func (globalAvgPoolGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, er
 	}
 	return s.Clone(), nil
 }
-func (op globalAvgPoolGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+func (op *globalAvgPoolGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return op.UsePreallocDo(nil, in...)
 }
-func (op globalAvgPoolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
+func (op *globalAvgPoolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(in) != 2 {
 		return nil, fmt.Errorf("global average pool gradient: %d inputs, expected 2", len(in))
 	}
@@ -120,7 +120,7 @@ func (op globalAvgPoolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgo
 		return nil, fmt.Errorf("global average pool gradient: x %v and dy %v do not match", xs, dys)
 	}
 	hw := xs[2] * xs[3]
-	out, dx := output(prealloc, xs, dy)
+	out, dx := output(prealloc, &op.out, xs, dy)
 	inv := 1 / float32(hw)
 	for i, g := range dy {
 		v := g * inv
@@ -130,9 +130,9 @@ func (op globalAvgPoolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgo
 	}
 	return out, nil
 }
-func (globalAvgPoolGradOp) ReturnsPtr() bool      { return false }
-func (globalAvgPoolGradOp) CallsExtern() bool     { return false }
-func (globalAvgPoolGradOp) OverwritesInput() int  { return -1 }
-func (globalAvgPoolGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "nn.GlobalAvgPoolGrad") }
-func (op globalAvgPoolGradOp) Hashcode() uint32   { return hashOf(op) }
-func (globalAvgPoolGradOp) String() string        { return "GlobalAvgPoolGrad" }
+func (op *globalAvgPoolGradOp) ReturnsPtr() bool      { return false }
+func (op *globalAvgPoolGradOp) CallsExtern() bool     { return false }
+func (op *globalAvgPoolGradOp) OverwritesInput() int  { return -1 }
+func (op *globalAvgPoolGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "nn.GlobalAvgPoolGrad") }
+func (op *globalAvgPoolGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op *globalAvgPoolGradOp) String() string        { return "GlobalAvgPoolGrad" }

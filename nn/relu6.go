@@ -18,7 +18,10 @@ func ReLU6(x *gorgonia.Node) (*gorgonia.Node, error) {
 
 // ReLU6Op is the op built by ReLU6. Only the input rank is a field (it fixes
 // the type); the clamp bounds are constants.
-type ReLU6Op struct{ dims int }
+type ReLU6Op struct {
+	dims int
+	out  *tensor.Dense // output buffer reused between runs
+}
 
 func (op *ReLU6Op) Arity() int { return 1 }
 func (op *ReLU6Op) Type() hm.Type {
@@ -49,7 +52,7 @@ func (op *ReLU6Op) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) 
 	if err != nil {
 		return nil, err
 	}
-	out, y := output(prealloc, xs, x)
+	out, y := output(prealloc, &op.out, xs, x)
 	for i, v := range x {
 		y[i] = min(max(v, 0), 6)
 	}
@@ -74,7 +77,10 @@ func (op *ReLU6Op) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 }
 
 // relu6GradOp passes dy where 0 < x < 6.
-type relu6GradOp struct{ dims int }
+type relu6GradOp struct {
+	dims int
+	out  *tensor.Dense
+}
 
 func (op *relu6GradOp) Arity() int { return 2 }
 func (op *relu6GradOp) Type() hm.Type {
@@ -109,7 +115,7 @@ func (op *relu6GradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 	if !xs.Eq(dys) {
 		return nil, fmt.Errorf("relu6 gradient: x %v and dy %v differ in shape", xs, dys)
 	}
-	out, dx := output(prealloc, xs, x, dy)
+	out, dx := output(prealloc, &op.out, xs, x, dy)
 	for i, v := range x {
 		if v > 0 && v < 6 {
 			dx[i] = dy[i]

@@ -72,12 +72,25 @@ func overlaps(a, b []float32) bool {
 	return a0 < b0+uintptr(len(b))*4 && b0 < a0+uintptr(len(a))*4
 }
 
-// output wraps data (reused or nil) as a float32 tensor of the given shape.
-func output(prealloc gorgonia.Value, shape tensor.Shape, inputs ...[]float32) (*tensor.Dense, []float32) {
+// output returns the tensor an op writes its result into: the machine's
+// preallocated value if it fits, else the op's own buffer from its previous
+// run (cache, may be nil), else a new tensor that becomes the op's buffer.
+// The TapeMachine clears its registers on Reset, so without the op's buffer
+// every run would allocate; like any Gorgonia value, a result is valid only
+// until the next run.
+func output(prealloc gorgonia.Value, cache **tensor.Dense, shape tensor.Shape, inputs ...[]float32) (*tensor.Dense, []float32) {
 	if buf := reuse(prealloc, shape, inputs...); buf != nil {
 		return prealloc.(*tensor.Dense), buf
 	}
+	if cache != nil && *cache != nil {
+		if buf := reuse(*cache, shape, inputs...); buf != nil {
+			return *cache, buf
+		}
+	}
 	t := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape.Clone()...))
+	if cache != nil {
+		*cache = t
+	}
 	return t, t.Float32s()
 }
 

@@ -164,7 +164,10 @@ func (SoftmaxCrossEntropyOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgon
 
 // xentGradOp computes d loss / d logits = (softmax - onehot) * g / N from
 // logits, labels and the scalar upstream gradient g.
-type xentGradOp struct{ labels []int }
+type xentGradOp struct {
+	labels []int
+	out    *tensor.Dense
+}
 
 func (*xentGradOp) Arity() int { return 3 }
 func (*xentGradOp) Type() hm.Type {
@@ -200,7 +203,7 @@ func (op *xentGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Valu
 	if op.labels, err = classIndices(in[1], k, op.labels); err != nil {
 		return nil, err
 	}
-	out, dz := output(prealloc, zs, z)
+	out, dz := output(prealloc, &op.out, zs, z)
 	scale := g / float32(n)
 	for i := 0; i < n; i++ {
 		row := z[i*k : (i+1)*k]

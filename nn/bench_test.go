@@ -1,0 +1,61 @@
+package nn
+
+import (
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// benchGraph times forward+backward of Σ build(x) through a TapeMachine.
+func benchGraph(b *testing.B, shape tensor.Shape, build func(g *G.ExprGraph, x *G.Node) (*G.Node, error)) {
+	g := G.NewGraph()
+	x := G.NodeFromAny(g, randTensor(1, 1, shape...), G.WithName("x"))
+	y, err := build(g, x)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := G.Must(G.Sum(y))
+	if _, err := G.Grad(c, x); err != nil {
+		b.Fatal(err)
+	}
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := m.RunAll(); err != nil {
+			b.Fatal(err)
+		}
+		m.Reset()
+	}
+}
+
+func BenchmarkBatchNormLeNetConv1(b *testing.B) {
+	benchGraph(b, tensor.Shape{64, 6, 28, 28}, func(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
+		s, _ := Filled(tensor.Shape{6}, 1)
+		z, _ := Filled(tensor.Shape{6}, 0)
+		return BatchNorm(x, G.NodeFromAny(g, s, G.WithName("s")), G.NodeFromAny(g, z, G.WithName("z")), NewBatchNormState(6))
+	})
+}
+
+func BenchmarkReLU6(b *testing.B) {
+	benchGraph(b, tensor.Shape{64, 6, 28, 28}, func(_ *G.ExprGraph, x *G.Node) (*G.Node, error) { return ReLU6(x) })
+}
+
+func BenchmarkGorgoniaRectify(b *testing.B) {
+	benchGraph(b, tensor.Shape{64, 6, 28, 28}, func(_ *G.ExprGraph, x *G.Node) (*G.Node, error) { return G.Rectify(x) })
+}
+
+func BenchmarkGlobalAvgPool(b *testing.B) {
+	benchGraph(b, tensor.Shape{64, 64, 8, 8}, func(_ *G.ExprGraph, x *G.Node) (*G.Node, error) { return GlobalAvgPool(x) })
+}
+
+func BenchmarkSoftmaxCrossEntropy(b *testing.B) {
+	labels := make([]int, 64)
+	for i := range labels {
+		labels[i] = i % 10
+	}
+	benchGraph(b, tensor.Shape{64, 10}, func(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
+		return SoftmaxCrossEntropy(x, G.NodeFromAny(g, tensor.New(tensor.WithShape(64), tensor.WithBacking(labels)), G.WithName("y")))
+	})
+}
