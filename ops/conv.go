@@ -164,8 +164,8 @@ func convForward(s *LayerState, rec *runRecord, y, x, w []float32, g kernel.Conv
 	case Float:
 		return nil, floatkernel.Conv2d(impl, y, x, w, g, s.threads())
 	case Quantized, Noise:
-		xfq, _ := fakeQuant(rec.xp, x, xs, xh)
-		wfq, _ := fakeQuant(rec.wp, w, ws, wh)
+		xfq, _ := fakeQuant(rec.xp, x, xs, xh, s.threads())
+		wfq, _ := fakeQuant(rec.wp, w, ws, wh, s.threads())
 		if err := floatkernel.Conv2d(impl, y, xfq, wfq, g, s.threads()); err != nil {
 			return nil, err
 		}
@@ -181,9 +181,9 @@ func convForward(s *LayerState, rec *runRecord, y, x, w []float32, g kernel.Conv
 // read as the code zx, exact zero-point correction, one rescale.
 func convApprox(s *LayerState, rec *runRecord, y, x, w []float32, g kernel.ConvGeom, xh, wh *[256]int64) ([]int32, error) {
 	xq := quantized{codes: make([]int32, len(x)), bytes: make([]byte, len(x))}
-	quantizeTensor(&xq, rec.xp, x, xShape(g), xh)
+	quantizeTensor(&xq, rec.xp, x, xShape(g), xh, s.threads())
 	wq := quantized{codes: make([]int32, len(w)), bytes: make([]byte, len(w))}
-	quantizeTensor(&wq, rec.wp, w, wShape(g), wh)
+	quantizeTensor(&wq, rec.wp, w, wShape(g), wh, s.threads())
 	zx, sx := rec.xp.ZeroPoint[0], float64(rec.xp.Scale[0])
 	acc := make([]int32, g.YLen())
 	if err := s.lutConv2d(acc, xq.bytes, wq.bytes, byte(zx), g); err != nil {
@@ -370,11 +370,11 @@ func convBackward(rec *runRecord, wrt int, r, x, w, dy []float32, g kernel.ConvG
 	var mask []bool
 	if rec.mode != Float {
 		if wrt == 0 {
-			w, _ = fakeQuant(rec.wp, w, wShape(g), nil)
-			_, mask = fakeQuant(rec.xp, x, xShape(g), nil)
+			w, _ = fakeQuant(rec.wp, w, wShape(g), nil, threads)
+			_, mask = fakeQuant(rec.xp, x, xShape(g), nil, threads)
 		} else {
-			x, _ = fakeQuant(rec.xp, x, xShape(g), nil)
-			_, mask = fakeQuant(rec.wp, w, wShape(g), nil)
+			x, _ = fakeQuant(rec.xp, x, xShape(g), nil, threads)
+			_, mask = fakeQuant(rec.wp, w, wShape(g), nil, threads)
 		}
 	}
 	impl := gorgonia.WhichBLAS()

@@ -69,7 +69,7 @@ func (op *FakeQuantOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Val
 		return nil, err
 	}
 	out, y := output(prealloc, xs)
-	quantizeTensor(&quantized{fq: y}, op.Params, x, xs, nil)
+	quantizeTensor(&quantized{fq: y}, op.Params, x, xs, nil, 0)
 	return out, nil
 }
 
@@ -150,7 +150,7 @@ func (op *FakeQuantGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia
 		return nil, err
 	}
 	mask := make([]bool, len(x))
-	quantizeTensor(&quantized{mask: mask}, op.Params, x, xs, nil)
+	quantizeTensor(&quantized{mask: mask}, op.Params, x, xs, nil, 0)
 	out, r := output(prealloc, xs)
 	copy(r, dy)
 	applyMask(r, mask)

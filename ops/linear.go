@@ -147,8 +147,8 @@ func linearForward(s *LayerState, layout WeightLayout, rec *runRecord, y, x, w [
 	case Float:
 		linearFloat(layout, y, x, w, m, n, k)
 	case Quantized, Noise:
-		xfq, _ := fakeQuant(rec.xp, x, xs, xh)
-		wfq, _ := fakeQuant(rec.wp, w, ws, wh)
+		xfq, _ := fakeQuant(rec.xp, x, xs, xh, s.threads())
+		wfq, _ := fakeQuant(rec.wp, w, ws, wh, s.threads())
 		linearFloat(layout, y, xfq, wfq, m, n, k)
 		if s.Mode == Noise && s.Training {
 			rec.noise = addNoise(s, y)
@@ -170,9 +170,9 @@ func linearApprox(s *LayerState, rec *runRecord, layout WeightLayout, y, x, w []
 	m, k := xs[0], xs[1]
 	n, _ := layout.dims(ws)
 	xq := quantized{codes: make([]int32, len(x)), bytes: make([]byte, len(x))}
-	quantizeTensor(&xq, rec.xp, x, xs, xh)
+	quantizeTensor(&xq, rec.xp, x, xs, xh, s.threads())
 	wq := quantized{codes: make([]int32, len(w)), bytes: make([]byte, len(w))}
-	quantizeTensor(&wq, rec.wp, w, ws, wh)
+	quantizeTensor(&wq, rec.wp, w, ws, wh, s.threads())
 	wBytes, wCodes := wq.bytes, wq.codes
 	if layout == InOut {
 		// The kernel wants one row of k codes per output.
@@ -314,12 +314,12 @@ func (op *LinearGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 		return nil, errNoForward
 	}
 	out, r := output(prealloc, rs)
-	linearBackward(op.rec, op.Layout, op.WRT, r, x, w, dy, xs, ws)
+	linearBackward(op.rec, op.Layout, op.WRT, r, x, w, dy, xs, ws, op.State.threads())
 	return out, nil
 }
 
 // linearBackward writes into r the gradient with respect to input wrt.
-func linearBackward(rec *runRecord, layout WeightLayout, wrt int, r, x, w, dy []float32, xs, ws tensor.Shape) {
+func linearBackward(rec *runRecord, layout WeightLayout, wrt int, r, x, w, dy []float32, xs, ws tensor.Shape, threads int) {
 	m, k := xs[0], xs[1]
 	n, _ := layout.dims(ws)
 	dy = rec.noise.backward(dy)
@@ -327,11 +327,11 @@ func linearBackward(rec *runRecord, layout WeightLayout, wrt int, r, x, w, dy []
 	var mask []bool
 	if rec.mode != Float {
 		if wrt == 0 {
-			w, _ = fakeQuant(rec.wp, w, ws, nil)
-			_, mask = fakeQuant(rec.xp, x, xs, nil)
+			w, _ = fakeQuant(rec.wp, w, ws, nil, threads)
+			_, mask = fakeQuant(rec.xp, x, xs, nil, threads)
 		} else {
-			x, _ = fakeQuant(rec.xp, x, xs, nil)
-			_, mask = fakeQuant(rec.wp, w, ws, nil)
+			x, _ = fakeQuant(rec.xp, x, xs, nil, threads)
+			_, mask = fakeQuant(rec.wp, w, ws, nil, threads)
 		}
 	}
 	switch {

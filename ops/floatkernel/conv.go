@@ -29,6 +29,10 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g kernel.ConvGeom, threads int
 	if err := check(g, x, w, y); err != nil {
 		return err
 	}
+	if isDepthwise(g) {
+		depthwiseForward(impl, y, x, w, g, threads)
+		return nil
+	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	xImg, yImg := g.C*g.H*g.W, g.O*spatial
@@ -48,6 +52,10 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g kernel.ConvGeom, threads int
 func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g kernel.ConvGeom, threads int) error {
 	if err := check(g, dx, w, dy); err != nil {
 		return err
+	}
+	if isDepthwise(g) {
+		depthwiseBackwardData(impl, dx, dy, w, g, threads)
+		return nil
 	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
@@ -72,6 +80,10 @@ func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g kernel.ConvGeo
 func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g kernel.ConvGeom, threads int) error {
 	if err := check(g, x, dw, dy); err != nil {
 		return err
+	}
+	if isDepthwise(g) {
+		depthwiseBackwardWeight(impl, dw, dy, x, g, threads)
+		return nil
 	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
@@ -208,6 +220,24 @@ func forEachImage(n, threads int, f func(n int, col []float32), colLen int) {
 			col := make([]float32, colLen)
 			for i := lo; i < hi; i++ {
 				f(i, col)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// parallelFor runs f(0..n-1) on up to threads workers (threads <= 0: one
+// per core), each taking a contiguous range of task indices.
+func parallelFor(n, threads int, f func(task int)) {
+	workers := workerCount(n, threads)
+	var wg sync.WaitGroup
+	for t := 0; t < workers; t++ {
+		lo, hi := t*n/workers, (t+1)*n/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				f(i)
 			}
 		}()
 	}

@@ -107,6 +107,10 @@ var geoms = []kernel.ConvGeom{
 	{N: 1, C: 8, H: 11, W: 13, O: 8, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 2, DilW: 2, Groups: 8},
 	{N: 5, C: 3, H: 7, W: 9, O: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 3},
 	{N: 2, C: 2, H: 6, W: 6, O: 3, KH: 1, KW: 1, StrideH: 4, StrideW: 3, DilH: 1, DilW: 1, Groups: 1},
+	// depthwise with a channel multiplier, stride > kernel, odd sizes
+	{N: 3, C: 5, H: 17, W: 9, O: 10, KH: 3, KW: 2, StrideH: 4, StrideW: 3, PadH: 2, PadW: 1, DilH: 1, DilW: 3, Groups: 5},
+	{N: 2, C: 144, H: 13, W: 11, O: 144, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 144},
+	{N: 1, C: 2, H: 1, W: 1, O: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 2},
 	{N: 1, C: 3, H: 129, W: 3, O: 2, KH: 4, KW: 2, StrideH: 3, StrideW: 1, PadH: 2, PadW: 2, DilH: 3, DilW: 1, Groups: 1},
 }
 

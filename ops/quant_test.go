@@ -1,0 +1,74 @@
+package ops
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/goapprox/goapprox/quantize"
+)
+
+// TestQuantizeTensorMatchesQuantizePackage holds the fast per-run loop to
+// the quantize package's element functions, on ties, clamped values, NaN,
+// infinities and huge values, per tensor and per channel.
+func TestQuantizeTensorMatchesQuantizePackage(t *testing.T) {
+	r := rand.New(rand.NewSource(15))
+	shape := []int{3, 4, 5}
+	v := randFloats(r, 60, 3)
+	v[0], v[1], v[2], v[3] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30
+	for i := 4; i < 14; i++ {
+		v[i] = float32(i-9) * 0.125 // exact ties for scale 0.25
+	}
+	params := []quantize.Params{
+		quantize.PerTensor(0.25, 3, 0, 127),
+		quantize.PerTensor(0.25, 0, -4, 3), // 3-bit signed
+		quantize.PerChannel(1, []float32{0.1, 0.25, 0.5, 1}, []int32{-2, 0, 1, 5}, -128, 127),
+		quantize.PerChannel(2, []float32{0.1, 0.2, 0.3, 0.4, 0.5}, []int32{0, 1, 2, 3, 4}, 0, 255),
+	}
+	for _, p := range params {
+		q := quantized{codes: make([]int32, 60), bytes: make([]byte, 60), fq: make([]float32, 60), mask: make([]bool, 60)}
+		var hist [256]int64
+		quantizeTensor(&q, p, v, shape, &hist, 1)
+		wantFQ, wantMask := make([]float32, 60), make([]bool, 60)
+		p.FakeQuant(wantFQ, v, wantMask, shape)
+		wantCodes := make([]int32, 60)
+		p.Codes(wantCodes, v, shape)
+		var wantHist [256]int64
+		for i := range v {
+			wantHist[byte(wantCodes[i])]++
+			if q.codes[i] != wantCodes[i] || q.bytes[i] != byte(wantCodes[i]) || q.mask[i] != wantMask[i] ||
+				math.Float32bits(q.fq[i]) != math.Float32bits(wantFQ[i]) {
+				t.Fatalf("%+v: v[%d] = %g: code %d mask %t fq %g, want %d %t %g", p, i, v[i],
+					q.codes[i], q.mask[i], q.fq[i], wantCodes[i], wantMask[i], wantFQ[i])
+			}
+		}
+		if hist != wantHist {
+			t.Errorf("%+v: histogram differs", p)
+		}
+	}
+}
+
+// TestQuantizeTensorSplitsExactly compares a multi-worker quantization
+// (worker boundaries inside channel runs) with the single-worker one.
+func TestQuantizeTensorSplitsExactly(t *testing.T) {
+	r := rand.New(rand.NewSource(16))
+	shape := []int{5, 40000}
+	v := randFloats(r, 200000, 2)
+	p := quantize.PerChannel(0, []float32{0.01, 0.02, 0.03, 0.04, 0.05}, []int32{0, 1, 2, 3, 4}, -128, 127)
+	run := func(threads int) (quantized, [256]int64) {
+		q := quantized{codes: make([]int32, len(v)), fq: make([]float32, len(v)), mask: make([]bool, len(v))}
+		var h [256]int64
+		quantizeTensor(&q, p, v, shape, &h, threads)
+		return q, h
+	}
+	one, h1 := run(1)
+	three, h3 := run(3)
+	if h1 != h3 {
+		t.Error("histograms differ between 1 and 3 workers")
+	}
+	for i := range v {
+		if one.codes[i] != three.codes[i] || one.fq[i] != three.fq[i] || one.mask[i] != three.mask[i] {
+			t.Fatalf("element %d differs between 1 and 3 workers", i)
+		}
+	}
+}
