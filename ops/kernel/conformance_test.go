@@ -15,10 +15,7 @@ import (
 type variant struct {
 	name string
 	gemm func(acc []int32, x, w []byte, m, n, k int, p *Prepared, threads int) error
-	// conv is nil for a variant that does not apply to g.
 	conv func(acc []int32, x, w []byte, pad byte, g ConvGeom, p *Prepared, threads int) error
-	// directOnly marks a conv variant limited to stride 1.
-	directOnly bool
 }
 
 func variants(t testing.TB) []variant {
@@ -36,7 +33,6 @@ func variants(t testing.TB) []variant {
 				conv: func(acc []int32, x, w []byte, pad byte, g ConvGeom, p *Prepared, threads int) error {
 					return convWith(im, mode.m, acc, x, w, pad, g, p, threads)
 				},
-				directOnly: mode.m == convDirect,
 			})
 		}
 	}
@@ -197,9 +193,6 @@ func TestConv2dConformance(t *testing.T) {
 			want := make([]int32, g.YLen())
 			Conv2dRef(want, x, w, pad, g, tb.t)
 			for _, v := range vs {
-				if v.directOnly && (g.StrideH != 1 || g.StrideW != 1) {
-					continue
-				}
 				for _, th := range threadCounts {
 					got := make([]int32, g.YLen()+1)
 					got[g.YLen()] = 99
@@ -284,8 +277,6 @@ func TestBadArguments(t *testing.T) {
 		{"conv short acc", Conv2d(make([]int32, g.YLen()-1), make([]byte, g.XLen()), make([]byte, g.WLen()), 0, g, p, 1)},
 		{"conv bad groups", Conv2d(nil, nil, nil, 0, geom(1, 3, 4, 4, 2, 3, 3, 1, 1, 0, 0, 1, 1, 2), p, 1)},
 		{"conv kernel too big", Conv2d(nil, nil, nil, 0, geom(1, 1, 2, 2, 1, 3, 3, 1, 1, 0, 0, 1, 1, 1), p, 1)},
-		{"direct with stride 2", convWith(&portable, convDirect, make([]int32, 1), make([]byte, 9), make([]byte, 9), 0,
-			geom(1, 1, 3, 3, 1, 3, 3, 2, 2, 0, 0, 1, 1, 1), p, 1)},
 	}
 	for _, c := range cases {
 		if c.err == nil {
@@ -330,4 +321,17 @@ func firstDiff(got, want []int32) string {
 		}
 	}
 	return "past the end"
+}
+
+// TestValidateKernelTooBig pins a geometry whose output size formula
+// truncates to 1 although the dilated kernel (extent 7) exceeds the padded
+// width 6.
+func TestValidateKernelTooBig(t *testing.T) {
+	g := geom(1, 1, 6, 6, 1, 1, 4, 1, 2, 0, 0, 1, 2, 1)
+	if g.OutW() != 1 {
+		t.Fatalf("OutW = %d; the premise of this test is the truncated 1", g.OutW())
+	}
+	if g.Validate() == nil {
+		t.Error("Validate accepted a 7-wide dilated kernel on a 6-wide input")
+	}
 }

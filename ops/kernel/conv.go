@@ -12,13 +12,19 @@ import (
 // pad, and acc (N×O×OutH×OutW) receives the int32 sums. threads and buffer
 // rules are those of GEMM.
 //
-// im2col is fused into the kernel: each task builds the columns of at most
-// maxLanes output positions in a per-thread panel, never the full column
-// matrix. Output positions of all images of a group are the SIMD lanes, so
-// a depthwise layer with its one input channel per group keeps the lanes as
-// full as a dense one. For stride 1 the kernel can also read shifted windows
-// of a padded copy of the input rows directly (no column panel at all); a
-// cost estimate picks whichever moves fewer bytes per lookup.
+// The column matrix is never materialised. Output positions are the SIMD
+// lanes, and each task builds, in a per-thread buffer, what one block of at
+// most maxLanes positions reads, in one of two forms chosen by a cost
+// estimate:
+//   - a column panel (im2col of the block only), lanes over the positions of
+//     all images, so small feature maps still fill the lanes;
+//   - direct: the padded input rows of one image split into stride phases,
+//     so that for every kernel tap the block's lanes read one contiguous
+//     window and the buffer costs about one byte per input pixel instead of
+//     one per product. It wastes the lanes of a few padding columns.
+//
+// Depthwise and grouped layers use the same lanes as dense ones (positions,
+// not channels), so they run at the same speed per product.
 func Conv2d(acc []int32, x, w []byte, pad byte, g ConvGeom, p *Prepared, threads int) error {
 	return convWith(current(), convAuto, acc, x, w, pad, g, p, threads)
 }
@@ -62,7 +68,10 @@ type convJob struct {
 	direct       bool
 	k            int // fan-in, the length of one weight row
 	oh, ow, opos int // output height, width, positions per image
-	wp           int // padded input width (direct mode)
+	// direct mode: the padded input of one channel is split into
+	// StrideH×StrideW phase planes of wq columns; lane y*wq+x is output
+	// position (y, x), wasted for x >= OW.
+	wq int
 	// lane blocks per group; in direct mode blocksPerImage per image.
 	blocks, blocksPerImage int
 	ochunk, ochunks        int
@@ -74,16 +83,12 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g Con
 	if err := checkConv(acc, x, w, g, p); err != nil {
 		return err
 	}
-	stride1 := g.StrideH == 1 && g.StrideW == 1
-	if mode == convDirect && !stride1 {
-		return fmt.Errorf("kernel: direct conv2d needs stride 1, got (%d, %d)", g.StrideH, g.StrideW)
-	}
 	im = im.forTable(p)
 	j := convJobs.Get().(*convJob)
 	*j = convJob{im: im, lay: &p.byW, acc: acc, x: x, w: w, pad: pad, g: g}
 	j.k, j.oh, j.ow = g.FanIn(), g.OutH(), g.OutW()
 	j.opos = j.oh * j.ow
-	j.wp = g.W + 2*g.PadW
+	j.wq = ceilDiv(g.W+2*g.PadW, g.StrideW)
 	if im.biased {
 		j.bias = int32(j.k) * p.base
 	}
@@ -92,17 +97,15 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g Con
 	case convDirect:
 		j.direct = true
 	case convAuto:
-		if stride1 {
-			// Cost in lookups: the column panel costs about two lookups'
-			// time per gathered byte; the direct form wastes the lanes of
-			// the padding columns instead.
-			im2col := og*j.k*roundLanes(g.N*j.opos) + 2*j.k*g.N*j.opos
-			direct := og*j.k*g.N*roundLanes(j.oh*j.wp) + g.C*g.N*(g.H+2*g.PadH)*j.wp
-			j.direct = direct < im2col
-		}
+		// Cost in lookups, counting a gathered byte as two lookups: the
+		// panel gathers one byte per product of a block, the direct form
+		// about one per input pixel but wastes the padding columns' lanes.
+		im2col := og*j.k*roundLanes(g.N*j.opos) + 2*j.k*g.N*j.opos
+		direct := og*j.k*g.N*roundLanes(j.oh*j.wq) + 2*g.InPerGroup()*g.N*(g.H+2*g.PadH)*(g.W+2*g.PadW)
+		j.direct = direct < im2col
 	}
 	if j.direct {
-		j.blocksPerImage = ceilDiv(j.oh*j.wp, maxLanes)
+		j.blocksPerImage = ceilDiv(j.oh*j.wq, maxLanes)
 		j.blocks = g.N * j.blocksPerImage
 	} else {
 		j.blocks = ceilDiv(g.N*j.opos, maxLanes)
@@ -134,15 +137,11 @@ func (j *convJob) runTask(t int, s *scratch) {
 	og := j.g.OutPerGroup()
 	o0 := grp*og + oc*j.ochunk
 	o1 := min(o0+j.ochunk, (grp+1)*og)
-	perm := j.im.perm
-	dst := s.dst[:nl]
 	for o := o0; o < o1; o++ {
-		j.im.row(j.lay, j.w[o*j.k:][:j.k], s.offs, s.src, nl, &s.out)
+		j.im.row(j.lay, j.w[o*j.k:][:j.k], s.offs, s.src, nl, j.bias, &s.out)
 		at := o * j.opos
-		for q, d := range dst {
-			if d >= 0 {
-				j.acc[at+d] = s.out[perm[q]] + j.bias
-			}
+		for _, r := range s.runs {
+			copy(j.acc[at+r.dst:][:r.n], s.out[r.lane:r.lane+r.n])
 		}
 	}
 }
@@ -157,13 +156,12 @@ func (j *convJob) buildIm2col(s *scratch, grp, b int) int {
 	nl := min(maxLanes, g.N*j.opos-q0)
 	s.src = growBytes(s.src, j.k*maxLanes)
 	s.offs = growInt32(s.offs, j.k)
-	s.dst = growInts(s.dst, maxLanes)
-	n, pos := q0/j.opos, q0%j.opos
-	for q := 0; q < nl; q++ {
-		s.dst[q] = n*g.O*j.opos + pos
-		if pos++; pos == j.opos {
-			n, pos = n+1, 0
-		}
+	s.runs = s.runs[:0]
+	for q := 0; q < nl; {
+		n, pos := (q0+q)/j.opos, (q0+q)%j.opos
+		r := run{lane: q, dst: n*g.O*j.opos + pos, n: min(j.opos-pos, nl-q)}
+		s.runs = append(s.runs, r)
+		q += r.n
 	}
 	cg := g.InPerGroup()
 	for c := 0; c < cg; c++ {
@@ -199,63 +197,58 @@ func (j *convJob) buildIm2col(s *scratch, grp, b int) int {
 	return nl
 }
 
-// buildDirect fills s for lane block b of one image in direct mode: lanes
-// are positions y*wp+x of the output in padded-width coordinates (x >= OW
-// are wasted lanes), and src holds the padded input rows the block reads,
-// so fan-in step (c, ky, kx) is a plain shift of the block's window.
+// buildDirect fills s for lane block b (of one image) in direct mode. The
+// padded input of each channel of the group is split into phase planes:
+// plane (ph, pw) holds padded pixels (r*StrideH+ph, c*StrideW+pw) at row r,
+// column c, rows*wq bytes covering the rows this block reads. Tap (ky, kx)
+// then reads, for output (y, x), plane ((ky*DilH)%StrideH, (kx*DilW)%StrideW)
+// at (y + ky*DilH/StrideH, x + kx*DilW/StrideW): a fixed shift of lane y*wq+x.
 func (j *convJob) buildDirect(s *scratch, grp, b int) int {
 	g := j.g
 	n, bb := b/j.blocksPerImage, b%j.blocksPerImage
-	wp := j.wp
+	wq, sh, sw := j.wq, g.StrideH, g.StrideW
 	q0 := bb * maxLanes
-	nl := min(maxLanes, j.oh*wp-q0)
-	y0 := q0 / wp
-	rows := (q0+nl-1)/wp + (g.KH-1)*g.DilH - y0 + 1
+	nl := min(maxLanes, j.oh*wq-q0)
+	y0, ylast := q0/wq, (q0+nl-1)/wq
+	rows := ylast + (g.KH-1)*g.DilH/sh - y0 + 1
 	cg := g.InPerGroup()
-	// The largest offset is below cg*rows*wp + wp, and the kernel reads up
-	// to maxLanes bytes from it.
-	s.src = growBytes(s.src, cg*rows*wp+wp+maxLanes)
+	planes := cg * sh * sw
+	// The largest offset is below planes*rows*wq + wq, and the kernel reads
+	// up to maxLanes bytes from it.
+	s.src = growBytes(s.src, planes*rows*wq+wq+maxLanes)
 	s.offs = growInt32(s.offs, j.k)
-	s.dst = growInts(s.dst, maxLanes)
-	fill(s.src[cg*rows*wp:], j.pad)
+	fill(s.src[planes*rows*wq:], j.pad)
 	for c := 0; c < cg; c++ {
-		ci := grp*cg + c
-		for r := 0; r < rows; r++ {
-			buf := s.src[(c*rows+r)*wp:][:wp]
-			iy := y0 + r - g.PadH
-			if iy < 0 || iy >= g.H {
-				fill(buf, j.pad)
-				continue
+		xc := j.x[(n*g.C+grp*cg+c)*g.H*g.W:][:g.H*g.W]
+		for ph := 0; ph < sh; ph++ {
+			for r := 0; r < rows; r++ {
+				iy := (y0+r)*sh + ph - g.PadH
+				for pw := 0; pw < sw; pw++ {
+					buf := s.src[(((c*sh+ph)*sw+pw)*rows+r)*wq:][:wq]
+					if iy < 0 || iy >= g.H {
+						fill(buf, j.pad)
+					} else {
+						gather(buf, xc[iy*g.W:][:g.W], pw-g.PadW, sw, j.pad)
+					}
+				}
 			}
-			fill(buf[:g.PadW], j.pad)
-			copy(buf[g.PadW:], j.x[((n*g.C+ci)*g.H+iy)*g.W:][:g.W])
-			fill(buf[g.PadW+g.W:], j.pad)
 		}
 		for ky := 0; ky < g.KH; ky++ {
 			for kx := 0; kx < g.KW; kx++ {
-				l := (c*g.KH+ky)*g.KW + kx
-				s.offs[l] = int32(c*rows*wp + ky*g.DilH*wp + kx*g.DilW + q0 - y0*wp)
+				dy, dx := ky*g.DilH, kx*g.DilW
+				plane := (c*sh+dy%sh)*sw + dx%sw
+				s.offs[(c*g.KH+ky)*g.KW+kx] = int32((plane*rows+dy/sh)*wq + dx/sw + q0 - y0*wq)
 			}
 		}
 	}
-	y, x := y0, q0-y0*wp
-	for q := 0; q < nl; q++ {
-		s.dst[q] = -1
-		if x < j.ow {
-			s.dst[q] = n*g.O*j.opos + y*j.ow + x
-		}
-		if x++; x == wp {
-			x, y = 0, y+1
+	s.runs = s.runs[:0]
+	for y := y0; y <= ylast; y++ {
+		lo, hi := max(q0, y*wq), min(q0+nl, y*wq+j.ow)
+		if lo < hi {
+			s.runs = append(s.runs, run{lane: lo - q0, dst: n*g.O*j.opos + lo - y*wq + y*j.ow, n: hi - lo})
 		}
 	}
 	return nl
-}
-
-func growInts(b []int, n int) []int {
-	if cap(b) < n {
-		return make([]int, n)
-	}
-	return b[:n]
 }
 
 func fill(b []byte, v byte) {
@@ -267,22 +260,22 @@ func fill(b []byte, v byte) {
 // gather sets seg[t] = xrow[ix0+t*stride], or pad where that index falls
 // outside the row.
 func gather(seg, xrow []byte, ix0, stride int, pad byte) {
-	if stride == 1 {
-		lo := min(max(-ix0, 0), len(seg))
-		hi := min(max(len(xrow)-ix0, lo), len(seg))
-		fill(seg[:lo], pad)
-		if hi > lo {
+	// seg[lo:hi] are the positions inside the row.
+	lo := min(ceilDiv(max(-ix0, 0), stride), len(seg))
+	hi := lo
+	if last := len(xrow) - 1 - ix0; last >= 0 {
+		hi = min(max(last/stride+1, lo), len(seg))
+	}
+	fill(seg[:lo], pad)
+	if hi > lo {
+		if stride == 1 {
 			copy(seg[lo:hi], xrow[ix0+lo:])
-		}
-		fill(seg[hi:], pad)
-		return
-	}
-	for t := range seg {
-		ix := ix0 + t*stride
-		if ix >= 0 && ix < len(xrow) {
-			seg[t] = xrow[ix]
 		} else {
-			seg[t] = pad
+			in := xrow[ix0+lo*stride:]
+			for t := range seg[lo:hi] {
+				seg[lo+t] = in[t*stride]
+			}
 		}
 	}
+	fill(seg[hi:], pad)
 }

@@ -117,12 +117,15 @@ func (j *gemmJob) runTask(t int, s *scratch) {
 	for l := range s.offs {
 		s.offs[l] = int32(l * maxLanes)
 	}
-	perm := j.im.perm
 	for r := c * j.rowChunk; r < min(j.r, (c+1)*j.rowChunk); r++ {
-		j.im.row(j.lay, j.sel[r*k:][:k], s.offs, src, nl, &s.out)
+		j.im.row(j.lay, j.sel[r*k:][:k], s.offs, src, nl, j.bias, &s.out)
 		at := r*j.rowStride + q0*j.laneStride
-		for q := 0; q < nl; q++ {
-			j.acc[at+q*j.laneStride] = s.out[perm[q]] + j.bias
+		if j.laneStride == 1 {
+			copy(j.acc[at:at+nl], s.out[:nl])
+			continue
+		}
+		for q, v := range s.out[:nl] {
+			j.acc[at+q*j.laneStride] = v
 		}
 	}
 }

@@ -53,7 +53,10 @@ func (g ConvGeom) Validate() error {
 		return fmt.Errorf("conv2d: groups = %d must be at least 1", g.Groups)
 	case g.C%g.Groups != 0 || g.O%g.Groups != 0:
 		return fmt.Errorf("conv2d: groups = %d must divide both in_channels = %d and out_channels = %d", g.Groups, g.C, g.O)
-	case g.OutH() < 1 || g.OutW() < 1:
+	// Compare the dilated kernel with the padded input directly: OutH and
+	// OutW divide with truncation toward zero, so a kernel one pixel too
+	// big would still give an output size of 1.
+	case g.DilH*(g.KH-1)+1 > g.H+2*g.PadH || g.DilW*(g.KW-1)+1 > g.W+2*g.PadW:
 		return fmt.Errorf("conv2d: the %dx%d kernel (dilation %d, %d) does not fit the padded %dx%d input", g.KH, g.KW, g.DilH, g.DilW, g.H+2*g.PadH, g.W+2*g.PadW)
 	}
 	return nil

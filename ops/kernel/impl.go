@@ -10,7 +10,7 @@ const maxLanes = 256
 // impl is one implementation of the row kernel that GEMM and Conv2d are
 // built on. For lanes q < lanes it computes
 //
-//	out[perm[q]] = Σ_l lay.rows[sel[l]][src[offs[l]+q]]   (minus base per product if biased)
+//	out[q] = bias + Σ_l lay.rows[sel[l]][src[offs[l]+q]]   (minus base per product if biased)
 //
 // Everything else (packing, im2col, threading, writing results) is shared,
 // so a new implementation only needs a row function and an entry in impls;
@@ -19,11 +19,9 @@ type impl struct {
 	name string
 	// row computes one selector row over a block of at most maxLanes lanes.
 	// len(sel) == len(offs) >= 1.
-	row func(lay *layout, sel []byte, offs []int32, src []byte, lanes int, out *[maxLanes]int32)
-	// perm maps a lane to its slot in out (identity for most kernels).
-	perm *[maxLanes]uint8
+	row func(lay *layout, sel []byte, offs []int32, src []byte, lanes int, bias int32, out *[maxLanes]int32)
 	// biased kernels read the byte planes, which hold entry-base: the
-	// drivers add k*base to every sum. Such kernels need narrow tables;
+	// drivers pass bias = k*base. Such kernels need narrow tables;
 	// wide tables are routed to the portable kernel instead.
 	biased bool
 }
@@ -64,31 +62,25 @@ func (im *impl) forTable(p *Prepared) *impl {
 	return im
 }
 
-var identityPerm = func() *[maxLanes]uint8 {
-	var p [maxLanes]uint8
-	for i := range p {
-		p[i] = uint8(i)
-	}
-	return &p
-}()
-
 // portable is the pure-Go kernel: the table row for one selector code is
 // reused across the whole block of lanes, two selector steps per pass to
 // halve the traffic on the accumulators.
-var portable = impl{name: "go", row: portableRow, perm: identityPerm}
+var portable = impl{name: "go", row: portableRow}
 
-func portableRow(lay *layout, sel []byte, offs []int32, src []byte, lanes int, out *[maxLanes]int32) {
+func portableRow(lay *layout, sel []byte, offs []int32, src []byte, lanes int, bias int32, out *[maxLanes]int32) {
 	acc := out[:lanes]
 	l := 0
 	if len(sel)%2 == 1 {
 		row := &lay.rows[sel[0]]
 		xs := src[offs[0]:][:len(acc)]
 		for q, v := range xs {
-			acc[q] = row[v]
+			acc[q] = bias + row[v]
 		}
 		l = 1
 	} else {
-		clear(acc)
+		for q := range acc {
+			acc[q] = bias
+		}
 	}
 	for ; l+1 < len(sel); l += 2 {
 		r0, r1 := &lay.rows[sel[l]], &lay.rows[sel[l+1]]

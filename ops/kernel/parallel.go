@@ -11,9 +11,12 @@ import (
 type scratch struct {
 	src  []byte  // packed lane operand: GEMM panel, im2col panel or padded rows
 	offs []int32 // per selector step, the offset of lane 0 in src
-	dst  []int   // per lane, where its result goes in acc (-1: discard)
+	runs []run   // where the lanes' sums go in acc
 	out  [maxLanes]int32
 }
+
+// run is a stretch of lanes whose sums go to consecutive places in acc.
+type run struct{ lane, dst, n int }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 

@@ -1,0 +1,103 @@
+package kernel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// Benchmarks report table lookups per second (one lookup per product) as
+// the custom metric Glookup/s. The plain names use the fastest kernel this
+// machine has on all cores; the Portable variants force the pure-Go kernel;
+// a /1thread suffix pins one thread for per-core figures.
+
+func benchTable() *Prepared {
+	rng := rand.New(rand.NewPCG(9, 9))
+	t := new([65536]int32)
+	for i := range t {
+		t[i] = int32(rng.IntN(65026)) // an unsigned 8x8 multiplier's range
+	}
+	return Prepare(t)
+}
+
+func reportLookups(b *testing.B, perOp int) {
+	b.ReportMetric(float64(perOp)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Glookup/s")
+}
+
+func benchGEMM(b *testing.B, asm bool) {
+	defer SetAssembly(SetAssembly(asm))
+	p := benchTable()
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, size := range []int{64, 128, 512, 1024} {
+		for _, threads := range []int{0, 1} {
+			name := fmt.Sprint(size)
+			if threads == 1 {
+				name += "/1thread"
+			}
+			b.Run(name, func(b *testing.B) {
+				m, n, k := size, size, size
+				x, w := codes(rng, m*k, 0), codes(rng, n*k, 0)
+				acc := make([]int32, m*n)
+				b.ResetTimer()
+				for b.Loop() {
+					if err := GEMM(acc, x, w, m, n, k, p, threads); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportLookups(b, m*n*k)
+			})
+		}
+	}
+}
+
+// BenchmarkLUTGEMM multiplies size×size×size codes.
+func BenchmarkLUTGEMM(b *testing.B)         { benchGEMM(b, true) }
+func BenchmarkLUTGEMMPortable(b *testing.B) { benchGEMM(b, false) }
+
+// benchConvs are layers of the zoo's models:
+//   - lenet5-conv2: LeNet-5's second conv, batch 64, 6->16 channels, 5x5,
+//     14x14 input, no padding (10x10 output);
+//   - mobilenetv2-dw: a MobileNetV2 depthwise layer (features.3), batch 8,
+//     144 channels, 3x3, 56x56, stride 1, padding 1;
+//   - mobilenetv2-dw-s2: the stride-2 one (features.2), batch 8, 96
+//     channels, 3x3, 112x112 -> 56x56, padding 1;
+//   - mobilenetv2-pw: the pointwise 1x1 conv after it, batch 8, 144->24
+//     channels on 56x56 (a dense conv for the per-product comparison).
+var benchConvs = []struct {
+	name string
+	g    ConvGeom
+}{
+	{"lenet5-conv2", geom(64, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)},
+	{"mobilenetv2-dw", geom(8, 144, 56, 56, 144, 3, 3, 1, 1, 1, 1, 1, 1, 144)},
+	{"mobilenetv2-dw-s2", geom(8, 96, 112, 112, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96)},
+	{"mobilenetv2-pw", geom(8, 144, 56, 56, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1)},
+}
+
+func benchConv(b *testing.B, asm bool) {
+	defer SetAssembly(SetAssembly(asm))
+	p := benchTable()
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, c := range benchConvs {
+		for _, threads := range []int{0, 1} {
+			name := c.name
+			if threads == 1 {
+				name += "/1thread"
+			}
+			b.Run(name, func(b *testing.B) {
+				g := c.g
+				x, w := codes(rng, g.XLen(), 0), codes(rng, g.WLen(), 0)
+				acc := make([]int32, g.YLen())
+				b.ResetTimer()
+				for b.Loop() {
+					if err := Conv2d(acc, x, w, 0, g, p, threads); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportLookups(b, g.YLen()*g.FanIn())
+			})
+		}
+	}
+}
+
+func BenchmarkApproxConv2d(b *testing.B)         { benchConv(b, true) }
+func BenchmarkApproxConv2dPortable(b *testing.B) { benchConv(b, false) }
