@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash"
 
+	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
@@ -104,8 +105,8 @@ func Conv2d(x, w *gorgonia.Node, s *LayerState, args ConvArgs) (*gorgonia.Node, 
 	return gorgonia.ApplyOp(op, x, w)
 }
 
-func (op *Conv2dOp) Arity() int   { return 2 }
-func (op *Conv2dOp) Type() hmType { return fnType(2, 4) }
+func (op *Conv2dOp) Arity() int    { return 2 }
+func (op *Conv2dOp) Type() hm.Type { return fnType(2, 4) }
 
 func (op *Conv2dOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	s, _, err := convShape(op.Args, ds)
@@ -310,8 +311,8 @@ type Conv2dGradOp struct {
 	rec   *runRecord
 }
 
-func (op *Conv2dGradOp) Arity() int   { return 3 }
-func (op *Conv2dGradOp) Type() hmType { return fnType(3, 4) }
+func (op *Conv2dGradOp) Arity() int    { return 3 }
+func (op *Conv2dGradOp) Type() hm.Type { return fnType(3, 4) }
 
 func (op *Conv2dGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(ds) != 3 {
@@ -429,8 +430,8 @@ func GroupedConv2d(x, w *gorgonia.Node, args ConvArgs) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(op, x, w)
 }
 
-func (op *GroupedConv2dOp) Arity() int   { return 2 }
-func (op *GroupedConv2dOp) Type() hmType { return fnType(2, 4) }
+func (op *GroupedConv2dOp) Arity() int    { return 2 }
+func (op *GroupedConv2dOp) Type() hm.Type { return fnType(2, 4) }
 
 func (op *GroupedConv2dOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	s, _, err := convShape(op.Args, ds)

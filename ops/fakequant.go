@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash"
 
+	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
@@ -36,8 +37,8 @@ func FakeQuant(x *gorgonia.Node, p quantize.Params) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(&FakeQuantOp{Params: p.Clone(), dims: x.Dims()}, x)
 }
 
-func (op *FakeQuantOp) Arity() int   { return 1 }
-func (op *FakeQuantOp) Type() hmType { return fnType(1, op.dims) }
+func (op *FakeQuantOp) Arity() int    { return 1 }
+func (op *FakeQuantOp) Type() hm.Type { return fnType(1, op.dims) }
 
 func (op *FakeQuantOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(ds) != 1 {
@@ -109,8 +110,8 @@ type FakeQuantGradOp struct {
 	dims   int
 }
 
-func (op *FakeQuantGradOp) Arity() int   { return 2 }
-func (op *FakeQuantGradOp) Type() hmType { return fnType(2, op.dims) }
+func (op *FakeQuantGradOp) Arity() int    { return 2 }
+func (op *FakeQuantGradOp) Type() hm.Type { return fnType(2, op.dims) }
 
 func (op *FakeQuantGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(ds) != 2 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash"
 
+	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
@@ -78,8 +79,8 @@ func Linear(x, w *gorgonia.Node, s *LayerState, layout WeightLayout) (*gorgonia.
 	return gorgonia.ApplyOp(op, x, w)
 }
 
-func (op *LinearOp) Arity() int   { return 2 }
-func (op *LinearOp) Type() hmType { return fnType(2, 2) }
+func (op *LinearOp) Arity() int    { return 2 }
+func (op *LinearOp) Type() hm.Type { return fnType(2, 2) }
 
 func (op *LinearOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	return linearShape(op.Layout, ds)
@@ -265,8 +266,8 @@ type LinearGradOp struct {
 	rec    *runRecord
 }
 
-func (op *LinearGradOp) Arity() int   { return 3 }
-func (op *LinearGradOp) Type() hmType { return fnType(3, 2) }
+func (op *LinearGradOp) Arity() int    { return 3 }
+func (op *LinearGradOp) Type() hm.Type { return fnType(3, 2) }
 
 func (op *LinearGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(ds) != 3 {

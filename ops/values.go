@@ -123,8 +123,6 @@ func tensorType(dims int) gorgonia.TensorType {
 	return gorgonia.TensorType{Dims: dims, Of: hmVar}
 }
 
-type hmType = hm.Type
-
 var hmVar = hm.TypeVariable('a')
 
 // fnType is the type of an op taking n tensors of the given rank and
