@@ -17,5 +17,11 @@
 // A Table is immutable once built, carries a name, whether each operand is
 // signed, and a content fingerprint (a hash of its 65,536 entries) that
 // identifies it whatever it is called. Tables are read from and written to
-// NumPy .npy files (TorchApprox), TFApprox .bin files and CSV.
+// NumPy .npy files (TorchApprox), TFApprox .bin files and CSV: ReadFile and
+// WriteFile choose the format by extension, and writes are atomic. None of
+// the formats records operand signedness, so readers are told it.
+//
+// Package lut/multiplier builds the tables of known approximate multipliers
+// from spec strings, and lut/metrics measures a table's error. docs/luts.md
+// describes the formats and how to bring tables from TorchApprox and TFApprox.
 package lut

@@ -1,0 +1,14 @@
+package lut_test
+
+import (
+	"fmt"
+
+	"github.com/goapprox/goapprox/lut"
+)
+
+func ExampleTable_At() {
+	t := lut.Exact(true, true)
+	// Codes index by their low byte: -1 is row 255.
+	fmt.Println(t.At(-1, 3), t.Entries()[255*256+3], t.At(-128, -128))
+	// Output: -3 -3 16384
+}
