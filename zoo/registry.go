@@ -22,7 +22,9 @@ func InputOf(info dataset.Info) Input {
 	return Input{C: info.C, H: info.H, W: info.W, Classes: info.Classes}
 }
 
-func (in Input) String() string { return fmt.Sprintf("%dx%dx%d, %d classes", in.C, in.H, in.W, in.Classes) }
+func (in Input) String() string {
+	return fmt.Sprintf("%dx%dx%d, %d classes", in.C, in.H, in.W, in.Classes)
+}
 
 // Model is a registered architecture.
 type Model struct {
