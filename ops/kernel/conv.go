@@ -72,9 +72,12 @@ type convJob struct {
 	// StrideH×StrideW phase planes of wq columns; lane y*wq+x is output
 	// position (y, x), wasted for x >= OW.
 	wq int
-	// lane blocks per group; in direct mode blocksPerImage per image.
-	blocks, blocksPerImage int
-	ochunk, ochunks        int
+	// Work units per group: lane blocks in im2col mode; in direct mode
+	// spans of up to spanBlocks lane blocks of one image, spansPerImage of
+	// them per image, which share one build of the input rows.
+	blocks                    int
+	spanBlocks, spansPerImage int
+	ochunk, ochunks           int
 }
 
 var convJobs = sync.Pool{New: func() any { return new(convJob) }}
@@ -105,8 +108,13 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g Con
 		j.direct = direct < im2col
 	}
 	if j.direct {
-		j.blocksPerImage = ceilDiv(j.oh*j.wq, maxLanes)
-		j.blocks = g.N * j.blocksPerImage
+		// A span's buffer holds about planes*(maxLanes+wq) bytes per block;
+		// keep it within about 48 KiB so it stays in the L1/L2 caches.
+		planes := g.InPerGroup() * g.StrideH * g.StrideW
+		perImage := ceilDiv(j.oh*j.wq, maxLanes)
+		j.spanBlocks = min(perImage, max(1, 48<<10/(planes*(maxLanes+j.wq))))
+		j.spansPerImage = ceilDiv(perImage, j.spanBlocks)
+		j.blocks = g.N * j.spansPerImage
 	} else {
 		j.blocks = ceilDiv(g.N*j.opos, maxLanes)
 	}
@@ -128,15 +136,27 @@ func (j *convJob) runTask(t int, s *scratch) {
 	oc := t % j.ochunks
 	b := t / j.ochunks % j.blocks
 	grp := t / j.ochunks / j.blocks
-	var nl int
-	if j.direct {
-		nl = j.buildDirect(s, grp, b)
-	} else {
-		nl = j.buildIm2col(s, grp, b)
-	}
 	og := j.g.OutPerGroup()
 	o0 := grp*og + oc*j.ochunk
 	o1 := min(o0+j.ochunk, (grp+1)*og)
+	if !j.direct {
+		nl := j.buildIm2col(s, grp, b)
+		j.outputs(s, o0, o1, nl)
+		return
+	}
+	n, span := b/j.spansPerImage, b%j.spansPerImage
+	q0 := span * j.spanBlocks * maxLanes
+	q1 := min(q0+j.spanBlocks*maxLanes, j.oh*j.wq)
+	y0 := j.buildDirect(s, grp, n, q0, q1)
+	for ; q0 < q1; q0 += maxLanes {
+		nl := j.directBlock(s, n, y0, q0, min(maxLanes, q1-q0))
+		j.outputs(s, o0, o1, nl)
+	}
+}
+
+// outputs computes output channels o0..o1 for the block of nl lanes that s
+// describes and writes them to acc.
+func (j *convJob) outputs(s *scratch, o0, o1, nl int) {
 	for o := o0; o < o1; o++ {
 		j.im.row(j.lay, j.w[o*j.k:][:j.k], s.offs, s.src, nl, j.bias, &s.out)
 		at := o * j.opos
@@ -197,27 +217,26 @@ func (j *convJob) buildIm2col(s *scratch, grp, b int) int {
 	return nl
 }
 
-// buildDirect fills s for lane block b (of one image) in direct mode. The
-// padded input of each channel of the group is split into phase planes:
-// plane (ph, pw) holds padded pixels (r*StrideH+ph, c*StrideW+pw) at row r,
-// column c, rows*wq bytes covering the rows this block reads. Tap (ky, kx)
-// then reads, for output (y, x), plane ((ky*DilH)%StrideH, (kx*DilW)%StrideW)
-// at (y + ky*DilH/StrideH, x + kx*DilW/StrideW): a fixed shift of lane y*wq+x.
-func (j *convJob) buildDirect(s *scratch, grp, b int) int {
+// buildDirect fills s.src for lanes q0..q1 of image n in direct mode and
+// returns the first output row they cover. The padded input of each channel
+// of the group is split into phase planes: plane (ph, pw) holds padded
+// pixel (r*StrideH+ph, c*StrideW+pw) at row r, column c; s.src keeps the
+// rows the lanes read, rows*wq bytes per plane. Tap (ky, kx) then reads,
+// for output (y, x), plane ((ky*DilH)%StrideH, (kx*DilW)%StrideW) at
+// (y + ky*DilH/StrideH, x + kx*DilW/StrideW): a fixed shift of lane y*wq+x.
+func (j *convJob) buildDirect(s *scratch, grp, n, q0, q1 int) (y0 int) {
 	g := j.g
-	n, bb := b/j.blocksPerImage, b%j.blocksPerImage
 	wq, sh, sw := j.wq, g.StrideH, g.StrideW
-	q0 := bb * maxLanes
-	nl := min(maxLanes, j.oh*wq-q0)
-	y0, ylast := q0/wq, (q0+nl-1)/wq
-	rows := ylast + (g.KH-1)*g.DilH/sh - y0 + 1
+	y0 = q0 / wq
+	rows := (q1-1)/wq + (g.KH-1)*g.DilH/sh - y0 + 1
 	cg := g.InPerGroup()
 	planes := cg * sh * sw
-	// The largest offset is below planes*rows*wq + wq, and the kernel reads
-	// up to maxLanes bytes from it.
+	// The largest offset a block uses is below planes*rows*wq + wq, and the
+	// kernel reads up to maxLanes bytes from it; the slack bytes feed only
+	// lanes whose sums are dropped, so they are not initialised.
 	s.src = growBytes(s.src, planes*rows*wq+wq+maxLanes)
 	s.offs = growInt32(s.offs, j.k)
-	fill(s.src[planes*rows*wq:], j.pad)
+	s.taps = growInt32(s.taps, j.k)
 	for c := 0; c < cg; c++ {
 		xc := j.x[(n*g.C+grp*cg+c)*g.H*g.W:][:g.H*g.W]
 		for ph := 0; ph < sh; ph++ {
@@ -237,16 +256,28 @@ func (j *convJob) buildDirect(s *scratch, grp, b int) int {
 			for kx := 0; kx < g.KW; kx++ {
 				dy, dx := ky*g.DilH, kx*g.DilW
 				plane := (c*sh+dy%sh)*sw + dx%sw
-				s.offs[(c*g.KH+ky)*g.KW+kx] = int32((plane*rows+dy/sh)*wq + dx/sw + q0 - y0*wq)
+				s.taps[(c*g.KH+ky)*g.KW+kx] = int32((plane*rows+dy/sh)*wq + dx/sw)
 			}
 		}
 	}
+	return y0
+}
+
+// directBlock sets the offsets and output runs of the nl lanes from q0 of a
+// span whose rows buildDirect put in s.src from output row y0.
+func (j *convJob) directBlock(s *scratch, n, y0, q0, nl int) int {
+	shift := int32(q0 - y0*j.wq)
+	for l, t := range s.taps {
+		s.offs[l] = t + shift
+	}
 	s.runs = s.runs[:0]
-	for y := y0; y <= ylast; y++ {
-		lo, hi := max(q0, y*wq), min(q0+nl, y*wq+j.ow)
+	y := q0 / j.wq
+	for lo := q0; lo < q0+nl; y++ {
+		hi := min(q0+nl, y*j.wq+j.ow)
 		if lo < hi {
-			s.runs = append(s.runs, run{lane: lo - q0, dst: n*g.O*j.opos + lo - y*wq + y*j.ow, n: hi - lo})
+			s.runs = append(s.runs, run{lane: lo - q0, dst: n*j.g.O*j.opos + lo - y*j.wq + y*j.ow, n: hi - lo})
 		}
+		lo = (y + 1) * j.wq
 	}
 	return nl
 }

@@ -12,6 +12,7 @@ type scratch struct {
 	src  []byte  // packed lane operand: GEMM panel, im2col panel or padded rows
 	offs []int32 // per selector step, the offset of lane 0 in src
 	runs []run   // where the lanes' sums go in acc
+	taps []int32 // direct conv: offset of each fan-in step for lane 0 of a span
 	out  [maxLanes]int32
 }
 
