@@ -344,3 +344,27 @@ func TestReadEvoApproxTables(t *testing.T) {
 		t.Errorf("%d exact tables among %d, want 1 (mul8u_1JFF)", exact, len(paths))
 	}
 }
+
+func BenchmarkReadNPY(b *testing.B) {
+	var buf bytes.Buffer
+	WriteNPY(&buf, Exact(true, true))
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := ReadNPY(bytes.NewReader(data), "b", true, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReadCSV(b *testing.B) {
+	var buf bytes.Buffer
+	WriteCSV(&buf, Exact(true, true))
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := ReadCSV(bytes.NewReader(data), "b", true, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

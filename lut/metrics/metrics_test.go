@@ -193,3 +193,10 @@ func TestJSONFieldNames(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkCompute(b *testing.B) {
+	t := lut.Exact(true, true)
+	for b.Loop() {
+		Compute(t)
+	}
+}
