@@ -357,3 +357,29 @@ func TestValidateKernelTooBig(t *testing.T) {
 		t.Error("Validate accepted a 7-wide dilated kernel on a 6-wide input")
 	}
 }
+
+// TestGather checks the row gather of both conv modes against the plain
+// definition for every start, stride and length around the row's edges.
+func TestGather(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, w := range []int{1, 5, 16, 40} {
+		xrow := codes(rng, w, 0)
+		for stride := 1; stride <= 3; stride++ {
+			for ix0 := -20; ix0 <= w+3; ix0++ {
+				for n := 0; n <= 30; n++ {
+					got := make([]byte, n)
+					gather(got, xrow, ix0, stride, 77)
+					for i := range got {
+						want := byte(77)
+						if ix := ix0 + i*stride; ix >= 0 && ix < w {
+							want = xrow[ix]
+						}
+						if got[i] != want {
+							t.Fatalf("w %d stride %d ix0 %d n %d: seg[%d] = %d, want %d", w, stride, ix0, n, i, got[i], want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

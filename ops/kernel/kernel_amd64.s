@@ -14,7 +14,9 @@
 //           The even-lane sums are recovered as a0 - a1<<8 (mod 2^16).
 //           At most 128 steps are summed before the words are widened, so
 //           every sum is at most 128*255 = 32640 and fits a signed word.
-//   Z24-Z30 temporaries, Z31 the word pair (1, 256) for VPMADDWD
+//   Z24-Z30 temporaries, Z31 the word pair (1, 256) for VPMADDWD, Z0 the
+//           broadcast bias when the first chunk's sums are stored
+//   R12     1 during the first chunk, R13 the bias
 //   K1      lanes whose code has bit 7 set (upper 128 entries), K2 the rest
 //   DI planes, SI selector codes, R8 offsets, R9 lane codes, CX steps left,
 //   R10 out, R11 steps in this chunk, BX lane pointer of this step
@@ -60,10 +62,11 @@
 	VPXORQ a2, a2, a2; \
 	VPXORQ a3, a3, a3
 
-// EPI widens one tile's word sums to int32 (low + 256*high) and adds them to
-// the 64 int32 at off(R10). The word and dword unpacks leave lane 16k+4r+d
-// in block k of u_r; a 4x4 transpose of 128-bit blocks restores lane order.
-#define EPI(off, a0, a1, a2, a3) \
+// WIDEN widens one tile's word sums to 64 int32 (low + 256*high), in lane
+// order in Z29, Z30, Z24, Z25. The word and dword unpacks leave lane
+// 16k+4r+d in block k of u_r; a 4x4 transpose of 128-bit blocks restores
+// lane order.
+#define WIDEN(a0, a1, a2, a3) \
 	VPSLLW $8, a1, Z24; \
 	VPSUBW Z24, a0, a0; \
 	VPSLLW $8, a3, Z24; \
@@ -87,11 +90,25 @@
 	VSHUFI64X2 $0x88, Z27, Z25, Z29; \
 	VSHUFI64X2 $0xDD, Z27, Z25, Z30; \
 	VSHUFI64X2 $0x88, Z28, Z26, Z24; \
-	VSHUFI64X2 $0xDD, Z28, Z26, Z25; \
+	VSHUFI64X2 $0xDD, Z28, Z26, Z25
+
+// EPIADD adds the widened tile to the 64 int32 at off(R10).
+#define EPIADD(off) \
 	VPADDD off+0(R10), Z29, Z29; \
 	VPADDD off+64(R10), Z30, Z30; \
 	VPADDD off+128(R10), Z24, Z24; \
 	VPADDD off+192(R10), Z25, Z25; \
+	VMOVDQU64 Z29, off+0(R10); \
+	VMOVDQU64 Z30, off+64(R10); \
+	VMOVDQU64 Z24, off+128(R10); \
+	VMOVDQU64 Z25, off+192(R10)
+
+// EPISET stores the widened tile plus the bias (Z0, first chunk only).
+#define EPISET(off) \
+	VPADDD Z0, Z29, Z29; \
+	VPADDD Z0, Z30, Z30; \
+	VPADDD Z0, Z24, Z24; \
+	VPADDD Z0, Z25, Z25; \
 	VMOVDQU64 Z29, off+0(R10); \
 	VMOVDQU64 Z30, off+64(R10); \
 	VMOVDQU64 Z24, off+128(R10); \
@@ -103,9 +120,9 @@
 	MOVQ offs+16(FP), R8; \
 	MOVQ src+24(FP), R9; \
 	MOVQ k+32(FP), CX; \
-	MOVQ bias+40(FP), AX; \
-	VPBROADCASTD AX, Z28; \
+	MOVQ bias+40(FP), R13; \
 	MOVQ out+48(FP), R10; \
+	MOVQ $1, R12; \
 	MOVL $0x01000001, AX; \
 	VPBROADCASTD AX, Z31
 
@@ -122,13 +139,10 @@
 	DECQ R11
 
 
+
 // func lutRow1(planes *[256][512]byte, sel *byte, offs *int32, src *byte, k int, bias int, out *int32)
 TEXT ·lutRow1(SB), NOSPLIT, $0-56
 	PROLOGUE
-	VMOVDQU64 Z28, 0(R10)
-	VMOVDQU64 Z28, 64(R10)
-	VMOVDQU64 Z28, 128(R10)
-	VMOVDQU64 Z28, 192(R10)
 chunk:
 	CHUNK
 	ZERO4(Z8, Z9, Z10, Z11)
@@ -137,7 +151,17 @@ step:
 	TILE(0, Z8, Z9, Z10, Z11)
 	NEXT
 	JNZ step
-	EPI(0, Z8, Z9, Z10, Z11)
+	TESTQ R12, R12
+	JZ add
+	XORQ R12, R12
+	VPBROADCASTD R13, Z0
+	WIDEN(Z8, Z9, Z10, Z11)
+	EPISET(0)
+	JMP more
+add:
+	WIDEN(Z8, Z9, Z10, Z11)
+	EPIADD(0)
+more:
 	TESTQ CX, CX
 	JNZ chunk
 	VZEROUPPER
@@ -146,14 +170,6 @@ step:
 // func lutRow2(planes *[256][512]byte, sel *byte, offs *int32, src *byte, k int, bias int, out *int32)
 TEXT ·lutRow2(SB), NOSPLIT, $0-56
 	PROLOGUE
-	VMOVDQU64 Z28, 0(R10)
-	VMOVDQU64 Z28, 64(R10)
-	VMOVDQU64 Z28, 128(R10)
-	VMOVDQU64 Z28, 192(R10)
-	VMOVDQU64 Z28, 256(R10)
-	VMOVDQU64 Z28, 320(R10)
-	VMOVDQU64 Z28, 384(R10)
-	VMOVDQU64 Z28, 448(R10)
 chunk:
 	CHUNK
 	ZERO4(Z8, Z9, Z10, Z11)
@@ -164,8 +180,21 @@ step:
 	TILE(64, Z12, Z13, Z14, Z15)
 	NEXT
 	JNZ step
-	EPI(0, Z8, Z9, Z10, Z11)
-	EPI(256, Z12, Z13, Z14, Z15)
+	TESTQ R12, R12
+	JZ add
+	XORQ R12, R12
+	VPBROADCASTD R13, Z0
+	WIDEN(Z8, Z9, Z10, Z11)
+	EPISET(0)
+	WIDEN(Z12, Z13, Z14, Z15)
+	EPISET(256)
+	JMP more
+add:
+	WIDEN(Z8, Z9, Z10, Z11)
+	EPIADD(0)
+	WIDEN(Z12, Z13, Z14, Z15)
+	EPIADD(256)
+more:
 	TESTQ CX, CX
 	JNZ chunk
 	VZEROUPPER
@@ -174,22 +203,6 @@ step:
 // func lutRow4(planes *[256][512]byte, sel *byte, offs *int32, src *byte, k int, bias int, out *int32)
 TEXT ·lutRow4(SB), NOSPLIT, $0-56
 	PROLOGUE
-	VMOVDQU64 Z28, 0(R10)
-	VMOVDQU64 Z28, 64(R10)
-	VMOVDQU64 Z28, 128(R10)
-	VMOVDQU64 Z28, 192(R10)
-	VMOVDQU64 Z28, 256(R10)
-	VMOVDQU64 Z28, 320(R10)
-	VMOVDQU64 Z28, 384(R10)
-	VMOVDQU64 Z28, 448(R10)
-	VMOVDQU64 Z28, 512(R10)
-	VMOVDQU64 Z28, 576(R10)
-	VMOVDQU64 Z28, 640(R10)
-	VMOVDQU64 Z28, 704(R10)
-	VMOVDQU64 Z28, 768(R10)
-	VMOVDQU64 Z28, 832(R10)
-	VMOVDQU64 Z28, 896(R10)
-	VMOVDQU64 Z28, 960(R10)
 chunk:
 	CHUNK
 	ZERO4(Z8, Z9, Z10, Z11)
@@ -204,10 +217,29 @@ step:
 	TILE(192, Z20, Z21, Z22, Z23)
 	NEXT
 	JNZ step
-	EPI(0, Z8, Z9, Z10, Z11)
-	EPI(256, Z12, Z13, Z14, Z15)
-	EPI(512, Z16, Z17, Z18, Z19)
-	EPI(768, Z20, Z21, Z22, Z23)
+	TESTQ R12, R12
+	JZ add
+	XORQ R12, R12
+	VPBROADCASTD R13, Z0
+	WIDEN(Z8, Z9, Z10, Z11)
+	EPISET(0)
+	WIDEN(Z12, Z13, Z14, Z15)
+	EPISET(256)
+	WIDEN(Z16, Z17, Z18, Z19)
+	EPISET(512)
+	WIDEN(Z20, Z21, Z22, Z23)
+	EPISET(768)
+	JMP more
+add:
+	WIDEN(Z8, Z9, Z10, Z11)
+	EPIADD(0)
+	WIDEN(Z12, Z13, Z14, Z15)
+	EPIADD(256)
+	WIDEN(Z16, Z17, Z18, Z19)
+	EPIADD(512)
+	WIDEN(Z20, Z21, Z22, Z23)
+	EPIADD(768)
+more:
 	TESTQ CX, CX
 	JNZ chunk
 	VZEROUPPER
