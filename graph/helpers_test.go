@@ -78,7 +78,7 @@ type mlp struct {
 	h, out, cost              *G.Node
 }
 
-func buildMLP(t *testing.T) *mlp {
+func buildMLP(t testing.TB) *mlp {
 	t.Helper()
 	g := G.NewGraph()
 	m := &mlp{g: g}
@@ -103,7 +103,7 @@ type cnn struct {
 	convArgs, depthwiseArgs ops.ConvArgs
 }
 
-func buildCNN(t *testing.T) *cnn {
+func buildCNN(t testing.TB) *cnn {
 	t.Helper()
 	g := G.NewGraph()
 	m := &cnn{g: g}

@@ -231,3 +231,26 @@ func TestDropoutIsCopied(t *testing.T) {
 		t.Fatalf("dropout copied as %v", nd)
 	}
 }
+
+// An unnamed weight gives its layer a generated name; the weight keeps
+// having no name of its own.
+func TestUnnamedWeight(t *testing.T) {
+	g := G.NewGraph()
+	x := leaf(g, "x", 1, 1, 2, 4)
+	w := G.NewMatrix(g, tensor.Float32, G.WithShape(4, 3), G.WithValue(seeded(2, 1, 4, 3)))
+	y := G.Must(G.Mul(x, w))
+	res, err := Rewrite(g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(res.Layers.Names()); got != "[linear0]" {
+		t.Fatalf("layers %s, want [linear0]", got)
+	}
+	if givenName(res.Node(w), nil) != "" {
+		t.Fatalf("the copied weight got the name %q", res.Node(w).Name())
+	}
+	want := values(t, g, y)[0]
+	if got := values(t, res.Graph, res.Node(y))[0]; maxRelDiff(t, got, want) != 0 {
+		t.Fatal("output differs from the original")
+	}
+}
