@@ -1,0 +1,223 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+)
+
+// A training checkpoint is three lines of text:
+//
+//	goapprox-train-checkpoint 1
+//	sha256 <hex digest of the payload>
+//	<payload: one JSON document>
+//
+// The payload holds the configuration, the progress (phase, epoch), the
+// metrics so far, the batch-norm running statistics, the optimizer's state
+// and the model itself as an approxlayer checkpoint (weights, biases,
+// observers, quantization parameters, modes and table names). The batch
+// order needs no generator state: it is a function of the seed and the
+// epoch's index, both stored. Float32 values are stored exactly.
+const (
+	checkpointMagic   = "goapprox-train-checkpoint"
+	checkpointVersion = 1
+)
+
+// Checkpoint is the content of a training checkpoint.
+type Checkpoint struct {
+	Config      Config         `json:"config"`
+	Progress    progress       `json:"progress"`
+	Epochs      []EpochMetrics `json:"epochs"`
+	Evaluations []Evaluation   `json:"evaluations"`
+	BatchNorms  []bnRecord     `json:"batch_norms"`
+	Optimizer   optimizerState `json:"optimizer"`
+	// Model is an approxlayer checkpoint.
+	Model []byte `json:"model"`
+}
+
+type bnRecord struct {
+	Name     string    `json:"name"`
+	Training bool      `json:"training"`
+	Mean     []float32 `json:"mean"`
+	Var      []float32 `json:"var"`
+}
+
+// Phase returns the phase and the epochs of it the checkpoint has completed.
+func (c *Checkpoint) Phase() (Phase, int) { return c.Progress.Phase, c.Progress.Epoch }
+
+// Checkpoint captures the trainer's complete state.
+func (t *Trainer) Checkpoint() (*Checkpoint, error) {
+	var model bytes.Buffer
+	if err := approxlayerWrite(&model, t); err != nil {
+		return nil, err
+	}
+	c := &Checkpoint{
+		Config: t.cfg, Progress: t.progress,
+		Epochs: t.Epochs(), Evaluations: t.Evaluations(),
+		Optimizer: t.opt.state, Model: model.Bytes(),
+	}
+	for _, bn := range t.net.BatchNorms {
+		c.BatchNorms = append(c.BatchNorms, bnRecord{Name: bn.Name, Training: bn.State.Training,
+			Mean: append([]float32(nil), bn.State.Mean...), Var: append([]float32(nil), bn.State.Var...)})
+	}
+	return c, nil
+}
+
+// SaveCheckpoint writes the trainer's state to path atomically.
+func (t *Trainer) SaveCheckpoint(path string) error {
+	c, err := t.Checkpoint()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := c.Write(&buf); err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, buf.Bytes())
+}
+
+// Write writes the checkpoint to w.
+func (c *Checkpoint) Write(w io.Writer) error {
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encoding checkpoint: %w", err)
+	}
+	sum := sha256.Sum256(payload)
+	_, err = fmt.Fprintf(w, "%s %d\nsha256 %s\n%s\n", checkpointMagic, checkpointVersion, hex.EncodeToString(sum[:]), payload)
+	return err
+}
+
+// ReadCheckpoint reads a checkpoint file written by SaveCheckpoint.
+func ReadCheckpoint(path string) (*Checkpoint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	c, err := DecodeCheckpoint(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// DecodeCheckpoint reads a checkpoint, checking its digest.
+func DecodeCheckpoint(r io.Reader) (*Checkpoint, error) {
+	br := bufio.NewReader(r)
+	header, err := br.ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("not a training checkpoint (no header line): %w", err)
+	}
+	var version int
+	if _, err := fmt.Sscanf(header, checkpointMagic+" %d\n", &version); err != nil {
+		return nil, fmt.Errorf("not a training checkpoint: the first line is %q", strings.TrimSpace(header))
+	}
+	if version != checkpointVersion {
+		return nil, fmt.Errorf("training checkpoint version %d; this program reads version %d", version, checkpointVersion)
+	}
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("truncated checkpoint: %w", err)
+	}
+	digest, ok := strings.CutPrefix(strings.TrimSpace(line), "sha256 ")
+	if !ok {
+		return nil, fmt.Errorf("checkpoint: second line %q is not a sha256 digest", strings.TrimSpace(line))
+	}
+	payload, err := io.ReadAll(br)
+	if err != nil {
+		return nil, err
+	}
+	payload = bytes.TrimSuffix(payload, []byte("\n"))
+	sum := sha256.Sum256(payload)
+	if hex.EncodeToString(sum[:]) != digest {
+		return nil, fmt.Errorf("checkpoint is corrupt or truncated: its digest does not match its content")
+	}
+	var c Checkpoint
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, fmt.Errorf("decoding checkpoint: %w", err)
+	}
+	return &c, nil
+}
+
+// Restore puts the trainer into the state of a checkpoint made from a run
+// with the same model, data set, batch size, seed and quantization preset.
+// Nothing is changed unless the whole checkpoint fits.
+func (t *Trainer) Restore(c *Checkpoint) error {
+	a, b := c.Config, t.cfg
+	if a.Model != b.Model || a.Dataset != b.Dataset || a.Batch != b.Batch || a.Seed != b.Seed || a.Quant != b.Quant {
+		return fmt.Errorf("the checkpoint is of %s on %s (batch %d, seed %d, preset %s), not %s on %s (batch %d, seed %d, preset %s)",
+			a.Model, a.Dataset, a.Batch, a.Seed, a.Quant, b.Model, b.Dataset, b.Batch, b.Seed, b.Quant)
+	}
+	if len(c.BatchNorms) != len(t.net.BatchNorms) {
+		return fmt.Errorf("the checkpoint has %d batch normalisations, the model %d", len(c.BatchNorms), len(t.net.BatchNorms))
+	}
+	for i, rec := range c.BatchNorms {
+		bn := t.net.BatchNorms[i]
+		if rec.Name != bn.Name || len(rec.Mean) != len(bn.State.Mean) || len(rec.Var) != len(bn.State.Var) {
+			return fmt.Errorf("the checkpoint's batch normalisation %q (%d channels) does not fit the model's %q (%d)",
+				rec.Name, len(rec.Mean), bn.Name, len(bn.State.Mean))
+		}
+	}
+	opt := newOptimizer(t.cfg.Optimizer)
+	if err := opt.setState(c.Optimizer); err != nil {
+		return err
+	}
+	// Tables named by the checkpoint must be loadable: those of its own
+	// configuration join the trainer's set.
+	for _, arg := range tableArgs(c.Config) {
+		tab, err := LoadTable(arg, t.cfg.Quant)
+		if err != nil {
+			return fmt.Errorf("the checkpoint's multiplier %s: %w", arg, err)
+		}
+		t.tables[tab.Name()] = tab
+	}
+	if err := approxlayerRead(bytes.NewReader(c.Model), t); err != nil {
+		return err
+	}
+	for i, rec := range c.BatchNorms {
+		s := t.net.BatchNorms[i].State
+		s.Training = rec.Training
+		copy(s.Mean, rec.Mean)
+		copy(s.Var, rec.Var)
+	}
+	t.opt = opt
+	t.progress = c.Progress
+	t.epochs = append([]EpochMetrics(nil), c.Epochs...)
+	t.evals = append([]Evaluation(nil), c.Evaluations...)
+	for _, l := range t.layers.Layers() {
+		l.State().Threads = t.cfg.Threads
+	}
+	return nil
+}
+
+func tableArgs(c Config) []string {
+	var args []string
+	if c.LUT != "" {
+		args = append(args, c.LUT)
+	}
+	for _, ll := range c.LayerLUTs {
+		args = append(args, ll.LUT)
+	}
+	return args
+}
+
+// SameRun reports whether two configurations describe the same run, so
+// that resuming one with the other gives the result of an uninterrupted
+// run. Where the data comes from and the thread count do not matter.
+func SameRun(a, b Config) error {
+	a.DataDir, b.DataDir = "", ""
+	a.Threads, b.Threads = 0, 0
+	if reflect.DeepEqual(a, b) {
+		return nil
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return fmt.Errorf("the checkpoint was made with a different configuration:\n  checkpoint: %s\n  this run:   %s", ja, jb)
+}

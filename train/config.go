@@ -1,0 +1,159 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/goapprox/goapprox/dataset"
+	"github.com/goapprox/goapprox/quantize"
+	"github.com/goapprox/goapprox/zoo"
+)
+
+// Config is everything that decides a training run's result. It is stored
+// in every checkpoint and report, so a run can be repeated or resumed.
+type Config struct {
+	Model   string `json:"model"`
+	Dataset string `json:"dataset"`
+	// DataDir replaces the data set's default locations (dataset.Options).
+	DataDir string `json:"data_dir,omitempty"`
+	// Limit uses only the first Limit training samples (0: all). The test
+	// set is always used in full.
+	Limit int `json:"limit,omitempty"`
+	Batch int `json:"batch"`
+	// LR is the learning rate of the float and QAT phases; ApproxLR that of
+	// approximate fine-tuning (0: LR).
+	LR       float64 `json:"lr"`
+	ApproxLR float64 `json:"approx_lr,omitempty"`
+	// Schedule is "constant" or "cosine" (annealed to 0 over each phase).
+	Schedule  string `json:"schedule"`
+	Optimizer string `json:"optimizer"` // "adam" or "sgd" (momentum 0.9)
+	// Seed decides the initial weights and the order of the batches.
+	Seed uint64 `json:"seed"`
+	// Quant is the quantization preset (quantize.PresetNames).
+	Quant string `json:"quant"`
+	// Threads bounds the approximate kernels' workers (0: all cores).
+	Threads int `json:"threads"`
+
+	FloatEpochs  int `json:"float_epochs"`
+	QATEpochs    int `json:"qat_epochs"`
+	ApproxEpochs int `json:"approx_epochs"`
+
+	// LUT is the multiplier of every layer in the approximate phase: a
+	// multiplier spec (lut/multiplier) or a table file (.npy, .bin, .csv).
+	// LayerLUTs override it for the layers their patterns match, in order.
+	// With neither, the run stops after quantization-aware training.
+	LUT       string     `json:"lut,omitempty"`
+	LayerLUTs []LayerLUT `json:"layer_luts,omitempty"`
+}
+
+// LayerLUT assigns a multiplier to the layers whose names match Layer (a
+// glob pattern, path.Match syntax).
+type LayerLUT struct {
+	Layer string `json:"layer"`
+	LUT   string `json:"lut"`
+}
+
+// ParseLayerLUT parses "NAME=SPEC|FILE".
+func ParseLayerLUT(s string) (LayerLUT, error) {
+	name, spec, ok := strings.Cut(s, "=")
+	name, spec = strings.TrimSpace(name), strings.TrimSpace(spec)
+	if !ok || name == "" || spec == "" {
+		return LayerLUT{}, fmt.Errorf("layer multiplier %q: want NAME=SPEC or NAME=FILE, e.g. conv2=drum:k=3,signed=true", s)
+	}
+	return LayerLUT{Layer: name, LUT: spec}, nil
+}
+
+func (l LayerLUT) String() string { return l.Layer + "=" + l.LUT }
+
+// DefaultConfig is LeNet-5 on MNIST: 8 epochs of QAT with Adam at 1e-3,
+// batch 64, the torchapprox quantization preset, no approximate phase.
+func DefaultConfig() Config {
+	return Config{
+		Model: "lenet5", Dataset: "mnist", Batch: 64, LR: 1e-3, Schedule: "constant",
+		Optimizer: "adam", Seed: 1, Quant: "torchapprox", QATEpochs: 8,
+	}
+}
+
+// Optimizers lists the optimizer names Config accepts.
+func Optimizers() []string { return []string{"adam", "sgd"} }
+
+// Schedules lists the learning-rate schedules Config accepts.
+func Schedules() []string { return []string{"constant", "cosine"} }
+
+// approxLR is the learning rate of the approximate phase.
+func (c Config) approxLR() float64 {
+	if c.ApproxLR > 0 {
+		return c.ApproxLR
+	}
+	return c.LR
+}
+
+// HasApprox reports whether the run has an approximate phase.
+func (c Config) HasApprox() bool { return c.LUT != "" || len(c.LayerLUTs) > 0 }
+
+// Validate checks the configuration and says what is wrong and what exists.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	m, err := zoo.Lookup(c.Model)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	info, err := dataset.Lookup(c.Dataset)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if m.Name != "" && info.Name != "" {
+		if err := m.Accepts(zoo.InputOf(info)); err != nil {
+			bad("model %s cannot take %s images: %v (it takes: %s)", c.Model, c.Dataset, err, strings.Join(m.Datasets(), ", "))
+		}
+	}
+	if _, err := quantize.PresetByName(c.Quant); err != nil {
+		errs = append(errs, err)
+	}
+	if !contains(Optimizers(), c.Optimizer) {
+		bad("unknown optimizer %q; optimizers: %s", c.Optimizer, strings.Join(Optimizers(), ", "))
+	}
+	if !contains(Schedules(), c.Schedule) {
+		bad("unknown learning-rate schedule %q; schedules: %s", c.Schedule, strings.Join(Schedules(), ", "))
+	}
+	if c.Batch <= 0 {
+		bad("batch size %d must be positive", c.Batch)
+	}
+	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
+		bad("learning rate %v must be a positive number", c.LR)
+	}
+	if c.ApproxLR < 0 || math.IsNaN(c.ApproxLR) || math.IsInf(c.ApproxLR, 0) {
+		bad("approximate-phase learning rate %v must be a positive number (or 0 for the main one)", c.ApproxLR)
+	}
+	if c.Limit < 0 {
+		bad("limit %d must not be negative (0 uses every training sample)", c.Limit)
+	}
+	if c.Limit > 0 && c.Limit < c.Batch {
+		bad("limit %d is smaller than one batch of %d: lower -batch or raise -limit", c.Limit, c.Batch)
+	}
+	if c.Threads < 0 {
+		bad("threads %d must not be negative (0 uses every core)", c.Threads)
+	}
+	if c.FloatEpochs < 0 || c.QATEpochs < 0 || c.ApproxEpochs < 0 {
+		bad("epoch counts must not be negative (float %d, QAT %d, approximate %d)", c.FloatEpochs, c.QATEpochs, c.ApproxEpochs)
+	}
+	if c.ApproxEpochs > 0 && !c.HasApprox() {
+		bad("%d approximate epochs but no multiplier: give a LUT (-lut) or per-layer LUTs (-layer-lut), or 0 approximate epochs", c.ApproxEpochs)
+	}
+	if c.FloatEpochs+c.QATEpochs == 0 && !c.HasApprox() {
+		bad("nothing to do: no float or QAT epochs and no multiplier to evaluate")
+	}
+	return errors.Join(errs...)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
