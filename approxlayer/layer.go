@@ -330,11 +330,22 @@ func (l *Layer) SetTable(t *lut.Table) error {
 		return fmt.Errorf("approxlayer: layer %q is in Approximate mode and needs its table; change the mode first", l.name)
 	}
 	if t != nil {
-		if err := l.preset.CheckTable(t); err != nil {
-			return fmt.Errorf("approxlayer: layer %q: %w", l.name, err)
+		if err := l.tableFits(t); err != nil {
+			return err
 		}
 	}
 	return l.state.SetTable(t)
+}
+
+// tableFits checks, without changing anything, that t suits the layer:
+// its preset's schemes and its current code ranges.
+func (l *Layer) tableFits(t *lut.Table) error {
+	if err := l.preset.CheckTable(t); err != nil {
+		return fmt.Errorf("approxlayer: layer %q: %w", l.name, err)
+	}
+	probe := ops.NewLayerState(l.name, 0)
+	probe.XParams, probe.WParams = l.state.XParams, l.state.WParams
+	return probe.SetTable(t)
 }
 
 // Training reports whether the layer is in training.

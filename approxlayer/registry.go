@@ -129,8 +129,8 @@ func (r *Registry) SetTable(t *lut.Table, patterns ...string) error {
 		return fmt.Errorf("approxlayer: nil table")
 	}
 	for _, l := range ls {
-		if err := l.preset.CheckTable(t); err != nil {
-			return fmt.Errorf("approxlayer: layer %q: %w", l.name, err)
+		if err := l.tableFits(t); err != nil {
+			return err
 		}
 	}
 	for _, l := range ls {
