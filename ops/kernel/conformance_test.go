@@ -1,8 +1,11 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -380,6 +383,82 @@ func TestGather(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestConcurrentCalls runs calls with a shared Prepared from several
+// goroutines at once (under -race this also checks the worker pool).
+func TestConcurrentCalls(t *testing.T) {
+	tab := testTables()[1].t
+	p := Prepare(tab)
+	rng := rand.New(rand.NewPCG(4, 4))
+	m, n, k := 33, 70, 40
+	x, w := codes(rng, m*k, 0), codes(rng, n*k, 0)
+	want := make([]int32, m*n)
+	GEMMRef(want, x, w, m, n, k, tab)
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			acc := make([]int32, m*n)
+			for i := 0; i < 5; i++ {
+				if err := GEMM(acc, x, w, m, n, k, p, 2); err != nil || !slices.Equal(acc, want) {
+					errs <- fmt.Sprintf("concurrent GEMM: %v, %s", err, firstDiff(acc, want))
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+}
+
+// TestRealMultiplier runs an EvoApproxLib table from ../shared, when
+// present, through every variant.
+func TestRealMultiplier(t *testing.T) {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Walk up to the module root; ../shared sits next to it.
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("module root not found")
+		}
+		dir = parent
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "..", "shared", "luts", "evoapprox-mul8u", "mul8u_17KS.bin"))
+	if err != nil {
+		t.Skipf("shared tables absent: %v", err)
+	}
+	if len(raw) != 2*65536 {
+		t.Fatalf("table file holds %d bytes, want %d", len(raw), 2*65536)
+	}
+	tab := new([65536]int32)
+	for i := range tab {
+		tab[i] = int32(binary.LittleEndian.Uint16(raw[2*i:]))
+	}
+	p := Prepare(tab)
+	if !p.Narrow() {
+		t.Fatal("an unsigned 8x8 multiplier must be narrow")
+	}
+	rng := rand.New(rand.NewPCG(6, 6))
+	g := geom(2, 4, 9, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2)
+	x, w := codes(rng, g.XLen(), 0), codes(rng, g.WLen(), 0)
+	want := make([]int32, g.YLen())
+	Conv2dRef(want, x, w, 0, g, tab)
+	for _, v := range variants(t) {
+		got := make([]int32, g.YLen())
+		if err := v.conv(got, x, w, 0, g, p, 2); err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: %v, %s", v.name, err, firstDiff(got, want))
 		}
 	}
 }
