@@ -1,0 +1,110 @@
+package errmodel
+
+import (
+	"fmt"
+	"math/rand"
+
+	"github.com/goapprox/goapprox/ops/kernel"
+)
+
+// sample returns the indices of the fields to read: all of them when
+// total <= limit or limit <= 0, otherwise limit distinct indices chosen by a
+// generator seeded with seed.
+func sample(total, limit int, seed int64) []int {
+	if limit <= 0 || total <= limit {
+		idx := make([]int, total)
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	}
+	return rand.New(rand.NewSource(seed)).Perm(total)[:limit]
+}
+
+// LinearFields returns the receptive fields of a linear layer: each row of
+// the (batch, in) activation codes is one field of in codes. At most limit
+// rows are sampled (all when limit <= 0), with a generator seeded by seed.
+func LinearFields(codes []int32, batch, in int, limit int, seed int64) ([]Field, error) {
+	if batch <= 0 || in <= 0 || len(codes) != batch*in {
+		return nil, fmt.Errorf("errmodel: %d activation codes for a (%d, %d) input", len(codes), batch, in)
+	}
+	idx := sample(batch, limit, seed)
+	fields := make([]Field, len(idx))
+	for i, r := range idx {
+		for _, c := range codes[r*in : (r+1)*in] {
+			fields[i].Hist[c&0xFF]++
+		}
+	}
+	return fields, nil
+}
+
+// ConvFields returns the receptive fields of a convolution: for each image,
+// group and output position, the (C/groups)·KH·KW input codes the kernel
+// sees, padding counted as the activation zero point zx (the code the
+// Approximate kernel multiplies there). At most limit fields are sampled
+// (all when limit <= 0), with a generator seeded by seed.
+func ConvFields(codes []int32, g kernel.ConvGeom, zx int32, limit int, seed int64) ([]Field, error) {
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("errmodel: %w", err)
+	}
+	if len(codes) != g.XLen() {
+		return nil, fmt.Errorf("errmodel: %d activation codes for a %dx%dx%dx%d input", len(codes), g.N, g.C, g.H, g.W)
+	}
+	groups := max(g.Groups, 1)
+	sh, sw := max(g.StrideH, 1), max(g.StrideW, 1)
+	dh, dw := max(g.DilH, 1), max(g.DilW, 1)
+	oh, ow := g.OutH(), g.OutW()
+	cg := g.InPerGroup()
+	idx := sample(g.N*groups*oh*ow, limit, seed)
+	fields := make([]Field, len(idx))
+	for i, r := range idx {
+		x := r % ow
+		y := r / ow % oh
+		grp := r / (ow * oh) % groups
+		n := r / (ow * oh * groups)
+		f := &fields[i]
+		f.Group = grp
+		for c := grp * cg; c < (grp+1)*cg; c++ {
+			for ky := range g.KH {
+				iy := y*sh - g.PadH + ky*dh
+				for kx := range g.KW {
+					ix := x*sw - g.PadW + kx*dw
+					code := zx
+					if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
+						code = codes[((n*g.C+c)*g.H+iy)*g.W+ix]
+					}
+					f.Hist[code&0xFF]++
+				}
+			}
+		}
+	}
+	return fields, nil
+}
+
+// ChannelHists counts the weight codes of each output channel: codes is a
+// weight tensor of the given shape, axis its output-channel axis (0 for
+// conv and OutIn linear weights, 1 for InOut).
+func ChannelHists(codes []int32, shape []int, axis int) ([][]float64, error) {
+	if axis < 0 || axis >= len(shape) {
+		return nil, fmt.Errorf("errmodel: channel axis %d of a %d-D weight", axis, len(shape))
+	}
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if n != len(codes) || n == 0 {
+		return nil, fmt.Errorf("errmodel: %d weight codes for shape %v", len(codes), shape)
+	}
+	inner := 1
+	for _, d := range shape[axis+1:] {
+		inner *= d
+	}
+	out := make([][]float64, shape[axis])
+	for o := range out {
+		out[o] = make([]float64, 256)
+	}
+	for i, c := range codes {
+		out[i/inner%shape[axis]][c&0xFF]++
+	}
+	return out, nil
+}
