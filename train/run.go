@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -81,6 +82,15 @@ type LayerInfo struct {
 // same result as an uninterrupted run. A *DivergedError leaves the last
 // checkpoint as it was.
 func (t *Trainer) Run(dir string) (*Result, error) {
+	return t.RunContext(context.Background(), dir)
+}
+
+// RunContext is Run that stops when ctx is done: between steps (the epoch
+// is then lost) or between epochs, after the epoch's checkpoint. It
+// returns ctx's error.
+func (t *Trainer) RunContext(ctx context.Context, dir string) (*Result, error) {
+	t.ctx = ctx
+	defer func() { t.ctx = nil }()
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
@@ -102,6 +112,9 @@ func (t *Trainer) Run(dir string) (*Result, error) {
 			return nil, err
 		}
 		for t.progress.Epoch < n {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			if _, err := t.TrainEpoch(); err != nil {
 				return nil, err
 			}

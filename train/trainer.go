@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -158,6 +159,7 @@ type Trainer struct {
 	progress progress
 	epochs   []EpochMetrics
 	evals    []Evaluation
+	ctx      context.Context // of RunContext, checked between steps
 }
 
 // New loads the data, builds the model, rewrites it into approximate
@@ -524,6 +526,9 @@ func (t *Trainer) TrainEpoch() (EpochMetrics, error) {
 	var lossSum float64
 	correct, seen := 0, 0
 	for step := 0; t.iter.Next(); step++ {
+		if t.ctx != nil && t.ctx.Err() != nil {
+			return m, t.ctx.Err()
+		}
 		b := t.iter.Batch()
 		if err := t.bind(b); err != nil {
 			return m, err
