@@ -13,25 +13,30 @@ type Moments struct {
 	Std  float64 `json:"std"`
 }
 
-// mixture pools components of equal weight: the mean of the means, and the
-// variance E[v + m²] − (E[m])² (the paper's Eq. 15-16 with equal weights).
+// mixture pools components of equal weight (the paper's Eq. 15-16 with
+// equal weights): mean = E[m], variance = E[v] + Var[m]. The spread of the
+// means is accumulated with Welford's update, so that equal means pool to
+// exactly zero spread instead of a cancellation residue.
 type mixture struct {
-	n          float64
-	sum, sumSq float64 // Σ m and Σ (v + m²)
+	n        float64
+	mean     float64 // running mean of the component means
+	m2       float64 // running Σ (m − mean)²
+	sumOfVar float64 // Σ v
 }
 
 func (x *mixture) add(mean, variance float64) {
 	x.n++
-	x.sum += mean
-	x.sumSq += variance + mean*mean
+	d := mean - x.mean
+	x.mean += d / x.n
+	x.m2 += d * (mean - x.mean)
+	x.sumOfVar += variance
 }
 
 func (x *mixture) moments() Moments {
 	if x.n == 0 {
 		return Moments{}
 	}
-	mean := x.sum / x.n
-	return Moments{Mean: mean, Std: math.Sqrt(math.Max(0, x.sumSq/x.n-mean*mean))}
+	return Moments{Mean: x.mean, Std: math.Sqrt(math.Max(0, (x.sumOfVar+x.m2)/x.n))}
 }
 
 // errorMap returns e(x, w) = lut[x][w] − x·w for every table index pair,

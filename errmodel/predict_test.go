@@ -33,7 +33,9 @@ func randHist(r *rand.Rand, lo, hi int) []float64 {
 	return h
 }
 
-func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Max(math.Abs(a), math.Abs(b))) }
+func near(a, b, tol float64) bool {
+	return math.Abs(a-b) <= tol*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
 
 // TestGlobalPerProductMatchesMetrics checks the Global model with K = 1 and
 // unit scales against lut/metrics.ErrorMoments, an independent computation
