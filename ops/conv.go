@@ -87,6 +87,8 @@ type Conv2dOp struct {
 	State *LayerState
 	Args  ConvArgs
 	rec   *runRecord
+	out   *tensor.Dense // output buffer reused between runs
+	ws    floatkernel.Workspace
 }
 
 // Conv2d adds an approximate convolution of x (N, C, H, W) with w (O,
@@ -122,8 +124,8 @@ func (op *Conv2dOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value)
 	if err != nil {
 		return nil, err
 	}
-	out, y := output(prealloc, tensor.Shape{g.N, g.O, g.OutH(), g.OutW()})
-	if _, err := convForward(op.State, op.rec, y, x, w, g); err != nil {
+	out, y := output(prealloc, &op.out, tensor.Shape{g.N, g.O, g.OutH(), g.OutW()}, x, w)
+	if _, err := convForwardWith(op.State, op.rec, &op.ws, y, x, w, g); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -150,97 +152,119 @@ func xShape(g kernel.ConvGeom) []int { return []int{g.N, g.C, g.H, g.W} }
 func wShape(g kernel.ConvGeom) []int { return []int{g.O, g.InPerGroup(), g.KH, g.KW} }
 
 // convForward computes y for the state's mode and records the run. It
-// returns the integer accumulators in Approximate mode (nil otherwise).
+// returns the integer accumulators in Approximate mode (nil otherwise),
+// valid until the next run.
 func convForward(s *LayerState, rec *runRecord, y, x, w []float32, g kernel.ConvGeom) ([]int32, error) {
-	xs, ws := xShape(g), wShape(g)
-	if err := rec.begin(s, x, xs, w, ws, 0); err != nil {
+	return convForwardWith(s, rec, nil, y, x, w, g)
+}
+
+// convForwardWith is convForward with the float kernels' scratch memory.
+func convForwardWith(s *LayerState, rec *runRecord, ws *floatkernel.Workspace, y, x, w []float32, g kernel.ConvGeom) ([]int32, error) {
+	xs, wsh := xShape(g), wShape(g)
+	if err := rec.begin(s, x, xs, w, wsh, 0); err != nil {
 		return nil, err
-	}
-	var xh, wh *[256]int64
-	if s.RecordHistograms {
-		xh, wh = &s.XHist, &s.WHist
 	}
 	impl := gorgonia.WhichBLAS()
 	switch s.Mode {
 	case Float:
-		return nil, floatkernel.Conv2d(impl, y, x, w, g, s.threads())
+		return nil, floatkernel.Conv2d(impl, y, x, w, g, s.threads(), ws)
 	case Quantized, Noise:
-		xfq, _ := fakeQuant(rec.xp, x, xs, xh, s.threads())
-		wfq, _ := fakeQuant(rec.wp, w, ws, wh, s.threads())
-		if err := floatkernel.Conv2d(impl, y, xfq, wfq, g, s.threads()); err != nil {
+		rec.quantizeInputs(s, x, xs, w, wsh, false, true)
+		if err := floatkernel.Conv2d(impl, y, rec.x.q.fq, rec.w.q.fq, g, s.threads(), ws); err != nil {
 			return nil, err
 		}
 		if s.Mode == Noise && s.Training {
-			rec.noise = addNoise(s, y)
+			rec.noise = addNoise(s, y, &rec.noiseBuf)
 		}
 		return nil, nil
 	}
-	return convApprox(s, rec, y, x, w, g, xh, wh)
+	rec.quantizeInputs(s, x, xs, w, wsh, true, false)
+	return convApprox(s, rec, y, g)
 }
 
-// convApprox computes the approximate convolution: table sums with padding
-// read as the code zx, exact zero-point correction, one rescale.
-func convApprox(s *LayerState, rec *runRecord, y, x, w []float32, g kernel.ConvGeom, xh, wh *[256]int64) ([]int32, error) {
-	xq := quantized{codes: make([]int32, len(x)), bytes: make([]byte, len(x))}
-	quantizeTensor(&xq, rec.xp, x, xShape(g), xh, s.threads())
-	wq := quantized{codes: make([]int32, len(w)), bytes: make([]byte, len(w))}
-	quantizeTensor(&wq, rec.wp, w, wShape(g), wh, s.threads())
+// convScratch is one rescale worker's memory for window sums.
+type convScratch struct {
+	plane, win []int64
+}
+
+// convApprox computes the approximate convolution from the quantized
+// inputs in rec: table sums with padding read as the code zx, exact
+// zero-point correction, one rescale.
+func convApprox(s *LayerState, rec *runRecord, y []float32, g kernel.ConvGeom) ([]int32, error) {
+	xBytes, wBytes := rec.x.q.bytes, rec.w.q.bytes
 	zx, sx := rec.xp.ZeroPoint[0], float64(rec.xp.Scale[0])
-	acc := make([]int32, g.YLen())
-	if err := s.lutConv2d(acc, xq.bytes, wq.bytes, byte(zx), g); err != nil {
+	rec.acc = grow(rec.acc, g.YLen())
+	acc := rec.acc
+	if err := s.lutConv2d(acc, xBytes, wBytes, byte(zx), g); err != nil {
 		return nil, err
 	}
 	k := g.FanIn()
-	oh, ow := g.OutH(), g.OutW()
-	spatial := oh * ow
+	spatial := g.OutH() * g.OutW()
 	og := g.OutPerGroup()
-	wSum := make([]int64, g.O)
+	rec.sums = grow(rec.sums, g.O)
+	wSum := rec.sums
+	wSigned, xSigned := rec.wp.Signed(), rec.xp.Signed()
 	for o := range wSum {
-		for _, c := range wq.codes[o*k : (o+1)*k] {
-			wSum[o] += int64(c)
-		}
+		wSum[o] = codeSum(wBytes[o*k:(o+1)*k], wSigned)
 	}
-	// Σx_q over each receptive field is needed only for output channels
-	// with a non-zero weight zero point.
-	var win []int64
-	for n := 0; n < g.N; n++ {
-		for grp := 0; grp < g.Groups; grp++ {
-			win = nil
+	// One task per (image, group); Σx_q over each receptive field is
+	// needed only for output channels with a non-zero weight zero point.
+	tasks := g.N * g.Groups
+	threads := s.threads()
+	rec.workers = grow(rec.workers, resolveThreads(threads))
+	parallelRanges(tasks, threads, max(1, minRescalePerWorker/max(og*spatial, 1)), func(t, lo, hi int) {
+		sc := &rec.workers[t]
+		for task := lo; task < hi; task++ {
+			n, grp := task/g.Groups, task%g.Groups
+			var win []int64
 			for o := grp * og; o < (grp+1)*og; o++ {
 				zw, sw := channelParams(rec, o)
 				if zw != 0 && win == nil {
-					win = windowSums(xq.codes, zx, g, n, grp)
+					win = sc.windowSums(xBytes, xSigned, zx, g, n, grp)
 				}
 				base := (n*g.O + o) * spatial
 				corr := int64(k)*int64(zx)*zw - int64(zx)*wSum[o]
-				for p := 0; p < spatial; p++ {
-					t := int64(acc[base+p]) + corr
-					if zw != 0 {
-						t -= zw * win[p]
+				scale := sx * sw
+				accPlane, yPlane := acc[base:base+spatial], y[base:base+spatial]
+				if zw == 0 {
+					for p, a := range accPlane {
+						yPlane[p] = float32(float64(int64(a)+corr) * scale)
 					}
-					y[base+p] = float32(float64(t) * sx * sw)
+					continue
+				}
+				for p, a := range accPlane {
+					yPlane[p] = float32(float64(int64(a)+corr-zw*win[p]) * scale)
 				}
 			}
 		}
-	}
+	})
 	return acc, nil
 }
 
 // windowSums returns, for image n and group grp, the sum of the activation
 // codes under every output position's receptive field, padding counted as
-// the code zx.
-func windowSums(codes []int32, zx int32, g kernel.ConvGeom, n, grp int) []int64 {
+// the code zx. The result lives in the scratch memory.
+func (sc *convScratch) windowSums(xBytes []byte, signed bool, zx int32, g kernel.ConvGeom, n, grp int) []int64 {
 	cg := g.InPerGroup()
-	plane := make([]int64, g.H*g.W)
+	sc.plane = grow(sc.plane, g.H*g.W)
+	plane := sc.plane
+	clear(plane)
 	for c := 0; c < cg; c++ {
-		src := codes[((n*g.C+grp*cg+c)*g.H)*g.W:][:g.H*g.W]
-		for i, v := range src {
-			plane[i] += int64(v)
+		src := xBytes[((n*g.C+grp*cg+c)*g.H)*g.W:][:g.H*g.W]
+		if signed {
+			for i, v := range src {
+				plane[i] += int64(int8(v))
+			}
+		} else {
+			for i, v := range src {
+				plane[i] += int64(v)
+			}
 		}
 	}
 	oh, ow := g.OutH(), g.OutW()
 	pad := int64(cg) * int64(zx)
-	sums := make([]int64, oh*ow)
+	sc.win = grow(sc.win, oh*ow)
+	sums := sc.win
 	for oy := 0; oy < oh; oy++ {
 		for ox := 0; ox < ow; ox++ {
 			var s int64
@@ -287,6 +311,7 @@ func convSymDiff(s *LayerState, args ConvArgs, rec *runRecord, inputs gorgonia.N
 	if len(inputs) != 2 {
 		return nil, fmt.Errorf("ops: conv2d takes 2 inputs, got %d", len(inputs))
 	}
+	rec.grads = true // the forward run keeps what the gradient ops need
 	ret := make(gorgonia.Nodes, 2)
 	for wrt := range ret {
 		g, err := gorgonia.ApplyOp(&Conv2dGradOp{State: s, Args: args, WRT: wrt, rec: rec}, inputs[0], inputs[1], grad)
@@ -309,6 +334,9 @@ type Conv2dGradOp struct {
 	Args  ConvArgs
 	WRT   int
 	rec   *runRecord
+	out   *tensor.Dense // output buffer reused between runs
+	own   [2]operand    // x and w quantized here when the forward run did not keep them
+	ws    floatkernel.Workspace
 }
 
 func (op *Conv2dGradOp) Arity() int    { return 3 }
@@ -358,34 +386,28 @@ func (op *Conv2dGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 	if op.WRT == 1 {
 		shape = wShape(g)
 	}
-	out, r := output(prealloc, shape)
-	if err := convBackward(op.rec, op.WRT, r, x, w, dy, g, op.State.threads()); err != nil {
+	out, r := output(prealloc, &op.out, shape, x, w, dy)
+	if err := convBackward(op.rec, op.WRT, r, x, w, dy, g, &op.own, &op.ws, op.State.threads()); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
 // convBackward writes into r the gradient with respect to input wrt.
-func convBackward(rec *runRecord, wrt int, r, x, w, dy []float32, g kernel.ConvGeom, threads int) error {
+func convBackward(rec *runRecord, wrt int, r, x, w, dy []float32, g kernel.ConvGeom, own *[2]operand, ws *floatkernel.Workspace, threads int) error {
 	dy = rec.noise.backward(dy)
 	var mask []bool
 	if rec.mode != Float {
-		if wrt == 0 {
-			w, _ = fakeQuant(rec.wp, w, wShape(g), nil, threads)
-			_, mask = fakeQuant(rec.xp, x, xShape(g), nil, threads)
-		} else {
-			x, _ = fakeQuant(rec.xp, x, xShape(g), nil, threads)
-			_, mask = fakeQuant(rec.wp, w, wShape(g), nil, threads)
-		}
+		x, w, mask = rec.gradOperands(wrt, x, xShape(g), w, wShape(g), own, threads)
 	}
 	impl := gorgonia.WhichBLAS()
 	var err error
 	if wrt == 0 {
-		err = floatkernel.Conv2dBackwardData(impl, r, dy, w, g, threads)
+		err = floatkernel.Conv2dBackwardData(impl, r, dy, w, g, threads, ws)
 	} else {
-		err = floatkernel.Conv2dBackwardWeight(impl, r, dy, x, g, threads)
+		err = floatkernel.Conv2dBackwardWeight(impl, r, dy, x, g, threads, ws)
 	}
-	applyMask(r, mask)
+	applyMask(r, mask, threads)
 	return err
 }
 
@@ -415,6 +437,8 @@ func (op *Conv2dGradOp) String() string {
 type GroupedConv2dOp struct {
 	Args ConvArgs
 	rec  *runRecord
+	out  *tensor.Dense // output buffer reused between runs
+	ws   floatkernel.Workspace
 }
 
 // GroupedConv2d adds a float grouped convolution of x (N, C, H, W) with w
@@ -447,8 +471,8 @@ func (op *GroupedConv2dOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia
 	if err != nil {
 		return nil, err
 	}
-	out, y := output(prealloc, tensor.Shape{g.N, g.O, g.OutH(), g.OutW()})
-	if err := floatkernel.Conv2d(gorgonia.WhichBLAS(), y, x, w, g, 0); err != nil {
+	out, y := output(prealloc, &op.out, tensor.Shape{g.N, g.O, g.OutH(), g.OutW()}, x, w)
+	if err := floatkernel.Conv2d(gorgonia.WhichBLAS(), y, x, w, g, 0, &op.ws); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -18,6 +18,7 @@ import (
 type FakeQuantOp struct {
 	Params quantize.Params
 	dims   int
+	out    *tensor.Dense // output buffer reused between runs
 }
 
 // FakeQuant adds a fake-quantization of x with parameters p to x's graph.
@@ -69,7 +70,7 @@ func (op *FakeQuantOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Val
 	if _, err := op.InferShape(xs); err != nil {
 		return nil, err
 	}
-	out, y := output(prealloc, xs)
+	out, y := output(prealloc, &op.out, xs, x)
 	quantizeTensor(&quantized{fq: y}, op.Params, x, xs, nil, 0)
 	return out, nil
 }
@@ -108,6 +109,8 @@ func (op *FakeQuantOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 type FakeQuantGradOp struct {
 	Params quantize.Params
 	dims   int
+	out    *tensor.Dense // output buffer reused between runs
+	mask   []bool        // scratch reused between runs
 }
 
 func (op *FakeQuantGradOp) Arity() int    { return 2 }
@@ -150,11 +153,11 @@ func (op *FakeQuantGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia
 	if _, err := op.InferShape(xs, dys); err != nil {
 		return nil, err
 	}
-	mask := make([]bool, len(x))
-	quantizeTensor(&quantized{mask: mask}, op.Params, x, xs, nil, 0)
-	out, r := output(prealloc, xs)
+	op.mask = grow(op.mask, len(x))
+	quantizeTensor(&quantized{mask: op.mask}, op.Params, x, xs, nil, 0)
+	out, r := output(prealloc, &op.out, xs, x, dy)
 	copy(r, dy)
-	applyMask(r, mask)
+	applyMask(r, op.mask, 0)
 	return out, nil
 }
 

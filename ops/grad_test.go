@@ -179,8 +179,8 @@ func TestQuantizedGradientsAreStraightThrough(t *testing.T) {
 				wfq, wmask := refFakeQuant(s.WParams, w, lc.ws)
 				wantDX := finiteDiff(func(v []float32) float64 { return dot(lc.ref(v, wfq), gout) }, xfq, 1e-2)
 				wantDW := finiteDiff(func(v []float32) float64 { return dot(lc.ref(xfq, v), gout) }, wfq, 1e-2)
-				applyMask(wantDX, xmask)
-				applyMask(wantDW, wmask)
+				applyMask(wantDX, xmask, 1)
+				applyMask(wantDW, wmask, 1)
 				if countFalse(xmask) == 0 || countFalse(wmask) == 0 {
 					t.Fatal("test values are never clamped: the masks are untested")
 				}
@@ -242,14 +242,14 @@ func TestNoiseGradientFlowsThroughStd(t *testing.T) {
 			assertRel(t, "y", y, to32(noisy(lc.ref(xfq, wfq))), 1e-5)
 			wantDX := finiteDiff(func(v []float32) float64 { return dot(noisy(lc.ref(v, wfq)), gout) }, xfq, 1e-2)
 			wantDW := finiteDiff(func(v []float32) float64 { return dot(noisy(lc.ref(xfq, v)), gout) }, wfq, 1e-2)
-			applyMask(wantDX, xmask)
-			applyMask(wantDW, wmask)
+			applyMask(wantDX, xmask, 1)
+			applyMask(wantDW, wmask, 1)
 			assertRel(t, "dx", dx, wantDX, 1e-4)
 			assertRel(t, "dw", dw, wantDW, 1e-4)
 			// Without the std term the gradient would differ: make sure
 			// the test sees it.
 			plain := finiteDiff(func(v []float32) float64 { return dot(lc.ref(v, wfq), gout) }, xfq, 1e-2)
-			applyMask(plain, xmask)
+			applyMask(plain, xmask, 1)
 			if maxDiff(plain, wantDX) < 1e-3 {
 				t.Fatal("the std(y) term does not change the gradient here: test too weak")
 			}

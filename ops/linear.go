@@ -58,6 +58,7 @@ type LinearOp struct {
 	State  *LayerState
 	Layout WeightLayout
 	rec    *runRecord
+	out    *tensor.Dense // output buffer reused between runs
 }
 
 // Linear adds an approximate linear product of x (batch, in) and w ((out,
@@ -125,7 +126,7 @@ func (op *LinearOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value)
 	if err != nil {
 		return nil, err
 	}
-	out, y := output(prealloc, ys)
+	out, y := output(prealloc, &op.out, ys, x, w)
 	if _, err := linearForward(op.State, op.Layout, op.rec, y, x, w, xs, ws); err != nil {
 		return nil, err
 	}
@@ -133,82 +134,79 @@ func (op *LinearOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value)
 }
 
 // linearForward computes y for the state's mode and records the run. It
-// returns the integer accumulators in Approximate mode (nil otherwise).
+// returns the integer accumulators in Approximate mode (nil otherwise),
+// valid until the next run.
 func linearForward(s *LayerState, layout WeightLayout, rec *runRecord, y, x, w []float32, xs, ws tensor.Shape) ([]int32, error) {
 	if err := rec.begin(s, x, xs, w, ws, layout.outAxis()); err != nil {
 		return nil, err
 	}
 	m, k := xs[0], xs[1]
 	n, _ := layout.dims(ws)
-	var xh, wh *[256]int64
-	if s.RecordHistograms {
-		xh, wh = &s.XHist, &s.WHist
-	}
 	switch s.Mode {
 	case Float:
-		linearFloat(layout, y, x, w, m, n, k)
+		linearFloat(layout, y, x, w, m, n, k, s.threads())
 	case Quantized, Noise:
-		xfq, _ := fakeQuant(rec.xp, x, xs, xh, s.threads())
-		wfq, _ := fakeQuant(rec.wp, w, ws, wh, s.threads())
-		linearFloat(layout, y, xfq, wfq, m, n, k)
+		rec.quantizeInputs(s, x, xs, w, ws, false, true)
+		linearFloat(layout, y, rec.x.q.fq, rec.w.q.fq, m, n, k, s.threads())
 		if s.Mode == Noise && s.Training {
-			rec.noise = addNoise(s, y)
+			rec.noise = addNoise(s, y, &rec.noiseBuf)
 		}
 	case Approximate:
-		return linearApprox(s, rec, layout, y, x, w, xs, ws, xh, wh)
+		rec.quantizeInputs(s, x, xs, w, ws, true, false)
+		return linearApprox(s, rec, layout, y, m, n, k)
 	}
 	return nil, nil
 }
 
 // linearFloat computes y (m×n) = x (m×k) · Wᵀ, W stored per layout.
-func linearFloat(layout WeightLayout, y, x, w []float32, m, n, k int) {
-	floatkernel.MatMul(gorgonia.WhichBLAS(), false, layout == OutIn, m, n, k, 1, x, w, 0, y)
+func linearFloat(layout WeightLayout, y, x, w []float32, m, n, k, threads int) {
+	floatkernel.MatMul(gorgonia.WhichBLAS(), false, layout == OutIn, m, n, k, 1, x, w, 0, y, threads)
 }
 
-// linearApprox computes the approximate product: table sums, exact
-// zero-point correction, one rescale.
-func linearApprox(s *LayerState, rec *runRecord, layout WeightLayout, y, x, w []float32, xs, ws tensor.Shape, xh, wh *[256]int64) ([]int32, error) {
-	m, k := xs[0], xs[1]
-	n, _ := layout.dims(ws)
-	xq := quantized{codes: make([]int32, len(x)), bytes: make([]byte, len(x))}
-	quantizeTensor(&xq, rec.xp, x, xs, xh, s.threads())
-	wq := quantized{codes: make([]int32, len(w)), bytes: make([]byte, len(w))}
-	quantizeTensor(&wq, rec.wp, w, ws, wh, s.threads())
-	wBytes, wCodes := wq.bytes, wq.codes
+// minRescalePerWorker is the smallest share of outputs worth a goroutine
+// in the rescale loops.
+const minRescalePerWorker = 1 << 14
+
+// linearApprox computes the approximate product from the quantized inputs
+// in rec: table sums, exact zero-point correction, one rescale.
+func linearApprox(s *LayerState, rec *runRecord, layout WeightLayout, y []float32, m, n, k int) ([]int32, error) {
+	xBytes, wBytes := rec.x.q.bytes, rec.w.q.bytes
 	if layout == InOut {
 		// The kernel wants one row of k codes per output.
-		wBytes, wCodes = make([]byte, len(w)), make([]int32, len(w))
+		rec.wT = grow(rec.wT, len(wBytes))
 		for i := 0; i < k; i++ {
 			for j := 0; j < n; j++ {
-				wBytes[j*k+i] = wq.bytes[i*n+j]
-				wCodes[j*k+i] = wq.codes[i*n+j]
+				rec.wT[j*k+i] = wBytes[i*n+j]
 			}
 		}
+		wBytes = rec.wT
 	}
-	acc := make([]int32, m*n)
-	if err := s.lutGEMM(acc, xq.bytes, wBytes, m, n, k); err != nil {
+	rec.acc = grow(rec.acc, m*n)
+	acc := rec.acc
+	if err := s.lutGEMM(acc, xBytes, wBytes, m, n, k); err != nil {
 		return nil, err
 	}
-	xRow := make([]int64, m)
-	for i := 0; i < m; i++ {
-		for _, c := range xq.codes[i*k : (i+1)*k] {
-			xRow[i] += int64(c)
-		}
+	// Code sums of every activation row and weight row.
+	rec.sums = grow(rec.sums, m+n)
+	xRow, wRow := rec.sums[:m], rec.sums[m:]
+	xSigned, wSigned := rec.xp.Signed(), rec.wp.Signed()
+	for i := range xRow {
+		xRow[i] = codeSum(xBytes[i*k:(i+1)*k], xSigned)
 	}
-	wRow := make([]int64, n)
-	for j := 0; j < n; j++ {
-		for _, c := range wCodes[j*k : (j+1)*k] {
-			wRow[j] += int64(c)
-		}
+	for j := range wRow {
+		wRow[j] = codeSum(wBytes[j*k:(j+1)*k], wSigned)
 	}
 	zx, sx := int64(rec.xp.ZeroPoint[0]), float64(rec.xp.Scale[0])
-	for j := 0; j < n; j++ {
-		zw, sw := channelParams(rec, j)
-		for i := 0; i < m; i++ {
-			t := int64(acc[i*n+j]) - zx*wRow[j] - zw*xRow[i] + int64(k)*zx*zw
-			y[i*n+j] = float32(float64(t) * sx * sw)
+	parallelRanges(m, s.threads(), max(1, minRescalePerWorker/max(n, 1)), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			accRow, yRow := acc[i*n:(i+1)*n], y[i*n:(i+1)*n]
+			for j := range yRow {
+				zw, sw := channelParams(rec, j)
+				t := int64(accRow[j]) - zx*wRow[j] - zw*xRow[i] + int64(k)*zx*zw
+				yRow[j] = float32(float64(t) * sx * sw)
+			}
 		}
-	}
+	})
 	return acc, nil
 }
 
@@ -243,6 +241,7 @@ func (op *LinearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 	if len(inputs) != 2 {
 		return nil, fmt.Errorf("ops: Linear takes 2 inputs, got %d", len(inputs))
 	}
+	op.rec.grads = true // the forward run keeps what the gradient ops need
 	ret := make(gorgonia.Nodes, 2)
 	for wrt := range ret {
 		g, err := gorgonia.ApplyOp(&LinearGradOp{State: op.State, Layout: op.Layout, WRT: wrt, rec: op.rec}, inputs[0], inputs[1], grad)
@@ -264,6 +263,8 @@ type LinearGradOp struct {
 	Layout WeightLayout
 	WRT    int
 	rec    *runRecord
+	out    *tensor.Dense // output buffer reused between runs
+	own    [2]operand    // x and w quantized here when the forward run did not keep them
 }
 
 func (op *LinearGradOp) Arity() int    { return 3 }
@@ -314,48 +315,46 @@ func (op *LinearGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 	if !op.rec.ran {
 		return nil, errNoForward
 	}
-	out, r := output(prealloc, rs)
-	linearBackward(op.rec, op.Layout, op.WRT, r, x, w, dy, xs, ws, op.State.threads())
+	out, r := output(prealloc, &op.out, rs, x, w, dy)
+	linearBackward(op.rec, op.Layout, op.WRT, r, x, w, dy, xs, ws, &op.own, op.State.threads())
 	return out, nil
 }
 
 // linearBackward writes into r the gradient with respect to input wrt.
-func linearBackward(rec *runRecord, layout WeightLayout, wrt int, r, x, w, dy []float32, xs, ws tensor.Shape, threads int) {
+func linearBackward(rec *runRecord, layout WeightLayout, wrt int, r, x, w, dy []float32, xs, ws tensor.Shape, own *[2]operand, threads int) {
 	m, k := xs[0], xs[1]
 	n, _ := layout.dims(ws)
 	dy = rec.noise.backward(dy)
 	impl := gorgonia.WhichBLAS()
 	var mask []bool
 	if rec.mode != Float {
-		if wrt == 0 {
-			w, _ = fakeQuant(rec.wp, w, ws, nil, threads)
-			_, mask = fakeQuant(rec.xp, x, xs, nil, threads)
-		} else {
-			x, _ = fakeQuant(rec.xp, x, xs, nil, threads)
-			_, mask = fakeQuant(rec.wp, w, ws, nil, threads)
-		}
+		x, w, mask = rec.gradOperands(wrt, x, xs, w, ws, own, threads)
 	}
 	switch {
 	case wrt == 0: // dx (m×k) = dy (m×n) · W (n×k)
-		floatkernel.MatMul(impl, false, layout == InOut, m, k, n, 1, dy, w, 0, r)
+		floatkernel.MatMul(impl, false, layout == InOut, m, k, n, 1, dy, w, 0, r, threads)
 	case layout == OutIn: // dW (n×k) = dyᵀ (n×m) · x (m×k)
-		floatkernel.MatMul(impl, true, false, n, k, m, 1, dy, x, 0, r)
+		floatkernel.MatMul(impl, true, false, n, k, m, 1, dy, x, 0, r, threads)
 	default: // dW (k×n) = xᵀ (k×m) · dy (m×n)
-		floatkernel.MatMul(impl, true, false, k, n, m, 1, x, dy, 0, r)
+		floatkernel.MatMul(impl, true, false, k, n, m, 1, x, dy, 0, r, threads)
 	}
-	applyMask(r, mask)
+	applyMask(r, mask, threads)
 }
 
 // applyMask zeroes the gradient where the value was clamped.
-func applyMask(g []float32, mask []bool) {
+func applyMask(g []float32, mask []bool, threads int) {
 	if mask == nil {
 		return
 	}
-	for i, in := range mask {
-		if !in {
-			g[i] = 0
+	parallelRanges(len(g), threads, minQuantPerWorker, func(_, lo, hi int) {
+		m := mask[lo:hi]
+		for i, v := range g[lo:hi] {
+			if !m[i] {
+				v = 0
+			}
+			g[lo+i] = v
 		}
-	}
+	})
 }
 
 func (op *LinearGradOp) ReturnsPtr() bool     { return false }

@@ -2,14 +2,12 @@ package ops
 
 import (
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/goapprox/goapprox/quantize"
 )
 
 // quantized is one tensor as the approximate ops see it after quantization.
-// Only the slices a caller asked for are filled.
+// Only the slices a caller asked for (non-nil) are filled.
 type quantized struct {
 	codes []int32   // integer codes in [QMin, QMax]
 	bytes []byte    // table indices: code & 0xFF
@@ -17,46 +15,34 @@ type quantized struct {
 	mask  []bool    // value was inside [QMin, QMax] before clamping
 }
 
+// minQuantPerWorker is the smallest share of a tensor worth a goroutine.
+const minQuantPerWorker = 1 << 15
+
 // quantizeTensor quantizes a C-order tensor with p, filling the requested
 // outputs of q (non-nil slices of len(values)) and adding the code bytes to
-// hist when hist is not nil. Large tensors are split over threads workers
-// (threads <= 0: one per core); each counts into its own histogram, added
-// to hist at the end.
+// hist when hist is not nil. Large tensors are split into contiguous ranges
+// over threads workers (threads <= 0: one per core); each element is
+// computed on its own, so the result does not depend on the split. Each
+// worker counts into its own histogram, added to hist at the end.
 //
 // It computes exactly what quantize.QuantizeValue, InRange and Dequantize
 // compute (a test holds it to that), walking the tensor in runs of one
 // channel so that the reciprocal scale and zero point are looked up once
 // per run instead of per element.
 func quantizeTensor(q *quantized, p quantize.Params, values []float32, shape []int, hist *[256]int64, threads int) {
-	const minPerWorker = 1 << 16 // below this a goroutine costs more than it saves
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
-	}
-	workers := max(1, min(threads, len(values)/minPerWorker))
-	if workers == 1 {
-		quantizeRange(q, p, values, shape, hist, 0, len(values))
+	if hist == nil {
+		parallelRanges(len(values), threads, minQuantPerWorker, func(_, lo, hi int) {
+			quantizeRange(q, p, values, shape, nil, lo, hi)
+		})
 		return
 	}
-	hists := make([][256]int64, workers)
-	var wg sync.WaitGroup
-	for t := 0; t < workers; t++ {
-		lo, hi := t*len(values)/workers, (t+1)*len(values)/workers
-		var h *[256]int64
-		if hist != nil {
-			h = &hists[t]
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			quantizeRange(q, p, values, shape, h, lo, hi)
-		}()
-	}
-	wg.Wait()
-	if hist != nil {
-		for t := range hists {
-			for i, c := range hists[t] {
-				hist[i] += c
-			}
+	hists := make([][256]int64, resolveThreads(threads))
+	parallelRanges(len(values), threads, minQuantPerWorker, func(t, lo, hi int) {
+		quantizeRange(q, p, values, shape, &hists[t], lo, hi)
+	})
+	for t := range hists {
+		for i, c := range hists[t] {
+			hist[i] += c
 		}
 	}
 }
@@ -71,51 +57,125 @@ func quantizeRange(q *quantized, p quantize.Params, values []float32, shape []in
 		}
 		channels = shape[p.Axis]
 	}
-	qmin, qmax := float64(p.QMin), float64(p.QMax)
 	for start := lo; start < hi; {
 		run := start / inner
 		end := min((run+1)*inner, hi)
 		ch := run % channels
-		s, z := p.Scale[ch], p.ZeroPoint[ch]
-		inv, zf := 1/s, float64(z)
-		for i := start; i < end; i++ {
-			// As QuantizeValue: multiply by the float32 reciprocal, round
-			// half to even in float64, add the zero point, clamp.
-			r := math.RoundToEven(float64(values[i]*inv)) + zf
-			c := z // NaN quantizes to the zero point
-			in := r >= qmin && r <= qmax
-			switch {
-			case in:
-				c = int32(r)
-			case r < qmin:
-				c = p.QMin
-			case r > qmax:
-				c = p.QMax
-			}
-			if q.codes != nil {
-				q.codes[i] = c
-			}
-			if q.bytes != nil {
-				q.bytes[i] = byte(c)
-			}
-			if q.fq != nil {
-				q.fq[i] = float32(c-z) * s
-			}
-			if q.mask != nil {
-				q.mask[i] = in
-			}
-			if hist != nil {
-				hist[byte(c)]++
-			}
-		}
+		r := codeRange{inv: 1 / p.Scale[ch], scale: p.Scale[ch], zp: p.ZeroPoint[ch],
+			lo: float64(p.QMin - p.ZeroPoint[ch]), hi: float64(p.QMax - p.ZeroPoint[ch])}
+		r.quantizeRun(q, values, hist, start, end)
 		start = end
 	}
 }
 
-// fakeQuant returns the fake-quantized values of a tensor and their
-// straight-through masks.
-func fakeQuant(p quantize.Params, values []float32, shape []int, hist *[256]int64, threads int) (fq []float32, mask []bool) {
-	q := quantized{fq: make([]float32, len(values)), mask: make([]bool, len(values))}
-	quantizeTensor(&q, p, values, shape, hist, threads)
-	return q.fq, q.mask
+// codeRange holds one channel's parameters in the form the inner loops
+// use: the float32 reciprocal of the scale and the code range shifted by
+// the zero point.
+type codeRange struct {
+	inv, scale float32
+	zp         int32
+	lo, hi     float64 // QMin - zp, QMax - zp
+}
+
+// offset returns clamp(roundHalfEven(v·inv), lo, hi) = code - zp, and
+// whether v was inside the range; NaN gives 0 (the zero point), outside.
+// This is quantize.QuantizeValue and InRange with the zero point moved to
+// the bounds, which is exact because the bounds are integers.
+func (r *codeRange) offset(v float32) (int32, bool) {
+	f := math.RoundToEven(float64(v * r.inv))
+	// Branch-free clamp: clamped values are common (ReLU outputs below an
+	// unsigned range), so a branch on them would be mispredicted often.
+	c := min(max(f, r.lo), r.hi)
+	if c != c { // NaN
+		return 0, false
+	}
+	return int32(c), c == f
+}
+
+// quantizeRun fills q's requested outputs for elements [lo, hi), which
+// share r. The common combinations get their own loops, without per-element
+// tests of which outputs are wanted.
+func (r *codeRange) quantizeRun(q *quantized, values []float32, hist *[256]int64, lo, hi int) {
+	src := values[lo:hi]
+	switch {
+	case hist != nil || q.codes != nil:
+	case q.bytes == nil && q.mask == nil && q.fq != nil:
+		fq := q.fq[lo:hi]
+		for i, v := range src {
+			c, _ := r.offset(v)
+			fq[i] = float32(c) * r.scale
+		}
+		return
+	case q.bytes == nil && q.mask != nil && q.fq != nil:
+		fq, mask := q.fq[lo:hi], q.mask[lo:hi]
+		for i, v := range src {
+			c, in := r.offset(v)
+			fq[i], mask[i] = float32(c)*r.scale, in
+		}
+		return
+	case q.bytes == nil && q.mask != nil && q.fq == nil:
+		mask := q.mask[lo:hi]
+		for i, v := range src {
+			_, mask[i] = r.offset(v)
+		}
+		return
+	case q.bytes != nil && q.mask == nil && q.fq == nil:
+		b := q.bytes[lo:hi]
+		for i, v := range src {
+			c, _ := r.offset(v)
+			b[i] = byte(c + r.zp)
+		}
+		return
+	case q.bytes != nil && q.mask != nil && q.fq != nil:
+		b, fq, mask := q.bytes[lo:hi], q.fq[lo:hi], q.mask[lo:hi]
+		for i, v := range src {
+			c, in := r.offset(v)
+			b[i], fq[i], mask[i] = byte(c+r.zp), float32(c)*r.scale, in
+		}
+		return
+	}
+	for i, v := range src {
+		c, in := r.offset(v)
+		code := c + r.zp
+		if q.codes != nil {
+			q.codes[lo+i] = code
+		}
+		if q.bytes != nil {
+			q.bytes[lo+i] = byte(code)
+		}
+		if q.fq != nil {
+			q.fq[lo+i] = float32(c) * r.scale
+		}
+		if q.mask != nil {
+			q.mask[lo+i] = in
+		}
+		if hist != nil {
+			hist[byte(code)]++
+		}
+	}
+}
+
+// codeSum returns the sum of the codes whose table indices are b: the
+// index is the code's low byte, read as signed when the codes are.
+func codeSum(b []byte, signed bool) int64 {
+	var s int64
+	if signed {
+		for _, v := range b {
+			s += int64(int8(v))
+		}
+	} else {
+		for _, v := range b {
+			s += int64(v)
+		}
+	}
+	return s
+}
+
+// grow returns s with length n, reusing its memory when it is large enough.
+// The contents are not cleared.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }

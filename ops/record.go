@@ -9,13 +9,72 @@ import (
 
 // runRecord is what the forward run of one op node leaves for the gradient
 // ops of the same node: the mode and parameters it used (observers may have
-// changed the state's), and the noise it added. One record per node keeps
-// a layer applied twice in one graph correct.
+// changed the state's), the noise it added, and the quantized inputs. One
+// record per node keeps a layer applied twice in one graph correct. It also
+// owns the node's scratch memory, reused from run to run.
 type runRecord struct {
 	ran    bool
 	mode   Mode
 	xp, wp quantize.Params
-	noise  *noiseRecord
+	noise  *noiseRecord // nil when no noise was added
+	// grads is set when gradient ops were added for the node: the forward
+	// run then keeps the fake-quantized inputs and masks they need.
+	grads bool
+	x, w  operand
+
+	noiseBuf noiseRecord
+	acc      []int32
+	sums     []int64 // code sums of rows (linear) or weight channels (conv)
+	wT       []byte  // InOut linear weights transposed to one row per output
+	workers  []convScratch
+}
+
+// operand is one input of a run after quantization, with the identity of
+// the data it was computed from so that the gradient ops of the same run
+// can reuse it instead of quantizing again.
+type operand struct {
+	src    *float32 // &values[0] of the quantized data; nil when none
+	n      int
+	params *quantize.Params // the parameters used (the record's)
+	q      quantized        // the outputs computed; nil slices were not
+
+	bytes []byte // backing memory of q, kept between runs
+	fq    []float32
+	mask  []bool
+}
+
+// quantize quantizes values with p into the operand's buffers, computing
+// table indices, fake-quantized values and masks as asked.
+func (o *operand) quantize(p *quantize.Params, values []float32, shape []int, hist *[256]int64, threads int, bytes, fq, mask bool) {
+	n := len(values)
+	o.q = quantized{}
+	if bytes {
+		o.bytes = grow(o.bytes, n)
+		o.q.bytes = o.bytes
+	}
+	if fq {
+		o.fq = grow(o.fq, n)
+		o.q.fq = o.fq
+	}
+	if mask {
+		o.mask = grow(o.mask, n)
+		o.q.mask = o.mask
+	}
+	quantizeTensor(&o.q, *p, values, shape, hist, threads)
+	o.src, o.n, o.params = nil, n, p
+	if n > 0 {
+		o.src = &values[0]
+	}
+}
+
+// forget marks the operand as holding nothing.
+func (o *operand) forget() { o.src, o.n, o.q = nil, 0, quantized{} }
+
+// holds reports whether the operand quantized exactly these data with p
+// and computed the fake-quantized values and masks.
+func (o *operand) holds(values []float32, p *quantize.Params) bool {
+	return o.src != nil && len(values) == o.n && &values[0] == o.src && o.params == p &&
+		o.q.fq != nil && o.q.mask != nil
 }
 
 var errNoForward = errors.New("ops: gradient op ran before its forward op: run the forward pass first (TapeMachine)")
@@ -41,8 +100,54 @@ func (r *runRecord) begin(s *LayerState, x []float32, xShape []int, w []float32,
 			return err
 		}
 	}
-	*r = runRecord{ran: true, mode: s.Mode, xp: s.XParams.Clone(), wp: s.WParams.Clone()}
+	r.ran, r.mode, r.noise = true, s.Mode, nil
+	copyParams(&r.xp, s.XParams)
+	copyParams(&r.wp, s.WParams)
+	r.x.forget()
+	r.w.forget()
 	return nil
+}
+
+// copyParams deep-copies src into dst, reusing dst's slices.
+func copyParams(dst *quantize.Params, src quantize.Params) {
+	scale := append(dst.Scale[:0], src.Scale...)
+	zp := append(dst.ZeroPoint[:0], src.ZeroPoint...)
+	*dst = src
+	dst.Scale, dst.ZeroPoint = scale, zp
+}
+
+// quantizeInputs quantizes the forward inputs x and w with the recorded
+// parameters: table indices when bytes is set (Approximate mode), the
+// fake-quantized values when fq is set (Quantized and Noise modes), and
+// whatever the gradient ops will need when the node has them.
+func (r *runRecord) quantizeInputs(s *LayerState, x []float32, xs []int, w []float32, ws []int, bytes, fq bool) {
+	var xh, wh *[256]int64
+	if s.RecordHistograms {
+		xh, wh = &s.XHist, &s.WHist
+	}
+	keep := r.grads
+	r.x.quantize(&r.xp, x, xs, xh, s.threads(), bytes, fq || keep, keep)
+	r.w.quantize(&r.wp, w, ws, wh, s.threads(), bytes, fq || keep, keep)
+}
+
+// gradOperands returns what a gradient op with respect to input wrt needs:
+// the fake-quantized other input and the straight-through mask of input
+// wrt, taken from the forward run when it quantized these very data and
+// computed otherwise into own (the gradient op's scratch).
+func (r *runRecord) gradOperands(wrt int, x []float32, xs []int, w []float32, ws []int, own *[2]operand, threads int) (xfq, wfq []float32, mask []bool) {
+	get := func(i int, values []float32, shape []int, p *quantize.Params, fromRun *operand) quantized {
+		if fromRun.holds(values, p) {
+			return fromRun.q
+		}
+		own[i].quantize(p, values, shape, nil, threads, false, true, true)
+		return own[i].q
+	}
+	xq := get(0, x, xs, &r.xp, &r.x)
+	wq := get(1, w, ws, &r.wp, &r.w)
+	if wrt == 0 {
+		return xq.fq, wq.fq, xq.mask
+	}
+	return xq.fq, wq.fq, wq.mask
 }
 
 // noiseRecord holds what the gradient through y = yq + n·std(yq)·sigma + mu
@@ -52,12 +157,15 @@ type noiseRecord struct {
 	n         []float32 // the standard normal draws
 	yq        []float32 // the output before noise
 	mean, std float64
+	grad      []float32 // backward's result, reused
 }
 
 // addNoise adds N(0,1)·std(y)·sigma + mu to y in place (std unbiased, like
-// torch.std) and returns the record for the gradient.
-func addNoise(s *LayerState, y []float32) *noiseRecord {
-	rec := &noiseRecord{sigma: s.NoiseSigma, n: make([]float32, len(y)), yq: append([]float32(nil), y...)}
+// torch.std) and returns the record for the gradient, rec's memory reused.
+func addNoise(s *LayerState, y []float32, rec *noiseRecord) *noiseRecord {
+	rec.sigma = s.NoiseSigma
+	rec.n = grow(rec.n, len(y))
+	rec.yq = append(rec.yq[:0], y...)
 	var sum float64
 	for _, v := range y {
 		sum += float64(v)
@@ -68,6 +176,7 @@ func addNoise(s *LayerState, y []float32) *noiseRecord {
 		d := float64(v) - rec.mean
 		ss += d * d
 	}
+	rec.std = 0
 	if len(y) > 1 {
 		rec.std = math.Sqrt(ss / float64(len(y)-1))
 	}
@@ -81,21 +190,22 @@ func addNoise(s *LayerState, y []float32) *noiseRecord {
 // backward returns the gradient with respect to yq given the gradient g with
 // respect to y: g + sigma·(Σ g·n)·(yq − mean)/((N−1)·std), the second term
 // being the flow through std(yq). With a zero std the second term is 0.
+// Without noise it returns g itself.
 func (r *noiseRecord) backward(g []float32) []float32 {
 	if r == nil {
 		return g
 	}
-	out := append([]float32(nil), g...)
+	r.grad = append(r.grad[:0], g...)
 	if r.std == 0 || r.sigma == 0 {
-		return out
+		return r.grad
 	}
 	var gn float64
 	for i, v := range g {
 		gn += float64(v) * float64(r.n[i])
 	}
 	c := r.sigma * gn / (float64(len(g)-1) * r.std)
-	for i := range out {
-		out[i] = float32(float64(out[i]) + c*(float64(r.yq[i])-r.mean))
+	for i := range r.grad {
+		r.grad[i] = float32(float64(r.grad[i]) + c*(float64(r.yq[i])-r.mean))
 	}
-	return out
+	return r.grad
 }

@@ -6,6 +6,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"math"
+	"unsafe"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -38,18 +39,56 @@ func floats(v gorgonia.Value, what string) ([]float32, tensor.Shape, error) {
 }
 
 // output returns a float32 tensor of the given shape to write a result
-// into: prealloc when it is a contiguous, non-view float32 tensor of exactly
-// that shape, else a new tensor. (A TapeMachine may hand an op a buffer of
-// another node's shape.)
-func output(prealloc gorgonia.Value, shape tensor.Shape) (*tensor.Dense, []float32) {
-	if d, ok := prealloc.(*tensor.Dense); ok && d.Dtype() == tensor.Float32 && d.Shape().Eq(shape) &&
-		!d.IsView() && !d.RequiresIterator() && d.DataOrder().IsRowMajor() {
-		if data, ok := d.Data().([]float32); ok && len(data) == shape.TotalSize() {
+// into: prealloc when it fits, else the op's own buffer from its previous
+// run (*cache, may be nil), else a new tensor that becomes the op's buffer.
+// A buffer fits when it is a contiguous, non-view float32 tensor of exactly
+// that shape sharing no memory with the inputs: a TapeMachine may hand an
+// op a buffer of another node's shape, and drops its registers on Reset,
+// so without the op's own buffer every run would allocate. Like any
+// Gorgonia value, a result is valid until the node runs again.
+func output(prealloc gorgonia.Value, cache **tensor.Dense, shape tensor.Shape, inputs ...[]float32) (*tensor.Dense, []float32) {
+	if d, data := fits(prealloc, shape, inputs); d != nil {
+		return d, data
+	}
+	if cache != nil && *cache != nil {
+		if d, data := fits(*cache, shape, inputs); d != nil {
 			return d, data
 		}
 	}
-	d := tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
-	return d, d.Data().([]float32)
+	d := tensor.New(tensor.WithShape(shape.Clone()...), tensor.Of(tensor.Float32))
+	if cache != nil {
+		*cache = d
+	}
+	return d, d.Float32s()
+}
+
+// fits returns v and its data when v can hold a result of the given shape
+// without touching the inputs.
+func fits(v gorgonia.Value, shape tensor.Shape, inputs [][]float32) (*tensor.Dense, []float32) {
+	d, ok := v.(*tensor.Dense)
+	if !ok || d == nil || d.Dtype() != tensor.Float32 || !d.Shape().Eq(shape) ||
+		d.IsView() || d.RequiresIterator() || !d.DataOrder().IsRowMajor() {
+		return nil, nil
+	}
+	data := d.Float32s()
+	if len(data) != shape.TotalSize() || len(data) == 0 {
+		return nil, nil
+	}
+	for _, in := range inputs {
+		if overlaps(data, in) {
+			return nil, nil
+		}
+	}
+	return d, data
+}
+
+// overlaps reports whether two slices share memory.
+func overlaps(a, b []float32) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	a0, b0 := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
+	return a0 < b0+uintptr(len(b))*4 && b0 < a0+uintptr(len(a))*4
 }
 
 // checkFloat32 rejects nodes of other dtypes at graph-build time.

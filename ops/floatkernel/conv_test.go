@@ -117,27 +117,76 @@ var geoms = []kernel.ConvGeom{
 func TestConvAgainstNaive(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
 	impl := gonum.Implementation{}
+	ws := new(Workspace) // shared by every call: leftovers must not leak
 	for i, g := range geoms {
-		for _, threads := range []int{1, 3} {
+		x, w := randSlice(r, g.XLen()), randSlice(r, g.WLen())
+		dy := randSlice(r, g.YLen())
+		wantDX, wantDW := naiveGrads(x, w, dy, g)
+		var firstDW []float32
+		for _, threads := range []int{1, 2, 3} {
 			t.Run(fmt.Sprintf("geom%d/threads%d", i, threads), func(t *testing.T) {
-				x, w := randSlice(r, g.XLen()), randSlice(r, g.WLen())
-				dy := randSlice(r, g.YLen())
 				y := randSlice(r, g.YLen()) // garbage that must be overwritten
-				if err := Conv2d(impl, y, x, w, g, threads); err != nil {
+				if err := Conv2d(impl, y, x, w, g, threads, ws); err != nil {
 					t.Fatal(err)
 				}
 				assertClose(t, "y", y, naiveConv(x, w, g))
-				wantDX, wantDW := naiveGrads(x, w, dy, g)
 				dx, dw := randSlice(r, g.XLen()), randSlice(r, g.WLen())
-				if err := Conv2dBackwardData(impl, dx, dy, w, g, threads); err != nil {
+				if err := Conv2dBackwardData(impl, dx, dy, w, g, threads, ws); err != nil {
 					t.Fatal(err)
 				}
 				assertClose(t, "dx", dx, wantDX)
-				if err := Conv2dBackwardWeight(impl, dw, dy, x, g, threads); err != nil {
+				if err := Conv2dBackwardWeight(impl, dw, dy, x, g, threads, ws); err != nil {
 					t.Fatal(err)
 				}
 				assertClose(t, "dw", dw, wantDW)
+				// The weight gradient is a reduction over images: its order
+				// must not depend on the thread count.
+				if firstDW == nil {
+					firstDW = dw
+				} else {
+					for j := range dw {
+						if math.Float32bits(dw[j]) != math.Float32bits(firstDW[j]) {
+							t.Fatalf("dw[%d] = %g with %d threads, %g with 1", j, dw[j], threads, firstDW[j])
+						}
+					}
+				}
 			})
+		}
+	}
+}
+
+// TestMatMulTiles checks products larger than one tile, with every
+// transpose combination and thread count, against a float64 reference.
+func TestMatMulTiles(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	impl := gonum.Implementation{}
+	for _, sz := range [][3]int{{1, 1, 1}, {3, 17, 5}, {65, 193, 7}, {129, 200, 33}, {7, 400, 3}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			a, b := randSlice(r, m*k), randSlice(r, k*n)
+			c0 := randSlice(r, m*n)
+			want := make([]float64, m*n)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					s := 0.5 * float64(c0[i*n+j])
+					for l := 0; l < k; l++ {
+						av, bv := a[i*k+l], b[l*n+j]
+						if tr[0] {
+							av = a[l*m+i]
+						}
+						if tr[1] {
+							bv = b[j*k+l]
+						}
+						s += 2 * float64(av) * float64(bv)
+					}
+					want[i*n+j] = s
+				}
+			}
+			for _, threads := range []int{1, 2, 3} {
+				c := append([]float32(nil), c0...)
+				MatMul(impl, tr[0], tr[1], m, n, k, 2, a, b, 0.5, c, threads)
+				assertClose(t, fmt.Sprintf("%dx%dx%d trans=%v threads=%d", m, n, k, tr, threads), c, want)
+			}
 		}
 	}
 }
@@ -145,12 +194,12 @@ func TestConvAgainstNaive(t *testing.T) {
 func TestConvRejectsBadInput(t *testing.T) {
 	g := geoms[1]
 	impl := gonum.Implementation{}
-	if err := Conv2d(impl, make([]float32, g.YLen()), make([]float32, g.XLen()-1), make([]float32, g.WLen()), g, 1); err == nil {
+	if err := Conv2d(impl, make([]float32, g.YLen()), make([]float32, g.XLen()-1), make([]float32, g.WLen()), g, 1, nil); err == nil {
 		t.Error("short x accepted")
 	}
 	bad := g
 	bad.Groups = 2 // does not divide C = 3
-	if err := Conv2d(impl, make([]float32, 1), make([]float32, 1), make([]float32, 1), bad, 1); err == nil {
+	if err := Conv2d(impl, make([]float32, 1), make([]float32, 1), make([]float32, 1), bad, 1, nil); err == nil {
 		t.Error("groups not dividing channels accepted")
 	}
 }
@@ -161,12 +210,12 @@ func TestMatMulTransposeFlags(t *testing.T) {
 	b := []float32{1, 0, 0, 1, 1, 1}
 	impl := gonum.Implementation{}
 	c := make([]float32, 4)
-	MatMul(impl, false, false, 2, 2, 3, 1, a, b, 0, c)
+	MatMul(impl, false, false, 2, 2, 3, 1, a, b, 0, c, 1)
 	want := []float64{4, 5, 10, 11}
 	assertClose(t, "a·b", c, want)
 	// aᵀ stored as 3×2, bᵀ stored as 2×3: same product via flags.
 	at := []float32{1, 4, 2, 5, 3, 6}
 	bt := []float32{1, 0, 1, 0, 1, 1}
-	MatMul(impl, true, true, 2, 2, 3, 1, at, bt, 0, c)
+	MatMul(impl, true, true, 2, 2, 3, 1, at, bt, 0, c, 1)
 	assertClose(t, "aᵀᵀ·bᵀᵀ", c, want)
 }
