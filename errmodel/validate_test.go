@@ -42,7 +42,7 @@ func randomLinearCase(r *rand.Rand, tab *lut.Table, batch, in, out int) Case {
 	for i := range w {
 		w[i] = float32(r.Intn(256)-128) * scales[i/in]
 	}
-	return Case{Name: "random linear", X: x, XShape: []int{batch, in}, W: w, WShape: []int{out, in},
+	return Case{Name: fmt.Sprintf("uniform linear %d→%d", in, out), X: x, XShape: []int{batch, in}, W: w, WShape: []int{out, in},
 		Layout: ops.OutIn, XParams: xp, WParams: wp, Table: tab, MaxFields: 1024, Seed: 3}
 }
 
@@ -269,8 +269,15 @@ func TestRealDataAgreement(t *testing.T) {
 			rows = append(rows, row{a, preset})
 		}
 	}
-	for _, spec := range librarySpecs {
-		run(mustTable(t, spec+signedSuffix(spec)), "torchapprox")
+	for i, spec := range librarySpecs {
+		tab := mustTable(t, spec+signedSuffix(spec))
+		// The uniform-codes case of TestRandomOperandsAgreement, for reference.
+		a, err := Validate(randomLinearCase(rand.New(rand.NewSource(int64(10+i))), tab, 32, 256, 1024))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, row{a, "uniform codes"})
+		run(tab, "torchapprox")
 	}
 	evo := evoTables(t)
 	if len(evo) == 0 {
