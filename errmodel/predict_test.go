@@ -213,3 +213,33 @@ func TestPredictErrors(t *testing.T) {
 		t.Errorf("good layer: %v", err)
 	}
 }
+
+// BenchmarkPredictPopulationChannels: 4096 sampled fields of a 5x5 conv
+// with 64 output channels.
+func BenchmarkPredictPopulationChannels(b *testing.B) {
+	tab, err := multiplier.Parse("mitchell:signed=true")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewSource(1))
+	fields := make([]Field, 4096)
+	for i := range fields {
+		for range 25 {
+			fields[i].Hist[r.Intn(128)]++
+		}
+	}
+	wc := make([][]float64, 64)
+	for o := range wc {
+		wc[o] = make([]float64, 256)
+		for range 25 {
+			wc[o][r.Intn(256)]++
+		}
+	}
+	l := Layer{Table: tab, FanIn: 25, XParams: quantize.PerTensor(1, 0, 0, 127), WParams: quantize.PerTensor(1, 0, -128, 127),
+		WChannels: wc, Fields: fields}
+	for b.Loop() {
+		if _, err := Predict(l, PopulationChannels); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

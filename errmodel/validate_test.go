@@ -310,3 +310,57 @@ func TestRealDataAgreement(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupedConvChannels: a 2-group convolution whose group 0 sees only
+// code 0 and group 1 only code 2, with odd weight codes and a table whose
+// error is x for odd w: group 0's channels have no error, group 1's exactly
+// 2·K·sx·sw[o] on every output. Validate must measure that and the
+// population models must assign the fields to the right channels.
+func TestGroupedConvChannels(t *testing.T) {
+	tab, err := lut.FromFunc("x-if-odd", false, true, func(x, w int) int {
+		if w%2 != 0 {
+			return x*w + x
+		}
+		return x * w
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xp := quantize.PerTensor(0.5, 0, 0, 127)
+	wp := quantize.PerChannel(0, []float32{0.1, 0.2, 0.3, 0.4}, []int32{0, 0, 0, 0}, -128, 127)
+	const n, c, h, w = 2, 4, 5, 5
+	x := make([]float32, n*c*h*w)
+	for i := range x {
+		if i/(h*w)%c >= 2 {
+			x[i] = 2 * 0.5 // code 2
+		}
+	}
+	r := rand.New(rand.NewSource(8))
+	wt := make([]float32, 4*2*3*3)
+	for i := range wt {
+		wt[i] = float32(2*r.Intn(60)-59) * wp.Scale[i/18] // odd codes
+	}
+	a, err := Validate(Case{Name: "grouped", X: x, XShape: []int{n, c, h, w}, W: wt, WShape: []int{4, 2, 3, 3}, Conv: true,
+		Args: ops.ConvArgs{Groups: 2}, XParams: xp, WParams: wp, Table: tab, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const k = 18
+	for o := range 4 {
+		want := 0.0
+		if o >= 2 {
+			want = 2 * k * 0.5 * float64(wp.Scale[o])
+		}
+		if got := a.MeasuredPerChannel[o]; math.Abs(got.Mean-want) > 1e-5 || got.Std > 1e-5 {
+			t.Errorf("measured channel %d: %+v, want mean %g std 0", o, got, want)
+		}
+		for _, p := range a.Predictions {
+			if p.Model != PopulationChannels {
+				continue
+			}
+			if got := p.PerChannel[o]; math.Abs(got.Mean-want) > 1e-9 || got.Std > 1e-9 {
+				t.Errorf("%s channel %d: %+v, want mean %g std 0", p.Model, o, got, want)
+			}
+		}
+	}
+}
