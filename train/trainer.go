@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	G "gorgonia.org/gorgonia"
@@ -98,19 +99,30 @@ type Evaluation struct {
 	Seconds  float64 `json:"seconds"`
 }
 
-// DivergedError reports a loss that is NaN or infinite.
+// DivergedError reports a loss that is NaN or infinite, or a NaN met
+// inside the network during a training step.
 type DivergedError struct {
 	Phase Phase
 	Epoch int // 1-based within the phase
 	Step  int // 1-based within the epoch
 	Steps int
 	Loss  float64
+	// Where, when not empty, says which node first produced a NaN.
+	Where string
 }
 
 func (e *DivergedError) Error() string {
-	return fmt.Sprintf("training diverged: the loss is %v in phase %s, epoch %d, step %d of %d (try a lower learning rate)",
-		e.Loss, e.Phase, e.Epoch, e.Step, e.Steps)
+	what := fmt.Sprintf("the loss is %v", e.Loss)
+	if e.Where != "" {
+		what = "a NaN appeared in " + e.Where
+	}
+	return fmt.Sprintf("training diverged: %s in phase %s, epoch %d, step %d of %d (try a lower learning rate)",
+		what, e.Phase, e.Epoch, e.Step, e.Steps)
 }
+
+// nanWatchMessage starts the error gorgonia's TapeMachine returns under
+// WithNaNWatch; what follows it names the node.
+const nanWatchMessage = "NaN found in value. Node: "
 
 // progress is where a run stands; checkpoints store it.
 type progress struct {
@@ -263,7 +275,10 @@ func (t *Trainer) build() error {
 	// that computes the logits (the nodes, values and op states are shared
 	// with the training machine; the two never run at the same time).
 	t.evalVM = G.NewTapeMachine(res.Graph.ExactSubgraphRoots(t.logits))
-	t.trainVM = G.NewTapeMachine(res.Graph, G.BindDualValues(params...))
+	// The training machine stops at the first NaN an op produces: a NaN
+	// reaching gorgonia's max-pooling gradient would otherwise panic (its
+	// argmax mask holds -1) before the loss could be checked.
+	t.trainVM = G.NewTapeMachine(res.Graph, G.BindDualValues(params...), G.WithNaNWatch())
 
 	if t.iter, err = dataset.NewIterator(t.trainData, cfg.Batch, dataset.IterOptions{Shuffle: true, Seed: cfg.Seed, DropLast: true}); err != nil {
 		return err
@@ -536,6 +551,9 @@ func (t *Trainer) TrainEpoch() (EpochMetrics, error) {
 		err := t.trainVM.RunAll()
 		if err != nil {
 			t.trainVM.Reset()
+			if _, node, ok := strings.Cut(err.Error(), nanWatchMessage); ok {
+				return m, &DivergedError{Phase: phase, Epoch: epoch, Step: step + 1, Steps: m.Steps, Loss: math.NaN(), Where: node}
+			}
 			return m, fmt.Errorf("phase %s, epoch %d, step %d: %w", phase, epoch, step+1, err)
 		}
 		loss := float64(t.cost.Value().Data().(float32))

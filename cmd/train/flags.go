@@ -1,0 +1,212 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/goapprox/goapprox/train"
+)
+
+// Quick defaults: with no flags the command must finish in about three
+// minutes on two cores, so it uses half of MNIST's training set, two QAT
+// epochs and one approximate epoch. docs/results.md has the full runs.
+const (
+	defaultLimit        = 30000
+	defaultQATEpochs    = 2
+	defaultApproxEpochs = 1
+	// defaultLUT is a built-in whose drop is plain on LeNet-5 (about 25
+	// points) and which one approximate epoch mostly recovers.
+	defaultLUT = "trunc:t=9,signed=true"
+	// noLUT disables the approximate phase.
+	noLUT = "none"
+)
+
+// options are the parsed command line.
+type options struct {
+	cfg    train.Config
+	out    string
+	resume bool
+	quiet  bool
+	set    map[string]bool // flags given explicitly
+}
+
+// layerLUTs collects repeated -layer-lut flags.
+type layerLUTs []train.LayerLUT
+
+func (l *layerLUTs) String() string {
+	parts := make([]string, len(*l))
+	for i, x := range *l {
+		parts[i] = x.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+func (l *layerLUTs) Set(s string) error {
+	x, err := train.ParseLayerLUT(s)
+	if err != nil {
+		return err
+	}
+	*l = append(*l, x)
+	return nil
+}
+
+const usage = `train trains a model with quantization-aware training, then evaluates and
+fine-tunes it with an approximate multiplier.
+
+Usage: train [options]
+
+With no options it trains LeNet-5 on MNIST (quick defaults: the first %d
+training samples, %d QAT epochs, %d approximate epoch with %s); the
+test set is always used in full. For a full run: -limit 0 -qat-epochs 8.
+
+Options:
+`
+
+// parseFlags parses the command line into options. now names the default
+// run folder.
+func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error) {
+	o := &options{cfg: train.DefaultConfig(), set: map[string]bool{}}
+	c := &o.cfg
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), usage, defaultLimit, defaultQATEpochs, defaultApproxEpochs, defaultLUT)
+		fs.PrintDefaults()
+	}
+	var layers layerLUTs
+	fs.StringVar(&c.Model, "model", c.Model, "model: "+strings.Join(modelNames(), ", "))
+	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "data set: "+strings.Join(datasetNames(), ", "))
+	fs.StringVar(&c.DataDir, "data", "", "directory to look for the data set files in (default: the standard locations)")
+	fs.IntVar(&c.FloatEpochs, "float-epochs", 0, "epochs of float training before QAT")
+	fs.IntVar(&c.QATEpochs, "qat-epochs", defaultQATEpochs, "epochs of quantization-aware training with exact products")
+	fs.IntVar(&c.ApproxEpochs, "approx-epochs", defaultApproxEpochs, "epochs of fine-tuning with the approximate multiplier")
+	fs.StringVar(&c.LUT, "lut", defaultLUT, "multiplier of every layer: a spec (see go run ./cmd/lut list) or a table file (.npy, .bin, .csv); \"none\" for no approximate phase")
+	fs.Var(&layers, "layer-lut", "`NAME=SPEC|FILE`: multiplier of the layers matching NAME (a glob); repeatable, overrides -lut")
+	fs.StringVar(&c.Quant, "quant", c.Quant, "quantization preset: "+strings.Join(presetNames(), ", "))
+	fs.IntVar(&c.Batch, "batch", c.Batch, "batch size")
+	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate")
+	fs.Float64Var(&c.ApproxLR, "approx-lr", 0, "learning rate of the approximate phase (default: -lr)")
+	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule within each phase: "+strings.Join(train.Schedules(), ", "))
+	fs.StringVar(&c.Optimizer, "optimizer", c.Optimizer, "optimizer: "+strings.Join(train.Optimizers(), ", "))
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the initial weights and the batch order")
+	fs.IntVar(&c.Limit, "limit", defaultLimit, "use only the first N training samples (0: all)")
+	fs.IntVar(&c.Threads, "threads", 0, "worker threads (0: all cores); also sets GOMAXPROCS")
+	fs.StringVar(&o.out, "out", "", "run folder (default runs/MODEL-DATASET-TIME)")
+	fs.BoolVar(&o.resume, "resume", false, "continue the run in -out from its last checkpoint")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress bars (they are off anyway when stdout is not a terminal)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q: options start with -", fs.Arg(0))
+	}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	c.LayerLUTs = layers
+	if c.LUT == noLUT {
+		c.LUT = ""
+	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	if o.out == "" {
+		o.out = fmt.Sprintf("runs/%s-%s-%s", c.Model, c.Dataset, now.Format("20060102-150405"))
+	}
+	return o, nil
+}
+
+// check rejects contradictory flags with a message saying what to do.
+func (o *options) check() error {
+	c := o.cfg
+	var errs []error
+	if o.resume && !o.set["out"] {
+		errs = append(errs, errors.New("-resume needs -out DIR, the run folder to continue"))
+	}
+	if o.set["approx-epochs"] && c.ApproxEpochs > 0 && !c.HasApprox() {
+		errs = append(errs, fmt.Errorf("-approx-epochs %d with -lut none and no -layer-lut: there is no multiplier to fine-tune with", c.ApproxEpochs))
+	}
+	if o.set["approx-lr"] && !c.HasApprox() {
+		errs = append(errs, errors.New("-approx-lr without a multiplier (-lut none): there is no approximate phase"))
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if !c.HasApprox() {
+		// No multiplier: the quick default of approximate epochs lapses.
+		o.cfg.ApproxEpochs = 0
+	}
+	if o.resume {
+		return nil // the checkpoint's configuration is checked later
+	}
+	return o.cfg.Validate()
+}
+
+// configFlags are the flags that change a run's result; on -resume they
+// must agree with the checkpoint.
+var configFlags = []string{"model", "dataset", "float-epochs", "qat-epochs", "approx-epochs", "lut", "layer-lut",
+	"quant", "batch", "lr", "approx-lr", "schedule", "optimizer", "seed", "limit"}
+
+// resumeConfig is the checkpoint's configuration with the data directory
+// and threads of this command line. Flags that change the result may be
+// repeated but must agree with the checkpoint.
+func (o *options) resumeConfig(ck train.Config) (train.Config, error) {
+	given := ck
+	var named []string
+	for _, name := range configFlags {
+		if o.set[name] {
+			copyFlag(name, &given, o.cfg)
+			named = append(named, "-"+name)
+		}
+	}
+	if err := train.SameRun(ck, given); err != nil {
+		return ck, fmt.Errorf("-resume continues a run as it was configured; drop %s or start a new run (another -out): %w",
+			strings.Join(named, ", "), err)
+	}
+	cfg := ck
+	if o.set["data"] {
+		cfg.DataDir = o.cfg.DataDir
+	}
+	if o.set["threads"] {
+		cfg.Threads = o.cfg.Threads
+	}
+	return cfg, cfg.Validate()
+}
+
+// copyFlag copies the field a flag sets from src to dst.
+func copyFlag(name string, dst *train.Config, src train.Config) {
+	switch name {
+	case "model":
+		dst.Model = src.Model
+	case "dataset":
+		dst.Dataset = src.Dataset
+	case "float-epochs":
+		dst.FloatEpochs = src.FloatEpochs
+	case "qat-epochs":
+		dst.QATEpochs = src.QATEpochs
+	case "approx-epochs":
+		dst.ApproxEpochs = src.ApproxEpochs
+	case "lut":
+		dst.LUT = src.LUT
+	case "layer-lut":
+		dst.LayerLUTs = src.LayerLUTs
+	case "quant":
+		dst.Quant = src.Quant
+	case "batch":
+		dst.Batch = src.Batch
+	case "lr":
+		dst.LR = src.LR
+	case "approx-lr":
+		dst.ApproxLR = src.ApproxLR
+	case "schedule":
+		dst.Schedule = src.Schedule
+	case "optimizer":
+		dst.Optimizer = src.Optimizer
+	case "seed":
+		dst.Seed = src.Seed
+	case "limit":
+		dst.Limit = src.Limit
+	}
+}

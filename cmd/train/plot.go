@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"image/color"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/goapprox/goapprox/train"
+)
+
+var (
+	trainColor  = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	testColor   = color.RGBA{R: 214, G: 39, B: 40, A: 255}
+	beforeColor = color.RGBA{R: 44, G: 160, B: 44, A: 255}
+	phaseColor  = color.Gray{Y: 150}
+)
+
+// plotRun draws loss (top) and accuracy (bottom) against the epoch index
+// of the run, with dashed lines where a phase starts and, for the
+// approximate phase, the accuracy before fine-tuning as a marked point.
+func plotRun(r *train.Result) ([]byte, error) {
+	loss := plot.New()
+	loss.Title.Text = r.Config.Model + " on " + r.Config.Dataset + ": loss"
+	loss.X.Label.Text = "epoch"
+	loss.Y.Label.Text = "cross-entropy"
+	acc := plot.New()
+	acc.Title.Text = "accuracy"
+	acc.X.Label.Text = "epoch"
+	acc.Y.Label.Text = "accuracy (%)"
+
+	var trainLoss, testLoss, trainAcc, testAcc plotter.XYs
+	for _, e := range r.Epochs {
+		x := float64(e.Index)
+		trainLoss = append(trainLoss, plotter.XY{X: x, Y: e.TrainLoss})
+		testLoss = append(testLoss, plotter.XY{X: x, Y: e.TestLoss})
+		trainAcc = append(trainAcc, plotter.XY{X: x, Y: 100 * e.TrainAccuracy})
+		testAcc = append(testAcc, plotter.XY{X: x, Y: 100 * e.TestAccuracy})
+	}
+	if err := addSeries(loss, trainLoss, testLoss); err != nil {
+		return nil, err
+	}
+	if err := addSeries(acc, trainAcc, testAcc); err != nil {
+		return nil, err
+	}
+
+	// The approximate phase starts after the last earlier epoch.
+	approxStart := 0.0
+	for _, e := range r.Epochs {
+		if e.Phase != train.PhaseApprox {
+			approxStart = float64(e.Index)
+		}
+	}
+	for _, ev := range r.Evaluations {
+		if ev.Label != "approx_before" {
+			continue
+		}
+		for _, pt := range []struct {
+			p *plot.Plot
+			y float64
+		}{{loss, ev.Loss}, {acc, 100 * ev.Accuracy}} {
+			s, err := plotter.NewScatter(plotter.XYs{{X: approxStart, Y: pt.y}})
+			if err != nil {
+				return nil, err
+			}
+			s.GlyphStyle.Color = beforeColor
+			s.GlyphStyle.Shape = draw.PyramidGlyph{}
+			s.GlyphStyle.Radius = vg.Points(4)
+			pt.p.Add(s)
+			pt.p.Legend.Add("approximate, before fine-tuning", s)
+		}
+	}
+	// Loss mostly falls and accuracy rises, so the legends go where the
+	// curves usually are not.
+	loss.Legend.Top = true
+	acc.Legend.Top = false
+	for _, p := range []*plot.Plot{loss, acc} {
+		addPhaseLines(p, r.Epochs)
+		if n := len(r.Epochs); n > 0 {
+			p.X.Max = float64(r.Epochs[n-1].Index) + 0.3
+		}
+		p.Add(plotter.NewGrid())
+	}
+
+	const w, h = 7 * vg.Inch, 7 * vg.Inch
+	img := vgimg.New(w, h)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter,
+		PadTop: vg.Millimeter, PadBottom: vg.Millimeter, PadLeft: vg.Millimeter, PadRight: vg.Millimeter}
+	loss.Draw(tiles.At(dc, 0, 0))
+	acc.Draw(tiles.At(dc, 0, 1))
+	var buf bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func addSeries(p *plot.Plot, trainXY, testXY plotter.XYs) error {
+	if len(trainXY) == 0 {
+		return nil
+	}
+	for _, s := range []struct {
+		xy    plotter.XYs
+		name  string
+		color color.Color
+	}{{trainXY, "train", trainColor}, {testXY, "test", testColor}} {
+		l, pts, err := plotter.NewLinePoints(s.xy)
+		if err != nil {
+			return err
+		}
+		l.Color = s.color
+		pts.Color = s.color
+		pts.Shape = draw.CircleGlyph{}
+		p.Add(l, pts)
+		p.Legend.Add(s.name, l, pts)
+	}
+	return nil
+}
+
+// addPhaseLines marks the start of each phase with a dashed vertical line
+// and its name.
+func addPhaseLines(p *plot.Plot, epochs []train.EpochMetrics) {
+	if len(epochs) == 0 {
+		return
+	}
+	p.X.Min = 0
+	var labels plotter.XYLabels
+	prev := train.Phase("")
+	for _, e := range epochs {
+		if e.Phase == prev {
+			continue
+		}
+		prev = e.Phase
+		x := float64(e.Index) - 0.5
+		line, err := plotter.NewLine(plotter.XYs{{X: x, Y: p.Y.Min}, {X: x, Y: p.Y.Max}})
+		if err != nil {
+			continue
+		}
+		line.Color = phaseColor
+		line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(line)
+		labels.XYs = append(labels.XYs, plotter.XY{X: x, Y: p.Y.Min})
+		labels.Labels = append(labels.Labels, " "+string(e.Phase))
+	}
+	if l, err := plotter.NewLabels(labels); err == nil {
+		p.Add(l)
+	}
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/goapprox/goapprox/train"
+)
+
+// progress reports training as it goes: a bar per epoch (rate, ETA, running
+// loss and accuracy) on a terminal, one line per epoch otherwise.
+type progress struct {
+	w    io.Writer
+	bars bool
+	bar  *progressbar.ProgressBar
+	// epochs is the planned length of each phase, for "epoch 2/8".
+	epochs map[train.Phase]int
+}
+
+func newProgress(w io.Writer, bars bool, cfg train.Config) *progress {
+	return &progress{w: w, bars: bars, epochs: map[train.Phase]int{
+		train.PhaseFloat: cfg.FloatEpochs, train.PhaseQAT: cfg.QATEpochs, train.PhaseApprox: cfg.ApproxEpochs,
+	}}
+}
+
+func (p *progress) hooks() train.Hooks {
+	return train.Hooks{
+		EpochStart: p.epochStart,
+		Step:       p.step,
+		EpochEnd:   p.epochEnd,
+		Evaluated:  p.evaluated,
+	}
+}
+
+func (p *progress) title(phase train.Phase, epoch int) string {
+	if n := p.epochs[phase]; n > 0 {
+		return fmt.Sprintf("%-6s epoch %d/%d", phase, epoch, n)
+	}
+	return fmt.Sprintf("%-6s epoch %d", phase, epoch)
+}
+
+func (p *progress) epochStart(phase train.Phase, epoch, steps int) {
+	if !p.bars {
+		return
+	}
+	p.bar = progressbar.NewOptions(steps,
+		progressbar.OptionSetWriter(p.w),
+		progressbar.OptionSetDescription(p.title(phase, epoch)),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("batch"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+func (p *progress) step(phase train.Phase, epoch, step int, loss, acc float64) {
+	if p.bar == nil {
+		return
+	}
+	p.bar.Describe(fmt.Sprintf("%s loss %.4f acc %.2f%%", p.title(phase, epoch), loss, 100*acc))
+	p.bar.Set(step)
+}
+
+func (p *progress) epochEnd(m train.EpochMetrics) {
+	if p.bar != nil {
+		p.bar.Finish()
+		p.bar = nil
+	}
+	fmt.Fprintf(p.w, "%s  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  (%.1fs, %.1f ms/step, eval %.1fs)\n",
+		p.title(m.Phase, m.Epoch), m.TrainLoss, 100*m.TrainAccuracy, m.TestLoss, 100*m.TestAccuracy,
+		m.Seconds, 1000*m.Seconds/float64(m.Steps), m.EvalSeconds)
+}
+
+func (p *progress) evaluated(e train.Evaluation) {
+	what := map[string]string{
+		"qat":           "quantized, exact products",
+		"approx_before": "approximate, before fine-tuning",
+	}[e.Label]
+	if what == "" {
+		what = e.Label
+	}
+	fmt.Fprintf(p.w, "evaluation (%s): test loss %.4f acc %.2f%%  (%.1fs)\n", what, e.Loss, 100*e.Accuracy, e.Seconds)
+}

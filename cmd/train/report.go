@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/goapprox/goapprox/train"
+	"github.com/goapprox/goapprox/zoo"
+)
+
+const (
+	reportFile  = "report.json"
+	metricsFile = "metrics.csv"
+	plotFile    = "training.png"
+)
+
+// report is report.json: the run's configuration, per-epoch metrics and
+// the accuracies that matter, as fractions of the full test set.
+type report struct {
+	Model    string           `json:"model"`
+	Dataset  string           `json:"dataset"`
+	LUT      string           `json:"lut"`
+	LayerLUT []train.LayerLUT `json:"layer_luts,omitempty"`
+	// The result's fields (config, epochs, evaluations, accuracy, phases,
+	// multipliers, layers) appear at the top level.
+	*train.Result
+	Command string  `json:"command"`
+	Seconds float64 `json:"seconds"`
+	GoArch  string  `json:"goarch"`
+	CPUs    int     `json:"cpus"`
+	Error   string  `json:"error,omitempty"`
+}
+
+func newReport(res *train.Result, o *options, elapsed time.Duration, runErr error) *report {
+	r := &report{Model: res.Config.Model, Dataset: res.Config.Dataset, LUT: res.Config.LUT,
+		LayerLUT: res.Config.LayerLUTs, Result: res,
+		Command: strings.Join(append([]string{"train"}, os.Args[1:]...), " "), Seconds: elapsed.Seconds(),
+		GoArch: runtime.GOARCH, CPUs: runtime.NumCPU()}
+	if runErr != nil {
+		r.Error = runErr.Error()
+	}
+	return r
+}
+
+// write puts report.json, metrics.csv and the plot into dir, each
+// atomically.
+func (r *report) write(dir string) error {
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := train.WriteFileAtomic(filepath.Join(dir, reportFile), append(js, '\n')); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := writeMetricsCSV(&buf, r.Epochs); err != nil {
+		return err
+	}
+	if err := train.WriteFileAtomic(filepath.Join(dir, metricsFile), buf.Bytes()); err != nil {
+		return err
+	}
+	png, err := plotRun(r.Result)
+	if err != nil {
+		return fmt.Errorf("drawing %s: %w", plotFile, err)
+	}
+	return train.WriteFileAtomic(filepath.Join(dir, plotFile), png)
+}
+
+var metricsHeader = []string{"index", "phase", "epoch", "steps", "lr", "train_loss", "train_accuracy",
+	"test_loss", "test_accuracy", "seconds", "eval_seconds"}
+
+func writeMetricsCSV(w io.Writer, epochs []train.EpochMetrics) error {
+	cw := csv.NewWriter(w)
+	cw.Write(metricsHeader)
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+	for _, e := range epochs {
+		cw.Write([]string{strconv.Itoa(e.Index), string(e.Phase), strconv.Itoa(e.Epoch), strconv.Itoa(e.Steps),
+			f(e.LR), f(e.TrainLoss), f(e.TrainAccuracy), f(e.TestLoss), f(e.TestAccuracy), f(e.Seconds), f(e.EvalSeconds)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func printHeader(w io.Writer, o *options, tr *train.Trainer) {
+	c := tr.Config()
+	m, _ := zoo.Lookup(c.Model)
+	fmt.Fprintf(w, "%s on %s: %s\n", c.Model, c.Dataset, m.Doc)
+	fmt.Fprintf(w, "training samples %d, test samples %d (all), batch %d, %d steps per epoch\n",
+		tr.TrainSamples(), tr.TestSamples(), c.Batch, tr.StepsPerEpoch())
+	lutText := c.LUT
+	if lutText == "" {
+		lutText = "none"
+	}
+	for _, l := range c.LayerLUTs {
+		lutText += ", " + l.String()
+	}
+	fmt.Fprintf(w, "epochs: float %d, QAT %d, approximate %d; multiplier %s; preset %s; %s lr %g (%s); seed %d\n",
+		c.FloatEpochs, c.QATEpochs, c.ApproxEpochs, lutText, c.Quant, c.Optimizer, c.LR, c.Schedule, c.Seed)
+	if !o.resume && c.Limit == defaultLimit && c.QATEpochs == defaultQATEpochs && !o.set["limit"] {
+		fmt.Fprintf(w, "(quick defaults, about 2-3 minutes on 2 cores; a full run: -limit 0 -qat-epochs 8, see docs/results.md)\n")
+	}
+	fmt.Fprintf(w, "run folder: %s\n\n", o.out)
+}
+
+func pct(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f%%", 100**v)
+}
+
+func printSummary(w io.Writer, r *report) {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "accuracy (full test set)")
+	if r.Accuracy.Float != nil {
+		fmt.Fprintf(tw, "  float\t%s\n", pct(r.Accuracy.Float))
+	}
+	fmt.Fprintf(tw, "  QAT, exact products\t%s\n", pct(r.Accuracy.QAT))
+	if r.Accuracy.ApproxBefore != nil {
+		fmt.Fprintf(tw, "  approximate, before retraining\t%s\n", pct(r.Accuracy.ApproxBefore))
+		fmt.Fprintf(tw, "  approximate, after retraining\t%s\n", pct(r.Accuracy.ApproxAfter))
+	}
+	tw.Flush()
+	if len(r.Multipliers) > 0 {
+		fmt.Fprintln(w, "\nmultiplier error (all 65,536 operand pairs)")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "name\tMAE\tWCE\tEP\tMRE\tbias\tstd\tlayers\t")
+		for _, m := range r.Multipliers {
+			x := m.Metrics
+			fmt.Fprintf(tw, "%s\t%.2f\t%.0f\t%.4f\t%.4f\t%.2f\t%.2f\t%s\t\n", m.Name, x.MAE, x.WCE, x.EP, x.MRE, x.Bias, x.Std, strings.Join(m.Layers, ","))
+		}
+		tw.Flush()
+	}
+	fmt.Fprintln(w, "\ntime per phase")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\tepochs\ttrain s\ts/epoch\tms/step\teval s\t")
+	for _, p := range r.Phases {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t\n", p.Phase, p.Epochs, p.TrainSeconds, p.SecondsPerEpoch, p.MsPerStep, p.EvalSeconds)
+	}
+	for _, e := range r.Evaluations {
+		fmt.Fprintf(tw, "eval %s\t\t\t\t\t%.1f\t\n", e.Label, e.Seconds)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "total %.1f s\n", r.Seconds)
+}
