@@ -36,8 +36,17 @@
 // target. An exact table has E = 0, rank 0, and its surrogate is the exact
 // GEMM alone.
 //
+// Use in a layer: the accumulator of an approximate layer is
+// T = acc - zx·Σw - zw·Σx + K·zx·zw, then y = T·sx·sw. A surrogate mode
+// computes acc with GEMM or Conv2d instead of the LUT kernel (padding with
+// the activation zero-point code) and keeps the rest. The surrogate is
+// fitted once per table and rank (Analyze is about 40 ms), ideally with the
+// layer's recorded code histograms, and refitted when the table changes.
+//
 // Accumulated errors also depend on the bias of the per-product error (it
 // adds up coherently over the k products of a sum), which the Frobenius
 // criterion does not single out; docs/performance.md ("Error surrogate")
-// reports measured accumulator errors and speeds against the LUT kernels.
+// reports measured accumulator errors and speeds against the LUT kernels:
+// on a CPU with AVX-512 VBMI the LUT kernel is faster at every rank ≥ 1;
+// the surrogate pays off where lookups are dear and GEMMs cheap.
 package surrogate
