@@ -11,6 +11,8 @@ import (
 	"os"
 	"reflect"
 	"strings"
+
+	"github.com/goapprox/goapprox/approxlayer"
 )
 
 // A training checkpoint is three lines of text:
@@ -220,4 +222,14 @@ func SameRun(a, b Config) error {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return fmt.Errorf("the checkpoint was made with a different configuration:\n  checkpoint: %s\n  this run:   %s", ja, jb)
+}
+
+// approxlayerWrite writes the layers and the other learnables (biases,
+// batch-norm scales and shifts) as an approxlayer checkpoint.
+func approxlayerWrite(w io.Writer, t *Trainer) error {
+	return approxlayer.Write(w, t.layers, t.extra...)
+}
+
+func approxlayerRead(r io.Reader, t *Trainer) error {
+	return approxlayer.Read(r, t.layers, t.tables.resolve, t.extra...)
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"os/signal"
 	"runtime"
 	"sort"
 	"time"
@@ -90,7 +92,10 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 	}
 	printHeader(stdout, o, tr)
 
-	res, runErr := tr.Run(ckDir)
+	// Ctrl-C stops after the current step; the last checkpoint stays.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, runErr := tr.RunContext(ctx, ckDir)
 	if runErr != nil {
 		res = tr.Result()
 	}
@@ -103,6 +108,9 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 		if errors.As(runErr, &div) {
 			return fmt.Errorf("%w\n%s", runErr, lastGood(last))
 		}
+		if errors.Is(runErr, context.Canceled) {
+			return fmt.Errorf("interrupted; %s; continue with -resume -out %s", lastGood(last), o.out)
+		}
 		return runErr
 	}
 	printSummary(stdout, rep)
@@ -114,7 +122,7 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 func lastGood(path string) string {
 	ck, err := train.ReadCheckpoint(path)
 	if err != nil {
-		return "no checkpoint was written before it (it failed in the first epoch)"
+		return "no checkpoint was written (it stopped in the first epoch)"
 	}
 	phase, epoch := ck.Phase()
 	return fmt.Sprintf("the last good checkpoint is %s (%s epoch %d)", path, phase, epoch)

@@ -1,0 +1,27 @@
+// Command train trains a model of the GoApprox zoo with quantization-aware
+// training, then evaluates it with an approximate multiplier, fine-tunes it
+// with that multiplier and evaluates it again.
+//
+//	go run ./cmd/train                    # LeNet-5 on MNIST, quick defaults
+//	go run ./cmd/train -limit 0 -qat-epochs 8 -approx-epochs 2 -lut trunc:t=9,signed=true
+//	go run ./cmd/train -model resnet8 -dataset fashion-mnist -limit 0 -qat-epochs 10 -lut none
+//	go run ./cmd/train -quant unsigned -lut ../shared/luts/evoapprox-mul8u/mul8u_L40.bin
+//	go run ./cmd/train -layer-lut conv2=drum:k=3,signed=true -lut none
+//
+// With no flags it uses the first 30,000 MNIST training images, two QAT
+// epochs and one approximate epoch with the built-in trunc:t=9,signed=true,
+// which takes about two to three minutes on two cores; the test set is
+// always used in full.
+//
+// The run folder (-out, default runs/MODEL-DATASET-TIME) receives
+// report.json (configuration, per-epoch metrics, timings, the multipliers'
+// error metrics and "accuracy": {"qat", "approx_before", "approx_after"} as
+// fractions of the test set), metrics.csv (one row per epoch), training.png
+// (loss and accuracy over the phases) and checkpoints/ (last.ckpt after
+// every epoch, qat.ckpt and approx.ckpt at the end of each phase), all
+// written atomically. -resume -out DIR continues a run from last.ckpt and
+// ends exactly where an uninterrupted run would.
+//
+// Progress bars show each epoch's rate, ETA, running loss and accuracy when
+// stdout is a terminal; otherwise one line per epoch is printed.
+package main

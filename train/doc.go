@@ -1,0 +1,67 @@
+// Package train is GoApprox's training and evaluation loop: it builds a
+// model of package zoo, rewrites it into approximate layers (package
+// graph), adds the loss (nn.SoftmaxCrossEntropy) and its gradients, and
+// trains it in phases on a TapeMachine:
+//
+//  1. float (optional): ordinary float training;
+//  2. qat: quantization-aware training with exact products (Quantized mode),
+//     the observers setting the quantization parameters as they go;
+//  3. approx: the observers are frozen, every layer gets its multiplier
+//     table (Approximate mode), the model is evaluated, fine-tuned and
+//     evaluated again.
+//
+// Evaluations use the full test set, in batches of the training batch size
+// (the last one padded), with batch norm on its running statistics and the
+// layers' observers off; only the forward subgraph runs.
+//
+// # Observers across phases
+//
+// TorchApprox leaves the fake-quantization observers to PyTorch: they run on
+// every training step in every mode unless the user disables them
+// (torch.ao.quantization.disable_observer). Here the observers are frozen
+// when the approximate phase starts, so fine-tuning adapts the weights to
+// the multiplier under the quantization parameters QAT settled on, and the
+// codes the multiplier sees do not drift while it trains (PyTorch's own QAT
+// recipe also freezes the observers before the end). Without QAT epochs, a
+// calibration pass over 32 training batches sets the parameters first
+// (post-training quantization).
+//
+// # Optimizers and reproducibility
+//
+// Adam (PyTorch's defaults, no weight decay) and SGD with momentum 0.9 are
+// implemented here rather than taken from gorgonia, whose solvers keep their
+// moments in unexported fields: checkpoints must save them. Each phase
+// starts a fresh optimizer, as each training stage of the reference does.
+// Learning rates are constant or follow a cosine from the configured rate to
+// 0 over the phase.
+//
+// Everything random is seeded by Config.Seed: the initial weights, and the
+// batch order of each epoch, which depends only on the seed and the epoch's
+// index in the run. A checkpoint (written atomically after every epoch by
+// Run) holds the configuration, progress, metrics, model state
+// (approxlayer), batch-norm running statistics and optimizer moments, so a
+// run resumed from it ends bit for bit where an uninterrupted run ends.
+//
+// # Divergence
+//
+// A NaN produced by any op during a training step, or a NaN or infinite
+// loss, stops training with a *DivergedError naming the phase, epoch and
+// step; the last checkpoint stays as it was.
+//
+// # Sweeps
+//
+// A tool comparing multipliers builds a Trainer from a checkpoint's
+// configuration, then for each multiplier:
+//
+//	ck, _ := train.ReadCheckpoint("runs/x/checkpoints/qat.ckpt")
+//	tr, _ := train.New(ck.Config)
+//	for _, m := range multipliers {
+//		tr.Restore(ck)                 // the QAT-trained model, fresh
+//		tr.SetMultipliers(m, nil)      // or per layer
+//		tr.SetPhase(train.PhaseApprox) // freeze, set tables, Approximate
+//		before, _ := tr.Evaluate()
+//		for i := 0; i < n; i++ {
+//			tr.TrainEpoch()            // evaluates after each epoch
+//		}
+//	}
+package train
