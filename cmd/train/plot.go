@@ -48,11 +48,12 @@ func plotRun(r *train.Result) ([]byte, error) {
 		return nil, err
 	}
 
-	// The approximate phase starts after the last earlier epoch.
-	approxStart := 0.0
+	// The evaluation before fine-tuning sits on the line where the
+	// approximate phase starts, after the last earlier epoch.
+	approxStart := 0.5
 	for _, e := range r.Epochs {
 		if e.Phase != train.PhaseApprox {
-			approxStart = float64(e.Index)
+			approxStart = float64(e.Index) + 0.5
 		}
 	}
 	for _, ev := range r.Evaluations {
@@ -74,11 +75,10 @@ func plotRun(r *train.Result) ([]byte, error) {
 			pt.p.Legend.Add("approximate, before fine-tuning", s)
 		}
 	}
-	// Loss mostly falls and accuracy rises, so the legends go where the
-	// curves usually are not.
-	loss.Legend.Top = true
-	acc.Legend.Top = false
+	// Headroom above the data keeps the legend (top right) off the curves.
 	for _, p := range []*plot.Plot{loss, acc} {
+		p.Y.Max += 0.4 * (p.Y.Max - p.Y.Min)
+		p.Legend.Top = true
 		addPhaseLines(p, r.Epochs)
 		if n := len(r.Epochs); n > 0 {
 			p.X.Max = float64(r.Epochs[n-1].Index) + 0.3
