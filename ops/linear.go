@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"hash"
+	"math"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -341,7 +342,10 @@ func linearBackward(rec *runRecord, layout WeightLayout, wrt int, r, x, w, dy []
 	applyMask(r, mask, threads)
 }
 
-// applyMask zeroes the gradient where the value was clamped.
+// applyMask zeroes the gradient where the value was clamped. It selects
+// by bit masks rather than branches: clamped values are common and
+// scattered (half of a ReLU's inputs), which would defeat branch
+// prediction.
 func applyMask(g []float32, mask []bool, threads int) {
 	if mask == nil {
 		return
@@ -349,12 +353,18 @@ func applyMask(g []float32, mask []bool, threads int) {
 	parallelRanges(len(g), threads, minQuantPerWorker, func(_, lo, hi int) {
 		m := mask[lo:hi]
 		for i, v := range g[lo:hi] {
-			if !m[i] {
-				v = 0
-			}
-			g[lo+i] = v
+			g[lo+i] = math.Float32frombits(math.Float32bits(v) & -boolBit(m[i]))
 		}
 	})
+}
+
+// boolBit is 1 for true and 0 for false, without a branch.
+func boolBit(b bool) uint32 {
+	var x uint32
+	if b {
+		x = 1
+	}
+	return x
 }
 
 func (op *LinearGradOp) ReturnsPtr() bool     { return false }

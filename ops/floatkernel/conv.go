@@ -27,25 +27,21 @@ func check(g kernel.ConvGeom, x, w, y []float32) error {
 // ready; a nil *Workspace makes each call allocate its own. A Workspace
 // must not be used by two calls at once.
 type Workspace struct {
-	bufs [][]float32 // one per worker
+	workers  []workerBufs
+	shared   []float32 // packed operands read by every worker
+	partials []float32 // partial weight gradients of image blocks
 }
 
-// buf returns worker t's buffer with length n (contents undefined).
-func (ws *Workspace) buf(t, n int) []float32 {
-	for len(ws.bufs) <= t {
-		ws.bufs = append(ws.bufs, nil)
-	}
-	if cap(ws.bufs[t]) < n {
-		ws.bufs[t] = make([]float32, n)
-	}
-	return ws.bufs[t][:n]
+// workerBufs is one worker's memory.
+type workerBufs struct {
+	col, pack, acc []float32
+	edge           [mr * nr]float32
 }
 
-// grow makes room for workers buffers, before they are handed out
-// concurrently.
-func (ws *Workspace) grow(workers int) {
-	for len(ws.bufs) < workers {
-		ws.bufs = append(ws.bufs, nil)
+// begin makes room for the given number of workers, before they start.
+func (ws *Workspace) begin(workers int) {
+	for len(ws.workers) < workers {
+		ws.workers = append(ws.workers, workerBufs{})
 	}
 }
 
@@ -60,19 +56,41 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g kernel.ConvGeom, threads int
 		depthwiseForward(y, x, w, g, threads)
 		return nil
 	}
+	if ws == nil {
+		ws = new(Workspace)
+	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	xImg, yImg := g.C*g.H*g.W, g.O*spatial
-	forEachImage(g.N, threads, ws, k*spatial, func(n int, col []float32) {
+	fast := packed(impl, 1)
+	aLen := packedLen(og, mr, k)
+	if fast {
+		// yg (og×spatial) = wg (og×k) · col (k×spatial); the weights are
+		// packed once for every image.
+		ws.shared = growFloats(ws.shared, g.Groups*aLen)
 		for grp := 0; grp < g.Groups; grp++ {
-			Im2col(col, x[n*xImg+grp*cg*g.H*g.W:][:cg*g.H*g.W], cg, g)
-			wg := w[grp*og*k:][:og*k]
+			packA(ws.shared[grp*aLen:], w[grp*og*k:], og, k, k, 1)
+		}
+	}
+	forEachImage(g.N, threads, ws, func(n int, b *workerBufs) {
+		b.col = growFloats(b.col, k*spatial)
+		for grp := 0; grp < g.Groups; grp++ {
+			Im2col(b.col, x[n*xImg+grp*cg*g.H*g.W:][:cg*g.H*g.W], cg, g)
 			yg := y[n*yImg+grp*og*spatial:][:og*spatial]
-			matMulSerial(impl, false, false, og, spatial, k, 1, wg, col, 0, yg)
+			if !fast {
+				matMulSerial(impl, false, false, og, spatial, k, 1, w[grp*og*k:][:og*k], b.col, 0, yg)
+				continue
+			}
+			b.pack = growFloats(b.pack, packedLen(spatial, nr, k))
+			packB(b.pack, b.col, k, spatial, spatial, 1)
+			multiplyPacked(ws.shared[grp*aLen:], b.pack, og, spatial, k, yg, spatial, false, allTiles(og, spatial), &b.edge)
 		}
 	})
 	return nil
 }
+
+// allTiles is the tile range covering an m×n C.
+func allTiles(m, n int) tileRange { return tileRange{0, ceilDiv(m, mr), 0, ceilDiv(n, nr)} }
 
 // Conv2dBackwardData computes dx, the gradient of sum(y·dy) with respect to
 // x, for y = x ⊛ w. dx is overwritten.
@@ -84,16 +102,34 @@ func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g kernel.ConvGeo
 		depthwiseBackwardData(dx, dy, w, g, threads)
 		return nil
 	}
+	if ws == nil {
+		ws = new(Workspace)
+	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	xImg, yImg := g.C*g.H*g.W, g.O*spatial
-	forEachImage(g.N, threads, ws, k*spatial, func(n int, col []float32) {
+	fast := packed(impl, 1)
+	aLen := packedLen(k, mr, og)
+	if fast {
+		// dcol (k×spatial) = wgᵀ (k×og) · dyg (og×spatial); the transposed
+		// weights are packed once for every image.
+		ws.shared = growFloats(ws.shared, g.Groups*aLen)
 		for grp := 0; grp < g.Groups; grp++ {
-			wg := w[grp*og*k:][:og*k]
+			packA(ws.shared[grp*aLen:], w[grp*og*k:], k, og, 1, k)
+		}
+	}
+	forEachImage(g.N, threads, ws, func(n int, b *workerBufs) {
+		b.col = growFloats(b.col, k*spatial)
+		for grp := 0; grp < g.Groups; grp++ {
 			dyg := dy[n*yImg+grp*og*spatial:][:og*spatial]
-			// dcol (k×spatial) = wgᵀ (k×og) · dyg (og×spatial)
-			matMulSerial(impl, true, false, k, spatial, og, 1, wg, dyg, 0, col)
-			Col2im(dx[n*xImg+grp*cg*g.H*g.W:][:cg*g.H*g.W], col, cg, g)
+			if fast {
+				b.pack = growFloats(b.pack, packedLen(spatial, nr, og))
+				packB(b.pack, dyg, og, spatial, spatial, 1)
+				multiplyPacked(ws.shared[grp*aLen:], b.pack, k, spatial, og, b.col, spatial, false, allTiles(k, spatial), &b.edge)
+			} else {
+				matMulSerial(impl, true, false, k, spatial, og, 1, w[grp*og*k:][:og*k], dyg, 0, b.col)
+			}
+			Col2im(dx[n*xImg+grp*cg*g.H*g.W:][:cg*g.H*g.W], b.col, cg, g)
 		}
 	})
 	return nil
@@ -102,11 +138,14 @@ func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g kernel.ConvGeo
 // Conv2dBackwardWeight computes dw, the gradient of sum(y·dy) with respect
 // to w, for y = x ⊛ w. dw is overwritten.
 //
-// The work is split by weight columns, not by images: a task owns a range
-// of rows (c, ky, kx) of the unfolded input of one group, unfolds just those
-// rows of each image in turn and adds that image's product to its columns
-// of dw. Every weight is thus summed over the images in order by one task,
-// and the result is the same for any thread count.
+// The work is split by weight columns: a task owns a range of rows (c, ky,
+// kx) of the unfolded input of one group, unfolds just those rows of each
+// of its images in turn and adds each image's product to its columns of
+// dw. When the weights have too few columns for that to feed the workers
+// (a first layer with one input channel), the images are also cut into
+// blocks, whose partial sums are added in block order. The split depends
+// on the geometry only (weightSplit), so every weight is summed in the
+// same order for any thread count.
 func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g kernel.ConvGeom, threads int, ws *Workspace) error {
 	if err := check(g, x, dw, dy); err != nil {
 		return err
@@ -118,33 +157,145 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g kernel.ConvG
 	if ws == nil {
 		ws = new(Workspace)
 	}
+	if dotKernel != nil && packed(impl, 1) {
+		backwardWeightDot(dw, dy, x, g, threads, ws)
+		return nil
+	}
+	// Through the caller's BLAS: unfold rows, acc (og×rows) += dyg
+	// (og×spatial) · colᵀ (spatial×rows), image by image.
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	xImg, yImg := g.C*g.H*g.W, g.O*spatial
-	// Column ranges of about 32 rows (whole kernel windows when they fit)
-	// give enough tasks for the workers while keeping the products wide.
-	span := max(1, 32/(g.KH*g.KW)) * g.KH * g.KW
-	chunks := ceilDiv(k, span)
-	workers := workerCount(g.Groups*chunks, threads)
-	ws.grow(workers)
-	parallelForWorker(g.Groups*chunks, workers, func(t, task int) {
-		grp, r0 := task/chunks, (task%chunks)*span
-		r1 := min(r0+span, k)
-		rows := r1 - r0
-		buf := ws.buf(t, rows*spatial+og*rows)
-		col, acc := buf[:rows*spatial], buf[rows*spatial:]
-		clear(acc)
-		for n := 0; n < g.N; n++ {
-			im2colRows(col, x[n*xImg+grp*cg*g.H*g.W:][:cg*g.H*g.W], g, r0, r1)
-			dyg := dy[n*yImg+grp*og*spatial:][:og*spatial]
-			// acc (og×rows) += dyg (og×spatial) · colᵀ (spatial×rows)
-			matMulSerial(impl, false, true, og, rows, spatial, 1, dyg, col, 1, acc)
-		}
-		for o := 0; o < og; o++ {
-			copy(dw[(grp*og+o)*k+r0:][:rows], acc[o*rows:][:rows])
+	span, chunks, blocks := weightSplit(g)
+	tasks := g.Groups * chunks * blocks
+	workers := workerCount(tasks, threads)
+	ws.begin(workers)
+	partLen := og * span
+	ws.partials = growFloats(ws.partials, tasks*partLen)
+	parallelForWorker(tasks, workers, func(t, task int) {
+		b := &ws.workers[t]
+		grp, chunk, block := task/(chunks*blocks), task/blocks%chunks, task%blocks
+		r0 := chunk * span
+		rows := min(r0+span, k) - r0
+		n0, n1 := block*g.N/blocks, (block+1)*g.N/blocks
+		b.col = growFloats(b.col, rows*spatial)
+		acc := ws.partials[task*partLen:][:og*rows]
+		for n := n0; n < n1; n++ {
+			im2colRows(b.col, x[n*xImg+grp*cg*g.H*g.W:][:cg*g.H*g.W], g, r0, r0+rows, spatial)
+			beta := float32(1)
+			if n == n0 {
+				beta = 0
+			}
+			matMulSerial(impl, false, true, og, rows, spatial, 1, dy[n*yImg+grp*og*spatial:][:og*spatial], b.col, beta, acc)
 		}
 	})
+	addBlocks(dw, g, ws)
 	return nil
+}
+
+// weightSplit returns how Conv2dBackwardWeight splits its work: ranges of
+// span weight columns (rows of the unfolded input), chunks of them per
+// group, and blocks of images. It depends on the geometry only.
+func weightSplit(g kernel.ConvGeom) (span, chunks, blocks int) {
+	const minTasks = 8
+	span = 32
+	chunks = ceilDiv(g.FanIn(), span)
+	blocks = min(g.N, ceilDiv(minTasks, chunks*g.Groups))
+	return span, chunks, blocks
+}
+
+// backwardWeightDot is Conv2dBackwardWeight on the dot kernel: the output
+// gradient of an image and its unfolded input both run along the output
+// positions, so each weight is a dot product of two such rows and neither
+// operand needs transposing. Rows are padded with zeros to a multiple of
+// the kernel's step, and to whole tiles.
+func backwardWeightDot(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
+	k, spatial := g.FanIn(), g.OutH()*g.OutW()
+	cg, og := g.InPerGroup(), g.OutPerGroup()
+	xImg, yImg := g.C*g.H*g.W, g.O*spatial
+	sPad := ceilDiv(spatial, dotStep) * dotStep
+	ogPad := ceilDiv(og, dr) * dr
+	span, chunks, blocks := weightSplit(g)
+
+	// Every image's output gradient, padded, once.
+	dyLen := ogPad * sPad
+	ws.shared = growFloats(ws.shared, g.N*g.Groups*dyLen)
+	parallelFor(g.N*g.Groups, threads, func(t int) {
+		n, grp := t/g.Groups, t%g.Groups
+		dst := ws.shared[t*dyLen:][:dyLen]
+		for o := 0; o < ogPad; o++ {
+			row := dst[o*sPad:][:sPad]
+			if o < og {
+				copy(row, dy[n*yImg+(grp*og+o)*spatial:][:spatial])
+				clear(row[spatial:])
+			} else {
+				clear(row)
+			}
+		}
+	})
+
+	tasks := g.Groups * chunks * blocks
+	workers := workerCount(tasks, threads)
+	ws.begin(workers)
+	partLen := og * span
+	ws.partials = growFloats(ws.partials, tasks*partLen)
+	parallelForWorker(tasks, workers, func(t, task int) {
+		b := &ws.workers[t]
+		grp, chunk, block := task/(chunks*blocks), task/blocks%chunks, task%blocks
+		r0 := chunk * span
+		rows := min(r0+span, k) - r0
+		rowsPad := ceilDiv(rows, dc) * dc
+		n0, n1 := block*g.N/blocks, (block+1)*g.N/blocks
+		// Padding rows and the tails of rows stay zero: im2colRows writes
+		// only the first spatial floats of the first rows rows.
+		b.col = growFloats(b.col, rowsPad*sPad)
+		clear(b.col)
+		acc := ws.partials[task*partLen:][:og*rows]
+		var tile [dr * dc]float32
+		for n := n0; n < n1; n++ {
+			im2colRows(b.col, x[n*xImg+grp*cg*g.H*g.W:][:cg*g.H*g.W], g, r0, r0+rows, sPad)
+			dyn := ws.shared[(n*g.Groups+grp)*dyLen:]
+			for i0 := 0; i0 < og; i0 += dr {
+				for j0 := 0; j0 < rows; j0 += dc {
+					dotKernel(sPad, &dyn[i0*sPad], sPad, &b.col[j0*sPad], sPad, &tile[0])
+					for i := i0; i < min(i0+dr, og); i++ {
+						out := acc[i*rows+j0 : i*rows+min(j0+dc, rows)]
+						src := tile[(i-i0)*dc:][:len(out)]
+						if n == n0 {
+							copy(out, src)
+							continue
+						}
+						for j, v := range src {
+							out[j] += v
+						}
+					}
+				}
+			}
+		}
+	})
+	addBlocks(dw, g, ws)
+}
+
+// addBlocks adds the image blocks' partial weight gradients in block order
+// and places the sums in dw.
+func addBlocks(dw []float32, g kernel.ConvGeom, ws *Workspace) {
+	k, og := g.FanIn(), g.OutPerGroup()
+	span, chunks, blocks := weightSplit(g)
+	partLen := og * span
+	for gc := 0; gc < g.Groups*chunks; gc++ {
+		grp, chunk := gc/chunks, gc%chunks
+		r0 := chunk * span
+		rows := min(r0+span, k) - r0
+		first := ws.partials[gc*blocks*partLen:][:og*rows]
+		for blk := 1; blk < blocks; blk++ {
+			for i, v := range ws.partials[(gc*blocks+blk)*partLen:][:og*rows] {
+				first[i] += v
+			}
+		}
+		for o := 0; o < og; o++ {
+			copy(dw[(grp*og+o)*k+r0:][:rows], first[o*rows:][:rows])
+		}
+	}
 }
 
 // Im2col unfolds one image's channels of one group (cg×H×W, C-order) into
@@ -152,17 +303,21 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g kernel.ConvG
 // holds the input under kernel tap (ky, kx) of output (oy, ox), or 0 in the
 // padding.
 func Im2col(col, x []float32, cg int, g kernel.ConvGeom) {
-	im2colRows(col, x, g, 0, cg*g.KH*g.KW)
+	im2colRows(col, x, g, 0, cg*g.KH*g.KW, g.OutH()*g.OutW())
 }
 
-// im2colRows writes rows [r0, r1) of Im2col's matrix into col.
-func im2colRows(col, x []float32, g kernel.ConvGeom, r0, r1 int) {
+// im2colRows writes rows [r0, r1) of Im2col's matrix into col, ld floats
+// apart. Each row is the input row under one kernel tap: a copy (stride 1)
+// or strided gather between the output columns whose tap falls in the
+// padding, which are zero.
+func im2colRows(col, x []float32, g kernel.ConvGeom, r0, r1, ld int) {
 	oh, ow := g.OutH(), g.OutW()
 	taps := g.KH * g.KW
 	for r := r0; r < r1; r++ {
 		c, ky, kx := r/taps, r%taps/g.KW, r%g.KW
 		plane := x[c*g.H*g.W:][:g.H*g.W]
-		row := col[(r-r0)*oh*ow:][:oh*ow]
+		row := col[(r-r0)*ld:][:oh*ow]
+		lo, hi, off := tapSpan(g, kx)
 		for oy := 0; oy < oh; oy++ {
 			iy := oy*g.StrideH - g.PadH + ky*g.DilH
 			out := row[oy*ow:][:ow]
@@ -171,17 +326,15 @@ func im2colRows(col, x []float32, g kernel.ConvGeom, r0, r1 int) {
 				continue
 			}
 			in := plane[iy*g.W:][:g.W]
-			ix := kx*g.DilW - g.PadW
-			if g.StrideW == 1 && ix >= 0 && ix+ow <= g.W {
-				copy(out, in[ix:])
+			clear(out[:lo])
+			clear(out[hi:])
+			if g.StrideW == 1 {
+				copy(out[lo:hi], in[lo+off:])
 				continue
 			}
-			for ox := range out {
-				if ix >= 0 && ix < g.W {
-					out[ox] = in[ix]
-				} else {
-					out[ox] = 0
-				}
+			ix := lo*g.StrideW + off
+			for ox := lo; ox < hi; ox++ {
+				out[ox] = in[ix]
 				ix += g.StrideW
 			}
 		}
@@ -194,27 +347,33 @@ func im2colRows(col, x []float32, g kernel.ConvGeom, r0, r1 int) {
 func Col2im(x, col []float32, cg int, g kernel.ConvGeom) {
 	clear(x)
 	oh, ow := g.OutH(), g.OutW()
-	r := 0
-	for c := 0; c < cg; c++ {
+	taps := g.KH * g.KW
+	for r := 0; r < cg*taps; r++ {
+		c, ky, kx := r/taps, r%taps/g.KW, r%g.KW
 		plane := x[c*g.H*g.W:][:g.H*g.W]
-		for ky := 0; ky < g.KH; ky++ {
-			for kx := 0; kx < g.KW; kx++ {
-				row := col[r*oh*ow:][:oh*ow]
-				r++
-				for oy := 0; oy < oh; oy++ {
-					iy := oy*g.StrideH - g.PadH + ky*g.DilH
-					if iy < 0 || iy >= g.H {
-						continue
-					}
-					in := plane[iy*g.W:][:g.W]
-					ix := kx*g.DilW - g.PadW
-					for _, v := range row[oy*ow:][:ow] {
-						if ix >= 0 && ix < g.W {
-							in[ix] += v
-						}
-						ix += g.StrideW
-					}
+		row := col[r*oh*ow:][:oh*ow]
+		lo, hi, off := tapSpan(g, kx)
+		if hi <= lo {
+			continue
+		}
+		for oy := 0; oy < oh; oy++ {
+			iy := oy*g.StrideH - g.PadH + ky*g.DilH
+			if iy < 0 || iy >= g.H {
+				continue
+			}
+			in := plane[iy*g.W:][:g.W]
+			src := row[oy*ow+lo : oy*ow+hi]
+			if g.StrideW == 1 {
+				dst := in[lo+off:][:len(src)]
+				for i, v := range src {
+					dst[i] += v
 				}
+				continue
+			}
+			ix := lo*g.StrideW + off
+			for _, v := range src {
+				in[ix] += v
+				ix += g.StrideW
 			}
 		}
 	}
@@ -234,14 +393,11 @@ func workerCount(n, threads int) int {
 }
 
 // forEachImage calls f for every image index in [0, n), spread over
-// workers that each own a scratch buffer of colLen floats from ws.
-func forEachImage(n, threads int, ws *Workspace, colLen int, f func(n int, col []float32)) {
-	if ws == nil {
-		ws = new(Workspace)
-	}
+// workers that each own a workerBufs of ws.
+func forEachImage(n, threads int, ws *Workspace, f func(n int, b *workerBufs)) {
 	workers := workerCount(n, threads)
-	ws.grow(workers)
-	parallelForWorker(n, workers, func(t, i int) { f(i, ws.buf(t, colLen)) })
+	ws.begin(workers)
+	parallelForWorker(n, workers, func(t, i int) { f(i, &ws.workers[t]) })
 }
 
 // parallelFor runs f(0..n-1) on up to threads workers (threads <= 0: one

@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/goapprox/goapprox/ops/kernel"
@@ -111,12 +112,23 @@ var geoms = []kernel.ConvGeom{
 	{N: 3, C: 5, H: 17, W: 9, O: 10, KH: 3, KW: 2, StrideH: 4, StrideW: 3, PadH: 2, PadW: 1, DilH: 1, DilW: 3, Groups: 5},
 	{N: 2, C: 144, H: 13, W: 11, O: 144, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 144},
 	{N: 1, C: 2, H: 1, W: 1, O: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 2},
+	// fan-in 288: more than one packed block of inner steps
+	{N: 2, C: 32, H: 6, W: 5, O: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	{N: 1, C: 3, H: 129, W: 3, O: 2, KH: 4, KW: 2, StrideH: 3, StrideW: 1, PadH: 2, PadW: 2, DilH: 3, DilW: 1, Groups: 1},
 }
 
+// blasOnly is gonum's BLAS under another type, which keeps the kernels off
+// their packed micro-kernel paths: the BLAS paths are tested too.
+type blasOnly struct{ gonum.Implementation }
+
 func TestConvAgainstNaive(t *testing.T) {
+	for _, impl := range []blas.Float32{gonum.Implementation{}, blasOnly{}} {
+		t.Run(fmt.Sprintf("%T", impl), func(t *testing.T) { testConvAgainstNaive(t, impl) })
+	}
+}
+
+func testConvAgainstNaive(t *testing.T, impl blas.Float32) {
 	r := rand.New(rand.NewSource(1))
-	impl := gonum.Implementation{}
 	ws := new(Workspace) // shared by every call: leftovers must not leak
 	for i, g := range geoms {
 		x, w := randSlice(r, g.XLen()), randSlice(r, g.WLen())
@@ -155,37 +167,108 @@ func TestConvAgainstNaive(t *testing.T) {
 	}
 }
 
-// TestMatMulTiles checks products larger than one tile, with every
-// transpose combination and thread count, against a float64 reference.
+// TestMatMulTiles checks products larger than one tile and one packed
+// panel, with edge tiles, every transpose combination, alpha 1 (the packed
+// micro-kernel path where the CPU has one) and 2 (BLAS), and thread counts
+// 1 to 3, against a float64 reference; and that the result does not depend
+// on the thread count.
 func TestMatMulTiles(t *testing.T) {
+	for _, impl := range []blas.Float32{gonum.Implementation{}, blasOnly{}} {
+		t.Run(fmt.Sprintf("%T", impl), func(t *testing.T) { testMatMulTiles(t, impl) })
+	}
+}
+
+func testMatMulTiles(t *testing.T, impl blas.Float32) {
 	r := rand.New(rand.NewSource(2))
-	impl := gonum.Implementation{}
-	for _, sz := range [][3]int{{1, 1, 1}, {3, 17, 5}, {65, 193, 7}, {129, 200, 33}, {7, 400, 3}} {
+	sizes := [][3]int{{1, 1, 1}, {3, 17, 5}, {6, 16, 1}, {65, 193, 7}, {129, 200, 33}, {7, 400, 3}, {13, 35, 300}, {64, 120, 400}, {2, 3, 0}}
+	for _, sz := range sizes {
 		m, n, k := sz[0], sz[1], sz[2]
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 			a, b := randSlice(r, m*k), randSlice(r, k*n)
 			c0 := randSlice(r, m*n)
-			want := make([]float64, m*n)
-			for i := 0; i < m; i++ {
-				for j := 0; j < n; j++ {
-					s := 0.5 * float64(c0[i*n+j])
-					for l := 0; l < k; l++ {
-						av, bv := a[i*k+l], b[l*n+j]
-						if tr[0] {
-							av = a[l*m+i]
+			for _, alpha := range []float32{1, 2} {
+				for _, beta := range []float32{0, 1, 0.5} {
+					want := make([]float64, m*n)
+					for i := 0; i < m; i++ {
+						for j := 0; j < n; j++ {
+							s := float64(beta) * float64(c0[i*n+j])
+							for l := 0; l < k; l++ {
+								av, bv := a[i*k+l], b[l*n+j]
+								if tr[0] {
+									av = a[l*m+i]
+								}
+								if tr[1] {
+									bv = b[j*k+l]
+								}
+								s += float64(alpha) * float64(av) * float64(bv)
+							}
+							want[i*n+j] = s
 						}
-						if tr[1] {
-							bv = b[j*k+l]
-						}
-						s += 2 * float64(av) * float64(bv)
 					}
-					want[i*n+j] = s
+					var first []float32
+					for _, threads := range []int{1, 2, 3} {
+						c := append([]float32(nil), c0...)
+						MatMul(impl, tr[0], tr[1], m, n, k, alpha, a, b, beta, c, threads)
+						what := fmt.Sprintf("%dx%dx%d trans=%v alpha=%g beta=%g threads=%d", m, n, k, tr, alpha, beta, threads)
+						assertClose(t, what, c, want)
+						if first == nil {
+							first = c
+						} else if !bitsEqual(c, first) {
+							t.Fatalf("%s: result differs from 1 thread", what)
+						}
+						c = append(c[:0], c0...)
+						matMulSerial(impl, tr[0], tr[1], m, n, k, alpha, a, b, beta, c)
+						if !bitsEqual(c, first) {
+							t.Fatalf("%s: serial result differs from MatMul", what)
+						}
+					}
 				}
 			}
-			for _, threads := range []int{1, 2, 3} {
-				c := append([]float32(nil), c0...)
-				MatMul(impl, tr[0], tr[1], m, n, k, 2, a, b, 0.5, c, threads)
-				assertClose(t, fmt.Sprintf("%dx%dx%d trans=%v threads=%d", m, n, k, tr, threads), c, want)
+		}
+	}
+}
+
+func bitsEqual(a, b []float32) bool {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+// TestMicroKernel holds the micro-kernel (where the CPU has one) to its
+// definition on small integers, where float32 sums are exact.
+func TestMicroKernel(t *testing.T) {
+	if microKernel == nil {
+		t.Skip("no micro-kernel on this CPU or build")
+	}
+	r := rand.New(rand.NewSource(3))
+	for _, k := range []int{0, 1, 2, 7, 256} {
+		a, b := make([]float32, max(k, 1)*mr), make([]float32, max(k, 1)*nr)
+		for i := range a {
+			a[i] = float32(r.Intn(17) - 8)
+		}
+		for i := range b {
+			b[i] = float32(r.Intn(17) - 8)
+		}
+		const ldc = nr + 3 // rows apart by more than a tile: the gap must stay untouched
+		c := make([]float32, mr*ldc)
+		for i := range c {
+			c[i] = float32(i)
+		}
+		microKernel(k, &a[0], &b[0], &c[0], ldc)
+		for i := 0; i < mr; i++ {
+			for j := 0; j < ldc; j++ {
+				want := float32(i*ldc + j)
+				if j < nr {
+					for l := 0; l < k; l++ {
+						want += a[l*mr+i] * b[l*nr+j]
+					}
+				}
+				if c[i*ldc+j] != want {
+					t.Fatalf("k=%d: c[%d][%d] = %g, want %g", k, i, j, c[i*ldc+j], want)
+				}
 			}
 		}
 	}
@@ -218,4 +301,40 @@ func TestMatMulTransposeFlags(t *testing.T) {
 	bt := []float32{1, 0, 1, 0, 1, 1}
 	MatMul(impl, true, true, 2, 2, 3, 1, at, bt, 0, c, 1)
 	assertClose(t, "aᵀᵀ·bᵀᵀ", c, want)
+}
+
+// TestDotKernel holds the dot kernel (where the CPU has one) to its
+// definition on small integers, where float32 sums are exact.
+func TestDotKernel(t *testing.T) {
+	if dotKernel == nil {
+		t.Skip("no dot kernel on this CPU or build")
+	}
+	r := rand.New(rand.NewSource(4))
+	for _, k := range []int{0, 8, 16, 104, 784} {
+		const lda, ldb = 800, 801 // rows further apart than k
+		a, b := make([]float32, dr*lda), make([]float32, dc*ldb)
+		for i := range a {
+			a[i] = float32(r.Intn(17) - 8)
+		}
+		for i := range b {
+			b[i] = float32(r.Intn(17) - 8)
+		}
+		c := make([]float32, dr*dc+1)
+		c[dr*dc] = 42 // must stay untouched
+		dotKernel(k, &a[0], lda, &b[0], ldb, &c[0])
+		for i := 0; i < dr; i++ {
+			for j := 0; j < dc; j++ {
+				var want float32
+				for l := 0; l < k; l++ {
+					want += a[i*lda+l] * b[j*ldb+l]
+				}
+				if c[i*dc+j] != want {
+					t.Fatalf("k=%d: c[%d][%d] = %g, want %g", k, i, j, c[i*dc+j], want)
+				}
+			}
+		}
+		if c[dr*dc] != 42 {
+			t.Fatal("dot kernel wrote past its tile")
+		}
+	}
 }

@@ -9,8 +9,10 @@ import "github.com/goapprox/goapprox/ops/kernel"
 // every kernel tap's input row to it while the row is in the first-level
 // cache.
 
-// isDepthwise reports whether every group has exactly one input channel.
-func isDepthwise(g kernel.ConvGeom) bool { return g.InPerGroup() == 1 }
+// isDepthwise reports whether every group has exactly one input channel
+// and few outputs. With a micro-tile's worth of outputs per group (a first
+// layer on one input channel) the packed matrix products win.
+func isDepthwise(g kernel.ConvGeom) bool { return g.InPerGroup() == 1 && g.OutPerGroup() < mr }
 
 // tapSpan returns the output columns [lo, hi) whose input column
 // ox*StrideW - PadW + kx*DilW lies inside the row, and the input column of

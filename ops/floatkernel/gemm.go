@@ -28,6 +28,10 @@ func MatMul(impl blas.Float32, transA, transB bool, m, n, k int, alpha float32, 
 		scaleC(c[:m*n], beta)
 		return
 	}
+	if packed(impl, alpha) {
+		packedMatMul(transA, transB, m, n, k, a, b, beta, c, threads)
+		return
+	}
 	p := product{impl: impl, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c}
 	rowTiles, colTiles := ceilDiv(m, tileRows), ceilDiv(n, tileCols)
 	rows := tileRows
@@ -50,6 +54,10 @@ func matMulSerial(impl blas.Float32, transA, transB bool, m, n, k int, alpha flo
 	}
 	if k == 0 {
 		scaleC(c[:m*n], beta)
+		return
+	}
+	if packed(impl, alpha) {
+		packedMatMul(transA, transB, m, n, k, a, b, beta, c, 1)
 		return
 	}
 	p := product{impl: impl, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c}
