@@ -150,7 +150,8 @@ type Trainer struct {
 	net       *zoo.Net
 	res       *graph.Result
 	layers    *approxlayer.Registry
-	tables    tableSet
+	tables    tableSet              // by table name, for checkpoints
+	byArg     map[string]*lut.Table // by the spec or file that named them
 
 	x, y      *G.Node // the rewritten graph's images and labels
 	logits    *G.Node
@@ -180,7 +181,7 @@ func New(cfg Config, opts ...Option) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Trainer{cfg: cfg, tables: tableSet{}}
+	t := &Trainer{cfg: cfg, tables: tableSet{}, byArg: map[string]*lut.Table{}}
 	for _, o := range opts {
 		o(t)
 	}
@@ -340,6 +341,7 @@ func (t *Trainer) SetMultipliers(lutArg string, perLayer []LayerLUT) error {
 			return nil, fmt.Errorf("multiplier %s: %w", arg, err)
 		}
 		t.tables[tab.Name()] = tab
+		t.byArg[arg] = tab
 		return tab, nil
 	}
 	if lutArg != "" {
@@ -378,12 +380,9 @@ func (t *Trainer) applyMultipliers() error {
 		}
 	}
 	assign := func(arg string, patterns ...string) error {
-		tab, err := LoadTable(arg, t.cfg.Quant)
-		if err != nil {
-			return err
-		}
-		if known, ok := t.tables[tab.Name()]; ok {
-			tab = known
+		tab, ok := t.byArg[arg]
+		if !ok {
+			return fmt.Errorf("multiplier %s was not loaded (SetMultipliers)", arg)
 		}
 		return t.layers.SetTable(tab, patterns...)
 	}
