@@ -52,12 +52,12 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g kernel.ConvGeom, threads int
 	if err := check(g, x, w, y); err != nil {
 		return err
 	}
-	if isDepthwise(g) {
-		depthwiseForward(y, x, w, g, threads)
-		return nil
-	}
 	if ws == nil {
 		ws = new(Workspace)
+	}
+	if isDepthwise(g) {
+		depthwiseForward(y, x, w, g, threads, ws)
+		return nil
 	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
@@ -98,12 +98,12 @@ func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g kernel.ConvGeo
 	if err := check(g, dx, w, dy); err != nil {
 		return err
 	}
-	if isDepthwise(g) {
-		depthwiseBackwardData(dx, dy, w, g, threads)
-		return nil
-	}
 	if ws == nil {
 		ws = new(Workspace)
+	}
+	if isDepthwise(g) {
+		depthwiseBackwardData(dx, dy, w, g, threads, ws)
+		return nil
 	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
@@ -150,12 +150,12 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g kernel.ConvG
 	if err := check(g, x, dw, dy); err != nil {
 		return err
 	}
-	if isDepthwise(g) {
-		depthwiseBackwardWeight(dw, dy, x, g, threads)
-		return nil
-	}
 	if ws == nil {
 		ws = new(Workspace)
+	}
+	if isDepthwise(g) {
+		depthwiseBackwardWeight(dw, dy, x, g, threads, ws)
+		return nil
 	}
 	if dotKernel != nil && packed(impl, 1) {
 		backwardWeightDot(dw, dy, x, g, threads, ws)

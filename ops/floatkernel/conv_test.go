@@ -112,6 +112,10 @@ var geoms = []kernel.ConvGeom{
 	{N: 3, C: 5, H: 17, W: 9, O: 10, KH: 3, KW: 2, StrideH: 4, StrideW: 3, PadH: 2, PadW: 1, DilH: 1, DilW: 3, Groups: 5},
 	{N: 2, C: 144, H: 13, W: 11, O: 144, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 144},
 	{N: 1, C: 2, H: 1, W: 1, O: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 2},
+	// stride-1 depthwise with a channel multiplier, rectangular kernel,
+	// unequal padding and dilation: the padded-plane path
+	{N: 2, C: 3, H: 7, W: 9, O: 6, KH: 3, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2, Groups: 3},
+	{N: 3, C: 4, H: 5, W: 6, O: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 4},
 	// fan-in 288: more than one packed block of inner steps
 	{N: 2, C: 32, H: 6, W: 5, O: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	{N: 1, C: 3, H: 129, W: 3, O: 2, KH: 4, KW: 2, StrideH: 3, StrideW: 1, PadH: 2, PadW: 2, DilH: 3, DilW: 1, Groups: 1},
@@ -335,6 +339,38 @@ func TestDotKernel(t *testing.T) {
 		}
 		if c[dr*dc] != 42 {
 			t.Fatal("dot kernel wrote past its tile")
+		}
+	}
+}
+
+// TestVectorOps holds axpy and dot (vector versions where the CPU has
+// them) to their definitions on small integers, where float32 arithmetic
+// is exact, for every length up to past two vector blocks.
+func TestVectorOps(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	for n := 0; n <= 37; n++ {
+		x, y := make([]float32, n+1), make([]float32, n+1)
+		for i := range x {
+			x[i], y[i] = float32(r.Intn(9)-4), float32(r.Intn(9)-4)
+		}
+		guard := y[n]
+		want := make([]float32, n)
+		var wantDot float32
+		for i := 0; i < n; i++ {
+			want[i] = y[i] + 3*x[i]
+			wantDot += x[i] * y[i]
+		}
+		if got := dot(x[:n], y); got != wantDot {
+			t.Fatalf("n=%d: dot = %g, want %g", n, got, wantDot)
+		}
+		axpy(3, x, y[:n])
+		for i := 0; i < n; i++ {
+			if y[i] != want[i] {
+				t.Fatalf("n=%d: axpy y[%d] = %g, want %g", n, i, y[i], want[i])
+			}
+		}
+		if y[n] != guard {
+			t.Fatalf("n=%d: axpy wrote past the end", n)
 		}
 	}
 }

@@ -43,6 +43,25 @@ func tapSpans(g kernel.ConvGeom) []span {
 	return s
 }
 
+// axpy adds a·x[i] to y[i] for i < len(y); dot returns Σ x[i]·y[i] for
+// i < len(x). Vector versions replace these where the CPU has them.
+var (
+	axpy = func(a float32, x, y []float32) {
+		x = x[:len(y)]
+		for i, v := range x {
+			y[i] += a * v
+		}
+	}
+	dot = func(x, y []float32) float32 {
+		y = y[:len(x)]
+		var s float32
+		for i, v := range x {
+			s += v * y[i]
+		}
+		return s
+	}
+)
+
 // axpyRow adds a·x[lo·stride+off + i·stride] to y[i] for outputs [lo, hi).
 func axpyRow(y, x []float32, a float32, sp span, stride int) {
 	if sp.hi <= sp.lo {
@@ -50,10 +69,7 @@ func axpyRow(y, x []float32, a float32, sp span, stride int) {
 	}
 	ys := y[sp.lo:sp.hi]
 	if stride == 1 {
-		xs := x[sp.lo+sp.off:][:len(ys)]
-		for i, v := range xs {
-			ys[i] += a * v
-		}
+		axpy(a, x[sp.lo+sp.off:], ys)
 		return
 	}
 	ix := sp.lo*stride + sp.off
@@ -70,10 +86,7 @@ func scatterRow(x, y []float32, a float32, sp span, stride int) {
 	}
 	ys := y[sp.lo:sp.hi]
 	if stride == 1 {
-		xs := x[sp.lo+sp.off:][:len(ys)]
-		for i, v := range ys {
-			xs[i] += a * v
-		}
+		axpy(a, ys, x[sp.lo+sp.off:][:len(ys)])
 		return
 	}
 	ix := sp.lo*stride + sp.off
@@ -89,14 +102,10 @@ func dotRow(y, x []float32, sp span, stride int) float32 {
 		return 0
 	}
 	ys := y[sp.lo:sp.hi]
-	var s float32
 	if stride == 1 {
-		xs := x[sp.lo+sp.off:][:len(ys)]
-		for i, v := range ys {
-			s += v * xs[i]
-		}
-		return s
+		return dot(ys, x[sp.lo+sp.off:])
 	}
+	var s float32
 	ix := sp.lo*stride + sp.off
 	for _, v := range ys {
 		s += v * x[ix]
@@ -105,12 +114,75 @@ func dotRow(y, x []float32, sp span, stride int) float32 {
 	return s
 }
 
+// With stride 1 the loops run over whole planes instead of rows. The
+// input plane is copied into a zero-padded plane (Hp×Wp) and the output is
+// computed with the same row stride Wp, its extra columns discarded: then
+// every kernel tap is one long axpy (or dot) between the planes shifted by
+// a fixed offset, about nine calls per plane instead of nine per row.
+type padded struct {
+	hp, wp int // padded plane
+	l      int // length of the output plane with row stride wp, up to its last valid element
+	oh, ow int
+}
+
+func paddedGeom(g kernel.ConvGeom) padded {
+	hp, wp := g.H+2*g.PadH, g.W+2*g.PadW
+	oh, ow := g.OutH(), g.OutW()
+	return padded{hp: hp, wp: wp, l: (oh-1)*wp + ow, oh: oh, ow: ow}
+}
+
+// shift is the offset of kernel tap (ky, kx) in the padded input plane.
+func (p padded) shift(g kernel.ConvGeom, ky, kx int) int { return ky*g.DilH*p.wp + kx*g.DilW }
+
+// fill copies an H×W plane into the middle of the zeroed padded plane.
+func (p padded) fill(dst, src []float32, g kernel.ConvGeom) {
+	clear(dst)
+	for y := 0; y < g.H; y++ {
+		copy(dst[(y+g.PadH)*p.wp+g.PadW:][:g.W], src[y*g.W:][:g.W])
+	}
+}
+
+// spread copies an oh×ow plane into rows of stride wp, zeroing the extra
+// columns.
+func (p padded) spread(dst, src []float32) {
+	for y := 0; y < p.oh; y++ {
+		row := dst[y*p.wp:][:p.wp]
+		copy(row, src[y*p.ow:][:p.ow])
+		clear(row[p.ow:])
+	}
+}
+
 // depthwiseForward computes y for depthwise geometry, one (image, output
 // channel) plane per task.
-func depthwiseForward(y, x, w []float32, g kernel.ConvGeom, threads int) {
+func depthwiseForward(y, x, w []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
+	workers := workerCount(g.N*g.O, threads)
+	ws.begin(workers)
+	if g.StrideH == 1 && g.StrideW == 1 {
+		p := paddedGeom(g)
+		parallelForWorker(g.N*g.O, workers, func(t, task int) {
+			b := &ws.workers[t]
+			n, o := task/g.O, task%g.O
+			b.col = growFloats(b.col, p.hp*p.wp)
+			b.acc = growFloats(b.acc, p.oh*p.wp)
+			p.fill(b.col, x[(n*g.C+o/og)*g.H*g.W:][:g.H*g.W], g)
+			out := b.acc[:p.l]
+			clear(out)
+			for ky := 0; ky < g.KH; ky++ {
+				for kx := 0; kx < g.KW; kx++ {
+					sh := p.shift(g, ky, kx)
+					axpy(w[(o*g.KH+ky)*g.KW+kx], b.col[sh:sh+p.l], out)
+				}
+			}
+			yPlane := y[(n*g.O+o)*oh*ow:][:oh*ow]
+			for r := 0; r < oh; r++ {
+				copy(yPlane[r*ow:][:ow], b.acc[r*p.wp:][:ow])
+			}
+		})
+		return
+	}
 	spans := tapSpans(g)
-	parallelFor(g.N*g.O, threads, func(task int) {
+	parallelForWorker(g.N*g.O, workers, func(_, task int) {
 		n, o := task/g.O, task%g.O
 		in := x[(n*g.C+o/og)*g.H*g.W:][:g.H*g.W]
 		out := y[(n*g.O+o)*oh*ow:][:oh*ow]
@@ -134,10 +206,36 @@ func depthwiseForward(y, x, w []float32, g kernel.ConvGeom, threads int) {
 
 // depthwiseBackwardData computes dx for depthwise geometry, one (image,
 // input channel) plane per task, summing that channel's og outputs.
-func depthwiseBackwardData(dx, dy, w []float32, g kernel.ConvGeom, threads int) {
+func depthwiseBackwardData(dx, dy, w []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
+	workers := workerCount(g.N*g.C, threads)
+	ws.begin(workers)
+	if g.StrideH == 1 && g.StrideW == 1 {
+		p := paddedGeom(g)
+		parallelForWorker(g.N*g.C, workers, func(t, task int) {
+			b := &ws.workers[t]
+			n, c := task/g.C, task%g.C
+			b.col = growFloats(b.col, p.hp*p.wp) // padded dx
+			b.acc = growFloats(b.acc, p.oh*p.wp) // dy with row stride wp
+			clear(b.col)
+			for o := c * og; o < (c+1)*og; o++ {
+				p.spread(b.acc, dy[(n*g.O+o)*oh*ow:][:oh*ow])
+				for ky := 0; ky < g.KH; ky++ {
+					for kx := 0; kx < g.KW; kx++ {
+						sh := p.shift(g, ky, kx)
+						axpy(w[(o*g.KH+ky)*g.KW+kx], b.acc[:p.l], b.col[sh:sh+p.l])
+					}
+				}
+			}
+			din := dx[(n*g.C+c)*g.H*g.W:][:g.H*g.W]
+			for r := 0; r < g.H; r++ {
+				copy(din[r*g.W:][:g.W], b.col[(r+g.PadH)*p.wp+g.PadW:])
+			}
+		})
+		return
+	}
 	spans := tapSpans(g)
-	parallelFor(g.N*g.C, threads, func(task int) {
+	parallelForWorker(g.N*g.C, workers, func(_, task int) {
 		n, c := task/g.C, task%g.C
 		din := dx[(n*g.C+c)*g.H*g.W:][:g.H*g.W]
 		clear(din)
@@ -163,12 +261,18 @@ func depthwiseBackwardData(dx, dy, w []float32, g kernel.ConvGeom, threads int) 
 
 // depthwiseBackwardWeight computes dw for depthwise geometry, one output
 // channel per task, so every weight has one writer and a fixed summation
-// order: row dots in float32, added over rows and images in float64.
-func depthwiseBackwardWeight(dw, dy, x []float32, g kernel.ConvGeom, threads int) {
+// order: dots in float32 (per plane, or per row with strides), added over
+// planes or rows and images in float64.
+func depthwiseBackwardWeight(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
-	spans := tapSpans(g)
 	taps := g.KH * g.KW
-	parallelFor(g.O, threads, func(o int) {
+	workers := workerCount(g.O, threads)
+	ws.begin(workers)
+	strided := g.StrideH != 1 || g.StrideW != 1
+	p := paddedGeom(g)
+	spans := tapSpans(g)
+	parallelForWorker(g.O, workers, func(t, o int) {
+		b := &ws.workers[t]
 		var sums [64]float64 // per tap; larger kernels use a slice
 		s := sums[:0]
 		if taps <= len(sums) {
@@ -179,6 +283,19 @@ func depthwiseBackwardWeight(dw, dy, x []float32, g kernel.ConvGeom, threads int
 		for n := 0; n < g.N; n++ {
 			in := x[(n*g.C+o/og)*g.H*g.W:][:g.H*g.W]
 			dout := dy[(n*g.O+o)*oh*ow:][:oh*ow]
+			if !strided {
+				b.col = growFloats(b.col, p.hp*p.wp)
+				b.acc = growFloats(b.acc, p.oh*p.wp)
+				p.fill(b.col, in, g)
+				p.spread(b.acc, dout)
+				for ky := 0; ky < g.KH; ky++ {
+					for kx := 0; kx < g.KW; kx++ {
+						sh := p.shift(g, ky, kx)
+						s[ky*g.KW+kx] += float64(dot(b.acc[:p.l], b.col[sh:sh+p.l]))
+					}
+				}
+				continue
+			}
 			for oy := 0; oy < oh; oy++ {
 				yrow := dout[oy*ow:][:ow]
 				for ky := 0; ky < g.KH; ky++ {
