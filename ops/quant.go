@@ -92,62 +92,44 @@ func (r *codeRange) offset(v float32) (int32, bool) {
 	return int32(c), c == f
 }
 
+// quantizeVector, where the CPU has one, quantizes the longest prefix of
+// src that it can (a multiple of its width) into the non-nil outputs, as
+// codeRange.offset does element by element, and returns its length.
+var quantizeVector func(r *codeRange, src []float32, bytes []byte, fq []float32, mask []bool) int
+
 // quantizeRun fills q's requested outputs for elements [lo, hi), which
-// share r. The common combinations get their own loops, without per-element
-// tests of which outputs are wanted.
+// share r. Without codes or a histogram the vector loop takes what it can
+// and a scalar loop the rest.
 func (r *codeRange) quantizeRun(q *quantized, values []float32, hist *[256]int64, lo, hi int) {
-	src := values[lo:hi]
-	switch {
-	case hist != nil || q.codes != nil:
-	case q.bytes == nil && q.mask == nil && q.fq != nil:
-		fq := q.fq[lo:hi]
-		for i, v := range src {
-			c, _ := r.offset(v)
-			fq[i] = float32(c) * r.scale
-		}
-		return
-	case q.bytes == nil && q.mask != nil && q.fq != nil:
-		fq, mask := q.fq[lo:hi], q.mask[lo:hi]
-		for i, v := range src {
-			c, in := r.offset(v)
-			fq[i], mask[i] = float32(c)*r.scale, in
-		}
-		return
-	case q.bytes == nil && q.mask != nil && q.fq == nil:
-		mask := q.mask[lo:hi]
-		for i, v := range src {
-			_, mask[i] = r.offset(v)
-		}
-		return
-	case q.bytes != nil && q.mask == nil && q.fq == nil:
-		b := q.bytes[lo:hi]
-		for i, v := range src {
-			c, _ := r.offset(v)
-			b[i] = byte(c + r.zp)
-		}
-		return
-	case q.bytes != nil && q.mask != nil && q.fq != nil:
-		b, fq, mask := q.bytes[lo:hi], q.fq[lo:hi], q.mask[lo:hi]
-		for i, v := range src {
-			c, in := r.offset(v)
-			b[i], fq[i], mask[i] = byte(c+r.zp), float32(c)*r.scale, in
-		}
-		return
-	}
-	for i, v := range src {
-		c, in := r.offset(v)
-		code := c + r.zp
-		if q.codes != nil {
-			q.codes[lo+i] = code
-		}
+	if hist == nil && q.codes == nil && quantizeVector != nil {
+		var b []byte
+		var fq []float32
+		var mask []bool
 		if q.bytes != nil {
-			q.bytes[lo+i] = byte(code)
+			b = q.bytes[lo:hi]
 		}
 		if q.fq != nil {
-			q.fq[lo+i] = float32(c) * r.scale
+			fq = q.fq[lo:hi]
 		}
 		if q.mask != nil {
-			q.mask[lo+i] = in
+			mask = q.mask[lo:hi]
+		}
+		lo += quantizeVector(r, values[lo:hi], b, fq, mask)
+	}
+	for i := lo; i < hi; i++ {
+		c, in := r.offset(values[i])
+		code := c + r.zp
+		if q.codes != nil {
+			q.codes[i] = code
+		}
+		if q.bytes != nil {
+			q.bytes[i] = byte(code)
+		}
+		if q.fq != nil {
+			q.fq[i] = float32(c) * r.scale
+		}
+		if q.mask != nil {
+			q.mask[i] = in
 		}
 		if hist != nil {
 			hist[byte(code)]++

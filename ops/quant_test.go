@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/goapprox/goapprox/quantize"
@@ -99,6 +100,67 @@ func BenchmarkQuantize(b *testing.B) {
 				}
 				b.ReportMetric(float64(len(v))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gval/s")
 			})
+		}
+	}
+}
+
+// TestQuantizeFastPathsMatchQuantizePackage holds every output combination
+// the ops use (which take the vector loop where the CPU has one) to the
+// quantize package bit for bit: ties, values just inside and outside the
+// range, ±0, NaN, infinities, huge values, per tensor and per channel with
+// runs of odd lengths, for 1 to 3 workers.
+func TestQuantizeFastPathsMatchQuantizePackage(t *testing.T) {
+	r := rand.New(rand.NewSource(17))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30,
+		0, float32(math.Copysign(0, -1)), -0.1, 0.1, 1e-30, -1e-30}
+	params := []quantize.Params{
+		quantize.PerTensor(0.25, 3, 0, 127),
+		quantize.PerTensor(0.02, 0, 0, 255),
+		quantize.PerTensor(0.25, 0, -4, 3),
+		quantize.PerTensor(0.5, -128, -128, 127),
+		quantize.PerChannel(0, []float32{0.1, 0.25, 0.5}, []int32{-2, 0, 1}, -128, 127),
+		quantize.PerChannel(1, []float32{0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.1}, []int32{0, 1, 2, 3, 4, 250, 255}, 0, 255),
+	}
+	shape := []int{3, 7, 41} // channel runs of 287 (axis 0) and 41 (axis 1)
+	n := 3 * 7 * 41
+	v := randFloats(r, n, 40)
+	for i := range v {
+		switch i % 5 {
+		case 0:
+			v[i] = special[(i/5)%len(special)]
+		case 1:
+			v[i] = float32(r.Intn(800)-400) * 0.125 // ties for the scales above
+		}
+	}
+	for _, p := range params {
+		wantFQ, wantMask, wantCodes := make([]float32, n), make([]bool, n), make([]int32, n)
+		p.FakeQuant(wantFQ, v, wantMask, shape)
+		p.Codes(wantCodes, v, shape)
+		for _, set := range []string{"bytes", "fq", "mask", "fq+mask", "bytes+fq+mask"} {
+			for _, threads := range []int{1, 2, 3} {
+				q := quantized{}
+				if strings.Contains(set, "bytes") {
+					q.bytes = make([]byte, n)
+				}
+				if strings.Contains(set, "fq") {
+					q.fq = make([]float32, n)
+				}
+				if strings.Contains(set, "mask") {
+					q.mask = make([]bool, n)
+				}
+				quantizeTensor(&q, p, v, shape, nil, threads)
+				for i := range v {
+					if q.bytes != nil && q.bytes[i] != byte(wantCodes[i]) {
+						t.Fatalf("%+v %s threads=%d: v[%d] = %g: byte %d, want code %d", p, set, threads, i, v[i], q.bytes[i], wantCodes[i])
+					}
+					if q.fq != nil && math.Float32bits(q.fq[i]) != math.Float32bits(wantFQ[i]) {
+						t.Fatalf("%+v %s threads=%d: v[%d] = %g: fq %g, want %g", p, set, threads, i, v[i], q.fq[i], wantFQ[i])
+					}
+					if q.mask != nil && q.mask[i] != wantMask[i] {
+						t.Fatalf("%+v %s threads=%d: v[%d] = %g: mask %t, want %t", p, set, threads, i, v[i], q.mask[i], wantMask[i])
+					}
+				}
+			}
 		}
 	}
 }
