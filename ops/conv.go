@@ -227,9 +227,7 @@ func convApprox(s *LayerState, rec *runRecord, y []float32, g kernel.ConvGeom) (
 				scale := sx * sw
 				accPlane, yPlane := acc[base:base+spatial], y[base:base+spatial]
 				if zw == 0 {
-					for p, a := range accPlane {
-						yPlane[p] = float32(float64(int64(a)+corr) * scale)
-					}
+					rescale(yPlane, accPlane, corr, scale)
 					continue
 				}
 				for p, a := range accPlane {
@@ -239,6 +237,21 @@ func convApprox(s *LayerState, rec *runRecord, y []float32, g kernel.ConvGeom) (
 		}
 	})
 	return acc, nil
+}
+
+// rescaleVector, where the CPU has one, does rescale's work on the longest
+// prefix it can and returns its length.
+var rescaleVector func(y []float32, acc []int32, corr int64, scale float64) int
+
+// rescale sets y[i] = float32(float64(acc[i] + corr)·scale).
+func rescale(y []float32, acc []int32, corr int64, scale float64) {
+	start := 0
+	if rescaleVector != nil {
+		start = rescaleVector(y, acc, corr, scale)
+	}
+	for p, a := range acc[start:len(y)] {
+		y[start+p] = float32(float64(int64(a)+corr) * scale)
+	}
 }
 
 // windowSums returns, for image n and group grp, the sum of the activation
