@@ -544,32 +544,15 @@ func (t *Trainer) TrainEpoch() (EpochMetrics, error) {
 			return m, t.ctx.Err()
 		}
 		b := t.iter.Batch()
-		if err := t.bind(b); err != nil {
-			return m, err
-		}
-		err := t.trainVM.RunAll()
+		loss, n, err := t.trainStep(b, t.lr(epoch, step))
 		if err != nil {
-			t.trainVM.Reset()
-			if _, node, ok := strings.Cut(err.Error(), nanWatchMessage); ok {
-				return m, &DivergedError{Phase: phase, Epoch: epoch, Step: step + 1, Steps: m.Steps, Loss: math.NaN(), Where: node}
+			var div *DivergedError
+			if errors.As(err, &div) {
+				div.Phase, div.Epoch, div.Step, div.Steps = phase, epoch, step+1, m.Steps
+				return m, div
 			}
 			return m, fmt.Errorf("phase %s, epoch %d, step %d: %w", phase, epoch, step+1, err)
 		}
-		loss := float64(t.cost.Value().Data().(float32))
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			t.trainVM.Reset()
-			return m, &DivergedError{Phase: phase, Epoch: epoch, Step: step + 1, Steps: m.Steps, Loss: loss}
-		}
-		_, n, err := nn.Accuracy(t.logitsVal.Data().([]float32), t.trainData.Classes, b.Labels)
-		if err != nil {
-			t.trainVM.Reset()
-			return m, err
-		}
-		if err := t.opt.step(t.params, t.lr(epoch, step)); err != nil {
-			t.trainVM.Reset()
-			return m, err
-		}
-		t.trainVM.Reset()
 		lossSum += loss * float64(b.Size)
 		correct += n
 		seen += b.Size
@@ -596,6 +579,33 @@ func (t *Trainer) TrainEpoch() (EpochMetrics, error) {
 		t.hooks.EpochEnd(m)
 	}
 	return m, nil
+}
+
+// trainStep runs one batch forward and backward and updates the weights.
+// It returns the batch's mean loss and the number of correct predictions.
+// A NaN or infinite loss, or a NaN inside the network, is a
+// *DivergedError (with the position left for the caller to fill in) and
+// leaves the weights as they were.
+func (t *Trainer) trainStep(b dataset.Batch, lr float64) (loss float64, correct int, err error) {
+	defer t.trainVM.Reset()
+	if err := t.bind(b); err != nil {
+		return 0, 0, err
+	}
+	if err := t.trainVM.RunAll(); err != nil {
+		if _, node, ok := strings.Cut(err.Error(), nanWatchMessage); ok {
+			return 0, 0, &DivergedError{Loss: math.NaN(), Where: node}
+		}
+		return 0, 0, err
+	}
+	loss = float64(t.cost.Value().Data().(float32))
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, 0, &DivergedError{Loss: loss}
+	}
+	_, correct, err = nn.Accuracy(t.logitsVal.Data().([]float32), t.trainData.Classes, b.Labels)
+	if err != nil {
+		return loss, 0, err
+	}
+	return loss, correct, t.opt.step(t.params, lr)
 }
 
 // Evaluate runs the whole test set through the model in evaluation mode
