@@ -331,6 +331,9 @@ func convSymDiff(s *LayerState, args ConvArgs, rec *runRecord, inputs gorgonia.N
 		if err != nil {
 			return nil, err
 		}
+		if op, ok := g.Op().(*Conv2dGradOp); ok {
+			op.node = g
+		}
 		ret[wrt] = g
 	}
 	return ret, nil
@@ -347,7 +350,8 @@ type Conv2dGradOp struct {
 	Args  ConvArgs
 	WRT   int
 	rec   *runRecord
-	out   *tensor.Dense // output buffer reused between runs
+	node  *gorgonia.Node // the op's node, when added by SymDiff
+	out   *tensor.Dense  // output buffer reused between runs
 	own   [2]operand    // x and w quantized here when the forward run did not keep them
 	ws    floatkernel.Workspace
 }
@@ -400,6 +404,10 @@ func (op *Conv2dGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 		shape = wShape(g)
 	}
 	out, r := output(prealloc, &op.out, shape, x, w, dy)
+	if !gradNeeded(op.node) {
+		clear(r)
+		return out, nil
+	}
 	if err := convBackward(op.rec, op.WRT, r, x, w, dy, g, &op.own, &op.ws, op.State.threads()); err != nil {
 		return nil, err
 	}

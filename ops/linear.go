@@ -145,7 +145,9 @@ func linearForward(s *LayerState, layout WeightLayout, rec *runRecord, y, x, w [
 	n, _ := layout.dims(ws)
 	switch s.Mode {
 	case Float:
-		linearFloat(layout, y, x, w, m, n, k, s.threads())
+		// Through the BLAS gorgonia.Mul uses, so that a rewritten graph
+		// in Float mode gives the original graph's results bit for bit.
+		floatkernel.MatMulBLAS(gorgonia.WhichBLAS(), false, layout == OutIn, m, n, k, 1, x, w, 0, y, s.threads())
 	case Quantized, Noise:
 		rec.quantizeInputs(s, x, xs, w, ws, false, true)
 		linearFloat(layout, y, rec.x.q.fq, rec.w.q.fq, m, n, k, s.threads())
@@ -249,6 +251,9 @@ func (op *LinearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 		if err != nil {
 			return nil, err
 		}
+		if gop, ok := g.Op().(*LinearGradOp); ok {
+			gop.node = g
+		}
 		ret[wrt] = g
 	}
 	return ret, nil
@@ -264,7 +269,8 @@ type LinearGradOp struct {
 	Layout WeightLayout
 	WRT    int
 	rec    *runRecord
-	out    *tensor.Dense // output buffer reused between runs
+	node   *gorgonia.Node // the op's node, when added by SymDiff
+	out    *tensor.Dense  // output buffer reused between runs
 	own    [2]operand    // x and w quantized here when the forward run did not keep them
 }
 
@@ -317,6 +323,10 @@ func (op *LinearGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 		return nil, errNoForward
 	}
 	out, r := output(prealloc, &op.out, rs, x, w, dy)
+	if !gradNeeded(op.node) {
+		clear(r)
+		return out, nil
+	}
 	linearBackward(op.rec, op.Layout, op.WRT, r, x, w, dy, xs, ws, &op.own, op.State.threads())
 	return out, nil
 }

@@ -269,3 +269,78 @@ func TestOpsReuseTheirBuffers(t *testing.T) {
 		})
 	}
 }
+
+// TestUnusedInputGradientIsSkipped differentiates a first layer with
+// respect to its weights only: gorgonia still adds (and runs) the gradient
+// op for the data batch, which must then skip its work (leaving zeros)
+// while the weight gradient stays what it is when both are asked for.
+func TestUnusedInputGradientIsSkipped(t *testing.T) {
+	r := rand.New(rand.NewSource(22))
+	for _, lc := range append(layerCases(), bigLayerCases()[3]) {
+		t.Run(lc.name, func(t *testing.T) {
+			x, w := randFloats(r, prod(lc.xs), 1), randFloats(r, prod(lc.ws), 1)
+			run := func(wantX bool) (dx, dw []float32) {
+				g := gorgonia.NewGraph()
+				xn := gorgonia.NodeFromAny(g, denseOf(lc.xs, x), gorgonia.WithName("x"))
+				wn := gorgonia.NodeFromAny(g, denseOf(lc.ws, w), gorgonia.WithName("w"))
+				y, err := lc.build(xn, wn, NewLayerState(lc.name, 1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				loss := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(y))))
+				wrt := gorgonia.Nodes{wn}
+				if wantX {
+					wrt = gorgonia.Nodes{xn, wn}
+				}
+				if _, err := gorgonia.Grad(loss, wrt...); err != nil {
+					t.Fatal(err)
+				}
+				m := gorgonia.NewTapeMachine(g)
+				defer m.Close()
+				if err := m.RunAll(); err != nil {
+					t.Fatal(err)
+				}
+				for _, n := range g.AllNodes() {
+					switch op := n.Op().(type) {
+					case *LinearGradOp:
+						if op.WRT == 0 {
+							dx = copyFloats(n.Value())
+						}
+					case *Conv2dGradOp:
+						if op.WRT == 0 {
+							dx = copyFloats(n.Value())
+						}
+					}
+				}
+				gw, err := wn.Grad()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return dx, copyFloats(gw)
+			}
+			dxBoth, dwBoth := run(true)
+			dxSkipped, dwOnly := run(false)
+			if countNonZero(dxBoth) == 0 {
+				t.Fatal("the input gradient is zero even when asked for")
+			}
+			if n := countNonZero(dxSkipped); n != 0 {
+				t.Errorf("the unused input gradient was computed (%d non-zero values)", n)
+			}
+			for i := range dwBoth {
+				if dwBoth[i] != dwOnly[i] {
+					t.Fatalf("dw[%d] = %g without dx, %g with", i, dwOnly[i], dwBoth[i])
+				}
+			}
+		})
+	}
+}
+
+func countNonZero(v []float32) int {
+	n := 0
+	for _, f := range v {
+		if f != 0 {
+			n++
+		}
+	}
+	return n
+}

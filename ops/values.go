@@ -91,6 +91,25 @@ func overlaps(a, b []float32) bool {
 	return a0 < b0+uintptr(len(b))*4 && b0 < a0+uintptr(len(a))*4
 }
 
+// gradNeeded reports whether anything uses the gradient computed by node n
+// (nil: unknown, so yes): another node takes it as an input, or it is the
+// derivative of a node, which x.Grad() and BindDualValues read. Gorgonia's
+// symbolic differentiation adds a gradient node for every input of an op
+// and its TapeMachine runs every node, so without this check a first layer
+// would compute, for nobody, the gradient with respect to the data batch.
+// Such a gradient op writes zeros instead.
+func gradNeeded(n *gorgonia.Node) bool {
+	if n == nil || len(n.DerivOf()) > 0 {
+		return true
+	}
+	g := n.Graph()
+	if g == nil {
+		return true
+	}
+	users := g.To(n.ID())
+	return users == nil || users.Len() > 0
+}
+
 // checkFloat32 rejects nodes of other dtypes at graph-build time.
 func checkFloat32(op string, nodes ...*gorgonia.Node) error {
 	for _, n := range nodes {

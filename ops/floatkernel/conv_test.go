@@ -374,3 +374,33 @@ func TestVectorOps(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulBLASEqualsOneSgemm checks the promise Float-mode layers rely
+// on: tiled and spread over threads, the BLAS path gives exactly what one
+// Sgemm call gives.
+func TestMatMulBLASEqualsOneSgemm(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	impl := gonum.Implementation{}
+	for _, sz := range [][3]int{{64, 120, 400}, {130, 200, 70}, {5, 390, 9}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}} {
+			a, b := randSlice(r, m*k), randSlice(r, k*n)
+			ta, lda, tb, ldb := blas.NoTrans, k, blas.NoTrans, n
+			if tr[0] {
+				ta, lda = blas.Trans, m
+			}
+			if tr[1] {
+				tb, ldb = blas.Trans, k
+			}
+			want := make([]float32, m*n)
+			impl.Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, 0, want, n)
+			for _, threads := range []int{1, 2, 3} {
+				got := randSlice(r, m*n)
+				MatMulBLAS(impl, tr[0], tr[1], m, n, k, 1, a, b, 0, got, threads)
+				if !bitsEqual(got, want) {
+					t.Fatalf("%dx%dx%d trans=%v threads=%d: differs from one Sgemm call", m, n, k, tr, threads)
+				}
+			}
+		}
+	}
+}

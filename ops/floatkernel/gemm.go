@@ -2,6 +2,7 @@ package floatkernel
 
 import (
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // Gonum's Sgemm spreads a product over new goroutines (allocating on every
@@ -32,7 +33,24 @@ func MatMul(impl blas.Float32, transA, transB bool, m, n, k int, alpha float32, 
 		packedMatMul(transA, transB, m, n, k, a, b, beta, c, threads)
 		return
 	}
+	MatMulBLAS(impl, transA, transB, m, n, k, alpha, a, b, beta, c, threads)
+}
+
+// MatMulBLAS is MatMul through impl's Sgemm even where the packed kernel
+// exists. With gonum's BLAS its results are bit for bit those of one Sgemm
+// call, which is what gorgonia.Mul computes: tiles sum every element in
+// gonum's own order, in inner blocks where gonum would. Float-mode layers use it so that rewriting a graph changes
+// nothing until a layer leaves Float mode.
+func MatMulBLAS(impl blas.Float32, transA, transB bool, m, n, k int, alpha float32, a, b []float32, beta float32, c []float32, threads int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		scaleC(c[:m*n], beta)
+		return
+	}
 	p := product{impl: impl, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c}
+	p.kSteps = gonumSplitsInner(impl, m, n)
 	rowTiles, colTiles := ceilDiv(m, tileRows), ceilDiv(n, tileCols)
 	rows := tileRows
 	if workers := resolveThreads(threads); rowTiles*colTiles < workers && m >= 2*workers {
@@ -76,19 +94,55 @@ type product struct {
 	m, n, k        int
 	alpha, beta    float32
 	a, b, c        []float32
+	kSteps         bool // sum over the inner dimension in gonum's 64-step blocks
+}
+
+// gonumBlock is gonum's block size; a product whose C has at least
+// gonumParBlocks such blocks is split by gonum over goroutines and summed
+// over the inner dimension block by block.
+const (
+	gonumBlock     = 64
+	gonumParBlocks = 4
+)
+
+// gonumSplitsInner reports whether one gonum Sgemm call of an m×n C would
+// sum over the inner dimension in blocks (its parallel path), which tiles
+// must then repeat to give the same bits.
+func gonumSplitsInner(impl blas.Float32, m, n int) bool {
+	switch impl.(type) {
+	case gonum.Implementation, *gonum.Implementation:
+		return ceilDiv(m, gonumBlock)*ceilDiv(n, gonumBlock) >= gonumParBlocks
+	}
+	return false
 }
 
 // tile computes rows [i0, i1) and columns [j0, j1) of c.
 func (p *product) tile(i0, i1, j0, j1 int) {
-	ta, lda, aOff := blas.NoTrans, p.k, i0*p.k
+	if p.kSteps {
+		// As gonum's parallel path: beta once, then each block of inner
+		// steps added to c.
+		beta := p.beta
+		for k0 := 0; k0 < p.k; k0 += gonumBlock {
+			p.tileSteps(i0, i1, j0, j1, k0, min(k0+gonumBlock, p.k), beta)
+			beta = 1
+		}
+		return
+	}
+	p.tileSteps(i0, i1, j0, j1, 0, p.k, p.beta)
+}
+
+// tileSteps computes rows [i0, i1) and columns [j0, j1) of c over inner
+// steps [k0, k1) with the given beta.
+func (p *product) tileSteps(i0, i1, j0, j1, k0, k1 int, beta float32) {
+	ta, lda, aOff := blas.NoTrans, p.k, i0*p.k+k0
 	if p.transA {
-		ta, lda, aOff = blas.Trans, p.m, i0
+		ta, lda, aOff = blas.Trans, p.m, k0*p.m+i0
 	}
-	tb, ldb, bOff := blas.NoTrans, p.n, j0
+	tb, ldb, bOff := blas.NoTrans, p.n, k0*p.n+j0
 	if p.transB {
-		tb, ldb, bOff = blas.Trans, p.k, j0*p.k
+		tb, ldb, bOff = blas.Trans, p.k, j0*p.k+k0
 	}
-	p.impl.Sgemm(ta, tb, i1-i0, j1-j0, p.k, p.alpha, p.a[aOff:], lda, p.b[bOff:], ldb, p.beta, p.c[i0*p.n+j0:], p.n)
+	p.impl.Sgemm(ta, tb, i1-i0, j1-j0, k1-k0, p.alpha, p.a[aOff:], lda, p.b[bOff:], ldb, beta, p.c[i0*p.n+j0:], p.n)
 }
 
 // scaleC sets c to beta·c for an empty product; BLAS requires k >= 1.
