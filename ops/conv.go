@@ -352,7 +352,7 @@ type Conv2dGradOp struct {
 	rec   *runRecord
 	node  *gorgonia.Node // the op's node, when added by SymDiff
 	out   *tensor.Dense  // output buffer reused between runs
-	own   [2]operand    // x and w quantized here when the forward run did not keep them
+	own   [2]operand     // x and w quantized here when the forward run did not keep them
 	ws    floatkernel.Workspace
 }
 

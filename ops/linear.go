@@ -271,7 +271,7 @@ type LinearGradOp struct {
 	rec    *runRecord
 	node   *gorgonia.Node // the op's node, when added by SymDiff
 	out    *tensor.Dense  // output buffer reused between runs
-	own    [2]operand    // x and w quantized here when the forward run did not keep them
+	own    [2]operand     // x and w quantized here when the forward run did not keep them
 }
 
 func (op *LinearGradOp) Arity() int    { return 3 }
