@@ -12,7 +12,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+
+	"github.com/goapprox/goapprox/internal/atomicfile"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -89,7 +90,7 @@ func Save(path string, r *Registry, params ...*G.Node) error {
 	if err := Write(&buf, r, params...); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	return atomicfile.WriteFile(path, buf.Bytes())
 }
 
 // Load restores a checkpoint written by Save into a model built the same
@@ -438,38 +439,4 @@ func prepareTensor(n *G.Node, rec tensorRecord) (func() error, error) {
 		}
 		return nil
 	}, nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path, syncs it
-// and renames it over path.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("approxlayer: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("approxlayer: writing %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("approxlayer: syncing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("approxlayer: closing %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("approxlayer: %w", err)
-	}
-	// Sync the directory so that the rename itself survives a crash.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
