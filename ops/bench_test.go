@@ -123,6 +123,13 @@ func BenchmarkApproxConv2dOp(b *testing.B) {
 			})
 		})
 	}
+	for _, mode := range []Mode{Quantized, Approximate} {
+		b.Run("mbv2-depthwise/"+mode.String()+"-train", func(b *testing.B) {
+			runBench(b, mbv2DW, true, func(x, w *gorgonia.Node) (*gorgonia.Node, error) {
+				return Conv2d(x, w, benchState(mode), mbv2DWArgs)
+			})
+		})
+	}
 	// Gorgonia has no grouped convolution: the float comparison is this
 	// package's GroupedConv2d.
 	b.Run("mbv2-depthwise/grouped-conv2d", func(b *testing.B) {

@@ -28,4 +28,14 @@
 //
 // The ops take float32 tensors only. Activations are quantized per tensor;
 // weights per tensor or per output channel.
+//
+// Performance: an op node keeps its output tensor and scratch memory from
+// run to run (a result is valid until the node runs again, as for any
+// Gorgonia value). The forward run of a node with gradient ops keeps the
+// fake-quantized inputs and masks, which its gradient ops reuse when handed
+// the very same data. A gradient that no node uses (a first layer's
+// gradient with respect to the data batch, which Gorgonia adds and runs
+// anyway) is not computed. Quantization and the final rescale have AVX2
+// loops; all work is spread over LayerState.Threads workers with results
+// independent of the count.
 package ops

@@ -1,14 +1,32 @@
 // Package floatkernel holds the float32 kernels behind GoApprox's float and
-// quantized convolutions: grouped 2-D convolution (forward, backward with
-// respect to the input, backward with respect to the weights) by im2col per
-// group and one matrix product per group, plus row-major matrix-product
-// helpers. Gorgonia has no grouped or depthwise convolution; these kernels
-// provide one for the ops package.
+// quantized layers and behind every layer's gradients: matrix products and
+// grouped 2-D convolution (forward, backward with respect to the input,
+// backward with respect to the weights). Gorgonia has no grouped or
+// depthwise convolution; these kernels provide one for the ops package.
 //
-// Matrix products go through a gonum blas.Float32 implementation chosen by
-// the caller (the ops package passes gorgonia.WhichBLAS(), so a user's
-// gorgonia.Use(netlib.Implementation{}) speeds these kernels up too).
-// Transposed operands are passed as BLAS transpose flags, never copied.
+// Products go through a gonum blas.Float32 implementation chosen by the
+// caller (the ops package passes gorgonia.WhichBLAS()). When that is
+// gonum's own implementation and the CPU has AVX2 and FMA, they run on this
+// package's packed kernels instead: a 6×16 register-blocked micro-kernel
+// over operands packed into panels (256 inner steps per block), and a 3×4
+// dot-product kernel for weight gradients, whose two operands (output
+// gradient and unfolded input) both run along the output positions. Any
+// other BLAS (gorgonia.Use(netlib...)) is called as before; MatMulBLAS
+// keeps gonum's exact results where bit-for-bit agreement with gorgonia.Mul
+// matters. The purego build tag turns the assembly off.
+//
+// Convolutions unfold (im2col) one image at a time into a worker's buffer,
+// with the weights packed once per call. Depthwise layers (one input
+// channel and fewer than six outputs per group) use direct loops instead:
+// with stride 1 over whole zero-padded planes, one vector axpy or dot per
+// kernel tap; with other strides row by row.
+//
+// Work is spread over a given number of threads (<= 0: one per core).
+// Results do not depend on it: elementwise work is split, and every float
+// sum (each element of a product, each weight of a weight gradient, whose
+// images are cut into blocks fixed by the geometry) keeps one order. A
+// Workspace keeps scratch memory between calls, so steady-state calls
+// allocate (almost) nothing.
 //
 // Geometry and layout follow kernel.ConvGeom: NCHW input, weights
 // O×(C/Groups)×KH×KW, output N×O×OutH×OutW, all C-order and contiguous.
