@@ -37,6 +37,11 @@ func presetNames() []string {
 // run is the whole command minus the process, so tests call it in-process.
 // interactive turns on the progress bars.
 func run(args []string, stdout, stderr io.Writer, interactive bool) int {
+	if len(args) > 0 {
+		if sub, ok := subcommands[args[0]]; ok { // train sweep|merge|sensitivity|assign (sweep.go)
+			return sub(args[1:], stdout, stderr)
+		}
+	}
 	o, err := parseFlags(args, stderr, time.Now())
 	if errors.Is(err, flag.ErrHelp) {
 		return 0

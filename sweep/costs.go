@@ -1,0 +1,122 @@
+package sweep
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Cost is the hardware cost metadata of one multiplier. Units are whatever
+// the CSV uses (EvoApproxLib publishes power in mW and area in µm²); nil
+// means not given.
+type Cost struct {
+	Power *float64 `json:"power,omitempty"`
+	Area  *float64 `json:"area,omitempty"`
+}
+
+// Costs maps a table name (lut.Table.Name: the canonical spec of a built-in,
+// the file name without extension of a table file) to its cost.
+type Costs map[string]Cost
+
+// costColumns are the columns a costs CSV may have besides name.
+var costColumns = []string{"power", "area"}
+
+// ReadCosts reads a costs CSV file (see ParseCosts).
+func ReadCosts(path string) (Costs, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	c, err := ParseCosts(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseCosts reads a CSV whose header names a "name" column and any of
+// "power" and "area" (in any order), one multiplier per row. An empty cell is
+// an unknown value; values must be finite and not negative. Lines starting
+// with # are comments.
+func ParseCosts(r io.Reader) (Costs, error) {
+	cr := csv.NewReader(r)
+	cr.Comment = '#'
+	cr.TrimLeadingSpace = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, errors.New("costs CSV is empty: it needs a header line such as name,power,area")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("costs CSV: %w", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h != "name" && !contains(costColumns, h) {
+			return nil, fmt.Errorf("costs CSV header: unknown column %q; the columns are name, %s", h, strings.Join(costColumns, ", "))
+		}
+		if _, dup := col[h]; dup {
+			return nil, fmt.Errorf("costs CSV header: column %q appears twice", h)
+		}
+		col[h] = i
+	}
+	if _, ok := col["name"]; !ok {
+		return nil, fmt.Errorf("costs CSV header %q has no name column (expected name,power,area)", strings.Join(header, ","))
+	}
+	costs := Costs{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("costs CSV: %w", err)
+		}
+		line, _ := cr.FieldPos(0)
+		name := strings.TrimSpace(rec[col["name"]])
+		if name == "" {
+			return nil, fmt.Errorf("costs CSV line %d: empty name", line)
+		}
+		if _, dup := costs[name]; dup {
+			return nil, fmt.Errorf("costs CSV line %d: %q is listed twice", line, name)
+		}
+		var c Cost
+		for _, h := range costColumns {
+			i, ok := col[h]
+			if !ok {
+				continue
+			}
+			cell := strings.TrimSpace(rec[i])
+			if cell == "" {
+				continue
+			}
+			v, err := strconv.ParseFloat(cell, 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+				return nil, fmt.Errorf("costs CSV line %d: %s of %q is %q, not a finite non-negative number", line, h, name, cell)
+			}
+			switch h {
+			case "power":
+				c.Power = &v
+			case "area":
+				c.Area = &v
+			}
+		}
+		costs[name] = c
+	}
+	return costs, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
