@@ -75,6 +75,9 @@ func ParseCosts(r io.Reader) (Costs, error) {
 		if err == io.EOF {
 			break
 		}
+		if errors.Is(err, csv.ErrFieldCount) {
+			return nil, fmt.Errorf("costs CSV: %w (quote names that contain commas: \"drum:k=4,signed=true\",0.2)", err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("costs CSV: %w", err)
 		}

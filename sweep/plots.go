@@ -76,7 +76,7 @@ func scatterPlot(r Result, title, xLabel string, logX bool, x func(Row) (float64
 	p.Y.Label.Text = "test accuracy (%)"
 	if logX {
 		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.X.Tick.Marker = logTicks{}
 	}
 	var before, after plotter.XYs
 	var labels []string
@@ -129,7 +129,10 @@ func scatterPlot(r Result, title, xLabel string, logX bool, x func(Row) (float64
 	p.Legend.Top = false
 	p.Add(plotter.NewGrid())
 	p.Y.Max = math.Max(p.Y.Max, 100*r.AccuracyExact)
-	p.Y.Max = math.Min(100, p.Y.Max+0.05*(p.Y.Max-p.Y.Min))
+	p.Y.Min = math.Min(p.Y.Min, 100*r.AccuracyExact)
+	span := math.Max(p.Y.Max-p.Y.Min, 0.5)
+	p.Y.Max += 0.05 * span
+	p.Y.Min -= 0.3 * span // room for the legend below the points
 	// Room on the right for the last labels.
 	if logX {
 		p.X.Max *= 1.6
@@ -184,6 +187,7 @@ func barPlot(r Result, title string) ([]byte, error) {
 	p.Add(exact)
 	p.Legend.Add(fmt.Sprintf("exact products %.2f%%", 100*r.AccuracyExact), exact)
 	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.7, float64(n-1)+0.7
 	p.X.Tick.Label.Rotation = math.Pi / 2
 	p.X.Tick.Label.XAlign = text.XRight
 	p.X.Tick.Label.YAlign = text.YCenter
@@ -204,4 +208,16 @@ func render(p *plot.Plot, w, h vg.Length) ([]byte, error) {
 		return nil, fmt.Errorf("encoding PNG: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// logTicks labels a log axis by decades when it spans them, and with
+// ordinary ticks when the data sit within one decade (where plot.LogTicks
+// would leave the axis unlabelled).
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if hi/lo >= 10 {
+		return plot.LogTicks{Prec: -1}.Ticks(lo, hi)
+	}
+	return plot.DefaultTicks{}.Ticks(lo, hi)
 }

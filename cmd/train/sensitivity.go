@@ -1,6 +1,46 @@
 package main
 
-import "io"
+import (
+	"errors"
+	"fmt"
+	"io"
 
-func runSensitivity(args []string, stdout, stderr io.Writer) int { return 2 }
-func runAssign(args []string, stdout, stderr io.Writer) int      { return 2 }
+	"github.com/goapprox/goapprox/sweep"
+)
+
+const sensitivityAbout = `Approximates one layer at a time with each multiplier (the other layers keep
+exact products) and measures the accuracy drop, next to each layer's share of
+the multiplications and the error model's predicted noise for the layer
+(errmodel, Global model: predicted output-error std relative to the layer's
+output std). Writes sensitivity.csv, sensitivity.json and sensitivity.png.`
+
+func runSensitivity(args []string, stdout, stderr io.Writer) int {
+	var mf modelFlags
+	fs := subFlags("sensitivity", "-checkpoint FILE -lut SPEC|FILE... -out DIR", sensitivityAbout, stderr)
+	mf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exit("sensitivity", err, stderr, true)
+	}
+	list, _, err := mf.check(fs)
+	if err == nil && mf.retrain > 0 {
+		err = errors.New("-retrain-epochs: sensitivity measures the trained model as it is")
+	}
+	if err != nil {
+		return exit("sensitivity", err, stderr, true)
+	}
+	m, err := mf.open(list[0])
+	if err != nil {
+		return exit("sensitivity", err, stderr, false)
+	}
+	defer m.Close()
+	res, err := sweep.MeasureSensitivity(m, list, func(s string) { fmt.Fprintln(stdout, s) })
+	if err == nil {
+		err = sweep.WriteSensitivity(mf.out, res)
+	}
+	if err != nil {
+		return exit("sensitivity", err, stderr, false)
+	}
+	fmt.Fprintf(stdout, "\nexact products: %.2f%%\nwrote %s (%s, %s, %s)\n", 100*res.AccuracyExact, mf.out,
+		sweep.SensitivityCSV, sweep.SensitivityJSON, sweep.SensitivityPlot)
+	return 0
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/goapprox/goapprox/sweep"
+)
+
+const assignAbout = `Chooses a multiplier per layer: the cheapest combination (by the -costs power)
+whose accuracy stays within -max-loss of the exact model. Each cheaper
+candidate is measured in each layer alone; a greedy search then takes the
+moves that save the most multiplication energy per point of estimated loss
+(drops taken as additive), checks the whole assignment and tightens the
+estimate if it overshoots; the result is retrained -retrain-epochs epochs.
+One candidate must be exact (e.g. exact or mul8u_1JFF.bin): savings are
+relative to its power. Writes assignment.json, summary.md and the
+sensitivity measurements.`
+
+func runAssign(args []string, stdout, stderr io.Writer) int {
+	var mf modelFlags
+	var maxLoss float64
+	fs := subFlags("assign", "-checkpoint FILE -lut ...|-luts DIR -costs CSV -max-loss F -out DIR", assignAbout, stderr)
+	mf.register(fs)
+	fs.Float64Var(&maxLoss, "max-loss", 0.005, "tolerated accuracy loss, a fraction (0.005 = half a point)")
+	if err := fs.Parse(args); err != nil {
+		return exit("assign", err, stderr, true)
+	}
+	list, costs, err := mf.check(fs)
+	if err == nil && costs == nil {
+		err = errors.New("-costs CSV is required: the choice is by power")
+	}
+	if err != nil {
+		return exit("assign", err, stderr, true)
+	}
+	m, err := mf.open(list[0])
+	if err != nil {
+		return exit("assign", err, stderr, false)
+	}
+	defer m.Close()
+	a, err := sweep.Assign(m, sweep.AssignOptions{Candidates: list, Costs: costs, MaxLoss: maxLoss,
+		RetrainEpochs: mf.retrain, Progress: func(s string) { fmt.Fprintln(stdout, s) }})
+	if err == nil {
+		err = sweep.WriteAssignment(mf.out, a)
+	}
+	if err != nil {
+		return exit("assign", err, stderr, false)
+	}
+	fmt.Fprintf(stdout, "\n%s\nwrote %s (%s, %s, sensitivity.*)\n", sweep.Summary(a), mf.out, sweep.AssignmentJSON, sweep.SummaryFile)
+	return 0
+}

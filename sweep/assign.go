@@ -1,0 +1,265 @@
+package sweep
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/goapprox/goapprox/train"
+)
+
+// The assignment algorithm (Assign):
+//
+//  1. Sensitivity: each candidate multiplier cheaper than the exact one is
+//     measured in each layer alone (MeasureSensitivity): drop[l][m].
+//  2. Greedy: every layer starts exact. The estimated loss of an assignment
+//     is the sum of its layers' drops (drops taken as additive, negative
+//     drops as 0). Among the moves "layer l takes the cheaper multiplier m"
+//     that keep the estimate within the budget, the one saving the most
+//     energy per point of estimated loss is taken (a move that adds no loss
+//     is taken first, the largest saving first), until no move fits.
+//  3. Check: the assignment is measured as a whole. Drops do not add up
+//     exactly; when the measured loss exceeds the budget, the greedy step is
+//     repeated with the estimate's budget scaled down by budget/measured
+//     (at most MaxTries times).
+//  4. Retraining: the chosen assignment is fine-tuned RetrainEpochs epochs.
+//
+// Energy is that of the multiplications only: Σ_l muls_l · power(m_l), with
+// muls_l the layer's multiplications per sample and power the costs file's
+// power of the layer's multiplier. At one clock frequency, energy per
+// multiplication is proportional to power, so the ratio to the all-exact
+// network (Σ_l muls_l · power(exact)) is the relative multiplication
+// energy; adders, memory and data movement are not counted.
+
+// MaxTries bounds the greedy step's retries when the measured loss exceeds
+// the budget.
+const MaxTries = 4
+
+// AssignOptions configure Assign.
+type AssignOptions struct {
+	// Candidates are the multipliers to choose from; one of them must be
+	// exact (its power is the reference) and each needs a power in Costs.
+	Candidates []string
+	Costs      Costs
+	// MaxLoss is the tolerated accuracy loss, a fraction (0.005 = half a
+	// point) below the exact model's accuracy.
+	MaxLoss       float64
+	RetrainEpochs int
+	Progress      func(string)
+}
+
+// LayerChoice is the multiplier chosen for one layer.
+type LayerChoice struct {
+	LayerFacts
+	LUT   string  `json:"lut"`
+	Name  string  `json:"name"`
+	Power float64 `json:"power"`
+	// Drop is the layer's measured drop with this multiplier alone.
+	Drop float64 `json:"drop"`
+}
+
+// Assignment is Assign's result.
+type Assignment struct {
+	Checkpoint       string  `json:"checkpoint"`
+	CheckpointSHA256 string  `json:"checkpoint_sha256"`
+	Model            string  `json:"model"`
+	Dataset          string  `json:"dataset"`
+	MaxLoss          float64 `json:"max_loss"`
+	AccuracyExact    float64 `json:"accuracy_exact"`
+	// Exact is the reference multiplier and its power.
+	Exact      string        `json:"exact"`
+	ExactPower float64       `json:"exact_power"`
+	Layers     []LayerChoice `json:"layers"`
+	// EstimatedLoss is the sum of the chosen layers' drops; MeasuredLoss
+	// the loss of the whole assignment before retraining.
+	EstimatedLoss float64 `json:"estimated_loss"`
+	Accuracy      float64 `json:"accuracy"`
+	MeasuredLoss  float64 `json:"measured_loss"`
+	Tries         int     `json:"tries"`
+	// Energy is Σ muls·power per sample (power units × multiplications),
+	// EnergyExact the same with the exact multiplier everywhere, and
+	// Saving = 1 − Energy/EnergyExact.
+	Energy      float64 `json:"energy"`
+	EnergyExact float64 `json:"energy_exact"`
+	Saving      float64 `json:"saving"`
+	// RetrainEpochs and AccuracyRetrained: after fine-tuning (nil without).
+	RetrainEpochs     int      `json:"retrain_epochs"`
+	AccuracyRetrained *float64 `json:"accuracy_retrained,omitempty"`
+	// Sensitivity holds the per-layer measurements the choice rests on.
+	Sensitivity SensitivityResult `json:"sensitivity"`
+}
+
+// LayerLUTs returns the assignment as per-layer multipliers (exact layers
+// left out: they stay Quantized).
+func (a Assignment) LayerLUTs() []train.LayerLUT {
+	var out []train.LayerLUT
+	for _, l := range a.Layers {
+		if l.Name != a.Exact {
+			out = append(out, train.LayerLUT{Layer: l.Layer, LUT: l.LUT})
+		}
+	}
+	return out
+}
+
+type candidate struct {
+	arg, name string
+	power     float64
+	exact     bool
+}
+
+// Assign chooses a multiplier per layer (see the algorithm above), measures
+// the assignment and retrains it.
+func Assign(m *Model, o AssignOptions) (Assignment, error) {
+	if !(o.MaxLoss >= 0) || math.IsInf(o.MaxLoss, 0) {
+		return Assignment{}, fmt.Errorf("max loss %v must be a non-negative fraction (0.005 = half a point)", o.MaxLoss)
+	}
+	var cands []candidate
+	var exact *candidate
+	var missing []string
+	for _, arg := range o.Candidates {
+		t, err := m.Table(arg)
+		if err != nil {
+			return Assignment{}, fmt.Errorf("multiplier %s: %w", arg, err)
+		}
+		c, ok := o.Costs[t.Name()]
+		if !ok || c.Power == nil {
+			missing = append(missing, t.Name())
+			continue
+		}
+		cands = append(cands, candidate{arg: arg, name: t.Name(), power: *c.Power, exact: t.IsExact()})
+	}
+	if len(missing) > 0 {
+		return Assignment{}, fmt.Errorf("no power in the costs file for %v: every candidate needs one (name,power,area rows)", missing)
+	}
+	for i := range cands {
+		if cands[i].exact {
+			exact = &cands[i]
+			break
+		}
+	}
+	if exact == nil {
+		return Assignment{}, errors.New("no exact multiplier among the candidates: add one (exact, or mul8u_1JFF.bin) with its power; savings are relative to it")
+	}
+	// Only multipliers cheaper than the exact one are worth measuring.
+	var cheaper []candidate
+	for _, c := range cands {
+		if !c.exact && c.power < exact.power {
+			cheaper = append(cheaper, c)
+		}
+	}
+	args := make([]string, len(cheaper))
+	for i, c := range cheaper {
+		args[i] = c.arg
+	}
+	sens, err := MeasureSensitivity(m, args, o.Progress)
+	if err != nil {
+		return Assignment{}, err
+	}
+	layers := sens.Layers
+	a := Assignment{Checkpoint: m.Path, CheckpointSHA256: m.SHA256, Model: sens.Model, Dataset: sens.Dataset,
+		MaxLoss: o.MaxLoss, AccuracyExact: sens.AccuracyExact, Exact: exact.name, ExactPower: exact.power,
+		RetrainEpochs: o.RetrainEpochs, Sensitivity: sens}
+	for _, l := range layers {
+		a.EnergyExact += float64(l.Muls) * exact.power
+	}
+	drop := func(l, c int) float64 { return math.Max(0, sens.Multipliers[c].Layers[l].Drop) }
+
+	budget := o.MaxLoss
+	for try := 1; try <= MaxTries; try++ {
+		choice := greedy(layers, cheaper, exact.power, drop, budget)
+		a.Layers = a.Layers[:0]
+		a.Energy, a.EstimatedLoss, a.Tries = 0, 0, try
+		for l, c := range choice {
+			lc := LayerChoice{LayerFacts: layers[l], LUT: exact.arg, Name: exact.name, Power: exact.power}
+			if c >= 0 {
+				lc.LUT, lc.Name, lc.Power = cheaper[c].arg, cheaper[c].name, cheaper[c].power
+				lc.Drop = sens.Multipliers[c].Layers[l].Drop
+				a.EstimatedLoss += drop(l, c)
+			}
+			a.Energy += float64(lc.Muls) * lc.Power
+			a.Layers = append(a.Layers, lc)
+		}
+		a.Saving = 1 - a.Energy/a.EnergyExact
+		a.Accuracy, a.MeasuredLoss = a.AccuracyExact, 0
+		if per := a.LayerLUTs(); len(per) > 0 {
+			meas, err := m.Measure("", per, 0)
+			if err != nil {
+				return a, err
+			}
+			a.Accuracy, a.MeasuredLoss = meas.Before, a.AccuracyExact-meas.Before
+		}
+		if o.Progress != nil {
+			o.Progress(fmt.Sprintf("try %d: estimated loss %.2f points, measured %.2f, energy saving %.1f%%",
+				try, 100*a.EstimatedLoss, 100*a.MeasuredLoss, 100*a.Saving))
+		}
+		if a.MeasuredLoss <= o.MaxLoss || a.EstimatedLoss == 0 {
+			break
+		}
+		budget *= o.MaxLoss / a.MeasuredLoss
+	}
+	if o.RetrainEpochs > 0 {
+		if per := a.LayerLUTs(); len(per) > 0 {
+			meas, err := m.Measure("", per, o.RetrainEpochs)
+			if err != nil {
+				return a, err
+			}
+			after := meas.After[len(meas.After)-1]
+			a.AccuracyRetrained = &after
+		}
+	}
+	return a, nil
+}
+
+// greedy returns, per layer, the index of its cheaper candidate, or -1 for
+// exact (see the algorithm at the top of the file).
+func greedy(layers []LayerFacts, cands []candidate, exactPower float64, drop func(l, c int) float64, budget float64) []int {
+	choice := make([]int, len(layers))
+	for i := range choice {
+		choice[i] = -1
+	}
+	power := func(c int) float64 {
+		if c < 0 {
+			return exactPower
+		}
+		return cands[c].power
+	}
+	dropOf := func(l, c int) float64 {
+		if c < 0 {
+			return 0
+		}
+		return drop(l, c)
+	}
+	loss := 0.0
+	for {
+		bestL, bestC := -1, -1
+		var bestFree bool
+		var bestScore float64
+		for l := range layers {
+			for c := range cands {
+				save := float64(layers[l].Muls) * (power(choice[l]) - power(c))
+				if save <= 0 {
+					continue
+				}
+				dl := dropOf(l, c) - dropOf(l, choice[l])
+				if loss+dl > budget+1e-12 {
+					continue
+				}
+				free := dl <= 0
+				score := save
+				if !free {
+					score = save / dl
+				}
+				// Loss-free moves first; then the best saving per loss.
+				// Ties go to the first layer and candidate: deterministic.
+				if bestL < 0 || (free && !bestFree) || (free == bestFree && score > bestScore) {
+					bestL, bestC, bestFree, bestScore = l, c, free, score
+				}
+			}
+		}
+		if bestL < 0 {
+			return choice
+		}
+		loss += dropOf(bestL, bestC) - dropOf(bestL, choice[bestL])
+		choice[bestL] = bestC
+	}
+}

@@ -1,0 +1,106 @@
+package sweep
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/goapprox/goapprox/train"
+)
+
+// File names of a sensitivity folder.
+const (
+	SensitivityCSV  = "sensitivity.csv"
+	SensitivityJSON = "sensitivity.json"
+	SensitivityPlot = "sensitivity.png"
+)
+
+// WriteSensitivity saves a sensitivity result into dir: json, csv (one row
+// per multiplier and layer) and a bar chart of the drops.
+func WriteSensitivity(dir string, r SensitivityResult) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := train.WriteFileAtomic(filepath.Join(dir, SensitivityJSON), append(js, '\n')); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write([]string{"lut", "name", "layer", "kind", "muls_per_sample", "mul_share", "accuracy", "drop",
+		"predicted_mean", "predicted_std", "output_std", "predicted_sigma"})
+	for _, m := range r.Multipliers {
+		for _, l := range m.Layers {
+			w.Write([]string{m.LUT, m.Name, l.Layer, l.Kind, fmt.Sprint(l.Muls), num(l.Share), num(l.Accuracy), num(l.Drop),
+				num(l.PredictedMean), num(l.PredictedStd), num(l.OutputStd), num(l.PredictedSigma)})
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	if err := train.WriteFileAtomic(filepath.Join(dir, SensitivityCSV), b.Bytes()); err != nil {
+		return err
+	}
+	png, err := sensitivityPlot(r)
+	if err != nil {
+		return err
+	}
+	return train.WriteFileAtomic(filepath.Join(dir, SensitivityPlot), png)
+}
+
+// sensitivityPlot draws, per layer (labelled with its share of the
+// multiplications), one bar per multiplier: the accuracy drop in points.
+func sensitivityPlot(r SensitivityResult) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s on %s: one layer approximate at a time (exact %.2f%%)", r.Model, r.Dataset, 100*r.AccuracyExact)
+	p.Y.Label.Text = "accuracy drop (points)"
+	names := make([]string, len(r.Layers))
+	for i, l := range r.Layers {
+		names[i] = fmt.Sprintf("%s\n%.1f%% of muls", l.Layer, 100*l.Share)
+	}
+	nm := len(r.Multipliers)
+	width := vg.Points(math.Max(4, math.Min(18, 60/float64(max(nm, 1)))))
+	lo, hi := 0.0, 0.0
+	for i, m := range r.Multipliers {
+		v := make(plotter.Values, len(m.Layers))
+		for k, l := range m.Layers {
+			v[k] = 100 * l.Drop
+			lo, hi = math.Min(lo, v[k]), math.Max(hi, v[k])
+		}
+		bars, err := plotter.NewBarChart(v, width)
+		if err != nil {
+			return nil, err
+		}
+		bars.Color = plotutil.Color(i)
+		bars.LineStyle.Width = 0
+		bars.Offset = vg.Length(float64(i)-float64(nm-1)/2) * width
+		p.Add(bars)
+		p.Legend.Add(m.Name, bars)
+	}
+	p.NominalX(names...)
+	p.X.Tick.Label.XAlign = text.XCenter
+	p.X.Min, p.X.Max = -0.7, float64(len(names)-1)+0.7
+	p.Y.Min = lo - 0.05*(hi-lo)
+	p.Y.Max = hi + 0.35*(hi-lo) + 0.01 // room for the legend
+	p.Legend.Top = true
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = color.Transparent
+	p.Add(grid)
+	w := vg.Length(math.Max(7, 1.2*float64(len(names))+1)) * vg.Inch
+	return render(p, w, 5*vg.Inch)
+}
