@@ -57,7 +57,8 @@ func ParseCosts(r io.Reader) (Costs, error) {
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(h))
+		// A spreadsheet's byte-order mark is not part of the first name.
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		if h != "name" && !contains(costColumns, h) {
 			return nil, fmt.Errorf("costs CSV header: unknown column %q; the columns are name, %s", h, strings.Join(costColumns, ", "))
 		}

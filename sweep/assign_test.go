@@ -1,0 +1,46 @@
+package sweep
+
+import (
+	"reflect"
+	"testing"
+)
+
+// TestGreedyHandComputed checks the greedy choice on a case worked out by
+// hand. Layers: a (100 muls), b (300 muls). Exact power 1. Candidates:
+// m0 power 0.5, m1 power 0.2. Drops (points/100): a: m0 0.001, m1 0.004;
+// b: m0 0.002, m1 0.010.
+//
+// Budget 0.005. Moves from all-exact and their saving per loss:
+// a->m0 50/0.001 = 50000, a->m1 80/0.004 = 20000, b->m0 150/0.002 = 75000,
+// b->m1 240/0.010 over budget. Take b->m0 (loss 0.002). Then a->m0 50000,
+// a->m1 20000 (loss 0.006 > budget: out), b->m0->m1 over budget. Take a->m0
+// (loss 0.003). Then a->m1: +0.003 -> 0.006, over. Done: a=m0, b=m0.
+//
+// Budget 0.012: b->m0 (75000) first; then a->m0 50000, a->m1 20000,
+// b->m1 90/0.008 = 11250: a->m0 (0.003); then a->m1 30/0.003 = 10000,
+// b->m1 11250 (0.011 fits): b->m1; then a->m1 would reach 0.014: done.
+func TestGreedyHandComputed(t *testing.T) {
+	layers := []LayerFacts{{Layer: "a", Muls: 100}, {Layer: "b", Muls: 300}}
+	cands := []candidate{{name: "m0", power: 0.5}, {name: "m1", power: 0.2}}
+	drops := [][]float64{{0.001, 0.004}, {0.002, 0.010}}
+	drop := func(l, c int) float64 { return drops[l][c] }
+	if got := greedy(layers, cands, 1, drop, 0.005); !reflect.DeepEqual(got, []int{0, 0}) {
+		t.Errorf("budget 0.005: %v, want [0 0]", got)
+	}
+	if got := greedy(layers, cands, 1, drop, 0.012); !reflect.DeepEqual(got, []int{0, 1}) {
+		t.Errorf("budget 0.012: %v, want [0 1]", got)
+	}
+	if got := greedy(layers, cands, 1, drop, 0); !reflect.DeepEqual(got, []int{-1, -1}) {
+		t.Errorf("budget 0: %v, want all exact", got)
+	}
+	// A loss-free move is taken before any other, whatever its ratio.
+	free := func(l, c int) float64 {
+		if l == 0 && c == 1 {
+			return 0
+		}
+		return 1
+	}
+	if got := greedy(layers, cands, 1, free, 0); !reflect.DeepEqual(got, []int{1, -1}) {
+		t.Errorf("loss-free: %v, want [1 -1]", got)
+	}
+}
