@@ -23,6 +23,7 @@ Usage:
   lut stats [-json] [-signed] SPEC|FILE...    error metrics against the exact product
   lut gen -o FILE SPEC                        write a built-in design as .npy, .bin or .csv
   lut heatmap [-signed] -o OUT.png SPEC|FILE  draw the error map approx - exact
+  lut doc [-o FILE.md] [-img DIR]             write docs/multipliers.md: metrics and error maps of the built-ins
 
 A SPEC names a built-in, e.g. mitchell, trunc:t=4, drum:k=4,signed=true.
 A FILE is a table file recognised by its extension: .npy, .bin or .csv.
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runGen(rest, stdout, stderr)
 	case "heatmap":
 		err = runHeatmap(rest, stdout, stderr)
+	case "doc":
+		err = runDoc(rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
