@@ -7,15 +7,20 @@
 //     Approximate mode, optionally retrains it for a few epochs and evaluates
 //     again: one Row per multiplier with the table's error metrics, its cost
 //     metadata (Costs, read from a name,power,area CSV) and the accuracies.
-//   - Sensitivity approximates one layer at a time and measures the accuracy
+//   - MeasureSensitivity approximates one layer at a time and measures the accuracy
 //     drop of each, next to the layer's share of the multiplications and the
 //     error model's predicted noise (package errmodel).
 //   - Assign chooses a multiplier per layer, the cheapest combination within
 //     an accuracy budget, from per-layer sensitivity measurements (see
 //     assign.go for the algorithm), and estimates the energy saved.
-//   - Shard and Merge scale a sweep out: a shard runs a deterministic slice of
-//     the list and writes its own folder; Merge combines the folders into the
-//     result an unsharded run writes.
+//   - Shard (ParseShard, ShardFromEnv for Slurm arrays and Kubernetes
+//     Indexed Jobs) and Merge scale a sweep out: a shard runs a deterministic
+//     slice of the list and writes its own folder; Merge combines the folders
+//     into the result an unsharded run writes.
+//
+// OpenModel rebuilds a checkpoint's model once; every measurement restores
+// the trained state first, so results do not depend on what was measured
+// before (which is what makes shards and a whole run agree).
 //
 // Every file is written atomically (train.WriteFileAtomic). Results are
 // deterministic given the checkpoint and the list, except the measured
