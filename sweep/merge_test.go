@@ -39,7 +39,7 @@ func TestMergeEqualsWhole(t *testing.T) {
 	if err := Write(d2, merged); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{CSVFile, JSONFile, PlotMAE, PlotBars} {
+	for _, f := range []string{CSVFile, JSONFile, MDFile, PlotMAE, PlotBars} {
 		a, _ := os.ReadFile(filepath.Join(d1, f))
 		b, _ := os.ReadFile(filepath.Join(d2, f))
 		if len(a) == 0 || string(a) != string(b) {

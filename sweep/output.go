@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/goapprox/goapprox/train"
 )
@@ -17,6 +18,7 @@ import (
 const (
 	CSVFile   = "sweep.csv"
 	JSONFile  = "sweep.json"
+	MDFile    = "sweep.md"
 	PlotMAE   = "accuracy_vs_mae.png"
 	PlotPower = "accuracy_vs_power.png"
 	PlotBars  = "accuracy_bars.png"
@@ -81,7 +83,46 @@ func Write(dir string, r Result) error {
 	if r.Shard != nil || len(r.Rows) == 0 {
 		return nil
 	}
+	if err := train.WriteFileAtomic(filepath.Join(dir, MDFile), []byte(Markdown(r))); err != nil {
+		return err
+	}
 	return writePlots(dir, r)
+}
+
+// Markdown is the sweep as a Markdown table (accuracies in percent; no
+// seconds, so that it is the same for every run of the same sweep).
+func Markdown(r Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s on %s (%s preset, %d test samples): %.2f%% with exact products.\n\n",
+		r.Model, r.Dataset, r.Quant, r.TestSamples, 100*r.AccuracyExact)
+	b.WriteString("| multiplier | MAE | WCE | EP | MRE | bias | std | power | area | accuracy |")
+	if r.RetrainEpochs > 0 {
+		fmt.Fprintf(&b, " after %d epoch(s) |", r.RetrainEpochs)
+	}
+	b.WriteString("\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	if r.RetrainEpochs > 0 {
+		b.WriteString("---:|")
+	}
+	b.WriteString("\n")
+	cell := func(v *float64) string {
+		if v == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.4g", *v)
+	}
+	for _, row := range r.Rows {
+		fmt.Fprintf(&b, "| `%s` | %.5g | %.0f | %.3f | %.4f | %.5g | %.5g | %s | %s | %.2f%% |", row.Name, row.MAE, row.WCE,
+			row.EP, row.MRE, row.Bias, row.Std, cell(row.Power), cell(row.Area), 100*row.AccuracyBefore)
+		if r.RetrainEpochs > 0 {
+			if row.AccuracyAfter != nil {
+				fmt.Fprintf(&b, " %.2f%% |", 100**row.AccuracyAfter)
+			} else {
+				b.WriteString(" – |")
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // ReadResult reads the sweep.json of a sweep or shard folder.

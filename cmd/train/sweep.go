@@ -224,7 +224,7 @@ func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard,
 func describeDir(dir string, r sweep.Result) string {
 	files := []string{sweep.CSVFile, sweep.JSONFile}
 	if r.Shard == nil && len(r.Rows) > 0 {
-		files = append(files, sweep.PlotMAE, sweep.PlotBars)
+		files = append(files, sweep.MDFile, sweep.PlotMAE, sweep.PlotBars)
 		if _, err := os.Stat(filepath.Join(dir, sweep.PlotPower)); err == nil {
 			files = append(files, sweep.PlotPower)
 		}
