@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/goapprox/goapprox/dataset"
+	"github.com/goapprox/goapprox/internal/shared"
 	"github.com/goapprox/goapprox/lut"
 	"github.com/goapprox/goapprox/ops"
 	"github.com/goapprox/goapprox/quantize"
@@ -124,25 +125,6 @@ func signedSuffix(spec string) string {
 	return ":signed=true"
 }
 
-// moduleRoot walks up from the package directory to go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
-
 // mnist returns n normalised MNIST test images, or skips.
 func mnist(t *testing.T, n int) *dataset.Dataset {
 	t.Helper()
@@ -230,7 +212,10 @@ func realCases(t *testing.T, tab *lut.Table, preset string) []Case {
 
 // evoTables returns a few EvoApprox mul8u tables from ../shared, or none.
 func evoTables(t *testing.T) []*lut.Table {
-	dir := filepath.Join(moduleRoot(t), "..", "shared", "luts", "evoapprox-mul8u")
+	dir, err := shared.LUTs()
+	if err != nil {
+		return nil // the caller says so
+	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.bin"))
 	sort.Strings(files)
 	var out []*lut.Table

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/goapprox/goapprox/internal/shared"
 )
 
 // testTable is a non-commutative table with negative entries, so that a
@@ -306,26 +308,11 @@ func TestFileRoundTripEveryFormat(t *testing.T) {
 	}
 }
 
-// moduleRoot walks up from the package directory to the directory of go.mod.
-func moduleRoot(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
 func TestReadEvoApproxTables(t *testing.T) {
-	dir := filepath.Join(moduleRoot(t), "..", "shared", "luts", "evoapprox-mul8u")
+	dir := shared.Require(t, "luts", "evoapprox-mul8u")
 	paths, _ := filepath.Glob(filepath.Join(dir, "*.bin"))
 	if len(paths) == 0 {
-		t.Skip("../shared/luts/evoapprox-mul8u is absent")
+		t.Fatalf("no .bin tables in %s", dir)
 	}
 	exact := 0
 	for _, p := range paths {

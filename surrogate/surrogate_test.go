@@ -3,11 +3,10 @@ package surrogate
 import (
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/goapprox/goapprox/internal/shared"
 	"github.com/goapprox/goapprox/lut"
 	"github.com/goapprox/goapprox/lut/multiplier"
 	"github.com/goapprox/goapprox/ops/kernel"
@@ -44,25 +43,7 @@ func mustSurrogate(t testing.TB, s *Spectrum, r int) *Surrogate {
 // root, or skips the test when it is absent.
 func sharedTable(t testing.TB, name string) *lut.Table {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	path := filepath.Join(dir, "..", "shared", "luts", "evoapprox-mul8u", name+".bin")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s is absent", path)
-	}
-	tab, err := lut.ReadFile(path, false, false)
+	tab, err := lut.ReadFile(shared.RequireLUT(t, name), false, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goapprox/goapprox/internal/shared"
 	"github.com/goapprox/goapprox/lut/multiplier"
 )
 
@@ -92,11 +93,7 @@ func TestStatsValuesAndOrder(t *testing.T) {
 }
 
 func TestStatsEvoApproxExact(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "luts", "evoapprox-mul8u", "mul8u_1JFF.bin")
-	if _, err := os.Stat(path); err != nil {
-		t.Skip("../shared/luts/evoapprox-mul8u is absent")
-	}
-	rows := statsJSON(t, path)
+	rows := statsJSON(t, shared.RequireLUT(t, "mul8u_1JFF"))
 	r := rows[0]
 	if r.Name != "mul8u_1JFF" || r.MAE != 0 || r.WCE != 0 || r.EP != 0 || r.MRE != 0 || r.MSE != 0 || r.Std != 0 {
 		t.Errorf("mul8u_1JFF: %+v, want all metrics 0", r)

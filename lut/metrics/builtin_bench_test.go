@@ -2,11 +2,10 @@ package metrics_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/goapprox/goapprox/internal/shared"
 	"github.com/goapprox/goapprox/lut"
 	"github.com/goapprox/goapprox/lut/metrics"
 	"github.com/goapprox/goapprox/lut/multiplier"
@@ -65,10 +64,7 @@ func BenchmarkBuildAndComputeAllBuiltins(b *testing.B) {
 // BenchmarkComputeFile reads an EvoApproxLib table file (.bin, from
 // ../shared) and computes its metrics.
 func BenchmarkComputeFile(b *testing.B) {
-	path := filepath.Join(moduleRoot(b), "..", "shared", "luts", "evoapprox-mul8u", "mul8u_L40.bin")
-	if _, err := os.Stat(path); err != nil {
-		b.Skip("EvoApprox tables not found:", err)
-	}
+	path := shared.RequireLUT(b, "mul8u_L40")
 	b.Run("read+compute", func(b *testing.B) {
 		for b.Loop() {
 			t, err := lut.ReadFile(path, false, false)
@@ -87,21 +83,4 @@ func BenchmarkComputeFile(b *testing.B) {
 			metrics.Compute(t)
 		}
 	})
-}
-
-func moduleRoot(b *testing.B) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			b.Fatal("go.mod not found above", dir)
-		}
-		dir = parent
-	}
 }

@@ -3,11 +3,10 @@ package metrics
 import (
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/goapprox/goapprox/internal/shared"
 	"github.com/goapprox/goapprox/lut"
 )
 
@@ -53,12 +52,7 @@ func TestExactTablesHaveZeroError(t *testing.T) {
 }
 
 func TestEvoApproxExactMultiplier(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "luts", "evoapprox-mul8u")
-	path := filepath.Join(dir, "mul8u_1JFF.bin")
-	if _, err := os.Stat(path); err != nil {
-		t.Skip("../shared/luts/evoapprox-mul8u is absent")
-	}
-	tab, err := lut.ReadFile(path, false, false)
+	tab, err := lut.ReadFile(shared.RequireLUT(t, "mul8u_1JFF"), false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +62,7 @@ func TestEvoApproxExactMultiplier(t *testing.T) {
 		t.Errorf("name %q", m.Name)
 	}
 	// And a real approximate one is not exact: its error is visible.
-	other, err := lut.ReadFile(filepath.Join(dir, "mul8u_2AC.bin"), false, false)
+	other, err := lut.ReadFile(shared.RequireLUT(t, "mul8u_2AC"), false, false)
 	if err != nil {
 		t.Fatal(err)
 	}

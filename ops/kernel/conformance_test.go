@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/goapprox/goapprox/internal/shared"
 )
 
 // The conformance suite: every kernel implementation, in every conv mode,
@@ -420,24 +421,9 @@ func TestConcurrentCalls(t *testing.T) {
 // TestRealMultiplier runs an EvoApproxLib table from ../shared, when
 // present, through every variant.
 func TestRealMultiplier(t *testing.T) {
-	dir, err := os.Getwd()
+	raw, err := os.ReadFile(shared.RequireLUT(t, "mul8u_17KS"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	// Walk up to the module root; ../shared sits next to it.
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("module root not found")
-		}
-		dir = parent
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "..", "shared", "luts", "evoapprox-mul8u", "mul8u_17KS.bin"))
-	if err != nil {
-		t.Skipf("shared tables absent: %v", err)
 	}
 	if len(raw) != 2*65536 {
 		t.Fatalf("table file holds %d bytes, want %d", len(raw), 2*65536)
