@@ -12,6 +12,7 @@ import (
 
 	"gonum.org/v1/plot/palette/moreland"
 
+	"github.com/goapprox/goapprox/internal/atomicfile"
 	"github.com/goapprox/goapprox/lut"
 	"github.com/goapprox/goapprox/lut/metrics"
 	"github.com/goapprox/goapprox/lut/multiplier"
@@ -60,11 +61,11 @@ func runDoc(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for name, data := range images {
-		if err := writeFileAtomic(filepath.Join(*imgDir, name), data); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(*imgDir, name), data); err != nil {
 			return err
 		}
 	}
-	if err := writeFileAtomic(*out, page); err != nil {
+	if err := atomicfile.WriteFile(*out, page); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s and %d heatmaps in %s\n", *out, len(images), *imgDir)

@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/goapprox/goapprox/internal/atomicfile"
 	"github.com/goapprox/goapprox/lut"
 )
 
@@ -44,7 +45,7 @@ func runHeatmap(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(*out, png); err != nil {
+	if err := atomicfile.WriteFile(*out, png); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
