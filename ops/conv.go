@@ -188,16 +188,36 @@ type convScratch struct {
 }
 
 // convApprox computes the approximate convolution from the quantized
-// inputs in rec: table sums with padding read as the code zx, exact
-// zero-point correction, one rescale.
+// inputs in rec: table sums (or, in Surrogate mode, the surrogate's float
+// sums) with padding read as the code zx, exact zero-point correction, one
+// rescale. It returns the integer sums in Approximate mode, nil in
+// Surrogate mode.
 func convApprox(s *LayerState, rec *runRecord, y []float32, g kernel.ConvGeom) ([]int32, error) {
 	xBytes, wBytes := rec.x.q.bytes, rec.w.q.bytes
-	zx, sx := rec.xp.ZeroPoint[0], float64(rec.xp.Scale[0])
+	pad := byte(rec.xp.ZeroPoint[0])
+	if s.Mode == Surrogate {
+		rec.facc = grow(rec.facc, g.YLen())
+		if err := s.surrogateConv2d(rec.facc, xBytes, wBytes, pad, g); err != nil {
+			return nil, err
+		}
+		convCorrect(s, rec, y, rec.facc, g)
+		return nil, nil
+	}
 	rec.acc = grow(rec.acc, g.YLen())
-	acc := rec.acc
-	if err := s.lutConv2d(acc, xBytes, wBytes, byte(zx), g); err != nil {
+	if err := s.lutConv2d(rec.acc, xBytes, wBytes, pad, g); err != nil {
 		return nil, err
 	}
+	convCorrect(s, rec, y, rec.acc, g)
+	return rec.acc, nil
+}
+
+// convCorrect sets y = (acc − zx·Σw[o] − zw[o]·Σx(window) + K·zx·zw[o])·sx·
+// sw[o] from the convolution sums acc, padding counted as the code zx. The
+// correction is an integer and the sums are integers or float32, so their
+// float64 sum is exact: integer sums give the same bits as integer math.
+func convCorrect[A int32 | float32](s *LayerState, rec *runRecord, y []float32, acc []A, g kernel.ConvGeom) {
+	xBytes, wBytes := rec.x.q.bytes, rec.w.q.bytes
+	zx, sx := rec.xp.ZeroPoint[0], float64(rec.xp.Scale[0])
 	k := g.FanIn()
 	spatial := g.OutH() * g.OutW()
 	og := g.OutPerGroup()
@@ -227,16 +247,21 @@ func convApprox(s *LayerState, rec *runRecord, y []float32, g kernel.ConvGeom) (
 				scale := sx * sw
 				accPlane, yPlane := acc[base:base+spatial], y[base:base+spatial]
 				if zw == 0 {
-					rescale(yPlane, accPlane, corr, scale)
+					if ints, ok := any(accPlane).([]int32); ok {
+						rescale(yPlane, ints, corr, scale)
+						continue
+					}
+					for p, a := range accPlane {
+						yPlane[p] = float32((float64(a) + float64(corr)) * scale)
+					}
 					continue
 				}
 				for p, a := range accPlane {
-					yPlane[p] = float32(float64(int64(a)+corr-zw*win[p]) * scale)
+					yPlane[p] = float32((float64(a) + float64(corr-zw*win[p])) * scale)
 				}
 			}
 		}
 	})
-	return acc, nil
 }
 
 // rescaleVector, where the CPU has one, does rescale's work on the longest

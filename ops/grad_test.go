@@ -162,16 +162,17 @@ func quantState(id string, mode Mode, outChannels, wAxis int) *LayerState {
 func TestQuantizedGradientsAreStraightThrough(t *testing.T) {
 	r := rand.New(rand.NewSource(8))
 	for _, lc := range layerCases() {
-		for _, mode := range []Mode{Quantized, Approximate} {
+		for _, mode := range []Mode{Quantized, Approximate, Surrogate} {
 			t.Run(lc.name+"/"+mode.String(), func(t *testing.T) {
 				x, w := randFloats(r, prod(lc.xs), 1.5), randFloats(r, prod(lc.ws), 1)
 				outCh := lc.ws[lc.wAxis]
 				s := quantState(lc.name, mode, outCh, lc.wAxis)
-				if mode == Approximate {
+				if mode.NeedsTable() {
 					// A table far from exact: gradients must not notice it.
 					if err := s.SetTable(tableOf(t, false, true, func(a, b int) int { return a*b/3 + a - 7 })); err != nil {
 						t.Fatal(err)
 					}
+					s.Surrogate.Rank = 1
 				}
 				gout := randFloats(r, len(lc.ref(x, w)), 1)
 				_, dx, dw, _ := graphGrads(t, lc, s, x, w, gout)

@@ -154,7 +154,7 @@ func linearForward(s *LayerState, layout WeightLayout, rec *runRecord, y, x, w [
 		if s.Mode == Noise && s.Training {
 			rec.noise = addNoise(s, y, &rec.noiseBuf)
 		}
-	case Approximate:
+	case Approximate, Surrogate:
 		rec.quantizeInputs(s, x, xs, w, ws, true, false)
 		return linearApprox(s, rec, layout, y, m, n, k)
 	}
@@ -171,11 +171,13 @@ func linearFloat(layout WeightLayout, y, x, w []float32, m, n, k, threads int) {
 const minRescalePerWorker = 1 << 14
 
 // linearApprox computes the approximate product from the quantized inputs
-// in rec: table sums, exact zero-point correction, one rescale.
+// in rec: table sums (or, in Surrogate mode, the surrogate's float sums),
+// exact zero-point correction, one rescale. It returns the integer sums in
+// Approximate mode, nil in Surrogate mode.
 func linearApprox(s *LayerState, rec *runRecord, layout WeightLayout, y []float32, m, n, k int) ([]int32, error) {
 	xBytes, wBytes := rec.x.q.bytes, rec.w.q.bytes
 	if layout == InOut {
-		// The kernel wants one row of k codes per output.
+		// The kernels want one row of k codes per output.
 		rec.wT = grow(rec.wT, len(wBytes))
 		for i := 0; i < k; i++ {
 			for j := 0; j < n; j++ {
@@ -183,11 +185,6 @@ func linearApprox(s *LayerState, rec *runRecord, layout WeightLayout, y []float3
 			}
 		}
 		wBytes = rec.wT
-	}
-	rec.acc = grow(rec.acc, m*n)
-	acc := rec.acc
-	if err := s.lutGEMM(acc, xBytes, wBytes, m, n, k); err != nil {
-		return nil, err
 	}
 	// Code sums of every activation row and weight row.
 	rec.sums = grow(rec.sums, m+n)
@@ -199,18 +196,38 @@ func linearApprox(s *LayerState, rec *runRecord, layout WeightLayout, y []float3
 	for j := range wRow {
 		wRow[j] = codeSum(wBytes[j*k:(j+1)*k], wSigned)
 	}
+	if s.Mode == Surrogate {
+		rec.facc = grow(rec.facc, m*n)
+		if err := s.surrogateGEMM(rec.facc, xBytes, wBytes, m, n, k); err != nil {
+			return nil, err
+		}
+		linearCorrect(s, rec, y, rec.facc, xRow, wRow, m, n, k)
+		return nil, nil
+	}
+	rec.acc = grow(rec.acc, m*n)
+	if err := s.lutGEMM(rec.acc, xBytes, wBytes, m, n, k); err != nil {
+		return nil, err
+	}
+	linearCorrect(s, rec, y, rec.acc, xRow, wRow, m, n, k)
+	return rec.acc, nil
+}
+
+// linearCorrect sets y = (acc − zx·Σw − zw·Σx + k·zx·zw)·sx·sw from the
+// sums acc (m×n) and the code sums of the activation and weight rows. The
+// correction is an integer and the sums are integers or float32, so their
+// float64 sum is exact: integer sums give the same bits as integer math.
+func linearCorrect[A int32 | float32](s *LayerState, rec *runRecord, y []float32, acc []A, xRow, wRow []int64, m, n, k int) {
 	zx, sx := int64(rec.xp.ZeroPoint[0]), float64(rec.xp.Scale[0])
 	parallelRanges(m, s.threads(), max(1, minRescalePerWorker/max(n, 1)), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			accRow, yRow := acc[i*n:(i+1)*n], y[i*n:(i+1)*n]
 			for j := range yRow {
 				zw, sw := channelParams(rec, j)
-				t := int64(accRow[j]) - zx*wRow[j] - zw*xRow[i] + int64(k)*zx*zw
-				yRow[j] = float32(float64(t) * sx * sw)
+				corr := -zx*wRow[j] - zw*xRow[i] + int64(k)*zx*zw
+				yRow[j] = float32((float64(accRow[j]) + float64(corr)) * sx * sw)
 			}
 		}
 	})
-	return acc, nil
 }
 
 // channelParams returns the weight zero point and scale of output channel o.

@@ -1,6 +1,9 @@
 package ops
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Mode selects what an approximate layer computes. It is read on every run,
 // so switching modes needs no new graph and no new machine.
@@ -18,9 +21,13 @@ const (
 	// Approximate replaces every product by the layer's table entry
 	// lut[x_code][w_code].
 	Approximate
+	// Surrogate replaces the table lookups of Approximate mode by the
+	// table's low-rank error surrogate (package surrogate): the exact
+	// product plus a few rank-1 error terms, computed as float GEMMs.
+	Surrogate
 )
 
-var modeNames = [...]string{"float", "quantized", "noise", "approximate"}
+var modeNames = [...]string{"float", "quantized", "noise", "approximate", "surrogate"}
 
 func (m Mode) String() string {
 	if m >= 0 && int(m) < len(modeNames) {
@@ -29,6 +36,12 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
+// Valid reports whether m is one of the modes above.
+func (m Mode) Valid() bool { return m >= Float && int(m) < len(modeNames) }
+
+// NeedsTable reports whether mode m reads the layer's multiplier table.
+func (m Mode) NeedsTable() bool { return m == Approximate || m == Surrogate }
+
 // ParseMode reads a mode name as printed by String.
 func ParseMode(s string) (Mode, error) {
 	for i, n := range modeNames {
@@ -36,5 +49,5 @@ func ParseMode(s string) (Mode, error) {
 			return Mode(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown mode %q: use one of float, quantized, noise, approximate", s)
+	return 0, fmt.Errorf("unknown mode %q: use one of %s", s, strings.Join(modeNames[:], ", "))
 }

@@ -24,8 +24,9 @@ type runRecord struct {
 
 	noiseBuf noiseRecord
 	acc      []int32
-	sums     []int64 // code sums of rows (linear) or weight channels (conv)
-	wT       []byte  // InOut linear weights transposed to one row per output
+	facc     []float32 // the surrogate's sums (Surrogate mode)
+	sums     []int64   // code sums of rows (linear) or weight channels (conv)
+	wT       []byte    // InOut linear weights transposed to one row per output
 	workers  []convScratch
 }
 

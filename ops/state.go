@@ -24,9 +24,14 @@ type LayerState struct {
 	// with different IDs never merge in a graph. Keep it unique per graph.
 	ID   string
 	Mode Mode
-	// Table is the multiplier used in Approximate mode. Set it with
-	// SetTable, which checks that the code ranges fit its operand types.
+	// Table is the multiplier used in Approximate and Surrogate modes. Set
+	// it with SetTable, which checks that the code ranges fit its operand
+	// types.
 	Table *lut.Table
+	// Surrogate chooses the table's error surrogate used in Surrogate mode
+	// (rank or fidelity target, code weighting). The fitted surrogate is
+	// cached per table and settings (see FitSurrogate).
+	Surrogate SurrogateSettings
 
 	// XObserver and WObserver, when not nil, observe the activations and
 	// weights on every training run outside Float mode; XParams and WParams
@@ -50,11 +55,13 @@ type LayerState struct {
 
 	// RecordHistograms makes the ops count, in XHist and WHist, the code
 	// bytes (code & 0xFF) of every activation and weight quantized in
-	// Quantized, Noise and Approximate modes: the error model needs them.
+	// Quantized, Noise, Approximate and Surrogate modes: the error model
+	// and histogram-weighted surrogates need them.
 	RecordHistograms bool
 	XHist, WHist     [256]int64
 
-	prepared preparedTable
+	prepared  preparedTable
+	surrogate surrogateCache
 }
 
 // DefaultActivationParams and DefaultWeightParams are TorchApprox's default
@@ -108,7 +115,7 @@ func (s *LayerState) Validate() error {
 	if s == nil {
 		return errors.New("ops: nil LayerState")
 	}
-	if s.Mode < Float || s.Mode > Approximate {
+	if !s.Mode.Valid() {
 		return fmt.Errorf("ops: layer %q: unknown mode %d", s.ID, int(s.Mode))
 	}
 	if s.Threads < 0 {
@@ -134,15 +141,20 @@ func (s *LayerState) Validate() error {
 		if s.Training && s.Rand == nil {
 			return fmt.Errorf("ops: layer %q: Noise mode in training needs a seeded Rand (use NewLayerState)", s.ID)
 		}
-	case Approximate:
+	case Approximate, Surrogate:
 		if s.Table == nil {
-			return fmt.Errorf("ops: layer %q: Approximate mode needs a table: call SetTable", s.ID)
+			return fmt.Errorf("ops: layer %q: %v mode needs a table: call SetTable", s.ID, s.Mode)
 		}
 		if err := fitsAxis("activation", s.XParams, s.Table.SignedX()); err != nil {
 			return fmt.Errorf("ops: layer %q: table %s: %w", s.ID, s.Table.Name(), err)
 		}
 		if err := fitsAxis("weight", s.WParams, s.Table.SignedW()); err != nil {
 			return fmt.Errorf("ops: layer %q: table %s: %w", s.ID, s.Table.Name(), err)
+		}
+		if s.Mode == Surrogate {
+			if err := s.Surrogate.Validate(); err != nil {
+				return fmt.Errorf("ops: layer %q: %w", s.ID, err)
+			}
 		}
 	}
 	return nil
