@@ -52,15 +52,18 @@ type checkpoint struct {
 }
 
 type layerRecord struct {
-	Name       string          `json:"name"`
-	Kind       Kind            `json:"kind"`
-	Mode       string          `json:"mode"`
-	Training   bool            `json:"training"`
-	NoiseSigma float64         `json:"noise_sigma"`
-	NoiseMu    float64         `json:"noise_mu"`
-	Table      *tableRecord    `json:"table,omitempty"`
-	XParams    quantize.Params `json:"x_params"`
-	WParams    quantize.Params `json:"w_params"`
+	Name       string       `json:"name"`
+	Kind       Kind         `json:"kind"`
+	Mode       string       `json:"mode"`
+	Training   bool         `json:"training"`
+	NoiseSigma float64      `json:"noise_sigma"`
+	NoiseMu    float64      `json:"noise_mu"`
+	Table      *tableRecord `json:"table,omitempty"`
+	// Surrogate holds the Surrogate mode settings; absent (as in files
+	// written before the mode existed) means the zero settings.
+	Surrogate *surrogateRecord `json:"surrogate,omitempty"`
+	XParams   quantize.Params  `json:"x_params"`
+	WParams   quantize.Params  `json:"w_params"`
 	// XObserver and WObserver are the observers' own states (null for a
 	// layer whose parameters were fixed with SetQuantParams).
 	XObserver json.RawMessage `json:"x_observer"`
@@ -72,6 +75,45 @@ type layerRecord struct {
 type tableRecord struct {
 	Name        string `json:"name"`
 	Fingerprint string `json:"fingerprint"`
+}
+
+// surrogateRecord is ops.SurrogateSettings; the histograms a weighted fit
+// used are stored so that the loaded model fits the very same surrogate.
+type surrogateRecord struct {
+	Rank     int         `json:"rank"`
+	Fidelity float64     `json:"fidelity,omitempty"`
+	Weighted bool        `json:"weighted,omitempty"`
+	XHist    *[256]int64 `json:"x_hist,omitempty"`
+	WHist    *[256]int64 `json:"w_hist,omitempty"`
+}
+
+func recordSurrogate(set ops.SurrogateSettings) *surrogateRecord {
+	if set == (ops.SurrogateSettings{}) {
+		return nil
+	}
+	rec := &surrogateRecord{Rank: set.Rank, Fidelity: set.Fidelity, Weighted: set.Weighted}
+	if set.Weighted {
+		rec.XHist, rec.WHist = &set.XHist, &set.WHist
+	}
+	return rec
+}
+
+func (rec *surrogateRecord) settings() (ops.SurrogateSettings, error) {
+	var set ops.SurrogateSettings
+	if rec == nil {
+		return set, nil
+	}
+	set.Rank, set.Fidelity, set.Weighted = rec.Rank, rec.Fidelity, rec.Weighted
+	if rec.Weighted {
+		if rec.XHist == nil || rec.WHist == nil {
+			return set, fmt.Errorf("the surrogate is histogram-weighted but its histograms are missing")
+		}
+		set.XHist, set.WHist = *rec.XHist, *rec.WHist
+	}
+	if err := set.Validate(); err != nil {
+		return set, err
+	}
+	return set, nil
 }
 
 type tensorRecord struct {
@@ -158,6 +200,7 @@ func recordLayer(l *Layer) (layerRecord, error) {
 		Name: l.name, Kind: l.kind, Mode: s.Mode.String(), Training: s.Training,
 		NoiseSigma: s.NoiseSigma, NoiseMu: s.NoiseMu,
 		XParams: s.XParams, WParams: s.WParams,
+		Surrogate: recordSurrogate(s.Surrogate),
 	}
 	if s.Table != nil {
 		rec.Table = &tableRecord{Name: s.Table.Name(), Fingerprint: s.Table.Fingerprint()}
@@ -338,8 +381,12 @@ func prepareLayer(l *Layer, rec layerRecord, resolve TableResolver) (func() erro
 		if fp := table.Fingerprint(); fp != rec.Table.Fingerprint {
 			return nil, fmt.Errorf("table %q has fingerprint %s, the checkpoint was saved with %s: a different multiplier under that name", rec.Table.Name, fp, rec.Table.Fingerprint)
 		}
-	} else if mode == ops.Approximate {
-		return nil, fmt.Errorf("Approximate mode without a table")
+	} else if mode.NeedsTable() {
+		return nil, fmt.Errorf("%v mode without a table", mode)
+	}
+	sur, err := rec.Surrogate.settings()
+	if err != nil {
+		return nil, fmt.Errorf("bad surrogate settings: %w", err)
 	}
 	if err := rec.XParams.Validate(); err != nil {
 		return nil, fmt.Errorf("bad activation parameters: %w", err)
@@ -390,6 +437,7 @@ func prepareLayer(l *Layer, rec layerRecord, resolve TableResolver) (func() erro
 		s.XParams, s.WParams = rec.XParams.Clone(), rec.WParams.Clone()
 		s.XObserver, s.WObserver = xo, wo
 		s.Table = table
+		s.Surrogate = sur
 		if err := setW(); err != nil {
 			return err
 		}

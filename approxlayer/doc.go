@@ -12,12 +12,22 @@
 //     the input it multiplies; package graph uses them to rewrite ordinary
 //     Gorgonia graphs.
 //
-// Either way the mode (Float, Quantized, Noise, Approximate) and the table
-// are read by the ops on every run, so they are switched per layer at run
-// time without rebuilding the graph or the machine. A Registry keeps the
-// layers of a model in order and applies a mode, a table, training or a
-// freeze to all of them or to those whose names match glob patterns: the
-// get_approx_modules of TorchApprox.
+// Either way the mode (Float, Quantized, Noise, Approximate, Surrogate) and
+// the table are read by the ops on every run, so they are switched per
+// layer at run time without rebuilding the graph or the machine. A Registry
+// keeps the layers of a model in order and applies a mode, a table,
+// surrogate settings, training or a freeze to all of them or to those whose
+// names match glob patterns: the get_approx_modules of TorchApprox.
+//
+// # Error surrogate
+//
+// Surrogate mode computes a layer's sums with the table's low-rank error
+// surrogate (package surrogate) instead of table lookups. SetSurrogateRank
+// fixes its rank; SetSurrogateFidelity picks the smallest rank reproducing
+// a share of the table's error. With weighted, the fit weights codes by the
+// histograms the layer recorded (RecordHistograms), copied when the setter
+// runs. The fit is cached per table and settings; FitSurrogates does it
+// ahead of the first run.
 //
 // # Quantization
 //
@@ -35,8 +45,8 @@
 // # Checkpoints
 //
 // Save writes a model's state (weights, biases, extra parameters, observer
-// and quantization state, modes, noise settings, and each layer's table by
-// name and fingerprint) to one file, atomically; Load restores it so that
+// and quantization state, modes, noise and surrogate settings, and each
+// layer's table by name and fingerprint) to one file, atomically; Load restores it so that
 // the outputs are bit-identical. Tables are not stored: Load asks a
 // resolver for each by name and checks its fingerprint.
 package approxlayer

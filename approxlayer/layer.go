@@ -11,6 +11,7 @@ import (
 	"github.com/goapprox/goapprox/lut"
 	"github.com/goapprox/goapprox/ops"
 	"github.com/goapprox/goapprox/quantize"
+	"github.com/goapprox/goapprox/surrogate"
 )
 
 // Kind says what a layer computes.
@@ -307,27 +308,36 @@ func (l *Layer) MulsPerSample() int { return l.mulsPerSample }
 func (l *Layer) Mode() ops.Mode { return l.state.Mode }
 
 // SetMode switches the layer's mode; it takes effect on the next run.
-// Approximate mode needs a table (SetTable first).
+// Approximate and Surrogate modes need a table (SetTable first).
 func (l *Layer) SetMode(m ops.Mode) error {
-	if m < ops.Float || m > ops.Approximate {
-		return fmt.Errorf("approxlayer: layer %q: unknown mode %v", l.name, m)
-	}
-	if m == ops.Approximate && l.state.Table == nil {
-		return fmt.Errorf("approxlayer: layer %q: Approximate mode needs a table; call SetTable first", l.name)
+	if err := l.modeFits(m); err != nil {
+		return err
 	}
 	l.state.Mode = m
+	return nil
+}
+
+// modeFits checks, without changing anything, that the layer can run in
+// mode m.
+func (l *Layer) modeFits(m ops.Mode) error {
+	if !m.Valid() {
+		return fmt.Errorf("approxlayer: layer %q: unknown mode %v", l.name, m)
+	}
+	if m.NeedsTable() && l.state.Table == nil {
+		return fmt.Errorf("approxlayer: layer %q: %v mode needs a table; call SetTable first", l.name, m)
+	}
 	return nil
 }
 
 // Table returns the layer's multiplier table, or nil.
 func (l *Layer) Table() *lut.Table { return l.state.Table }
 
-// SetTable sets the multiplier used in Approximate mode, after checking
-// that the layer's code ranges fit the table's operand signedness. A nil
-// table clears it (not allowed in Approximate mode).
+// SetTable sets the multiplier used in Approximate and Surrogate modes,
+// after checking that the layer's code ranges fit the table's operand
+// signedness. A nil table clears it (not allowed in those modes).
 func (l *Layer) SetTable(t *lut.Table) error {
-	if t == nil && l.state.Mode == ops.Approximate {
-		return fmt.Errorf("approxlayer: layer %q is in Approximate mode and needs its table; change the mode first", l.name)
+	if t == nil && l.state.Mode.NeedsTable() {
+		return fmt.Errorf("approxlayer: layer %q is in %v mode and needs its table; change the mode first", l.name, l.state.Mode)
 	}
 	if t != nil {
 		if err := l.tableFits(t); err != nil {
@@ -346,6 +356,63 @@ func (l *Layer) tableFits(t *lut.Table) error {
 	probe := ops.NewLayerState(l.name, 0)
 	probe.XParams, probe.WParams = l.state.XParams, l.state.WParams
 	return probe.SetTable(t)
+}
+
+// Surrogate returns the settings of the layer's error surrogate (Surrogate
+// mode).
+func (l *Layer) Surrogate() ops.SurrogateSettings { return l.state.Surrogate }
+
+// SetSurrogateRank makes Surrogate mode use the table's error surrogate of
+// rank r (0..256; 0 is the exact product alone). With weighted, the fit
+// weights codes by the histograms the layer has recorded so far
+// (RecordHistograms), copied now; otherwise every code pair counts
+// equally. The fit itself happens on the next run in Surrogate mode, or
+// at FitSurrogate.
+func (l *Layer) SetSurrogateRank(r int, weighted bool) error {
+	return l.setSurrogate(ops.SurrogateSettings{Rank: r}, weighted)
+}
+
+// SetSurrogateFidelity makes Surrogate mode use the error surrogate of the
+// smallest rank that reproduces at least the share target (in (0, 1]) of
+// the table's error (surrogate.Spectrum.Fidelity, under the fit's
+// weighting). weighted is as for SetSurrogateRank.
+func (l *Layer) SetSurrogateFidelity(target float64, weighted bool) error {
+	if !(target > 0 && target <= 1) {
+		return fmt.Errorf("approxlayer: layer %q: surrogate fidelity target %v must lie in (0, 1]; use SetSurrogateRank(0, ...) for the exact product alone", l.name, target)
+	}
+	return l.setSurrogate(ops.SurrogateSettings{Fidelity: target}, weighted)
+}
+
+func (l *Layer) setSurrogate(set ops.SurrogateSettings, weighted bool) error {
+	set, err := l.surrogateSettings(set, weighted)
+	if err != nil {
+		return err
+	}
+	l.state.Surrogate = set
+	return nil
+}
+
+// surrogateSettings completes and checks settings, without changing
+// anything: with weighted, it copies the recorded histograms in.
+func (l *Layer) surrogateSettings(set ops.SurrogateSettings, weighted bool) (ops.SurrogateSettings, error) {
+	if weighted {
+		set.Weighted, set.XHist, set.WHist = true, l.state.XHist, l.state.WHist
+	}
+	if err := set.Validate(); err != nil {
+		return set, fmt.Errorf("approxlayer: layer %q: %w", l.name, err)
+	}
+	return set, nil
+}
+
+// FitSurrogate fits the layer's error surrogate now (about 43 ms, then
+// cached per table and settings) rather than on the first run, and returns
+// it, e.g. to read the rank a fidelity target chose.
+func (l *Layer) FitSurrogate() (*surrogate.Surrogate, error) {
+	sg, err := l.state.FitSurrogate()
+	if err != nil {
+		return nil, fmt.Errorf("approxlayer: %w", err)
+	}
+	return sg, nil
 }
 
 // Training reports whether the layer is in training.

@@ -98,22 +98,72 @@ func (r *Registry) Select(patterns ...string) ([]*Layer, error) {
 }
 
 // SetMode switches the selected layers (all when no pattern is given) to
-// mode m. Approximate mode needs every selected layer to have a table.
+// mode m. Approximate and Surrogate modes need every selected layer to
+// have a table.
 func (r *Registry) SetMode(m ops.Mode, patterns ...string) error {
 	ls, err := r.Select(patterns...)
 	if err != nil {
 		return err
 	}
-	if m < ops.Float || m > ops.Approximate {
+	if !m.Valid() {
 		return fmt.Errorf("approxlayer: unknown mode %v", m)
 	}
 	for _, l := range ls {
-		if m == ops.Approximate && l.state.Table == nil {
-			return fmt.Errorf("approxlayer: layer %q: Approximate mode needs a table; call SetTable first", l.name)
+		if err := l.modeFits(m); err != nil {
+			return err
 		}
 	}
 	for _, l := range ls {
 		l.state.Mode = m
+	}
+	return nil
+}
+
+// SetSurrogateRank sets the rank of the selected layers' error surrogates
+// (Layer.SetSurrogateRank); with weighted, each layer's fit weights codes
+// by its own recorded histograms.
+func (r *Registry) SetSurrogateRank(rank int, weighted bool, patterns ...string) error {
+	return r.setSurrogate(ops.SurrogateSettings{Rank: rank}, weighted, patterns)
+}
+
+// SetSurrogateFidelity sets the fidelity target of the selected layers'
+// error surrogates (Layer.SetSurrogateFidelity).
+func (r *Registry) SetSurrogateFidelity(target float64, weighted bool, patterns ...string) error {
+	if !(target > 0 && target <= 1) {
+		return fmt.Errorf("approxlayer: surrogate fidelity target %v must lie in (0, 1]; use SetSurrogateRank(0, ...) for the exact product alone", target)
+	}
+	return r.setSurrogate(ops.SurrogateSettings{Fidelity: target}, weighted, patterns)
+}
+
+func (r *Registry) setSurrogate(set ops.SurrogateSettings, weighted bool, patterns []string) error {
+	ls, err := r.Select(patterns...)
+	if err != nil {
+		return err
+	}
+	sets := make([]ops.SurrogateSettings, len(ls))
+	for i, l := range ls {
+		if sets[i], err = l.surrogateSettings(set, weighted); err != nil {
+			return err
+		}
+	}
+	for i, l := range ls {
+		l.state.Surrogate = sets[i]
+	}
+	return nil
+}
+
+// FitSurrogates fits the error surrogates of the selected layers now
+// (Layer.FitSurrogate), so that the first run in Surrogate mode does not
+// pay for it and problems show at once.
+func (r *Registry) FitSurrogates(patterns ...string) error {
+	ls, err := r.Select(patterns...)
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		if _, err := l.FitSurrogate(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

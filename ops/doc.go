@@ -18,6 +18,14 @@
 //     zero-point correction T = acc − zx·Σw_q − zw[o]·Σx_q + K·zx·zw[o]
 //     (convolution padding carries the code zx), and one rescale
 //     y = T·sx·sw[o], computed in float64 and stored as float32.
+//   - Surrogate: Approximate with acc replaced by the float32 sums of the
+//     table's error surrogate (package surrogate: the exact product plus
+//     r rank-1 error terms, as float GEMMs; padding carries the code zx).
+//     LayerState.Surrogate sets r, or a fidelity target choosing it, and
+//     the code weighting of the fit; the fit (about 43 ms) is cached per
+//     table and settings. At full rank it equals Approximate up to float32
+//     rounding of the sums. The surrogate's GEMMs run on gonum's float32
+//     BLAS with its own workers, not LayerState.Threads.
 //
 // Gradients are straight-through in every mode: those of the exact product
 // of the fake-quantized float tensors, passed only where a value fell inside
