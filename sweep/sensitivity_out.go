@@ -42,11 +42,11 @@ func WriteSensitivity(dir string, r SensitivityResult) error {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	w.Write([]string{"lut", "name", "layer", "kind", "muls_per_sample", "mul_share", "accuracy", "drop",
-		"predicted_mean", "predicted_std", "output_std", "predicted_sigma"})
+		"predicted_mean", "predicted_std", "output_std", "predicted_sigma", "predicted_mean_rel"})
 	for _, m := range r.Multipliers {
 		for _, l := range m.Layers {
 			w.Write([]string{m.LUT, m.Name, l.Layer, l.Kind, fmt.Sprint(l.Muls), num(l.Share), num(l.Accuracy), num(l.Drop),
-				num(l.PredictedMean), num(l.PredictedStd), num(l.OutputStd), num(l.PredictedSigma)})
+				num(l.PredictedMean), num(l.PredictedStd), num(l.OutputStd), num(l.PredictedSigma), num(l.PredictedMeanRel)})
 		}
 	}
 	w.Flush()
