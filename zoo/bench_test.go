@@ -1,0 +1,238 @@
+package zoo_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/goapprox/goapprox/dataset"
+	"github.com/goapprox/goapprox/graph"
+	"github.com/goapprox/goapprox/lut/multiplier"
+	"github.com/goapprox/goapprox/nn"
+	"github.com/goapprox/goapprox/ops"
+	"github.com/goapprox/goapprox/zoo"
+)
+
+// The training-step benchmarks time what a trainer does per batch: bind a
+// batch of 64 MNIST images, run the TapeMachine forward and backward
+// (softmax cross-entropy), and update every parameter with Adam, in the
+// phases of a training run:
+//
+//   - float: Float mode everywhere.
+//   - quantized: quantization-aware training, Quantized mode with the
+//     observers watching every batch (the preset's histogram observers).
+//   - approximate: fine-tuning with a multiplier, Approximate mode with the
+//     observers frozen, as the trainer runs that phase.
+//
+// The model is rewritten by package graph with the torchapprox preset (the
+// trainer's default) and the multiplier is trunc:t=9,signed=true. The step
+// mirrors train.Trainer's and is rebuilt here so that zoo does not depend on
+// train's internals. Run with
+//
+//	go test ./zoo -run '^$' -bench 'LeNet5TrainStep' -benchmem -benchtime=100x
+//
+// The data are the first 64 MNIST training images (normalised) when MNIST
+// is installed, else seeded random images: speed does not depend on which.
+
+const benchBatch = 64
+
+// benchPhases are the sub-benchmarks, in the order of a training run.
+var benchPhases = []string{"float", "quantized", "approximate"}
+
+func BenchmarkLeNet5TrainStep(b *testing.B) { benchTrainSteps(b, "lenet5") }
+
+func BenchmarkMobileNetV2TrainStep(b *testing.B) { benchTrainSteps(b, "mobilenetv2") }
+
+func benchTrainSteps(b *testing.B, model string) {
+	for _, phase := range benchPhases {
+		b.Run(phase, func(b *testing.B) {
+			s, err := newStepper(model, phase)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.close()
+			// Warm up: buffers are allocated by the first runs.
+			for range 3 {
+				if err := s.step(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := processCPU()
+			for range b.N {
+				if err := s.step(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
+		})
+	}
+}
+
+// stepper is one model compiled for training, with its Adam state.
+type stepper struct {
+	net    *zoo.Net
+	res    *graph.Result
+	x, y   *G.Node
+	cost   *G.Node
+	params G.Nodes
+	vm     G.VM
+
+	// The bound input and label tensors: each step copies into them.
+	xT, yT       *tensor.Dense
+	images       []float32
+	labels       []int
+	adamM, adamV [][]float32
+	steps        int
+}
+
+func newStepper(model, phase string) (*stepper, error) {
+	m, err := zoo.Lookup(model)
+	if err != nil {
+		return nil, err
+	}
+	net, err := m.Build(zoo.Input{C: 1, H: 28, W: 28, Classes: 10}, benchBatch, 1)
+	if err != nil {
+		return nil, err
+	}
+	res, err := graph.Rewrite(net.Graph, graph.Options{Preset: "torchapprox", Seed: 1})
+	if err != nil {
+		return nil, err
+	}
+	params, err := res.Nodes(net.Params...)
+	if err != nil {
+		return nil, err
+	}
+	s := &stepper{net: net, res: res, params: params, x: res.Node(net.Input), images: benchImages(), labels: make([]int, benchBatch)}
+	for i := range s.labels {
+		s.labels[i] = i % 10
+	}
+	s.y = G.NewVector(res.Graph, tensor.Int, G.WithShape(benchBatch), G.WithName("labels"))
+	if s.cost, err = nn.SoftmaxCrossEntropy(res.Node(net.Logits), s.y); err != nil {
+		return nil, err
+	}
+	if _, err := G.Grad(s.cost, params...); err != nil {
+		return nil, err
+	}
+	s.xT = tensor.New(tensor.WithShape(s.x.Shape()...), tensor.Of(tensor.Float32))
+	s.yT = tensor.New(tensor.WithShape(benchBatch), tensor.Of(tensor.Int))
+	s.vm = G.NewTapeMachine(res.Graph, G.BindDualValues(params...))
+	for _, p := range params {
+		n := p.Shape().TotalSize()
+		s.adamM = append(s.adamM, make([]float32, n))
+		s.adamV = append(s.adamV, make([]float32, n))
+	}
+	if err := s.setPhase(phase); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// setPhase sets the layers' modes as the trainer does. The approximate
+// phase first lets the observers see a few batches (QAT), then freezes them.
+func (s *stepper) setPhase(phase string) error {
+	layers := s.res.Layers
+	s.net.SetBatchNormTraining(true)
+	layers.SetTraining(true)
+	switch phase {
+	case "float":
+		return layers.SetMode(ops.Float)
+	case "quantized":
+		return layers.SetMode(ops.Quantized)
+	case "approximate":
+		if err := layers.SetMode(ops.Quantized); err != nil {
+			return err
+		}
+		for range 3 {
+			if err := s.step(); err != nil {
+				return err
+			}
+		}
+		layers.FreezeObservers()
+		t, err := multiplier.Parse("trunc:t=9,signed=true")
+		if err != nil {
+			return err
+		}
+		if err := layers.SetTable(t); err != nil {
+			return err
+		}
+		return layers.SetMode(ops.Approximate)
+	}
+	return fmt.Errorf("unknown phase %q", phase)
+}
+
+func (s *stepper) close() { s.vm.Close() }
+
+// step is one training step: bind, forward and backward, Adam at lr 1e-4.
+func (s *stepper) step() error {
+	defer s.vm.Reset()
+	copy(s.xT.Float32s(), s.images)
+	copy(s.yT.Ints(), s.labels)
+	if err := G.Let(s.x, s.xT); err != nil {
+		return err
+	}
+	if err := G.Let(s.y, s.yT); err != nil {
+		return err
+	}
+	if err := s.vm.RunAll(); err != nil {
+		return err
+	}
+	if loss := s.cost.Value().Data().(float32); math.IsNaN(float64(loss)) {
+		return errors.New("the loss is NaN")
+	}
+	return s.adam(1e-4)
+}
+
+// adam is the trainer's Adam update (beta 0.9/0.999, eps 1e-8), in place,
+// zeroing each gradient after use.
+func (s *stepper) adam(lr float64) error {
+	s.steps++
+	bc1 := 1 - math.Pow(0.9, float64(s.steps))
+	bc2 := 1 - math.Pow(0.999, float64(s.steps))
+	for k, p := range s.params {
+		gv, err := p.Grad()
+		if err != nil {
+			return err
+		}
+		g := gv.Data().([]float32)
+		w := p.Value().Data().([]float32)
+		m, v := s.adamM[k], s.adamV[k]
+		for i, gi := range g {
+			m[i] = 0.9*m[i] + 0.1*gi
+			v[i] = 0.999*v[i] + 0.001*gi*gi
+			w[i] -= float32(lr * (float64(m[i]) / bc1) / (math.Sqrt(float64(v[i])/bc2) + 1e-8))
+		}
+		clear(g)
+	}
+	return nil
+}
+
+// benchImages returns one batch: MNIST's first training images when
+// installed, else seeded random pixels, normalised as MNIST.
+var benchImages = sync.OnceValue(func() []float32 {
+	const size = benchBatch * 28 * 28
+	if d, err := dataset.Load("mnist", dataset.Train, dataset.Options{}); err == nil {
+		d = d.Limit(benchBatch)
+		if d.NormalizeDefault() == nil && len(d.Images) == size {
+			return d.Images
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	img := make([]float32, size)
+	for i := range img {
+		if rng.IntN(5) == 0 { // MNIST is mostly background
+			img[i] = (rng.Float32() - 0.1307) / 0.3081
+		} else {
+			img[i] = -0.1307 / 0.3081
+		}
+	}
+	return img
+})
