@@ -59,3 +59,19 @@ func BenchmarkSoftmaxCrossEntropy(b *testing.B) {
 		return SoftmaxCrossEntropy(x, G.NodeFromAny(g, tensor.New(tensor.WithShape(64), tensor.WithBacking(labels)), G.WithName("y")))
 	})
 }
+
+func BenchmarkReLU(b *testing.B) {
+	benchGraph(b, tensor.Shape{64, 6, 28, 28}, func(_ *G.ExprGraph, x *G.Node) (*G.Node, error) { return ReLU(x) })
+}
+
+func BenchmarkMaxPool2D(b *testing.B) {
+	benchGraph(b, tensor.Shape{64, 6, 28, 28}, func(_ *G.ExprGraph, x *G.Node) (*G.Node, error) {
+		return MaxPool2D(x, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2})
+	})
+}
+
+func BenchmarkGorgoniaMaxPool2D(b *testing.B) {
+	benchGraph(b, tensor.Shape{64, 6, 28, 28}, func(_ *G.ExprGraph, x *G.Node) (*G.Node, error) {
+		return G.MaxPool2D(x, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2})
+	})
+}
