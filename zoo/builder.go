@@ -220,7 +220,7 @@ func (b *builder) relu(x *G.Node) *G.Node {
 	if b.err != nil {
 		return nil
 	}
-	y, err := G.Rectify(x)
+	y, err := nn.ReLU(x)
 	if !b.check("relu", err) {
 		return nil
 	}
@@ -243,7 +243,7 @@ func (b *builder) maxpool(x *G.Node) *G.Node {
 	if b.err != nil {
 		return nil
 	}
-	y, err := G.MaxPool2D(x, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2})
+	y, err := nn.MaxPool2D(x, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2})
 	if !b.check("maxpool", err) {
 		return nil
 	}
