@@ -93,6 +93,11 @@ func (g poolGeom) forward(x []float32, h, w int, y []float32, arg []int32) {
 		forward2x2(x, h, w, oh, ow, planes, y, arg)
 		return
 	}
+	g.forwardGeneral(x, h, w, oh, ow, planes, y, arg)
+}
+
+// forwardGeneral is forward for any window: a loop over each window.
+func (g poolGeom) forwardGeneral(x []float32, h, w, oh, ow, planes int, y []float32, arg []int32) {
 	for p := range planes {
 		xp := x[p*h*w : (p+1)*h*w]
 		yp, ap := y[p*oh*ow:(p+1)*oh*ow], arg[p*oh*ow:(p+1)*oh*ow]
@@ -121,31 +126,41 @@ func (g poolGeom) forward(x []float32, h, w int, y []float32, arg []int32) {
 }
 
 // forward2x2 is forward for 2×2 windows with stride 2 and no padding,
-// LeNet's and VGG's pooling, with the window read directly.
+// LeNet's and VGG's pooling. It picks the maximum of each row pair, then of
+// the two rows, with comparisons turned into indices (no branches, which
+// random data would mispredict half the time) and ties kept by the first,
+// as forward does. Those comparisons are false for NaN, so the sum of every
+// value read is kept: when it is NaN (a NaN in the input, or +Inf and -Inf
+// together) the general loop, which handles NaN, redoes the work.
 func forward2x2(x []float32, h, w, oh, ow, planes int, y []float32, arg []int32) {
+	var sum float32
 	for p := range planes {
 		xp := x[p*h*w : (p+1)*h*w]
 		yp, ap := y[p*oh*ow:(p+1)*oh*ow], arg[p*oh*ow:(p+1)*oh*ow]
 		for i := range oh {
-			top, bottom := xp[2*i*w:(2*i+1)*w], xp[(2*i+1)*w:(2*i+2)*w]
+			r0, r1 := 2*i*w, (2*i+1)*w
+			top, bottom := xp[r0:r0+w], xp[r1:r1+w]
 			yr, ar := yp[i*ow:(i+1)*ow], ap[i*ow:(i+1)*ow]
 			for j := range yr {
 				c := 2 * j
-				best, at := top[c], 2*i*w+c
-				if v := top[c+1]; larger(v, best) {
-					best, at = v, 2*i*w+c+1
-				}
-				if v := bottom[c]; larger(v, best) {
-					best, at = v, (2*i+1)*w+c
-				}
-				if v := bottom[c+1]; larger(v, best) {
-					best, at = v, (2*i+1)*w+c+1
-				}
-				yr[j], ar[j] = best, int32(at)
+				a, b, d, e := top[c], top[c+1], bottom[c], bottom[c+1]
+				sum += (a + b) + (d + e)
+				t := r0 + c + b2i(b > a)
+				u := r1 + c + b2i(e > d)
+				t += b2i(xp[u] > xp[t]) * (u - t)
+				yr[j], ar[j] = xp[t], int32(t)
 			}
 		}
 	}
+	if sum != sum {
+		g := poolGeom{kh: 2, kw: 2, sh: 2, sw: 2}
+		g.forwardGeneral(x, h, w, oh, ow, planes, y, arg)
+	}
 }
+
+// b2i is 1 for true and 0 for false, compiled to a flag read (SETcc)
+// rather than a branch.
+func b2i(b bool) int { return int(*(*uint8)(unsafe.Pointer(&b))) }
 
 // MaxPool2DOp is the op built by MaxPool2D. It keeps the argmax of its last
 // run for the gradient op, which runs after it in the same pass.

@@ -57,6 +57,18 @@ func tiedTensor(seed uint64, shape ...int) *tensor.Dense {
 	return t
 }
 
+// specialTensor is random with a few NaN, +Inf and -Inf and ±0 mixed in.
+func specialTensor(seed uint64, shape ...int) *tensor.Dense {
+	t := randTensor(seed, 1, shape...)
+	v := t.Float32s()
+	r := rand.New(rand.NewPCG(seed, 4))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
+	for range max(1, len(v)/10) {
+		v[r.IntN(len(v))] = special[r.IntN(len(special))]
+	}
+	return t
+}
+
 func sameBits(a, b []float32) bool {
 	if len(a) != len(b) {
 		return false
@@ -89,7 +101,7 @@ var poolCases = []struct {
 func TestMaxPool2DReference(t *testing.T) {
 	for k, tc := range poolCases {
 		t.Run(fmt.Sprintf("%v_k%v_p%v_s%v", tc.shape, tc.kernel, tc.pad, tc.strid), func(t *testing.T) {
-			for _, x := range []*tensor.Dense{tiedTensor(uint64(k), tc.shape...), randTensor(uint64(k), 1, tc.shape...)} {
+			for _, x := range []*tensor.Dense{tiedTensor(uint64(k), tc.shape...), randTensor(uint64(k), 1, tc.shape...), specialTensor(uint64(k), tc.shape...)} {
 				g := poolGeom{kh: tc.kernel[0], kw: tc.kernel[1], ph: tc.pad[0], pw: tc.pad[1], sh: tc.strid[0], sw: tc.strid[1]}
 				os, err := g.outShape(x.Shape())
 				if err != nil {

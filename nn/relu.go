@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"hash"
+	"math"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -61,10 +62,9 @@ func (op *ReLUOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (
 	out, y := output(prealloc, &op.out, xs, x)
 	y = y[:len(x)]
 	for i, v := range x {
-		if v <= 0 {
-			v = 0
-		}
-		y[i] = v
+		// Go's max is branch-free and has exactly these semantics:
+		// NaN stays NaN, max(-0, 0) = +0.
+		y[i] = max(v, 0)
 	}
 	return out, nil
 }
@@ -127,12 +127,16 @@ func (op *reluGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Valu
 	}
 	out, dx := output(prealloc, &op.out, xs, x, dy)
 	dx = dx[:len(x)]
+	dy = dy[:len(x)]
 	for i, v := range x {
-		g := dy[i]
+		// A mask on the bits rather than a branch on the sign, which
+		// random data would mispredict half the time; the compiler turns
+		// the integer choice into a conditional move.
+		keep := uint32(0xffffffff)
 		if v <= 0 {
-			g = 0
+			keep = 0
 		}
-		dx[i] = g
+		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & keep)
 	}
 	return out, nil
 }
