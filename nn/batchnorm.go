@@ -5,6 +5,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"math"
+	"unsafe"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -89,6 +90,14 @@ type BatchNormOp struct {
 	usedBatchStat bool
 	ran           bool
 	out           *tensor.Dense // output buffer reused between runs
+
+	// The per-channel sums Σdy and Σdy·x̂ that all three gradient ops
+	// need, computed by the first of them to run and kept for the others
+	// while they are handed the same dy (first element and length) after
+	// the same forward run.
+	sumDy, sumDyXhat []float64
+	sumsFor          *float32
+	sumsLen          int
 }
 
 // State returns the shared state the op reads.
@@ -174,17 +183,12 @@ func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 			// avoiding the cancellation of E[x²]-E[x]².
 			var sum float64
 			for i := 0; i < n; i++ {
-				for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-					sum += float64(v)
-				}
+				sum += sum64(x[(i*c+ch)*hw : (i*c+ch+1)*hw])
 			}
 			mean := sum / float64(m)
 			var sq float64
 			for i := 0; i < n; i++ {
-				for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-					d := float64(v) - mean
-					sq += d * d
-				}
+				sq += sqDev64(x[(i*c+ch)*hw:(i*c+ch+1)*hw], mean)
 			}
 			biased := sq / float64(m)
 			op.mean[ch] = float32(mean)
@@ -201,6 +205,7 @@ func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 	}
 	op.usedBatchStat = st.Training
 	op.ran = true
+	op.sumsFor, op.sumsLen = nil, 0
 
 	out, y := output(prealloc, &op.out, xs, x, gamma, beta)
 	for i := 0; i < n; i++ {
@@ -269,9 +274,7 @@ func (op *BatchNormOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 type batchNormGradOp struct {
 	fwd *BatchNormOp
 	wrt int
-	// per-channel sums, reused between runs
-	sumDy, sumDyXhat []float64
-	out              *tensor.Dense
+	out *tensor.Dense
 }
 
 func (op *batchNormGradOp) Arity() int { return 3 }
@@ -328,27 +331,12 @@ func (op *batchNormGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 		return nil, fmt.Errorf("batch norm gradient: the forward op has not run")
 	}
 	n, c, hw := splitNCS(xs)
-	if op.sumDy == nil {
-		op.sumDy = make([]float64, c)
-		op.sumDyXhat = make([]float64, c)
-	}
-	for ch := 0; ch < c; ch++ {
-		var sdy, sdyx float64
-		mean, inv := f.mean[ch], f.invStd[ch]
-		for i := 0; i < n; i++ {
-			lo := (i*c + ch) * hw
-			for j, g := range dy[lo : lo+hw] {
-				sdy += float64(g)
-				sdyx += float64(g) * float64((x[lo+j]-mean)*inv)
-			}
-		}
-		op.sumDy[ch], op.sumDyXhat[ch] = sdy, sdyx
-	}
+	sumDy, sumDyXhat := f.gradSums(x, dy, n, c, hw)
 	if op.wrt > 0 {
 		out, g := output(prealloc, &op.out, tensor.Shape{c}, x, gamma, dy)
-		src := op.sumDyXhat
+		src := sumDyXhat
 		if op.wrt == 2 {
-			src = op.sumDy
+			src = sumDy
 		}
 		for ch := range g {
 			g[ch] = float32(src[ch])
@@ -362,8 +350,8 @@ func (op *batchNormGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 		k := gamma[ch] * inv
 		var meanDy, meanDyX float32
 		if f.usedBatchStat {
-			meanDy = float32(op.sumDy[ch] / m)
-			meanDyX = float32(op.sumDyXhat[ch] / m)
+			meanDy = float32(sumDy[ch] / m)
+			meanDyX = float32(sumDyXhat[ch] / m)
 		}
 		for i := 0; i < n; i++ {
 			lo := (i*c + ch) * hw
@@ -374,6 +362,87 @@ func (op *batchNormGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 		}
 	}
 	return out, nil
+}
+
+// gradSums returns the per-channel Σdy and Σdy·x̂ for the gradient ops,
+// computing them only when the ops' shared copy is not for this dy.
+func (op *BatchNormOp) gradSums(x, dy []float32, n, c, hw int) (sumDy, sumDyXhat []float64) {
+	if op.sumsFor == unsafe.SliceData(dy) && op.sumsLen == len(dy) && len(op.sumDy) == c {
+		return op.sumDy, op.sumDyXhat
+	}
+	if len(op.sumDy) != c {
+		op.sumDy, op.sumDyXhat = make([]float64, c), make([]float64, c)
+	}
+	for ch := 0; ch < c; ch++ {
+		var sdy, sdyx float64
+		mean, inv := op.mean[ch], op.invStd[ch]
+		for i := 0; i < n; i++ {
+			lo := (i*c + ch) * hw
+			a, b := sumsDyXhat(x[lo:lo+hw], dy[lo:lo+hw], mean, inv)
+			sdy += a
+			sdyx += b
+		}
+		op.sumDy[ch], op.sumDyXhat[ch] = sdy, sdyx
+	}
+	op.sumsFor, op.sumsLen = unsafe.SliceData(dy), len(dy)
+	return op.sumDy, op.sumDyXhat
+}
+
+// sum64 returns Σv in float64, with four partial sums so that the adds do
+// not wait on each other.
+func sum64(v []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		s0 += float64(v[i])
+		s1 += float64(v[i+1])
+		s2 += float64(v[i+2])
+		s3 += float64(v[i+3])
+	}
+	for ; i < len(v); i++ {
+		s0 += float64(v[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sqDev64 returns Σ(v-mean)² in float64, four partial sums as sum64.
+func sqDev64(v []float32, mean float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		d0, d1 := float64(v[i])-mean, float64(v[i+1])-mean
+		d2, d3 := float64(v[i+2])-mean, float64(v[i+3])-mean
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(v); i++ {
+		d := float64(v[i]) - mean
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sumsDyXhat returns Σdy and Σdy·x̂ in float64 with x̂ = (x-mean)·inv
+// computed in float32 as the forward pass does, two partial sums each.
+func sumsDyXhat(x, dy []float32, mean, inv float32) (sdy, sdyx float64) {
+	dy = dy[:len(x)]
+	var a0, a1, b0, b1 float64
+	i := 0
+	for ; i+2 <= len(x); i += 2 {
+		g0, g1 := float64(dy[i]), float64(dy[i+1])
+		a0 += g0
+		a1 += g1
+		b0 += g0 * float64((x[i]-mean)*inv)
+		b1 += g1 * float64((x[i+1]-mean)*inv)
+	}
+	for ; i < len(x); i++ {
+		g := float64(dy[i])
+		a0 += g
+		b0 += g * float64((x[i]-mean)*inv)
+	}
+	return a0 + a1, b0 + b1
 }
 
 func (op *batchNormGradOp) ReturnsPtr() bool     { return false }
