@@ -41,13 +41,22 @@ type Histogram struct {
 	frozen    bool
 	nonFinite int64
 	err       error
+	cum       []float64 // scratch for clipRange's cumulative counts
 }
 
 // histChannel is the histogram of one channel: counts over equal bins
 // spanning [lo, hi]; counts is nil until a finite value is seen.
+//
+// The clipping range is cached (for clipCodes codes) until the counts
+// change: a layer asks for parameters on every training step, also while
+// its observers are frozen, and the search costs more than the step's
+// products.
 type histChannel struct {
 	lo, hi float32
 	counts []float64
+
+	clipLo, clipHi float32
+	clipCodes      int // 0: no cached range
 }
 
 // NewHistogram returns a histogram observer with the given number of bins
@@ -125,6 +134,7 @@ func (h *histChannel) bin(v float64) int {
 
 // add counts the finite values, which must lie inside [h.lo, h.hi].
 func (h *histChannel) add(values []float32) {
+	h.clipCodes = 0
 	n := len(h.counts)
 	lo := float64(h.lo)
 	width := (float64(h.hi) - lo) / float64(n)
@@ -157,6 +167,7 @@ func (h *histChannel) widen(lo, hi float32, bins int) {
 	if lo >= h.lo && hi <= h.hi {
 		return
 	}
+	h.clipCodes = 0
 	old := *h
 	h.lo, h.hi = min(lo, old.lo), max(hi, old.hi)
 	h.counts = make([]float64, bins)
@@ -187,13 +198,14 @@ func (h *histChannel) widen(lo, hi float32, bins int) {
 
 // clipRange searches the range [lo, hi] that minimises the quantization
 // error with codes intervals; see Histogram.
-func (h *histChannel) clipRange(codes int) (lo, hi float32) {
+// cum is scratch of at least len(h.counts) values.
+func (h *histChannel) clipRange(codes int, cum []float64) (lo, hi float32) {
 	n := len(h.counts)
 	width := (float64(h.hi) - float64(h.lo)) / float64(n)
 	if width == 0 {
 		return h.lo, h.hi
 	}
-	cum := make([]float64, n)
+	cum = cum[:n]
 	total := 0.0
 	for i, c := range h.counts {
 		total += c
@@ -245,10 +257,20 @@ func quantError(counts []float64, width float64, start, end, codes int) float64 
 		return 0
 	}
 	half := dst / 2
-	// sq(a, b) is the integral of x^2 from a to b.
-	sq := func(a, b float64) float64 { return (b*b*b - a*a*a) / 3 }
+	whole := cube(half) - cube(-half) // sq(-half, half), see below
+	last := float64(codes - 1)
+	// interval is the code interval holding x (measured from the start of
+	// the range), clamped to the codes; written with comparisons rather
+	// than math.Min/Max, which are calls on amd64 (x/dst is never NaN).
 	interval := func(x float64) int {
-		return int(math.Min(math.Max(math.Floor(x/dst), 0), float64(codes-1)))
+		k := math.Floor(x / dst)
+		if k < 0 {
+			k = 0
+		}
+		if k > last {
+			k = last
+		}
+		return int(k)
 	}
 	sum := 0.0
 	for i, c := range counts {
@@ -260,19 +282,22 @@ func quantError(counts []float64, width float64, start, end, codes int) float64 
 		b := a + width
 		ia, ib := interval(a), interval(b)
 		ca := (float64(ia) + 0.5) * dst // centre of a's interval
-		cb := (float64(ib) + 0.5) * dst
 		var e float64
 		if ia == ib {
-			e = sq(a-ca, b-ca)
+			// The integral of (x - ca)^2 from a to b.
+			e = (cube(b-ca) - cube(a-ca)) / 3
 		} else {
 			// From a to the end of its interval, the whole intervals in
 			// between, then from the start of b's interval to b.
-			e = sq(a-ca, half) + float64(ib-ia-1)*sq(-half, half) + sq(-half, b-cb)
+			cb := (float64(ib) + 0.5) * dst
+			e = (cube(half)-cube(a-ca))/3 + float64(ib-ia-1)*(whole/3) + (cube(b-cb)-cube(-half))/3
 		}
 		sum += c / width * e
 	}
 	return sum
 }
+
+func cube(x float64) float64 { return x * x * x }
 
 // Range returns the clipping range of each channel that Params uses; a
 // channel that has seen no finite value reports [0, 0].
@@ -285,9 +310,18 @@ func (o *Histogram) Range() (lo, hi []float32, err error) {
 	lo, hi = make([]float32, len(o.ch)), make([]float32, len(o.ch))
 	for c := range o.ch {
 		lo[c], hi[c] = float32(math.Inf(1)), float32(math.Inf(-1))
-		if o.ch[c].counts != nil {
-			lo[c], hi[c] = o.ch[c].clipRange(codes)
+		h := &o.ch[c]
+		if h.counts == nil {
+			continue
 		}
+		if h.clipCodes != codes {
+			if len(o.cum) < len(h.counts) {
+				o.cum = make([]float64, len(h.counts))
+			}
+			h.clipLo, h.clipHi = h.clipRange(codes, o.cum)
+			h.clipCodes = codes
+		}
+		lo[c], hi[c] = h.clipLo, h.clipHi
 	}
 	return finiteRanges(lo, hi, o.nonFinite)
 }
