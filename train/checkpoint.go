@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 
+	G "gorgonia.org/gorgonia"
+
 	"github.com/goapprox/goapprox/approxlayer"
 )
 
@@ -167,6 +169,12 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 				rec.Name, len(rec.Mean), bn.Name, len(bn.State.Mean))
 		}
 	}
+	if err := c.checkProgress(); err != nil {
+		return err
+	}
+	if err := checkMoments(c.Optimizer, t.params); err != nil {
+		return err
+	}
 	opt := newOptimizer(t.cfg.Optimizer)
 	if err := opt.setState(c.Optimizer); err != nil {
 		return err
@@ -195,6 +203,45 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 	t.evals = append([]Evaluation(nil), c.Evaluations...)
 	for _, l := range t.layers.Layers() {
 		l.State().Threads = t.cfg.Threads
+	}
+	return nil
+}
+
+// checkProgress refuses a progress record no run can reach; the digest
+// catches damage, this catches a hand-edited or foreign file before a
+// resumed run would start from a phase that does not exist.
+func (c *Checkpoint) checkProgress() error {
+	p := c.Progress
+	if p.Phase != "" && p.Phase.index() < 0 {
+		return fmt.Errorf("the checkpoint's phase %q is unknown; phases: %v", p.Phase, Phases())
+	}
+	if p.Epoch < 0 || p.Index < p.Epoch {
+		return fmt.Errorf("the checkpoint's progress (epoch %d of phase %q, %d in the run) is impossible", p.Epoch, p.Phase, p.Index)
+	}
+	return nil
+}
+
+// checkMoments refuses optimizer moments that do not belong to a parameter
+// of the model or have another length: the optimizer would otherwise
+// replace them by zeros without a word and the resumed run would differ.
+func checkMoments(s optimizerState, params G.Nodes) error {
+	if s.Steps < 0 {
+		return fmt.Errorf("the checkpoint's optimizer has taken %d steps", s.Steps)
+	}
+	size := make(map[string]int, len(params))
+	for _, p := range params {
+		size[p.Name()] = p.Shape().TotalSize()
+	}
+	for _, moments := range []map[string][]float32{s.M, s.V} {
+		for name, m := range moments {
+			n, ok := size[name]
+			if !ok {
+				return fmt.Errorf("the checkpoint's optimizer state names a parameter %q the model does not have", name)
+			}
+			if len(m) != n {
+				return fmt.Errorf("the checkpoint's optimizer state of %s has %d values, the parameter %d", name, len(m), n)
+			}
+		}
 	}
 	return nil
 }
