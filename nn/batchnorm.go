@@ -174,13 +174,16 @@ func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 	}
 	st := op.state
 	m := n * hw
-	if st.Training {
-		if m < 2 {
-			return nil, fmt.Errorf("batch norm: training needs more than one value per channel, input has shape %v", xs)
-		}
-		for ch := 0; ch < c; ch++ {
-			// Two passes in float64: the mean, then the squared deviations,
-			// avoiding the cancellation of E[x²]-E[x]².
+	if st.Training && m < 2 {
+		return nil, fmt.Errorf("batch norm: training needs more than one value per channel, input has shape %v", xs)
+	}
+	out, y := output(prealloc, &op.out, xs, x, gamma, beta)
+	// One channel at a time, statistics then output, so that the output
+	// pass reads the channel's values while they are still in cache.
+	for ch := 0; ch < c; ch++ {
+		if st.Training {
+			// Two passes in float64: the mean, then the squared
+			// deviations, avoiding the cancellation of E[x²]-E[x]².
 			var sum float64
 			for i := 0; i < n; i++ {
 				sum += sum64(x[(i*c+ch)*hw : (i*c+ch+1)*hw])
@@ -196,28 +199,22 @@ func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 			mom := float64(st.Momentum)
 			st.Mean[ch] = float32((1-mom)*float64(st.Mean[ch]) + mom*mean)
 			st.Var[ch] = float32((1-mom)*float64(st.Var[ch]) + mom*sq/float64(m-1))
-		}
-	} else {
-		for ch := 0; ch < c; ch++ {
+		} else {
 			op.mean[ch] = st.Mean[ch]
 			op.invStd[ch] = float32(1 / math.Sqrt(float64(st.Var[ch])+float64(st.Eps)))
 		}
-	}
-	op.usedBatchStat = st.Training
-	op.ran = true
-	op.sumsFor, op.sumsLen = nil, 0
-
-	out, y := output(prealloc, &op.out, xs, x, gamma, beta)
-	for i := 0; i < n; i++ {
-		for ch := 0; ch < c; ch++ {
-			k := gamma[ch] * op.invStd[ch]
-			b := beta[ch] - op.mean[ch]*k
+		k := gamma[ch] * op.invStd[ch]
+		b := beta[ch] - op.mean[ch]*k
+		for i := 0; i < n; i++ {
 			lo := (i*c + ch) * hw
 			for j, v := range x[lo : lo+hw] {
 				y[lo+j] = v*k + b
 			}
 		}
 	}
+	op.usedBatchStat = st.Training
+	op.ran = true
+	op.sumsFor, op.sumsLen = nil, 0
 	return out, nil
 }
 

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"hash"
+	"math"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -116,12 +117,20 @@ func (op *relu6GradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 		return nil, fmt.Errorf("relu6 gradient: x %v and dy %v differ in shape", xs, dys)
 	}
 	out, dx := output(prealloc, &op.out, xs, x, dy)
+	dx, dy = dx[:len(x)], dy[:len(x)]
 	for i, v := range x {
-		if v > 0 && v < 6 {
-			dx[i] = dy[i]
-		} else {
-			dx[i] = 0
+		// Integer masks chosen by conditional moves rather than branches,
+		// which random activations mispredict (see reluGradOp).
+		// NaN passes neither test and gets 0.
+		above0 := uint32(0)
+		if v > 0 {
+			above0 = 0xffffffff
 		}
+		below6 := uint32(0)
+		if v < 6 {
+			below6 = 0xffffffff
+		}
+		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & above0 & below6)
 	}
 	return out, nil
 }

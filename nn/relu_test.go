@@ -58,3 +58,16 @@ func TestReLUNoAllocation(t *testing.T) {
 		t.Errorf("%g allocations per forward+gradient run, want 0", n)
 	}
 }
+
+// TestReLU6NonFinite pins ReLU6 on NaN and infinities: values as min(max(x,
+// 0), 6), gradient 0 (NaN is not inside (0, 6)).
+func TestReLU6NonFinite(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	y, dx := runWithGrad(t, f32(tensor.Shape{3}, nan, inf, -inf), []float32{1, 2, 3}, ReLU6)
+	if !math.IsNaN(float64(y[0])) || y[1] != 6 || y[2] != 0 {
+		t.Errorf("ReLU6 = %v, want [NaN 6 0]", y)
+	}
+	if want := []float32{0, 0, 0}; !sameBits(dx, want) {
+		t.Errorf("ReLU6 gradient = %v, want %v", dx, want)
+	}
+}
