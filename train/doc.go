@@ -44,9 +44,12 @@
 //
 // # Divergence
 //
-// A NaN produced by any op during a training step, or a NaN or infinite
-// loss, stops training with a *DivergedError naming the phase, epoch and
-// step; the last checkpoint stays as it was.
+// A NaN produced by any op during a training step, a NaN or infinite loss,
+// or a parameter an update leaves NaN or infinite, stops training with a
+// *DivergedError naming the phase, epoch and step and the first place in
+// the forward pass (the input batch, a parameter, or a layer's output)
+// that holds a NaN or an infinity, with its layer; the last checkpoint
+// stays as it was.
 //
 // # Sweeps
 //

@@ -77,6 +77,9 @@ func (o *optimizer) step(params G.Nodes, lr float64) error {
 			return fmt.Errorf("parameter %s: value and gradient do not match", p.Name())
 		}
 		m := o.moment(o.state.M, p.Name(), len(w))
+		// check collects x-x over the new weights: 0 unless one of them
+		// is NaN or infinite.
+		var check float32
 		switch o.kind {
 		case "adam":
 			v := o.moment(o.state.V, p.Name(), len(w))
@@ -86,18 +89,38 @@ func (o *optimizer) step(params G.Nodes, lr float64) error {
 				mHat := float64(m[i]) / bc1
 				vHat := float64(v[i]) / bc2
 				w[i] -= float32(lr * mHat / (math.Sqrt(vHat) + adamEps))
+				check += w[i] - w[i]
 			}
 		case "sgd":
 			for i, gi := range g {
 				m[i] = sgdMomentum*m[i] + gi
 				w[i] -= float32(lr) * m[i]
+				check += w[i] - w[i]
 			}
 		default:
 			return fmt.Errorf("unknown optimizer %q", o.kind)
 		}
 		clear(g)
+		if check != 0 {
+			for _, x := range w {
+				if x-x != 0 {
+					return &nonFiniteParam{name: p.Name(), value: x}
+				}
+			}
+		}
 	}
 	return nil
+}
+
+// nonFiniteParam is a parameter that holds a NaN or an infinity after an
+// update.
+type nonFiniteParam struct {
+	name  string
+	value float32
+}
+
+func (e *nonFiniteParam) Error() string {
+	return fmt.Sprintf("parameter %s holds %v after the update", e.name, e.value)
 }
 
 func (o *optimizer) moment(table map[string][]float32, name string, n int) []float32 {

@@ -107,15 +107,30 @@ type DivergedError struct {
 	Step  int // 1-based within the epoch
 	Steps int
 	Loss  float64
-	// Where, when not empty, says which node first produced a NaN.
+	// Where, when not empty, says which node first produced a NaN (the
+	// op gorgonia's NaN watch stopped at).
 	Where string
+	// Layer is the first layer, in the order the forward pass runs, whose
+	// output (or parameter) holds a NaN or an infinity: "input" for the
+	// image batch, "" when none was found. First says where exactly and
+	// Value is that value (NaN, +Inf or -Inf).
+	Layer string
+	First string
+	Value string
 }
 
 func (e *DivergedError) Error() string {
-	what := fmt.Sprintf("the loss is %v", e.Loss)
-	if e.Where != "" {
-		what = "a NaN appeared in " + e.Where
+	var parts []string
+	switch {
+	case e.Where != "":
+		parts = append(parts, "a NaN appeared in "+e.Where)
+	case math.IsNaN(e.Loss) || math.IsInf(e.Loss, 0) || e.First == "":
+		parts = append(parts, fmt.Sprintf("the loss is %v", e.Loss))
 	}
+	if e.First != "" {
+		parts = append(parts, fmt.Sprintf("the first non-finite value (%s) is in %s", e.Value, e.First))
+	}
+	what := strings.Join(parts, "; ")
 	return fmt.Sprintf("training diverged: %s in phase %s, epoch %d, step %d of %d (try a lower learning rate)",
 		what, e.Phase, e.Epoch, e.Step, e.Steps)
 }
@@ -158,6 +173,7 @@ type Trainer struct {
 	cost      *G.Node
 	logitsVal G.Value // copy of the logits of the last training run
 	params    G.Nodes // every learnable of the rewritten graph
+	forward   G.Nodes // the forward pass, in run order (locateNonFinite)
 	extra     G.Nodes // learnables outside the approximate layers
 
 	trainVM G.VM
@@ -276,6 +292,9 @@ func (t *Trainer) build() error {
 	// that computes the logits (the nodes, values and op states are shared
 	// with the training machine; the two never run at the same time).
 	t.evalVM = G.NewTapeMachine(res.Graph.ExactSubgraphRoots(t.logits))
+	if t.forward, err = forwardOrder(res.Graph, t.logits); err != nil {
+		return err
+	}
 	// The training machine stops at the first NaN an op produces: a NaN
 	// reaching gorgonia's max-pooling gradient would otherwise panic (its
 	// argmax mask holds -1) before the loss could be checked.
@@ -593,19 +612,40 @@ func (t *Trainer) trainStep(b dataset.Batch, lr float64) (loss float64, correct 
 	}
 	if err := t.trainVM.RunAll(); err != nil {
 		if _, node, ok := strings.Cut(err.Error(), nanWatchMessage); ok {
-			return 0, 0, &DivergedError{Loss: math.NaN(), Where: node}
+			return 0, 0, t.diverged(math.NaN(), node)
 		}
 		return 0, 0, err
 	}
 	loss = float64(t.cost.Value().Data().(float32))
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, 0, &DivergedError{Loss: loss}
+		return loss, 0, t.diverged(loss, "")
 	}
 	_, correct, err = nn.Accuracy(t.logitsVal.Data().([]float32), t.trainData.Classes, b.Labels)
 	if err != nil {
 		return loss, 0, err
 	}
-	return loss, correct, t.opt.step(t.params, lr)
+	if err := t.opt.step(t.params, lr); err != nil {
+		var bad *nonFiniteParam
+		if errors.As(err, &bad) {
+			// A NaN weight that quantization clamped to a code never reaches
+			// the loss: only the update shows it.
+			l := layerOfParam(bad.name)
+			return loss, correct, &DivergedError{Loss: loss, Layer: l, Value: describeValue(bad.value),
+				First: fmt.Sprintf("parameter %s (layer %s) after its update", bad.name, l)}
+		}
+		return loss, correct, err
+	}
+	return loss, correct, nil
+}
+
+// diverged builds the error of a step whose loss (or an op, node) is not
+// finite, locating the first non-finite value of the forward pass.
+func (t *Trainer) diverged(loss float64, node string) *DivergedError {
+	e := &DivergedError{Loss: loss, Where: node}
+	if layer, where, v, ok := t.locateNonFinite(); ok {
+		e.Layer, e.First, e.Value = layer, where, describeValue(v)
+	}
+	return e
 }
 
 // Evaluate runs the whole test set through the model in evaluation mode
