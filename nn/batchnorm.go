@@ -249,13 +249,18 @@ func (op *BatchNormOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 	if len(inputs) != 3 {
 		return nil, fmt.Errorf("batch norm: %d inputs, expected 3", len(inputs))
 	}
-	grads := make(gorgonia.Nodes, 3)
-	for k := range grads {
-		g, err := gorgonia.ApplyOp(&batchNormGradOp{fwd: op, wrt: k}, inputs[0], inputs[1], grad)
-		if err != nil {
+	// The scale and bias gradients take dx as a fourth input they do not
+	// read: it makes them run after the dx op, which leaves them the
+	// per-channel sums (see batchNormGradOp).
+	dx, err := gorgonia.ApplyOp(&batchNormGradOp{fwd: op, wrt: 0}, inputs[0], inputs[1], grad)
+	if err != nil {
+		return nil, err
+	}
+	grads := gorgonia.Nodes{dx, nil, nil}
+	for k := 1; k < 3; k++ {
+		if grads[k], err = gorgonia.ApplyOp(&batchNormGradOp{fwd: op, wrt: k}, inputs[0], inputs[1], grad, dx); err != nil {
 			return nil, err
 		}
-		grads[k] = g
 	}
 	return grads, nil
 }
@@ -268,27 +273,40 @@ func (op *BatchNormOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 //
 // sums over the m = N*H*W values of a channel; with running statistics the
 // mean and variance are constants and dx = dy*scale*invStd.
+//
+// The scale gradient is Σ(dy*x̂) and the bias gradient Σdy, the very sums dx
+// needs. The dx op computes them channel by channel, each right before the
+// channel's dx while its values are in cache (large activations do not fit
+// in cache, so every pass over them costs a trip to memory), and leaves them
+// to the other two, which run after it: their fourth input is dx.
 type batchNormGradOp struct {
 	fwd *BatchNormOp
 	wrt int
 	out *tensor.Dense
 }
 
-func (op *batchNormGradOp) Arity() int { return 3 }
+// Arity is 3 (x, scale, dy) for dx and 4 (x, scale, dy, dx) for the scale
+// and bias gradients.
+func (op *batchNormGradOp) Arity() int {
+	if op.wrt == 0 {
+		return 3
+	}
+	return 4
+}
 
 func (op *batchNormGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x := gorgonia.TensorType{Dims: op.fwd.dims, Of: a}
-	out := x
-	if op.wrt > 0 {
-		out = gorgonia.TensorType{Dims: 1, Of: a}
+	vec := gorgonia.TensorType{Dims: 1, Of: a}
+	if op.wrt == 0 {
+		return hm.NewFnType(x, vec, x, x)
 	}
-	return hm.NewFnType(x, gorgonia.TensorType{Dims: 1, Of: a}, x, out)
+	return hm.NewFnType(x, vec, x, x, vec)
 }
 
 func (op *batchNormGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 3 {
-		return nil, fmt.Errorf("batch norm gradient: %d inputs, expected 3", len(in))
+	if len(in) != op.Arity() {
+		return nil, fmt.Errorf("batch norm gradient: %d inputs, expected %d", len(in), op.Arity())
 	}
 	xs, err := shapeOf(in[0], "batch norm gradient x")
 	if err != nil {
@@ -305,8 +323,8 @@ func (op *batchNormGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *batchNormGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 3 {
-		return nil, fmt.Errorf("batch norm gradient: %d inputs, expected 3", len(in))
+	if len(in) != op.Arity() {
+		return nil, fmt.Errorf("batch norm gradient: %d inputs, expected %d", len(in), op.Arity())
 	}
 	x, xs, err := float32s(in[0], "batch norm gradient x")
 	if err != nil {
@@ -328,8 +346,8 @@ func (op *batchNormGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 		return nil, fmt.Errorf("batch norm gradient: the forward op has not run")
 	}
 	n, c, hw := splitNCS(xs)
-	sumDy, sumDyXhat := f.gradSums(x, dy, n, c, hw)
 	if op.wrt > 0 {
+		sumDy, sumDyXhat := f.gradSums(x, dy, n, c, hw)
 		out, g := output(prealloc, &op.out, tensor.Shape{c}, x, gamma, dy)
 		src := sumDyXhat
 		if op.wrt == 2 {
@@ -341,48 +359,61 @@ func (op *batchNormGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 		return out, nil
 	}
 	out, dx := output(prealloc, &op.out, xs, x, gamma, dy)
+	f.growSums(c)
 	m := float64(n * hw)
 	for ch := 0; ch < c; ch++ {
 		mean, inv := f.mean[ch], f.invStd[ch]
+		sumDy, sumDyXhat := f.channelSums(x, dy, n, c, hw, ch)
 		k := gamma[ch] * inv
 		var meanDy, meanDyX float32
 		if f.usedBatchStat {
-			meanDy = float32(sumDy[ch] / m)
-			meanDyX = float32(sumDyXhat[ch] / m)
+			meanDy = float32(sumDy / m)
+			meanDyX = float32(sumDyXhat / m)
 		}
 		for i := 0; i < n; i++ {
 			lo := (i*c + ch) * hw
+			xs, ds := x[lo:lo+hw], dx[lo:lo+hw]
 			for j, g := range dy[lo : lo+hw] {
-				xhat := (x[lo+j] - mean) * inv
-				dx[lo+j] = k * (g - meanDy - xhat*meanDyX)
+				xhat := (xs[j] - mean) * inv
+				ds[j] = k * (g - meanDy - xhat*meanDyX)
 			}
 		}
 	}
+	f.sumsFor, f.sumsLen = unsafe.SliceData(dy), len(dy)
 	return out, nil
 }
 
-// gradSums returns the per-channel Σdy and Σdy·x̂ for the gradient ops,
-// computing them only when the ops' shared copy is not for this dy.
+// gradSums returns the per-channel Σdy and Σdy·x̂ for the scale and bias
+// gradients: those the dx op left for this dy, or computed afresh.
 func (op *BatchNormOp) gradSums(x, dy []float32, n, c, hw int) (sumDy, sumDyXhat []float64) {
 	if op.sumsFor == unsafe.SliceData(dy) && op.sumsLen == len(dy) && len(op.sumDy) == c {
 		return op.sumDy, op.sumDyXhat
 	}
-	if len(op.sumDy) != c {
-		op.sumDy, op.sumDyXhat = make([]float64, c), make([]float64, c)
-	}
+	op.growSums(c)
 	for ch := 0; ch < c; ch++ {
-		var sdy, sdyx float64
-		mean, inv := op.mean[ch], op.invStd[ch]
-		for i := 0; i < n; i++ {
-			lo := (i*c + ch) * hw
-			a, b := sumsDyXhat(x[lo:lo+hw], dy[lo:lo+hw], mean, inv)
-			sdy += a
-			sdyx += b
-		}
-		op.sumDy[ch], op.sumDyXhat[ch] = sdy, sdyx
+		op.channelSums(x, dy, n, c, hw, ch)
 	}
 	op.sumsFor, op.sumsLen = unsafe.SliceData(dy), len(dy)
 	return op.sumDy, op.sumDyXhat
+}
+
+func (op *BatchNormOp) growSums(c int) {
+	if len(op.sumDy) != c {
+		op.sumDy, op.sumDyXhat = make([]float64, c), make([]float64, c)
+	}
+}
+
+// channelSums computes and records Σdy and Σdy·x̂ of channel ch.
+func (op *BatchNormOp) channelSums(x, dy []float32, n, c, hw, ch int) (sumDy, sumDyXhat float64) {
+	mean, inv := op.mean[ch], op.invStd[ch]
+	for i := 0; i < n; i++ {
+		lo := (i*c + ch) * hw
+		a, b := sumsDyXhat(x[lo:lo+hw], dy[lo:lo+hw], mean, inv)
+		sumDy += a
+		sumDyXhat += b
+	}
+	op.sumDy[ch], op.sumDyXhat[ch] = sumDy, sumDyXhat
+	return sumDy, sumDyXhat
 }
 
 // sum64 returns Σv in float64, with four partial sums so that the adds do

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -36,28 +37,35 @@ func TestBatchNormSums(t *testing.T) {
 func TestBatchNormGradientsAcrossRuns(t *testing.T) {
 	shape := tensor.Shape{3, 2, 4, 5}
 	s, b := randTensor(5, 1, 2), randTensor(6, 1, 2)
-	run := func(fwd *BatchNormOp, x, dy *tensor.Dense) [][]float32 {
+	// run computes the gradients in the given order; a scale or bias
+	// gradient run before dx computes the sums itself (its fourth input,
+	// dx, is only there to order the ops in a graph).
+	run := func(fwd *BatchNormOp, x, dy *tensor.Dense, order ...int) [][]float32 {
 		t.Helper()
 		if _, err := fwd.Do(x, s, b); err != nil {
 			t.Fatal(err)
 		}
-		var out [][]float32
-		for wrt := range 3 {
-			g, err := (&batchNormGradOp{fwd: fwd, wrt: wrt}).Do(x, s, dy)
+		out := make([][]float32, 3)
+		for _, wrt := range order {
+			in := []G.Value{x, s, dy}
+			if wrt > 0 {
+				in = append(in, x)
+			}
+			g, err := (&batchNormGradOp{fwd: fwd, wrt: wrt}).Do(in...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, append([]float32(nil), g.Data().([]float32)...))
+			out[wrt] = append([]float32(nil), g.Data().([]float32)...)
 		}
 		return out
 	}
 	newOp := func() *BatchNormOp { return &BatchNormOp{state: NewBatchNormState(2), dims: 4, channels: 2} }
 	x, dy := randTensor(1, 1, shape...), randTensor(2, 1, shape...)
 	op := newOp()
-	run(op, x, dy)
+	run(op, x, dy, 0, 1, 2)
 	copy(x.Float32s(), randTensor(3, 3, shape...).Float32s())
-	got := run(op, x, dy)
-	want := run(newOp(), x, dy)
+	got := run(op, x, dy, 2, 1, 0)
+	want := run(newOp(), x, dy, 0, 1, 2)
 	for k := range want {
 		for i := range want[k] {
 			if math.Abs(float64(got[k][i]-want[k][i])) > 1e-6 {

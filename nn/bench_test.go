@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -74,4 +75,31 @@ func BenchmarkGorgoniaMaxPool2D(b *testing.B) {
 	benchGraph(b, tensor.Shape{64, 6, 28, 28}, func(_ *G.ExprGraph, x *G.Node) (*G.Node, error) {
 		return G.MaxPool2D(x, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2})
 	})
+}
+
+// BenchmarkBatchNormOps runs a batch norm's forward op and its three
+// gradient ops directly (no graph, so no gorgonia overhead), on LeNet's
+// conv1 output and on MobileNetV2's largest activation (b2.expand).
+func BenchmarkBatchNormOps(b *testing.B) {
+	for _, shape := range []tensor.Shape{{64, 6, 28, 28}, {64, 64, 28, 28}} {
+		b.Run(fmt.Sprint(shape), func(b *testing.B) {
+			c := shape[1]
+			x, dy := randTensor(1, 1, shape...), randTensor(2, 1, shape...)
+			s, z := randTensor(3, 1, c), randTensor(4, 1, c)
+			fwd := &BatchNormOp{state: NewBatchNormState(c), dims: 4, channels: c}
+			grads := []*batchNormGradOp{{fwd: fwd, wrt: 0}, {fwd: fwd, wrt: 1}, {fwd: fwd, wrt: 2}}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := fwd.Do(x, s, z); err != nil {
+					b.Fatal(err)
+				}
+				for _, g := range grads {
+					in := []G.Value{x, s, dy, x}[:g.Arity()]
+					if _, err := g.Do(in...); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
 }
