@@ -29,6 +29,9 @@ import (
 //     observers watching every batch (the preset's histogram observers).
 //   - approximate: fine-tuning with a multiplier, Approximate mode with the
 //     observers frozen, as the trainer runs that phase.
+//   - quantized-frozen: Quantized mode with the observers frozen as in the
+//     approximate phase, so that approximate/quantized-frozen is the cost
+//     of the table lookups alone.
 //
 // The model is rewritten by package graph with the torchapprox preset (the
 // trainer's default) and the multiplier is trunc:t=9,signed=true. The step
@@ -43,7 +46,7 @@ import (
 const benchBatch = 64
 
 // benchPhases are the sub-benchmarks, in the order of a training run.
-var benchPhases = []string{"float", "quantized", "approximate"}
+var benchPhases = []string{"float", "quantized", "approximate", "quantized-frozen"}
 
 func BenchmarkLeNet5TrainStep(b *testing.B) { benchTrainSteps(b, "lenet5") }
 
@@ -147,7 +150,7 @@ func (s *stepper) setPhase(phase string) error {
 		return layers.SetMode(ops.Float)
 	case "quantized":
 		return layers.SetMode(ops.Quantized)
-	case "approximate":
+	case "approximate", "quantized-frozen":
 		if err := layers.SetMode(ops.Quantized); err != nil {
 			return err
 		}
@@ -157,6 +160,9 @@ func (s *stepper) setPhase(phase string) error {
 			}
 		}
 		layers.FreezeObservers()
+		if phase == "quantized-frozen" {
+			return nil
+		}
 		t, err := multiplier.Parse("trunc:t=9,signed=true")
 		if err != nil {
 			return err
