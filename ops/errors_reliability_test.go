@@ -1,0 +1,113 @@
+package ops
+
+import (
+	"strings"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/goapprox/goapprox/lut"
+	"github.com/goapprox/goapprox/quantize"
+)
+
+// TestGraphBuildErrors pins the messages of bad shapes and arguments given
+// to the ops while a graph is built (docs/errors.md lists them): each is an
+// error naming what is wrong, never a panic.
+func TestGraphBuildErrors(t *testing.T) {
+	g := gorgonia.NewGraph()
+	node := func(name string, shape ...int) *gorgonia.Node {
+		return gorgonia.NewTensor(g, tensor.Float32, len(shape), gorgonia.WithShape(shape...), gorgonia.WithName(name))
+	}
+	s := NewLayerState("layer", 1)
+	x2, w2 := node("x2", 8, 5), node("w2", 4, 3)
+	x3 := node("x3", 2, 8, 5)
+	x4, w4 := node("x4", 2, 3, 6, 6), node("w4", 4, 3, 3, 3)
+	w4big := node("w4big", 4, 3, 7, 7)
+	w4ch := node("w4ch", 4, 2, 3, 3)
+	w3 := node("w3", 4, 3, 3)
+	cases := []struct {
+		name string
+		err  func() error
+		want string
+	}{
+		{"linear: input of rank 3", func() error { return second(Linear(x3, w2, s, OutIn)) }, "rank"},
+		{"linear: features differ", func() error { return second(Linear(x2, w2, s, OutIn)) }, "features"},
+		{"linear: weight of rank 4", func() error { return second(Linear(x2, w4, s, OutIn)) }, "rank"},
+		{"conv: input of rank 2", func() error { return second(Conv2d(x2, w4, s, ConvArgs{})) }, "rank"},
+		{"conv: weight of rank 3", func() error { return second(Conv2d(x4, w3, s, ConvArgs{})) }, "rank"},
+		{"conv: channels differ", func() error { return second(Conv2d(x4, w4ch, s, ConvArgs{})) }, "channel"},
+		{"conv: kernel larger than the padded input", func() error { return second(Conv2d(x4, w4big, s, ConvArgs{})) }, "does not fit"},
+		{"conv: negative padding", func() error { return second(Conv2d(x4, w4, s, ConvArgs{Pad: [2]int{-1, 0}})) }, "pad"},
+		{"conv: negative stride", func() error { return second(Conv2d(x4, w4, s, ConvArgs{Stride: [2]int{-2, 1}})) }, "stride"},
+		{"conv: negative dilation", func() error { return second(Conv2d(x4, w4, s, ConvArgs{Dilation: [2]int{1, -1}})) }, "dilation"},
+		{"conv: groups do not divide the channels", func() error { return second(Conv2d(x4, w4, s, ConvArgs{Groups: 2})) }, "groups"},
+		{"grouped conv: channels differ", func() error { return second(GroupedConv2d(x4, w4ch, ConvArgs{})) }, "channel"},
+		{"no layer state", func() error { return second(Linear(x2, w2, nil, OutIn)) }, "LayerState"},
+		{"fake quant: zero point outside the code range", func() error {
+			return second(FakeQuant(x2, quantize.PerTensor(0.1, 300, 0, 255)))
+		}, "zero point"},
+		{"fake quant: per-channel count differs", func() error {
+			return second(FakeQuant(x2, quantize.PerChannel(1, []float32{1, 1}, []int32{0, 0}, 0, 255)))
+		}, "channel"},
+	}
+	for _, c := range cases {
+		err := c.err()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
+			continue
+		}
+		t.Logf("%s: %v", c.name, err)
+	}
+}
+
+// TestStateErrors pins the run-time state errors: a table whose operand
+// signedness does not fit the codes, and quantization parameters whose zero
+// point lies outside their code range.
+func TestStateErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		err  func() error
+		want string
+	}{
+		{"unsigned table, signed weights", func() error {
+			s := NewLayerState("l", 1)
+			s.XParams = quantize.PerTensor(0.1, 0, 0, 127)
+			s.WParams = quantize.PerTensor(0.1, 0, -128, 127)
+			return s.SetTable(lut.Exact(false, false))
+		}, "unsigned"},
+		{"signed table, unsigned activations 0..255", func() error {
+			s := NewLayerState("l", 1)
+			s.XParams = quantize.PerTensor(0.1, 0, 0, 255)
+			s.WParams = quantize.PerTensor(0.1, 0, -128, 127)
+			return s.SetTable(lut.Exact(true, true))
+		}, "signed"},
+		{"activation zero point outside the code range", func() error {
+			s := NewLayerState("l", 1)
+			s.Mode = Quantized
+			s.XParams = quantize.PerTensor(0.1, 200, 0, 127)
+			return s.Validate()
+		}, "zero point"},
+		{"weight zero point outside the code range", func() error {
+			s := NewLayerState("l", 1)
+			s.Mode = Approximate
+			s.WParams = quantize.PerTensor(0.1, -129, -128, 127)
+			return s.Validate()
+		}, "zero point"},
+		{"negative thread count", func() error {
+			s := NewLayerState("l", 1)
+			s.Threads = -1
+			return s.Validate()
+		}, "Threads"},
+	}
+	for _, c := range cases {
+		err := c.err()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
+			continue
+		}
+		t.Logf("%s: %v", c.name, err)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
