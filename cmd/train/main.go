@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -66,7 +67,10 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 	if o.resume {
 		var err error
 		if ck, err = train.ReadCheckpoint(last); err != nil {
-			return fmt.Errorf("-resume: %w", err)
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("-resume: %s holds no run to continue (%s is missing): check -out, or start the run without -resume", o.out, last)
+			}
+			return fmt.Errorf("-resume: %w (the run cannot continue from it: start again with another -out)", err)
 		}
 		if cfg, err = o.resumeConfig(ck.Config); err != nil {
 			return err
@@ -78,7 +82,7 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 		runtime.GOMAXPROCS(cfg.Threads)
 	}
 	if err := os.MkdirAll(ckDir, 0o755); err != nil {
-		return err
+		return fmt.Errorf("cannot create the run folder: %w; choose another -out", err)
 	}
 
 	p := newProgress(stdout, bars, cfg)

@@ -50,7 +50,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-qat-epochs", "-1"}, "must not be negative"},
 		{[]string{"stray"}, "unexpected argument"},
 		{[]string{"-epochs", "3"}, "flag provided but not defined"},
-		{[]string{"-out", dir, "-resume"}, "no such file"},
+		{[]string{"-out", dir, "-resume"}, "holds no run"},
 	}
 	for _, tc := range cases {
 		code, _, stderr := trainCmd(tc.args...)
