@@ -370,7 +370,7 @@ func (t *Trainer) SetMultipliers(lutArg string, perLayer []LayerLUT) error {
 	}
 	for _, ll := range perLayer {
 		if _, err := t.layers.Select(ll.Layer); err != nil {
-			return fmt.Errorf("-layer-lut %s: %w; layers: %v", ll, err, t.layers.Names())
+			return fmt.Errorf("-layer-lut %s: %w", ll, err) // the error lists the layers
 		}
 		if _, err := load(ll.LUT); err != nil {
 			return err
