@@ -2,8 +2,13 @@ package train
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/goapprox/goapprox/internal/shared"
+	"github.com/goapprox/goapprox/lut"
+	"github.com/goapprox/goapprox/lut/multiplier"
 )
 
 // TestRestoreRefusesWhatDoesNotFit restores checkpoints edited in one
@@ -56,4 +61,57 @@ func TestRestoreRefusesWhatDoesNotFit(t *testing.T) {
 		}
 		t.Logf("%s: %v", tc.name, err)
 	}
+}
+
+// TestTableFileSignedness: a table file records no signedness, so LoadTable
+// reads it with the preset's and refuses it when the signs of its products
+// say otherwise. Every EvoApprox mul8u table loads for the unsigned preset
+// and is refused for the signed ones; built-in designs written to files
+// load with the signedness they were made with, and only with it.
+func TestTableFileSignedness(t *testing.T) {
+	dir := t.TempDir()
+	for _, spec := range []string{"exact:signed=true", "trunc:t=9,signed=true", "mitchell:signed=true", "drum:k=3,signed=true",
+		"bam:h=4,v=6,signed=true", "loa:l=6,signed=true", "kulkarni:signed=true", "roba:signed=true",
+		"exact", "trunc:t=9", "mitchell", "drum:k=3", "loa:l=6", "kulkarni", "roba"} {
+		tab, err := multiplier.Parse(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, strings.NewReplacer(":", "_", ",", "_", "=", "_").Replace(spec)+".npy")
+		if err := lut.WriteFile(path, tab); err != nil {
+			t.Fatal(err)
+		}
+		good, bad := "torchapprox", "unsigned"
+		if !tab.SignedW() {
+			good, bad = bad, good
+		}
+		if _, err := LoadTable(path, good); err != nil {
+			t.Errorf("%s with preset %s: %v", spec, good, err)
+		}
+		if _, err := LoadTable(path, bad); err == nil || !strings.Contains(err.Error(), "wrong sign") {
+			t.Errorf("%s with preset %s: error %v, want the signs refused", spec, bad, err)
+		}
+	}
+	evo := shared.Require(t, "luts", "evoapprox-mul8u")
+	files, err := filepath.Glob(filepath.Join(evo, "*.bin"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no tables in %s: %v", evo, err)
+	}
+	for _, f := range files {
+		if _, err := LoadTable(f, "unsigned"); err != nil {
+			t.Errorf("%s with the unsigned preset: %v", filepath.Base(f), err)
+		}
+		_, err := LoadTable(f, "torchapprox")
+		if tab, _ := lut.ReadFile(f, false, false); tab.MaxAbs() == 0 {
+			// mul8u_199Z always returns 0: right for either signedness.
+			if err != nil {
+				t.Errorf("%s (all zero) with the torchapprox preset: %v", filepath.Base(f), err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "-quant unsigned") {
+			t.Errorf("%s with the torchapprox preset: error %v, want a hint to -quant unsigned", filepath.Base(f), err)
+		}
+	}
+	t.Logf("checked %d EvoApprox tables; e.g. %v", len(files), func() error { _, err := LoadTable(files[0], "signed"); return err }())
 }
