@@ -62,7 +62,7 @@ func TestSIGKILLWhileWritingCheckpoints(t *testing.T) {
 	ckDir := filepath.Join(dir, "checkpoints")
 	last := filepath.Join(ckDir, train.LastCheckpoint)
 	rng := rand.New(rand.NewPCG(8, 8))
-	resumed, kills := false, 0
+	resumed, kills, midWrite := false, 0, 0
 	for round := 0; round < 4; round++ {
 		var extra []string
 		if resumed {
@@ -74,10 +74,23 @@ func TestSIGKILLWhileWritingCheckpoints(t *testing.T) {
 		go func() { done <- cmd.Wait() }()
 		var killed bool
 		if round < 2 {
-			// In the middle of replacing an existing checkpoint.
+			// In the middle of replacing an existing checkpoint. Should
+			// the polling miss three writes in a row (a very fast disk),
+			// kill right after the third instead.
+			var seen []time.Time
 			killed = killWhen(cmd, done, func() bool {
-				_, err := os.Stat(last)
-				return err == nil && len(tempFiles(ckDir)) > len(stale)
+				fi, err := os.Stat(last)
+				if err != nil {
+					return false
+				}
+				if len(tempFiles(ckDir)) > len(stale) {
+					midWrite++
+					return true
+				}
+				if len(seen) == 0 || !fi.ModTime().Equal(seen[len(seen)-1]) {
+					seen = append(seen, fi.ModTime())
+				}
+				return len(seen) > 3
 			})
 		} else {
 			wait := time.Duration(rng.IntN(1500)) * time.Millisecond
@@ -105,6 +118,7 @@ func TestSIGKILLWhileWritingCheckpoints(t *testing.T) {
 	if kills == 0 {
 		t.Fatal("no run was killed: the test proved nothing")
 	}
+	t.Logf("%d kills, %d of them in the middle of writing a checkpoint", kills, midWrite)
 	if resumed {
 		cmd, out = start(dir, "-resume")
 	} else {
