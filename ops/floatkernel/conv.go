@@ -158,6 +158,10 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g kernel.ConvG
 		return nil
 	}
 	if dotKernel != nil && packed(impl, 1) {
+		if wideOK(g, x) {
+			backwardWeightWide(dw, dy, x, g, threads, ws)
+			return nil
+		}
 		backwardWeightDot(dw, dy, x, g, threads, ws)
 		return nil
 	}

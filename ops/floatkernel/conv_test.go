@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -119,6 +120,13 @@ var geoms = []kernel.ConvGeom{
 	// fan-in 288: more than one packed block of inner steps
 	{N: 2, C: 32, H: 6, W: 5, O: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	{N: 1, C: 3, H: 129, W: 3, O: 2, KH: 4, KW: 2, StrideH: 3, StrideW: 1, PadH: 2, PadW: 2, DilH: 3, DilW: 1, Groups: 1},
+	// LeNet's conv1 and conv2 shapes on odd batches (image blocks of
+	// unequal size), and stride-1 shapes whose kernel rows are not a
+	// multiple of the dot tile: the wide-layout paths
+	{N: 9, C: 1, H: 11, W: 7, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1},
+	{N: 3, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 2, C: 4, H: 5, W: 8, O: 5, KH: 2, KW: 4, StrideH: 1, StrideW: 1, PadH: 0, PadW: 3, DilH: 2, DilW: 1, Groups: 1},
+	{N: 2, C: 6, H: 7, W: 6, O: 9, KH: 1, KW: 7, StrideH: 1, StrideW: 1, PadH: 1, PadW: 2, DilH: 1, DilW: 1, Groups: 3},
 }
 
 // blasOnly is gonum's BLAS under another type, which keeps the kernels off
@@ -167,6 +175,73 @@ func testConvAgainstNaive(t *testing.T, impl blas.Float32) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestConvGradsNonFinite puts ±Inf and NaN into the input and the output
+// gradient: the fast paths must give NaN, +Inf and -Inf exactly where the
+// definition does (the wide layout multiplies inputs of neighbouring rows by
+// zero, which must not turn an Inf into a NaN), and close values elsewhere.
+func TestConvGradsNonFinite(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	special := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	for i, g := range geoms {
+		x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
+		// dx from a non-finite dy, dw from a non-finite x. (A non-finite
+		// dy meets kernel taps in the padding in dw: im2col multiplies it
+		// by the padding's zeros, as PyTorch does, where the definition
+		// skips the product.)
+		xBad, dyBad := slices.Clone(x), slices.Clone(dy)
+		for _, s := range [][]float32{xBad, dyBad} {
+			for range 2 {
+				s[r.Intn(len(s))] = special[r.Intn(len(special))]
+			}
+		}
+		wantDX, _ := naiveGrads(x, w, dyBad, g)
+		_, wantDW := naiveGrads(xBad, w, dy, g)
+		for _, threads := range []int{1, 3} {
+			dx, dw := randSlice(r, g.XLen()), randSlice(r, g.WLen())
+			if err := Conv2dBackwardData(gonum.Implementation{}, dx, dyBad, w, g, threads, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := Conv2dBackwardWeight(gonum.Implementation{}, dw, dy, xBad, g, threads, nil); err != nil {
+				t.Fatal(err)
+			}
+			assertSameClass(t, fmt.Sprintf("geom%d/threads%d dx", i, threads), dx, wantDX)
+			if isDepthwise(g) {
+				// Known: the depthwise padded-plane path multiplies inputs
+				// outside a tap's window by zero (depthwise.go, not
+				// covered here).
+				continue
+			}
+			assertSameClass(t, fmt.Sprintf("geom%d/threads%d dw", i, threads), dw, wantDW)
+		}
+	}
+}
+
+// assertSameClass checks that got is NaN, +Inf or -Inf exactly where want
+// is, and close to want where want is finite.
+func assertSameClass(t *testing.T, what string, got []float32, want []float64) {
+	t.Helper()
+	class := func(v float64) string {
+		switch {
+		case math.IsNaN(v):
+			return "NaN"
+		case math.IsInf(v, 1):
+			return "+Inf"
+		case math.IsInf(v, -1):
+			return "-Inf"
+		}
+		return "finite"
+	}
+	for i := range want {
+		gc, wc := class(float64(got[i])), class(want[i])
+		if gc != wc {
+			t.Fatalf("%s[%d] = %g, want %g", what, i, got[i], want[i])
+		}
+		if wc == "finite" && math.Abs(float64(got[i])-want[i]) > 1e-4*math.Max(math.Abs(want[i]), 1) {
+			t.Fatalf("%s[%d] = %g, want %g", what, i, got[i], want[i])
 		}
 	}
 }
