@@ -5,9 +5,9 @@ import "github.com/goapprox/goapprox/ops/kernel"
 // A convolution whose groups hold one input channel each (depthwise, with
 // any channel multiplier) is a sum of shifted, scaled input planes. Run
 // through im2col it becomes thousands of 1-row matrix products, which BLAS
-// does badly; these direct loops instead walk each output row once, adding
-// every kernel tap's input row to it while the row is in the first-level
-// cache.
+// does badly; these direct loops instead add every kernel tap's shifted
+// input plane to the output plane (see phased), while both are in the
+// first-level cache.
 
 // isDepthwise reports whether every group has exactly one input channel
 // and few outputs. With a micro-tile's worth of outputs per group (a first
@@ -31,18 +31,6 @@ func tapSpan(g kernel.ConvGeom, kx int) (lo, hi, off int) {
 	return lo, max(hi, lo), off
 }
 
-// span is the part of an output row that one kernel column reads inside
-// the input: outputs [lo, hi) read input columns lo·stride+off onwards.
-type span struct{ lo, hi, off int }
-
-func tapSpans(g kernel.ConvGeom) []span {
-	s := make([]span, g.KW)
-	for kx := range s {
-		s[kx].lo, s[kx].hi, s[kx].off = tapSpan(g, kx)
-	}
-	return s
-}
-
 // axpy adds a·x[i] to y[i] for i < len(y); dot returns Σ x[i]·y[i] for
 // i < len(x). Vector versions replace these where the CPU has them.
 var (
@@ -62,215 +50,199 @@ var (
 	}
 )
 
-// axpyRow adds a·x[lo·stride+off + i·stride] to y[i] for outputs [lo, hi).
-func axpyRow(y, x []float32, a float32, sp span, stride int) {
-	if sp.hi <= sp.lo {
-		return
-	}
-	ys := y[sp.lo:sp.hi]
-	if stride == 1 {
-		axpy(a, x[sp.lo+sp.off:], ys)
-		return
-	}
-	ix := sp.lo*stride + sp.off
-	for i := range ys {
-		ys[i] += a * x[ix]
-		ix += stride
-	}
-}
-
-// scatterRow is axpyRow's adjoint: x[lo·stride+off + i·stride] += a·y[i].
-func scatterRow(x, y []float32, a float32, sp span, stride int) {
-	if sp.hi <= sp.lo {
-		return
-	}
-	ys := y[sp.lo:sp.hi]
-	if stride == 1 {
-		axpy(a, ys, x[sp.lo+sp.off:][:len(ys)])
-		return
-	}
-	ix := sp.lo*stride + sp.off
-	for _, v := range ys {
-		x[ix] += a * v
-		ix += stride
-	}
-}
-
-// dotRow returns Σ y[i]·x[lo·stride+off + i·stride] over outputs [lo, hi).
-func dotRow(y, x []float32, sp span, stride int) float32 {
-	if sp.hi <= sp.lo {
-		return 0
-	}
-	ys := y[sp.lo:sp.hi]
-	if stride == 1 {
-		return dot(ys, x[sp.lo+sp.off:])
-	}
-	var s float32
-	ix := sp.lo*stride + sp.off
-	for _, v := range ys {
-		s += v * x[ix]
-		ix += stride
-	}
-	return s
-}
-
-// With stride 1 the loops run over whole planes instead of rows. The
-// input plane is copied into a zero-padded plane (Hp×Wp) and the output is
-// computed with the same row stride Wp, its extra columns discarded: then
-// every kernel tap is one long axpy (or dot) between the planes shifted by
-// a fixed offset, about nine calls per plane instead of nine per row.
-type padded struct {
-	hp, wp int // padded plane
-	l      int // length of the output plane with row stride wp, up to its last valid element
+// A channel's zero-padded input plane (Hp×Wp) is split into StrideH×StrideW
+// phase planes: phase (ph, pw) holds padded pixel (r·StrideH+ph,
+// c·StrideW+pw) at row r, column c, with row stride wq. Outputs are
+// computed with the same row stride wq, their extra columns discarded.
+// Kernel tap (ky, kx) then reads, for every output, phase
+// ((ky·DilH)%StrideH, (kx·DilW)%StrideW) at a fixed offset, so each tap is
+// one long contiguous axpy (or dot) over the whole plane for any stride;
+// with stride 1 there is one phase, the padded plane itself. Splitting
+// costs one pass over the input instead of a strided gather per tap and
+// output row, and about nine vector calls per plane instead of nine per
+// output row.
+type phased struct {
+	sh, sw int // strides = phases per direction
+	hq, wq int // rows and row stride of each phase plane
+	l      int // length of the output plane with row stride wq, up to its last valid element
 	oh, ow int
+	h, w   int   // the unpadded plane
+	ph, pw int   // padding
+	taps   []int // per kernel tap, its first element in the phase planes
 }
 
-func paddedGeom(g kernel.ConvGeom) padded {
-	hp, wp := g.H+2*g.PadH, g.W+2*g.PadW
-	oh, ow := g.OutH(), g.OutW()
-	return padded{hp: hp, wp: wp, l: (oh-1)*wp + ow, oh: oh, ow: ow}
+func phasedGeom(g kernel.ConvGeom) phased {
+	p := phased{sh: g.StrideH, sw: g.StrideW, oh: g.OutH(), ow: g.OutW(), h: g.H, w: g.W, ph: g.PadH, pw: g.PadW}
+	p.hq = ceilDiv(g.H+2*g.PadH, p.sh)
+	p.wq = ceilDiv(g.W+2*g.PadW, p.sw)
+	p.l = (p.oh-1)*p.wq + p.ow
+	// Output (y, x) of tap (ky, kx) reads padded pixel (y·sh+dy, x·sw+dx):
+	// phase (dy%sh, dx%sw) at row y+dy/sh, column x+dx/sw, both inside the
+	// phase plane for every valid output, so the tap's window lies in it.
+	p.taps = make([]int, g.KH*g.KW)
+	for ky := 0; ky < g.KH; ky++ {
+		for kx := 0; kx < g.KW; kx++ {
+			dy, dx := ky*g.DilH, kx*g.DilW
+			phase := (dy%p.sh)*p.sw + dx%p.sw
+			p.taps[ky*g.KW+kx] = phase*p.hq*p.wq + (dy/p.sh)*p.wq + dx/p.sw
+		}
+	}
+	return p
 }
 
-// shift is the offset of kernel tap (ky, kx) in the padded input plane.
-func (p padded) shift(g kernel.ConvGeom, ky, kx int) int { return ky*g.DilH*p.wp + kx*g.DilW }
+// size is the length of all phase planes of one channel.
+func (p phased) size() int { return p.sh * p.sw * p.hq * p.wq }
 
-// fill copies an H×W plane into the middle of the zeroed padded plane.
-func (p padded) fill(dst, src []float32, g kernel.ConvGeom) {
+// phaseRow returns where input pixel (iy, ix) is in the phase planes; the
+// following pixels of its column phase (ix+sw, ix+2sw, ...) follow it.
+func (p phased) phaseRow(iy, ix int) int {
+	py, px := iy+p.ph, ix+p.pw
+	return ((py%p.sh)*p.sw+px%p.sw)*p.hq*p.wq + (py/p.sh)*p.wq + px/p.sw
+}
+
+// split writes the H×W plane src into the phase planes dst, zero outside.
+func (p phased) split(dst, src []float32) {
+	dst = dst[:p.size()]
 	clear(dst)
-	for y := 0; y < g.H; y++ {
-		copy(dst[(y+g.PadH)*p.wp+g.PadW:][:g.W], src[y*g.W:][:g.W])
+	for iy := 0; iy < p.h; iy++ {
+		row := src[iy*p.w:][:p.w]
+		switch {
+		case p.sw == 1:
+			copy(dst[p.phaseRow(iy, 0):], row)
+		case p.sw == 2 && p.w >= 2:
+			even := dst[p.phaseRow(iy, 0):][:(p.w+1)/2]
+			odd := dst[p.phaseRow(iy, 1):][:p.w/2]
+			deinterleave(even, odd, row)
+		default:
+			for i := 0; i < min(p.sw, p.w); i++ {
+				out := dst[p.phaseRow(iy, i):]
+				for j, k := 0, i; k < p.w; j, k = j+1, k+p.sw {
+					out[j] = row[k]
+				}
+			}
+		}
 	}
 }
 
-// spread copies an oh×ow plane into rows of stride wp, zeroing the extra
-// columns.
-func (p padded) spread(dst, src []float32) {
+// merge is split's inverse: it writes the input pixels of the phase planes
+// src to the H×W plane dst.
+func (p phased) merge(dst, src []float32) {
+	for iy := 0; iy < p.h; iy++ {
+		row := dst[iy*p.w:][:p.w]
+		switch {
+		case p.sw == 1:
+			copy(row, src[p.phaseRow(iy, 0):])
+		case p.sw == 2 && p.w >= 2:
+			even := src[p.phaseRow(iy, 0):][:(p.w+1)/2]
+			odd := src[p.phaseRow(iy, 1):][:p.w/2]
+			interleave(row, even, odd)
+		default:
+			for i := 0; i < min(p.sw, p.w); i++ {
+				in := src[p.phaseRow(iy, i):]
+				for j, k := 0, i; k < p.w; j, k = j+1, k+p.sw {
+					row[k] = in[j]
+				}
+			}
+		}
+	}
+}
+
+// deinterleave sets even[i] = row[2i], odd[i] = row[2i+1]; len(even) is
+// (len(row)+1)/2, len(odd) len(row)/2.
+func deinterleave(even, odd, row []float32) {
+	row = row[:len(even)+len(odd)]
+	for i := range odd {
+		even[i], odd[i] = row[2*i], row[2*i+1]
+	}
+	if len(even) > len(odd) {
+		even[len(odd)] = row[2*len(odd)]
+	}
+}
+
+// interleave is deinterleave's inverse.
+func interleave(row, even, odd []float32) {
+	row = row[:len(even)+len(odd)]
+	for i := range odd {
+		row[2*i], row[2*i+1] = even[i], odd[i]
+	}
+	if len(even) > len(odd) {
+		row[2*len(odd)] = even[len(odd)]
+	}
+}
+
+// spread copies an oh×ow plane into rows of stride wq, zeroing the extra
+// columns, so that they add nothing where the planes are multiplied.
+func (p phased) spread(dst, src []float32) {
 	for y := 0; y < p.oh; y++ {
-		row := dst[y*p.wp:][:p.wp]
+		row := dst[y*p.wq:][:p.wq]
 		copy(row, src[y*p.ow:][:p.ow])
 		clear(row[p.ow:])
 	}
 }
 
-// depthwiseForward computes y for depthwise geometry, one (image, output
-// channel) plane per task.
+// depthwiseForward computes y for depthwise geometry, one (image, input
+// channel) per task: the channel is split once for all its outputs.
 func depthwiseForward(y, x, w []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
-	workers := workerCount(g.N*g.O, threads)
+	taps := g.KH * g.KW
+	p := phasedGeom(g)
+	workers := workerCount(g.N*g.C, threads)
 	ws.begin(workers)
-	if g.StrideH == 1 && g.StrideW == 1 {
-		p := paddedGeom(g)
-		parallelForWorker(g.N*g.O, workers, func(t, task int) {
-			b := &ws.workers[t]
-			n, o := task/g.O, task%g.O
-			b.col = growFloats(b.col, p.hp*p.wp)
-			b.acc = growFloats(b.acc, p.oh*p.wp)
-			p.fill(b.col, x[(n*g.C+o/og)*g.H*g.W:][:g.H*g.W], g)
+	parallelForWorker(g.N*g.C, workers, func(t, task int) {
+		b := &ws.workers[t]
+		n, c := task/g.C, task%g.C
+		b.col = growFloats(b.col, p.size())
+		b.acc = growFloats(b.acc, p.oh*p.wq)
+		p.split(b.col, x[(n*g.C+c)*g.H*g.W:][:g.H*g.W])
+		for o := c * og; o < (c+1)*og; o++ {
 			out := b.acc[:p.l]
 			clear(out)
-			for ky := 0; ky < g.KH; ky++ {
-				for kx := 0; kx < g.KW; kx++ {
-					sh := p.shift(g, ky, kx)
-					axpy(w[(o*g.KH+ky)*g.KW+kx], b.col[sh:sh+p.l], out)
-				}
+			for i, at := range p.taps {
+				axpy(w[o*taps+i], b.col[at:at+p.l], out)
 			}
 			yPlane := y[(n*g.O+o)*oh*ow:][:oh*ow]
 			for r := 0; r < oh; r++ {
-				copy(yPlane[r*ow:][:ow], b.acc[r*p.wp:][:ow])
-			}
-		})
-		return
-	}
-	spans := tapSpans(g)
-	parallelForWorker(g.N*g.O, workers, func(_, task int) {
-		n, o := task/g.O, task%g.O
-		in := x[(n*g.C+o/og)*g.H*g.W:][:g.H*g.W]
-		out := y[(n*g.O+o)*oh*ow:][:oh*ow]
-		wo := w[o*g.KH*g.KW:][:g.KH*g.KW]
-		for oy := 0; oy < oh; oy++ {
-			yrow := out[oy*ow:][:ow]
-			clear(yrow)
-			for ky := 0; ky < g.KH; ky++ {
-				iy := oy*g.StrideH - g.PadH + ky*g.DilH
-				if iy < 0 || iy >= g.H {
-					continue
-				}
-				xrow := in[iy*g.W:][:g.W]
-				for kx, sp := range spans {
-					axpyRow(yrow, xrow, wo[ky*g.KW+kx], sp, g.StrideW)
-				}
+				copy(yPlane[r*ow:][:ow], b.acc[r*p.wq:][:ow])
 			}
 		}
 	})
 }
 
 // depthwiseBackwardData computes dx for depthwise geometry, one (image,
-// input channel) plane per task, summing that channel's og outputs.
+// input channel) plane per task, summing that channel's og outputs into
+// its phase planes.
 func depthwiseBackwardData(dx, dy, w []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
+	taps := g.KH * g.KW
+	p := phasedGeom(g)
 	workers := workerCount(g.N*g.C, threads)
 	ws.begin(workers)
-	if g.StrideH == 1 && g.StrideW == 1 {
-		p := paddedGeom(g)
-		parallelForWorker(g.N*g.C, workers, func(t, task int) {
-			b := &ws.workers[t]
-			n, c := task/g.C, task%g.C
-			b.col = growFloats(b.col, p.hp*p.wp) // padded dx
-			b.acc = growFloats(b.acc, p.oh*p.wp) // dy with row stride wp
-			clear(b.col)
-			for o := c * og; o < (c+1)*og; o++ {
-				p.spread(b.acc, dy[(n*g.O+o)*oh*ow:][:oh*ow])
-				for ky := 0; ky < g.KH; ky++ {
-					for kx := 0; kx < g.KW; kx++ {
-						sh := p.shift(g, ky, kx)
-						axpy(w[(o*g.KH+ky)*g.KW+kx], b.acc[:p.l], b.col[sh:sh+p.l])
-					}
-				}
-			}
-			din := dx[(n*g.C+c)*g.H*g.W:][:g.H*g.W]
-			for r := 0; r < g.H; r++ {
-				copy(din[r*g.W:][:g.W], b.col[(r+g.PadH)*p.wp+g.PadW:])
-			}
-		})
-		return
-	}
-	spans := tapSpans(g)
-	parallelForWorker(g.N*g.C, workers, func(_, task int) {
+	parallelForWorker(g.N*g.C, workers, func(t, task int) {
+		b := &ws.workers[t]
 		n, c := task/g.C, task%g.C
-		din := dx[(n*g.C+c)*g.H*g.W:][:g.H*g.W]
-		clear(din)
+		b.col = growFloats(b.col, p.size())  // dx in phase planes
+		b.acc = growFloats(b.acc, p.oh*p.wq) // dy with row stride wq
+		clear(b.col)
 		for o := c * og; o < (c+1)*og; o++ {
-			dout := dy[(n*g.O+o)*oh*ow:][:oh*ow]
-			wo := w[o*g.KH*g.KW:][:g.KH*g.KW]
-			for oy := 0; oy < oh; oy++ {
-				yrow := dout[oy*ow:][:ow]
-				for ky := 0; ky < g.KH; ky++ {
-					iy := oy*g.StrideH - g.PadH + ky*g.DilH
-					if iy < 0 || iy >= g.H {
-						continue
-					}
-					xrow := din[iy*g.W:][:g.W]
-					for kx, sp := range spans {
-						scatterRow(xrow, yrow, wo[ky*g.KW+kx], sp, g.StrideW)
-					}
-				}
+			p.spread(b.acc, dy[(n*g.O+o)*oh*ow:][:oh*ow])
+			for i, at := range p.taps {
+				axpy(w[o*taps+i], b.acc[:p.l], b.col[at:at+p.l])
 			}
 		}
+		p.merge(dx[(n*g.C+c)*g.H*g.W:][:g.H*g.W], b.col)
 	})
 }
 
 // depthwiseBackwardWeight computes dw for depthwise geometry, one output
 // channel per task, so every weight has one writer and a fixed summation
-// order: dots in float32 (per plane, or per row with strides), added over
-// planes or rows and images in float64.
+// order: one float32 dot per tap and image over the whole plane, added
+// over images in float64.
 func depthwiseBackwardWeight(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
 	taps := g.KH * g.KW
+	p := phasedGeom(g)
 	workers := workerCount(g.O, threads)
 	ws.begin(workers)
-	strided := g.StrideH != 1 || g.StrideW != 1
-	p := paddedGeom(g)
-	spans := tapSpans(g)
 	parallelForWorker(g.O, workers, func(t, o int) {
 		b := &ws.workers[t]
 		var sums [64]float64 // per tap; larger kernels use a slice
@@ -280,34 +252,13 @@ func depthwiseBackwardWeight(dw, dy, x []float32, g kernel.ConvGeom, threads int
 		} else {
 			s = make([]float64, taps)
 		}
+		b.col = growFloats(b.col, p.size())
+		b.acc = growFloats(b.acc, p.oh*p.wq)
 		for n := 0; n < g.N; n++ {
-			in := x[(n*g.C+o/og)*g.H*g.W:][:g.H*g.W]
-			dout := dy[(n*g.O+o)*oh*ow:][:oh*ow]
-			if !strided {
-				b.col = growFloats(b.col, p.hp*p.wp)
-				b.acc = growFloats(b.acc, p.oh*p.wp)
-				p.fill(b.col, in, g)
-				p.spread(b.acc, dout)
-				for ky := 0; ky < g.KH; ky++ {
-					for kx := 0; kx < g.KW; kx++ {
-						sh := p.shift(g, ky, kx)
-						s[ky*g.KW+kx] += float64(dot(b.acc[:p.l], b.col[sh:sh+p.l]))
-					}
-				}
-				continue
-			}
-			for oy := 0; oy < oh; oy++ {
-				yrow := dout[oy*ow:][:ow]
-				for ky := 0; ky < g.KH; ky++ {
-					iy := oy*g.StrideH - g.PadH + ky*g.DilH
-					if iy < 0 || iy >= g.H {
-						continue
-					}
-					xrow := in[iy*g.W:][:g.W]
-					for kx, sp := range spans {
-						s[ky*g.KW+kx] += float64(dotRow(yrow, xrow, sp, g.StrideW))
-					}
-				}
+			p.split(b.col, x[(n*g.C+o/og)*g.H*g.W:][:g.H*g.W])
+			p.spread(b.acc, dy[(n*g.O+o)*oh*ow:][:oh*ow])
+			for i, at := range p.taps {
+				s[i] += float64(dot(b.acc[:p.l], b.col[at:at+p.l]))
 			}
 		}
 		for i, v := range s {

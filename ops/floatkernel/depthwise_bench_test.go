@@ -1,0 +1,55 @@
+package floatkernel
+
+import (
+	"math/rand"
+	"testing"
+
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/goapprox/goapprox/ops/kernel"
+)
+
+// zooDepthwise are the depthwise layers of the zoo's MobileNetV2 (batch 64,
+// 28x28 inputs), whose forward and backward BenchmarkMobileNetV2Layers
+// times inside the model.
+var zooDepthwise = []struct {
+	name string
+	g    kernel.ConvGeom
+}{
+	{"b1.dw", dwGeom(64, 16, 28, 1)},
+	{"b2.dw-s2", dwGeom(64, 64, 28, 2)},
+	{"b3.dw", dwGeom(64, 96, 14, 1)},
+	{"b4.dw-s2", dwGeom(64, 96, 14, 2)},
+	{"b5.dw", dwGeom(64, 128, 7, 1)},
+}
+
+func dwGeom(n, c, hw, stride int) kernel.ConvGeom {
+	return kernel.ConvGeom{N: n, C: c, H: hw, W: hw, O: c, KH: 3, KW: 3, StrideH: stride, StrideW: stride,
+		PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: c}
+}
+
+// BenchmarkDepthwise times forward, backward-data and backward-weight of
+// the zoo's depthwise layers, with process CPU time per op.
+func BenchmarkDepthwise(b *testing.B) {
+	impl := gonum.Implementation{}
+	for _, c := range zooDepthwise {
+		g := c.g
+		r := rand.New(rand.NewSource(1))
+		x, w, y := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
+		ws := new(Workspace)
+		run := func(what string, f func() error) {
+			b.Run(c.name+"/"+what, func(b *testing.B) {
+				cpu := processCPU()
+				defer func() { reportCPU(b, cpu) }()
+				for b.Loop() {
+					if err := f(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		run("forward", func() error { return Conv2d(impl, y, x, w, g, 0, ws) })
+		run("backward-data", func() error { return Conv2dBackwardData(impl, x, y, w, g, 0, ws) })
+		run("backward-weight", func() error { return Conv2dBackwardWeight(impl, w, y, x, g, 0, ws) })
+	}
+}
