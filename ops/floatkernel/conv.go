@@ -345,6 +345,18 @@ func im2colRows(col, x []float32, g kernel.ConvGeom, r0, r1, ld int) {
 	}
 }
 
+// addRows adds the rows×cols block of src, rows srcStride apart, to the
+// block of dst, rows dstStride apart: dst[y*dstStride+x] +=
+// src[y*srcStride+x]. A vector version replaces it where the CPU has one.
+var addRows = func(dst, src []float32, rows, cols, dstStride, srcStride int) {
+	for y := 0; y < rows; y++ {
+		d, s := dst[y*dstStride:][:cols], src[y*srcStride:][:cols]
+		for x, v := range s {
+			d[x] += v
+		}
+	}
+}
+
 // Col2im is the adjoint of Im2col: it overwrites x (cg×H×W) with the sum,
 // over every column entry, of the entry at the input position it was read
 // from. Padding entries are dropped.
@@ -360,6 +372,24 @@ func Col2im(x, col []float32, cg int, g kernel.ConvGeom) {
 		if hi <= lo {
 			continue
 		}
+		if g.StrideW == 1 {
+			// The output rows whose tap row lies in the image, added as
+			// one block: iy = oy·StrideH - PadH + ky·DilH.
+			base := ky*g.DilH - g.PadH
+			oy0 := 0
+			if base < 0 {
+				oy0 = (-base + g.StrideH - 1) / g.StrideH
+			}
+			oy1 := min(oh, (g.H-1-base)/g.StrideH+1)
+			if g.H-1-base < 0 {
+				oy1 = 0
+			}
+			if oy1 > oy0 {
+				iy0 := oy0*g.StrideH + base
+				addRows(plane[iy0*g.W+lo+off:], row[oy0*ow+lo:], oy1-oy0, hi-lo, g.StrideH*g.W, ow)
+			}
+			continue
+		}
 		for oy := 0; oy < oh; oy++ {
 			iy := oy*g.StrideH - g.PadH + ky*g.DilH
 			if iy < 0 || iy >= g.H {
@@ -367,13 +397,6 @@ func Col2im(x, col []float32, cg int, g kernel.ConvGeom) {
 			}
 			in := plane[iy*g.W:][:g.W]
 			src := row[oy*ow+lo : oy*ow+hi]
-			if g.StrideW == 1 {
-				dst := in[lo+off:][:len(src)]
-				for i, v := range src {
-					dst[i] += v
-				}
-				continue
-			}
 			ix := lo*g.StrideW + off
 			for _, v := range src {
 				in[ix] += v
