@@ -42,6 +42,10 @@ type Checkpoint struct {
 	Evaluations []Evaluation   `json:"evaluations"`
 	BatchNorms  []bnRecord     `json:"batch_norms"`
 	Optimizer   optimizerState `json:"optimizer"`
+	// Noise is the noise phase's per-layer sigma and mu once it started:
+	// a resumed noise phase keeps them rather than predicting them again
+	// from weights that have changed since.
+	Noise []NoiseLayer `json:"noise,omitempty"`
 	// Model is an approxlayer checkpoint.
 	Model []byte `json:"model"`
 }
@@ -65,7 +69,7 @@ func (t *Trainer) Checkpoint() (*Checkpoint, error) {
 	c := &Checkpoint{
 		Config: t.cfg, Progress: t.progress,
 		Epochs: t.Epochs(), Evaluations: t.Evaluations(),
-		Optimizer: t.opt.state, Model: model.Bytes(),
+		Optimizer: t.opt.state, Noise: t.Noise(), Model: model.Bytes(),
 	}
 	for _, bn := range t.net.BatchNorms {
 		c.BatchNorms = append(c.BatchNorms, bnRecord{Name: bn.Name, Training: bn.State.Training,
@@ -175,6 +179,11 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 	if err := checkMoments(c.Optimizer, t.params); err != nil {
 		return err
 	}
+	for _, n := range c.Noise {
+		if t.layers.Layer(n.Layer) == nil {
+			return fmt.Errorf("the checkpoint's noise phase names a layer %q the model does not have", n.Layer)
+		}
+	}
 	opt := newOptimizer(t.cfg.Optimizer)
 	if err := opt.setState(c.Optimizer); err != nil {
 		return err
@@ -201,6 +210,7 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 	t.progress = c.Progress
 	t.epochs = append([]EpochMetrics(nil), c.Epochs...)
 	t.evals = append([]Evaluation(nil), c.Evaluations...)
+	t.noise = append([]NoiseLayer(nil), c.Noise...)
 	for _, l := range t.layers.Layers() {
 		l.State().Threads = t.cfg.Threads
 	}

@@ -23,7 +23,7 @@ type Config struct {
 	Limit int `json:"limit,omitempty"`
 	Batch int `json:"batch"`
 	// LR is the learning rate of the float and QAT phases; ApproxLR that of
-	// approximate fine-tuning (0: LR).
+	// the noise phase and approximate fine-tuning (0: LR).
 	LR       float64 `json:"lr"`
 	ApproxLR float64 `json:"approx_lr,omitempty"`
 	// Schedule is "constant" or "cosine" (annealed to 0 over each phase).
@@ -39,6 +39,18 @@ type Config struct {
 	FloatEpochs  int `json:"float_epochs"`
 	QATEpochs    int `json:"qat_epochs"`
 	ApproxEpochs int `json:"approx_epochs"`
+
+	// NoiseEpochs is the length of the noise phase between QAT and the
+	// approximate phase (0: none): training in Noise mode, each layer's
+	// output plus N(0,1)·std(y)·sigma + mu, so that the network learns to
+	// tolerate its multiplier's error before meeting it (agn-approx).
+	// NoiseSigma and NoiseMu, when set, are every layer's sigma (relative to
+	// std(y)) and mu (absolute); when nil, each layer's value is predicted by
+	// the error model (package errmodel) from its multiplier (LUT,
+	// LayerLUTs) and its operands on a few training batches.
+	NoiseEpochs int      `json:"noise_epochs,omitempty"`
+	NoiseSigma  *float64 `json:"noise_sigma,omitempty"`
+	NoiseMu     *float64 `json:"noise_mu,omitempty"`
 
 	// LUT is the multiplier of every layer in the approximate phase: a
 	// multiplier spec (lut/multiplier) or a table file (.npy, .bin, .csv).
@@ -137,16 +149,35 @@ func (c Config) Validate() error {
 	if c.Threads < 0 {
 		bad("threads %d must not be negative (0 uses every core)", c.Threads)
 	}
-	if c.FloatEpochs < 0 || c.QATEpochs < 0 || c.ApproxEpochs < 0 {
-		bad("epoch counts must not be negative (float %d, QAT %d, approximate %d)", c.FloatEpochs, c.QATEpochs, c.ApproxEpochs)
+	if c.FloatEpochs < 0 || c.QATEpochs < 0 || c.NoiseEpochs < 0 || c.ApproxEpochs < 0 {
+		bad("epoch counts must not be negative (float %d, QAT %d, noise %d, approximate %d)", c.FloatEpochs, c.QATEpochs, c.NoiseEpochs, c.ApproxEpochs)
 	}
+	errs = append(errs, c.validateNoise()...)
 	if c.ApproxEpochs > 0 && !c.HasApprox() {
 		bad("%d approximate epochs but no multiplier: give a LUT (-lut) or per-layer LUTs (-layer-lut), or 0 approximate epochs", c.ApproxEpochs)
 	}
-	if c.FloatEpochs+c.QATEpochs == 0 && !c.HasApprox() {
+	if c.FloatEpochs+c.QATEpochs+c.NoiseEpochs == 0 && !c.HasApprox() {
 		bad("nothing to do: no float or QAT epochs and no multiplier to evaluate")
 	}
 	return errors.Join(errs...)
+}
+
+// validateNoise checks the noise phase's settings.
+func (c Config) validateNoise() []error {
+	var errs []error
+	if s := c.NoiseSigma; s != nil && (!(*s >= 0) || math.IsInf(*s, 0)) {
+		errs = append(errs, fmt.Errorf("noise sigma %v must be a finite number >= 0 (relative to the std of each layer's output)", *s))
+	}
+	if m := c.NoiseMu; m != nil && (math.IsNaN(*m) || math.IsInf(*m, 0)) {
+		errs = append(errs, fmt.Errorf("noise mu %v must be a finite number", *m))
+	}
+	if c.NoiseEpochs == 0 && (c.NoiseSigma != nil || c.NoiseMu != nil) {
+		errs = append(errs, errors.New("noise sigma or mu given without noise epochs: add -noise-epochs N, or drop -noise-sigma/-noise-mu"))
+	}
+	if c.NoiseEpochs > 0 && !c.HasApprox() && c.NoiseSigma == nil {
+		errs = append(errs, fmt.Errorf("%d noise epochs but nothing to take the noise from: give the multiplier it stands in for (-lut, -layer-lut), whose error model predicts each layer's sigma and mu, or give -noise-sigma (and -noise-mu)", c.NoiseEpochs))
+	}
+	return errs
 }
 
 func contains(list []string, s string) bool {

@@ -6,9 +6,19 @@
 //  1. float (optional): ordinary float training;
 //  2. qat: quantization-aware training with exact products (Quantized mode),
 //     the observers setting the quantization parameters as they go;
-//  3. approx: the observers are frozen, every layer gets its multiplier
+//  3. noise (optional, Config.NoiseEpochs): the observers are frozen and
+//     the layers train in Noise mode, each output plus Gaussian noise whose
+//     sigma and mu are configured or predicted from the layer's multiplier
+//     and operands by package errmodel (PopulationChannels model; see
+//     NoiseLayer): the approximate-Gaussian-noise method of agn-approx, so
+//     that the network learns to tolerate the error before it meets it;
+//  4. approx: the observers are frozen, every layer gets its multiplier
 //     table (Approximate mode), the model is evaluated, fine-tuned and
 //     evaluated again.
+//
+// The noise generators cannot be saved in a checkpoint; each noise epoch
+// reseeds them from the seed, the epoch's index in the run and the layer's
+// position, so a resumed run draws the same noise.
 //
 // Evaluations use the full test set, in batches of the training batch size
 // (the last one padded), with batch norm on its running statistics and the

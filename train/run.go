@@ -28,9 +28,11 @@ type Result struct {
 	Accuracy    Accuracy       `json:"accuracy"`
 	Phases      []PhaseTiming  `json:"phases"`
 	Multipliers []Multiplier   `json:"multipliers,omitempty"`
-	Layers      []LayerInfo    `json:"layers"`
-	TrainSize   int            `json:"train_samples"`
-	TestSize    int            `json:"test_samples"`
+	// Noise is each noised layer's sigma and mu in the noise phase.
+	Noise     []NoiseLayer `json:"noise,omitempty"`
+	Layers    []LayerInfo  `json:"layers"`
+	TrainSize int          `json:"train_samples"`
+	TestSize  int          `json:"test_samples"`
 }
 
 // Accuracy holds the test accuracies (fractions of the full test set) at
@@ -41,6 +43,9 @@ type Accuracy struct {
 	// QAT is the accuracy in Quantized mode (exact products) after QAT, or
 	// after post-training calibration when there were no QAT epochs.
 	QAT *float64 `json:"qat,omitempty"`
+	// Noise is the accuracy after the noise phase (Quantized mode: noise
+	// is added in training only).
+	Noise *float64 `json:"noise,omitempty"`
 	// ApproxBefore and ApproxAfter are the accuracies with the approximate
 	// multipliers before and after approximate fine-tuning.
 	ApproxBefore *float64 `json:"approx_before,omitempty"`
@@ -108,6 +113,10 @@ func (t *Trainer) RunContext(ctx context.Context, dir string) (*Result, error) {
 			if err := t.enterApprox(); err != nil {
 				return nil, err
 			}
+		} else if p == PhaseNoise {
+			if err := t.enterNoise(); err != nil {
+				return nil, err
+			}
 		} else if err := t.SetPhase(p); err != nil {
 			return nil, err
 		}
@@ -134,22 +143,40 @@ func (t *Trainer) RunContext(ctx context.Context, dir string) (*Result, error) {
 	return t.Result(), nil
 }
 
+// measureQuantized measures the quantized accuracy ("qat") after a
+// calibration when no QAT epoch did, before the first phase that changes
+// the products.
+func (t *Trainer) measureQuantized() error {
+	if t.cfg.QATEpochs > 0 || t.hasEvaluation("qat") || t.progress.Phase.index() > PhaseQAT.index() {
+		return nil
+	}
+	if err := t.SetPhase(PhaseQAT); err != nil {
+		return err
+	}
+	if !t.progress.Observed {
+		if err := t.calibrate(); err != nil {
+			return err
+		}
+	}
+	_, err := t.evaluateAs("qat")
+	return err
+}
+
+// enterNoise starts the noise phase, after the quantized accuracy when no
+// QAT epoch measured it.
+func (t *Trainer) enterNoise() error {
+	if err := t.measureQuantized(); err != nil {
+		return err
+	}
+	return t.SetPhase(PhaseNoise)
+}
+
 // enterApprox starts the approximate phase: the quantized accuracy first
 // when no QAT epoch measured it, then the accuracy with the multipliers
 // before any fine-tuning.
 func (t *Trainer) enterApprox() error {
-	if t.progress.Phase != PhaseApprox && t.cfg.QATEpochs == 0 && !t.hasEvaluation("qat") {
-		if err := t.SetPhase(PhaseQAT); err != nil {
-			return err
-		}
-		if !t.progress.Observed {
-			if err := t.calibrate(); err != nil {
-				return err
-			}
-		}
-		if _, err := t.evaluateAs("qat"); err != nil {
-			return err
-		}
+	if err := t.measureQuantized(); err != nil {
+		return err
 	}
 	if err := t.SetPhase(PhaseApprox); err != nil {
 		return err
@@ -164,7 +191,7 @@ func (t *Trainer) enterApprox() error {
 
 // Result summarises the run so far.
 func (t *Trainer) Result() *Result {
-	r := &Result{Config: t.cfg, Epochs: t.Epochs(), Evaluations: t.Evaluations(),
+	r := &Result{Config: t.cfg, Epochs: t.Epochs(), Evaluations: t.Evaluations(), Noise: t.Noise(),
 		TrainSize: t.trainData.Len(), TestSize: t.testData.Len()}
 	last := map[Phase]float64{}
 	for _, e := range t.epochs {
@@ -176,6 +203,9 @@ func (t *Trainer) Result() *Result {
 	}
 	if v, ok := last[PhaseQAT]; ok {
 		r.Accuracy.QAT = ptr(v)
+	}
+	if v, ok := last[PhaseNoise]; ok {
+		r.Accuracy.Noise = ptr(v)
 	}
 	if v, ok := last[PhaseApprox]; ok {
 		r.Accuracy.ApproxAfter = ptr(v)

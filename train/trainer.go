@@ -27,11 +27,12 @@ type Phase string
 const (
 	PhaseFloat  Phase = "float"  // float weights and products
 	PhaseQAT    Phase = "qat"    // quantization-aware training, exact products
+	PhaseNoise  Phase = "noise"  // training with Gaussian noise standing in for the multipliers
 	PhaseApprox Phase = "approx" // fine-tuning with the approximate multipliers
 )
 
 // Phases lists the phases in order.
-func Phases() []Phase { return []Phase{PhaseFloat, PhaseQAT, PhaseApprox} }
+func Phases() []Phase { return []Phase{PhaseFloat, PhaseQAT, PhaseNoise, PhaseApprox} }
 
 func (p Phase) index() int {
 	for i, q := range Phases() {
@@ -188,7 +189,10 @@ type Trainer struct {
 	progress progress
 	epochs   []EpochMetrics
 	evals    []Evaluation
-	ctx      context.Context // of RunContext, checked between steps
+	// noise is the noise phase's per-layer sigma and mu, set when the
+	// phase starts (nil before).
+	noise []NoiseLayer
+	ctx   context.Context // of RunContext, checked between steps
 }
 
 // New loads the data, builds the model, rewrites it into approximate
@@ -428,7 +432,9 @@ func (t *Trainer) applyMultipliers() error {
 }
 
 // SetPhase prepares the layers for a phase: Float mode; Quantized mode with
-// the observers running (QAT); or, for the approximate phase, observers
+// the observers running (QAT); for the noise phase, observers frozen and
+// Noise mode with each layer's sigma and mu (predicted when the phase is
+// entered, see NoiseLayer); or, for the approximate phase, observers
 // frozen (after a calibration pass if they never saw data) and each layer's
 // multiplier in Approximate mode. Entering a new phase starts a fresh
 // optimizer, as a new training stage does in the reference; calling it again
@@ -437,7 +443,8 @@ func (t *Trainer) SetPhase(p Phase) error {
 	if p.index() < 0 {
 		return fmt.Errorf("unknown phase %q; phases: %v", p, Phases())
 	}
-	if p != t.progress.Phase {
+	fresh := p != t.progress.Phase
+	if fresh {
 		t.progress.Phase, t.progress.Epoch = p, 0
 		t.opt = newOptimizer(t.cfg.Optimizer)
 	}
@@ -447,6 +454,8 @@ func (t *Trainer) SetPhase(p Phase) error {
 	case PhaseQAT:
 		t.layers.UnfreezeObservers()
 		return t.layers.SetMode(ops.Quantized)
+	case PhaseNoise:
+		return t.enterNoisePhase(fresh)
 	default:
 		if !t.cfg.HasApprox() {
 			return errors.New("the approximate phase needs a multiplier (SetMultipliers)")
@@ -519,6 +528,8 @@ func (t *Trainer) phaseEpochs(p Phase) int {
 		return t.cfg.FloatEpochs
 	case PhaseQAT:
 		return t.cfg.QATEpochs
+	case PhaseNoise:
+		return t.cfg.NoiseEpochs
 	}
 	return t.cfg.ApproxEpochs
 }
@@ -527,7 +538,7 @@ func (t *Trainer) phaseEpochs(p Phase) int {
 // current phase.
 func (t *Trainer) lr(epoch, step int) float64 {
 	base := t.cfg.LR
-	if t.progress.Phase == PhaseApprox {
+	if t.progress.Phase == PhaseApprox || t.progress.Phase == PhaseNoise {
 		base = t.cfg.approxLR()
 	}
 	if t.cfg.Schedule != "cosine" {
@@ -554,6 +565,9 @@ func (t *Trainer) TrainEpoch() (EpochMetrics, error) {
 		t.hooks.EpochStart(phase, epoch, m.Steps)
 	}
 	start := time.Now()
+	if phase == PhaseNoise {
+		t.reseedNoise(t.progress.Index)
+	}
 	t.setTraining(true)
 	t.iter.Start(t.progress.Index)
 	var lossSum float64
