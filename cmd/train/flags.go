@@ -78,11 +78,15 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 		fs.PrintDefaults()
 	}
 	var layers layerLUTs
+	var noiseSigma, noiseMu float64
 	fs.StringVar(&c.Model, "model", c.Model, "model: "+strings.Join(modelNames(), ", "))
 	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "data set: "+strings.Join(datasetNames(), ", "))
 	fs.StringVar(&c.DataDir, "data", "", "directory to look for the data set files in (default: the standard locations)")
 	fs.IntVar(&c.FloatEpochs, "float-epochs", 0, "epochs of float training before QAT")
 	fs.IntVar(&c.QATEpochs, "qat-epochs", defaultQATEpochs, "epochs of quantization-aware training with exact products")
+	fs.IntVar(&c.NoiseEpochs, "noise-epochs", 0, "epochs of training with Gaussian noise standing in for the multiplier, between QAT and the approximate phase")
+	fs.Float64Var(&noiseSigma, "noise-sigma", 0, "noise phase: every layer's sigma, relative to the std of its output (default: predicted per layer by the error model from the multiplier)")
+	fs.Float64Var(&noiseMu, "noise-mu", 0, "noise phase: every layer's mu, in output units (default: predicted per layer by the error model, 0 without a multiplier)")
 	fs.IntVar(&c.ApproxEpochs, "approx-epochs", defaultApproxEpochs, "epochs of fine-tuning with the approximate multiplier")
 	fs.StringVar(&c.LUT, "lut", defaultLUT, "multiplier of every layer: a spec (see go run ./cmd/lut list) or a table file (.npy, .bin, .csv); \"none\" for no approximate phase")
 	fs.Var(&layers, "layer-lut", "`NAME=SPEC|FILE`: multiplier of the layers matching NAME (a glob); repeatable, overrides -lut")
@@ -106,6 +110,12 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 	}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	c.LayerLUTs = layers
+	if o.set["noise-sigma"] {
+		c.NoiseSigma = &noiseSigma
+	}
+	if o.set["noise-mu"] {
+		c.NoiseMu = &noiseMu
+	}
 	if c.LUT == noLUT {
 		c.LUT = ""
 	}
@@ -146,7 +156,8 @@ func (o *options) check() error {
 
 // configFlags are the flags that change a run's result; on -resume they
 // must agree with the checkpoint.
-var configFlags = []string{"model", "dataset", "float-epochs", "qat-epochs", "approx-epochs", "lut", "layer-lut",
+var configFlags = []string{"model", "dataset", "float-epochs", "qat-epochs", "noise-epochs", "noise-sigma", "noise-mu",
+	"approx-epochs", "lut", "layer-lut",
 	"quant", "batch", "lr", "approx-lr", "schedule", "optimizer", "seed", "limit"}
 
 // resumeConfig is the checkpoint's configuration with the data directory
@@ -186,6 +197,12 @@ func copyFlag(name string, dst *train.Config, src train.Config) {
 		dst.FloatEpochs = src.FloatEpochs
 	case "qat-epochs":
 		dst.QATEpochs = src.QATEpochs
+	case "noise-epochs":
+		dst.NoiseEpochs = src.NoiseEpochs
+	case "noise-sigma":
+		dst.NoiseSigma = src.NoiseSigma
+	case "noise-mu":
+		dst.NoiseMu = src.NoiseMu
 	case "approx-epochs":
 		dst.ApproxEpochs = src.ApproxEpochs
 	case "lut":

@@ -22,7 +22,8 @@ type progress struct {
 
 func newProgress(w io.Writer, bars bool, cfg train.Config) *progress {
 	return &progress{w: w, bars: bars, epochs: map[train.Phase]int{
-		train.PhaseFloat: cfg.FloatEpochs, train.PhaseQAT: cfg.QATEpochs, train.PhaseApprox: cfg.ApproxEpochs,
+		train.PhaseFloat: cfg.FloatEpochs, train.PhaseQAT: cfg.QATEpochs, train.PhaseNoise: cfg.NoiseEpochs,
+		train.PhaseApprox: cfg.ApproxEpochs,
 	}}
 }
 

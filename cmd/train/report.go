@@ -104,8 +104,12 @@ func printHeader(w io.Writer, o *options, tr *train.Trainer) {
 	for _, l := range c.LayerLUTs {
 		lutText += ", " + l.String()
 	}
-	fmt.Fprintf(w, "epochs: float %d, QAT %d, approximate %d; multiplier %s; preset %s; %s lr %g (%s); seed %d\n",
-		c.FloatEpochs, c.QATEpochs, c.ApproxEpochs, lutText, c.Quant, c.Optimizer, c.LR, c.Schedule, c.Seed)
+	noise := ""
+	if c.NoiseEpochs > 0 {
+		noise = fmt.Sprintf(", noise %d", c.NoiseEpochs)
+	}
+	fmt.Fprintf(w, "epochs: float %d, QAT %d%s, approximate %d; multiplier %s; preset %s; %s lr %g (%s); seed %d\n",
+		c.FloatEpochs, c.QATEpochs, noise, c.ApproxEpochs, lutText, c.Quant, c.Optimizer, c.LR, c.Schedule, c.Seed)
 	if !o.resume && c.Limit == defaultLimit && c.QATEpochs == defaultQATEpochs && !o.set["limit"] {
 		fmt.Fprintf(w, "(quick defaults, about 1-3 minutes on 2 cores; a full run: -limit 0 -qat-epochs 8, see docs/results.md)\n")
 	}
@@ -127,6 +131,9 @@ func printSummary(w io.Writer, r *report) {
 		fmt.Fprintf(tw, "  float\t%s\n", pct(r.Accuracy.Float))
 	}
 	fmt.Fprintf(tw, "  QAT, exact products\t%s\n", pct(r.Accuracy.QAT))
+	if r.Accuracy.Noise != nil {
+		fmt.Fprintf(tw, "  after noise training, exact products\t%s\n", pct(r.Accuracy.Noise))
+	}
 	if r.Accuracy.ApproxBefore != nil {
 		fmt.Fprintf(tw, "  approximate, before retraining\t%s\n", pct(r.Accuracy.ApproxBefore))
 		fmt.Fprintf(tw, "  approximate, after retraining\t%s\n", pct(r.Accuracy.ApproxAfter))
@@ -142,6 +149,9 @@ func printSummary(w io.Writer, r *report) {
 		}
 		tw.Flush()
 	}
+	if len(r.Noise) > 0 {
+		printNoise(w, r.Noise)
+	}
 	fmt.Fprintln(w, "\ntime per phase")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\tepochs\ttrain s\ts/epoch\tms/step\teval s\t")
@@ -153,4 +163,24 @@ func printSummary(w io.Writer, r *report) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "total %.1f s\n", r.Seconds)
+}
+
+// printNoise lists the noise phase's per-layer sigma and mu, with the
+// paper's global model for comparison when they were predicted.
+func printNoise(w io.Writer, noise []train.NoiseLayer) {
+	fmt.Fprintln(w, "\nnoise phase: y + N(0,1)·std(y)·sigma + mu per layer")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "layer\tsigma\tmu\tfrom\tglobal-model sigma\tglobal-model mu\t")
+	for _, n := range noise {
+		from := n.SigmaFrom
+		if n.MuFrom != n.SigmaFrom {
+			from += "/" + n.MuFrom
+		}
+		global := "-\t-"
+		if n.OutputStd > 0 {
+			global = fmt.Sprintf("%.4g\t%.4g", n.GlobalSigma, n.GlobalMu)
+		}
+		fmt.Fprintf(tw, "%s\t%.4g\t%.4g\t%s\t%s\t\n", n.Layer, n.Sigma, n.Mu, from, global)
+	}
+	tw.Flush()
 }
