@@ -62,7 +62,8 @@ func BenchmarkLUTGEMMPortable(b *testing.B) { benchGEMM(b, false) }
 //   - mobilenetv2-dw-s2: the stride-2 one (features.2), batch 8, 96
 //     channels, 3x3, 112x112 -> 56x56, padding 1;
 //   - mobilenetv2-pw: the pointwise 1x1 conv after it, batch 8, 144->24
-//     channels on 56x56 (a dense conv for the per-product comparison).
+//     channels on 56x56 (a dense conv for the per-product comparison);
+//   - zoo-*: depthwise layers of the zoo's MobileNetV2 (small maps).
 var benchConvs = []struct {
 	name string
 	g    ConvGeom
@@ -71,6 +72,12 @@ var benchConvs = []struct {
 	{"mobilenetv2-dw", geom(8, 144, 56, 56, 144, 3, 3, 1, 1, 1, 1, 1, 1, 144)},
 	{"mobilenetv2-dw-s2", geom(8, 96, 112, 112, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96)},
 	{"mobilenetv2-pw", geom(8, 144, 56, 56, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1)},
+	// The zoo's MobileNetV2 (batch 64, 28x28 inputs): its stride-1 b3.dw and
+	// the stride-2 b2.dw and b4.dw, the slowest per product in
+	// zoo's BenchmarkMobileNetV2Layers.
+	{"zoo-b3.dw", geom(64, 96, 14, 14, 96, 3, 3, 1, 1, 1, 1, 1, 1, 96)},
+	{"zoo-b2.dw-s2", geom(64, 64, 28, 28, 64, 3, 3, 2, 2, 1, 1, 1, 1, 64)},
+	{"zoo-b4.dw-s2", geom(64, 96, 14, 14, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96)},
 }
 
 func benchConv(b *testing.B, asm bool) {

@@ -79,7 +79,26 @@ type convJob struct {
 	blocks                    int
 	spanBlocks, spansPerImage int
 	ochunk, ochunks           int
+
+	// Direct mode's per-call constants, kept with the pooled job so that
+	// calls allocate nothing: tasks only add and multiply, which matters on
+	// small maps where a task builds only a few hundred bytes.
+	direct2 directConsts
 }
+
+type directConsts struct {
+	cols []colSpan // per column phase pw
+	taps []tapPos  // per fan-in step of one input channel, in weight order
+}
+
+// colSpan says how the row of column phase pw is gathered from an input
+// row: bytes [lo, hi) are xrow[ix0 + t*StrideW] for t in [lo, hi), the
+// others are padding.
+type colSpan struct{ lo, hi, ix0 int }
+
+// tapPos is where a kernel tap reads lane 0 of output row 0: phase plane
+// (of the channel), row and column in it.
+type tapPos struct{ plane, row, col int }
 
 var convJobs = sync.Pool{New: func() any { return new(convJob) }}
 
@@ -89,7 +108,7 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g Con
 	}
 	im = im.forTable(p)
 	j := convJobs.Get().(*convJob)
-	*j = convJob{im: im, lay: &p.byW, acc: acc, x: x, w: w, pad: pad, g: g}
+	*j = convJob{im: im, lay: &p.byW, acc: acc, x: x, w: w, pad: pad, g: g, direct2: j.direct2}
 	j.k, j.oh, j.ow = g.FanIn(), g.OutH(), g.OutW()
 	j.opos = j.oh * j.ow
 	j.wq = ceilDiv(g.W+2*g.PadW, g.StrideW)
@@ -116,6 +135,7 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g Con
 		j.spanBlocks = min(perImage, max(1, 48<<10/(planes*(maxLanes+j.wq))))
 		j.spansPerImage = ceilDiv(perImage, j.spanBlocks)
 		j.blocks = g.N * j.spansPerImage
+		j.directConstants()
 	} else {
 		j.blocks = ceilDiv(g.N*j.opos, maxLanes)
 	}
@@ -128,7 +148,7 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g Con
 	j.ochunk = ceilDiv(og, j.ochunks)
 	j.ochunks = ceilDiv(og, j.ochunk)
 	parallel(j, g.Groups*j.blocks*j.ochunks, threads)
-	*j = convJob{}
+	*j = convJob{direct2: j.direct2}
 	convJobs.Put(j)
 	return nil
 }
@@ -238,30 +258,91 @@ func (j *convJob) buildDirect(s *scratch, grp, n, q0, q1 int) (y0 int) {
 	s.src = growBytes(s.src, planes*rows*wq+wq+maxLanes)
 	s.offs = growInt32(s.offs, j.k)
 	s.taps = growInt32(s.taps, j.k)
+	cols, taps := j.direct2.cols, j.direct2.taps
 	for c := 0; c < cg; c++ {
 		xc := j.x[(n*g.C+grp*cg+c)*g.H*g.W:][:g.H*g.W]
-		for ph := 0; ph < sh; ph++ {
-			for r := 0; r < rows; r++ {
-				iy := (y0+r)*sh + ph - g.PadH
-				for pw := 0; pw < sw; pw++ {
-					buf := s.src[(((c*sh+ph)*sw+pw)*rows+r)*wq:][:wq]
-					if iy < 0 || iy >= g.H {
-						fill(buf, j.pad)
-					} else {
-						gather(buf, xc[iy*g.W:][:g.W], pw-g.PadW, sw, j.pad)
+		for ph := 0; ph < sh && sw == 2; ph++ {
+			// Stride-2 columns: lay out the padded rows of row phase ph
+			// (2*wq bytes each) and split them into even and odd bytes in
+			// one pass over the whole block, which are then the phase
+			// planes (c, ph, 0) and (c, ph, 1).
+			s.tmp = growBytes(s.tmp, rows*2*wq)
+			iy := y0*sh + ph - g.PadH
+			for r := 0; r < rows; r, iy = r+1, iy+sh {
+				row := s.tmp[r*2*wq:][:2*wq]
+				if iy < 0 || iy >= g.H {
+					fill(row, j.pad)
+					continue
+				}
+				fill(row, j.pad)
+				copyRow(row[g.PadW:], xc[iy*g.W:][:g.W])
+			}
+			at := (c*sh + ph) * 2 * rows * wq
+			splitBytes(s.src[at:][:rows*wq], s.src[at+rows*wq:][:rows*wq], s.tmp)
+		}
+		for ph := 0; ph < sh && sw != 2; ph++ {
+			iy := y0*sh + ph - g.PadH
+			// Plane (c, ph, pw) starts at ((c*sh+ph)*sw+pw)*rows*wq.
+			at := (c*sh + ph) * sw * rows * wq
+			for r := 0; r < rows; r, iy, at = r+1, iy+sh, at+wq {
+				if iy < 0 || iy >= g.H {
+					for pw := range cols {
+						fill(s.src[at+pw*rows*wq:][:wq], j.pad)
 					}
+					continue
+				}
+				xrow := xc[iy*g.W:][:g.W]
+				for pw, cs := range cols {
+					buf := s.src[at+pw*rows*wq:][:wq]
+					fill(buf[:cs.lo], j.pad)
+					seg := buf[cs.lo:cs.hi]
+					switch sw {
+					case 1:
+						copy(seg, xrow[cs.ix0+cs.lo:])
+					case 2:
+						evenBytes(seg, xrow[cs.ix0+2*cs.lo:])
+					default:
+						for t, ix := 0, cs.ix0+cs.lo*sw; t < len(seg); t, ix = t+1, ix+sw {
+							seg[t] = xrow[ix]
+						}
+					}
+					fill(buf[cs.hi:], j.pad)
 				}
 			}
 		}
-		for ky := 0; ky < g.KH; ky++ {
-			for kx := 0; kx < g.KW; kx++ {
-				dy, dx := ky*g.DilH, kx*g.DilW
-				plane := (c*sh+dy%sh)*sw + dx%sw
-				s.taps[(c*g.KH+ky)*g.KW+kx] = int32((plane*rows+dy/sh)*wq + dx/sw)
-			}
+		base := c * len(taps)
+		for l, tp := range taps {
+			s.taps[base+l] = int32(((c*sh*sw+tp.plane)*rows+tp.row)*wq + tp.col)
 		}
 	}
 	return y0
+}
+
+// directConstants computes direct mode's per-call constants (divisions
+// and clipping) once, so that buildDirect only adds and multiplies.
+func (j *convJob) directConstants() {
+	g := j.g
+	sh, sw := g.StrideH, g.StrideW
+	d := &j.direct2
+	d.cols = d.cols[:0]
+	for pw := 0; pw < sw; pw++ {
+		// Column t of phase pw is padded column t*sw+pw, input column
+		// t*sw+pw-PadW: inside the row for t in [lo, hi).
+		ix0 := pw - g.PadW
+		lo := min(ceilDiv(max(-ix0, 0), sw), j.wq)
+		hi := lo
+		if last := g.W - 1 - ix0; last >= 0 {
+			hi = min(max(last/sw+1, lo), j.wq)
+		}
+		d.cols = append(d.cols, colSpan{lo: lo, hi: hi, ix0: ix0})
+	}
+	d.taps = d.taps[:0]
+	for ky := 0; ky < g.KH; ky++ {
+		for kx := 0; kx < g.KW; kx++ {
+			dy, dx := ky*g.DilH, kx*g.DilW
+			d.taps = append(d.taps, tapPos{plane: (dy%sh)*sw + dx%sw, row: dy / sh, col: dx / sw})
+		}
+	}
 }
 
 // directBlock sets the offsets and output runs of the nl lanes from q0 of a
@@ -283,10 +364,36 @@ func (j *convJob) directBlock(s *scratch, n, y0, q0, nl int) int {
 	return nl
 }
 
+// fill sets every byte of b to v, eight per store: rows in small maps are
+// a few bytes long, too short for a memset call to pay off.
 func fill(b []byte, v byte) {
-	for i := range b {
+	i := 0
+	if len(b) >= 8 {
+		word := uint64(v) * 0x0101010101010101
+		for ; i+8 <= len(b); i += 8 {
+			binary.LittleEndian.PutUint64(b[i:], word)
+		}
+		binary.LittleEndian.PutUint64(b[len(b)-8:], word)
+		return
+	}
+	for ; i < len(b); i++ {
 		b[i] = v
 	}
+}
+
+// copyRow is copy(dst, src) for len(dst) >= len(src), inline for the
+// short rows of small maps (a memmove call costs more than the copy).
+func copyRow(dst, src []byte) {
+	n := len(src)
+	if n < 8 || n > 64 {
+		copy(dst, src)
+		return
+	}
+	dst = dst[:n]
+	for i := 0; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(src[i:]))
+	}
+	binary.LittleEndian.PutUint64(dst[n-8:], binary.LittleEndian.Uint64(src[n-8:]))
 }
 
 // gather sets seg[t] = xrow[ix0+t*stride], or pad where that index falls
@@ -326,6 +433,23 @@ func evenBytes(out, in []byte) {
 	}
 	for ; t < len(out); t++ {
 		out[t] = in[2*t]
+	}
+}
+
+// splitBytes sets even[t] = in[2t] and odd[t] = in[2t+1] for t <
+// len(even) = len(odd) = len(in)/2, eight of each per step.
+func splitBytes(even, odd, in []byte) {
+	in = in[:2*len(even)]
+	odd = odd[:len(even)]
+	t := splitBytesSIMD(even, odd, in)
+	for ; t+8 <= len(even); t += 8 {
+		a := binary.LittleEndian.Uint64(in[2*t:])
+		b := binary.LittleEndian.Uint64(in[2*t+8:])
+		binary.LittleEndian.PutUint64(even[t:], packEven(a)|packEven(b)<<32)
+		binary.LittleEndian.PutUint64(odd[t:], packEven(a>>8)|packEven(b>>8)<<32)
+	}
+	for ; t < len(even); t++ {
+		even[t], odd[t] = in[2*t], in[2*t+1]
 	}
 }
 

@@ -20,6 +20,23 @@ func lutRow2(planes *[256][512]byte, sel *byte, offs *int32, src *byte, k int, b
 //go:noescape
 func lutRow4(planes *[256][512]byte, sel *byte, offs *int32, src *byte, k int, bias int, out *int32)
 
+//go:noescape
+func splitBytesAVX(even, odd, in *byte, n int)
+
+// hasSplitSIMD says whether splitBytesAVX can run (AVX512BW).
+var hasSplitSIMD = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
+
+// splitBytesSIMD does the first multiple of 32 bytes of splitBytes with
+// AVX-512 and returns how many it did.
+func splitBytesSIMD(even, odd, in []byte) int {
+	n := len(even) &^ 31
+	if n == 0 || !hasSplitSIMD || !useAssembly.Load() {
+		return 0
+	}
+	splitBytesAVX(&even[0], &odd[:n][0], &in[:2*n][0], n)
+	return n
+}
+
 var avx512 = impl{name: "avx512vbmi", row: avxRow, biased: true}
 
 func init() {

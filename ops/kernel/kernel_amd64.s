@@ -244,3 +244,33 @@ more:
 	JNZ chunk
 	VZEROUPPER
 	RET
+
+// func splitBytesAVX(even, odd, in *byte, n int)
+//
+// even[t] = in[2t], odd[t] = in[2t+1] for t < n, n a multiple of 32: each
+// 64 input bytes are 32 words whose low bytes (VPMOVWB) are the even ones
+// and whose high bytes (shifted down first) the odd ones.
+TEXT ·splitBytesAVX(SB), NOSPLIT, $0-32
+	MOVQ even+0(FP), DI
+	MOVQ odd+8(FP), SI
+	MOVQ in+16(FP), AX
+	MOVQ n+24(FP), CX
+
+split32:
+	CMPQ      CX, $32
+	JLT       splitdone
+	VMOVDQU64 (AX), Z0
+	VPSRLW    $8, Z0, Z1
+	VPMOVWB   Z0, Y2
+	VPMOVWB   Z1, Y3
+	VMOVDQU   Y2, (DI)
+	VMOVDQU   Y3, (SI)
+	ADDQ      $64, AX
+	ADDQ      $32, DI
+	ADDQ      $32, SI
+	SUBQ      $32, CX
+	JMP       split32
+
+splitdone:
+	VZEROUPPER
+	RET

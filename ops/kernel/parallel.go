@@ -13,6 +13,7 @@ type scratch struct {
 	offs []int32 // per selector step, the offset of lane 0 in src
 	runs []run   // where the lanes' sums go in acc
 	taps []int32 // direct conv: offset of each fan-in step for lane 0 of a span
+	tmp  []byte  // direct conv, stride 2: padded rows before their column split
 	out  [maxLanes]int32
 }
 
