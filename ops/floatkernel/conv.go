@@ -30,12 +30,17 @@ type Workspace struct {
 	workers  []workerBufs
 	shared   []float32 // packed operands read by every worker
 	partials []float32 // partial weight gradients of image blocks
+	offs     []int     // offsets of kernel taps in padded planes
 }
 
 // workerBufs is one worker's memory.
 type workerBufs struct {
 	col, pack, acc []float32
 	edge           [mr * nr]float32
+	// The gathered dot kernel's rows and tile; here, not on the stack,
+	// because a call through a function variable makes them escape.
+	dotRows [dr + dc]*float32
+	dotTile [dr * dc]float32
 }
 
 // begin makes room for the given number of workers, before they start.

@@ -127,6 +127,9 @@ var geoms = []kernel.ConvGeom{
 	{N: 3, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 	{N: 2, C: 4, H: 5, W: 8, O: 5, KH: 2, KW: 4, StrideH: 1, StrideW: 1, PadH: 0, PadW: 3, DilH: 2, DilW: 1, Groups: 1},
 	{N: 2, C: 6, H: 7, W: 6, O: 9, KH: 1, KW: 7, StrideH: 1, StrideW: 1, PadH: 1, PadW: 2, DilH: 1, DilW: 1, Groups: 3},
+	// pointwise: taps gathered across channels, chunks of channels of
+	// unequal size
+	{N: 3, C: 40, H: 5, W: 3, O: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 }
 
 // blasOnly is gonum's BLAS under another type, which keeps the kernels off
@@ -421,6 +424,43 @@ func TestDotKernel(t *testing.T) {
 // TestVectorOps holds axpy and dot (vector versions where the CPU has
 // them) to their definitions on small integers, where float32 arithmetic
 // is exact, for every length up to past two vector blocks.
+// TestDotPtrsKernel checks the gathered dot kernel exactly on small
+// integers, with rows at unrelated places (one repeated, as at tile edges).
+func TestDotPtrsKernel(t *testing.T) {
+	if dotPtrsKernel == nil {
+		t.Skip("no gathered dot kernel on this CPU or build")
+	}
+	r := rand.New(rand.NewSource(5))
+	for _, k := range []int{0, 8, 16, 144, 896} {
+		buf := make([]float32, 9*k+100)
+		for i := range buf {
+			buf[i] = float32(r.Intn(17) - 8)
+		}
+		var rows [dr + dc]*float32
+		starts := [dr + dc]int{5 * k, 3, 7*k + 50, 2 * k, 11, 2 * k, 8*k + 99}
+		for i, s := range starts {
+			rows[i] = &buf[s]
+		}
+		c := make([]float32, dr*dc+1)
+		c[dr*dc] = 42 // must stay untouched
+		dotPtrsKernel(k, &rows, &c[0])
+		for i := 0; i < dr; i++ {
+			for j := 0; j < dc; j++ {
+				var want float32
+				for l := 0; l < k; l++ {
+					want += buf[starts[i]+l] * buf[starts[dr+j]+l]
+				}
+				if c[i*dc+j] != want {
+					t.Fatalf("k=%d: c[%d][%d] = %g, want %g", k, i, j, c[i*dc+j], want)
+				}
+			}
+		}
+		if c[dr*dc] != 42 {
+			t.Fatal("gathered dot kernel wrote past its tile")
+		}
+	}
+}
+
 func TestVectorOps(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
 	for n := 0; n <= 37; n++ {

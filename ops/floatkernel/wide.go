@@ -25,16 +25,20 @@ func newWideGeom(g kernel.ConvGeom) wideGeom {
 	w := wideGeom{hp: g.H + 2*g.PadH, wp: g.W + 2*g.PadW, oh: g.OutH(), ow: g.OutW()}
 	w.rowLen = w.oh * w.wp
 	w.rowPad = ceilDiv(w.rowLen, dotStep) * dotStep
-	// The last tap's row ends at hp·wp; rounding adds rowPad-rowLen, and a
-	// dot tile reads dr taps from its first, up to dr-1 past the last.
-	w.planeLen = w.hp*w.wp + w.rowPad - w.rowLen + (g.KW+dr)*g.DilW
+	// The last tap's row ends at hp·wp, and the kernel reads rowPad floats.
+	w.planeLen = w.hp*w.wp + w.rowPad - w.rowLen
 	return w
 }
 
-// wideOK reports whether the wide layout applies: stride 1 and finite
-// inputs.
+// dotPtrsKernel computes c[i*dc+j] = Σ_l rows[i][l]·rows[dr+j][l] for i <
+// dr, j < dc, l < k, k a multiple of dotStep, each summed in a fixed order
+// (that of dotKernel). Nil when the CPU or build has none.
+var dotPtrsKernel func(k int, rows *[dr + dc]*float32, c *float32)
+
+// wideOK reports whether the wide layout applies: a kernel for it, stride 1
+// and finite inputs.
 func wideOK(g kernel.ConvGeom, x []float32) bool {
-	return g.StrideH == 1 && g.StrideW == 1 && allFinite(x)
+	return dotPtrsKernel != nil && g.StrideH == 1 && g.StrideW == 1 && allFinite(x)
 }
 
 // allFinite reports whether no element of x is ±Inf or NaN (v·0 is NaN
@@ -62,37 +66,34 @@ func padPlane(dst, src []float32, g kernel.ConvGeom, wg wideGeom) {
 	}
 }
 
-// backwardWeightWide is Conv2dBackwardWeight on the dot kernel for stride
-// 1 and finite inputs, in the wide layout: each weight (o, c, ky, kx) is
-// the dot product of the wide output gradient row of o with the padded
-// plane of c read from the tap's offset. A dot tile takes dr consecutive
-// taps of one kernel row (lda = DilW; taps past the row's end are computed
-// and dropped) and dc outputs.
+// backwardWeightWide is Conv2dBackwardWeight on the gathered dot kernel
+// for stride 1 and finite inputs, in the wide layout: each weight (o, c,
+// ky, kx) is the dot product of the wide output gradient row of o with the
+// padded plane of c read from the tap's offset. A tile of the kernel pairs
+// dr rows with dc rows, taps on one side and outputs on the other (the
+// side with less padding of the tile edges, which repeat their last row and
+// drop its results); the taps of a tile may come from different kernel rows
+// and channels.
 //
-// The work is split into tasks of one input channel of one group and one
-// block of images; blocks are fixed by the geometry, each task sums its
-// images in order and the blocks are added in order, so the result is the
-// same for any thread count.
+// The work is split into tasks of a chunk of input channels of one group
+// and one block of images; both are fixed by the geometry, each task sums
+// its images in order and the blocks are added in order, so the result is
+// the same for any thread count.
 func backwardWeightWide(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	wg := newWideGeom(g)
 	spatial := wg.oh * wg.ow
 	xImg, yImg := g.C*g.H*g.W, g.O*spatial
 	taps := g.KH * g.KW
-	ogPad := ceilDiv(og, dc) * dc
 
 	// Every image's output gradient in the wide layout, once.
-	dyLen := ogPad * wg.rowPad
+	dyLen := og * wg.rowPad
 	ws.shared = growFloats(ws.shared, g.N*g.Groups*dyLen)
 	parallelFor(g.N*g.Groups, threads, func(t int) {
 		n, grp := t/g.Groups, t%g.Groups
 		dst := ws.shared[t*dyLen:][:dyLen]
-		for o := 0; o < ogPad; o++ {
+		for o := 0; o < og; o++ {
 			row := dst[o*wg.rowPad:][:wg.rowPad]
-			if o >= og {
-				clear(row)
-				continue
-			}
 			src := dy[n*yImg+(grp*og+o)*spatial:][:spatial]
 			for oy := 0; oy < wg.oh; oy++ {
 				out := row[oy*wg.wp:][:wg.wp]
@@ -103,39 +104,76 @@ func backwardWeightWide(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws 
 		}
 	})
 
-	const minTasks = 8
-	blocks := min(g.N, ceilDiv(minTasks, g.Groups*cg))
-	tasks := g.Groups * cg * blocks
+	// Chunks of channels with at least wideTaps taps, so that tiles are
+	// mostly full even for 1×1 kernels.
+	const wideTaps, minTasks = 32, 8
+	per := min(cg, ceilDiv(wideTaps, taps))
+	chunks := ceilDiv(cg, per)
+	blocks := min(g.N, ceilDiv(minTasks, g.Groups*chunks))
+	tasks := g.Groups * chunks * blocks
+	// Offsets of the taps of a chunk in its padded planes.
+	ws.offs = ws.offs[:0]
+	for c := 0; c < per; c++ {
+		for ky := 0; ky < g.KH; ky++ {
+			for kx := 0; kx < g.KW; kx++ {
+				ws.offs = append(ws.offs, c*wg.planeLen+ky*g.DilH*wg.wp+kx*g.DilW)
+			}
+		}
+	}
 	workers := workerCount(tasks, threads)
 	ws.begin(workers)
-	partLen := og * taps
+	partLen := og * per * taps
 	ws.partials = growFloats(ws.partials, tasks*partLen)
 	parallelForWorker(tasks, workers, func(t, task int) {
 		b := &ws.workers[t]
 		gc, block := task/blocks, task%blocks
-		grp := gc / cg
+		grp, chunk := gc/chunks, gc%chunks
+		c0 := chunk * per
+		cc := min(per, cg-c0)
+		nt := cc * taps
 		n0, n1 := block*g.N/blocks, (block+1)*g.N/blocks
-		b.col = growFloats(b.col, wg.planeLen)
-		clear(b.col) // padding and tail stay zero; padPlane writes the interior
-		acc := ws.partials[task*partLen:][:partLen]
-		var tile [dr * dc]float32
+		b.col = growFloats(b.col, cc*wg.planeLen)
+		clear(b.col) // padding and tails stay zero; padPlane writes the interiors
+		acc := ws.partials[task*partLen:][:og*nt]
+		// Taps on the dr side when that pads the tile edges less.
+		tapsOnA := ceilDiv(nt, dr)*dr*ceilDiv(og, dc)*dc <= ceilDiv(og, dr)*dr*ceilDiv(nt, dc)*dc
+		na, nb := nt, og
+		if !tapsOnA {
+			na, nb = og, nt
+		}
+		rows, tile := &b.dotRows, &b.dotTile
 		for n := n0; n < n1; n++ {
-			padPlane(b.col, x[n*xImg+gc*g.H*g.W:][:g.H*g.W], g, wg)
-			dyn := ws.shared[(n*g.Groups+grp)*dyLen:]
-			for ky := 0; ky < g.KH; ky++ {
-				for kx0 := 0; kx0 < g.KW; kx0 += dr {
-					a := &b.col[ky*g.DilH*wg.wp+kx0*g.DilW]
-					kxs := min(dr, g.KW-kx0)
-					for o0 := 0; o0 < og; o0 += dc {
-						dotKernel(wg.rowPad, a, g.DilW, &dyn[o0*wg.rowPad], wg.rowPad, &tile[0])
-						for j := 0; j < min(dc, og-o0); j++ {
-							out := acc[(o0+j)*taps+ky*g.KW+kx0:][:kxs]
-							for i := range out {
-								if n == n0 {
-									out[i] = tile[i*dc+j]
-								} else {
-									out[i] += tile[i*dc+j]
-								}
+			for c := 0; c < cc; c++ {
+				plane := grp*cg + c0 + c
+				padPlane(b.col[c*wg.planeLen:], x[n*xImg+plane*g.H*g.W:][:g.H*g.W], g, wg)
+			}
+			dyn := ws.shared[(n*g.Groups+grp)*dyLen:][:dyLen]
+			row := func(tapSide bool, i int) *float32 {
+				if tapSide {
+					return &b.col[ws.offs[i]]
+				}
+				return &dyn[i*wg.rowPad]
+			}
+			for i0 := 0; i0 < na; i0 += dr {
+				for i := range dr {
+					rows[i] = row(tapsOnA, min(i0+i, na-1))
+				}
+				for j0 := 0; j0 < nb; j0 += dc {
+					for j := range dc {
+						rows[dr+j] = row(!tapsOnA, min(j0+j, nb-1))
+					}
+					dotPtrsKernel(wg.rowPad, rows, &tile[0])
+					for i := i0; i < min(i0+dr, na); i++ {
+						for j := j0; j < min(j0+dc, nb); j++ {
+							tap, o := i, j
+							if !tapsOnA {
+								tap, o = j, i
+							}
+							v := tile[(i-i0)*dc+j-j0]
+							if n == n0 {
+								acc[o*nt+tap] = v
+							} else {
+								acc[o*nt+tap] += v
 							}
 						}
 					}
@@ -145,16 +183,21 @@ func backwardWeightWide(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws 
 	})
 
 	// Add the blocks in order and place the sums.
-	for gc := 0; gc < g.Groups*cg; gc++ {
-		grp, c := gc/cg, gc%cg
-		first := ws.partials[gc*blocks*partLen:][:partLen]
+	for gc := 0; gc < g.Groups*chunks; gc++ {
+		grp, chunk := gc/chunks, gc%chunks
+		c0 := chunk * per
+		nt := min(per, cg-c0) * taps
+		first := ws.partials[gc*blocks*partLen:][:og*nt]
 		for blk := 1; blk < blocks; blk++ {
-			for i, v := range ws.partials[(gc*blocks+blk)*partLen:][:partLen] {
+			for i, v := range ws.partials[(gc*blocks+blk)*partLen:][:og*nt] {
 				first[i] += v
 			}
 		}
 		for o := 0; o < og; o++ {
-			copy(dw[((grp*og+o)*cg+c)*taps:][:taps], first[o*taps:][:taps])
+			copy(dw[((grp*og+o)*cg+c0)*taps:][:nt], first[o*nt:][:nt])
 		}
+	}
+	for t := range ws.workers {
+		clear(ws.workers[t].dotRows[:]) // drop the pointers into x and dy
 	}
 }
