@@ -48,8 +48,9 @@ func BenchmarkConv(b *testing.B) {
 		"lenet-conv2":    {N: 64, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 		"lenet-conv1":    {N: 64, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1},
 		"mbv2-depthwise": {N: 8, C: 144, H: 56, W: 56, O: 144, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 144},
+		"mbv2-pointwise": {N: 8, C: 144, H: 28, W: 28, O: 24, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 	}
-	for _, name := range []string{"lenet-conv1", "lenet-conv2", "mbv2-depthwise"} {
+	for _, name := range []string{"lenet-conv1", "lenet-conv2", "mbv2-depthwise", "mbv2-pointwise"} {
 		g := geoms[name]
 		r := rand.New(rand.NewSource(1))
 		x, w, y := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
@@ -71,6 +72,15 @@ func BenchmarkConv(b *testing.B) {
 		run("forward", func() error { return Conv2d(impl, y, x, w, g, 0, ws) })
 		run("backward-data", func() error { return Conv2dBackwardData(impl, x, y, w, g, 0, ws) })
 		run("backward-weight", func() error { return Conv2dBackwardWeight(impl, w, y, x, g, 0, ws) })
+		if dotPtrsKernel != nil && !isDepthwise(g) {
+			// The weight gradient through im2col, as before the wide layout.
+			run("backward-weight-im2col", func() error {
+				saved := dotPtrsKernel
+				dotPtrsKernel = nil
+				defer func() { dotPtrsKernel = saved }()
+				return Conv2dBackwardWeight(impl, w, y, x, g, 0, ws)
+			})
+		}
 		if !isDepthwise(g) {
 			// The same through gonum's BLAS, for comparison.
 			run("forward-gonum", func() error { return Conv2d(blasOnly{}, y, x, w, g, 0, ws) })

@@ -461,6 +461,33 @@ func TestDotPtrsKernel(t *testing.T) {
 	}
 }
 
+// TestAllFinite checks the finiteness test at every position of slices
+// around the vector length, with each special value, and on finite edge
+// values (largest, smallest subnormal, -0).
+func TestAllFinite(t *testing.T) {
+	finite := []float32{math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, float32(math.Copysign(0, -1)), 1}
+	special := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	for n := 0; n <= 19; n++ {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = finite[i%len(finite)]
+		}
+		if !allFinite(x) {
+			t.Fatalf("n=%d: finite values reported as non-finite", n)
+		}
+		for i := range x {
+			for _, s := range special {
+				saved := x[i]
+				x[i] = s
+				if allFinite(x) {
+					t.Fatalf("n=%d: %g at %d not found", n, s, i)
+				}
+				x[i] = saved
+			}
+		}
+	}
+}
+
 func TestVectorOps(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
 	for n := 0; n <= 37; n++ {

@@ -9,8 +9,14 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func sdot3x4Ptrs(k int, rows *[dr + dc]*float32, c *float32)
 
+// nonFiniteUnit is the AVX2 test of allFinite (see wide_amd64.s).
+//
+//go:noescape
+func nonFiniteUnit(x *float32, n int) bool
+
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		dotPtrsKernel = sdot3x4Ptrs
+		allFinite = func(x []float32) bool { return len(x) == 0 || !nonFiniteUnit(&x[0], len(x)) }
 	}
 }
