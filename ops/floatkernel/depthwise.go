@@ -93,57 +93,78 @@ func phasedGeom(g kernel.ConvGeom) phased {
 // size is the length of all phase planes of one channel.
 func (p phased) size() int { return p.sh * p.sw * p.hq * p.wq }
 
-// phaseRow returns where input pixel (iy, ix) is in the phase planes; the
-// following pixels of its column phase (ix+sw, ix+2sw, ...) follow it.
-func (p phased) phaseRow(iy, ix int) int {
-	py, px := iy+p.ph, ix+p.pw
-	return ((py%p.sh)*p.sw+px%p.sw)*p.hq*p.wq + (py/p.sh)*p.wq + px/p.sw
+// rowStarts calls f for every input row iy with where input pixels
+// (iy, 0) and (iy, 1) are in the phase planes (the following pixels of
+// their column phase, ix+sw, ix+2sw, ..., follow them). Positions advance
+// by counters: divisions per row cost as much as a small plane's copy.
+func (p phased) rowStarts(f func(iy, at0, at1 int)) {
+	plane := p.hq * p.wq
+	// Column phase and column of input columns 0 and 1.
+	col := func(ix int) int { px := ix + p.pw; return (px%p.sw)*plane + px/p.sw }
+	c0, c1 := col(0), col(1)
+	ph, r := p.ph%p.sh, p.ph/p.sh // row phase and row of input row 0
+	for iy := 0; iy < p.h; iy++ {
+		base := ph*p.sw*plane + r*p.wq
+		f(iy, base+c0, base+c1)
+		if ph++; ph == p.sh {
+			ph, r = 0, r+1
+		}
+	}
+}
+
+// colStart is where input pixel (0, ix) is in the phase planes, relative
+// to row 0's base.
+func (p phased) colStart(ix int) int {
+	px := ix + p.pw
+	return (px%p.sw)*p.hq*p.wq + px/p.sw
 }
 
 // split writes the H×W plane src into the phase planes dst, zero outside.
 func (p phased) split(dst, src []float32) {
 	dst = dst[:p.size()]
 	clear(dst)
-	for iy := 0; iy < p.h; iy++ {
-		row := src[iy*p.w:][:p.w]
-		switch {
-		case p.sw == 1:
-			copy(dst[p.phaseRow(iy, 0):], row)
-		case p.sw == 2 && p.w >= 2:
-			even := dst[p.phaseRow(iy, 0):][:(p.w+1)/2]
-			odd := dst[p.phaseRow(iy, 1):][:p.w/2]
-			deinterleave(even, odd, row)
-		default:
+	switch {
+	case p.sw == 1:
+		p.rowStarts(func(iy, at0, _ int) { copy(dst[at0:], src[iy*p.w:][:p.w]) })
+	case p.sw == 2 && p.w >= 2:
+		ne, no := (p.w+1)/2, p.w/2
+		p.rowStarts(func(iy, at0, at1 int) {
+			deinterleave(dst[at0:][:ne], dst[at1:][:no], src[iy*p.w:][:p.w])
+		})
+	default:
+		p.rowStarts(func(iy, at0, _ int) {
+			row := src[iy*p.w:][:p.w]
 			for i := 0; i < min(p.sw, p.w); i++ {
-				out := dst[p.phaseRow(iy, i):]
+				out := dst[at0-p.colStart(0)+p.colStart(i):]
 				for j, k := 0, i; k < p.w; j, k = j+1, k+p.sw {
 					out[j] = row[k]
 				}
 			}
-		}
+		})
 	}
 }
 
 // merge is split's inverse: it writes the input pixels of the phase planes
 // src to the H×W plane dst.
 func (p phased) merge(dst, src []float32) {
-	for iy := 0; iy < p.h; iy++ {
-		row := dst[iy*p.w:][:p.w]
-		switch {
-		case p.sw == 1:
-			copy(row, src[p.phaseRow(iy, 0):])
-		case p.sw == 2 && p.w >= 2:
-			even := src[p.phaseRow(iy, 0):][:(p.w+1)/2]
-			odd := src[p.phaseRow(iy, 1):][:p.w/2]
-			interleave(row, even, odd)
-		default:
+	switch {
+	case p.sw == 1:
+		p.rowStarts(func(iy, at0, _ int) { copy(dst[iy*p.w:][:p.w], src[at0:]) })
+	case p.sw == 2 && p.w >= 2:
+		ne, no := (p.w+1)/2, p.w/2
+		p.rowStarts(func(iy, at0, at1 int) {
+			interleave(dst[iy*p.w:][:p.w], src[at0:][:ne], src[at1:][:no])
+		})
+	default:
+		p.rowStarts(func(iy, at0, _ int) {
+			row := dst[iy*p.w:][:p.w]
 			for i := 0; i < min(p.sw, p.w); i++ {
-				in := src[p.phaseRow(iy, i):]
+				in := src[at0-p.colStart(0)+p.colStart(i):]
 				for j, k := 0, i; k < p.w; j, k = j+1, k+p.sw {
 					row[k] = in[j]
 				}
 			}
-		}
+		})
 	}
 }
 
