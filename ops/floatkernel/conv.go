@@ -41,6 +41,8 @@ type workerBufs struct {
 	// because a call through a function variable makes them escape.
 	dotRows [dr + dc]*float32
 	dotTile [dr * dc]float32
+	ptrs    []*float32 // rows of the gathered dot kernel's tiles
+	tiles   []float32  // sums of the gathered dot kernel's tiles
 }
 
 // begin makes room for the given number of workers, before they start.

@@ -141,42 +141,54 @@ func backwardWeightWide(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws 
 		if !tapsOnA {
 			na, nb = og, nt
 		}
-		rows, tile := &b.dotRows, &b.dotTile
+		aTiles, bTiles := ceilDiv(na, dr), ceilDiv(nb, dc)
+		// Row pointers of both sides, the edges repeating the last row;
+		// sums kept tile by tile (12 floats each) until the last image.
+		b.ptrs = growPtrs(b.ptrs, aTiles*dr+bTiles*dc)
+		aRows, bRows := b.ptrs[:aTiles*dr], b.ptrs[aTiles*dr:]
+		b.tiles = growFloats(b.tiles, aTiles*bTiles*dr*dc)
 		for n := n0; n < n1; n++ {
 			for c := 0; c < cc; c++ {
 				plane := grp*cg + c0 + c
 				padPlane(b.col[c*wg.planeLen:], x[n*xImg+plane*g.H*g.W:][:g.H*g.W], g, wg)
 			}
 			dyn := ws.shared[(n*g.Groups+grp)*dyLen:][:dyLen]
-			row := func(tapSide bool, i int) *float32 {
-				if tapSide {
-					return &b.col[ws.offs[i]]
-				}
-				return &dyn[i*wg.rowPad]
+			taps, outs := aRows, bRows
+			if !tapsOnA {
+				taps, outs = bRows, aRows
 			}
-			for i0 := 0; i0 < na; i0 += dr {
-				for i := range dr {
-					rows[i] = row(tapsOnA, min(i0+i, na-1))
-				}
-				for j0 := 0; j0 < nb; j0 += dc {
-					for j := range dc {
-						rows[dr+j] = row(!tapsOnA, min(j0+j, nb-1))
+			for i := range taps {
+				taps[i] = &b.col[ws.offs[min(i, nt-1)]]
+			}
+			for i := range outs {
+				outs[i] = &dyn[min(i, og-1)*wg.rowPad]
+			}
+			rows, tile := &b.dotRows, &b.dotTile
+			for ta := 0; ta < aTiles; ta++ {
+				copy(rows[:dr], aRows[ta*dr:])
+				for tb := 0; tb < bTiles; tb++ {
+					copy(rows[dr:], bRows[tb*dc:])
+					sums := (*[dr * dc]float32)(b.tiles[(ta*bTiles+tb)*dr*dc:])
+					if n == n0 {
+						dotPtrsKernel(wg.rowPad, rows, &sums[0])
+						continue
 					}
 					dotPtrsKernel(wg.rowPad, rows, &tile[0])
-					for i := i0; i < min(i0+dr, na); i++ {
-						for j := j0; j < min(j0+dc, nb); j++ {
-							tap, o := i, j
-							if !tapsOnA {
-								tap, o = j, i
-							}
-							v := tile[(i-i0)*dc+j-j0]
-							if n == n0 {
-								acc[o*nt+tap] = v
-							} else {
-								acc[o*nt+tap] += v
-							}
-						}
+					for k, v := range tile {
+						sums[k] += v
 					}
+				}
+			}
+		}
+		clear(b.ptrs) // drop the pointers into x and dy
+		// Place the sums by weight: (o, tap) at o·nt + tap.
+		for i := 0; i < na; i++ {
+			for j := 0; j < nb; j++ {
+				v := b.tiles[((i/dr)*bTiles+j/dc)*dr*dc+i%dr*dc+j%dc]
+				if tapsOnA {
+					acc[j*nt+i] = v
+				} else {
+					acc[i*nt+j] = v
 				}
 			}
 		}
@@ -198,6 +210,13 @@ func backwardWeightWide(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws 
 		}
 	}
 	for t := range ws.workers {
-		clear(ws.workers[t].dotRows[:]) // drop the pointers into x and dy
+		clear(ws.workers[t].dotRows[:])
 	}
+}
+
+func growPtrs(s []*float32, n int) []*float32 {
+	if cap(s) < n {
+		return make([]*float32, n)
+	}
+	return s[:n]
 }
