@@ -371,30 +371,16 @@ func Col2im(x, col []float32, cg int, g kernel.ConvGeom) {
 	clear(x)
 	oh, ow := g.OutH(), g.OutW()
 	taps := g.KH * g.KW
+	if g.StrideW == 1 && g.KW <= maxSpanKW {
+		col2imRows(x, col, cg, g)
+		return
+	}
 	for r := 0; r < cg*taps; r++ {
 		c, ky, kx := r/taps, r%taps/g.KW, r%g.KW
 		plane := x[c*g.H*g.W:][:g.H*g.W]
 		row := col[r*oh*ow:][:oh*ow]
 		lo, hi, off := tapSpan(g, kx)
 		if hi <= lo {
-			continue
-		}
-		if g.StrideW == 1 {
-			// The output rows whose tap row lies in the image, added as
-			// one block: iy = oy·StrideH - PadH + ky·DilH.
-			base := ky*g.DilH - g.PadH
-			oy0 := 0
-			if base < 0 {
-				oy0 = (-base + g.StrideH - 1) / g.StrideH
-			}
-			oy1 := min(oh, (g.H-1-base)/g.StrideH+1)
-			if g.H-1-base < 0 {
-				oy1 = 0
-			}
-			if oy1 > oy0 {
-				iy0 := oy0*g.StrideH + base
-				addRows(plane[iy0*g.W+lo+off:], row[oy0*ow+lo:], oy1-oy0, hi-lo, g.StrideH*g.W, ow)
-			}
 			continue
 		}
 		for oy := 0; oy < oh; oy++ {
@@ -408,6 +394,43 @@ func Col2im(x, col []float32, cg int, g kernel.ConvGeom) {
 			for _, v := range src {
 				in[ix] += v
 				ix += g.StrideW
+			}
+		}
+	}
+}
+
+// maxSpanKW bounds the kernel widths whose tap spans col2imRows keeps on
+// the stack.
+const maxSpanKW = 32
+
+// col2imRows is Col2im for StrideW 1 on a cleared x: each row of col (one
+// kernel tap of one channel) is added as one block, the output rows whose
+// tap row lies in the image (iy = oy·StrideH - PadH + ky·DilH) and the
+// columns whose tap column does.
+func col2imRows(x, col []float32, cg int, g kernel.ConvGeom) {
+	oh, ow := g.OutH(), g.OutW()
+	var lo, hi, off [maxSpanKW]int
+	for kx := 0; kx < g.KW; kx++ {
+		lo[kx], hi[kx], off[kx] = tapSpan(g, kx)
+	}
+	r := 0
+	for c := 0; c < cg; c++ {
+		plane := x[c*g.H*g.W:][:g.H*g.W]
+		for ky := 0; ky < g.KH; ky++ {
+			base := ky*g.DilH - g.PadH
+			oy0, oy1 := 0, 0
+			if base < 0 {
+				oy0 = (-base + g.StrideH - 1) / g.StrideH
+			}
+			if g.H-1-base >= 0 {
+				oy1 = min(oh, (g.H-1-base)/g.StrideH+1)
+			}
+			for kx := 0; kx < g.KW; kx, r = kx+1, r+1 {
+				if oy1 <= oy0 || hi[kx] <= lo[kx] {
+					continue
+				}
+				iy0 := oy0*g.StrideH + base
+				addRows(plane[iy0*g.W+lo[kx]+off[kx]:], col[r*oh*ow+oy0*ow+lo[kx]:], oy1-oy0, hi[kx]-lo[kx], g.StrideH*g.W, ow)
 			}
 		}
 	}
