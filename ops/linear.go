@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash"
 	"math"
@@ -179,11 +180,7 @@ func linearApprox(s *LayerState, rec *runRecord, layout WeightLayout, y []float3
 	if layout == InOut {
 		// The kernels want one row of k codes per output.
 		rec.wT = grow(rec.wT, len(wBytes))
-		for i := 0; i < k; i++ {
-			for j := 0; j < n; j++ {
-				rec.wT[j*k+i] = wBytes[i*n+j]
-			}
-		}
+		transposeBytes(rec.wT, wBytes, k, n)
 		wBytes = rec.wT
 	}
 	// Code sums of every activation row and weight row.
@@ -210,6 +207,52 @@ func linearApprox(s *LayerState, rec *runRecord, layout WeightLayout, y []float3
 	}
 	linearCorrect(s, rec, y, rec.acc, xRow, wRow, m, n, k)
 	return rec.acc, nil
+}
+
+// transposeBytes writes the transpose of the rows×cols matrix src into dst
+// (cols×rows): 8×8 blocks as eight 64-bit words transposed in registers by
+// three rounds of swaps (4×4, 2×2, 1×1 sub-blocks), the edges element by
+// element. Element by element throughout, every write of a source row went
+// to another cache line (1.4 ns per byte for LeNet's fc1).
+func transposeBytes(dst, src []byte, rows, cols int) {
+	r8, c8 := rows&^7, cols&^7
+	var a [8]uint64
+	for i0 := 0; i0 < r8; i0 += 8 {
+		for j0 := 0; j0 < c8; j0 += 8 {
+			for r := range a {
+				a[r] = binary.LittleEndian.Uint64(src[(i0+r)*cols+j0:])
+			}
+			for r := 0; r < 4; r++ {
+				t := (a[r]>>32 ^ a[r+4]) & 0x00000000ffffffff
+				a[r] ^= t << 32
+				a[r+4] ^= t
+			}
+			for _, r := range [4]int{0, 1, 4, 5} {
+				t := (a[r]>>16 ^ a[r+2]) & 0x0000ffff0000ffff
+				a[r] ^= t << 16
+				a[r+2] ^= t
+			}
+			for r := 0; r < 8; r += 2 {
+				t := (a[r]>>8 ^ a[r+1]) & 0x00ff00ff00ff00ff
+				a[r] ^= t << 8
+				a[r+1] ^= t
+			}
+			for c := range a {
+				binary.LittleEndian.PutUint64(dst[(j0+c)*rows+i0:], a[c])
+			}
+		}
+	}
+	// The columns right of the last whole block, then the rows below.
+	for i := 0; i < r8; i++ {
+		for j := c8; j < cols; j++ {
+			dst[j*rows+i] = src[i*cols+j]
+		}
+	}
+	for i := r8; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			dst[j*rows+i] = src[i*cols+j]
+		}
+	}
 }
 
 // linearCorrect sets y = (acc − zx·Σw − zw·Σx + k·zx·zw)·sx·sw from the
