@@ -59,16 +59,23 @@ var (
 // one long contiguous axpy (or dot) over the whole plane for any stride;
 // with stride 1 there is one phase, the padded plane itself. Splitting
 // costs one pass over the input instead of a strided gather per tap and
-// output row, and about nine vector calls per plane instead of nine per
-// output row.
+// output row. The taps of one output are then summed in one pass
+// (tapsAxpy), and the data gradient gathers, for each phase plane, the
+// taps that read it, so that every element is written once.
 type phased struct {
 	sh, sw int // strides = phases per direction
 	hq, wq int // rows and row stride of each phase plane
+	stride int // distance between phase planes: hq*wq rounded up to 32
 	l      int // length of the output plane with row stride wq, up to its last valid element
 	oh, ow int
 	h, w   int   // the unpadded plane
 	ph, pw int   // padding
 	taps   []int // per kernel tap, its first element in the phase planes
+	// Per phase plane, the taps that read it and, for the data gradient,
+	// the negated offsets of their windows in it; front is the largest
+	// such offset.
+	phaseTaps, phaseOffs [][]int
+	front                int
 }
 
 func phasedGeom(g kernel.ConvGeom) phased {
@@ -76,6 +83,7 @@ func phasedGeom(g kernel.ConvGeom) phased {
 	p.hq = ceilDiv(g.H+2*g.PadH, p.sh)
 	p.wq = ceilDiv(g.W+2*g.PadW, p.sw)
 	p.l = (p.oh-1)*p.wq + p.ow
+	p.stride = roundUp32(p.hq * p.wq)
 	// Output (y, x) of tap (ky, kx) reads padded pixel (y·sh+dy, x·sw+dx):
 	// phase (dy%sh, dx%sw) at row y+dy/sh, column x+dx/sw, both inside the
 	// phase plane for every valid output, so the tap's window lies in it.
@@ -84,21 +92,68 @@ func phasedGeom(g kernel.ConvGeom) phased {
 		for kx := 0; kx < g.KW; kx++ {
 			dy, dx := ky*g.DilH, kx*g.DilW
 			phase := (dy%p.sh)*p.sw + dx%p.sw
-			p.taps[ky*g.KW+kx] = phase*p.hq*p.wq + (dy/p.sh)*p.wq + dx/p.sw
+			p.taps[ky*g.KW+kx] = phase*p.stride + (dy/p.sh)*p.wq + dx/p.sw
 		}
+	}
+	p.phaseTaps = make([][]int, p.sh*p.sw)
+	p.phaseOffs = make([][]int, p.sh*p.sw)
+	for t, at := range p.taps {
+		phase, off := at/p.stride, at%p.stride
+		p.phaseTaps[phase] = append(p.phaseTaps[phase], t)
+		p.phaseOffs[phase] = append(p.phaseOffs[phase], -off)
+		p.front = max(p.front, off)
 	}
 	return p
 }
 
-// size is the length of all phase planes of one channel.
-func (p phased) size() int { return p.sh * p.sw * p.hq * p.wq }
+// tapsAxpy works on blocks of 32 floats (see depthwise_amd64.s).
+func roundUp32(n int) int { return (n + 31) &^ 31 }
+
+// size is the length of all phase planes of one channel, with the slack
+// that tapsAxpy reads past the last window.
+func (p phased) size() int { return p.sh*p.sw*p.stride + 32 }
+
+// outSize is the length of an output (or output gradient) plane with row
+// stride wq, with tapsAxpy's slack.
+func (p phased) outSize() int { return roundUp32(p.oh * p.wq) }
+
+// tapsAxpy sets out[i], or adds to it if add, Σ_t w[t]·in[base+i+offs[t]]
+// for i < n rounded up to a multiple of 32; the caller provides that
+// slack.
+// A vector version replaces it where the CPU has one.
+var tapsAxpy = func(out, in []float32, base int, offs []int, w []float32, n int, add bool) {
+	if n <= 0 || len(offs) == 0 {
+		return
+	}
+	checkTaps(out, in, base, offs, w, n)
+	o := out[:roundUp32(n)]
+	if !add {
+		clear(o)
+	}
+	for t, off := range offs {
+		axpy(w[t], in[base+off:][:len(o)], o)
+	}
+}
+
+// checkTaps panics if tapsAxpy would read or write outside its slices: the
+// vector version works on raw pointers.
+func checkTaps(out, in []float32, base int, offs []int, w []float32, n int) {
+	lo, hi := offs[0], offs[0]
+	for _, o := range offs {
+		lo, hi = min(lo, o), max(hi, o)
+	}
+	m := roundUp32(n)
+	if len(out) < m || len(w) < len(offs) || base+lo < 0 || base+hi+m > len(in) {
+		panic("floatkernel: tapsAxpy outside its buffers")
+	}
+}
 
 // rowStarts calls f for every input row iy with where input pixels
 // (iy, 0) and (iy, 1) are in the phase planes (the following pixels of
 // their column phase, ix+sw, ix+2sw, ..., follow them). Positions advance
 // by counters: divisions per row cost as much as a small plane's copy.
 func (p phased) rowStarts(f func(iy, at0, at1 int)) {
-	plane := p.hq * p.wq
+	plane := p.stride
 	// Column phase and column of input columns 0 and 1.
 	col := func(ix int) int { px := ix + p.pw; return (px%p.sw)*plane + px/p.sw }
 	c0, c1 := col(0), col(1)
@@ -116,7 +171,7 @@ func (p phased) rowStarts(f func(iy, at0, at1 int)) {
 // to row 0's base.
 func (p phased) colStart(ix int) int {
 	px := ix + p.pw
-	return (px%p.sw)*p.hq*p.wq + px/p.sw
+	return (px%p.sw)*p.stride + px/p.sw
 }
 
 // split writes the H×W plane src into the phase planes dst, zero outside.
@@ -213,14 +268,10 @@ func depthwiseForward(y, x, w []float32, g kernel.ConvGeom, threads int, ws *Wor
 		b := &ws.workers[t]
 		n, c := task/g.C, task%g.C
 		b.col = growFloats(b.col, p.size())
-		b.acc = growFloats(b.acc, p.oh*p.wq)
+		b.acc = growFloats(b.acc, p.outSize())
 		p.split(b.col, x[(n*g.C+c)*g.H*g.W:][:g.H*g.W])
 		for o := c * og; o < (c+1)*og; o++ {
-			out := b.acc[:p.l]
-			clear(out)
-			for i, at := range p.taps {
-				axpy(w[o*taps+i], b.col[at:at+p.l], out)
-			}
+			tapsAxpy(b.acc, b.col, 0, p.taps, w[o*taps:][:taps], p.l, false)
 			yPlane := y[(n*g.O+o)*oh*ow:][:oh*ow]
 			for r := 0; r < oh; r++ {
 				copy(yPlane[r*ow:][:ow], b.acc[r*p.wq:][:ow])
@@ -238,16 +289,29 @@ func depthwiseBackwardData(dx, dy, w []float32, g kernel.ConvGeom, threads int, 
 	p := phasedGeom(g)
 	workers := workerCount(g.N*g.C, threads)
 	ws.begin(workers)
+	wsels := make([]float32, workers*taps) // per worker, one phase's weights
 	parallelForWorker(g.N*g.C, workers, func(t, task int) {
 		b := &ws.workers[t]
 		n, c := task/g.C, task%g.C
-		b.col = growFloats(b.col, p.size())  // dx in phase planes
-		b.acc = growFloats(b.acc, p.oh*p.wq) // dy with row stride wq
-		clear(b.col)
+		b.col = growFloats(b.col, p.size()) // dx in phase planes
+		// dy with row stride wq after p.front zeros, zeros after it up to
+		// the reach of the phase planes' windows.
+		b.acc = growFloats(b.acc, p.front+p.stride+32)
+		clear(b.acc)
+		wsel := wsels[t*taps:][:taps] // a local array would escape to the heap
 		for o := c * og; o < (c+1)*og; o++ {
-			p.spread(b.acc, dy[(n*g.O+o)*oh*ow:][:oh*ow])
-			for i, at := range p.taps {
-				axpy(w[o*taps+i], b.acc[:p.l], b.col[at:at+p.l])
+			p.spread(b.acc[p.front:], dy[(n*g.O+o)*oh*ow:][:oh*ow])
+			for phase, ts := range p.phaseTaps {
+				plane := b.col[phase*p.stride:][:p.stride]
+				if len(ts) == 0 {
+					clear(plane)
+					continue
+				}
+				wp := wsel[:len(ts)]
+				for i, tap := range ts {
+					wp[i] = w[o*taps+tap]
+				}
+				tapsAxpy(plane, b.acc, p.front, p.phaseOffs[phase], wp, p.stride, o > c*og)
 			}
 		}
 		p.merge(dx[(n*g.C+c)*g.H*g.W:][:g.H*g.W], b.col)
@@ -274,7 +338,7 @@ func depthwiseBackwardWeight(dw, dy, x []float32, g kernel.ConvGeom, threads int
 			s = make([]float64, taps)
 		}
 		b.col = growFloats(b.col, p.size())
-		b.acc = growFloats(b.acc, p.oh*p.wq)
+		b.acc = growFloats(b.acc, p.outSize())
 		for n := 0; n < g.N; n++ {
 			p.split(b.col, x[(n*g.C+o/og)*g.H*g.W:][:g.H*g.W])
 			p.spread(b.acc, dy[(n*g.O+o)*oh*ow:][:oh*ow])
