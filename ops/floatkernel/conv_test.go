@@ -182,8 +182,8 @@ func testConvAgainstNaive(t *testing.T, impl blas.Float32) {
 	}
 }
 
-// TestConvGradsNonFinite puts ±Inf and NaN into the input and the output
-// gradient: the fast paths must give NaN, +Inf and -Inf exactly where the
+// TestConvGradsNonFinite puts ±Inf and NaN into the input, the weights and
+// the output gradient: the fast paths must give NaN, +Inf and -Inf exactly where the
 // definition does (the wide layout multiplies inputs of neighbouring rows by
 // zero, which must not turn an Inf into a NaN), and close values elsewhere.
 func TestConvGradsNonFinite(t *testing.T) {
@@ -201,7 +201,10 @@ func TestConvGradsNonFinite(t *testing.T) {
 				s[r.Intn(len(s))] = special[r.Intn(len(special))]
 			}
 		}
+		wBad := slices.Clone(w)
+		wBad[r.Intn(len(wBad))] = special[r.Intn(len(special))]
 		wantDX, _ := naiveGrads(x, w, dyBad, g)
+		wantDXw, _ := naiveGrads(x, wBad, dy, g)
 		_, wantDW := naiveGrads(xBad, w, dy, g)
 		for _, threads := range []int{1, 3} {
 			dx, dw := randSlice(r, g.XLen()), randSlice(r, g.WLen())
@@ -213,11 +216,17 @@ func TestConvGradsNonFinite(t *testing.T) {
 			}
 			assertSameClass(t, fmt.Sprintf("geom%d/threads%d dx", i, threads), dx, wantDX)
 			if isDepthwise(g) {
-				// Known: the depthwise padded-plane path multiplies inputs
-				// outside a tap's window by zero (depthwise.go, not
+				// Known: the depthwise padded-plane paths multiply inputs and
+				// weights by values outside a tap's window (depthwise.go, not
 				// covered here).
 				continue
 			}
+			// dx from non-finite weights: only products with the output
+			// gradient inside each tap's window may meet them.
+			if err := Conv2dBackwardData(gonum.Implementation{}, dx, dy, wBad, g, threads, nil); err != nil {
+				t.Fatal(err)
+			}
+			assertSameClass(t, fmt.Sprintf("geom%d/threads%d dx(w)", i, threads), dx, wantDXw)
 			assertSameClass(t, fmt.Sprintf("geom%d/threads%d dw", i, threads), dw, wantDW)
 		}
 	}
