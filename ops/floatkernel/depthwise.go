@@ -135,6 +135,16 @@ var tapsAxpy = func(out, in []float32, base int, offs []int, w []float32, n int,
 	}
 }
 
+// tapsDot sets sums[t] = Σ_i dy[i]·in[i+offs[t]] for i < n; dy must be
+// zero from n up to n rounded to a multiple of 32 and in readable there (a
+// vector version reads whole blocks). The portable version is one dot
+// product per tap; the vector one may sum in another fixed order.
+var tapsDot = func(sums, dy, in []float32, offs []int, n int) {
+	for t, off := range offs {
+		sums[t] = dot(dy[:n], in[off:][:n])
+	}
+}
+
 // checkTaps panics if tapsAxpy would read or write outside its slices: the
 // vector version works on raw pointers.
 func checkTaps(out, in []float32, base int, offs []int, w []float32, n int) {
@@ -320,14 +330,15 @@ func depthwiseBackwardData(dx, dy, w []float32, g kernel.ConvGeom, threads int, 
 
 // depthwiseBackwardWeight computes dw for depthwise geometry, one output
 // channel per task, so every weight has one writer and a fixed summation
-// order: one float32 dot per tap and image over the whole plane, added
-// over images in float64.
+// order: one float32 dot per tap and image over the whole plane (tapsDot),
+// added over images in float64.
 func depthwiseBackwardWeight(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
 	taps := g.KH * g.KW
 	p := phasedGeom(g)
 	workers := workerCount(g.O, threads)
 	ws.begin(workers)
+	wparts := make([]float32, workers*taps) // per worker, one image's tap sums
 	parallelForWorker(g.O, workers, func(t, o int) {
 		b := &ws.workers[t]
 		var sums [64]float64 // per tap; larger kernels use a slice
@@ -339,11 +350,16 @@ func depthwiseBackwardWeight(dw, dy, x []float32, g kernel.ConvGeom, threads int
 		}
 		b.col = growFloats(b.col, p.size())
 		b.acc = growFloats(b.acc, p.outSize())
+		part := wparts[t*taps:][:taps] // a local array would escape to the heap
 		for n := 0; n < g.N; n++ {
 			p.split(b.col, x[(n*g.C+o/og)*g.H*g.W:][:g.H*g.W])
 			p.spread(b.acc, dy[(n*g.O+o)*oh*ow:][:oh*ow])
-			for i, at := range p.taps {
-				s[i] += float64(dot(b.acc[:p.l], b.col[at:at+p.l]))
+			// The spread rows end in zeros, and outSize leaves zeros
+			// after the last one only if cleared: do it here.
+			clear(b.acc[p.oh*p.wq:])
+			tapsDot(part, b.acc, b.col, p.taps, p.l)
+			for i, v := range part {
+				s[i] += float64(v)
 			}
 		}
 		for i, v := range s {

@@ -136,3 +136,93 @@ tap8:
 done:
 	VZEROUPPER
 	RET
+
+// HSUM leaves in the low lane of Y the sum of its eight lanes, by a fixed
+// tree: high half onto low half, then pairs.
+#define HSUM(Y, X) \
+	VEXTRACTF128 $1, Y, X15 \
+	VADDPS       X15, X, X  \
+	VMOVHLPS     X, X15, X15 \
+	VADDPS       X15, X, X  \
+	VMOVSHDUP    X, X15     \
+	VADDSS       X15, X, X
+
+// func dot9Unit(dy, in *float32, offs *int, n int, sums *float32)
+//
+// sums[t] = Σ_i dy[i]·in[i+offs[t]] for the nine taps t of a 3x3 kernel
+// and i < n rounded up to a multiple of 8 (the caller provides zeros in dy
+// and readable slack in in): each dy vector is loaded once for the nine
+// taps, one accumulator per tap, summed across lanes at the end.
+TEXT ·dot9Unit(SB), NOSPLIT, $0-40
+	MOVQ dy+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ offs+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ 0(DX), R8
+	LEAQ (SI)(R8*4), R8
+	MOVQ 8(DX), R9
+	LEAQ (SI)(R9*4), R9
+	MOVQ 16(DX), R10
+	LEAQ (SI)(R10*4), R10
+	MOVQ 24(DX), R11
+	LEAQ (SI)(R11*4), R11
+	MOVQ 32(DX), R12
+	LEAQ (SI)(R12*4), R12
+	MOVQ 40(DX), R13
+	LEAQ (SI)(R13*4), R13
+	MOVQ 48(DX), R14
+	LEAQ (SI)(R14*4), R14
+	MOVQ 56(DX), R15
+	LEAQ (SI)(R15*4), R15
+	MOVQ 64(DX), BX
+	LEAQ (SI)(BX*4), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	XORQ   AX, AX
+
+dot9loop:
+	CMPQ        CX, $0
+	JLE         dot9sum
+	VMOVUPS     (DI)(AX*1), Y9
+	VFMADD231PS (R8)(AX*1), Y9, Y0
+	VFMADD231PS (R9)(AX*1), Y9, Y1
+	VFMADD231PS (R10)(AX*1), Y9, Y2
+	VFMADD231PS (R11)(AX*1), Y9, Y3
+	VFMADD231PS (R12)(AX*1), Y9, Y4
+	VFMADD231PS (R13)(AX*1), Y9, Y5
+	VFMADD231PS (R14)(AX*1), Y9, Y6
+	VFMADD231PS (R15)(AX*1), Y9, Y7
+	VFMADD231PS (BX)(AX*1), Y9, Y8
+	ADDQ        $32, AX
+	SUBQ        $8, CX
+	JMP         dot9loop
+
+dot9sum:
+	MOVQ sums+32(FP), DX
+	HSUM(Y0, X0)
+	VMOVSS X0, 0(DX)
+	HSUM(Y1, X1)
+	VMOVSS X1, 4(DX)
+	HSUM(Y2, X2)
+	VMOVSS X2, 8(DX)
+	HSUM(Y3, X3)
+	VMOVSS X3, 12(DX)
+	HSUM(Y4, X4)
+	VMOVSS X4, 16(DX)
+	HSUM(Y5, X5)
+	VMOVSS X5, 20(DX)
+	HSUM(Y6, X6)
+	VMOVSS X6, 24(DX)
+	HSUM(Y7, X7)
+	VMOVSS X7, 28(DX)
+	HSUM(Y8, X8)
+	VMOVSS X8, 32(DX)
+	VZEROUPPER
+	RET
