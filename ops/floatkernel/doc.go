@@ -16,7 +16,11 @@
 // matters. The purego build tag turns the assembly off.
 //
 // Convolutions unfold (im2col) one image at a time into a worker's buffer,
-// with the weights packed once per call. Depthwise layers (one input
+// with the weights packed once per call. The weight gradient of a stride-1
+// convolution skips the unfolding: with the output gradient laid out with
+// the zero-padded input's row length, every kernel tap reads the padded
+// input plane in place from one offset, and a dot kernel taking its rows by
+// pointer gathers taps across kernel rows and channels (see wide.go). Depthwise layers (one input
 // channel and fewer than six outputs per group) use direct loops instead:
 // with stride 1 over whole zero-padded planes, one vector axpy or dot per
 // kernel tap; with other strides row by row.
