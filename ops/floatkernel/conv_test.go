@@ -95,7 +95,8 @@ func assertClose(t *testing.T, what string, got []float32, want []float64) {
 		scale = math.Max(scale, math.Abs(v))
 	}
 	for i := range want {
-		if d := math.Abs(float64(got[i]) - want[i]); d > 1e-5*math.Max(scale, 1) {
+		// Not d > tolerance: that is false for a NaN.
+		if d := math.Abs(float64(got[i]) - want[i]); !(d <= 1e-5*math.Max(scale, 1)) {
 			t.Fatalf("%s[%d] = %g, want %g (|diff| %g)", what, i, got[i], want[i], d)
 		}
 	}
@@ -601,6 +602,51 @@ func TestCol2imMatchesLoop(t *testing.T) {
 		addRows(dst, src, rows, cols, ds, ss)
 		if !bitsEqual(dst, want) {
 			t.Fatalf("addRows cols=%d differs from the loop (or wrote outside the block)", cols)
+		}
+	}
+}
+
+// TestConvGradsIgnoreStaleScratch runs the kernels on a Workspace whose
+// worker buffers hold NaN beyond any length a call asks for, as memory left
+// by an earlier call on non-finite data (or whatever lies after a fresh
+// buffer) would: a kernel that reads past the part of its scratch it wrote
+// turns that NaN into NaN gradients. (The wide weight gradient once read its
+// last tap's row (KW-1)·DilW floats past its padded planes; the product
+// with the zero tail of the output gradient row is NaN for a NaN there.)
+func TestConvGradsIgnoreStaleScratch(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	nan := float32(math.NaN())
+	poisoned := func() []float32 {
+		s := make([]float32, 1<<16)
+		for i := range s {
+			s[i] = nan
+		}
+		return s[:0]
+	}
+	for i, g := range geoms {
+		x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
+		wantDX, wantDW := naiveGrads(x, w, dy, g)
+		for _, threads := range []int{1, 3} {
+			ws := new(Workspace)
+			ws.begin(4)
+			for k := range ws.workers {
+				b := &ws.workers[k]
+				b.col, b.pack, b.acc, b.tiles = poisoned(), poisoned(), poisoned(), poisoned()
+			}
+			ws.shared, ws.partials = poisoned(), poisoned()
+			y, dx, dw := randSlice(r, g.YLen()), randSlice(r, g.XLen()), randSlice(r, g.WLen())
+			if err := Conv2d(gonum.Implementation{}, y, x, w, g, threads, ws); err != nil {
+				t.Fatal(err)
+			}
+			assertClose(t, fmt.Sprintf("geom%d/threads%d y", i, threads), y, naiveConv(x, w, g))
+			if err := Conv2dBackwardWeight(gonum.Implementation{}, dw, dy, x, g, threads, ws); err != nil {
+				t.Fatal(err)
+			}
+			assertClose(t, fmt.Sprintf("geom%d/threads%d dw", i, threads), dw, wantDW)
+			if err := Conv2dBackwardData(gonum.Implementation{}, dx, dy, w, g, threads, ws); err != nil {
+				t.Fatal(err)
+			}
+			assertClose(t, fmt.Sprintf("geom%d/threads%d dx", i, threads), dx, wantDX)
 		}
 	}
 }

@@ -25,8 +25,13 @@ func newWideGeom(g kernel.ConvGeom) wideGeom {
 	w := wideGeom{hp: g.H + 2*g.PadH, wp: g.W + 2*g.PadW, oh: g.OutH(), ow: g.OutW()}
 	w.rowLen = w.oh * w.wp
 	w.rowPad = ceilDiv(w.rowLen, dotStep) * dotStep
-	// The last tap's row ends at hp·wp, and the kernel reads rowPad floats.
-	w.planeLen = w.hp*w.wp + w.rowPad - w.rowLen
+	// The kernel reads rowPad floats from each tap's offset, the last tap's
+	// being (KH-1)·DilH·wp + (KW-1)·DilW. Its wide row does not end at
+	// hp·wp: the last output row's wp-ow = (KW-1)·DilW extra columns run
+	// past the plane, so the plane must hold them (as zeros: whatever lay
+	// there, stale scratch or the next allocation, could be NaN, and 0·NaN
+	// is NaN).
+	w.planeLen = (g.KH-1)*g.DilH*w.wp + (g.KW-1)*g.DilW + w.rowPad
 	return w
 }
 
