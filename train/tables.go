@@ -25,8 +25,14 @@ func LoadTable(arg, preset string) (*lut.Table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading multiplier table: %w", err)
 		}
-		if err := checkSigns(t); err != nil {
-			return nil, fmt.Errorf("multiplier table %s, read as %s for preset %q: %w", arg, signedness(signed), preset, err)
+		// Read with the wrong signedness, the run would train to chance
+		// accuracy without a word: refuse it (see lut.CheckSigns).
+		if err := lut.CheckSigns(t); err != nil {
+			hint := "it looks like a table of unsigned operands: use -quant unsigned (EvoApprox mul8u tables are unsigned)"
+			if !signed {
+				hint = "it looks like a table of signed operands: use a preset with signed weights (-quant torchapprox or signed)"
+			}
+			return nil, fmt.Errorf("multiplier table %s, read as %s for preset %q: %w; %s", arg, signedness(signed), preset, err, hint)
 		}
 		return t, nil
 	}
@@ -38,39 +44,6 @@ func LoadTable(arg, preset string) (*lut.Table, error) {
 		return nil, err
 	}
 	return t, nil
-}
-
-// checkSigns refuses a table whose products mostly do not have the sign of
-// the operands' product on the axes it was read with. A table file records
-// no signedness, and an unsigned table (EvoApprox mul8u) read for signed
-// weights would multiply the weight -1 as 255 without a word: the run then
-// trains and reports chance accuracy. A read with the right signedness
-// disagrees on almost no entry (an approximate multiplier may get the sign
-// of a few small products wrong); the wrong one on at least half of them.
-func checkSigns(t *lut.Table) error {
-	e := t.Entries()
-	checked, wrong := 0, 0
-	for xi := 0; xi < 256; xi++ {
-		x := lut.Operand(xi, t.SignedX())
-		for wi := 0; wi < 256; wi++ {
-			p, v := x*lut.Operand(wi, t.SignedW()), e[xi*256+wi]
-			if p == 0 || v == 0 {
-				continue
-			}
-			checked++
-			if (p > 0) != (v > 0) {
-				wrong++
-			}
-		}
-	}
-	if wrong*10 > checked {
-		hint := "it looks like a table of unsigned operands: use -quant unsigned (EvoApprox mul8u tables are unsigned)"
-		if !t.SignedW() {
-			hint = "it looks like a table of signed operands: use a preset with signed weights (-quant torchapprox or signed)"
-		}
-		return fmt.Errorf("%d of %d products have the wrong sign for %s operands; %s", wrong, checked, signedness(t.SignedW()), hint)
-	}
-	return nil
 }
 
 func signedness(signed bool) string {

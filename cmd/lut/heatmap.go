@@ -37,7 +37,7 @@ func runHeatmap(args []string, stdout, stderr io.Writer) error {
 	if !strings.EqualFold(filepath.Ext(*out), ".png") {
 		return fmt.Errorf("output %s: the heat map is written as PNG; name it .png", *out)
 	}
-	t, err := load(pos[0], *signed)
+	t, err := load(pos[0], *signed, stderr)
 	if err != nil {
 		return err
 	}

@@ -121,9 +121,23 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) 
 
 // load returns the table an argument names: a table file by its extension,
 // otherwise a multiplier spec. signed says how to read a file's operands.
-func load(arg string, signed bool) (*lut.Table, error) {
+// A file whose products mostly have the wrong sign for that reading gets a
+// warning on stderr, not an error: its metrics are then those of another
+// multiplier, but the user may mean to look at exactly that.
+func load(arg string, signed bool, stderr io.Writer) (*lut.Table, error) {
 	if lut.IsTableFile(arg) {
-		return lut.ReadFile(arg, signed, signed)
+		t, err := lut.ReadFile(arg, signed, signed)
+		if err != nil {
+			return nil, err
+		}
+		if err := lut.CheckSigns(t); err != nil {
+			hint := "it looks like a table of unsigned operands: run without -signed"
+			if !signed {
+				hint = "it looks like a table of signed operands: add -signed"
+			}
+			fmt.Fprintf(stderr, "warning: %s: %v; %s\n", arg, err, hint)
+		}
+		return t, nil
 	}
 	t, err := multiplier.Parse(arg)
 	if err != nil {

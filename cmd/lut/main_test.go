@@ -163,3 +163,42 @@ func TestList(t *testing.T) {
 		t.Errorf("lut list does not name source papers:\n%s", out)
 	}
 }
+
+// TestSignWarning: a table file read with the other signedness than it was
+// made for still gets its metrics or map (the user may mean it), with a
+// warning naming the file and the -signed setting that fits it; the right
+// reading gets no warning.
+func TestSignWarning(t *testing.T) {
+	dir := t.TempDir()
+	unsigned, signed := filepath.Join(dir, "mitchell.npy"), filepath.Join(dir, "drum4s.csv")
+	for spec, path := range map[string]string{"mitchell": unsigned, "drum:k=4,signed=true": signed} {
+		if code, _, errOut := lutCmd("gen", spec, "-o", path); code != 0 {
+			t.Fatalf("gen %s: exit %d: %s", spec, code, errOut)
+		}
+	}
+	png := filepath.Join(dir, "map.png")
+	for _, c := range []struct {
+		args []string
+		warn string // "" for no warning
+	}{
+		{[]string{"stats", unsigned}, ""},
+		{[]string{"stats", "-signed", signed}, ""},
+		{[]string{"stats", "-signed", unsigned}, "warning: " + unsigned + ": 32512 of 65025 products have the wrong sign for signed operands; it looks like a table of unsigned operands: run without -signed"},
+		{[]string{"stats", signed}, "warning: " + signed + ": 32512 of 65025 products have the wrong sign for unsigned operands; it looks like a table of signed operands: add -signed"},
+		{[]string{"heatmap", "-o", png, "-signed", unsigned}, "warning: " + unsigned + ":"},
+		{[]string{"heatmap", "-o", png, signed}, "warning: " + signed + ":"},
+	} {
+		code, out, errOut := lutCmd(c.args...)
+		if code != 0 || out == "" {
+			t.Errorf("lut %v: exit %d, stdout %q, stderr %q; want the output despite any warning", c.args, code, out, errOut)
+		}
+		if c.warn == "" && errOut != "" || c.warn != "" && !strings.Contains(errOut, c.warn) {
+			t.Errorf("lut %v: stderr %q, want warning %q", c.args, errOut, c.warn)
+		}
+	}
+	// A real EvoApprox table read as signed, the case users meet.
+	l40 := shared.RequireLUT(t, "mul8u_L40")
+	if code, _, errOut := lutCmd("stats", "-signed", l40); code != 0 || !strings.Contains(errOut, "warning: "+l40) || !strings.Contains(errOut, "run without -signed") {
+		t.Errorf("lut stats -signed %s: exit %d, stderr %q; want a warning", l40, code, errOut)
+	}
+}

@@ -28,7 +28,7 @@ func runStats(args []string, stdout, stderr io.Writer) error {
 	}
 	all := make([]metrics.Metrics, 0, len(pos))
 	for _, arg := range pos {
-		t, err := load(arg, *signed)
+		t, err := load(arg, *signed, stderr)
 		if err != nil {
 			return err
 		}
