@@ -55,6 +55,8 @@ func BenchmarkLUTGEMM(b *testing.B)         { benchGEMM(b, true) }
 func BenchmarkLUTGEMMPortable(b *testing.B) { benchGEMM(b, false) }
 
 // benchConvs are layers of the zoo's models:
+//   - lenet5-conv1: LeNet-5's first conv, batch 64, 1->6 channels, 5x5,
+//     28x28 input, padding 2 (few channels, many taps, few outputs);
 //   - lenet5-conv2: LeNet-5's second conv, batch 64, 6->16 channels, 5x5,
 //     14x14 input, no padding (10x10 output);
 //   - mobilenetv2-dw: a MobileNetV2 depthwise layer (features.3), batch 8,
@@ -68,6 +70,7 @@ var benchConvs = []struct {
 	name string
 	g    ConvGeom
 }{
+	{"lenet5-conv1", geom(64, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1)},
 	{"lenet5-conv2", geom(64, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)},
 	{"mobilenetv2-dw", geom(8, 144, 56, 56, 144, 3, 3, 1, 1, 1, 1, 1, 1, 144)},
 	{"mobilenetv2-dw-s2", geom(8, 96, 112, 112, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96)},

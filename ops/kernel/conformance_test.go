@@ -27,9 +27,9 @@ func variants(t testing.TB) []variant {
 	modes := []struct {
 		name string
 		m    convMode
-	}{{"im2col", convIm2col}, {"direct", convDirect}, {"auto", convAuto}}
+	}{{"im2col", convIm2col}, {"direct", convDirect}, {"shifted", convShifted}, {"auto", convAuto}}
 	if testing.Short() {
-		modes = modes[:2] // the exported variant covers auto
+		modes = modes[:3] // the exported variant covers auto
 	}
 	for _, im := range impls {
 		for _, mode := range modes {
@@ -186,6 +186,14 @@ func convShapes(rng *rand.Rand, short bool) []ConvGeom {
 		geom(1, 16, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 16),   // depthwise multiplier 2
 		geom(3, 4, 3, 3, 130, 3, 3, 1, 1, 0, 0, 1, 1, 1),    // one position, many outputs
 		geom(1, 5, 4, 300, 1, 1, 5, 1, 1, 0, 2, 1, 1, 1),    // more than 256 lanes in one row
+		// LeNet-5 conv1-like: one input channel, 5x5 taps, few outputs
+		// (the shifted planes' case), with edges that read the pad code.
+		geom(1, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1), // LeNet-5 conv1, several lane blocks per image
+		geom(3, 1, 13, 11, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1), // odd sizes
+		geom(2, 1, 15, 13, 5, 5, 5, 2, 2, 2, 2, 1, 1, 1), // stride 2
+		geom(2, 2, 11, 17, 3, 5, 3, 1, 2, 2, 1, 2, 2, 1), // dilation, stride 2 in W only
+		geom(2, 1, 9, 23, 4, 3, 5, 2, 3, 3, 4, 2, 2, 1),  // padding wider than the dilated reach of some taps
+		geom(1, 2, 12, 12, 4, 5, 5, 1, 1, 0, 0, 1, 1, 2), // groups, no padding
 	}
 	if short {
 		return gs

@@ -15,14 +15,22 @@ import (
 //
 // The column matrix is never materialised. Output positions are the SIMD
 // lanes, and each task builds, in a per-thread buffer, what one block of at
-// most maxLanes positions reads, in one of two forms chosen by a cost
+// most maxLanes positions reads, in one of three forms chosen by a cost
 // estimate:
 //   - a column panel (im2col of the block only), lanes over the positions of
 //     all images, so small feature maps still fill the lanes;
 //   - direct: the padded input rows of one image split into stride phases,
 //     so that for every kernel tap the block's lanes read one contiguous
 //     window and the buffer costs about one byte per input pixel instead of
-//     one per product. It wastes the lanes of a few padding columns.
+//     one per product. It wastes the lanes of a few padding columns;
+//   - shifted: the direct form with one plane per kernel column instead of
+//     per stride phase, each already shifted by its column's offset, so
+//     rows are OutW lanes wide and no lane is wasted, for KW/StrideW times
+//     the bytes. It wins on small maps without padding (LeNet-5's conv2:
+//     10 of 14 columns are outputs).
+//
+// The cost estimate weighs the bytes built against the lookups wasted, with
+// each kernel's measured cost per byte.
 //
 // Depthwise and grouped layers use the same lanes as dense ones (positions,
 // not channels), so they run at the same speed per product.
@@ -34,9 +42,10 @@ func Conv2d(acc []int32, x, w []byte, pad byte, g ConvGeom, p *Prepared, threads
 type convMode int
 
 const (
-	convAuto   convMode = iota
-	convIm2col          // lanes over (image, output position) of a column panel
-	convDirect          // stride 1 only: lanes over padded-width positions of one image
+	convAuto    convMode = iota
+	convIm2col           // lanes over (image, output position) of a column panel
+	convDirect           // lanes over padded-width positions of one image
+	convShifted          // lanes over output positions of one image, one plane per kernel column
 )
 
 func checkConv(acc []int32, x, w []byte, g ConvGeom, p *Prepared) error {
@@ -67,8 +76,9 @@ type convJob struct {
 	bias int32
 
 	direct       bool
-	k            int // fan-in, the length of one weight row
-	oh, ow, opos int // output height, width, positions per image
+	shifted      bool // direct mode with column-shifted planes (see buildDirect)
+	k            int  // fan-in, the length of one weight row
+	oh, ow, opos int  // output height, width, positions per image
 	// direct mode: the padded input of one channel is split into
 	// StrideH×StrideW phase planes of wq columns; lane y*wq+x is output
 	// position (y, x), wasted for x >= OW.
@@ -119,18 +129,32 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g Con
 	switch mode {
 	case convDirect:
 		j.direct = true
+	case convShifted:
+		j.direct, j.shifted = true, true
 	case convAuto:
-		// Cost in lookups, counting a gathered byte as two lookups: the
-		// panel gathers one byte per product of a block, the direct form
-		// about one per input pixel but wastes the padding columns' lanes.
-		im2col := og*j.k*roundLanes(g.N*j.opos) + 2*j.k*g.N*j.opos
-		direct := og*j.k*g.N*roundLanes(j.oh*j.wq) + 2*g.InPerGroup()*g.N*(g.H+2*g.PadH)*(g.W+2*g.PadW)
-		j.direct = direct < im2col
+		// Cost in lookups (im's build costs per byte): the panel gathers
+		// one byte per product of a block; the direct form copies about
+		// one per input pixel but wastes the padding columns' lanes; the
+		// shifted form wastes none but copies each input pixel into
+		// KW/StrideW planes.
+		cg, hp := g.InPerGroup(), g.H+2*g.PadH
+		im2col := og*j.k*roundLanes(g.N*j.opos) + im.gatherCost*j.k*g.N*j.opos
+		direct := og*j.k*g.N*roundLanes(j.oh*j.wq) + im.copyCost*cg*g.N*hp*(g.W+2*g.PadW)
+		shifted := og*j.k*g.N*roundLanes(j.opos) + im.copyCost*cg*g.N*g.KW*hp*j.ow
+		switch min(im2col, direct, shifted) {
+		case shifted:
+			j.direct, j.shifted = true, true
+		case direct:
+			j.direct = true
+		}
+	}
+	if j.shifted {
+		j.wq = j.ow
 	}
 	if j.direct {
 		// A span's buffer holds about planes*(maxLanes+wq) bytes per block;
 		// keep it within about 48 KiB so it stays in the L1/L2 caches.
-		planes := g.InPerGroup() * g.StrideH * g.StrideW
+		planes := g.InPerGroup() * g.StrideH * j.colPlanes()
 		perImage := ceilDiv(j.oh*j.wq, maxLanes)
 		j.spanBlocks = min(perImage, max(1, 48<<10/(planes*(maxLanes+j.wq))))
 		j.spansPerImage = ceilDiv(perImage, j.spanBlocks)
@@ -245,13 +269,24 @@ func (j *convJob) buildIm2col(s *scratch, grp, b int) int {
 // rows the lanes read, rows*wq bytes per plane. Tap (ky, kx) then reads,
 // for output (y, x), plane ((ky*DilH)%StrideH, (kx*DilW)%StrideW) at
 // (y + ky*DilH/StrideH, x + kx*DilW/StrideW): a fixed shift of lane y*wq+x.
+//
+// With shifted planes the columns are split by kernel column instead of
+// stride phase: plane (ph, kx) holds padded pixel (r*StrideH+ph,
+// t*StrideW+kx*DilW) at row r, column t < OutW, so wq = OutW, no lane is
+// wasted on padding columns, and tap (ky, kx) reads plane
+// ((ky*DilH)%StrideH, kx) from row ky*DilH/StrideH. It builds KW/StrideW
+// times the bytes of the phase planes, which pays when the row of an
+// output is much shorter than the padded input row (small maps, no
+// padding), or the input has few channels.
 func (j *convJob) buildDirect(s *scratch, grp, n, q0, q1 int) (y0 int) {
 	g := j.g
 	wq, sh, sw := j.wq, g.StrideH, g.StrideW
+	np := len(j.direct2.cols) // column planes per row phase
+	split := sw == 2 && !j.shifted
 	y0 = q0 / wq
 	rows := (q1-1)/wq + (g.KH-1)*g.DilH/sh - y0 + 1
 	cg := g.InPerGroup()
-	planes := cg * sh * sw
+	planes := cg * sh * np
 	// The largest offset a block uses is below planes*rows*wq + wq, and the
 	// kernel reads up to maxLanes bytes from it; the slack bytes feed only
 	// lanes whose sums are dropped, so they are not initialised.
@@ -261,7 +296,7 @@ func (j *convJob) buildDirect(s *scratch, grp, n, q0, q1 int) (y0 int) {
 	cols, taps := j.direct2.cols, j.direct2.taps
 	for c := 0; c < cg; c++ {
 		xc := j.x[(n*g.C+grp*cg+c)*g.H*g.W:][:g.H*g.W]
-		for ph := 0; ph < sh && sw == 2; ph++ {
+		for ph := 0; ph < sh && split; ph++ {
 			// Stride-2 columns: lay out the padded rows of row phase ph
 			// (2*wq bytes each) and split them into even and odd bytes in
 			// one pass over the whole block, which are then the phase
@@ -280,10 +315,10 @@ func (j *convJob) buildDirect(s *scratch, grp, n, q0, q1 int) (y0 int) {
 			at := (c*sh + ph) * 2 * rows * wq
 			splitBytes(s.src[at:][:rows*wq], s.src[at+rows*wq:][:rows*wq], s.tmp)
 		}
-		for ph := 0; ph < sh && sw != 2; ph++ {
+		for ph := 0; ph < sh && !split; ph++ {
 			iy := y0*sh + ph - g.PadH
-			// Plane (c, ph, pw) starts at ((c*sh+ph)*sw+pw)*rows*wq.
-			at := (c*sh + ph) * sw * rows * wq
+			// Plane (c, ph, pw) starts at ((c*sh+ph)*np+pw)*rows*wq.
+			at := (c*sh + ph) * np * rows * wq
 			for r := 0; r < rows; r, iy, at = r+1, iy+sh, at+wq {
 				if iy < 0 || iy >= g.H {
 					for pw := range cols {
@@ -312,7 +347,7 @@ func (j *convJob) buildDirect(s *scratch, grp, n, q0, q1 int) (y0 int) {
 		}
 		base := c * len(taps)
 		for l, tp := range taps {
-			s.taps[base+l] = int32(((c*sh*sw+tp.plane)*rows+tp.row)*wq + tp.col)
+			s.taps[base+l] = int32(((c*sh*np+tp.plane)*rows+tp.row)*wq + tp.col)
 		}
 	}
 	return y0
@@ -325,10 +360,14 @@ func (j *convJob) directConstants() {
 	sh, sw := g.StrideH, g.StrideW
 	d := &j.direct2
 	d.cols = d.cols[:0]
-	for pw := 0; pw < sw; pw++ {
+	for pw := 0; pw < j.colPlanes(); pw++ {
 		// Column t of phase pw is padded column t*sw+pw, input column
-		// t*sw+pw-PadW: inside the row for t in [lo, hi).
+		// t*sw+pw-PadW: inside the row for t in [lo, hi). Shifted plane
+		// kx starts at padded column kx*DilW instead.
 		ix0 := pw - g.PadW
+		if j.shifted {
+			ix0 = pw*g.DilW - g.PadW
+		}
 		lo := min(ceilDiv(max(-ix0, 0), sw), j.wq)
 		hi := lo
 		if last := g.W - 1 - ix0; last >= 0 {
@@ -340,9 +379,21 @@ func (j *convJob) directConstants() {
 	for ky := 0; ky < g.KH; ky++ {
 		for kx := 0; kx < g.KW; kx++ {
 			dy, dx := ky*g.DilH, kx*g.DilW
-			d.taps = append(d.taps, tapPos{plane: (dy%sh)*sw + dx%sw, row: dy / sh, col: dx / sw})
+			if j.shifted {
+				d.taps = append(d.taps, tapPos{plane: (dy%sh)*g.KW + kx, row: dy / sh})
+			} else {
+				d.taps = append(d.taps, tapPos{plane: (dy%sh)*sw + dx%sw, row: dy / sh, col: dx / sw})
+			}
 		}
 	}
+}
+
+// colPlanes is the number of column planes per row phase in direct mode.
+func (j *convJob) colPlanes() int {
+	if j.shifted {
+		return j.g.KW
+	}
+	return j.g.StrideW
 }
 
 // directBlock sets the offsets and output runs of the nl lanes from q0 of a

@@ -24,6 +24,13 @@ type impl struct {
 	// drivers pass bias = k*base. Such kernels need narrow tables;
 	// wide tables are routed to the portable kernel instead.
 	biased bool
+	// gatherCost and copyCost are what Conv2d's choice of input layout
+	// counts for building one byte of lanes, in table lookups of this
+	// kernel: a byte of a column panel (gathered a few bytes per row of
+	// output) and a byte of direct-mode planes (whole rows copied).
+	// Measured on LeNet-5's and MobileNetV2's layers; a SIMD lookup is so
+	// cheap that building the lanes costs more than looking them up.
+	gatherCost, copyCost int
 }
 
 // impls lists every implementation this build carries, portable first.
@@ -65,7 +72,7 @@ func (im *impl) forTable(p *Prepared) *impl {
 // portable is the pure-Go kernel: the table row for one selector code is
 // reused across the whole block of lanes, two selector steps per pass to
 // halve the traffic on the accumulators.
-var portable = impl{name: "go", row: portableRow}
+var portable = impl{name: "go", row: portableRow, gatherCost: 6, copyCost: 3}
 
 func portableRow(lay *layout, sel []byte, offs []int32, src []byte, lanes int, bias int32, out *[maxLanes]int32) {
 	acc := out[:lanes]

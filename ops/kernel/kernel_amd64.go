@@ -37,7 +37,7 @@ func splitBytesSIMD(even, odd, in []byte) int {
 	return n
 }
 
-var avx512 = impl{name: "avx512vbmi", row: avxRow, biased: true}
+var avx512 = impl{name: "avx512vbmi", row: avxRow, biased: true, gatherCost: 24, copyCost: 10}
 
 func init() {
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VBMI {
