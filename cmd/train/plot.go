@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"image/color"
+	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -24,11 +25,31 @@ var (
 // of the run, with dashed lines where a phase starts and, for the
 // approximate phase, the accuracy before fine-tuning as a marked point.
 func plotRun(r *train.Result) ([]byte, error) {
-	loss := plot.New()
+	loss, acc, err := runPlots(r)
+	if err != nil {
+		return nil, err
+	}
+	const w, h = 7 * vg.Inch, 7 * vg.Inch
+	img := vgimg.New(w, h)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter,
+		PadTop: vg.Millimeter, PadBottom: vg.Millimeter, PadLeft: vg.Millimeter, PadRight: vg.Millimeter}
+	loss.Draw(tiles.At(dc, 0, 0))
+	acc.Draw(tiles.At(dc, 0, 1))
+	var buf bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// runPlots builds the loss and accuracy plots that plotRun draws.
+func runPlots(r *train.Result) (loss, acc *plot.Plot, err error) {
+	loss = plot.New()
 	loss.Title.Text = r.Config.Model + " on " + r.Config.Dataset + ": loss"
 	loss.X.Label.Text = "epoch"
 	loss.Y.Label.Text = "cross-entropy"
-	acc := plot.New()
+	acc = plot.New()
 	acc.Title.Text = "accuracy"
 	acc.X.Label.Text = "epoch"
 	acc.Y.Label.Text = "accuracy (%)"
@@ -42,10 +63,10 @@ func plotRun(r *train.Result) ([]byte, error) {
 		testAcc = append(testAcc, plotter.XY{X: x, Y: 100 * e.TestAccuracy})
 	}
 	if err := addSeries(loss, trainLoss, testLoss); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := addSeries(acc, trainAcc, testAcc); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	// The evaluation before fine-tuning sits on the line where the
@@ -66,7 +87,7 @@ func plotRun(r *train.Result) ([]byte, error) {
 		}{{loss, ev.Loss}, {acc, 100 * ev.Accuracy}} {
 			s, err := plotter.NewScatter(plotter.XYs{{X: approxStart, Y: pt.y}})
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			s.GlyphStyle.Color = beforeColor
 			s.GlyphStyle.Shape = draw.PyramidGlyph{}
@@ -75,9 +96,8 @@ func plotRun(r *train.Result) ([]byte, error) {
 			pt.p.Legend.Add("approximate, before fine-tuning", s)
 		}
 	}
-	// Headroom above the data keeps the legend (top right) off the curves.
 	for _, p := range []*plot.Plot{loss, acc} {
-		p.Y.Max += 0.4 * (p.Y.Max - p.Y.Min)
+		padY(p)
 		p.Legend.Top = true
 		addPhaseLines(p, r.Epochs)
 		if n := len(r.Epochs); n > 0 {
@@ -85,19 +105,26 @@ func plotRun(r *train.Result) ([]byte, error) {
 		}
 		p.Add(plotter.NewGrid())
 	}
+	return loss, acc, nil
+}
 
-	const w, h = 7 * vg.Inch, 7 * vg.Inch
-	img := vgimg.New(w, h)
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter,
-		PadTop: vg.Millimeter, PadBottom: vg.Millimeter, PadLeft: vg.Millimeter, PadRight: vg.Millimeter}
-	loss.Draw(tiles.At(dc, 0, 0))
-	acc.Draw(tiles.At(dc, 0, 1))
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, err
+// Margins around the data on a y axis, as fractions of the data's span.
+const (
+	marginBelow = 0.12 // room for a marker's glyph and the phase names
+	marginAbove = 0.4  // room for the legend (top right) off the curves
+)
+
+// padY widens the y range of p beyond its data. gonum fits the range to the
+// data exactly, so the lowest point (often the accuracy before fine-tuning)
+// would sit on the lower edge of the axes, its marker cut in half and under
+// the phase names.
+func padY(p *plot.Plot) {
+	span := p.Y.Max - p.Y.Min
+	if math.IsInf(span, 0) || math.IsNaN(span) {
+		return // no data: gonum picks a range itself
 	}
-	return buf.Bytes(), nil
+	p.Y.Min -= marginBelow * span
+	p.Y.Max += marginAbove * span
 }
 
 func addSeries(p *plot.Plot, trainXY, testXY plotter.XYs) error {
