@@ -184,21 +184,21 @@ func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 		if st.Training {
 			// Two passes in float64: the mean, then the squared
 			// deviations, avoiding the cancellation of E[x²]-E[x]².
-			var sum float64
+			var sum laneSum
 			for i := 0; i < n; i++ {
-				sum += sum64(x[(i*c+ch)*hw : (i*c+ch+1)*hw])
+				sum.add(x[(i*c+ch)*hw : (i*c+ch+1)*hw])
 			}
-			mean := sum / float64(m)
-			var sq float64
+			mean := sum.result() / float64(m)
+			var sq laneSum
 			for i := 0; i < n; i++ {
-				sq += sqDev64(x[(i*c+ch)*hw:(i*c+ch+1)*hw], mean)
+				sq.addSqDev(x[(i*c+ch)*hw:(i*c+ch+1)*hw], mean)
 			}
-			biased := sq / float64(m)
+			biased := sq.result() / float64(m)
 			op.mean[ch] = float32(mean)
 			op.invStd[ch] = float32(1 / math.Sqrt(biased+float64(st.Eps)))
 			mom := float64(st.Momentum)
 			st.Mean[ch] = float32((1-mom)*float64(st.Mean[ch]) + mom*mean)
-			st.Var[ch] = float32((1-mom)*float64(st.Var[ch]) + mom*sq/float64(m-1))
+			st.Var[ch] = float32((1-mom)*float64(st.Var[ch]) + mom*sq.result()/float64(m-1))
 		} else {
 			op.mean[ch] = st.Mean[ch]
 			op.invStd[ch] = float32(1 / math.Sqrt(float64(st.Var[ch])+float64(st.Eps)))
@@ -207,9 +207,7 @@ func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 		b := beta[ch] - op.mean[ch]*k
 		for i := 0; i < n; i++ {
 			lo := (i*c + ch) * hw
-			for j, v := range x[lo : lo+hw] {
-				y[lo+j] = v*k + b
-			}
+			scaleShift(y[lo:lo+hw], x[lo:lo+hw], k, b)
 		}
 	}
 	op.usedBatchStat = st.Training
@@ -372,11 +370,7 @@ func (op *batchNormGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 		}
 		for i := 0; i < n; i++ {
 			lo := (i*c + ch) * hw
-			xs, ds := x[lo:lo+hw], dx[lo:lo+hw]
-			for j, g := range dy[lo : lo+hw] {
-				xhat := (xs[j] - mean) * inv
-				ds[j] = k * (g - meanDy - xhat*meanDyX)
-			}
+			bnGradX(dx[lo:lo+hw], x[lo:lo+hw], dy[lo:lo+hw], mean, inv, k, meanDy, meanDyX)
 		}
 	}
 	f.sumsFor, f.sumsLen = unsafe.SliceData(dy), len(dy)
@@ -406,71 +400,70 @@ func (op *BatchNormOp) growSums(c int) {
 // channelSums computes and records Σdy and Σdy·x̂ of channel ch.
 func (op *BatchNormOp) channelSums(x, dy []float32, n, c, hw, ch int) (sumDy, sumDyXhat float64) {
 	mean, inv := op.mean[ch], op.invStd[ch]
+	var a, b laneSum
 	for i := 0; i < n; i++ {
 		lo := (i*c + ch) * hw
-		a, b := sumsDyXhat(x[lo:lo+hw], dy[lo:lo+hw], mean, inv)
-		sumDy += a
-		sumDyXhat += b
+		addDyXhat(&a, &b, x[lo:lo+hw], dy[lo:lo+hw], mean, inv)
 	}
+	sumDy, sumDyXhat = a.result(), b.result()
 	op.sumDy[ch], op.sumDyXhat[ch] = sumDy, sumDyXhat
 	return sumDy, sumDyXhat
 }
 
-// sum64 returns Σv in float64, with four partial sums so that the adds do
-// not wait on each other.
-func sum64(v []float32) float64 {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(v); i += 4 {
-		s0 += float64(v[i])
-		s1 += float64(v[i+1])
-		s2 += float64(v[i+2])
-		s3 += float64(v[i+3])
-	}
-	for ; i < len(v); i++ {
-		s0 += float64(v[i])
-	}
-	return (s0 + s1) + (s2 + s3)
+// laneSum is a float64 sum in the fixed order of vec.go: lane partial
+// sums over each run added, the elements past a run's last full group of
+// lanes added in order to a separate tail sum.
+type laneSum struct {
+	p    [lanes]float64
+	tail float64
 }
 
-// sqDev64 returns Σ(v-mean)² in float64, four partial sums as sum64.
-func sqDev64(v []float32, mean float64) float64 {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(v); i += 4 {
-		d0, d1 := float64(v[i])-mean, float64(v[i+1])-mean
-		d2, d3 := float64(v[i+2])-mean, float64(v[i+3])-mean
-		s0 += d0 * d0
-		s1 += d1 * d1
-		s2 += d2 * d2
-		s3 += d3 * d3
+func (s *laneSum) result() float64 { return foldLanes(&s.p) + s.tail }
+
+// add adds Σv.
+func (s *laneSum) add(v []float32) {
+	for _, e := range sumLanes(v, &s.p) {
+		s.tail += float64(e)
 	}
-	for ; i < len(v); i++ {
-		d := float64(v[i]) - mean
-		s0 += d * d
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
-// sumsDyXhat returns Σdy and Σdy·x̂ in float64 with x̂ = (x-mean)·inv
-// computed in float32 as the forward pass does, two partial sums each.
-func sumsDyXhat(x, dy []float32, mean, inv float32) (sdy, sdyx float64) {
+// addSqDev adds Σ(v-mean)².
+func (s *laneSum) addSqDev(v []float32, mean float64) {
+	for _, e := range sqDevLanes(v, mean, &s.p) {
+		d := float64(e) - mean
+		s.tail += float64(d * d)
+	}
+}
+
+// addDyXhat adds Σdy to a and Σdy·x̂ to b, x̂ = (x-mean)·inv computed in
+// float32 as the forward pass does.
+func addDyXhat(a, b *laneSum, x, dy []float32, mean, inv float32) {
 	dy = dy[:len(x)]
-	var a0, a1, b0, b1 float64
-	i := 0
-	for ; i+2 <= len(x); i += 2 {
-		g0, g1 := float64(dy[i]), float64(dy[i+1])
-		a0 += g0
-		a1 += g1
-		b0 += g0 * float64((x[i]-mean)*inv)
-		b1 += g1 * float64((x[i+1]-mean)*inv)
-	}
-	for ; i < len(x); i++ {
+	k := dyXhatLanes(x, dy, mean, inv, &a.p, &b.p)
+	for i := k; i < len(x); i++ {
 		g := float64(dy[i])
-		a0 += g
-		b0 += g * float64((x[i]-mean)*inv)
+		a.tail += g
+		b.tail += float64(g * float64((x[i]-mean)*inv))
 	}
-	return a0 + a1, b0 + b1
+}
+
+// sum64, sqDev64 and sumsDyXhat are the sums of one run.
+func sum64(v []float32) float64 {
+	var s laneSum
+	s.add(v)
+	return s.result()
+}
+
+func sqDev64(v []float32, mean float64) float64 {
+	var s laneSum
+	s.addSqDev(v, mean)
+	return s.result()
+}
+
+func sumsDyXhat(x, dy []float32, mean, inv float32) (sdy, sdyx float64) {
+	var a, b laneSum
+	addDyXhat(&a, &b, x, dy, mean, inv)
+	return a.result(), b.result()
 }
 
 func (op *batchNormGradOp) ReturnsPtr() bool     { return false }

@@ -2,7 +2,9 @@ package nn
 
 import (
 	"fmt"
+	"syscall"
 	"testing"
+	"time"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -89,6 +91,8 @@ func BenchmarkBatchNormOps(b *testing.B) {
 			fwd := &BatchNormOp{state: NewBatchNormState(c), dims: 4, channels: c}
 			grads := []*batchNormGradOp{{fwd: fwd, wrt: 0}, {fwd: fwd, wrt: 1}, {fwd: fwd, wrt: 2}}
 			b.ReportAllocs()
+			start := processCPU()
+			defer reportCPU(b, start)
 			for b.Loop() {
 				if _, err := fwd.Do(x, s, z); err != nil {
 					b.Fatal(err)
@@ -102,4 +106,50 @@ func BenchmarkBatchNormOps(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkActivationOps runs ReLU and ReLU6 forward and gradient ops
+// directly on LeNet's conv1 output and MobileNetV2's b2.expand.
+func BenchmarkActivationOps(b *testing.B) {
+	for _, shape := range []tensor.Shape{{64, 6, 28, 28}, {64, 64, 28, 28}} {
+		x, dy := randTensor(1, 1, shape...), randTensor(2, 1, shape...)
+		for _, name := range []string{"relu", "relu6"} {
+			b.Run(fmt.Sprint(name, shape), func(b *testing.B) {
+				var fwd, grad interface {
+					Do(...G.Value) (G.Value, error)
+				}
+				if name == "relu" {
+					fwd, grad = &ReLUOp{dims: 4}, &reluGradOp{dims: 4}
+				} else {
+					fwd, grad = &ReLU6Op{dims: 4}, &relu6GradOp{dims: 4}
+				}
+				b.ReportAllocs()
+				start := processCPU()
+				defer reportCPU(b, start)
+				for b.Loop() {
+					if _, err := fwd.Do(x); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := grad.Do(x, dy); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// processCPU returns the user+system CPU time the process has used; on a
+// shared machine CPU time per op is steadier than wall time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per op since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(processCPU()-start)/float64(b.N)/1e6, "cpu-ms/op")
 }

@@ -25,4 +25,10 @@
 // sizes in InferShape and Do, returns errors rather than panicking, and
 // differentiates through a private gradient op (SDOp), which the TapeMachine
 // uses. Ops reuse the machine's preallocated output when it fits.
+//
+// The batch norm and ReLU/ReLU6 loops (vec.go) have AVX2 assembly versions,
+// chosen at run time when the CPU has AVX2 (golang.org/x/sys/cpu); the
+// purego build tag turns them off. Both give the same bits: the float64
+// sums of batch norm use a fixed lane order in either, so results depend
+// neither on the CPU nor on the number of threads.
 package nn

@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 	"hash"
-	"math"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -60,12 +59,7 @@ func (op *ReLUOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (
 		return nil, err
 	}
 	out, y := output(prealloc, &op.out, xs, x)
-	y = y[:len(x)]
-	for i, v := range x {
-		// Go's max is branch-free and has exactly these semantics:
-		// NaN stays NaN, max(-0, 0) = +0.
-		y[i] = max(v, 0)
-	}
+	relu(y, x)
 	return out, nil
 }
 func (op *ReLUOp) ReturnsPtr() bool          { return false }
@@ -126,18 +120,7 @@ func (op *reluGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Valu
 		return nil, fmt.Errorf("relu gradient: x %v and dy %v differ in shape", xs, dys)
 	}
 	out, dx := output(prealloc, &op.out, xs, x, dy)
-	dx = dx[:len(x)]
-	dy = dy[:len(x)]
-	for i, v := range x {
-		// A mask on the bits rather than a branch on the sign, which
-		// random data would mispredict half the time; the compiler turns
-		// the integer choice into a conditional move.
-		keep := uint32(0xffffffff)
-		if v <= 0 {
-			keep = 0
-		}
-		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & keep)
-	}
+	reluGrad(dx, x, dy)
 	return out, nil
 }
 func (op *reluGradOp) ReturnsPtr() bool      { return false }

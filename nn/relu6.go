@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 	"hash"
-	"math"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -54,9 +53,7 @@ func (op *ReLU6Op) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) 
 		return nil, err
 	}
 	out, y := output(prealloc, &op.out, xs, x)
-	for i, v := range x {
-		y[i] = min(max(v, 0), 6)
-	}
+	relu6(y, x)
 	return out, nil
 }
 func (op *ReLU6Op) ReturnsPtr() bool          { return false }
@@ -117,21 +114,7 @@ func (op *relu6GradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 		return nil, fmt.Errorf("relu6 gradient: x %v and dy %v differ in shape", xs, dys)
 	}
 	out, dx := output(prealloc, &op.out, xs, x, dy)
-	dx, dy = dx[:len(x)], dy[:len(x)]
-	for i, v := range x {
-		// Integer masks chosen by conditional moves rather than branches,
-		// which random activations mispredict (see reluGradOp).
-		// NaN passes neither test and gets 0.
-		above0 := uint32(0)
-		if v > 0 {
-			above0 = 0xffffffff
-		}
-		below6 := uint32(0)
-		if v < 6 {
-			below6 = 0xffffffff
-		}
-		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & above0 & below6)
-	}
+	relu6Grad(dx, x, dy)
 	return out, nil
 }
 func (op *relu6GradOp) ReturnsPtr() bool      { return false }
