@@ -98,6 +98,10 @@ type BatchNormOp struct {
 	sumDy, sumDyXhat []float64
 	sumsFor          *float32
 	sumsLen          int
+
+	// Scratch of the (N, F) path.
+	rowAcc []float64
+	rowVec []float32
 }
 
 // State returns the shared state the op reads.
@@ -178,9 +182,12 @@ func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 		return nil, fmt.Errorf("batch norm: training needs more than one value per channel, input has shape %v", xs)
 	}
 	out, y := output(prealloc, &op.out, xs, x, gamma, beta)
+	if hw == 1 {
+		op.forwardRows(x, y, gamma, beta, n, c)
+	}
 	// One channel at a time, statistics then output, so that the output
 	// pass reads the channel's values while they are still in cache.
-	for ch := 0; ch < c; ch++ {
+	for ch := 0; ch < c && hw > 1; ch++ {
 		if st.Training {
 			// Two passes in float64: the mean, then the squared
 			// deviations, avoiding the cancellation of E[x²]-E[x]².
@@ -193,15 +200,9 @@ func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 			for i := 0; i < n; i++ {
 				sq.addSqDev(x[(i*c+ch)*hw:(i*c+ch+1)*hw], mean)
 			}
-			biased := sq.result() / float64(m)
-			op.mean[ch] = float32(mean)
-			op.invStd[ch] = float32(1 / math.Sqrt(biased+float64(st.Eps)))
-			mom := float64(st.Momentum)
-			st.Mean[ch] = float32((1-mom)*float64(st.Mean[ch]) + mom*mean)
-			st.Var[ch] = float32((1-mom)*float64(st.Var[ch]) + mom*sq.result()/float64(m-1))
+			op.setBatchStats(ch, mean, sq.result(), m)
 		} else {
-			op.mean[ch] = st.Mean[ch]
-			op.invStd[ch] = float32(1 / math.Sqrt(float64(st.Var[ch])+float64(st.Eps)))
+			op.setRunningStats(ch)
 		}
 		k := gamma[ch] * op.invStd[ch]
 		b := beta[ch] - op.mean[ch]*k
@@ -214,6 +215,85 @@ func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 	op.ran = true
 	op.sumsFor, op.sumsLen = nil, 0
 	return out, nil
+}
+
+// setBatchStats records channel ch's batch mean and Σ(x-mean)² over m
+// values and updates the running statistics.
+func (op *BatchNormOp) setBatchStats(ch int, mean, sq float64, m int) {
+	st := op.state
+	op.mean[ch] = float32(mean)
+	op.invStd[ch] = float32(1 / math.Sqrt(sq/float64(m)+float64(st.Eps)))
+	mom := float64(st.Momentum)
+	st.Mean[ch] = float32((1-mom)*float64(st.Mean[ch]) + mom*mean)
+	st.Var[ch] = float32((1-mom)*float64(st.Var[ch]) + mom*sq/float64(m-1))
+}
+
+// setRunningStats uses the running statistics of channel ch.
+func (op *BatchNormOp) setRunningStats(ch int) {
+	op.mean[ch] = op.state.Mean[ch]
+	op.invStd[ch] = float32(1 / math.Sqrt(float64(op.state.Var[ch])+float64(op.state.Eps)))
+}
+
+// forwardRows is the forward pass of (N, F) inputs, where a channel's
+// values are one per row: it walks the rows with every channel's sum at
+// hand instead of each channel's strided values in turn (a call per
+// value). Each channel's sums add its values in row order, as the
+// per-channel loop does, so the bits are the same.
+func (op *BatchNormOp) forwardRows(x, y, gamma, beta []float32, n, c int) {
+	if op.state.Training {
+		acc := op.rowScratch(c)
+		for i := 0; i < n; i++ {
+			for ch, v := range x[i*c : (i+1)*c] {
+				acc[ch] += float64(v)
+			}
+		}
+		mean := acc[c : 2*c]
+		for ch := range mean {
+			mean[ch] = acc[ch] / float64(n)
+			acc[ch] = 0
+		}
+		for i := 0; i < n; i++ {
+			for ch, v := range x[i*c : (i+1)*c] {
+				d := float64(v) - mean[ch]
+				acc[ch] += float64(d * d)
+			}
+		}
+		for ch := 0; ch < c; ch++ {
+			op.setBatchStats(ch, mean[ch], acc[ch], n)
+		}
+	} else {
+		for ch := 0; ch < c; ch++ {
+			op.setRunningStats(ch)
+		}
+	}
+	k, b := op.rowScratch32(c)
+	for ch := range k {
+		k[ch] = gamma[ch] * op.invStd[ch]
+		b[ch] = beta[ch] - op.mean[ch]*k[ch]
+	}
+	for i := 0; i < n; i++ {
+		ys := y[i*c : (i+1)*c]
+		for ch, v := range x[i*c : (i+1)*c] {
+			ys[ch] = float32(v*k[ch]) + b[ch]
+		}
+	}
+}
+
+// rowScratch returns 2c zeroed float64s of scratch for the (N, F) path.
+func (op *BatchNormOp) rowScratch(c int) []float64 {
+	if len(op.rowAcc) != 2*c {
+		op.rowAcc = make([]float64, 2*c)
+	}
+	clear(op.rowAcc)
+	return op.rowAcc
+}
+
+// rowScratch32 returns two vectors of c float32s of scratch.
+func (op *BatchNormOp) rowScratch32(c int) (a, b []float32) {
+	if len(op.rowVec) != 3*c {
+		op.rowVec = make([]float32, 3*c)
+	}
+	return op.rowVec[:c], op.rowVec[c : 2*c]
 }
 
 // splitNCS views an (N, C, ...) shape as N, C and the size of the rest.
@@ -359,7 +439,11 @@ func (op *batchNormGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 	out, dx := output(prealloc, &op.out, xs, x, gamma, dy)
 	f.growSums(c)
 	m := float64(n * hw)
-	for ch := 0; ch < c; ch++ {
+	if hw == 1 {
+		f.rowSums(x, dy, n, c)
+		f.gradXRows(dx, x, dy, gamma, n, c)
+	}
+	for ch := 0; ch < c && hw > 1; ch++ {
 		mean, inv := f.mean[ch], f.invStd[ch]
 		sumDy, sumDyXhat := f.channelSums(x, dy, n, c, hw, ch)
 		k := gamma[ch] * inv
@@ -384,7 +468,10 @@ func (op *BatchNormOp) gradSums(x, dy []float32, n, c, hw int) (sumDy, sumDyXhat
 		return op.sumDy, op.sumDyXhat
 	}
 	op.growSums(c)
-	for ch := 0; ch < c; ch++ {
+	if hw == 1 {
+		op.rowSums(x, dy, n, c)
+	}
+	for ch := 0; ch < c && hw > 1; ch++ {
 		op.channelSums(x, dy, n, c, hw, ch)
 	}
 	op.sumsFor, op.sumsLen = unsafe.SliceData(dy), len(dy)
@@ -408,6 +495,47 @@ func (op *BatchNormOp) channelSums(x, dy []float32, n, c, hw, ch int) (sumDy, su
 	sumDy, sumDyXhat = a.result(), b.result()
 	op.sumDy[ch], op.sumDyXhat[ch] = sumDy, sumDyXhat
 	return sumDy, sumDyXhat
+}
+
+// rowSums is channelSums for all channels of an (N, F) input, walking
+// the rows (see forwardRows); the sums add in row order as channelSums
+// does.
+func (op *BatchNormOp) rowSums(x, dy []float32, n, c int) {
+	a, b := op.sumDy, op.sumDyXhat
+	clear(a)
+	clear(b)
+	mean, inv := op.mean[:c], op.invStd[:c]
+	for i := 0; i < n; i++ {
+		xs, gs := x[i*c:(i+1)*c], dy[i*c:(i+1)*c]
+		for ch, v := range xs {
+			g := float64(gs[ch])
+			a[ch] += g
+			b[ch] += float64(g * float64((v-mean[ch])*inv[ch]))
+		}
+	}
+}
+
+// gradXRows is the dx loop of an (N, F) input, by rows, with the sums
+// rowSums left.
+func (op *BatchNormOp) gradXRows(dx, x, dy, gamma []float32, n, c int) {
+	k, meanDy := op.rowScratch32(c)
+	meanDyX := op.rowVec[2*c : 3*c]
+	for ch := range k {
+		k[ch] = gamma[ch] * op.invStd[ch]
+		meanDy[ch], meanDyX[ch] = 0, 0
+		if op.usedBatchStat {
+			meanDy[ch] = float32(op.sumDy[ch] / float64(n))
+			meanDyX[ch] = float32(op.sumDyXhat[ch] / float64(n))
+		}
+	}
+	mean, inv := op.mean[:c], op.invStd[:c]
+	for i := 0; i < n; i++ {
+		xs, gs, ds := x[i*c:(i+1)*c], dy[i*c:(i+1)*c], dx[i*c:(i+1)*c]
+		for ch, v := range xs {
+			xhat := (v - mean[ch]) * inv[ch]
+			ds[ch] = k[ch] * ((gs[ch] - meanDy[ch]) - float32(xhat*meanDyX[ch]))
+		}
+	}
 }
 
 // laneSum is a float64 sum in the fixed order of vec.go: lane partial

@@ -81,14 +81,15 @@ func BenchmarkGorgoniaMaxPool2D(b *testing.B) {
 
 // BenchmarkBatchNormOps runs a batch norm's forward op and its three
 // gradient ops directly (no graph, so no gorgonia overhead), on LeNet's
-// conv1 output and on MobileNetV2's largest activation (b2.expand).
+// conv1 output, on MobileNetV2's largest activation (b2.expand) and on
+// LeNet's fc1 output.
 func BenchmarkBatchNormOps(b *testing.B) {
-	for _, shape := range []tensor.Shape{{64, 6, 28, 28}, {64, 64, 28, 28}} {
+	for _, shape := range []tensor.Shape{{64, 6, 28, 28}, {64, 64, 28, 28}, {64, 120}} {
 		b.Run(fmt.Sprint(shape), func(b *testing.B) {
 			c := shape[1]
 			x, dy := randTensor(1, 1, shape...), randTensor(2, 1, shape...)
 			s, z := randTensor(3, 1, c), randTensor(4, 1, c)
-			fwd := &BatchNormOp{state: NewBatchNormState(c), dims: 4, channels: c}
+			fwd := &BatchNormOp{state: NewBatchNormState(c), dims: shape.Dims(), channels: c}
 			grads := []*batchNormGradOp{{fwd: fwd, wrt: 0}, {fwd: fwd, wrt: 1}, {fwd: fwd, wrt: 2}}
 			b.ReportAllocs()
 			start := processCPU()
