@@ -2,7 +2,6 @@ package graph
 
 import (
 	"math"
-	"path/filepath"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -61,31 +60,16 @@ func relToMax(t *testing.T, what string, got, want []float32, tol float64) {
 }
 
 func TestGoldenVectorsThroughRewrite(t *testing.T) {
-	dir := shared.RequireOperators(t)
-	table, err := golden.ReadLUT(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := golden.Cases(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, cdir := range cases {
-		t.Run(filepath.Base(cdir), func(t *testing.T) {
-			c, err := golden.Load(cdir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Meta.Kind == "linear" {
-				// x·W with W stored (in, out): per-channel axis 1.
-				runGolden(t, c, table, "x·W")
-				// W·X with X's columns the samples: per-channel axis 0.
-				runGolden(t, c, table, "W·X")
-			} else {
-				runGolden(t, c, table, "conv")
-			}
-		})
-	}
+	golden.RunCases(t, shared.RequireOperators(t), func(t *testing.T, c *golden.Case, table []int32) {
+		if c.Meta.Kind == "linear" {
+			// x·W with W stored (in, out): per-channel axis 1.
+			runGolden(t, c, table, "x·W")
+			// W·X with X's columns the samples: per-channel axis 0.
+			runGolden(t, c, table, "W·X")
+		} else {
+			runGolden(t, c, table, "conv")
+		}
+	})
 }
 
 // runGolden builds the plain graph for one case and form, rewrites it,

@@ -2,7 +2,6 @@ package ops
 
 import (
 	"math"
-	"path/filepath"
 	"testing"
 
 	"gorgonia.org/gorgonia"
@@ -39,41 +38,26 @@ func goldenState(t *testing.T, c *golden.Case, table []int32) *LayerState {
 }
 
 func TestGolden(t *testing.T) {
-	dir := shared.RequireOperators(t)
-	table, err := golden.ReadLUT(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := golden.Cases(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, cdir := range cases {
-		t.Run(filepath.Base(cdir), func(t *testing.T) {
-			c, err := golden.Load(cdir)
-			if err != nil {
-				t.Fatal(err)
+	golden.RunCases(t, shared.RequireOperators(t), func(t *testing.T, c *golden.Case, table []int32) {
+		s := goldenState(t, c, table)
+		// The integer accumulators and the output, from the shared
+		// forward function.
+		acc, y := goldenForward(t, c, s)
+		if len(acc) != len(c.Acc.Int32) {
+			t.Fatalf("acc has %d elements, want %d", len(acc), len(c.Acc.Int32))
+		}
+		for i := range acc {
+			if acc[i] != c.Acc.Int32[i] {
+				t.Fatalf("acc[%d] = %d, want %d", i, acc[i], c.Acc.Int32[i])
 			}
-			s := goldenState(t, c, table)
-			// The integer accumulators and the output, from the shared
-			// forward function.
-			acc, y := goldenForward(t, c, s)
-			if len(acc) != len(c.Acc.Int32) {
-				t.Fatalf("acc has %d elements, want %d", len(acc), len(c.Acc.Int32))
-			}
-			for i := range acc {
-				if acc[i] != c.Acc.Int32[i] {
-					t.Fatalf("acc[%d] = %d, want %d", i, acc[i], c.Acc.Int32[i])
-				}
-			}
-			assertRel(t, "y (direct)", y, c.Y.Float32, 1e-6)
-			// The same through a real graph, with gradients.
-			gy, gx, gw := goldenGraphRun(t, c, s)
-			assertRel(t, "y (graph)", gy, c.Y.Float32, 1e-6)
-			assertRel(t, "grad_x", gx, c.GradX.Float32, 1e-5)
-			assertRel(t, "grad_w", gw, c.GradW.Float32, 1e-5)
-		})
-	}
+		}
+		assertRel(t, "y (direct)", y, c.Y.Float32, 1e-6)
+		// The same through a real graph, with gradients.
+		gy, gx, gw := goldenGraphRun(t, c, s)
+		assertRel(t, "y (graph)", gy, c.Y.Float32, 1e-6)
+		assertRel(t, "grad_x", gx, c.GradX.Float32, 1e-5)
+		assertRel(t, "grad_w", gw, c.GradW.Float32, 1e-5)
+	})
 }
 
 func goldenForward(t *testing.T, c *golden.Case, s *LayerState) ([]int32, []float32) {
