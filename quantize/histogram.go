@@ -93,20 +93,14 @@ func (o *Histogram) Observe(values []float32, shape []int) {
 	if o.frozen || o.err != nil {
 		return
 	}
-	inner, channels, err := layout(o.scheme, len(values), shape)
+	inner, channels, lo, hi, bad, err := tensorRanges(o.scheme, values, shape, len(o.ch))
 	if err != nil {
-		o.err = fmt.Errorf("%w (Reset the observer to clear this)", err)
+		o.err = err
 		return
 	}
-	if len(values) == 0 {
+	if lo == nil {
 		return
 	}
-	if o.ch != nil && len(o.ch) != channels {
-		o.err = fmt.Errorf("quantize: tensor has %d channels along axis %d but %d were observed before (Reset the observer to clear this)",
-			channels, o.scheme.Axis, len(o.ch))
-		return
-	}
-	lo, hi, bad := channelRanges(values, inner, channels)
 	o.nonFinite += bad
 	if o.ch == nil {
 		o.ch = make([]histChannel, channels)

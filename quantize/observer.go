@@ -162,6 +162,27 @@ func layout(s Scheme, n int, shape []int) (inner, channels int, err error) {
 	return inner, shape[s.Axis], nil
 }
 
+// tensorRanges is the common start of every observer's Observe: it checks
+// a tensor against the scheme and against the channel count observed
+// before (0 when none), and returns the tensor's layout and the minimum and
+// maximum finite value of each channel. An error is kept by the observer
+// until Reset; lo == nil with no error means an empty tensor.
+func tensorRanges(s Scheme, values []float32, shape []int, seenChannels int) (inner, channels int, lo, hi []float32, nonFinite int64, err error) {
+	inner, channels, err = layout(s, len(values), shape)
+	if err != nil {
+		return 0, 0, nil, nil, 0, fmt.Errorf("%w (Reset the observer to clear this)", err)
+	}
+	if len(values) == 0 {
+		return inner, channels, nil, nil, 0, nil
+	}
+	if seenChannels != 0 && seenChannels != channels {
+		return 0, 0, nil, nil, 0, fmt.Errorf("quantize: tensor has %d channels along axis %d but %d were observed before (Reset the observer to clear this)",
+			channels, s.Axis, seenChannels)
+	}
+	lo, hi, nonFinite = channelRanges(values, inner, channels)
+	return inner, channels, lo, hi, nonFinite, nil
+}
+
 // channelRanges returns the minimum and maximum finite value of each
 // channel (+Inf/-Inf for a channel without any) and the count of skipped
 // non-finite values.
