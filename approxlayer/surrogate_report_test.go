@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/goapprox/goapprox/approxlayer"
 	"github.com/goapprox/goapprox/dataset"
+	"github.com/goapprox/goapprox/internal/cputime"
 	"github.com/goapprox/goapprox/internal/shared"
 	"github.com/goapprox/goapprox/ops"
 	"github.com/goapprox/goapprox/ops/kernel"
@@ -235,7 +235,7 @@ func BenchmarkLeNet5Forward(b *testing.B) {
 	run := func(b *testing.B) {
 		probe.run(b, tr) // warm: buffers and surrogate fits
 		b.ResetTimer()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for range b.N {
 			probe.vm.Reset()
 			if err := probe.vm.RunAll(); err != nil {
@@ -244,7 +244,7 @@ func BenchmarkLeNet5Forward(b *testing.B) {
 		}
 		// On a shared machine wall time depends on the other load; the
 		// CPU time the process used per pass much less so.
-		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
+		b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 	}
 	b.Run("approximate", func(b *testing.B) {
 		if err := reg.SetMode(ops.Approximate); err != nil {
@@ -276,13 +276,4 @@ func BenchmarkLeNet5Forward(b *testing.B) {
 			run(b)
 		})
 	}
-}
-
-// processCPU returns the user+system CPU time the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -2,10 +2,9 @@ package nn
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/goapprox/goapprox/internal/cputime"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -92,8 +91,8 @@ func BenchmarkBatchNormOps(b *testing.B) {
 			fwd := &BatchNormOp{state: NewBatchNormState(c), dims: shape.Dims(), channels: c}
 			grads := []*batchNormGradOp{{fwd: fwd, wrt: 0}, {fwd: fwd, wrt: 1}, {fwd: fwd, wrt: 2}}
 			b.ReportAllocs()
-			start := processCPU()
-			defer reportCPU(b, start)
+			start := cputime.Process()
+			defer cputime.Report(b, start)
 			for b.Loop() {
 				if _, err := fwd.Do(x, s, z); err != nil {
 					b.Fatal(err)
@@ -125,8 +124,8 @@ func BenchmarkActivationOps(b *testing.B) {
 					fwd, grad = &ReLU6Op{dims: 4}, &relu6GradOp{dims: 4}
 				}
 				b.ReportAllocs()
-				start := processCPU()
-				defer reportCPU(b, start)
+				start := cputime.Process()
+				defer cputime.Report(b, start)
 				for b.Loop() {
 					if _, err := fwd.Do(x); err != nil {
 						b.Fatal(err)
@@ -138,19 +137,4 @@ func BenchmarkActivationOps(b *testing.B) {
 			})
 		}
 	}
-}
-
-// processCPU returns the user+system CPU time the process has used; on a
-// shared machine CPU time per op is steadier than wall time.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU reports the CPU time per op since start.
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(processCPU()-start)/float64(b.N)/1e6, "cpu-ms/op")
 }

@@ -2,13 +2,12 @@ package ops
 
 import (
 	"math/rand"
-	"syscall"
 	"testing"
-	"time"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/goapprox/goapprox/internal/cputime"
 	"github.com/goapprox/goapprox/lut"
 	"github.com/goapprox/goapprox/quantize"
 )
@@ -66,7 +65,7 @@ func runBench(b *testing.B, l benchLayer, train bool, build func(x, w *gorgonia.
 	m := gorgonia.NewTapeMachine(g)
 	defer m.Close()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		m.Reset()
 		if err := m.RunAll(); err != nil {
@@ -76,7 +75,7 @@ func runBench(b *testing.B, l benchLayer, train bool, build func(x, w *gorgonia.
 	b.ReportMetric(l.mults*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gmul/s")
 	// On a shared machine wall time depends on the other load; the CPU
 	// time the process used per run much less so.
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 }
 
 func BenchmarkApproxLinear(b *testing.B) {
@@ -137,13 +136,4 @@ func BenchmarkApproxConv2dOp(b *testing.B) {
 			return GroupedConv2d(x, w, mbv2DWArgs)
 		})
 	})
-}
-
-// processCPU returns the user+system CPU time the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/goapprox/goapprox/dataset"
 	"github.com/goapprox/goapprox/graph"
+	"github.com/goapprox/goapprox/internal/cputime"
 	"github.com/goapprox/goapprox/lut/multiplier"
 	"github.com/goapprox/goapprox/nn"
 	"github.com/goapprox/goapprox/ops"
@@ -68,13 +69,13 @@ func benchTrainSteps(b *testing.B, model string) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for range b.N {
 				if err := s.step(); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 		})
 	}
 }

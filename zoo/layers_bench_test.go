@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goapprox/goapprox/approxlayer"
+	"github.com/goapprox/goapprox/internal/cputime"
 	"github.com/goapprox/goapprox/ops"
 )
 
@@ -50,13 +51,13 @@ func BenchmarkMobileNetV2Layers(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
-			start := processCPU()
+			start := cputime.Process()
 			for range b.N {
 				if err := lb.run(); err != nil {
 					b.Fatal(err)
 				}
 			}
-			cpu = float64(processCPU()-start) / float64(b.N)
+			cpu = float64(cputime.Process()-start) / float64(b.N)
 			b.ReportMetric(cpu/1e6, "cpu-ms/op")
 		})
 		lb.vm.Close()
@@ -73,13 +74,13 @@ func BenchmarkMobileNetV2Layers(b *testing.B) {
 	var stepCPU float64
 	b.Run("step", func(b *testing.B) {
 		b.ResetTimer()
-		start := processCPU()
+		start := cputime.Process()
 		for range b.N {
 			if err := s.step(); err != nil {
 				b.Fatal(err)
 			}
 		}
-		stepCPU = float64(processCPU()-start) / float64(b.N)
+		stepCPU = float64(cputime.Process()-start) / float64(b.N)
 		b.ReportMetric(stepCPU/1e6, "cpu-ms/op")
 	})
 	kinds := make([]string, 0, len(byType))

@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
+	"github.com/goapprox/goapprox/internal/cputime"
 	"github.com/goapprox/goapprox/ops/kernel"
 )
 
@@ -22,16 +23,16 @@ func BenchmarkMatMul(b *testing.B) {
 		a, bb, c := randSlice(r, m*k), randSlice(r, k*n), make([]float32, m*n)
 		flops := 2 * float64(m*n*k)
 		b.Run(fmt.Sprintf("%dx%dx%d/matmul", m, n, k), func(b *testing.B) {
-			cpu := processCPU()
-			defer func() { reportCPU(b, cpu) }()
+			cpu := cputime.Process()
+			defer func() { cputime.Report(b, cpu) }()
 			for b.Loop() {
 				MatMul(impl, false, false, m, n, k, 1, a, bb, 0, c, 0)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 		b.Run(fmt.Sprintf("%dx%dx%d/gonum", m, n, k), func(b *testing.B) {
-			cpu := processCPU()
-			defer func() { reportCPU(b, cpu) }()
+			cpu := cputime.Process()
+			defer func() { cputime.Report(b, cpu) }()
 			for b.Loop() {
 				impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, bb, n, 0, c, n)
 			}
@@ -59,8 +60,8 @@ func BenchmarkConv(b *testing.B) {
 		run := func(what string, f func() error) {
 			b.Run(name+"/"+what, func(b *testing.B) {
 				b.ReportAllocs()
-				cpu := processCPU()
-				defer func() { reportCPU(b, cpu) }()
+				cpu := cputime.Process()
+				defer func() { cputime.Report(b, cpu) }()
 				for b.Loop() {
 					if err := f(); err != nil {
 						b.Fatal(err)

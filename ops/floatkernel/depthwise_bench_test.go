@@ -6,6 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/blas/gonum"
 
+	"github.com/goapprox/goapprox/internal/cputime"
 	"github.com/goapprox/goapprox/ops/kernel"
 )
 
@@ -39,8 +40,8 @@ func BenchmarkDepthwise(b *testing.B) {
 		ws := new(Workspace)
 		run := func(what string, f func() error) {
 			b.Run(c.name+"/"+what, func(b *testing.B) {
-				cpu := processCPU()
-				defer func() { reportCPU(b, cpu) }()
+				cpu := cputime.Process()
+				defer func() { cputime.Report(b, cpu) }()
 				for b.Loop() {
 					if err := f(); err != nil {
 						b.Fatal(err)
