@@ -23,7 +23,7 @@ func WrapConv2d(name string, w *G.Node, args ops.ConvArgs, opts ...Option) (*Lay
 }
 
 func wrapConv2d(name string, w *G.Node, args ops.ConvArgs, c config) (*Layer, error) {
-	args = withDefaults(args)
+	args = args.Normalized()
 	if args.Groups < 1 {
 		return nil, fmt.Errorf("approxlayer: conv2d layer %q: groups = %d must be at least 1", name, args.Groups)
 	}
@@ -50,7 +50,7 @@ func NewConv2d(g *G.ExprGraph, name string, in, out, kh, kw int, args ops.ConvAr
 	if in < 1 || out < 1 || kh < 1 || kw < 1 {
 		return nil, fmt.Errorf("approxlayer: conv2d layer %q: channels (%d, %d) and kernel %dx%d must be positive", name, in, out, kh, kw)
 	}
-	args = withDefaults(args)
+	args = args.Normalized()
 	if args.Groups < 1 || in%args.Groups != 0 || out%args.Groups != 0 {
 		return nil, fmt.Errorf("approxlayer: conv2d layer %q: groups = %d must be at least 1 and divide in = %d and out = %d", name, args.Groups, in, out)
 	}
@@ -72,23 +72,6 @@ func NewConv2d(g *G.ExprGraph, name string, in, out, kh, kw int, args ops.ConvAr
 		}
 	}
 	return l, nil
-}
-
-// withDefaults replaces zero strides, dilations and groups by 1, as the
-// ops do, so that the layer's facts use the values the ops compute with.
-func withDefaults(a ops.ConvArgs) ops.ConvArgs {
-	for i := range 2 {
-		if a.Stride[i] == 0 {
-			a.Stride[i] = 1
-		}
-		if a.Dilation[i] == 0 {
-			a.Dilation[i] = 1
-		}
-	}
-	if a.Groups == 0 {
-		a.Groups = 1
-	}
-	return a
 }
 
 // ConvArgs returns the convolution's stride, padding, dilation and groups.

@@ -19,8 +19,9 @@ type ConvArgs struct {
 	Groups                int
 }
 
-// normalized returns the arguments with zero defaults replaced by 1.
-func (a ConvArgs) normalized() ConvArgs {
+// Normalized returns the arguments with zero defaults replaced by 1: the
+// values the ops compute with, and so the ones a layer reports.
+func (a ConvArgs) Normalized() ConvArgs {
 	for i := range 2 {
 		if a.Stride[i] == 0 {
 			a.Stride[i] = 1
@@ -38,7 +39,7 @@ func (a ConvArgs) normalized() ConvArgs {
 // geom returns the convolution geometry of an NCHW input and O×(C/G)×KH×KW
 // weights, checking that they fit the arguments.
 func (a ConvArgs) geom(xs, ws tensor.Shape) (kernel.ConvGeom, error) {
-	a = a.normalized()
+	a = a.Normalized()
 	g := kernel.ConvGeom{
 		N: xs[0], C: xs[1], H: xs[2], W: xs[3],
 		O: ws[0], KH: ws[2], KW: ws[3],
@@ -57,7 +58,7 @@ func (a ConvArgs) geom(xs, ws tensor.Shape) (kernel.ConvGeom, error) {
 }
 
 func (a ConvArgs) String() string {
-	a = a.normalized()
+	a = a.Normalized()
 	return fmt.Sprintf("stride=%v pad=%v dilation=%v groups=%d", a.Stride, a.Pad, a.Dilation, a.Groups)
 }
 
@@ -100,7 +101,7 @@ func Conv2d(x, w *gorgonia.Node, s *LayerState, args ConvArgs) (*gorgonia.Node, 
 	if s == nil || s.ID == "" {
 		return nil, fmt.Errorf("ops: Conv2d needs a LayerState with a non-empty ID (use NewLayerState)")
 	}
-	op := &Conv2dOp{State: s, Args: args.normalized(), rec: new(runRecord)}
+	op := &Conv2dOp{State: s, Args: args.Normalized(), rec: new(runRecord)}
 	if _, _, err := convShape(op.Args, []gorgonia.DimSizer{x.Shape(), w.Shape()}); err != nil {
 		return nil, err
 	}
@@ -328,7 +329,7 @@ func (op *Conv2dOp) CallsExtern() bool    { return false }
 func (op *Conv2dOp) OverwritesInput() int { return -1 }
 
 func (op *Conv2dOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "goapprox.Conv2d{%v ", op.Args.normalized())
+	fmt.Fprintf(h, "goapprox.Conv2d{%v ", op.Args.Normalized())
 	writeState(h, op.State)
 	h.Write([]byte("}"))
 }
@@ -462,7 +463,7 @@ func (op *Conv2dGradOp) CallsExtern() bool    { return false }
 func (op *Conv2dGradOp) OverwritesInput() int { return -1 }
 
 func (op *Conv2dGradOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "goapprox.Conv2dGrad{wrt=%d %v ", op.WRT, op.Args.normalized())
+	fmt.Fprintf(h, "goapprox.Conv2dGrad{wrt=%d %v ", op.WRT, op.Args.Normalized())
 	writeState(h, op.State)
 	h.Write([]byte("}"))
 }
@@ -493,7 +494,7 @@ func GroupedConv2d(x, w *gorgonia.Node, args ConvArgs) (*gorgonia.Node, error) {
 	if err := checkFloat32("GroupedConv2d", x, w); err != nil {
 		return nil, err
 	}
-	op := &GroupedConv2dOp{Args: args.normalized(), rec: &runRecord{ran: true, mode: Float}}
+	op := &GroupedConv2dOp{Args: args.Normalized(), rec: &runRecord{ran: true, mode: Float}}
 	if _, _, err := convShape(op.Args, []gorgonia.DimSizer{x.Shape(), w.Shape()}); err != nil {
 		return nil, err
 	}
@@ -529,7 +530,7 @@ func (op *GroupedConv2dOp) CallsExtern() bool    { return false }
 func (op *GroupedConv2dOp) OverwritesInput() int { return -1 }
 
 func (op *GroupedConv2dOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "goapprox.GroupedConv2d{%v}", op.Args.normalized())
+	fmt.Fprintf(h, "goapprox.GroupedConv2d{%v}", op.Args.Normalized())
 }
 
 func (op *GroupedConv2dOp) Hashcode() uint32 { return hashOf(op.WriteHash) }

@@ -268,7 +268,7 @@ func TestExactTableEqualsQuantized(t *testing.T) {
 		check("linear "+layout.String(), ya, yq)
 	}
 	for _, args := range []ConvArgs{convCase.args, {Pad: [2]int{1, 1}, Groups: 4}} {
-		ws := []int{6, 4 / args.normalized().Groups, 3, 3}
+		ws := []int{6, 4 / args.Normalized().Groups, 3, 3}
 		if args.Groups == 4 {
 			ws = []int{4, 1, 3, 3} // depthwise
 		}
