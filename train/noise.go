@@ -53,15 +53,9 @@ const (
 // afresh, and puts the noised layers in Noise mode and the others in
 // Quantized mode.
 func (t *Trainer) enterNoisePhase(fresh bool) error {
-	if err := t.layers.SetMode(ops.Quantized); err != nil {
+	if err := t.freezeQuantization(); err != nil {
 		return err
 	}
-	if !t.progress.Observed {
-		if err := t.calibrate(); err != nil {
-			return err
-		}
-	}
-	t.layers.FreezeObservers()
 	if t.cfg.HasApprox() {
 		if err := t.applyMultipliers(); err != nil {
 			return err

@@ -460,17 +460,28 @@ func (t *Trainer) SetPhase(p Phase) error {
 		if !t.cfg.HasApprox() {
 			return errors.New("the approximate phase needs a multiplier (SetMultipliers)")
 		}
-		if err := t.layers.SetMode(ops.Quantized); err != nil {
+		if err := t.freezeQuantization(); err != nil {
 			return err
 		}
-		if !t.progress.Observed {
-			if err := t.calibrate(); err != nil {
-				return err
-			}
-		}
-		t.layers.FreezeObservers()
 		return t.applyMultipliers()
 	}
+}
+
+// freezeQuantization ends quantization-aware training: the layers go to
+// Quantized mode, the observers are calibrated on a few batches if they
+// never saw data (no QAT epochs), and then frozen, as the phases after QAT
+// (noise, approximate) need fixed quantization parameters.
+func (t *Trainer) freezeQuantization() error {
+	if err := t.layers.SetMode(ops.Quantized); err != nil {
+		return err
+	}
+	if !t.progress.Observed {
+		if err := t.calibrate(); err != nil {
+			return err
+		}
+	}
+	t.layers.FreezeObservers()
+	return nil
 }
 
 // calibrationBatches is how many training batches a calibration pass shows
