@@ -31,6 +31,9 @@ type Workspace struct {
 	shared   []float32 // packed operands read by every worker
 	partials []float32 // partial weight gradients of image blocks
 	offs     []int     // offsets of kernel taps in padded planes
+	// An input given as quantization codes, dequantized for the kernels
+	// that read floats (Conv2dBackwardWeightCodes).
+	dequantized []float32
 }
 
 // workerBufs is one worker's memory.
@@ -109,7 +112,7 @@ func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g kernel.ConvGeo
 		ws = new(Workspace)
 	}
 	if isDepthwise(g) {
-		depthwiseBackwardData(dx, dy, w, g, threads, ws)
+		depthwiseBackwardData(dx, dy, w, nil, g, threads, ws)
 		return nil
 	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
@@ -161,7 +164,7 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g kernel.ConvG
 		ws = new(Workspace)
 	}
 	if isDepthwise(g) {
-		depthwiseBackwardWeight(dw, dy, x, g, threads, ws)
+		depthwiseBackwardWeight(dw, dy, inputPlanes{floats: x}, g, threads, ws)
 		return nil
 	}
 	if dotKernel != nil && packed(impl, 1) {

@@ -158,27 +158,19 @@ func checkTaps(out, in []float32, base int, offs []int, w []float32, n int) {
 	}
 }
 
-// rowStarts calls f for every input row iy with where input pixels
-// (iy, 0) and (iy, 1) are in the phase planes (the following pixels of
-// their column phase, ix+sw, ix+2sw, ..., follow them). Positions advance
-// by counters: divisions per row cost as much as a small plane's copy.
-func (p phased) rowStarts(f func(iy, at0, at1 int)) {
-	plane := p.stride
-	// Column phase and column of input columns 0 and 1.
-	col := func(ix int) int { px := ix + p.pw; return (px%p.sw)*plane + px/p.sw }
-	c0, c1 := col(0), col(1)
-	ph, r := p.ph%p.sh, p.ph/p.sh // row phase and row of input row 0
-	for iy := 0; iy < p.h; iy++ {
-		base := ph*p.sw*plane + r*p.wq
-		f(iy, base+c0, base+c1)
-		if ph++; ph == p.sh {
-			ph, r = 0, r+1
-		}
+// rowClasses calls f for each class of input rows that share a phase
+// plane: rows iy0, iy0+sh, iy0+2sh, ... (rows of them) are consecutive
+// rows, wq apart, of one phase plane, where row iy0 starts at base (plus
+// colStart of a column). A row mover takes a class in one call.
+func (p phased) rowClasses(f func(iy0, rows, base int)) {
+	for iy0 := 0; iy0 < min(p.sh, p.h); iy0++ {
+		py := iy0 + p.ph
+		f(iy0, (p.h-iy0+p.sh-1)/p.sh, (py%p.sh)*p.sw*p.stride+py/p.sh*p.wq)
 	}
 }
 
 // colStart is where input pixel (0, ix) is in the phase planes, relative
-// to row 0's base.
+// to its row class's base.
 func (p phased) colStart(ix int) int {
 	px := ix + p.pw
 	return (px%p.sw)*p.stride + px/p.sw
@@ -188,82 +180,83 @@ func (p phased) colStart(ix int) int {
 func (p phased) split(dst, src []float32) {
 	dst = dst[:p.size()]
 	clear(dst)
-	switch {
-	case p.sw == 1:
-		p.rowStarts(func(iy, at0, _ int) { copy(dst[at0:], src[iy*p.w:][:p.w]) })
-	case p.sw == 2 && p.w >= 2:
-		ne, no := (p.w+1)/2, p.w/2
-		p.rowStarts(func(iy, at0, at1 int) {
-			deinterleave(dst[at0:][:ne], dst[at1:][:no], src[iy*p.w:][:p.w])
-		})
-	default:
-		p.rowStarts(func(iy, at0, _ int) {
-			row := src[iy*p.w:][:p.w]
-			for i := 0; i < min(p.sw, p.w); i++ {
-				out := dst[at0-p.colStart(0)+p.colStart(i):]
-				for j, k := 0, i; k < p.w; j, k = j+1, k+p.sw {
-					out[j] = row[k]
+	ss := p.sh * p.w
+	p.rowClasses(func(iy0, rows, base int) {
+		in := src[iy0*p.w:]
+		switch p.sw {
+		case 1:
+			copyRows(dst[base+p.colStart(0):], in, nil, rows, p.w, p.wq, ss)
+		case 2:
+			splitPairs(dst[base+p.colStart(0):], dst[base+p.colStart(1):], in, rows, p.w, p.wq, ss)
+		default:
+			for r := 0; r < rows; r++ {
+				for ix, v := range in[r*ss:][:p.w] {
+					dst[base+r*p.wq+p.colStart(ix)] = v
 				}
 			}
-		})
-	}
+		}
+	})
+}
+
+// splitCodes is split for an input plane given as quantization codes,
+// dequantized on the way: a quarter of the bytes to read.
+func (p phased) splitCodes(dst []float32, src []byte, q codeScale) {
+	dst = dst[:p.size()]
+	clear(dst)
+	ss := p.sh * p.w
+	p.rowClasses(func(iy0, rows, base int) {
+		in := src[iy0*p.w:]
+		switch p.sw {
+		case 1:
+			dequantRows(dst[base+p.colStart(0):], in, q, rows, p.w, p.wq, ss)
+		case 2:
+			splitCodePairs(dst[base+p.colStart(0):], dst[base+p.colStart(1):], in, q, rows, p.w, p.wq, ss)
+		default:
+			for r := 0; r < rows; r++ {
+				for ix, b := range in[r*ss:][:p.w] {
+					dst[base+r*p.wq+p.colStart(ix)] = q.value(b)
+				}
+			}
+		}
+	})
 }
 
 // merge is split's inverse: it writes the input pixels of the phase planes
-// src to the H×W plane dst.
-func (p phased) merge(dst, src []float32) {
-	switch {
-	case p.sw == 1:
-		p.rowStarts(func(iy, at0, _ int) { copy(dst[iy*p.w:][:p.w], src[at0:]) })
-	case p.sw == 2 && p.w >= 2:
-		ne, no := (p.w+1)/2, p.w/2
-		p.rowStarts(func(iy, at0, at1 int) {
-			interleave(dst[iy*p.w:][:p.w], src[at0:][:ne], src[at1:][:no])
-		})
-	default:
-		p.rowStarts(func(iy, at0, _ int) {
-			row := dst[iy*p.w:][:p.w]
-			for i := 0; i < min(p.sw, p.w); i++ {
-				in := src[at0-p.colStart(0)+p.colStart(i):]
-				for j, k := 0, i; k < p.w; j, k = j+1, k+p.sw {
-					row[k] = in[j]
+// src to the H×W plane dst, +0 where mask (dst's layout, nil for none) is
+// false.
+func (p phased) merge(dst, src []float32, mask []bool) {
+	ds := p.sh * p.w
+	p.rowClasses(func(iy0, rows, base int) {
+		out := dst[iy0*p.w:]
+		var m []bool
+		if mask != nil {
+			m = mask[iy0*p.w:]
+		}
+		switch p.sw {
+		case 1:
+			copyRows(out, src[base+p.colStart(0):], m, rows, p.w, ds, p.wq)
+		case 2:
+			mergePairs(out, src[base+p.colStart(0):], src[base+p.colStart(1):], m, rows, p.w, ds, p.wq)
+		default:
+			for r := 0; r < rows; r++ {
+				for ix := range p.w {
+					v := src[base+r*p.wq+p.colStart(ix)]
+					if m != nil {
+						v = masked(v, m[r*ds+ix])
+					}
+					out[r*ds+ix] = v
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
-// deinterleave sets even[i] = row[2i], odd[i] = row[2i+1]; len(even) is
-// (len(row)+1)/2, len(odd) len(row)/2.
-func deinterleave(even, odd, row []float32) {
-	row = row[:len(even)+len(odd)]
-	for i := range odd {
-		even[i], odd[i] = row[2*i], row[2*i+1]
-	}
-	if len(even) > len(odd) {
-		even[len(odd)] = row[2*len(odd)]
-	}
-}
-
-// interleave is deinterleave's inverse.
-func interleave(row, even, odd []float32) {
-	row = row[:len(even)+len(odd)]
-	for i := range odd {
-		row[2*i], row[2*i+1] = even[i], odd[i]
-	}
-	if len(even) > len(odd) {
-		row[2*len(odd)] = even[len(odd)]
-	}
-}
-
-// spread copies an oh×ow plane into rows of stride wq, zeroing the extra
-// columns, so that they add nothing where the planes are multiplied.
+// spread copies an oh×ow plane into rows of stride wq. The extra columns
+// of dst must be zero already, so that they add nothing where the planes
+// are multiplied: callers clear dst once per task, and spreads write only
+// the same columns.
 func (p phased) spread(dst, src []float32) {
-	for y := 0; y < p.oh; y++ {
-		row := dst[y*p.wq:][:p.wq]
-		copy(row, src[y*p.ow:][:p.ow])
-		clear(row[p.ow:])
-	}
+	copyRows(dst, src, nil, p.oh, p.ow, p.wq, p.ow)
 }
 
 // depthwiseForward computes y for depthwise geometry, one (image, input
@@ -282,18 +275,15 @@ func depthwiseForward(y, x, w []float32, g kernel.ConvGeom, threads int, ws *Wor
 		p.split(b.col, x[(n*g.C+c)*g.H*g.W:][:g.H*g.W])
 		for o := c * og; o < (c+1)*og; o++ {
 			tapsAxpy(b.acc, b.col, 0, p.taps, w[o*taps:][:taps], p.l, false)
-			yPlane := y[(n*g.O+o)*oh*ow:][:oh*ow]
-			for r := 0; r < oh; r++ {
-				copy(yPlane[r*ow:][:ow], b.acc[r*p.wq:][:ow])
-			}
+			copyRows(y[(n*g.O+o)*oh*ow:][:oh*ow], b.acc, nil, oh, ow, ow, p.wq)
 		}
 	})
 }
 
 // depthwiseBackwardData computes dx for depthwise geometry, one (image,
 // input channel) plane per task, summing that channel's og outputs into
-// its phase planes.
-func depthwiseBackwardData(dx, dy, w []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
+// its phase planes; the merge back into dx applies the mask (nil: none).
+func depthwiseBackwardData(dx, dy, w []float32, mask []bool, g kernel.ConvGeom, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
 	taps := g.KH * g.KW
 	p := phasedGeom(g)
@@ -324,15 +314,40 @@ func depthwiseBackwardData(dx, dy, w []float32, g kernel.ConvGeom, threads int, 
 				tapsAxpy(plane, b.acc, p.front, p.phaseOffs[phase], wp, p.stride, o > c*og)
 			}
 		}
-		p.merge(dx[(n*g.C+c)*g.H*g.W:][:g.H*g.W], b.col)
+		plane := (n*g.C + c) * g.H * g.W
+		var m []bool
+		if mask != nil {
+			m = mask[plane:][:g.H*g.W]
+		}
+		p.merge(dx[plane:][:g.H*g.W], b.col, m)
 	})
+}
+
+// inputPlanes is the input of a depthwise weight gradient: floats, or
+// quantization codes (bytes non-nil) dequantized by q.
+type inputPlanes struct {
+	floats []float32
+	bytes  []byte
+	q      codeScale
+}
+
+// split writes input plane i (image·C + channel) of size h·w into the
+// phase planes dst.
+func (in *inputPlanes) split(p phased, dst []float32, i int) {
+	size := p.h * p.w
+	if in.bytes != nil {
+		p.splitCodes(dst, in.bytes[i*size:][:size], in.q)
+		return
+	}
+	p.split(dst, in.floats[i*size:][:size])
 }
 
 // depthwiseBackwardWeight computes dw for depthwise geometry, one output
 // channel per task, so every weight has one writer and a fixed summation
 // order: one float32 dot per tap and image over the whole plane (tapsDot),
-// added over images in float64.
-func depthwiseBackwardWeight(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
+// added over images in float64. Codes and their dequantized floats give
+// the same phase planes, hence the same dw bit for bit.
+func depthwiseBackwardWeight(dw, dy []float32, x inputPlanes, g kernel.ConvGeom, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
 	taps := g.KH * g.KW
 	p := phasedGeom(g)
@@ -349,14 +364,14 @@ func depthwiseBackwardWeight(dw, dy, x []float32, g kernel.ConvGeom, threads int
 			s = make([]float64, taps)
 		}
 		b.col = growFloats(b.col, p.size())
+		// The output gradient with row stride wq: spread leaves the extra
+		// columns and the slack after the last row as cleared here.
 		b.acc = growFloats(b.acc, p.outSize())
+		clear(b.acc)
 		part := wparts[t*taps:][:taps] // a local array would escape to the heap
 		for n := 0; n < g.N; n++ {
-			p.split(b.col, x[(n*g.C+o/og)*g.H*g.W:][:g.H*g.W])
+			x.split(p, b.col, n*g.C+o/og)
 			p.spread(b.acc, dy[(n*g.O+o)*oh*ow:][:oh*ow])
-			// The spread rows end in zeros, and outSize leaves zeros
-			// after the last one only if cleared: do it here.
-			clear(b.acc[p.oh*p.wq:])
 			tapsDot(part, b.acc, b.col, p.taps, p.l)
 			for i, v := range part {
 				s[i] += float64(v)

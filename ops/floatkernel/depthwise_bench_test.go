@@ -30,13 +30,20 @@ func dwGeom(n, c, hw, stride int) kernel.ConvGeom {
 }
 
 // BenchmarkDepthwise times forward, backward-data and backward-weight of
-// the zoo's depthwise layers, with process CPU time per op.
+// the zoo's depthwise layers, with process CPU time per op, and the forms
+// a quantized layer's gradients take: the data gradient with the
+// straight-through mask, the weight gradient from the input's codes.
 func BenchmarkDepthwise(b *testing.B) {
 	impl := gonum.Implementation{}
 	for _, c := range zooDepthwise {
 		g := c.g
 		r := rand.New(rand.NewSource(1))
 		x, w, y := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
+		mask, codes := make([]bool, g.XLen()), make([]byte, g.XLen())
+		r.Read(codes)
+		for i := range mask {
+			mask[i] = r.Intn(4) > 0
+		}
 		ws := new(Workspace)
 		run := func(what string, f func() error) {
 			b.Run(c.name+"/"+what, func(b *testing.B) {
@@ -52,5 +59,9 @@ func BenchmarkDepthwise(b *testing.B) {
 		run("forward", func() error { return Conv2d(impl, y, x, w, g, 0, ws) })
 		run("backward-data", func() error { return Conv2dBackwardData(impl, x, y, w, g, 0, ws) })
 		run("backward-weight", func() error { return Conv2dBackwardWeight(impl, w, y, x, g, 0, ws) })
+		run("backward-data-masked", func() error { return Conv2dBackwardDataMasked(impl, x, y, w, mask, g, 0, ws) })
+		run("backward-weight-codes", func() error {
+			return Conv2dBackwardWeightCodes(impl, w, y, codes, false, 3, 0.02, g, 0, ws)
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/blas/gonum"
@@ -19,17 +20,7 @@ import (
 func TestDepthwiseRandomShapes(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
 	ws := new(Workspace)
-	tested := 0
-	for i := 0; i < 80; i++ {
-		c, mult := 1+r.Intn(5), 1+r.Intn(3)
-		g := kernel.ConvGeom{N: 1 + r.Intn(3), C: c, H: 1 + r.Intn(13), W: 1 + r.Intn(13), O: c * mult,
-			KH: 1 + r.Intn(4), KW: 1 + r.Intn(4), StrideH: 1 + r.Intn(3), StrideW: 1 + r.Intn(3),
-			DilH: 1 + r.Intn(2), DilW: 1 + r.Intn(2), Groups: c}
-		g.PadH, g.PadW = r.Intn(g.KH*g.DilH), r.Intn(g.KW*g.DilW)
-		if g.Validate() != nil || !isDepthwise(g) {
-			continue
-		}
-		tested++
+	for i, g := range randomDepthwise(r, 80) {
 		x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
 		wantDX, wantDW := naiveGrads(x, w, dy, g)
 		wantY := naiveConv(x, w, g)
@@ -63,37 +54,203 @@ func TestDepthwiseRandomShapes(t *testing.T) {
 			}
 		}
 	}
-	if tested < 40 {
-		t.Fatalf("only %d of the random shapes were valid depthwise shapes", tested)
+}
+
+// randomDepthwise returns the valid depthwise geometries among tries
+// random ones: odd sizes, strides 1 to 3 (also unequal), padding up to the
+// kernel's reach, dilation, channel multipliers, batches 1 to 3.
+func randomDepthwise(r *rand.Rand, tries int) []kernel.ConvGeom {
+	var gs []kernel.ConvGeom
+	for range tries {
+		c, mult := 1+r.Intn(5), 1+r.Intn(3)
+		g := kernel.ConvGeom{N: 1 + r.Intn(3), C: c, H: 1 + r.Intn(13), W: 1 + r.Intn(13), O: c * mult,
+			KH: 1 + r.Intn(4), KW: 1 + r.Intn(4), StrideH: 1 + r.Intn(3), StrideW: 1 + r.Intn(3),
+			DilH: 1 + r.Intn(2), DilW: 1 + r.Intn(2), Groups: c}
+		g.PadH, g.PadW = r.Intn(g.KH*g.DilH), r.Intn(g.KW*g.DilW)
+		if g.Validate() == nil && isDepthwise(g) {
+			gs = append(gs, g)
+		}
+	}
+	if len(gs) < tries/2 {
+		panic(fmt.Sprintf("only %d of %d random shapes were valid depthwise shapes", len(gs), tries))
+	}
+	return gs
+}
+
+// TestRowMovers checks the row movers (vector versions where the CPU has
+// them) bit for bit against their definitions, on row widths around the
+// vector length, several rows with strides larger than a row, values that
+// include NaN and ±Inf, and that nothing outside the rows is written.
+func TestRowMovers(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	special := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), float32(math.Copysign(0, -1))}
+	values := func(n int) []float32 {
+		s := randSlice(r, n)
+		for i := range s {
+			if r.Intn(5) == 0 {
+				s[i] = special[r.Intn(len(special))]
+			}
+		}
+		return s
+	}
+	for w := 0; w <= 37; w++ {
+		rows := 1 + w%3
+		ds, ss := w+3, 2*w+5 // dst (or halves) rows, src rows
+		src, codes := values(rows*ss), make([]byte, rows*ss)
+		r.Read(codes)
+		mask := make([]bool, rows*ds)
+		for i := range mask {
+			mask[i] = r.Intn(2) == 0
+		}
+		sentinel := values(rows*ds + 8)
+		fresh := func() []float32 { return slices.Clone(sentinel) }
+		name := fmt.Sprintf("w=%d", w)
+
+		// copyRows, with and without a mask, and in place.
+		got, want := fresh(), fresh()
+		copyRows(got, src, mask, rows, w, ds, ss)
+		for y := 0; y < rows; y++ {
+			for i := 0; i < w; i++ {
+				want[y*ds+i] = masked(src[y*ss+i], mask[y*ds+i])
+			}
+		}
+		assertBits(t, name+" copyRows masked", got, want)
+		got = fresh()
+		copyRows(got, src, nil, rows, w, ds, ss)
+		for y := 0; y < rows; y++ {
+			copy(want[y*ds:][:w], src[y*ss:][:w])
+		}
+		assertBits(t, name+" copyRows", got, want)
+		got, want = fresh(), fresh()
+		copyRows(got, got, mask, 1, len(mask), 0, 0)
+		for i, m := range mask {
+			want[i] = masked(want[i], m)
+		}
+		assertBits(t, name+" copyRows in place", got, want)
+
+		// splitPairs and mergePairs: even and odd halves in one buffer,
+		// ds apart, as phase planes are.
+		even, wantEven := fresh(), fresh()
+		odd, wantOdd := fresh(), fresh()
+		splitPairs(even, odd, src, rows, w, ds, ss)
+		for y := 0; y < rows; y++ {
+			for i := 0; i < w; i++ {
+				if i%2 == 0 {
+					wantEven[y*ds+i/2] = src[y*ss+i]
+				} else {
+					wantOdd[y*ds+i/2] = src[y*ss+i]
+				}
+			}
+		}
+		assertBits(t, name+" splitPairs even", even, wantEven)
+		assertBits(t, name+" splitPairs odd", odd, wantOdd)
+		for _, m := range [][]bool{nil, mask} {
+			got := values(rows*ds + 8)
+			want := slices.Clone(got)
+			mergePairs(got, even, odd, m, rows, w, ds, ds)
+			for y := 0; y < rows; y++ {
+				for i := 0; i < w; i++ {
+					v := even[y*ds+i/2]
+					if i%2 == 1 {
+						v = odd[y*ds+i/2]
+					}
+					if m != nil {
+						v = masked(v, m[y*ds+i])
+					}
+					want[y*ds+i] = v
+				}
+			}
+			assertBits(t, fmt.Sprintf("%s mergePairs mask=%v", name, m != nil), got, want)
+		}
+
+		// dequantRows and splitCodePairs against ops' formula.
+		for _, q := range []struct {
+			signed bool
+			zp     int32
+		}{{false, 0}, {false, 131}, {true, 0}, {true, -7}} {
+			scale := float32(r.ExpFloat64() / 50)
+			cs := newCodeScale(q.signed, q.zp, scale)
+			value := func(b byte) float32 {
+				code := int32(b)
+				if q.signed {
+					code = int32(int8(b))
+				}
+				return float32(code-q.zp) * scale
+			}
+			qname := fmt.Sprintf("%s signed=%v zp=%d", name, q.signed, q.zp)
+			got, want := fresh(), fresh()
+			dequantRows(got, codes, cs, rows, w, ds, ss)
+			for y := 0; y < rows; y++ {
+				for i := 0; i < w; i++ {
+					want[y*ds+i] = value(codes[y*ss+i])
+				}
+			}
+			assertBits(t, qname+" dequantRows", got, want)
+			even, wantEven := fresh(), fresh()
+			odd, wantOdd := fresh(), fresh()
+			splitCodePairs(even, odd, codes, cs, rows, w, ds, ss)
+			for y := 0; y < rows; y++ {
+				for i := 0; i < w; i++ {
+					if i%2 == 0 {
+						wantEven[y*ds+i/2] = value(codes[y*ss+i])
+					} else {
+						wantOdd[y*ds+i/2] = value(codes[y*ss+i])
+					}
+				}
+			}
+			assertBits(t, qname+" splitCodePairs even", even, wantEven)
+			assertBits(t, qname+" splitCodePairs odd", odd, wantOdd)
+		}
 	}
 }
 
-// TestDeinterleave checks the stride-2 row split and its inverse on every
-// length up to 20.
-func TestDeinterleave(t *testing.T) {
-	for n := 0; n <= 20; n++ {
-		row := make([]float32, n)
-		for i := range row {
-			row[i] = float32(i)
+// TestRowMoversMatchPortable runs the vector row movers (where the CPU
+// has them) and the portable ones on the same random input: the vector
+// code's own tails and steps must agree with the Go code, which the
+// purego build uses.
+func TestRowMoversMatchPortable(t *testing.T) {
+	r := rand.New(rand.NewSource(10))
+	for w := 0; w <= 40; w++ {
+		rows, ds, ss := 3, w+1, 2*w+3
+		src, codes := randSlice(r, rows*ss), make([]byte, rows*ss)
+		r.Read(codes)
+		mask := make([]bool, rows*ds)
+		for i := range mask {
+			mask[i] = r.Intn(2) == 0
 		}
-		even, odd := make([]float32, (n+1)/2), make([]float32, n/2)
-		deinterleave(even, odd, row)
-		for i := range even {
-			if even[i] != float32(2*i) {
-				t.Fatalf("n=%d: even[%d] = %g", n, i, even[i])
-			}
+		q := newCodeScale(w%2 == 0, int32(w)-20, 0.37)
+		type mover func(a, b []float32)
+		for _, c := range []struct {
+			name       string
+			vec, plain mover
+		}{
+			{"copyRows", func(a, b []float32) { copyRows(a, src, mask, rows, w, ds, ss) },
+				func(a, b []float32) { copyRowsGo(a, src, mask, rows, w, ds, ss) }},
+			{"splitPairs", func(a, b []float32) { splitPairs(a, b, src, rows, w, ds, ss) },
+				func(a, b []float32) { splitPairsGo(a, b, src, rows, w, ds, ss) }},
+			{"mergePairs", func(a, b []float32) { mergePairs(a, src, src[1:], mask, rows, w, ds, ss) },
+				func(a, b []float32) { mergePairsGo(a, src, src[1:], mask, rows, w, ds, ss) }},
+			{"dequantRows", func(a, b []float32) { dequantRows(a, codes, q, rows, w, ds, ss) },
+				func(a, b []float32) { dequantRowsGo(a, codes, q, rows, w, ds, ss) }},
+			{"splitCodePairs", func(a, b []float32) { splitCodePairs(a, b, codes, q, rows, w, ds, ss) },
+				func(a, b []float32) { splitCodePairsGo(a, b, codes, q, rows, w, ds, ss) }},
+		} {
+			a1, b1 := make([]float32, rows*ds+4), make([]float32, rows*ds+4)
+			a2, b2 := slices.Clone(a1), slices.Clone(b1)
+			c.vec(a1, b1)
+			c.plain(a2, b2)
+			assertBits(t, fmt.Sprintf("w=%d %s", w, c.name), a1, a2)
+			assertBits(t, fmt.Sprintf("w=%d %s (second output)", w, c.name), b1, b2)
 		}
-		for i := range odd {
-			if odd[i] != float32(2*i+1) {
-				t.Fatalf("n=%d: odd[%d] = %g", n, i, odd[i])
-			}
-		}
-		back := make([]float32, n)
-		interleave(back, even, odd)
-		for i := range back {
-			if back[i] != row[i] {
-				t.Fatalf("n=%d: interleave gives %v", n, back)
-			}
+	}
+}
+
+// assertBits fails unless got and want are the same bits.
+func assertBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: [%d] = %g (%#x), want %g (%#x)", what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
 		}
 	}
 }

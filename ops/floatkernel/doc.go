@@ -20,10 +20,18 @@
 // convolution skips the unfolding: with the output gradient laid out with
 // the zero-padded input's row length, every kernel tap reads the padded
 // input plane in place from one offset, and a dot kernel taking its rows by
-// pointer gathers taps across kernel rows and channels (see wide.go). Depthwise layers (one input
-// channel and fewer than six outputs per group) use direct loops instead:
-// with stride 1 over whole zero-padded planes, one vector axpy or dot per
-// kernel tap; with other strides row by row.
+// pointer gathers taps across kernel rows and channels (see wide.go).
+// Depthwise layers (one input channel and fewer than six outputs per
+// group) use direct loops instead: one vector axpy or dot per kernel tap
+// over a zero-padded plane's phase planes (see phased); vector row movers
+// split images into phase planes and merge them back, a plane per call.
+//
+// A quantized layer's gradients have entry points of their own, so that
+// the ops package makes no pass over an input-sized tensor beyond the
+// kernel's: Conv2dBackwardDataMasked applies the straight-through mask
+// (in the depthwise kernel as it writes dx), and Conv2dBackwardWeightCodes
+// reads the input as quantization codes, a byte each, with results bit
+// for bit those of the float kernels on the dequantized values.
 //
 // Work is spread over a given number of threads (<= 0: one per core).
 // Results do not depend on it: elementwise work is split, and every float

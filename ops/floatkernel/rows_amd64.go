@@ -1,0 +1,86 @@
+//go:build amd64 && !purego
+
+package floatkernel
+
+import "golang.org/x/sys/cpu"
+
+// The AVX2 row movers (rows_amd64.s); rows.go says what each does. A nil
+// mask pointer means no mask. Strides are in elements.
+//
+//go:noescape
+func copyRowsUnit(dst, src *float32, mask *bool, rows, w, ds, ss int)
+
+//go:noescape
+func splitPairsUnit(even, odd, src *float32, rows, w, ds, ss int)
+
+//go:noescape
+func mergePairsUnit(dst, even, odd *float32, mask *bool, rows, w, ds, ss int)
+
+//go:noescape
+func dequantRowsUnit(dst *float32, src *byte, q *codeScale, rows, w, ds, ss int)
+
+//go:noescape
+func splitCodePairsUnit(even, odd *float32, src *byte, q *codeScale, rows, w, ds, ss int)
+
+func init() {
+	if !cpu.X86.HasAVX2 {
+		return
+	}
+	copyRows = func(dst, src []float32, mask []bool, rows, w, ds, ss int) {
+		n := rowsEnd(rows, w, ds)
+		if n == 0 {
+			return
+		}
+		_, _ = dst[n-1], src[rowsEnd(rows, w, ss)-1]
+		copyRowsUnit(&dst[0], &src[0], maskPtr(mask, n), rows, w, ds, ss)
+	}
+	splitPairs = func(even, odd, src []float32, rows, w, ds, ss int) {
+		if rowsEnd(rows, w, ds) == 0 {
+			return
+		}
+		_, _ = even[rowsEnd(rows, (w+1)/2, ds)-1], src[rowsEnd(rows, w, ss)-1]
+		splitPairsUnit(&even[0], oddPtr(odd, rows, w, ds), &src[0], rows, w, ds, ss)
+	}
+	mergePairs = func(dst, even, odd []float32, mask []bool, rows, w, ds, ss int) {
+		n := rowsEnd(rows, w, ds)
+		if n == 0 {
+			return
+		}
+		_, _ = dst[n-1], even[rowsEnd(rows, (w+1)/2, ss)-1]
+		mergePairsUnit(&dst[0], &even[0], oddPtr(odd, rows, w, ss), maskPtr(mask, n), rows, w, ds, ss)
+	}
+	dequantRows = func(dst []float32, src []byte, q codeScale, rows, w, ds, ss int) {
+		n := rowsEnd(rows, w, ds)
+		if n == 0 {
+			return
+		}
+		_, _ = dst[n-1], src[rowsEnd(rows, w, ss)-1]
+		dequantRowsUnit(&dst[0], &src[0], &q, rows, w, ds, ss)
+	}
+	splitCodePairs = func(even, odd []float32, src []byte, q codeScale, rows, w, ds, ss int) {
+		if rowsEnd(rows, w, ds) == 0 {
+			return
+		}
+		_, _ = even[rowsEnd(rows, (w+1)/2, ds)-1], src[rowsEnd(rows, w, ss)-1]
+		splitCodePairsUnit(&even[0], oddPtr(odd, rows, w, ds), &src[0], &q, rows, w, ds, ss)
+	}
+}
+
+// maskPtr is the first element of a mask covering n elements, or nil.
+func maskPtr(mask []bool, n int) *bool {
+	if mask == nil {
+		return nil
+	}
+	_ = mask[n-1]
+	return &mask[0]
+}
+
+// oddPtr is the first element of the odd rows after checking their reach;
+// with w = 1 there are none and nothing is read or written through it.
+func oddPtr(odd []float32, rows, w, stride int) *float32 {
+	if w < 2 {
+		return nil
+	}
+	_ = odd[rowsEnd(rows, w/2, stride)-1]
+	return &odd[0]
+}
