@@ -342,6 +342,16 @@ func (in *inputPlanes) split(p phased, dst []float32, i int) {
 	p.split(dst, in.floats[i*size:][:size])
 }
 
+// prefetch asks for input plane i in the cache.
+func (in *inputPlanes) prefetch(p phased, i int) {
+	size := p.h * p.w
+	if in.bytes != nil {
+		prefetchBytes(in.bytes[i*size:][:size])
+		return
+	}
+	prefetchFloats(in.floats[i*size:][:size])
+}
+
 // depthwiseBackwardWeight computes dw for depthwise geometry, one output
 // channel per task, so every weight has one writer and a fixed summation
 // order: one float32 dot per tap and image over the whole plane (tapsDot),
@@ -370,6 +380,10 @@ func depthwiseBackwardWeight(dw, dy []float32, x inputPlanes, g kernel.ConvGeom,
 		clear(b.acc)
 		part := wparts[t*taps:][:taps] // a local array would escape to the heap
 		for n := 0; n < g.N; n++ {
+			if n+1 < g.N {
+				x.prefetch(p, (n+1)*g.C+o/og)
+				prefetchFloats(dy[((n+1)*g.O+o)*oh*ow:][:oh*ow])
+			}
 			x.split(p, b.col, n*g.C+o/og)
 			p.spread(b.acc, dy[(n*g.O+o)*oh*ow:][:oh*ow])
 			tapsDot(part, b.acc, b.col, p.taps, p.l)

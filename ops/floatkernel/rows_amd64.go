@@ -2,19 +2,30 @@
 
 package floatkernel
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
 
-// The AVX2 row movers (rows_amd64.s); rows.go says what each does. A nil
-// mask pointer means no mask. Strides are in elements.
+	"golang.org/x/sys/cpu"
+)
+
+// The AVX2 row movers (rows_amd64.s); rows.go says what each does. The
+// masked forms are separate functions, which keeps the branch out of the
+// vector loops. Strides are in elements.
 //
 //go:noescape
-func copyRowsUnit(dst, src *float32, mask *bool, rows, w, ds, ss int)
+func copyRowsUnit(dst, src *float32, rows, w, ds, ss int)
+
+//go:noescape
+func maskRowsUnit(dst, src *float32, mask *bool, rows, w, ds, ss int)
 
 //go:noescape
 func splitPairsUnit(even, odd, src *float32, rows, w, ds, ss int)
 
 //go:noescape
-func mergePairsUnit(dst, even, odd *float32, mask *bool, rows, w, ds, ss int)
+func mergePairsUnit(dst, even, odd *float32, rows, w, ds, ss int)
+
+//go:noescape
+func mergePairsMaskUnit(dst, even, odd *float32, mask *bool, rows, w, ds, ss int)
 
 //go:noescape
 func dequantRowsUnit(dst *float32, src *byte, q *codeScale, rows, w, ds, ss int)
@@ -22,7 +33,11 @@ func dequantRowsUnit(dst *float32, src *byte, q *codeScale, rows, w, ds, ss int)
 //go:noescape
 func splitCodePairsUnit(even, odd *float32, src *byte, q *codeScale, rows, w, ds, ss int)
 
+//go:noescape
+func prefetchUnit(p *byte, n int)
+
 func init() {
+	prefetch = func(p unsafe.Pointer, n int) { prefetchUnit((*byte)(p), n) }
 	if !cpu.X86.HasAVX2 {
 		return
 	}
@@ -32,7 +47,12 @@ func init() {
 			return
 		}
 		_, _ = dst[n-1], src[rowsEnd(rows, w, ss)-1]
-		copyRowsUnit(&dst[0], &src[0], maskPtr(mask, n), rows, w, ds, ss)
+		if mask == nil {
+			copyRowsUnit(&dst[0], &src[0], rows, w, ds, ss)
+			return
+		}
+		_ = mask[n-1]
+		maskRowsUnit(&dst[0], &src[0], &mask[0], rows, w, ds, ss)
 	}
 	splitPairs = func(even, odd, src []float32, rows, w, ds, ss int) {
 		if rowsEnd(rows, w, ds) == 0 {
@@ -47,7 +67,12 @@ func init() {
 			return
 		}
 		_, _ = dst[n-1], even[rowsEnd(rows, (w+1)/2, ss)-1]
-		mergePairsUnit(&dst[0], &even[0], oddPtr(odd, rows, w, ss), maskPtr(mask, n), rows, w, ds, ss)
+		if mask == nil {
+			mergePairsUnit(&dst[0], &even[0], oddPtr(odd, rows, w, ss), rows, w, ds, ss)
+			return
+		}
+		_ = mask[n-1]
+		mergePairsMaskUnit(&dst[0], &even[0], oddPtr(odd, rows, w, ss), &mask[0], rows, w, ds, ss)
 	}
 	dequantRows = func(dst []float32, src []byte, q codeScale, rows, w, ds, ss int) {
 		n := rowsEnd(rows, w, ds)
@@ -64,15 +89,6 @@ func init() {
 		_, _ = even[rowsEnd(rows, (w+1)/2, ds)-1], src[rowsEnd(rows, w, ss)-1]
 		splitCodePairsUnit(&even[0], oddPtr(odd, rows, w, ds), &src[0], &q, rows, w, ds, ss)
 	}
-}
-
-// maskPtr is the first element of a mask covering n elements, or nil.
-func maskPtr(mask []bool, n int) *bool {
-	if mask == nil {
-		return nil
-	}
-	_ = mask[n-1]
-	return &mask[0]
 }
 
 // oddPtr is the first element of the odd rows after checking their reach;

@@ -2,406 +2,646 @@
 
 #include "textflag.h"
 
-// The row movers of rows.go with AVX2: eight elements per step, then one
-// at a time, so no row is read or written past its w elements (the phase
-// planes' padding around a row must stay zero). Y15 is zero; a mask's
-// bools (0 or 1) become 0 or all ones by 0 - m, and an AND with them keeps
-// a float's bits or gives +0, as masked does.
+// The row movers of rows.go with AVX2. A row of w elements (or w/2 pairs)
+// is moved in blocks of 8, the last block ending at the row's end and
+// overlapping the one before; rows of 4 to 7 in two overlapping blocks of
+// 4; shorter rows one element at a time. Every block only moves bits (or
+// dequantizes) from memory no block writes, so moving an element twice
+// gives the same result, and no row is read or written past its end (the
+// phase planes' padding around a row must stay zero). The row pointers
+// advance by the strides, reloaded per row. CX is the block's index in the
+// row. Y15 is zero; a mask's bools (0 or 1) become 0 or all ones by 0 - m,
+// and an AND with them keeps a float's bits or gives +0, as masked does.
 
-// DEQ1 sets X0 to the dequantized value of the byte at src and stores it
-// at dst: float32(int32(b ^ flip) - off) · scale, with flip in R13, off in
-// R14 and scale in X12; R15 is clobbered.
-#define DEQ1(src, dst) \
-	MOVBLZX    src, R15     \
-	XORL       R13, R15     \
-	SUBL       R14, R15     \
-	VCVTSI2SSL R15, X0, X0  \
-	VMULSS     X12, X0, X0  \
-	VMOVSS     X0, dst
+// COPY: AX dst, BX src.
+#define COPY8(I) \
+	VMOVUPS (BX)(I*4), Y0 \
+	VMOVUPS Y0, (AX)(I*4)
+#define COPY4(I) \
+	VMOVUPS (BX)(I*4), X0 \
+	VMOVUPS X0, (AX)(I*4)
+#define COPY1(I) \
+	MOVL (BX)(I*4), R12 \
+	MOVL R12, (AX)(I*4)
 
-// DEQ8 turns the eight bytes at src into eight dequantized floats in Y, by
-// the same steps in eight lanes (flip in Y13, off in Y14, scale in Y12).
-#define DEQ8(src, Y) \
-	VPMOVZXBD src, Y      \
-	VPXOR     Y13, Y, Y   \
-	VPSUBD    Y14, Y, Y   \
-	VCVTDQ2PS Y, Y        \
-	VMULPS    Y12, Y, Y
+// MASK: AX dst, BX src, DX mask.
+#define MASK8(I) \
+	VPMOVZXBD (DX)(I*1), Y1    \
+	VPSUBD    Y1, Y15, Y1      \
+	VANDPS    (BX)(I*4), Y1, Y0 \
+	VMOVUPS   Y0, (AX)(I*4)
+#define MASK4(I) \
+	VPMOVZXBD (DX)(I*1), X1    \
+	VPSUBD    X1, X15, X1      \
+	VANDPS    (BX)(I*4), X1, X0 \
+	VMOVUPS   X0, (AX)(I*4)
+#define MASK1(I) \
+	MOVL    (BX)(I*4), R12 \
+	MOVBLZX (DX)(I*1), R13 \
+	NEGL    R13            \
+	ANDL    R13, R12       \
+	MOVL    R12, (AX)(I*4)
 
-// DEINTERLEAVE8 sets E to the even and O to the odd elements of the
-// sixteen in A, B (A's first): per 128-bit lane a shuffle picks elements
-// 0, 2 (or 1, 3) of A and of B, and a permutation of 64-bit pairs puts the
-// lanes' halves in order.
+// SPLIT: AX even, BX odd, DX src; I counts pairs. Per 128-bit lane a
+// shuffle picks elements 0, 2 (or 1, 3) of two source vectors, and with
+// eight lanes a permutation of 64-bit pairs puts the lanes' halves in
+// order.
 #define DEINTERLEAVE8(A, B, E, O) \
 	VSHUFPS $0x88, B, A, E \
 	VSHUFPS $0xDD, B, A, O \
 	VPERMPD $0xD8, E, E    \
 	VPERMPD $0xD8, O, O
+#define SPLIT8(I) \
+	VMOVUPS (DX)(I*8), Y0          \
+	VMOVUPS 32(DX)(I*8), Y1        \
+	DEINTERLEAVE8(Y0, Y1, Y2, Y3)  \
+	VMOVUPS Y2, (AX)(I*4)          \
+	VMOVUPS Y3, (BX)(I*4)
+#define SPLIT4(I) \
+	VMOVUPS (DX)(I*8), X0          \
+	VMOVUPS 16(DX)(I*8), X1        \
+	VSHUFPS $0x88, X1, X0, X2      \
+	VSHUFPS $0xDD, X1, X0, X3      \
+	VMOVUPS X2, (AX)(I*4)          \
+	VMOVUPS X3, (BX)(I*4)
+#define SPLIT1(I) \
+	MOVL (DX)(I*8), R12  \
+	MOVL R12, (AX)(I*4)  \
+	MOVL 4(DX)(I*8), R12 \
+	MOVL R12, (BX)(I*4)
+#define SPLITLAST(I) \
+	MOVL (DX)(I*8), R12 \
+	MOVL R12, (AX)(I*4)
 
-// func copyRowsUnit(dst, src *float32, mask *bool, rows, w, ds, ss int)
-TEXT ·copyRowsUnit(SB), NOSPLIT, $0-56
-	MOVQ  dst+0(FP), DI
-	MOVQ  src+8(FP), SI
-	MOVQ  mask+16(FP), R8
-	MOVQ  rows+24(FP), R9
-	MOVQ  w+32(FP), R10
-	MOVQ  ds+40(FP), R11
-	MOVQ  ss+48(FP), R12
+// MERGE: AX dst, BX even, DX odd, R8 mask (MERGEM); I counts pairs.
+// Unpacking pairs element 0 of even with 0 of odd and so on within each
+// 128-bit lane; with eight lanes a lane permutation puts them in order.
+#define INTERLEAVE8(I) \
+	VMOVUPS    (BX)(I*4), Y0     \
+	VMOVUPS    (DX)(I*4), Y1     \
+	VUNPCKLPS  Y1, Y0, Y2        \
+	VUNPCKHPS  Y1, Y0, Y3        \
+	VPERM2F128 $0x20, Y3, Y2, Y4 \
+	VPERM2F128 $0x31, Y3, Y2, Y5
+#define INTERLEAVE4(I) \
+	VMOVUPS   (BX)(I*4), X0 \
+	VMOVUPS   (DX)(I*4), X1 \
+	VUNPCKLPS X1, X0, X4    \
+	VUNPCKHPS X1, X0, X5
+#define MERGE8(I) \
+	INTERLEAVE8(I)         \
+	VMOVUPS Y4, (AX)(I*8)  \
+	VMOVUPS Y5, 32(AX)(I*8)
+#define MERGE4(I) \
+	INTERLEAVE4(I)         \
+	VMOVUPS X4, (AX)(I*8)  \
+	VMOVUPS X5, 16(AX)(I*8)
+#define MERGE1(I) \
+	MOVL (BX)(I*4), R12   \
+	MOVL R12, (AX)(I*8)   \
+	MOVL (DX)(I*4), R12   \
+	MOVL R12, 4(AX)(I*8)
+#define MERGELAST(I) \
+	MOVL (BX)(I*4), R12 \
+	MOVL R12, (AX)(I*8)
+#define MERGEM8(I) \
+	INTERLEAVE8(I)            \
+	VPMOVZXBD (R8)(I*2), Y6   \
+	VPSUBD    Y6, Y15, Y6     \
+	VANDPS    Y6, Y4, Y4      \
+	VPMOVZXBD 8(R8)(I*2), Y7  \
+	VPSUBD    Y7, Y15, Y7     \
+	VANDPS    Y7, Y5, Y5      \
+	VMOVUPS   Y4, (AX)(I*8)   \
+	VMOVUPS   Y5, 32(AX)(I*8)
+#define MERGEM4(I) \
+	INTERLEAVE4(I)            \
+	VPMOVZXBD (R8)(I*2), X6   \
+	VPSUBD    X6, X15, X6     \
+	VANDPS    X6, X4, X4      \
+	VPMOVZXBD 4(R8)(I*2), X7  \
+	VPSUBD    X7, X15, X7     \
+	VANDPS    X7, X5, X5      \
+	VMOVUPS   X4, (AX)(I*8)   \
+	VMOVUPS   X5, 16(AX)(I*8)
+#define MERGEM1(I) \
+	MOVL    (BX)(I*4), R12    \
+	MOVBLZX (R8)(I*2), R13    \
+	NEGL    R13               \
+	ANDL    R13, R12          \
+	MOVL    R12, (AX)(I*8)    \
+	MOVL    (DX)(I*4), R12    \
+	MOVBLZX 1(R8)(I*2), R13   \
+	NEGL    R13               \
+	ANDL    R13, R12          \
+	MOVL    R12, 4(AX)(I*8)
+#define MERGEMLAST(I) \
+	MOVL    (BX)(I*4), R12 \
+	MOVBLZX (R8)(I*2), R13 \
+	NEGL    R13            \
+	ANDL    R13, R12       \
+	MOVL    R12, (AX)(I*8)
+
+// Dequantization: float32(int32(b ^ flip) - off) · scale, with flip in
+// R13 and Y13 (all lanes), off in R14 and Y14, scale in X12 and Y12.
+#define DEQ8(src, Y) \
+	VPMOVZXBD src, Y    \
+	VPXOR     Y13, Y, Y \
+	VPSUBD    Y14, Y, Y \
+	VCVTDQ2PS Y, Y      \
+	VMULPS    Y12, Y, Y
+#define DEQ4(src, X) \
+	VPMOVZXBD src, X    \
+	VPXOR     X13, X, X \
+	VPSUBD    X14, X, X \
+	VCVTDQ2PS X, X      \
+	VMULPS    X12, X, X
+#define DEQ1(src, dst) \
+	MOVBLZX    src, R12    \
+	XORL       R13, R12    \
+	SUBL       R14, R12    \
+	VCVTSI2SSL R12, X0, X0 \
+	VMULSS     X12, X0, X0 \
+	VMOVSS     X0, dst
+#define LOADCODES(q) \
+	MOVQ         q, R12     \
+	VPBROADCASTD 0(R12), Y13 \
+	VPBROADCASTD 4(R12), Y14 \
+	VBROADCASTSS 8(R12), Y12 \
+	MOVL         0(R12), R13 \
+	MOVL         4(R12), R14
+
+// DEQUANT: AX dst, BX src bytes.
+#define DQ8(I) \
+	DEQ8((BX)(I*1), Y0) \
+	VMOVUPS Y0, (AX)(I*4)
+#define DQ4(I) \
+	DEQ4((BX)(I*1), X0) \
+	VMOVUPS X0, (AX)(I*4)
+#define DQ1(I) \
+	DEQ1((BX)(I*1), (AX)(I*4))
+
+// SPLITCODES: AX even, BX odd, DX src bytes; I counts pairs.
+#define SC8(I) \
+	DEQ8((DX)(I*2), Y0)           \
+	DEQ8(8(DX)(I*2), Y1)          \
+	DEINTERLEAVE8(Y0, Y1, Y2, Y3) \
+	VMOVUPS Y2, (AX)(I*4)         \
+	VMOVUPS Y3, (BX)(I*4)
+#define SC4(I) \
+	DEQ4((DX)(I*2), X0)       \
+	DEQ4(4(DX)(I*2), X1)      \
+	VSHUFPS $0x88, X1, X0, X2 \
+	VSHUFPS $0xDD, X1, X0, X3 \
+	VMOVUPS X2, (AX)(I*4)     \
+	VMOVUPS X3, (BX)(I*4)
+#define SC1(I) \
+	DEQ1((DX)(I*2), (AX)(I*4)) \
+	DEQ1(1(DX)(I*2), (BX)(I*4))
+#define SCLAST(I) \
+	DEQ1((DX)(I*2), (AX)(I*4))
+
+// func copyRowsUnit(dst, src *float32, rows, w, ds, ss int)
+TEXT ·copyRowsUnit(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), BX
+	MOVQ rows+16(FP), R9
+	MOVQ w+24(FP), R10
+
+copyRowsUnitrow:
+	TESTQ R9, R9
+	JLE   copyRowsUnitdone
+	XORQ  CX, CX
+	CMPQ  R10, $8
+	JLT   copyRowsUnitx
+
+copyRowsUnity:
+	COPY8(CX)
+	ADDQ $8, CX
+	LEAQ 8(CX), R11
+	CMPQ R11, R10
+	JLE  copyRowsUnity
+	CMPQ CX, R10
+	JEQ  copyRowsUnittail
+	MOVQ R10, CX
+	SUBQ $8, CX
+	COPY8(CX)
+	JMP  copyRowsUnittail
+
+copyRowsUnitx:
+	CMPQ R10, $4
+	JLT  copyRowsUnits
+	COPY4(CX)
+	MOVQ R10, CX
+	SUBQ $4, CX
+	COPY4(CX)
+	JMP  copyRowsUnittail
+
+copyRowsUnits:
+	CMPQ CX, R10
+	JGE  copyRowsUnittail
+	COPY1(CX)
+	INCQ CX
+	JMP  copyRowsUnits
+
+copyRowsUnittail:
+	MOVQ ds+32(FP), SI
+	LEAQ (AX)(SI*4), AX
+	MOVQ ss+40(FP), SI
+	LEAQ (BX)(SI*4), BX
+	DECQ R9
+	JMP  copyRowsUnitrow
+
+copyRowsUnitdone:
+	VZEROUPPER
+	RET
+
+// func maskRowsUnit(dst, src *float32, mask *bool, rows, w, ds, ss int)
+TEXT ·maskRowsUnit(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), BX
+	MOVQ mask+16(FP), DX
+	MOVQ rows+24(FP), R9
+	MOVQ w+32(FP), R10
 	VPXOR Y15, Y15, Y15
 
-copyrow:
+maskRowsUnitrow:
 	TESTQ R9, R9
-	JLE   copydone
-	MOVQ  DI, AX
-	MOVQ  SI, BX
-	MOVQ  R8, DX
-	MOVQ  R10, CX
-	TESTQ R8, R8
-	JZ    copy8
+	JLE   maskRowsUnitdone
+	XORQ  CX, CX
+	CMPQ  R10, $8
+	JLT   maskRowsUnitx
 
-copymask8:
-	CMPQ      CX, $8
-	JLT       copymask1
-	VPMOVZXBD (DX), Y1
-	VPSUBD    Y1, Y15, Y1
-	VANDPS    (BX), Y1, Y0
-	VMOVUPS   Y0, (AX)
-	ADDQ      $32, AX
-	ADDQ      $32, BX
-	ADDQ      $8, DX
-	SUBQ      $8, CX
-	JMP       copymask8
+maskRowsUnity:
+	MASK8(CX)
+	ADDQ $8, CX
+	LEAQ 8(CX), R11
+	CMPQ R11, R10
+	JLE  maskRowsUnity
+	CMPQ CX, R10
+	JEQ  maskRowsUnittail
+	MOVQ R10, CX
+	SUBQ $8, CX
+	MASK8(CX)
+	JMP  maskRowsUnittail
 
-copymask1:
-	TESTQ   CX, CX
-	JZ      copynext
-	MOVL    (BX), R13
-	MOVBLZX (DX), R14
-	NEGL    R14
-	ANDL    R14, R13
-	MOVL    R13, (AX)
-	ADDQ    $4, AX
-	ADDQ    $4, BX
-	INCQ    DX
-	DECQ    CX
-	JMP     copymask1
+maskRowsUnitx:
+	CMPQ R10, $4
+	JLT  maskRowsUnits
+	MASK4(CX)
+	MOVQ R10, CX
+	SUBQ $4, CX
+	MASK4(CX)
+	JMP  maskRowsUnittail
 
-copy8:
-	CMPQ    CX, $8
-	JLT     copy1
-	VMOVUPS (BX), Y0
-	VMOVUPS Y0, (AX)
-	ADDQ    $32, AX
-	ADDQ    $32, BX
-	SUBQ    $8, CX
-	JMP     copy8
+maskRowsUnits:
+	CMPQ CX, R10
+	JGE  maskRowsUnittail
+	MASK1(CX)
+	INCQ CX
+	JMP  maskRowsUnits
 
-copy1:
-	TESTQ CX, CX
-	JZ    copynext
-	MOVL  (BX), R13
-	MOVL  R13, (AX)
-	ADDQ  $4, AX
-	ADDQ  $4, BX
-	DECQ  CX
-	JMP   copy1
-
-copynext:
-	LEAQ  (DI)(R11*4), DI
-	LEAQ  (SI)(R12*4), SI
-	TESTQ R8, R8
-	JZ    copyadvanced
-	ADDQ  R11, R8
-
-copyadvanced:
+maskRowsUnittail:
+	MOVQ ds+40(FP), SI
+	LEAQ (AX)(SI*4), AX
+	ADDQ SI, DX
+	MOVQ ss+48(FP), SI
+	LEAQ (BX)(SI*4), BX
 	DECQ R9
-	JMP  copyrow
+	JMP  maskRowsUnitrow
 
-copydone:
+maskRowsUnitdone:
 	VZEROUPPER
 	RET
 
 // func splitPairsUnit(even, odd, src *float32, rows, w, ds, ss int)
 TEXT ·splitPairsUnit(SB), NOSPLIT, $0-56
-	MOVQ even+0(FP), DI
-	MOVQ odd+8(FP), R8
-	MOVQ src+16(FP), SI
+	MOVQ even+0(FP), AX
+	MOVQ odd+8(FP), BX
+	MOVQ src+16(FP), DX
 	MOVQ rows+24(FP), R9
 	MOVQ w+32(FP), R10
-	MOVQ ds+40(FP), R11
-	MOVQ ss+48(FP), R12
+	SHRQ $1, R10
 
-splitrow:
+splitPairsUnitrow:
 	TESTQ R9, R9
-	JLE   splitdone
-	MOVQ  DI, AX
-	MOVQ  R8, BX
-	MOVQ  SI, DX
-	MOVQ  R10, CX
-	SHRQ  $1, CX
+	JLE   splitPairsUnitdone
+	XORQ  CX, CX
+	CMPQ  R10, $8
+	JLT   splitPairsUnitx
 
-split8:
-	CMPQ    CX, $8
-	JLT     split1
-	VMOVUPS (DX), Y0
-	VMOVUPS 32(DX), Y1
-	DEINTERLEAVE8(Y0, Y1, Y2, Y3)
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, (BX)
-	ADDQ    $32, AX
-	ADDQ    $32, BX
-	ADDQ    $64, DX
-	SUBQ    $8, CX
-	JMP     split8
+splitPairsUnity:
+	SPLIT8(CX)
+	ADDQ $8, CX
+	LEAQ 8(CX), R11
+	CMPQ R11, R10
+	JLE  splitPairsUnity
+	CMPQ CX, R10
+	JEQ  splitPairsUnittail
+	MOVQ R10, CX
+	SUBQ $8, CX
+	SPLIT8(CX)
+	JMP  splitPairsUnittail
 
-split1:
-	TESTQ CX, CX
-	JZ    splitlast
-	MOVL  (DX), R13
-	MOVL  R13, (AX)
-	MOVL  4(DX), R13
-	MOVL  R13, (BX)
-	ADDQ  $4, AX
-	ADDQ  $4, BX
-	ADDQ  $8, DX
-	DECQ  CX
-	JMP   split1
+splitPairsUnitx:
+	CMPQ R10, $4
+	JLT  splitPairsUnits
+	SPLIT4(CX)
+	MOVQ R10, CX
+	SUBQ $4, CX
+	SPLIT4(CX)
+	JMP  splitPairsUnittail
 
-splitlast:
-	TESTQ $1, R10
-	JZ    splitnext
-	MOVL  (DX), R13
-	MOVL  R13, (AX)
+splitPairsUnits:
+	CMPQ CX, R10
+	JGE  splitPairsUnittail
+	SPLIT1(CX)
+	INCQ CX
+	JMP  splitPairsUnits
 
-splitnext:
-	LEAQ (DI)(R11*4), DI
-	LEAQ (R8)(R11*4), R8
-	LEAQ (SI)(R12*4), SI
+splitPairsUnittail:
+	MOVQ w+32(FP), R11
+	TESTQ $1, R11
+	JZ    splitPairsUnitnext
+	SPLITLAST(R10)
+
+splitPairsUnitnext:
+	MOVQ ds+40(FP), SI
+	LEAQ (AX)(SI*4), AX
+	LEAQ (BX)(SI*4), BX
+	MOVQ ss+48(FP), SI
+	LEAQ (DX)(SI*4), DX
 	DECQ R9
-	JMP  splitrow
+	JMP  splitPairsUnitrow
 
-splitdone:
+splitPairsUnitdone:
 	VZEROUPPER
 	RET
 
-// func mergePairsUnit(dst, even, odd *float32, mask *bool, rows, w, ds, ss int)
-//
-// The strides are reloaded per row: every register is in use inside it.
-TEXT ·mergePairsUnit(SB), NOSPLIT, $0-64
-	MOVQ  dst+0(FP), DI
-	MOVQ  even+8(FP), SI
-	MOVQ  odd+16(FP), R8
-	MOVQ  mask+24(FP), R9
-	MOVQ  rows+32(FP), R10
-	MOVQ  w+40(FP), R11
-	VPXOR Y15, Y15, Y15
+// func mergePairsUnit(dst, even, odd *float32, rows, w, ds, ss int)
+TEXT ·mergePairsUnit(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), AX
+	MOVQ even+8(FP), BX
+	MOVQ odd+16(FP), DX
+	MOVQ rows+24(FP), R9
+	MOVQ w+32(FP), R10
+	SHRQ $1, R10
 
-mergerow:
-	TESTQ R10, R10
-	JLE   mergedone
-	MOVQ  DI, AX
-	MOVQ  SI, BX
-	MOVQ  R8, DX
-	MOVQ  R9, R13
-	MOVQ  R11, CX
-	SHRQ  $1, CX
-
-merge8:
-	CMPQ       CX, $8
-	JLT        merge1
-	VMOVUPS    (BX), Y0
-	VMOVUPS    (DX), Y1
-	VUNPCKLPS  Y1, Y0, Y2
-	VUNPCKHPS  Y1, Y0, Y3
-	VPERM2F128 $0x20, Y3, Y2, Y4
-	VPERM2F128 $0x31, Y3, Y2, Y5
-	TESTQ      R13, R13
-	JZ         merge8store
-	VPMOVZXBD  (R13), Y6
-	VPSUBD     Y6, Y15, Y6
-	VANDPS     Y6, Y4, Y4
-	VPMOVZXBD  8(R13), Y7
-	VPSUBD     Y7, Y15, Y7
-	VANDPS     Y7, Y5, Y5
-	ADDQ       $16, R13
-
-merge8store:
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	ADDQ    $64, AX
-	ADDQ    $32, BX
-	ADDQ    $32, DX
-	SUBQ    $8, CX
-	JMP     merge8
-
-merge1:
-	TESTQ   CX, CX
-	JZ      mergelast
-	MOVL    (BX), R14
-	MOVL    (DX), R15
-	TESTQ   R13, R13
-	JZ      merge1store
-	MOVBLZX (R13), R12
-	NEGL    R12
-	ANDL    R12, R14
-	MOVBLZX 1(R13), R12
-	NEGL    R12
-	ANDL    R12, R15
-	ADDQ    $2, R13
-
-merge1store:
-	MOVL R14, (AX)
-	MOVL R15, 4(AX)
-	ADDQ $8, AX
-	ADDQ $4, BX
-	ADDQ $4, DX
-	DECQ CX
-	JMP  merge1
-
-mergelast:
-	TESTQ   $1, R11
-	JZ      mergenext
-	MOVL    (BX), R14
-	TESTQ   R13, R13
-	JZ      mergelaststore
-	MOVBLZX (R13), R12
-	NEGL    R12
-	ANDL    R12, R14
-
-mergelaststore:
-	MOVL R14, (AX)
-
-mergenext:
-	MOVQ  ds+48(FP), R12
-	LEAQ  (DI)(R12*4), DI
+mergePairsUnitrow:
 	TESTQ R9, R9
-	JZ    mergemasked
-	ADDQ  R12, R9
+	JLE   mergePairsUnitdone
+	XORQ  CX, CX
+	CMPQ  R10, $8
+	JLT   mergePairsUnitx
 
-mergemasked:
-	MOVQ ss+56(FP), R12
-	LEAQ (SI)(R12*4), SI
-	LEAQ (R8)(R12*4), R8
-	DECQ R10
-	JMP  mergerow
+mergePairsUnity:
+	MERGE8(CX)
+	ADDQ $8, CX
+	LEAQ 8(CX), R11
+	CMPQ R11, R10
+	JLE  mergePairsUnity
+	CMPQ CX, R10
+	JEQ  mergePairsUnittail
+	MOVQ R10, CX
+	SUBQ $8, CX
+	MERGE8(CX)
+	JMP  mergePairsUnittail
 
-mergedone:
+mergePairsUnitx:
+	CMPQ R10, $4
+	JLT  mergePairsUnits
+	MERGE4(CX)
+	MOVQ R10, CX
+	SUBQ $4, CX
+	MERGE4(CX)
+	JMP  mergePairsUnittail
+
+mergePairsUnits:
+	CMPQ CX, R10
+	JGE  mergePairsUnittail
+	MERGE1(CX)
+	INCQ CX
+	JMP  mergePairsUnits
+
+mergePairsUnittail:
+	MOVQ w+32(FP), R11
+	TESTQ $1, R11
+	JZ    mergePairsUnitnext
+	MERGELAST(R10)
+
+mergePairsUnitnext:
+	MOVQ ds+40(FP), SI
+	LEAQ (AX)(SI*4), AX
+	MOVQ ss+48(FP), SI
+	LEAQ (BX)(SI*4), BX
+	LEAQ (DX)(SI*4), DX
+	DECQ R9
+	JMP  mergePairsUnitrow
+
+mergePairsUnitdone:
+	VZEROUPPER
+	RET
+
+// func mergePairsMaskUnit(dst, even, odd *float32, mask *bool, rows, w, ds, ss int)
+TEXT ·mergePairsMaskUnit(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), AX
+	MOVQ even+8(FP), BX
+	MOVQ odd+16(FP), DX
+	MOVQ mask+24(FP), R8
+	MOVQ rows+32(FP), R9
+	MOVQ w+40(FP), R10
+	VPXOR Y15, Y15, Y15
+	SHRQ $1, R10
+
+mergePairsMaskUnitrow:
+	TESTQ R9, R9
+	JLE   mergePairsMaskUnitdone
+	XORQ  CX, CX
+	CMPQ  R10, $8
+	JLT   mergePairsMaskUnitx
+
+mergePairsMaskUnity:
+	MERGEM8(CX)
+	ADDQ $8, CX
+	LEAQ 8(CX), R11
+	CMPQ R11, R10
+	JLE  mergePairsMaskUnity
+	CMPQ CX, R10
+	JEQ  mergePairsMaskUnittail
+	MOVQ R10, CX
+	SUBQ $8, CX
+	MERGEM8(CX)
+	JMP  mergePairsMaskUnittail
+
+mergePairsMaskUnitx:
+	CMPQ R10, $4
+	JLT  mergePairsMaskUnits
+	MERGEM4(CX)
+	MOVQ R10, CX
+	SUBQ $4, CX
+	MERGEM4(CX)
+	JMP  mergePairsMaskUnittail
+
+mergePairsMaskUnits:
+	CMPQ CX, R10
+	JGE  mergePairsMaskUnittail
+	MERGEM1(CX)
+	INCQ CX
+	JMP  mergePairsMaskUnits
+
+mergePairsMaskUnittail:
+	MOVQ w+40(FP), R11
+	TESTQ $1, R11
+	JZ    mergePairsMaskUnitnext
+	MERGEMLAST(R10)
+
+mergePairsMaskUnitnext:
+	MOVQ ds+48(FP), SI
+	LEAQ (AX)(SI*4), AX
+	ADDQ SI, R8
+	MOVQ ss+56(FP), SI
+	LEAQ (BX)(SI*4), BX
+	LEAQ (DX)(SI*4), DX
+	DECQ R9
+	JMP  mergePairsMaskUnitrow
+
+mergePairsMaskUnitdone:
 	VZEROUPPER
 	RET
 
 // func dequantRowsUnit(dst *float32, src *byte, q *codeScale, rows, w, ds, ss int)
 TEXT ·dequantRowsUnit(SB), NOSPLIT, $0-56
-	MOVQ         dst+0(FP), DI
-	MOVQ         src+8(FP), SI
-	MOVQ         q+16(FP), AX
-	MOVQ         rows+24(FP), R9
-	MOVQ         w+32(FP), R10
-	MOVQ         ds+40(FP), R11
-	MOVQ         ss+48(FP), R12
-	VPBROADCASTD 0(AX), Y13
-	VPBROADCASTD 4(AX), Y14
-	VBROADCASTSS 8(AX), Y12
-	MOVL         0(AX), R13
-	MOVL         4(AX), R14
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), BX
+	LOADCODES(q+16(FP))
+	MOVQ rows+24(FP), R9
+	MOVQ w+32(FP), R10
 
-dqrow:
+dequantRowsUnitrow:
 	TESTQ R9, R9
-	JLE   dqdone
-	MOVQ  DI, AX
-	MOVQ  SI, BX
-	MOVQ  R10, CX
+	JLE   dequantRowsUnitdone
+	XORQ  CX, CX
+	CMPQ  R10, $8
+	JLT   dequantRowsUnitx
 
-dq8:
-	CMPQ    CX, $8
-	JLT     dq1
-	DEQ8((BX), Y0)
-	VMOVUPS Y0, (AX)
-	ADDQ    $32, AX
-	ADDQ    $8, BX
-	SUBQ    $8, CX
-	JMP     dq8
+dequantRowsUnity:
+	DQ8(CX)
+	ADDQ $8, CX
+	LEAQ 8(CX), R11
+	CMPQ R11, R10
+	JLE  dequantRowsUnity
+	CMPQ CX, R10
+	JEQ  dequantRowsUnittail
+	MOVQ R10, CX
+	SUBQ $8, CX
+	DQ8(CX)
+	JMP  dequantRowsUnittail
 
-dq1:
-	TESTQ CX, CX
-	JZ    dqnext
-	DEQ1((BX), (AX))
-	ADDQ  $4, AX
-	INCQ  BX
-	DECQ  CX
-	JMP   dq1
+dequantRowsUnitx:
+	CMPQ R10, $4
+	JLT  dequantRowsUnits
+	DQ4(CX)
+	MOVQ R10, CX
+	SUBQ $4, CX
+	DQ4(CX)
+	JMP  dequantRowsUnittail
 
-dqnext:
-	LEAQ (DI)(R11*4), DI
-	ADDQ R12, SI
+dequantRowsUnits:
+	CMPQ CX, R10
+	JGE  dequantRowsUnittail
+	DQ1(CX)
+	INCQ CX
+	JMP  dequantRowsUnits
+
+dequantRowsUnittail:
+	MOVQ ds+40(FP), SI
+	LEAQ (AX)(SI*4), AX
+	ADDQ ss+48(FP), BX
 	DECQ R9
-	JMP  dqrow
+	JMP  dequantRowsUnitrow
 
-dqdone:
+dequantRowsUnitdone:
 	VZEROUPPER
 	RET
 
 // func splitCodePairsUnit(even, odd *float32, src *byte, q *codeScale, rows, w, ds, ss int)
 TEXT ·splitCodePairsUnit(SB), NOSPLIT, $0-64
-	MOVQ         even+0(FP), DI
-	MOVQ         odd+8(FP), R8
-	MOVQ         src+16(FP), SI
-	MOVQ         q+24(FP), AX
-	MOVQ         rows+32(FP), R9
-	MOVQ         w+40(FP), R10
-	MOVQ         ds+48(FP), R11
-	MOVQ         ss+56(FP), R12
-	VPBROADCASTD 0(AX), Y13
-	VPBROADCASTD 4(AX), Y14
-	VBROADCASTSS 8(AX), Y12
-	MOVL         0(AX), R13
-	MOVL         4(AX), R14
+	MOVQ even+0(FP), AX
+	MOVQ odd+8(FP), BX
+	MOVQ src+16(FP), DX
+	LOADCODES(q+24(FP))
+	MOVQ rows+32(FP), R9
+	MOVQ w+40(FP), R10
+	SHRQ $1, R10
 
-cprow:
+splitCodePairsUnitrow:
 	TESTQ R9, R9
-	JLE   cpdone
-	MOVQ  DI, AX
-	MOVQ  R8, BX
-	MOVQ  SI, DX
-	MOVQ  R10, CX
-	SHRQ  $1, CX
+	JLE   splitCodePairsUnitdone
+	XORQ  CX, CX
+	CMPQ  R10, $8
+	JLT   splitCodePairsUnitx
 
-cp8:
-	CMPQ    CX, $8
-	JLT     cp1
-	DEQ8((DX), Y0)
-	DEQ8(8(DX), Y1)
-	DEINTERLEAVE8(Y0, Y1, Y2, Y3)
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, (BX)
-	ADDQ    $32, AX
-	ADDQ    $32, BX
-	ADDQ    $16, DX
-	SUBQ    $8, CX
-	JMP     cp8
+splitCodePairsUnity:
+	SC8(CX)
+	ADDQ $8, CX
+	LEAQ 8(CX), R11
+	CMPQ R11, R10
+	JLE  splitCodePairsUnity
+	CMPQ CX, R10
+	JEQ  splitCodePairsUnittail
+	MOVQ R10, CX
+	SUBQ $8, CX
+	SC8(CX)
+	JMP  splitCodePairsUnittail
 
-cp1:
-	TESTQ CX, CX
-	JZ    cplast
-	DEQ1((DX), (AX))
-	DEQ1(1(DX), (BX))
-	ADDQ  $4, AX
-	ADDQ  $4, BX
-	ADDQ  $2, DX
-	DECQ  CX
-	JMP   cp1
+splitCodePairsUnitx:
+	CMPQ R10, $4
+	JLT  splitCodePairsUnits
+	SC4(CX)
+	MOVQ R10, CX
+	SUBQ $4, CX
+	SC4(CX)
+	JMP  splitCodePairsUnittail
 
-cplast:
-	TESTQ $1, R10
-	JZ    cpnext
-	DEQ1((DX), (AX))
+splitCodePairsUnits:
+	CMPQ CX, R10
+	JGE  splitCodePairsUnittail
+	SC1(CX)
+	INCQ CX
+	JMP  splitCodePairsUnits
 
-cpnext:
-	LEAQ (DI)(R11*4), DI
-	LEAQ (R8)(R11*4), R8
-	ADDQ R12, SI
+splitCodePairsUnittail:
+	MOVQ w+40(FP), R11
+	TESTQ $1, R11
+	JZ    splitCodePairsUnitnext
+	SCLAST(R10)
+
+splitCodePairsUnitnext:
+	MOVQ ds+48(FP), SI
+	LEAQ (AX)(SI*4), AX
+	LEAQ (BX)(SI*4), BX
+	ADDQ ss+56(FP), DX
 	DECQ R9
-	JMP  cprow
+	JMP  splitCodePairsUnitrow
 
-cpdone:
+splitCodePairsUnitdone:
 	VZEROUPPER
+	RET
+// func prefetchUnit(p *byte, n int)
+//
+// Asks for the n bytes at p in the first-level cache, a line (64 bytes) at
+// a time; a hint that neither faults nor waits.
+TEXT ·prefetchUnit(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	ADDQ SI, CX
+
+prefetchline:
+	CMPQ       SI, CX
+	JGE        prefetchdone
+	PREFETCHT0 (SI)
+	ADDQ       $64, SI
+	JMP        prefetchline
+
+prefetchdone:
 	RET
