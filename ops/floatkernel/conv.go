@@ -34,6 +34,7 @@ type Workspace struct {
 	// An input given as quantization codes, dequantized for the kernels
 	// that read floats (Conv2dBackwardWeightCodes).
 	dequantized []float32
+	sums        []float64 // the depthwise weight gradient's sums
 }
 
 // workerBufs is one worker's memory.

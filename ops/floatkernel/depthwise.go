@@ -176,10 +176,11 @@ func (p phased) colStart(ix int) int {
 	return (px%p.sw)*p.stride + px/p.sw
 }
 
-// split writes the H×W plane src into the phase planes dst, zero outside.
+// split writes the H×W plane src into the phase planes dst. It writes the
+// same elements for every plane, so the rest of dst, the zero padding,
+// needs clearing once for all the planes of a call.
 func (p phased) split(dst, src []float32) {
 	dst = dst[:p.size()]
-	clear(dst)
 	ss := p.sh * p.w
 	p.rowClasses(func(iy0, rows, base int) {
 		in := src[iy0*p.w:]
@@ -202,7 +203,6 @@ func (p phased) split(dst, src []float32) {
 // dequantized on the way: a quarter of the bytes to read.
 func (p phased) splitCodes(dst []float32, src []byte, q codeScale) {
 	dst = dst[:p.size()]
-	clear(dst)
 	ss := p.sh * p.w
 	p.rowClasses(func(iy0, rows, base int) {
 		in := src[iy0*p.w:]
@@ -267,11 +267,16 @@ func depthwiseForward(y, x, w []float32, g kernel.ConvGeom, threads int, ws *Wor
 	p := phasedGeom(g)
 	workers := workerCount(g.N*g.C, threads)
 	ws.begin(workers)
+	ready := make([]bool, workers) // per worker, buffers sized and padding cleared
 	parallelForWorker(g.N*g.C, workers, func(t, task int) {
 		b := &ws.workers[t]
 		n, c := task/g.C, task%g.C
-		b.col = growFloats(b.col, p.size())
-		b.acc = growFloats(b.acc, p.outSize())
+		if !ready[t] {
+			b.col = growFloats(b.col, p.size())
+			clear(b.col)
+			b.acc = growFloats(b.acc, p.outSize())
+			ready[t] = true
+		}
 		p.split(b.col, x[(n*g.C+c)*g.H*g.W:][:g.H*g.W])
 		for o := c * og; o < (c+1)*og; o++ {
 			tapsAxpy(b.acc, b.col, 0, p.taps, w[o*taps:][:taps], p.l, false)
@@ -290,14 +295,19 @@ func depthwiseBackwardData(dx, dy, w []float32, mask []bool, g kernel.ConvGeom, 
 	workers := workerCount(g.N*g.C, threads)
 	ws.begin(workers)
 	wsels := make([]float32, workers*taps) // per worker, one phase's weights
+	ready := make([]bool, workers)         // per worker, buffers sized and cleared
 	parallelForWorker(g.N*g.C, workers, func(t, task int) {
 		b := &ws.workers[t]
 		n, c := task/g.C, task%g.C
-		b.col = growFloats(b.col, p.size()) // dx in phase planes
-		// dy with row stride wq after p.front zeros, zeros after it up to
-		// the reach of the phase planes' windows.
-		b.acc = growFloats(b.acc, p.front+p.stride+32)
-		clear(b.acc)
+		if !ready[t] {
+			b.col = growFloats(b.col, p.size()) // dx in phase planes
+			// dy with row stride wq after p.front zeros, zeros after it
+			// up to the reach of the phase planes' windows; spread writes
+			// the same elements for every plane.
+			b.acc = growFloats(b.acc, p.front+p.stride+32)
+			clear(b.acc)
+			ready[t] = true
+		}
 		wsel := wsels[t*taps:][:taps] // a local array would escape to the heap
 		for o := c * og; o < (c+1)*og; o++ {
 			p.spread(b.acc[p.front:], dy[(n*g.O+o)*oh*ow:][:oh*ow])
@@ -342,57 +352,50 @@ func (in *inputPlanes) split(p phased, dst []float32, i int) {
 	p.split(dst, in.floats[i*size:][:size])
 }
 
-// prefetch asks for input plane i in the cache.
-func (in *inputPlanes) prefetch(p phased, i int) {
-	size := p.h * p.w
-	if in.bytes != nil {
-		prefetchBytes(in.bytes[i*size:][:size])
-		return
-	}
-	prefetchFloats(in.floats[i*size:][:size])
-}
-
-// depthwiseBackwardWeight computes dw for depthwise geometry, one output
-// channel per task, so every weight has one writer and a fixed summation
-// order: one float32 dot per tap and image over the whole plane (tapsDot),
-// added over images in float64. Codes and their dequantized floats give
-// the same phase planes, hence the same dw bit for bit.
+// depthwiseBackwardWeight computes dw for depthwise geometry. Every
+// weight is summed in one fixed order: one float32 dot per tap and image
+// over the whole plane (tapsDot), added over the images in order in
+// float64. A worker owns a range of output channels, so every weight has
+// one writer, and goes through the images one by one, through its
+// channels in each: their planes are consecutive in x and dy, one long
+// stream per image that the hardware prefetcher follows (channel by
+// channel, each image's plane would be a short read a whole image away
+// from the last). Codes and their dequantized floats give the same phase
+// planes, hence the same dw bit for bit.
 func depthwiseBackwardWeight(dw, dy []float32, x inputPlanes, g kernel.ConvGeom, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
 	taps := g.KH * g.KW
 	p := phasedGeom(g)
 	workers := workerCount(g.O, threads)
 	ws.begin(workers)
+	ws.sums = growFloats(ws.sums, g.O*taps)
+	clear(ws.sums)
 	wparts := make([]float32, workers*taps) // per worker, one image's tap sums
-	parallelForWorker(g.O, workers, func(t, o int) {
+	parallelForWorker(workers, workers, func(t, _ int) {
+		lo, hi := t*g.O/workers, (t+1)*g.O/workers
 		b := &ws.workers[t]
-		var sums [64]float64 // per tap; larger kernels use a slice
-		s := sums[:0]
-		if taps <= len(sums) {
-			s = sums[:taps]
-		} else {
-			s = make([]float64, taps)
-		}
 		b.col = growFloats(b.col, p.size())
+		clear(b.col) // the padding, which splits do not write
 		// The output gradient with row stride wq: spread leaves the extra
 		// columns and the slack after the last row as cleared here.
 		b.acc = growFloats(b.acc, p.outSize())
 		clear(b.acc)
 		part := wparts[t*taps:][:taps] // a local array would escape to the heap
 		for n := 0; n < g.N; n++ {
-			if n+1 < g.N {
-				x.prefetch(p, (n+1)*g.C+o/og)
-				prefetchFloats(dy[((n+1)*g.O+o)*oh*ow:][:oh*ow])
-			}
-			x.split(p, b.col, n*g.C+o/og)
-			p.spread(b.acc, dy[(n*g.O+o)*oh*ow:][:oh*ow])
-			tapsDot(part, b.acc, b.col, p.taps, p.l)
-			for i, v := range part {
-				s[i] += float64(v)
+			for o := lo; o < hi; o++ {
+				if o == lo || o%og == 0 { // outputs of one group share its input plane
+					x.split(p, b.col, n*g.C+o/og)
+				}
+				p.spread(b.acc, dy[(n*g.O+o)*oh*ow:][:oh*ow])
+				tapsDot(part, b.acc, b.col, p.taps, p.l)
+				s := ws.sums[o*taps:][:taps]
+				for i, v := range part {
+					s[i] += float64(v)
+				}
 			}
 		}
-		for i, v := range s {
-			dw[o*taps+i] = float32(v)
+		for i, v := range ws.sums[lo*taps : hi*taps] {
+			dw[lo*taps+i] = float32(v)
 		}
 	})
 }

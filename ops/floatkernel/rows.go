@@ -1,9 +1,6 @@
 package floatkernel
 
-import (
-	"math"
-	"unsafe"
-)
+import "math"
 
 // Row movers of the depthwise kernels: they copy whole planes of short rows
 // (7 to 28 floats in MobileNetV2) between an image's layout and the phase
@@ -135,28 +132,6 @@ func splitCodePairsGo(even, odd []float32, src []byte, q codeScale, rows, w, ds,
 		if w%2 == 1 {
 			e[w/2] = q.value(s[w-1])
 		}
-	}
-}
-
-// prefetch asks for the n bytes at p in the cache, where the CPU takes
-// such hints (a no-op otherwise). The depthwise kernels work on one plane
-// of a few kilobytes per task, tasks far apart in memory (the weight
-// gradient's images are a whole image apart): too short a stream for the
-// hardware prefetcher to learn, so each plane would start with a miss per
-// line. They ask for the next task's planes before working on the current.
-var prefetch = func(p unsafe.Pointer, n int) {}
-
-// prefetchFloats prefetches s.
-func prefetchFloats(s []float32) {
-	if len(s) > 0 {
-		prefetch(unsafe.Pointer(&s[0]), 4*len(s))
-	}
-}
-
-// prefetchBytes prefetches s.
-func prefetchBytes(s []byte) {
-	if len(s) > 0 {
-		prefetch(unsafe.Pointer(&s[0]), len(s))
 	}
 }
 

@@ -2,11 +2,7 @@
 
 package floatkernel
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/cpu"
-)
+import "golang.org/x/sys/cpu"
 
 // The AVX2 row movers (rows_amd64.s); rows.go says what each does. The
 // masked forms are separate functions, which keeps the branch out of the
@@ -33,11 +29,7 @@ func dequantRowsUnit(dst *float32, src *byte, q *codeScale, rows, w, ds, ss int)
 //go:noescape
 func splitCodePairsUnit(even, odd *float32, src *byte, q *codeScale, rows, w, ds, ss int)
 
-//go:noescape
-func prefetchUnit(p *byte, n int)
-
 func init() {
-	prefetch = func(p unsafe.Pointer, n int) { prefetchUnit((*byte)(p), n) }
 	if !cpu.X86.HasAVX2 {
 		return
 	}

@@ -627,21 +627,3 @@ splitCodePairsUnitnext:
 splitCodePairsUnitdone:
 	VZEROUPPER
 	RET
-// func prefetchUnit(p *byte, n int)
-//
-// Asks for the n bytes at p in the first-level cache, a line (64 bytes) at
-// a time; a hint that neither faults nor waits.
-TEXT ·prefetchUnit(SB), NOSPLIT, $0-16
-	MOVQ p+0(FP), SI
-	MOVQ n+8(FP), CX
-	ADDQ SI, CX
-
-prefetchline:
-	CMPQ       SI, CX
-	JGE        prefetchdone
-	PREFETCHT0 (SI)
-	ADDQ       $64, SI
-	JMP        prefetchline
-
-prefetchdone:
-	RET

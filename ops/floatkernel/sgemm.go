@@ -243,9 +243,9 @@ func packedMatMul(transA, transB bool, m, n, k int, a, b []float32, beta float32
 	})
 }
 
-func growFloats(s []float32, n int) []float32 {
+func growFloats[T float32 | float64](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]float32, n)
+		return make([]T, n)
 	}
 	return s[:n]
 }
