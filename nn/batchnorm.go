@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/chewxy/hm"
+	"github.com/goapprox/goapprox/internal/parallel"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -99,6 +100,8 @@ type BatchNormOp struct {
 	sumsFor          *float32
 	sumsLen          int
 
+	loop bnLoop // the per-channel loop, set for the duration of a run
+
 	// Scratch of the (N, F) path.
 	rowAcc []float64
 	rowVec []float32
@@ -184,37 +187,65 @@ func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 	out, y := output(prealloc, &op.out, xs, x, gamma, beta)
 	if hw == 1 {
 		op.forwardRows(x, y, gamma, beta, n, c)
-	}
-	// One channel at a time, statistics then output, so that the output
-	// pass reads the channel's values while they are still in cache.
-	for ch := 0; ch < c && hw > 1; ch++ {
-		if st.Training {
-			// Two passes in float64: the mean, then the squared
-			// deviations, avoiding the cancellation of E[x²]-E[x]².
-			var sum laneSum
-			for i := 0; i < n; i++ {
-				sum.add(x[(i*c+ch)*hw : (i*c+ch+1)*hw])
-			}
-			mean := sum.result() / float64(m)
-			var sq laneSum
-			for i := 0; i < n; i++ {
-				sq.addSqDev(x[(i*c+ch)*hw:(i*c+ch+1)*hw], mean)
-			}
-			op.setBatchStats(ch, mean, sq.result(), m)
-		} else {
-			op.setRunningStats(ch)
-		}
-		k := gamma[ch] * op.invStd[ch]
-		b := beta[ch] - op.mean[ch]*k
-		for i := 0; i < n; i++ {
-			lo := (i*c + ch) * hw
-			scaleShift(y[lo:lo+hw], x[lo:lo+hw], k, b)
-		}
+	} else {
+		op.loop = bnLoop{fwd: op, x: x, y: y, gamma: gamma, beta: beta, n: n, c: c, hw: hw}
+		parallel.Run(c, 0, unitsPerPart(m), &op.loop)
+		op.loop = bnLoop{}
 	}
 	op.usedBatchStat = st.Training
 	op.ran = true
 	op.sumsFor, op.sumsLen = nil, 0
 	return out, nil
+}
+
+// bnLoop is the per-channel loop of the forward op (y = the output) or of
+// the dx op (y = dx): channels are independent, so the channels of a
+// part are computed as the serial loop would.
+type bnLoop struct {
+	fwd               *BatchNormOp
+	grad              bool
+	x, y, gamma, beta []float32
+	dy                []float32
+	n, c, hw          int
+}
+
+func (l *bnLoop) Run(_, lo, hi int) {
+	for ch := lo; ch < hi; ch++ {
+		if l.grad {
+			l.fwd.gradXChannel(l.y, l.x, l.dy, l.gamma, l.n, l.c, l.hw, ch)
+		} else {
+			l.fwd.forwardChannel(l.y, l.x, l.gamma, l.beta, l.n, l.c, l.hw, ch)
+		}
+	}
+}
+
+// forwardChannel normalises channel ch of an (N, C, H, W) input,
+// statistics then output, so that the output pass reads the channel's
+// values while they are still in cache.
+func (op *BatchNormOp) forwardChannel(y, x, gamma, beta []float32, n, c, hw, ch int) {
+	if op.state.Training {
+		// Two passes in float64: the mean, then the squared
+		// deviations, avoiding the cancellation of E[x²]-E[x]².
+		m := n * hw
+		var sum laneSum
+		for i := 0; i < n; i++ {
+			sum.add(x[(i*c+ch)*hw : (i*c+ch+1)*hw])
+		}
+		mean := sum.result() / float64(m)
+		var sq laneSum
+		for i := 0; i < n; i++ {
+			sq.addSqDev(x[(i*c+ch)*hw:(i*c+ch+1)*hw], mean)
+		}
+		op.setBatchStats(ch, mean, sq.result(), m)
+	} else {
+		op.setRunningStats(ch)
+	}
+	k := gamma[ch] * op.invStd[ch]
+	b := beta[ch] - op.mean[ch]*k
+	for i := 0; i < n; i++ {
+		lo := (i*c + ch) * hw
+		scaleShift(y[lo:lo+hw], x[lo:lo+hw], k, b)
+	}
 }
 
 // setBatchStats records channel ch's batch mean and Σ(x-mean)² over m
@@ -358,9 +389,10 @@ func (op *BatchNormOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 // in cache, so every pass over them costs a trip to memory), and leaves them
 // to the other two, which run after it: their fourth input is dx.
 type batchNormGradOp struct {
-	fwd *BatchNormOp
-	wrt int
-	out *tensor.Dense
+	fwd  *BatchNormOp
+	wrt  int
+	out  *tensor.Dense
+	loop bnLoop
 }
 
 // Arity is 3 (x, scale, dy) for dx and 4 (x, scale, dy, dx) for the scale
@@ -438,27 +470,34 @@ func (op *batchNormGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 	}
 	out, dx := output(prealloc, &op.out, xs, x, gamma, dy)
 	f.growSums(c)
-	m := float64(n * hw)
 	if hw == 1 {
 		f.rowSums(x, dy, n, c)
 		f.gradXRows(dx, x, dy, gamma, n, c)
-	}
-	for ch := 0; ch < c && hw > 1; ch++ {
-		mean, inv := f.mean[ch], f.invStd[ch]
-		sumDy, sumDyXhat := f.channelSums(x, dy, n, c, hw, ch)
-		k := gamma[ch] * inv
-		var meanDy, meanDyX float32
-		if f.usedBatchStat {
-			meanDy = float32(sumDy / m)
-			meanDyX = float32(sumDyXhat / m)
-		}
-		for i := 0; i < n; i++ {
-			lo := (i*c + ch) * hw
-			bnGradX(dx[lo:lo+hw], x[lo:lo+hw], dy[lo:lo+hw], mean, inv, k, meanDy, meanDyX)
-		}
+	} else {
+		op.loop = bnLoop{fwd: f, grad: true, x: x, y: dx, dy: dy, gamma: gamma, n: n, c: c, hw: hw}
+		parallel.Run(c, 0, unitsPerPart(n*hw), &op.loop)
+		op.loop = bnLoop{}
 	}
 	f.sumsFor, f.sumsLen = unsafe.SliceData(dy), len(dy)
 	return out, nil
+}
+
+// gradXChannel computes dx of channel ch of an (N, C, H, W) input and
+// records the channel's sums for the scale and bias gradients.
+func (op *BatchNormOp) gradXChannel(dx, x, dy, gamma []float32, n, c, hw, ch int) {
+	mean, inv := op.mean[ch], op.invStd[ch]
+	sumDy, sumDyXhat := op.channelSums(x, dy, n, c, hw, ch)
+	k := gamma[ch] * inv
+	var meanDy, meanDyX float32
+	if op.usedBatchStat {
+		m := float64(n * hw)
+		meanDy = float32(sumDy / m)
+		meanDyX = float32(sumDyXhat / m)
+	}
+	for i := 0; i < n; i++ {
+		lo := (i*c + ch) * hw
+		bnGradX(dx[lo:lo+hw], x[lo:lo+hw], dy[lo:lo+hw], mean, inv, k, meanDy, meanDyX)
+	}
 }
 
 // gradSums returns the per-channel Σdy and Σdy·x̂ for the scale and bias

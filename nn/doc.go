@@ -31,4 +31,10 @@
 // purego build tag turns them off. Both give the same bits: the float64
 // sums of batch norm use a fixed lane order in either, so results depend
 // neither on the CPU nor on the number of threads.
+//
+// Batch norm over (N, C, H, W), ReLU, ReLU6 and max pooling, forward and
+// backward, split large inputs by channel, element or plane over the
+// module's shared workers (internal/parallel), each part computed exactly
+// as the single-threaded loop computes it, so the bits do not depend on
+// GOMAXPROCS either (parallel_test.go).
 package nn

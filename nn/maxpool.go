@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/chewxy/hm"
+	"github.com/goapprox/goapprox/internal/parallel"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -173,6 +174,8 @@ type MaxPool2DOp struct {
 	// so the gradient op uses arg only for the data it was computed from.
 	src    *float32
 	srcLen int
+
+	loop poolLoop
 }
 
 func (op *MaxPool2DOp) Arity() int { return 1 }
@@ -211,7 +214,9 @@ func (op *MaxPool2DOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 	if len(y) == 0 {
 		return out, nil
 	}
-	op.geom.forward(x, xs[2], xs[3], y, op.arg)
+	op.loop = poolLoop{g: op.geom, x: x, y: y, arg: op.arg, h: xs[2], w: xs[3], oh: os[2], ow: os[3]}
+	parallel.Run(xs[0]*xs[1], 0, unitsPerPart(xs[2]*xs[3]), &op.loop)
+	op.loop = poolLoop{}
 	op.src, op.srcLen = unsafe.SliceData(x), len(x)
 	return out, nil
 }
@@ -253,6 +258,8 @@ type maxPoolGradOp struct {
 	// Own argmax and scratch maxima, for an x the forward op did not see.
 	arg []int32
 	y   []float32
+
+	loop poolLoop
 }
 
 func (op *maxPoolGradOp) Arity() int { return 2 }
@@ -294,8 +301,8 @@ func (op *maxPoolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.V
 		return nil, fmt.Errorf("max pool gradient: dy has shape %v; the %s window makes %v from x %v", dys, g, os, xs)
 	}
 	out, dx := output(prealloc, &op.out, xs, x, dy)
-	clear(dx)
 	if len(dy) == 0 {
+		clear(dx)
 		return out, nil
 	}
 	arg := op.fwd.arg
@@ -307,16 +314,41 @@ func (op *maxPoolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.V
 		g.forward(x, xs[2], xs[3], op.y[:len(dy)], op.arg)
 		arg = op.arg
 	}
-	in1, out1 := xs[2]*xs[3], os[2]*os[3]
-	for p := range len(dy) / out1 {
-		dxp := dx[p*in1 : (p+1)*in1]
+	op.loop = poolLoop{grad: true, x: dx, y: dy, arg: arg, h: xs[2], w: xs[3], oh: os[2], ow: os[3]}
+	parallel.Run(xs[0]*xs[1], 0, unitsPerPart(xs[2]*xs[3]), &op.loop)
+	op.loop = poolLoop{}
+	return out, nil
+}
+
+// poolLoop is the per-plane loop of the forward op (x to y and arg) or of
+// the gradient op (x = dx, y = dy). Planes are independent, and the
+// forward op checks each part's planes for NaN on its own (see
+// forward2x2), so a part's planes come out as the serial loop makes them.
+type poolLoop struct {
+	g            poolGeom
+	grad         bool
+	x, y         []float32
+	arg          []int32
+	h, w, oh, ow int
+}
+
+func (l *poolLoop) Run(_, lo, hi int) {
+	in1, out1 := l.h*l.w, l.oh*l.ow
+	x, y, arg := l.x[lo*in1:hi*in1], l.y[lo*out1:hi*out1], l.arg[lo*out1:hi*out1]
+	if !l.grad {
+		l.g.forward(x, l.h, l.w, y, arg)
+		return
+	}
+	clear(x)
+	for p := range hi - lo {
+		dxp := x[p*in1 : (p+1)*in1]
 		ap := arg[p*out1 : (p+1)*out1]
-		for i, v := range dy[p*out1 : (p+1)*out1] {
+		for i, v := range y[p*out1 : (p+1)*out1] {
 			dxp[ap[i]] += v
 		}
 	}
-	return out, nil
 }
+
 func (op *maxPoolGradOp) ReturnsPtr() bool     { return false }
 func (op *maxPoolGradOp) CallsExtern() bool    { return false }
 func (op *maxPoolGradOp) OverwritesInput() int { return -1 }

@@ -27,6 +27,7 @@ func ReLU(x *gorgonia.Node) (*gorgonia.Node, error) {
 type ReLUOp struct {
 	dims int
 	out  *tensor.Dense // output buffer reused between runs
+	loop mapLoop
 }
 
 func (op *ReLUOp) Arity() int { return 1 }
@@ -59,7 +60,7 @@ func (op *ReLUOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (
 		return nil, err
 	}
 	out, y := output(prealloc, &op.out, xs, x)
-	relu(y, x)
+	op.loop.run(relu, y, x)
 	return out, nil
 }
 func (op *ReLUOp) ReturnsPtr() bool          { return false }
@@ -84,6 +85,7 @@ func (op *ReLUOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 type reluGradOp struct {
 	dims int
 	out  *tensor.Dense
+	loop gradLoop
 }
 
 func (op *reluGradOp) Arity() int { return 2 }
@@ -120,7 +122,7 @@ func (op *reluGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Valu
 		return nil, fmt.Errorf("relu gradient: x %v and dy %v differ in shape", xs, dys)
 	}
 	out, dx := output(prealloc, &op.out, xs, x, dy)
-	reluGrad(dx, x, dy)
+	op.loop.run(reluGrad, dx, x, dy)
 	return out, nil
 }
 func (op *reluGradOp) ReturnsPtr() bool      { return false }

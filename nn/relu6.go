@@ -21,6 +21,7 @@ func ReLU6(x *gorgonia.Node) (*gorgonia.Node, error) {
 type ReLU6Op struct {
 	dims int
 	out  *tensor.Dense // output buffer reused between runs
+	loop mapLoop
 }
 
 func (op *ReLU6Op) Arity() int { return 1 }
@@ -53,7 +54,7 @@ func (op *ReLU6Op) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) 
 		return nil, err
 	}
 	out, y := output(prealloc, &op.out, xs, x)
-	relu6(y, x)
+	op.loop.run(relu6, y, x)
 	return out, nil
 }
 func (op *ReLU6Op) ReturnsPtr() bool          { return false }
@@ -78,6 +79,7 @@ func (op *ReLU6Op) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 type relu6GradOp struct {
 	dims int
 	out  *tensor.Dense
+	loop gradLoop
 }
 
 func (op *relu6GradOp) Arity() int { return 2 }
@@ -114,7 +116,7 @@ func (op *relu6GradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 		return nil, fmt.Errorf("relu6 gradient: x %v and dy %v differ in shape", xs, dys)
 	}
 	out, dx := output(prealloc, &op.out, xs, x, dy)
-	relu6Grad(dx, x, dy)
+	op.loop.run(relu6Grad, dx, x, dy)
 	return out, nil
 }
 func (op *relu6GradOp) ReturnsPtr() bool      { return false }
