@@ -3,18 +3,45 @@ package train
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/goapprox/goapprox/internal/parallel"
 )
+
+// Optimizer is the trainer's optimizer for training loops outside a
+// Trainer, such as benchmarks, that must update parameters exactly as
+// the trainer does: Adam (beta 0.9/0.999, eps 1e-8) or SGD with momentum
+// 0.9, its moments starting at zero.
+type Optimizer struct{ opt *optimizer }
+
+// NewOptimizer returns a fresh optimizer of the given kind, one of
+// Optimizers().
+func NewOptimizer(kind string) (*Optimizer, error) {
+	if !contains(Optimizers(), kind) {
+		return nil, fmt.Errorf("unknown optimizer %q; optimizers: %s", kind, strings.Join(Optimizers(), ", "))
+	}
+	return &Optimizer{opt: newOptimizer(kind)}, nil
+}
+
+// Step updates every parameter from its bound gradient with learning
+// rate lr and zeroes the gradient (a TapeMachine adds into bound
+// gradients, so it must be cleared between steps). The parameters must be
+// float32 nodes with gradients bound (gorgonia.BindDualValues); the
+// moments are kept by parameter name. A parameter that holds a NaN or an
+// infinity after its update is an error.
+func (o *Optimizer) Step(params G.Nodes, lr float64) error { return o.opt.step(params, lr) }
 
 // optimizer updates parameters from their bound gradients and zeroes the
 // gradients. Gorgonia's own solvers keep their moments in unexported fields,
 // so a checkpoint could not save them and a resumed run would differ; these
 // keep their state in an optimizerState that checkpoints store.
 type optimizer struct {
-	kind  string
-	state optimizerState
+	kind   string
+	state  optimizerState
+	update paramUpdate // reused by every step
 }
 
 // optimizerState is the serialisable state of an optimizer: the number of
@@ -55,10 +82,18 @@ func (o *optimizer) setState(s optimizerState) error {
 // step applies one update with learning rate lr to every parameter and
 // zeroes its gradient (a TapeMachine adds into bound gradients).
 func (o *optimizer) step(params G.Nodes, lr float64) error {
+	switch o.kind {
+	case "adam", "sgd":
+	default:
+		return fmt.Errorf("unknown optimizer %q", o.kind)
+	}
 	o.state.Steps++
 	t := float64(o.state.Steps)
-	bc1 := 1 - math.Pow(adamBeta1, t)
-	bc2 := 1 - math.Pow(adamBeta2, t)
+	u := &o.update
+	u.adam, u.lr = o.kind == "adam", lr
+	u.bc1 = 1 - math.Pow(adamBeta1, t)
+	u.bc2 = 1 - math.Pow(adamBeta2, t)
+	defer func() { u.w, u.g, u.m, u.v = nil, nil, nil, nil }()
 	for _, p := range params {
 		gv, err := p.Grad()
 		if err != nil {
@@ -76,32 +111,12 @@ func (o *optimizer) step(params G.Nodes, lr float64) error {
 		if !ok || len(w) != len(g) {
 			return fmt.Errorf("parameter %s: value and gradient do not match", p.Name())
 		}
-		m := o.moment(o.state.M, p.Name(), len(w))
-		// check collects x-x over the new weights: 0 unless one of them
-		// is NaN or infinite.
-		var check float32
-		switch o.kind {
-		case "adam":
-			v := o.moment(o.state.V, p.Name(), len(w))
-			for i, gi := range g {
-				m[i] = adamBeta1*m[i] + (1-adamBeta1)*gi
-				v[i] = adamBeta2*v[i] + (1-adamBeta2)*gi*gi
-				mHat := float64(m[i]) / bc1
-				vHat := float64(v[i]) / bc2
-				w[i] -= float32(lr * mHat / (math.Sqrt(vHat) + adamEps))
-				check += w[i] - w[i]
-			}
-		case "sgd":
-			for i, gi := range g {
-				m[i] = sgdMomentum*m[i] + gi
-				w[i] -= float32(lr) * m[i]
-				check += w[i] - w[i]
-			}
-		default:
-			return fmt.Errorf("unknown optimizer %q", o.kind)
+		u.w, u.g = w, g
+		u.m = o.moment(o.state.M, p.Name(), len(w))
+		if u.adam {
+			u.v = o.moment(o.state.V, p.Name(), len(w))
 		}
-		clear(g)
-		if check != 0 {
+		if u.run() {
 			for _, x := range w {
 				if x-x != 0 {
 					return &nonFiniteParam{name: p.Name(), value: x}
@@ -110,6 +125,84 @@ func (o *optimizer) step(params G.Nodes, lr float64) error {
 		}
 	}
 	return nil
+}
+
+// minUpdatePerPart is the least number of values an update hands to a
+// thread of its own (about 20µs of Adam): LeNet-5's fc1 weights split,
+// its other parameters are updated on one thread.
+const minUpdatePerPart = 8 << 10
+
+// paramUpdate is the update of one parameter, split over threads by
+// element: every element's update depends on that element alone, so the
+// weights come out the same for any split.
+type paramUpdate struct {
+	adam         bool
+	lr, bc1, bc2 float64
+	w, g, m, v   []float32
+	checks       []float32 // per part: Σ(w-w) over its new weights
+}
+
+// run updates w, m and v from g, zeroes g, and reports whether a new
+// weight is NaN or infinite.
+func (u *paramUpdate) run() (nonFinite bool) {
+	n := len(u.w)
+	parts := parallel.Parts(n, 0, minUpdatePerPart)
+	if len(u.checks) < parts {
+		u.checks = make([]float32, parts)
+	}
+	parallel.Run(n, 0, minUpdatePerPart, u)
+	for _, c := range u.checks[:parts] {
+		if c != 0 {
+			nonFinite = true
+		}
+	}
+	return nonFinite
+}
+
+// adamArgs are adamAVX's constants (laid out as adam_amd64.s reads them)
+// and its result.
+type adamArgs struct {
+	lr, bc1, bc2, eps float64
+	b1, c1, b2, c2    float32 // beta1, 1-beta1, beta2, 1-beta2
+	check             [4]float32
+}
+
+// Run updates elements [lo, hi). check collects x-x over the new weights:
+// 0 unless one of them is NaN or infinite. The explicit float32
+// conversions keep the compiler from fusing a multiplication and an
+// addition (FMA), which would change the bits on CPUs that have it.
+func (u *paramUpdate) Run(part, lo, hi int) {
+	w, g, m := u.w[lo:hi], u.g[lo:hi], u.m[lo:hi]
+	var check float32
+	if u.adam {
+		v := u.v[lo:hi]
+		lr, bc1, bc2 := u.lr, u.bc1, u.bc2
+		k := 0
+		if useAVX && len(g) >= 4 {
+			k = len(g) &^ 3
+			a := adamArgs{lr: lr, bc1: bc1, bc2: bc2, eps: adamEps, b1: adamBeta1, c1: 1 - adamBeta1, b2: adamBeta2, c2: 1 - adamBeta2}
+			adamAVX(&w[0], &g[0], &m[0], &v[0], k, &a)
+			check = (a.check[0] + a.check[1]) + (a.check[2] + a.check[3])
+		}
+		for i := k; i < len(g); i++ {
+			gi := g[i]
+			m[i] = float32(adamBeta1*m[i]) + float32((1-adamBeta1)*gi)
+			v[i] = float32(adamBeta2*v[i]) + float32((1-adamBeta2)*gi*gi)
+			mHat := float64(m[i]) / bc1
+			vHat := float64(v[i]) / bc2
+			w[i] -= float32(lr * mHat / (math.Sqrt(vHat) + adamEps))
+			check += w[i] - w[i]
+		}
+	} else {
+		lr := float32(u.lr)
+		for i, gi := range g {
+			m[i] = float32(sgdMomentum*m[i]) + gi
+			w[i] -= float32(lr * m[i])
+			check += w[i] - w[i]
+		}
+	}
+	clear(g)
+	u.checks[part] = check
 }
 
 // nonFiniteParam is a parameter that holds a NaN or an infinity after an

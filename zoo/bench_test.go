@@ -17,6 +17,7 @@ import (
 	"github.com/goapprox/goapprox/lut/multiplier"
 	"github.com/goapprox/goapprox/nn"
 	"github.com/goapprox/goapprox/ops"
+	"github.com/goapprox/goapprox/train"
 	"github.com/goapprox/goapprox/zoo"
 )
 
@@ -36,10 +37,11 @@ import (
 //
 // The model is rewritten by package graph with the torchapprox preset (the
 // trainer's default) and the multiplier is trunc:t=9,signed=true. The step
-// mirrors train.Trainer's and is rebuilt here so that zoo does not depend on
-// train's internals. Run with
+// mirrors train.Trainer's, with the trainer's own optimizer
+// (train.Optimizer), so that the update timed is the one users run. Run
+// with
 //
-//	go test ./zoo -run '^$' -bench 'LeNet5TrainStep' -benchmem -benchtime=100x
+//	go test ./zoo -run '^$' -bench 'LeNet5TrainStep' -benchmem -benchtime=200x
 //
 // The data are the first 64 MNIST training images (normalised) when MNIST
 // is installed, else seeded random images: speed does not depend on which.
@@ -80,7 +82,7 @@ func benchTrainSteps(b *testing.B, model string) {
 	}
 }
 
-// stepper is one model compiled for training, with its Adam state.
+// stepper is one model compiled for training, with its optimizer.
 type stepper struct {
 	net    *zoo.Net
 	res    *graph.Result
@@ -90,11 +92,10 @@ type stepper struct {
 	vm     G.VM
 
 	// The bound input and label tensors: each step copies into them.
-	xT, yT       *tensor.Dense
-	images       []float32
-	labels       []int
-	adamM, adamV [][]float32
-	steps        int
+	xT, yT *tensor.Dense
+	images []float32
+	labels []int
+	opt    *train.Optimizer
 }
 
 func newStepper(model, phase string) (*stepper, error) {
@@ -128,10 +129,9 @@ func newStepper(model, phase string) (*stepper, error) {
 	s.xT = tensor.New(tensor.WithShape(s.x.Shape()...), tensor.Of(tensor.Float32))
 	s.yT = tensor.New(tensor.WithShape(benchBatch), tensor.Of(tensor.Int))
 	s.vm = G.NewTapeMachine(res.Graph, G.BindDualValues(params...))
-	for _, p := range params {
-		n := p.Shape().TotalSize()
-		s.adamM = append(s.adamM, make([]float32, n))
-		s.adamV = append(s.adamV, make([]float32, n))
+	if s.opt, err = train.NewOptimizer("adam"); err != nil {
+		s.close()
+		return nil, err
 	}
 	if err := s.setPhase(phase); err != nil {
 		s.close()
@@ -195,31 +195,7 @@ func (s *stepper) step() error {
 	if loss := s.cost.Value().Data().(float32); math.IsNaN(float64(loss)) {
 		return errors.New("the loss is NaN")
 	}
-	return s.adam(1e-4)
-}
-
-// adam is the trainer's Adam update (beta 0.9/0.999, eps 1e-8), in place,
-// zeroing each gradient after use.
-func (s *stepper) adam(lr float64) error {
-	s.steps++
-	bc1 := 1 - math.Pow(0.9, float64(s.steps))
-	bc2 := 1 - math.Pow(0.999, float64(s.steps))
-	for k, p := range s.params {
-		gv, err := p.Grad()
-		if err != nil {
-			return err
-		}
-		g := gv.Data().([]float32)
-		w := p.Value().Data().([]float32)
-		m, v := s.adamM[k], s.adamV[k]
-		for i, gi := range g {
-			m[i] = 0.9*m[i] + 0.1*gi
-			v[i] = 0.999*v[i] + 0.001*gi*gi
-			w[i] -= float32(lr * (float64(m[i]) / bc1) / (math.Sqrt(float64(v[i])/bc2) + 1e-8))
-		}
-		clear(g)
-	}
-	return nil
+	return s.opt.Step(s.params, 1e-4)
 }
 
 // benchImages returns one batch: MNIST's first training images when

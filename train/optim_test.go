@@ -1,0 +1,98 @@
+package train
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// TestOptimizerIndependentOfThreads runs three steps of each optimizer on a
+// parameter large enough to be split over threads and compares the weights
+// bit for bit with the update written out serially, for GOMAXPROCS 1 to 3.
+func TestOptimizerIndependentOfThreads(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	const n, lr, steps = 3*minUpdatePerPart + 5, 1e-3, 3
+	rng := rand.New(rand.NewPCG(3, 4))
+	c := make([]float32, n)
+	for i := range c {
+		c[i] = float32(rng.NormFloat64())
+	}
+	for _, kind := range Optimizers() {
+		want := serialUpdates(kind, c, lr, steps)
+		for procs := 1; procs <= 3; procs++ {
+			runtime.GOMAXPROCS(procs)
+			got := optimizerSteps(t, kind, c, lr, steps)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s, GOMAXPROCS %d: w[%d] = %v, the serial update gives %v", kind, procs, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// optimizerSteps trains w from 0 on the loss Σ w⊙c (gradient c) with
+// the exported Optimizer.
+func optimizerSteps(t *testing.T, kind string, c []float32, lr float64, steps int) []float32 {
+	t.Helper()
+	g := G.NewGraph()
+	n := len(c)
+	w := G.NewVector(g, tensor.Float32, G.WithShape(n), G.WithName("w"), G.WithInit(G.Zeroes()))
+	cv := G.NewVector(g, tensor.Float32, G.WithShape(n), G.WithName("c"),
+		G.WithValue(tensor.New(tensor.WithShape(n), tensor.WithBacking(append([]float32(nil), c...)))))
+	loss := G.Must(G.Sum(G.Must(G.HadamardProd(w, cv))))
+	if _, err := G.Grad(loss, w); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g, G.BindDualValues(w))
+	defer vm.Close()
+	opt, err := NewOptimizer(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range steps {
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		if err := opt.Step(G.Nodes{w}, lr); err != nil {
+			t.Fatal(err)
+		}
+		vm.Reset()
+	}
+	return append([]float32(nil), w.Value().Data().([]float32)...)
+}
+
+// serialUpdates is the update written out element by element: PyTorch's
+// Adam (moments in float32, the bias-corrected step in float64) and SGD
+// with momentum.
+func serialUpdates(kind string, g []float32, lr float64, steps int) []float32 {
+	w := make([]float32, len(g))
+	m := make([]float32, len(g))
+	v := make([]float32, len(g))
+	for s := 1; s <= steps; s++ {
+		bc1 := 1 - math.Pow(0.9, float64(s))
+		bc2 := 1 - math.Pow(0.999, float64(s))
+		for i, gi := range g {
+			if kind == "sgd" {
+				m[i] = float32(0.9)*m[i] + gi
+				w[i] -= float32(lr) * m[i]
+				continue
+			}
+			m[i] = float32(0.9)*m[i] + float32(0.1)*gi
+			v[i] = float32(0.999)*v[i] + float32(0.001)*gi*gi
+			w[i] -= float32(lr * (float64(m[i]) / bc1) / (math.Sqrt(float64(v[i])/bc2) + 1e-8))
+		}
+	}
+	return w
+}
+
+func TestNewOptimizerRejectsUnknownKind(t *testing.T) {
+	if _, err := NewOptimizer("adagrad"); err == nil || !strings.Contains(err.Error(), "adam, sgd") {
+		t.Fatalf("NewOptimizer(adagrad) error = %v, want one listing the optimizers", err)
+	}
+}
