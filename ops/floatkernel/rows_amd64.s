@@ -5,13 +5,14 @@
 // The row movers of rows.go with AVX2. A row of w elements (or w/2 pairs)
 // is moved in blocks of 8, the last block ending at the row's end and
 // overlapping the one before; rows of 4 to 7 in two overlapping blocks of
-// 4; shorter rows one element at a time. Every block only moves bits (or
-// dequantizes) from memory no block writes, so moving an element twice
-// gives the same result, and no row is read or written past its end (the
-// phase planes' padding around a row must stay zero). The row pointers
-// advance by the strides, reloaded per row. CX is the block's index in the
-// row. Y15 is zero; a mask's bools (0 or 1) become 0 or all ones by 0 - m,
-// and an AND with them keeps a float's bits or gives +0, as masked does.
+// 4; shorter rows one element at a time. Moving an element twice changes
+// nothing: a block's destination never overlaps its sources (except the
+// in-place mask, where ANDing twice is ANDing once). No row is read or
+// written past its end: the padding of the phase planes around a row must
+// stay zero, and the last row may end its buffer. CX is a block's index in
+// the row; the row pointers advance by the strides, reloaded per row.
+// Y15 is zero; a mask's bools (0 or 1) become 0 or all ones by 0 - m, and
+// an AND with them keeps a float's bits or gives +0, as masked does.
 
 // COPY: AX dst, BX src.
 #define COPY8(I) \
