@@ -170,7 +170,7 @@ func convForwardWith(s *LayerState, rec *runRecord, ws *floatkernel.Workspace, y
 	case Float:
 		return nil, floatkernel.Conv2d(impl, y, x, w, g, s.threads(), ws)
 	case Quantized, Noise:
-		rec.quantizeInputs(s, x, xs, w, wsh, false, true)
+		rec.quantizeInputs(s, x, xs, w, wsh, false, true, gradXFloat)
 		if err := floatkernel.Conv2d(impl, y, rec.x.q.fq, rec.w.q.fq, g, s.threads(), ws); err != nil {
 			return nil, err
 		}
@@ -179,7 +179,7 @@ func convForwardWith(s *LayerState, rec *runRecord, ws *floatkernel.Workspace, y
 		}
 		return nil, nil
 	}
-	rec.quantizeInputs(s, x, xs, w, wsh, true, false)
+	rec.quantizeInputs(s, x, xs, w, wsh, true, false, gradXCodes)
 	return convApprox(s, rec, y, g)
 }
 
@@ -441,20 +441,34 @@ func (op *Conv2dGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 }
 
 // convBackward writes into r the gradient with respect to input wrt.
+// The input's mask is applied as the data gradient is written, and in
+// Approximate and Surrogate mode the weight gradient reads the input's
+// table indices: for a depthwise layer, bound by memory traffic, each
+// input-sized pass saved is about as costly as its kernels.
 func convBackward(rec *runRecord, wrt int, r, x, w, dy []float32, g kernel.ConvGeom, own *[2]operand, ws *floatkernel.Workspace, threads int) error {
 	dy = rec.noise.backward(dy)
-	var mask []bool
-	if rec.mode != Float {
-		x, w, mask = rec.gradOperands(wrt, x, xShape(g), w, wShape(g), own, threads)
-	}
 	impl := gorgonia.WhichBLAS()
-	var err error
-	if wrt == 0 {
-		err = floatkernel.Conv2dBackwardData(impl, r, dy, w, g, threads, ws)
-	} else {
-		err = floatkernel.Conv2dBackwardWeight(impl, r, dy, x, g, threads, ws)
+	if rec.mode == Float {
+		if wrt == 0 {
+			return floatkernel.Conv2dBackwardData(impl, r, dy, w, g, threads, ws)
+		}
+		return floatkernel.Conv2dBackwardWeight(impl, r, dy, x, g, threads, ws)
 	}
-	applyMask(r, mask, threads)
+	gx := gradXFloat
+	if rec.mode == Approximate || rec.mode == Surrogate {
+		gx = gradXCodes
+	}
+	xq, wq := rec.gradInputs(x, xShape(g), w, wShape(g), own, threads, gx)
+	if wrt == 0 {
+		return floatkernel.Conv2dBackwardDataMasked(impl, r, dy, wq.fq, xq.mask, g, threads, ws)
+	}
+	var err error
+	if xq.fq != nil {
+		err = floatkernel.Conv2dBackwardWeight(impl, r, dy, xq.fq, g, threads, ws)
+	} else {
+		err = floatkernel.Conv2dBackwardWeightCodes(impl, r, dy, xq.bytes, rec.xp.Signed(), rec.xp.ZeroPoint[0], rec.xp.Scale[0], g, threads, ws)
+	}
+	applyMask(r, wq.mask, threads)
 	return err
 }
 

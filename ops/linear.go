@@ -150,13 +150,13 @@ func linearForward(s *LayerState, layout WeightLayout, rec *runRecord, y, x, w [
 		// in Float mode gives the original graph's results bit for bit.
 		floatkernel.MatMulBLAS(gorgonia.WhichBLAS(), false, layout == OutIn, m, n, k, 1, x, w, 0, y, s.threads())
 	case Quantized, Noise:
-		rec.quantizeInputs(s, x, xs, w, ws, false, true)
+		rec.quantizeInputs(s, x, xs, w, ws, false, true, gradXFloat)
 		linearFloat(layout, y, rec.x.q.fq, rec.w.q.fq, m, n, k, s.threads())
 		if s.Mode == Noise && s.Training {
 			rec.noise = addNoise(s, y, &rec.noiseBuf)
 		}
 	case Approximate, Surrogate:
-		rec.quantizeInputs(s, x, xs, w, ws, true, false)
+		rec.quantizeInputs(s, x, xs, w, ws, true, false, gradXFloat)
 		return linearApprox(s, rec, layout, y, m, n, k)
 	}
 	return nil, nil

@@ -72,10 +72,11 @@ func (o *operand) quantize(p *quantize.Params, values []float32, shape []int, hi
 func (o *operand) forget() { o.src, o.n, o.q = nil, 0, quantized{} }
 
 // holds reports whether the operand quantized exactly these data with p
-// and computed the fake-quantized values and masks.
-func (o *operand) holds(values []float32, p *quantize.Params) bool {
+// and computed the masks and the fake-quantized values (or, with
+// codesWill, at least the table indices).
+func (o *operand) holds(values []float32, p *quantize.Params, codesWill bool) bool {
 	return o.src != nil && len(values) == o.n && &values[0] == o.src && o.params == p &&
-		o.q.fq != nil && o.q.mask != nil
+		o.q.mask != nil && (o.q.fq != nil || codesWill && o.q.bytes != nil)
 }
 
 var errNoForward = errors.New("ops: gradient op ran before its forward op: run the forward pass first (TapeMachine)")
@@ -117,17 +118,31 @@ func copyParams(dst *quantize.Params, src quantize.Params) {
 	dst.Scale, dst.ZeroPoint = scale, zp
 }
 
+// gradX says how a node's weight gradient reads the forward input x.
+type gradX int
+
+const (
+	// gradXFloat: as fake-quantized floats, kept by the forward run.
+	gradXFloat gradX = iota
+	// gradXCodes: as the table indices the forward run computed anyway
+	// (convolutions in Approximate and Surrogate mode), so the forward run
+	// writes no input-sized float tensor that only the gradient reads.
+	gradXCodes
+)
+
 // quantizeInputs quantizes the forward inputs x and w with the recorded
 // parameters: table indices when bytes is set (Approximate mode), the
 // fake-quantized values when fq is set (Quantized and Noise modes), and
-// whatever the gradient ops will need when the node has them.
-func (r *runRecord) quantizeInputs(s *LayerState, x []float32, xs []int, w []float32, ws []int, bytes, fq bool) {
+// whatever the gradient ops will need when the node has them: both masks,
+// w's fake-quantized values and, unless gx is gradXCodes, x's.
+func (r *runRecord) quantizeInputs(s *LayerState, x []float32, xs []int, w []float32, ws []int, bytes, fq bool, gx gradX) {
 	var xh, wh *[256]int64
 	if s.RecordHistograms {
 		xh, wh = &s.XHist, &s.WHist
 	}
 	keep := r.grads
-	r.x.quantize(&r.xp, x, xs, xh, s.threads(), bytes, fq || keep, keep)
+	keepXFloat := keep && !(gx == gradXCodes && bytes)
+	r.x.quantize(&r.xp, x, xs, xh, s.threads(), bytes, fq || keepXFloat, keep)
 	r.w.quantize(&r.wp, w, ws, wh, s.threads(), bytes, fq || keep, keep)
 }
 
@@ -136,19 +151,27 @@ func (r *runRecord) quantizeInputs(s *LayerState, x []float32, xs []int, w []flo
 // wrt, taken from the forward run when it quantized these very data and
 // computed otherwise into own (the gradient op's scratch).
 func (r *runRecord) gradOperands(wrt int, x []float32, xs []int, w []float32, ws []int, own *[2]operand, threads int) (xfq, wfq []float32, mask []bool) {
-	get := func(i int, values []float32, shape []int, p *quantize.Params, fromRun *operand) quantized {
-		if fromRun.holds(values, p) {
+	xq, wq := r.gradInputs(x, xs, w, ws, own, threads, gradXFloat)
+	if wrt == 0 {
+		return xq.fq, wq.fq, xq.mask
+	}
+	return xq.fq, wq.fq, wq.mask
+}
+
+// gradInputs returns the quantized x and w a gradient op needs, from the
+// forward run when it quantized these very data and computed otherwise
+// into own (the gradient op's scratch): both masks, w's fake-quantized
+// values, and x's fake-quantized values or, with gx gradXCodes and the
+// forward run's table indices at hand, those indices alone (xq.fq nil).
+func (r *runRecord) gradInputs(x []float32, xs []int, w []float32, ws []int, own *[2]operand, threads int, gx gradX) (xq, wq quantized) {
+	get := func(i int, values []float32, shape []int, p *quantize.Params, fromRun *operand, codes bool) quantized {
+		if fromRun.holds(values, p, codes) {
 			return fromRun.q
 		}
 		own[i].quantize(p, values, shape, nil, threads, false, true, true)
 		return own[i].q
 	}
-	xq := get(0, x, xs, &r.xp, &r.x)
-	wq := get(1, w, ws, &r.wp, &r.w)
-	if wrt == 0 {
-		return xq.fq, wq.fq, xq.mask
-	}
-	return xq.fq, wq.fq, wq.mask
+	return get(0, x, xs, &r.xp, &r.x, gx == gradXCodes), get(1, w, ws, &r.wp, &r.w, false)
 }
 
 // noiseRecord holds what the gradient through y = yq + n·std(yq)·sigma + mu
