@@ -11,11 +11,19 @@ import (
 	"github.com/goapprox/goapprox/internal/parallel"
 )
 
-// Optimizer is the trainer's optimizer for training loops outside a
-// Trainer, such as benchmarks, that must update parameters exactly as
-// the trainer does: Adam (beta 0.9/0.999, eps 1e-8) or SGD with momentum
-// 0.9, its moments starting at zero.
-type Optimizer struct{ opt *optimizer }
+// Optimizer updates parameters from their bound gradients and zeroes the
+// gradients, as the trainer does: Adam (beta 0.9/0.999, eps 1e-8) or SGD
+// with momentum 0.9, its moments starting at zero. Training loops outside
+// a Trainer, such as benchmarks, use it to update parameters exactly as
+// the trainer does. Gorgonia's own solvers keep their moments in
+// unexported fields, so a checkpoint could not save them and a resumed run
+// would differ; this one keeps its state in an optimizerState that
+// checkpoints store.
+type Optimizer struct {
+	kind   string
+	state  optimizerState
+	update paramUpdate // reused by every step
+}
 
 // NewOptimizer returns a fresh optimizer of the given kind, one of
 // Optimizers().
@@ -23,25 +31,7 @@ func NewOptimizer(kind string) (*Optimizer, error) {
 	if !contains(Optimizers(), kind) {
 		return nil, fmt.Errorf("unknown optimizer %q; optimizers: %s", kind, strings.Join(Optimizers(), ", "))
 	}
-	return &Optimizer{opt: newOptimizer(kind)}, nil
-}
-
-// Step updates every parameter from its bound gradient with learning
-// rate lr and zeroes the gradient (a TapeMachine adds into bound
-// gradients, so it must be cleared between steps). The parameters must be
-// float32 nodes with gradients bound (gorgonia.BindDualValues); the
-// moments are kept by parameter name. A parameter that holds a NaN or an
-// infinity after its update is an error.
-func (o *Optimizer) Step(params G.Nodes, lr float64) error { return o.opt.step(params, lr) }
-
-// optimizer updates parameters from their bound gradients and zeroes the
-// gradients. Gorgonia's own solvers keep their moments in unexported fields,
-// so a checkpoint could not save them and a resumed run would differ; these
-// keep their state in an optimizerState that checkpoints store.
-type optimizer struct {
-	kind   string
-	state  optimizerState
-	update paramUpdate // reused by every step
+	return newOptimizer(kind), nil
 }
 
 // optimizerState is the serialisable state of an optimizer: the number of
@@ -61,11 +51,11 @@ const (
 	sgdMomentum = 0.9
 )
 
-func newOptimizer(kind string) *optimizer {
-	return &optimizer{kind: kind, state: optimizerState{Kind: kind, M: map[string][]float32{}, V: map[string][]float32{}}}
+func newOptimizer(kind string) *Optimizer {
+	return &Optimizer{kind: kind, state: optimizerState{Kind: kind, M: map[string][]float32{}, V: map[string][]float32{}}}
 }
 
-func (o *optimizer) setState(s optimizerState) error {
+func (o *Optimizer) setState(s optimizerState) error {
 	if s.Kind != o.kind {
 		return fmt.Errorf("checkpoint holds %s optimizer state, the run uses %s", s.Kind, o.kind)
 	}
@@ -79,9 +69,13 @@ func (o *optimizer) setState(s optimizerState) error {
 	return nil
 }
 
-// step applies one update with learning rate lr to every parameter and
-// zeroes its gradient (a TapeMachine adds into bound gradients).
-func (o *optimizer) step(params G.Nodes, lr float64) error {
+// Step updates every parameter from its bound gradient with learning
+// rate lr and zeroes the gradient (a TapeMachine adds into bound
+// gradients, so it must be cleared between steps). The parameters must be
+// float32 nodes with gradients bound (gorgonia.BindDualValues); the
+// moments are kept by parameter name. A parameter that holds a NaN or an
+// infinity after its update is an error.
+func (o *Optimizer) Step(params G.Nodes, lr float64) error {
 	switch o.kind {
 	case "adam", "sgd":
 	default:
@@ -216,7 +210,7 @@ func (e *nonFiniteParam) Error() string {
 	return fmt.Sprintf("parameter %s holds %v after the update", e.name, e.value)
 }
 
-func (o *optimizer) moment(table map[string][]float32, name string, n int) []float32 {
+func (o *Optimizer) moment(table map[string][]float32, name string, n int) []float32 {
 	m := table[name]
 	if len(m) != n {
 		m = make([]float32, n)

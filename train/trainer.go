@@ -180,7 +180,7 @@ type Trainer struct {
 	trainVM G.VM
 	evalVM  G.VM
 	iter    *dataset.Iterator
-	opt     *optimizer
+	opt     *Optimizer
 	hooks   Hooks
 
 	xBuf []float32
@@ -649,7 +649,7 @@ func (t *Trainer) trainStep(b dataset.Batch, lr float64) (loss float64, correct 
 	if err != nil {
 		return loss, 0, err
 	}
-	if err := t.opt.step(t.params, lr); err != nil {
+	if err := t.opt.Step(t.params, lr); err != nil {
 		var bad *nonFiniteParam
 		if errors.As(err, &bad) {
 			// A NaN weight that quantization clamped to a code never reaches

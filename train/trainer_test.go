@@ -413,7 +413,7 @@ func TestOptimizerSteps(t *testing.T) {
 			if err := vm.RunAll(); err != nil {
 				t.Fatal(err)
 			}
-			if err := opt.step(G.Nodes{w}, lr); err != nil {
+			if err := opt.Step(G.Nodes{w}, lr); err != nil {
 				t.Fatal(err)
 			}
 			vm.Reset()
