@@ -2,11 +2,10 @@ package floatkernel
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
 
 	"gonum.org/v1/gonum/blas"
 
+	"github.com/goapprox/goapprox/internal/parallel"
 	"github.com/goapprox/goapprox/ops/kernel"
 )
 
@@ -47,6 +46,9 @@ type workerBufs struct {
 	dotTile [dr * dc]float32
 	ptrs    []*float32 // rows of the gathered dot kernel's tiles
 	tiles   []float32  // sums of the gathered dot kernel's tiles
+	// One value per kernel tap: a phase's weights (depthwise data
+	// gradient) or one image's tap sums (depthwise weight gradient).
+	tapBuf []float32
 }
 
 // begin makes room for the given number of workers, before they start.
@@ -440,18 +442,9 @@ func col2imRows(x, col []float32, cg int, g kernel.ConvGeom) {
 	}
 }
 
-// resolveThreads applies the "threads <= 0 means one per core" rule.
-func resolveThreads(threads int) int {
-	if threads <= 0 {
-		return runtime.GOMAXPROCS(0)
-	}
-	return threads
-}
-
-// workerCount returns how many workers to use for n independent tasks.
-func workerCount(n, threads int) int {
-	return max(min(resolveThreads(threads), n), 1)
-}
+// workerCount returns how many workers (parts of parallel.Run) to use
+// for n independent tasks on up to threads threads (<= 0: one per core).
+func workerCount(n, threads int) int { return parallel.Parts(n, threads, 1) }
 
 // forEachImage calls f for every image index in [0, n), spread over
 // workers that each own a workerBufs of ws.
@@ -467,30 +460,21 @@ func parallelFor(n, threads int, f func(task int)) {
 	parallelForWorker(n, workerCount(n, threads), func(_, task int) { f(task) })
 }
 
-// parallelForWorker runs f(t, task) for task in [0, n) on the given number
-// of workers; t in [0, workers) names the worker, which runs a contiguous
-// range of tasks. One worker runs on the calling goroutine.
+// parallelForWorker runs f(t, task) for task in [0, n) on the module's
+// worker pool, split into the given number of parts (at most n): part t
+// is a contiguous range of tasks, run in order by one goroutine, so f may
+// use scratch owned by worker t without locking. Which goroutine runs a
+// part does not matter; the split depends on n and workers only.
 func parallelForWorker(n, workers int, f func(t, task int)) {
-	workers = max(min(workers, n), 1)
-	if workers == 1 {
-		for i := 0; i < n; i++ {
-			f(0, i)
-		}
-		return
+	parallel.Run(n, max(workers, 1), 1, taskLoop(f))
+}
+
+// taskLoop runs a part's tasks one by one. A func type, so that handing
+// one to parallel.Run costs no allocation beyond the closure itself.
+type taskLoop func(t, task int)
+
+func (f taskLoop) Run(t, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		f(t, i)
 	}
-	var wg sync.WaitGroup
-	for t := 1; t < workers; t++ {
-		lo, hi := t*n/workers, (t+1)*n/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				f(t, i)
-			}
-		}()
-	}
-	for i := 0; i < n/workers; i++ {
-		f(0, i)
-	}
-	wg.Wait()
 }

@@ -1,6 +1,9 @@
 package floatkernel
 
-import "github.com/goapprox/goapprox/ops/kernel"
+import (
+	"github.com/goapprox/goapprox/internal/parallel"
+	"github.com/goapprox/goapprox/ops/kernel"
+)
 
 // A convolution whose groups hold one input channel each (depthwise, with
 // any channel multiplier) is a sum of shifted, scaled input planes. Run
@@ -267,22 +270,20 @@ func depthwiseForward(y, x, w []float32, g kernel.ConvGeom, threads int, ws *Wor
 	p := phasedGeom(g)
 	workers := workerCount(g.N*g.C, threads)
 	ws.begin(workers)
-	ready := make([]bool, workers) // per worker, buffers sized and padding cleared
-	parallelForWorker(g.N*g.C, workers, func(t, task int) {
+	parallel.Run(g.N*g.C, workers, 1, parallel.Func(func(t, lo, hi int) {
 		b := &ws.workers[t]
-		n, c := task/g.C, task%g.C
-		if !ready[t] {
-			b.col = growFloats(b.col, p.size())
-			clear(b.col)
-			b.acc = growFloats(b.acc, p.outSize())
-			ready[t] = true
+		b.col = growFloats(b.col, p.size())
+		clear(b.col) // the padding, which splits do not write
+		b.acc = growFloats(b.acc, p.outSize())
+		for task := lo; task < hi; task++ {
+			n, c := task/g.C, task%g.C
+			p.split(b.col, x[(n*g.C+c)*g.H*g.W:][:g.H*g.W])
+			for o := c * og; o < (c+1)*og; o++ {
+				tapsAxpy(b.acc, b.col, 0, p.taps, w[o*taps:][:taps], p.l, false)
+				copyRows(y[(n*g.O+o)*oh*ow:][:oh*ow], b.acc, nil, oh, ow, ow, p.wq)
+			}
 		}
-		p.split(b.col, x[(n*g.C+c)*g.H*g.W:][:g.H*g.W])
-		for o := c * og; o < (c+1)*og; o++ {
-			tapsAxpy(b.acc, b.col, 0, p.taps, w[o*taps:][:taps], p.l, false)
-			copyRows(y[(n*g.O+o)*oh*ow:][:oh*ow], b.acc, nil, oh, ow, ow, p.wq)
-		}
-	})
+	}))
 }
 
 // depthwiseBackwardData computes dx for depthwise geometry, one (image,
@@ -294,43 +295,40 @@ func depthwiseBackwardData(dx, dy, w []float32, mask []bool, g kernel.ConvGeom, 
 	p := phasedGeom(g)
 	workers := workerCount(g.N*g.C, threads)
 	ws.begin(workers)
-	wsels := make([]float32, workers*taps) // per worker, one phase's weights
-	ready := make([]bool, workers)         // per worker, buffers sized and cleared
-	parallelForWorker(g.N*g.C, workers, func(t, task int) {
+	parallel.Run(g.N*g.C, workers, 1, parallel.Func(func(t, lo, hi int) {
 		b := &ws.workers[t]
-		n, c := task/g.C, task%g.C
-		if !ready[t] {
-			b.col = growFloats(b.col, p.size()) // dx in phase planes
-			// dy with row stride wq after p.front zeros, zeros after it
-			// up to the reach of the phase planes' windows; spread writes
-			// the same elements for every plane.
-			b.acc = growFloats(b.acc, p.front+p.stride+32)
-			clear(b.acc)
-			ready[t] = true
-		}
-		wsel := wsels[t*taps:][:taps] // a local array would escape to the heap
-		for o := c * og; o < (c+1)*og; o++ {
-			p.spread(b.acc[p.front:], dy[(n*g.O+o)*oh*ow:][:oh*ow])
-			for phase, ts := range p.phaseTaps {
-				plane := b.col[phase*p.stride:][:p.stride]
-				if len(ts) == 0 {
-					clear(plane)
-					continue
+		b.col = growFloats(b.col, p.size()) // dx in phase planes
+		// dy with row stride wq after p.front zeros, zeros after it up to
+		// the reach of the phase planes' windows; spread writes the same
+		// elements for every plane.
+		b.acc = growFloats(b.acc, p.front+p.stride+32)
+		clear(b.acc)
+		b.tapBuf = growFloats(b.tapBuf, taps) // one phase's weights
+		for task := lo; task < hi; task++ {
+			n, c := task/g.C, task%g.C
+			for o := c * og; o < (c+1)*og; o++ {
+				p.spread(b.acc[p.front:], dy[(n*g.O+o)*oh*ow:][:oh*ow])
+				for phase, ts := range p.phaseTaps {
+					plane := b.col[phase*p.stride:][:p.stride]
+					if len(ts) == 0 {
+						clear(plane)
+						continue
+					}
+					wp := b.tapBuf[:len(ts)]
+					for i, tap := range ts {
+						wp[i] = w[o*taps+tap]
+					}
+					tapsAxpy(plane, b.acc, p.front, p.phaseOffs[phase], wp, p.stride, o > c*og)
 				}
-				wp := wsel[:len(ts)]
-				for i, tap := range ts {
-					wp[i] = w[o*taps+tap]
-				}
-				tapsAxpy(plane, b.acc, p.front, p.phaseOffs[phase], wp, p.stride, o > c*og)
 			}
+			plane := (n*g.C + c) * g.H * g.W
+			var m []bool
+			if mask != nil {
+				m = mask[plane:][:g.H*g.W]
+			}
+			p.merge(dx[plane:][:g.H*g.W], b.col, m)
 		}
-		plane := (n*g.C + c) * g.H * g.W
-		var m []bool
-		if mask != nil {
-			m = mask[plane:][:g.H*g.W]
-		}
-		p.merge(dx[plane:][:g.H*g.W], b.col, m)
-	})
+	}))
 }
 
 // inputPlanes is the input of a depthwise weight gradient: floats, or
@@ -370,9 +368,7 @@ func depthwiseBackwardWeight(dw, dy []float32, x inputPlanes, g kernel.ConvGeom,
 	ws.begin(workers)
 	ws.sums = growFloats(ws.sums, g.O*taps)
 	clear(ws.sums)
-	wparts := make([]float32, workers*taps) // per worker, one image's tap sums
-	parallelForWorker(workers, workers, func(t, _ int) {
-		lo, hi := t*g.O/workers, (t+1)*g.O/workers
+	parallel.Run(g.O, workers, 1, parallel.Func(func(t, lo, hi int) {
 		b := &ws.workers[t]
 		b.col = growFloats(b.col, p.size())
 		clear(b.col) // the padding, which splits do not write
@@ -380,7 +376,8 @@ func depthwiseBackwardWeight(dw, dy []float32, x inputPlanes, g kernel.ConvGeom,
 		// columns and the slack after the last row as cleared here.
 		b.acc = growFloats(b.acc, p.outSize())
 		clear(b.acc)
-		part := wparts[t*taps:][:taps] // a local array would escape to the heap
+		b.tapBuf = growFloats(b.tapBuf, taps)
+		part := b.tapBuf // one image's tap sums
 		for n := 0; n < g.N; n++ {
 			for o := lo; o < hi; o++ {
 				if o == lo || o%og == 0 { // outputs of one group share its input plane
@@ -397,5 +394,5 @@ func depthwiseBackwardWeight(dw, dy []float32, x inputPlanes, g kernel.ConvGeom,
 		for i, v := range ws.sums[lo*taps : hi*taps] {
 			dw[lo*taps+i] = float32(v)
 		}
-	})
+	}))
 }

@@ -33,8 +33,9 @@
 // reads the input as quantization codes, a byte each, with results bit
 // for bit those of the float kernels on the dequantized values.
 //
-// Work is spread over a given number of threads (<= 0: one per core).
-// Results do not depend on it: elementwise work is split, and every float
+// Work is spread over a given number of threads (<= 0: one per core), on
+// the module's long-lived workers (internal/parallel), so a call starts no
+// goroutines. Results do not depend on the thread count: elementwise work is split, and every float
 // sum (each element of a product, each weight of a weight gradient, whose
 // images are cut into blocks fixed by the geometry) keeps one order. A
 // Workspace keeps scratch memory between calls, so steady-state calls

@@ -3,6 +3,8 @@ package floatkernel
 import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/goapprox/goapprox/internal/parallel"
 )
 
 // Gonum's Sgemm spreads a product over new goroutines (allocating on every
@@ -53,7 +55,7 @@ func MatMulBLAS(impl blas.Float32, transA, transB bool, m, n, k int, alpha float
 	p.kSteps = gonumSplitsInner(impl, m, n)
 	rowTiles, colTiles := ceilDiv(m, tileRows), ceilDiv(n, tileCols)
 	rows := tileRows
-	if workers := resolveThreads(threads); rowTiles*colTiles < workers && m >= 2*workers {
+	if workers := parallel.Threads(threads); rowTiles*colTiles < workers && m >= 2*workers {
 		// Too few tiles to keep every worker busy: cut the rows finer.
 		rows = ceilDiv(m, workers)
 		rowTiles = ceilDiv(m, rows)

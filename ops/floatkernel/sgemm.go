@@ -5,6 +5,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/goapprox/goapprox/internal/parallel"
 )
 
 // The packed product: gonum's float32 GEMM is built from axpy and dot
@@ -228,7 +230,7 @@ func packedMatMul(transA, transB bool, m, n, k int, a, b []float32, beta float32
 	// Tasks of up to 8 row tiles × 12 column tiles (48×192 of C).
 	rPer, cPer := min(rowTiles, 8), min(colTiles, 12)
 	rTasks, cTasks := ceilDiv(rowTiles, rPer), ceilDiv(colTiles, cPer)
-	if w := resolveThreads(threads); rTasks*cTasks < w && rowTiles >= w {
+	if w := parallel.Threads(threads); rTasks*cTasks < w && rowTiles >= w {
 		rPer = ceilDiv(rowTiles, w)
 		rTasks = ceilDiv(rowTiles, rPer)
 	}
