@@ -75,10 +75,12 @@ var benchConvs = []struct {
 	{"mobilenetv2-dw", geom(8, 144, 56, 56, 144, 3, 3, 1, 1, 1, 1, 1, 1, 144)},
 	{"mobilenetv2-dw-s2", geom(8, 96, 112, 112, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96)},
 	{"mobilenetv2-pw", geom(8, 144, 56, 56, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1)},
-	// The zoo's MobileNetV2 (batch 64, 28x28 inputs): its stride-1 b3.dw and
-	// the stride-2 b2.dw and b4.dw, the slowest per product in
-	// zoo's BenchmarkMobileNetV2Layers.
+	// The zoo's MobileNetV2 (batch 64, 28x28 inputs): its depthwise
+	// layers, stride 1 (b1, b3, b5) and stride 2 (b2, b4), the slowest per
+	// product in zoo's BenchmarkMobileNetV2Layers.
+	{"zoo-b1.dw", geom(64, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16)},
 	{"zoo-b3.dw", geom(64, 96, 14, 14, 96, 3, 3, 1, 1, 1, 1, 1, 1, 96)},
+	{"zoo-b5.dw", geom(64, 128, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128)},
 	{"zoo-b2.dw-s2", geom(64, 64, 28, 28, 64, 3, 3, 2, 2, 1, 1, 1, 1, 64)},
 	{"zoo-b4.dw-s2", geom(64, 96, 14, 14, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96)},
 }

@@ -27,9 +27,10 @@ func variants(t testing.TB) []variant {
 	modes := []struct {
 		name string
 		m    convMode
-	}{{"im2col", convIm2col}, {"direct", convDirect}, {"shifted", convShifted}, {"auto", convAuto}}
+	}{{"im2col", convIm2col}, {"direct", convDirect}, {"shifted", convShifted},
+		{"direct-stacked", convDirectStacked}, {"shifted-stacked", convShiftedStacked}, {"auto", convAuto}}
 	if testing.Short() {
-		modes = modes[:3] // the exported variant covers auto
+		modes = modes[:5] // the exported variant covers auto
 	}
 	for _, im := range impls {
 		for _, mode := range modes {
@@ -194,6 +195,20 @@ func convShapes(rng *rand.Rand, short bool) []ConvGeom {
 		geom(2, 2, 11, 17, 3, 5, 3, 1, 2, 2, 1, 2, 2, 1), // dilation, stride 2 in W only
 		geom(2, 1, 9, 23, 4, 3, 5, 2, 3, 3, 4, 2, 2, 1),  // padding wider than the dilated reach of some taps
 		geom(1, 2, 12, 12, 4, 5, 5, 1, 1, 0, 0, 1, 1, 2), // groups, no padding
+		// Lanes running on across images (stacked planes, blocks of whole
+		// rows, rows and images sharing their padding).
+		geom(5, 6, 7, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6),   // the zoo's 7x7 depthwise, small batch
+		geom(3, 4, 14, 14, 8, 3, 3, 2, 2, 1, 1, 1, 1, 4), // 14x14 stride 2, multiplier 2
+		geom(1, 3, 9, 11, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3),  // batch 1, odd sizes
+		geom(7, 2, 5, 3, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2),   // tiny maps, many images per block
+		geom(20, 2, 7, 7, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2),  // many blocks and spans over 20 images
+		geom(2, 2, 5, 6, 2, 2, 2, 1, 1, 2, 2, 1, 1, 2),   // padding beyond the kernel's reach (no sharing)
+		geom(2, 3, 4, 5, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),   // 1x1 with padding
+		geom(3, 2, 40, 37, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2), // rows longer than 32 lanes (runs, not whole rows)
+		geom(4, 3, 13, 9, 6, 3, 3, 1, 2, 1, 1, 1, 1, 3),  // stride 2 in W only, shared rows in H
+		geom(6, 2, 9, 9, 2, 3, 3, 2, 1, 1, 1, 2, 1, 2),   // stride 2 in H only, dilation in H
+		geom(9, 1, 6, 6, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1),   // stride 2, even size, 9 images
+		geom(2, 4, 1, 1, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4),   // 1x1 maps: each output reads one pixel
 	}
 	if short {
 		return gs

@@ -31,6 +31,12 @@ type impl struct {
 	// Measured on LeNet-5's and MobileNetV2's layers; a SIMD lookup is so
 	// cheap that building the lanes costs more than looking them up.
 	gatherCost, copyCost int
+	// callCost is the fixed cost, in lookups, of one row-kernel call on a
+	// block of lanes (with its offsets and the copy of its sums to the
+	// output) and of one task; stepCost that of one selector step of a
+	// call (loading its table row), whatever the block's width. Rough
+	// figures from the zoo's depthwise layers and LeNet-5's convs.
+	callCost, stepCost int
 }
 
 // impls lists every implementation this build carries, portable first.
@@ -72,7 +78,7 @@ func (im *impl) forTable(p *Prepared) *impl {
 // portable is the pure-Go kernel: the table row for one selector code is
 // reused across the whole block of lanes, two selector steps per pass to
 // halve the traffic on the accumulators.
-var portable = impl{name: "go", row: portableRow, gatherCost: 6, copyCost: 3}
+var portable = impl{name: "go", row: portableRow, gatherCost: 6, copyCost: 3, callCost: 300, stepCost: 4}
 
 func portableRow(lay *layout, sel []byte, offs []int32, src []byte, lanes int, bias int32, out *[maxLanes]int32) {
 	acc := out[:lanes]

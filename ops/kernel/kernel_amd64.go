@@ -23,8 +23,66 @@ func lutRow4(planes *[256][512]byte, sel *byte, offs *int32, src *byte, k int, b
 //go:noescape
 func splitBytesAVX(even, odd, in *byte, n int)
 
+//go:noescape
+func copyRowsAVX(dst, src *byte, shape *copyShape)
+
+//go:noescape
+func storeRowsAVX(acc *int32, out *int32, rows, y int, rg *rowGeom)
+
+//go:noescape
+func copyRunsAVX(acc *int32, out *int32, runs *run, n int)
+
 // hasSplitSIMD says whether splitBytesAVX can run (AVX512BW).
 var hasSplitSIMD = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
+
+// hasMaskedCopy says whether copyRowsAVX and copyRunsAVX can run: masked
+// AVX-512 moves (AVX512BW) with masks made by BZHI (BMI2).
+var hasMaskedCopy = hasSplitSIMD && cpu.X86.HasBMI2
+
+// copyRows copies images blocks of rows rows of width bytes from src,
+// rows srcPitch and blocks srcImage apart, to dst, rows dstPitch and
+// blocks dstImage apart: the rows of one channel in several images. Rows
+// of small maps are a few bytes long: one masked load and store each (a
+// row of up to 64 bytes) is much cheaper than a call or a loop per row.
+// It also asks the CPU to fetch each row of the next image while copying
+// a row (the images of one channel are far apart in memory).
+func copyRows(dst []byte, dstPitch, dstImage int, src []byte, srcPitch, srcImage, rows, width, images int) {
+	if rows <= 0 || width <= 0 || images <= 0 {
+		return
+	}
+	// Slicing checks the bounds of the whole copy once.
+	dst = dst[:(images-1)*dstImage+(rows-1)*dstPitch+width]
+	src = src[:(images-1)*srcImage+(rows-1)*srcPitch+width]
+	if width > 64 || !hasMaskedCopy || !useAssembly.Load() {
+		copyRowsGo(dst, dstPitch, dstImage, src, srcPitch, srcImage, rows, width, images)
+		return
+	}
+	copyRowsAVX(&dst[0], &src[0], &copyShape{dstPitch, dstImage, srcPitch, srcImage, rows, width, images})
+}
+
+// copyShape is copyRowsAVX's description of a copy (see copyRows).
+type copyShape struct{ dstPitch, dstImage, srcPitch, srcImage, rows, width, images int }
+
+// copyRuns copies each run of sums from out to acc, with masked stores:
+// runs of small maps are rows of a few sums, too short for a memmove call
+// to pay off.
+func copyRuns(acc []int32, out *[maxLanes]int32, runs []run) {
+	if len(runs) == 0 {
+		return
+	}
+	if !hasMaskedCopy || !useAssembly.Load() {
+		copyRunsGo(acc, out, runs)
+		return
+	}
+	if debugChecks {
+		for _, r := range runs {
+			if r.n < 1 || r.lane < 0 || r.lane+r.n > maxLanes || r.dst < 0 || r.dst+r.n > len(acc) {
+				panic("kernel: copyRuns would write outside acc")
+			}
+		}
+	}
+	copyRunsAVX(&acc[0], &out[0], &runs[0], len(runs))
+}
 
 // splitBytesSIMD does the first multiple of 32 bytes of splitBytes with
 // AVX-512 and returns how many it did.
@@ -37,7 +95,7 @@ func splitBytesSIMD(even, odd, in []byte) int {
 	return n
 }
 
-var avx512 = impl{name: "avx512vbmi", row: avxRow, biased: true, gatherCost: 24, copyCost: 10}
+var avx512 = impl{name: "avx512vbmi", row: avxRow, biased: true, gatherCost: 24, copyCost: 10, callCost: 1000, stepCost: 32}
 
 func init() {
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VBMI {
@@ -68,5 +126,26 @@ func avxRow(lay *layout, sel []byte, offs []int32, src []byte, lanes int, bias i
 		lutRow2(&lay.planes, &sel[0], &offs[0], &src[0], k, int(bias), &out[0])
 	default:
 		lutRow4(&lay.planes, &sel[0], &offs[0], &src[0], k, int(bias), &out[0])
+	}
+}
+
+// storeRows stores the sums of rows whole rows of a block whose first row
+// is output row y of the image at acc[0] (see rowGeom), a masked store per
+// 16 sums: on small maps a block holds up to 32 rows of a few sums each.
+func storeRows(acc []int32, out *[maxLanes]int32, rows, y int, rg *rowGeom) {
+	if !hasMaskedCopy || !useAssembly.Load() {
+		storeRowsGo(acc, out, rows, y, rg)
+		return
+	}
+	if debugChecks {
+		// The rows reach into image (y+rows-1)/rowsPer after the first,
+		// and write at most oh*ow sums of it.
+		last := (y+rows-1)/rg.rowsPer*rg.image + rg.oh*rg.ow
+		if y < 0 || y >= rg.rowsPer || last > len(acc) || rows*rg.wq > maxLanes || rg.ow > rg.wq {
+			panic("kernel: storeRows would write outside acc or read outside out")
+		}
+	}
+	if rows > 0 {
+		storeRowsAVX(&acc[0], &out[0], rows, y, rg)
 	}
 }

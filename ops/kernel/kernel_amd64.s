@@ -274,3 +274,220 @@ split32:
 splitdone:
 	VZEROUPPER
 	RET
+
+// func copyRowsAVX(dst, src *byte, shape *copyShape)
+//
+// copyShape is {dstPitch, dstImage, srcPitch, srcImage, rows, width <= 64,
+// images} (int64s). Copies each row with one masked load and store (the
+// masked-off bytes are neither read nor written) and prefetches the same
+// row of the next image (a hint: it never faults, also past the last
+// image). Rows of up to 32 bytes move in Y registers: on Zen 4 a 64-byte
+// move, which mostly straddles two cache lines, takes twice as long.
+TEXT ·copyRowsAVX(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ shape+16(FP), AX
+	MOVQ 0(AX), R8          // R8: dstPitch
+	MOVQ 8(AX), R11         // R11: dstImage
+	MOVQ 16(AX), R9         // R9: srcPitch
+	MOVQ 24(AX), R10        // R10: srcImage
+	MOVQ 32(AX), R12        // R12: rows
+	MOVQ 40(AX), DX         // DX: width
+	MOVQ 48(AX), R13        // R13: images
+	MOVQ $-1, AX
+	BZHIQ DX, AX, AX
+	KMOVQ AX, K1
+	TESTQ R12, R12
+	JLE rowsdone
+	TESTQ R13, R13
+	JLE rowsdone
+
+rowsimage:
+	MOVQ DI, BX
+	MOVQ SI, R14
+	MOVQ R12, CX
+	CMPQ DX, $32
+	JGT rows64
+
+rows32:
+	PREFETCHT0 (R14)(R10*1)
+	VMOVDQU8.Z (R14), K1, Y0
+	VMOVDQU8   Y0, K1, (BX)
+	ADDQ       R9, R14
+	ADDQ       R8, BX
+	DECQ       CX
+	JNZ        rows32
+	JMP        rowsnext
+
+rows64:
+	PREFETCHT0 (R14)(R10*1)
+	VMOVDQU8.Z (R14), K1, Z0
+	VMOVDQU8   Z0, K1, (BX)
+	ADDQ       R9, R14
+	ADDQ       R8, BX
+	DECQ       CX
+	JNZ        rows64
+
+rowsnext:
+	ADDQ R11, DI
+	ADDQ R10, SI
+	DECQ R13
+	JNZ  rowsimage
+
+rowsdone:
+	VZEROUPPER
+	RET
+
+// func copyRunsAVX(acc *int32, out *int32, runs *run, n int)
+//
+// For each of the n runs {lane, dst, n} (three int64s), copies out[lane:]
+// to acc[dst:], 8 sums per store (Y registers, see copyRowsAVX), the last
+// store masked.
+TEXT ·copyRunsAVX(SB), NOSPLIT, $0-32
+	MOVQ acc+0(FP), DI
+	MOVQ out+8(FP), SI
+	MOVQ runs+16(FP), R8
+	MOVQ n+24(FP), CX
+	TESTQ CX, CX
+	JLE runsdone
+
+runsloop:
+	MOVQ 0(R8), AX
+	LEAQ (SI)(AX*4), R10
+	MOVQ 8(R8), AX
+	LEAQ (DI)(AX*4), R11
+	MOVQ 16(R8), DX
+
+run8:
+	CMPQ    DX, $8
+	JLT     runtail
+	VMOVDQU (R10), Y0
+	VMOVDQU Y0, (R11)
+	ADDQ    $32, R10
+	ADDQ    $32, R11
+	SUBQ    $8, DX
+	JMP     run8
+
+runtail:
+	TESTQ       DX, DX
+	JZ          runnext
+	MOVL        $-1, AX
+	BZHIL       DX, AX, AX
+	KMOVW       AX, K1
+	VMOVDQU32.Z (R10), K1, Y0
+	VMOVDQU32   Y0, K1, (R11)
+
+runnext:
+	ADDQ $24, R8
+	DECQ CX
+	JNZ  runsloop
+
+runsdone:
+	VZEROUPPER
+	RET
+
+// func storeRowsAVX(acc *int32, out *int32, rows, y int, rg *rowGeom)
+//
+// rowGeom is {wq, ow, oh, rowsPer, image} (int64s). For each of rows rows
+// of wq sums in out: if y < oh, copy its first ow sums to the output row
+// y of the current image; then the next row, and after rowsPer rows the
+// next image (image sums further on). Sums move 8 per store in Y
+// registers (see copyRowsAVX), the last store masked; rows of up to 16
+// sums, the zoo's maps, take two masked stores and no inner loop.
+TEXT ·storeRowsAVX(SB), NOSPLIT, $0-40
+	MOVQ acc+0(FP), DI
+	MOVQ out+8(FP), SI
+	MOVQ rows+16(FP), CX
+	MOVQ y+24(FP), BX
+	MOVQ rg+32(FP), R8
+	MOVQ 0(R8), R9
+	SHLQ $2, R9             // R9: bytes per lane row
+	MOVQ 8(R8), R10         // R10: ow
+	MOVQ 16(R8), R11        // R11: oh
+	MOVQ 24(R8), R12        // R12: rowsPer
+	MOVQ 32(R8), R13
+	SHLQ $2, R13            // R13: bytes per image
+	MOVQ R10, DX
+	IMULQ BX, DX
+	LEAQ (DI)(DX*4), DX     // DX: output row y
+	TESTQ CX, CX
+	JLE storedone
+	CMPQ R10, $16
+	JGT storelong
+
+	// ow <= 16: K1 the sums 0..7 of a row, K2 the sums 8..15.
+	MOVQ R10, AX
+	MOVL $-1, R8
+	BZHIL AX, R8, R8
+	KMOVW R8, K1
+	SHRL $8, R8
+	KMOVW R8, K2
+
+short:
+	CMPQ        BX, R11
+	JGE         shortnext
+	VMOVDQU32.Z (SI), K1, Y0
+	VMOVDQU32.Z 32(SI), K2, Y1
+	VMOVDQU32   Y0, K1, (DX)
+	VMOVDQU32   Y1, K2, 32(DX)
+	LEAQ        (DX)(R10*4), DX
+
+shortnext:
+	ADDQ R9, SI
+	INCQ BX
+	CMPQ BX, R12
+	JNE  shortloop
+	XORQ BX, BX
+	ADDQ R13, DI
+	MOVQ DI, DX
+
+shortloop:
+	DECQ CX
+	JNZ  short
+	JMP  storedone
+
+storelong:
+	MOVQ R10, AX
+	ANDQ $7, AX
+	MOVL $-1, R8
+	BZHIL AX, R8, R8
+	KMOVW R8, K1            // K1: the last store's sums
+	MOVQ R10, R14
+	SHRQ $3, R14            // R14: whole stores per row
+
+storerow:
+	CMPQ BX, R11
+	JGE storenext
+	XORQ AX, AX
+	MOVQ R14, R8
+
+store8:
+	TESTQ   R8, R8
+	JZ      storetail
+	VMOVDQU (SI)(AX*1), Y0
+	VMOVDQU Y0, (DX)(AX*1)
+	ADDQ    $32, AX
+	DECQ    R8
+	JMP     store8
+
+storetail:
+	VMOVDQU32.Z (SI)(AX*1), K1, Y0
+	VMOVDQU32   Y0, K1, (DX)(AX*1)
+	LEAQ        (DX)(R10*4), DX
+
+storenext:
+	ADDQ R9, SI
+	INCQ BX
+	CMPQ BX, R12
+	JNE  storeloop
+	XORQ BX, BX
+	ADDQ R13, DI
+	MOVQ DI, DX
+
+storeloop:
+	DECQ CX
+	JNZ  storerow
+
+storedone:
+	VZEROUPPER
+	RET
