@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"encoding/binary"
 	"math"
 
 	"github.com/goapprox/goapprox/quantize"
@@ -139,18 +140,37 @@ func (r *codeRange) quantizeRun(q *quantized, values []float32, hist *[256]int64
 
 // codeSum returns the sum of the codes whose table indices are b: the
 // index is the code's low byte, read as signed when the codes are.
+//
+// It adds eight bytes at a time in the 16-bit lanes of a uint64 (each
+// training step sums every weight row and, for linear layers, every
+// activation row: byte by byte that was a sixth of LeNet-5's fc1). A
+// signed byte is its unsigned value with the top bit flipped, minus 128.
 func codeSum(b []byte, signed bool) int64 {
-	var s int64
+	var flip byte
 	if signed {
-		for _, v := range b {
-			s += int64(int8(v))
-		}
-	} else {
-		for _, v := range b {
-			s += int64(v)
-		}
+		flip = 0x80
 	}
-	return s
+	flips := uint64(flip) * 0x0101010101010101
+	const low = 0x00FF00FF00FF00FF
+	var s int64
+	n := len(b)
+	for len(b) >= 8 {
+		// Each word adds at most 2·255 to a 16-bit lane: 128 words fit.
+		words := min(len(b)/8, 128)
+		var lanes uint64
+		for i := 0; i < words*8; i += 8 {
+			v := binary.LittleEndian.Uint64(b[i:]) ^ flips
+			lanes += v&low + (v>>8)&low
+		}
+		for ; lanes != 0; lanes >>= 16 {
+			s += int64(lanes & 0xFFFF)
+		}
+		b = b[words*8:]
+	}
+	for _, v := range b {
+		s += int64(v ^ flip)
+	}
+	return s - int64(flip)*int64(n)
 }
 
 // grow returns s with length n, reusing its memory when it is large enough.

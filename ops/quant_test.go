@@ -164,3 +164,42 @@ func TestQuantizeFastPathsMatchQuantizePackage(t *testing.T) {
 		}
 	}
 }
+
+// TestCodeSumMatchesByteLoop holds codeSum's word-at-a-time sums to the
+// plain byte loop on lengths around its word and lane-flush boundaries,
+// with random bytes and the extreme ones (0x00, 0x7F, 0x80, 0xFF).
+func TestCodeSumMatchesByteLoop(t *testing.T) {
+	rng := rand.New(rand.NewSource(56))
+	plain := func(b []byte, signed bool) int64 {
+		var s int64
+		for _, v := range b {
+			if signed {
+				s += int64(int8(v))
+			} else {
+				s += int64(v)
+			}
+		}
+		return s
+	}
+	lengths := []int{0, 1, 7, 8, 9, 15, 16, 17, 400, 1023, 1024, 1025, 2047, 2048, 2049, 5000}
+	for range 20 {
+		lengths = append(lengths, rng.Intn(3000))
+	}
+	for _, n := range lengths {
+		for _, fill := range []int{-1, 0x00, 0x7F, 0x80, 0xFF} {
+			b := make([]byte, n)
+			for i := range b {
+				if fill < 0 {
+					b[i] = byte(rng.Uint32())
+				} else {
+					b[i] = byte(fill)
+				}
+			}
+			for _, signed := range []bool{false, true} {
+				if got, want := codeSum(b, signed), plain(b, signed); got != want {
+					t.Fatalf("n=%d fill=%#x signed=%v: codeSum = %d, want %d", n, fill, signed, got, want)
+				}
+			}
+		}
+	}
+}
