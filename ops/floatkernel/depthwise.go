@@ -287,12 +287,153 @@ func depthwiseForward(y, x, w []float32, g kernel.ConvGeom, threads int, ws *Wor
 }
 
 // depthwiseBackwardData computes dx for depthwise geometry, one (image,
+// input channel) plane per task; the mask (nil: none) zeroes dx where it
+// is false. With one output per channel and a fused kernel for the column
+// stride (fusedRows), every row class of dx is computed straight from the
+// spread output gradient; otherwise through phase planes.
+func depthwiseBackwardData(dx, dy, w []float32, mask []bool, g kernel.ConvGeom, threads int, ws *Workspace) {
+	p := phasedGeom(g)
+	if !p.fusedRows(g) {
+		depthwiseBackwardDataPhased(dx, dy, w, mask, g, p, threads, ws)
+		return
+	}
+	oh, ow := g.OutH(), g.OutW()
+	taps := g.KH * g.KW
+	workers := workerCount(g.N*g.C, threads)
+	ws.begin(workers)
+	parallel.Run(g.N*g.C, workers, 1, parallel.Func(func(t, lo, hi int) {
+		b := &ws.workers[t]
+		b.acc = growFloats(b.acc, p.front+p.stride+32) // as in the phased path
+		clear(b.acc)
+		var classes [fusedMaxStride]dxClass
+		nc := p.dxClasses(&classes, len(b.acc))
+		var wbuf [2 * fusedMaxTaps]float32
+		for task := lo; task < hi; task++ {
+			plane := task * g.H * g.W // task = image·C + channel = output plane
+			p.spread(b.acc[p.front:], dy[task*oh*ow:][:oh*ow])
+			d := dx[plane:][:g.H*g.W]
+			var m []bool
+			if mask != nil {
+				m = mask[plane:][:g.H*g.W]
+			}
+			wo := w[(task%g.C)*taps:][:taps]
+			for i := range classes[:nc] {
+				cl := &classes[i]
+				k := cl.ne + cl.no
+				for j, tap := range cl.taps[:k] {
+					wbuf[j] = wo[tap]
+				}
+				a := rowTaps{dst: &d[cl.dst], src: &b.acc[0], offs: &cl.offs[0], w: &wbuf[0],
+					ne: cl.ne, no: cl.no, n: g.W / p.sw, rows: cl.rows, ds: p.sh * g.W, ss: p.wq}
+				if m != nil {
+					a.mask = &m[cl.dst]
+				}
+				tapRows(&a, p.sw)
+			}
+		}
+	}))
+}
+
+// Limits of the fused data gradient's per-worker tables.
+const (
+	fusedMaxStride = 4
+	fusedMaxTaps   = 16
+)
+
+// rowTaps are the arguments of a fused kernel, which reads the fields by
+// their offsets (depthwise_amd64.s): keep the order. Row r of the class
+// (r < rows) is dst[r·ds+x] for x < n (sw 1) or x < 2n (sw 2), masked by
+// mask[r·ds+x] unless mask is nil. With column stride 1 it is Σ_t w[t]·
+// src[r·ss+x+offs[t]] over the ne taps; with stride 2, even column 2j is
+// that sum at j over the first ne taps and odd column 2j+1 at j over the
+// next no taps. Each sum is one FMA chain in tap order from +0, as
+// tapsAxpy computes the phase planes.
+type rowTaps struct {
+	dst    *float32 // 0
+	mask   *bool    // 8
+	src    *float32 // 16
+	offs   *int     // 24
+	w      *float32 // 32
+	ne, no int      // 40, 48
+	n      int      // 56: outputs a row (sw 1) or column pairs (sw 2)
+	rows   int      // 64
+	ds, ss int      // 72, 80: row strides of dst (and mask) and src
+}
+
+// dxClass is one row class of dx (input rows iy0, iy0+sh, ...) for the
+// fused kernels: where its first row starts in the plane, and per column
+// stream (one for sw 1, even and odd columns for sw 2) the kernel taps
+// and their offsets in the spread output gradient.
+type dxClass struct {
+	rows, dst int
+	ne, no    int
+	taps      [2 * fusedMaxTaps]int
+	offs      [2 * fusedMaxTaps]int
+}
+
+// fusedRows reports whether the fused kernels handle g: one output per
+// channel, column stride 1 with rows of at least 4 or stride 2 with an
+// even row of at least 8, and tables that fit dxClass.
+func (p phased) fusedRows(g kernel.ConvGeom) bool {
+	if !haveTapRows || g.OutPerGroup() != 1 || p.sh > fusedMaxStride {
+		return false
+	}
+	switch {
+	case p.sw == 1 && g.W >= 4:
+	case p.sw == 2 && g.W >= 8 && g.W%2 == 0:
+	default:
+		return false
+	}
+	for _, ts := range p.phaseTaps {
+		if len(ts) > fusedMaxTaps {
+			return false
+		}
+	}
+	return true
+}
+
+// dxClasses fills cls with dx's row classes and returns their number. In
+// the phase planes, input pixel (iy, ix) is at row (iy+ph)/sh, column
+// (ix+pw)/sw of phase ((iy+ph)%sh, (ix+pw)%sw), whose value the phased
+// path sums from the output gradient at front + that position + each of
+// the phase's offsets; the offsets here fold in all but the row and the
+// column step. It panics if a kernel would read outside accLen floats.
+func (p phased) dxClasses(cls *[fusedMaxStride]dxClass, accLen int) int {
+	nc := 0
+	p.rowClasses(func(iy0, rows, _ int) {
+		c := &cls[nc]
+		nc++
+		py := iy0 + p.ph
+		c.rows, c.dst = rows, iy0*p.w
+		row := p.front + py/p.sh*p.wq
+		stream := func(k, px int) int { // px: the padded column of stream element 0
+			phase := py%p.sh*p.sw + px%p.sw
+			for i, tap := range p.phaseTaps[phase] {
+				c.taps[k+i] = tap
+				c.offs[k+i] = row + px/p.sw + p.phaseOffs[phase][i]
+			}
+			return len(p.phaseTaps[phase])
+		}
+		c.ne = stream(0, p.pw)
+		if p.sw == 2 {
+			c.no = stream(c.ne, p.pw+1)
+		}
+		span := p.w / p.sw // elements of a stream in a row
+		for _, off := range c.offs[:c.ne+c.no] {
+			if off < 0 || off+(rows-1)*p.wq+span > accLen {
+				panic("floatkernel: fused depthwise kernel outside its buffer")
+			}
+		}
+	})
+	return nc
+}
+
+// depthwiseBackwardDataPhased computes dx for depthwise geometry, one (image,
 // input channel) plane per task, summing that channel's og outputs into
 // its phase planes; the merge back into dx applies the mask (nil: none).
-func depthwiseBackwardData(dx, dy, w []float32, mask []bool, g kernel.ConvGeom, threads int, ws *Workspace) {
+func depthwiseBackwardDataPhased(dx, dy, w []float32, mask []bool, g kernel.ConvGeom, p phased, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
 	taps := g.KH * g.KW
-	p := phasedGeom(g)
 	workers := workerCount(g.N*g.C, threads)
 	ws.begin(workers)
 	parallel.Run(g.N*g.C, workers, 1, parallel.Func(func(t, lo, hi int) {

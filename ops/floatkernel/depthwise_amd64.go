@@ -33,3 +33,45 @@ func init() {
 		}
 	}
 }
+
+// The fused data-gradient kernels (depthwise_amd64.s), by column stride
+// and block width.
+//
+//go:noescape
+func tapRows1x8Unit(a *rowTaps)
+
+//go:noescape
+func tapRows1x4Unit(a *rowTaps)
+
+//go:noescape
+func tapRows1x8r2Unit(a *rowTaps)
+
+//go:noescape
+func tapRows1x4r2Unit(a *rowTaps)
+
+//go:noescape
+func tapRows2x8Unit(a *rowTaps)
+
+//go:noescape
+func tapRows2x4Unit(a *rowTaps)
+
+// haveTapRows reports whether tapRows may be called.
+var haveTapRows = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// tapRows computes one row class of a depthwise data gradient (see
+// rowTaps) with the kernel for its column stride and row length. A direct
+// call, not a function variable, so that a stays on the caller's stack.
+func tapRows(a *rowTaps, sw int) {
+	switch {
+	case sw == 1 && a.n > 16:
+		tapRows1x8Unit(a)
+	case sw == 1 && a.n >= 8:
+		tapRows1x8r2Unit(a)
+	case sw == 1:
+		tapRows1x4r2Unit(a)
+	case a.n >= 8:
+		tapRows2x8Unit(a)
+	default:
+		tapRows2x4Unit(a)
+	}
+}

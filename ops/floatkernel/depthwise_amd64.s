@@ -226,3 +226,4 @@ dot9sum:
 	VMOVSS X8, 32(DX)
 	VZEROUPPER
 	RET
+

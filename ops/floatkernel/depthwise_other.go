@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package floatkernel
+
+// Without the vector kernels the depthwise data gradient always goes
+// through phase planes.
+const haveTapRows = false
+
+func tapRows(*rowTaps, int) { panic("floatkernel: no fused depthwise kernel in this build") }
