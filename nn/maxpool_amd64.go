@@ -14,8 +14,9 @@ package nn
 func maxPool2x2AVX2(x, y *float32, arg *int32, planes, h, w int, tail *[3][8]int32) (nan bool)
 
 // maxPool2x2GradAVX2 sets the inputs of every window to the window's dy
-// (plus 0) at its argmax and +0 elsewhere. It does not write the last row
-// or column of a plane of odd height or width, which no window covers.
+// (plus 0) at its argmax and +0 elsewhere. The last row or column of a
+// plane of odd height or width, which no window covers, it leaves as it
+// was or sets to +0.
 //
 //go:noescape
 func maxPool2x2GradAVX2(dx, dy *float32, arg *int32, planes, h, w int, tail *[3][8]int32)
