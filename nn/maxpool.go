@@ -90,11 +90,43 @@ func (g poolGeom) forward(x []float32, h, w int, y []float32, arg []int32) {
 	oh := (h+2*g.ph-g.kh)/g.sh + 1
 	ow := (w+2*g.pw-g.kw)/g.sw + 1
 	planes := len(x) / (h * w)
-	if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 {
+	if !g.is2x2() {
+		g.forwardGeneral(x, h, w, oh, ow, planes, y, arg)
+		return
+	}
+	if !useAVX2 {
 		forward2x2(x, h, w, oh, ow, planes, y, arg)
 		return
 	}
-	g.forwardGeneral(x, h, w, oh, ow, planes, y, arg)
+	if planes == 0 {
+		return
+	}
+	// The kernel trusts these lengths; slicing checks them.
+	y, arg = y[:planes*oh*ow], arg[:planes*oh*ow]
+	tail := pool2x2TailMasks(ow)
+	if maxPool2x2AVX2(&x[0], &y[0], &arg[0], planes, h, w, &tail) {
+		// A NaN, which the kernel's comparisons ignore: as forward2x2.
+		g.forwardGeneral(x, h, w, oh, ow, planes, y, arg)
+	}
+}
+
+// is2x2 reports whether g is the 2×2, stride-2 window without padding
+// that forward2x2 and the AVX2 kernels take.
+func (g poolGeom) is2x2() bool {
+	return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0
+}
+
+// pool2x2TailMasks are the masks the AVX2 kernels load and store a row's
+// last group of ow%8 windows through: its first 8 inputs in each of the two
+// rows, its next 8, and its outputs.
+func pool2x2TailMasks(ow int) (m [3][8]int32) {
+	rem := ow % 8
+	for k := range 8 {
+		m[0][k] = -int32(b2i(k < 2*rem))
+		m[1][k] = -int32(b2i(8+k < 2*rem))
+		m[2][k] = -int32(b2i(k < rem))
+	}
+	return m
 }
 
 // forwardGeneral is forward for any window: a loop over each window.
@@ -314,7 +346,7 @@ func (op *maxPoolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.V
 		g.forward(x, xs[2], xs[3], op.y[:len(dy)], op.arg)
 		arg = op.arg
 	}
-	op.loop = poolLoop{grad: true, x: dx, y: dy, arg: arg, h: xs[2], w: xs[3], oh: os[2], ow: os[3]}
+	op.loop = poolLoop{g: g, grad: true, x: dx, y: dy, arg: arg, h: xs[2], w: xs[3], oh: os[2], ow: os[3]}
 	parallel.Run(xs[0]*xs[1], 0, unitsPerPart(xs[2]*xs[3]), &op.loop)
 	op.loop = poolLoop{}
 	return out, nil
@@ -337,6 +369,18 @@ func (l *poolLoop) Run(_, lo, hi int) {
 	x, y, arg := l.x[lo*in1:hi*in1], l.y[lo*out1:hi*out1], l.arg[lo*out1:hi*out1]
 	if !l.grad {
 		l.g.forward(x, l.h, l.w, y, arg)
+		return
+	}
+	if l.g.is2x2() && useAVX2 {
+		// Windows tile the plane and each input gets one window's dy or
+		// 0, so the kernel writes dx directly; only the row and column
+		// no window covers need clearing.
+		if l.h%2 != 0 || l.w%2 != 0 {
+			clear(x)
+		}
+		y, arg = y[:(hi-lo)*out1], arg[:(hi-lo)*out1]
+		tail := pool2x2TailMasks(l.ow)
+		maxPool2x2GradAVX2(&x[0], &y[0], &arg[0], hi-lo, l.h, l.w, &tail)
 		return
 	}
 	clear(x)
