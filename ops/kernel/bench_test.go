@@ -54,6 +54,43 @@ func benchGEMM(b *testing.B, asm bool) {
 func BenchmarkLUTGEMM(b *testing.B)         { benchGEMM(b, true) }
 func BenchmarkLUTGEMMPortable(b *testing.B) { benchGEMM(b, false) }
 
+// benchLinears are the zoo's linear layers at batch 64 (m = batch, n =
+// outputs, k = inputs): LeNet-5's fc1, fc2, fc3 and MobileNetV2's fc.
+var benchLinears = []struct {
+	name    string
+	m, n, k int
+}{
+	{"lenet5-fc1", 64, 120, 400},
+	{"lenet5-fc2", 64, 84, 120},
+	{"lenet5-fc3", 64, 10, 84},
+	{"mobilenetv2-fc", 64, 10, 128},
+}
+
+// BenchmarkLUTGEMMLayers runs the small GEMMs of a training step.
+func BenchmarkLUTGEMMLayers(b *testing.B) {
+	p := benchTable()
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, c := range benchLinears {
+		for _, threads := range []int{0, 1} {
+			name := c.name
+			if threads == 1 {
+				name += "/1thread"
+			}
+			b.Run(name, func(b *testing.B) {
+				x, w := codes(rng, c.m*c.k, 0), codes(rng, c.n*c.k, 0)
+				acc := make([]int32, c.m*c.n)
+				b.ResetTimer()
+				for b.Loop() {
+					if err := GEMM(acc, x, w, c.m, c.n, c.k, p, threads); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportLookups(b, c.m*c.n*c.k)
+			})
+		}
+	}
+}
+
 // benchConvs are layers of the zoo's models:
 //   - lenet5-conv1: LeNet-5's first conv, batch 64, 1->6 channels, 5x5,
 //     28x28 input, padding 2 (few channels, many taps, few outputs);
