@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/goapprox/goapprox/internal/cputime"
 )
 
 // Benchmarks report table lookups per second (one lookup per product) as
-// the custom metric Glookup/s. The plain names use the fastest kernel this
-// machine has on all cores; the Portable variants force the pure-Go kernel;
-// a /1thread suffix pins one thread for per-core figures.
+// the custom metric Glookup/s, and the CPU time per call as cpu-ms/op (on
+// a shared machine a steadier figure than wall time). The plain names use
+// the fastest kernel this machine has on all cores; the Portable variants
+// force the pure-Go kernel; a /1thread suffix pins one thread for per-core
+// figures.
 
 func benchTable() *Prepared {
 	rng := rand.New(rand.NewPCG(9, 9))
@@ -39,12 +43,14 @@ func benchGEMM(b *testing.B, asm bool) {
 				x, w := codes(rng, m*k, 0), codes(rng, n*k, 0)
 				acc := make([]int32, m*n)
 				b.ResetTimer()
+				cpu := cputime.Process()
 				for b.Loop() {
 					if err := GEMM(acc, x, w, m, n, k, p, threads); err != nil {
 						b.Fatal(err)
 					}
 				}
 				reportLookups(b, m*n*k)
+				cputime.Report(b, cpu)
 			})
 		}
 	}
@@ -80,12 +86,14 @@ func BenchmarkLUTGEMMLayers(b *testing.B) {
 				x, w := codes(rng, c.m*c.k, 0), codes(rng, c.n*c.k, 0)
 				acc := make([]int32, c.m*c.n)
 				b.ResetTimer()
+				cpu := cputime.Process()
 				for b.Loop() {
 					if err := GEMM(acc, x, w, c.m, c.n, c.k, p, threads); err != nil {
 						b.Fatal(err)
 					}
 				}
 				reportLookups(b, c.m*c.n*c.k)
+				cputime.Report(b, cpu)
 			})
 		}
 	}
@@ -137,12 +145,14 @@ func benchConv(b *testing.B, asm bool) {
 				x, w := codes(rng, g.XLen(), 0), codes(rng, g.WLen(), 0)
 				acc := make([]int32, g.YLen())
 				b.ResetTimer()
+				cpu := cputime.Process()
 				for b.Loop() {
 					if err := Conv2d(acc, x, w, 0, g, p, threads); err != nil {
 						b.Fatal(err)
 					}
 				}
 				reportLookups(b, g.YLen()*g.FanIn())
+				cputime.Report(b, cpu)
 			})
 		}
 	}
