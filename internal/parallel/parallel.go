@@ -48,11 +48,21 @@ func Bounds(n, parts, t int) (lo, hi int) {
 // and returns when every part is done. With one part, or one core, it
 // runs the parts in order on the calling goroutine.
 func Run(n, threads, minPer int, loop Loop) {
+	RunParts(n, Parts(n, threads, minPer), threads, loop)
+}
+
+// RunParts runs loop over [0, n) split into exactly parts parts (at least
+// one, at most n) on at most threads goroutines (threads <= 0: one per
+// core), the caller's included. Parts are handed out one at a time, so
+// more parts than threads balance uneven parts: a kernel that splits its
+// work into tasks passes one part per task. Like Run, it runs everything
+// on the calling goroutine when only one goroutine may work.
+func RunParts(n, parts, threads int, loop Loop) {
 	if n <= 0 {
 		return
 	}
-	parts := Parts(n, threads, minPer)
-	helpers := min(parts, runtime.GOMAXPROCS(0)) - 1
+	parts = max(1, min(parts, n))
+	helpers := min(parts, Threads(threads), runtime.GOMAXPROCS(0)) - 1
 	if helpers <= 0 {
 		for t := range parts {
 			lo, hi := Bounds(n, parts, t)

@@ -120,3 +120,49 @@ func TestRunDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Run allocated %v times per call", a)
 	}
 }
+
+// concurrencyLoop records the most parts that ran at the same time.
+type concurrencyLoop struct {
+	running, most atomic.Int32
+	bounds        [][2]int
+}
+
+func (l *concurrencyLoop) Run(part, lo, hi int) {
+	now := l.running.Add(1)
+	for {
+		most := l.most.Load()
+		if now <= most || l.most.CompareAndSwap(most, now) {
+			break
+		}
+	}
+	l.bounds[part] = [2]int{lo, hi}
+	// Long enough that helpers, once awake, overlap with the caller.
+	for i := 0; i < 20000; i++ {
+		runtime.Gosched()
+		if i%1000 == 0 && l.running.Load() > 1 {
+			break
+		}
+	}
+	l.running.Add(-1)
+}
+
+// RunParts splits into exactly the parts asked for (capped at n) and never
+// runs more of them at once than threads allows.
+func TestRunPartsSplitsAndLimitsThreads(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(4)
+	for _, c := range []struct{ n, parts, threads, wantParts int }{
+		{10, 10, 2, 10}, {10, 3, 1, 3}, {5, 8, 3, 5}, {7, 0, 2, 1}, {40, 12, 4, 12},
+	} {
+		l := &concurrencyLoop{bounds: make([][2]int, c.wantParts)}
+		RunParts(c.n, c.parts, c.threads, l)
+		for p, b := range l.bounds {
+			if lo, hi := Bounds(c.n, c.wantParts, p); b != [2]int{lo, hi} {
+				t.Errorf("%+v: part %d ran [%d, %d), want [%d, %d)", c, p, b[0], b[1], lo, hi)
+			}
+		}
+		if most := int(l.most.Load()); most > c.threads {
+			t.Errorf("%+v: %d parts ran at once, threads allows %d", c, most, c.threads)
+		}
+	}
+}

@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/goapprox/goapprox/internal/cputime"
 )
 
 // Benchmarks report table lookups per second (one lookup per product) as
-// the custom metric Glookup/s. The plain names use the fastest kernel this
-// machine has on all cores; the Portable variants force the pure-Go kernel;
-// a /1thread suffix pins one thread for per-core figures.
+// the custom metric Glookup/s, and the CPU time per call as cpu-ms/op (on
+// a shared machine a steadier figure than wall time). The plain names use
+// the fastest kernel this machine has on all cores; the Portable variants
+// force the pure-Go kernel; a /1thread suffix pins one thread for per-core
+// figures.
 
 func benchTable() *Prepared {
 	rng := rand.New(rand.NewPCG(9, 9))
@@ -39,12 +43,14 @@ func benchGEMM(b *testing.B, asm bool) {
 				x, w := codes(rng, m*k, 0), codes(rng, n*k, 0)
 				acc := make([]int32, m*n)
 				b.ResetTimer()
+				cpu := cputime.Process()
 				for b.Loop() {
 					if err := GEMM(acc, x, w, m, n, k, p, threads); err != nil {
 						b.Fatal(err)
 					}
 				}
 				reportLookups(b, m*n*k)
+				cputime.Report(b, cpu)
 			})
 		}
 	}
@@ -53,6 +59,45 @@ func benchGEMM(b *testing.B, asm bool) {
 // BenchmarkLUTGEMM multiplies size×size×size codes.
 func BenchmarkLUTGEMM(b *testing.B)         { benchGEMM(b, true) }
 func BenchmarkLUTGEMMPortable(b *testing.B) { benchGEMM(b, false) }
+
+// benchLinears are the zoo's linear layers at batch 64 (m = batch, n =
+// outputs, k = inputs): LeNet-5's fc1, fc2, fc3 and MobileNetV2's fc.
+var benchLinears = []struct {
+	name    string
+	m, n, k int
+}{
+	{"lenet5-fc1", 64, 120, 400},
+	{"lenet5-fc2", 64, 84, 120},
+	{"lenet5-fc3", 64, 10, 84},
+	{"mobilenetv2-fc", 64, 10, 128},
+}
+
+// BenchmarkLUTGEMMLayers runs the small GEMMs of a training step.
+func BenchmarkLUTGEMMLayers(b *testing.B) {
+	p := benchTable()
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, c := range benchLinears {
+		for _, threads := range []int{0, 1} {
+			name := c.name
+			if threads == 1 {
+				name += "/1thread"
+			}
+			b.Run(name, func(b *testing.B) {
+				x, w := codes(rng, c.m*c.k, 0), codes(rng, c.n*c.k, 0)
+				acc := make([]int32, c.m*c.n)
+				b.ResetTimer()
+				cpu := cputime.Process()
+				for b.Loop() {
+					if err := GEMM(acc, x, w, c.m, c.n, c.k, p, threads); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportLookups(b, c.m*c.n*c.k)
+				cputime.Report(b, cpu)
+			})
+		}
+	}
+}
 
 // benchConvs are layers of the zoo's models:
 //   - lenet5-conv1: LeNet-5's first conv, batch 64, 1->6 channels, 5x5,
@@ -100,12 +145,14 @@ func benchConv(b *testing.B, asm bool) {
 				x, w := codes(rng, g.XLen(), 0), codes(rng, g.WLen(), 0)
 				acc := make([]int32, g.YLen())
 				b.ResetTimer()
+				cpu := cputime.Process()
 				for b.Loop() {
 					if err := Conv2d(acc, x, w, 0, g, p, threads); err != nil {
 						b.Fatal(err)
 					}
 				}
 				reportLookups(b, g.YLen()*g.FanIn())
+				cputime.Report(b, cpu)
 			})
 		}
 	}

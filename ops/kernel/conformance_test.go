@@ -23,12 +23,14 @@ type variant struct {
 }
 
 func variants(t testing.TB) []variant {
+	// Each conv mode's variant also forces one GEMM orientation.
 	vs := []variant{{name: "exported", gemm: GEMM, conv: Conv2d}}
 	modes := []struct {
 		name string
 		m    convMode
-	}{{"im2col", convIm2col}, {"direct", convDirect}, {"shifted", convShifted},
-		{"direct-stacked", convDirectStacked}, {"shifted-stacked", convShiftedStacked}, {"auto", convAuto}}
+		g    gemmOrient
+	}{{"im2col", convIm2col, gemmLanesW}, {"direct", convDirect, gemmLanesX}, {"shifted", convShifted, gemmLanesW},
+		{"direct-stacked", convDirectStacked, gemmLanesX}, {"shifted-stacked", convShiftedStacked, gemmAuto}, {"auto", convAuto, gemmAuto}}
 	if testing.Short() {
 		modes = modes[:5] // the exported variant covers auto
 	}
@@ -37,7 +39,7 @@ func variants(t testing.TB) []variant {
 			vs = append(vs, variant{
 				name: im.name + "/" + mode.name,
 				gemm: func(acc []int32, x, w []byte, m, n, k int, p *Prepared, threads int) error {
-					return gemmWith(im, acc, x, w, m, n, k, p, threads)
+					return gemmWith(im, mode.g, acc, x, w, m, n, k, p, threads)
 				},
 				conv: func(acc []int32, x, w []byte, pad byte, g ConvGeom, p *Prepared, threads int) error {
 					return convWith(im, mode.m, acc, x, w, pad, g, p, threads)
@@ -125,12 +127,21 @@ func suite(tables []struct {
 func TestGEMMConformance(t *testing.T) {
 	shapes := [][3]int{{1, 1, 1}, {3, 17, 129}, {129, 3, 17}, {17, 129, 3}, {1, 300, 9}, {64, 10, 84},
 		{70, 257, 5}, {5, 5, 513}, {0, 4, 4}, {4, 4, 0}, {257, 70, 300}}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 8; i++ {
-		shapes = append(shapes, [3]int{1 + rng.IntN(200), 1 + rng.IntN(200), 1 + rng.IntN(300)})
-	}
+	// The linear layers of the zoo's models (batch 64): LeNet-5's fc1,
+	// fc2, fc3 and MobileNetV2's fc; then sizes around the kernel's lane
+	// widths (64, 128, 256) in either operand, with k from one step to
+	// several 128-step chunks.
+	layers := [][3]int{{64, 120, 400}, {64, 84, 120}, {64, 10, 84}, {64, 10, 128},
+		{1, 257, 7}, {257, 1, 400}, {63, 65, 1}, {65, 63, 400}, {129, 257, 7}, {257, 129, 1},
+		{63, 1, 7}, {1, 129, 400}, {65, 129, 400}, {129, 65, 7}}
 	if testing.Short() {
-		shapes = shapes[:10]
+		shapes = append(shapes[:10], layers[:6]...)
+	} else {
+		shapes = append(shapes, layers...)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 8 && !testing.Short(); i++ {
+		shapes = append(shapes, [3]int{1 + rng.IntN(200), 1 + rng.IntN(200), 1 + rng.IntN(300)})
 	}
 	vs := variants(t)
 	threadCounts, tables := suite(testTables())
@@ -468,6 +479,39 @@ func TestRealMultiplier(t *testing.T) {
 		got := make([]int32, g.YLen())
 		if err := v.conv(got, x, w, 0, g, p, 2); err != nil || !slices.Equal(got, want) {
 			t.Errorf("%s: %v, %s", v.name, err, firstDiff(got, want))
+		}
+	}
+}
+
+// TestPackPanel checks GEMM's panel packing (8x8 word transposes plus
+// scalar edges) against the plain definition, for lane and step counts
+// around multiples of 8 and packs of part of the steps, and that it leaves
+// everything else alone.
+func TestPackPanel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, nl := range []int{1, 7, 8, 9, 63, 120, 256} {
+		for _, k := range []int{1, 7, 8, 9, 17, 400} {
+			width := roundLanes(nl)
+			lanes := codes(rng, nl*k, 0)
+			for _, span := range [][2]int{{0, k}, {0, min(8, k)}, {min(8, k), k}} {
+				l0, l1 := span[0], span[1]
+				panel := make([]byte, k*width)
+				for i := range panel {
+					panel[i] = 0xAA
+				}
+				packPanel(panel, width, lanes, k, nl, l0, l1)
+				for l := 0; l < k; l++ {
+					for q := 0; q < width; q++ {
+						want := byte(0xAA)
+						if q < nl && l >= l0 && l < l1 {
+							want = lanes[q*k+l]
+						}
+						if got := panel[l*width+q]; got != want {
+							t.Fatalf("nl %d k %d steps [%d, %d): panel[%d*%d+%d] = %d, want %d", nl, k, l0, l1, l, width, q, got, want)
+						}
+					}
+				}
+			}
 		}
 	}
 }

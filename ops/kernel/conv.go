@@ -195,7 +195,7 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g Con
 	}
 	j.ochunk = ceilDiv(og, j.ochunks)
 	j.ochunks = ceilDiv(og, j.ochunk)
-	parallel(j, g.Groups*j.blocks*j.ochunks, threads)
+	runTasks(j, g.Groups*j.blocks*j.ochunks, threads)
 	*j = convJob{direct2: j.direct2}
 	convJobs.Put(j)
 	return nil
@@ -273,6 +273,9 @@ func (j *convJob) directSpans(threads int) {
 	j.spanBlocks = max(1, min(fit, ceilDiv(total, spans)))
 	j.blocks = ceilDiv(total, j.spanBlocks)
 }
+
+// Run runs tasks [lo, hi) for the shared pool (see runTasks).
+func (j *convJob) Run(_, lo, hi int) { tasks(j, lo, hi) }
 
 func (j *convJob) runTask(t int, s *scratch) {
 	oc := t % j.ochunks

@@ -11,9 +11,10 @@
 //
 // Use: p := Prepare(table) once per table (it is immutable and shared by
 // all goroutines), then GEMM and Conv2d as often as needed. Both run on all
-// cores by default, validate their arguments and return an error for bad
-// sizes, and take their working memory from a pool, so calls in steady
-// state allocate nothing.
+// cores by default, on the module's shared workers (internal/parallel),
+// validate their arguments and return an error for bad sizes, and take
+// their working memory from a pool, so calls in steady state allocate
+// nothing.
 //
 // How it is fast: both kernels are one row kernel. A "selector" code (an
 // activation code in a GEMM whose lanes are weights, a weight code

@@ -1,8 +1,11 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
+
+	"github.com/goapprox/goapprox/internal/parallel"
 )
 
 // minParallelWork is the number of lookups below which a call runs on the
@@ -21,7 +24,7 @@ const minParallelWork = 1 << 16
 // written. Working memory comes from a pool shared by all calls, so calls in
 // steady state allocate nothing.
 func GEMM(acc []int32, x, w []byte, m, n, k int, p *Prepared, threads int) error {
-	return gemmWith(current(), acc, x, w, m, n, k, p, threads)
+	return gemmWith(current(), gemmAuto, acc, x, w, m, n, k, p, threads)
 }
 
 func checkGEMM(acc []int32, x, w []byte, m, n, k int, p *Prepared) error {
@@ -40,11 +43,22 @@ func checkGEMM(acc []int32, x, w []byte, m, n, k int, p *Prepared) error {
 	return nil
 }
 
+// gemmOrient says which operand a GEMM runs along the lanes; tests force
+// each one.
+type gemmOrient int
+
+const (
+	gemmAuto   gemmOrient = iota
+	gemmLanesW            // lanes over weight rows (output features), activation codes select
+	gemmLanesX            // lanes over activation rows (batch), weight codes select
+)
+
 // gemmJob is one GEMM call in the row-kernel form: a selector operand of R
 // rows whose codes pick table rows, and a lane operand of L rows looked up
-// in those table rows, both k long. The lane operand is packed per block of
-// maxLanes lanes into a k-major panel so each selector step reads one
-// contiguous run of lane codes.
+// in those table rows, both k long. The lane operand is packed once per
+// call, per block of maxLanes lanes, into a k-major panel so that each
+// selector step reads one contiguous run of lane codes; the tasks (lane
+// block, chunk of selector rows) then only read it.
 type gemmJob struct {
 	im         *impl
 	lay        *layout
@@ -55,11 +69,24 @@ type gemmJob struct {
 	rowStride, laneStride int
 	bias                  int32
 	blocks, rowChunk      int
+	// The panel holds block b from b*k*maxLanes, k rows of width bytes
+	// (maxLanes, or for the last block its lane count rounded up to a
+	// kernel width, lastWidth), so a narrow block's panel is compact.
+	// offs and offsLast are the offsets of the steps' rows for full and
+	// last blocks. They are kept with the pooled job so calls allocate
+	// nothing.
+	panel          []byte
+	lastWidth      int
+	offs, offsLast []int32
 }
 
 var gemmJobs = sync.Pool{New: func() any { return new(gemmJob) }}
 
-func gemmWith(im *impl, acc []int32, x, w []byte, m, n, k int, p *Prepared, threads int) error {
+// minPackBytes is the panel size below which one thread packs it: waking
+// the other threads for less costs more than it saves.
+const minPackBytes = 1 << 15
+
+func gemmWith(im *impl, orient gemmOrient, acc []int32, x, w []byte, m, n, k int, p *Prepared, threads int) error {
 	if err := checkGEMM(acc, x, w, m, n, k, p); err != nil {
 		return err
 	}
@@ -72,10 +99,10 @@ func gemmWith(im *impl, acc []int32, x, w []byte, m, n, k int, p *Prepared, thre
 	}
 	im = im.forTable(p)
 	j := gemmJobs.Get().(*gemmJob)
-	*j = gemmJob{im: im, acc: acc, k: k}
-	// Lanes go along whichever operand wastes fewer SIMD lanes; on a tie
-	// along the weights, which makes each output row a contiguous write.
-	if m*roundLanes(n) <= n*roundLanes(m) {
+	*j = gemmJob{im: im, acc: acc, k: k, panel: j.panel, offs: j.offs, offsLast: j.offsLast}
+	// On a tie lanes go along the weights, which makes each output row a
+	// contiguous write.
+	if orient == gemmLanesW || orient == gemmAuto && gemmCost(im, m, n, k) <= gemmCost(im, n, m, k) {
 		j.lay, j.sel, j.r, j.lanes, j.l = &p.byX, x, m, w, n
 		j.rowStride, j.laneStride = n, 1
 	} else {
@@ -85,40 +112,160 @@ func gemmWith(im *impl, acc []int32, x, w []byte, m, n, k int, p *Prepared, thre
 	if im.biased {
 		j.bias = int32(k) * p.base
 	}
+	j.blocks = ceilDiv(j.l, maxLanes)
+	j.lastWidth = roundLanes(j.l - (j.blocks-1)*maxLanes)
+	// The kernel reads up to maxLanes bytes from every offset (see
+	// maxLanes): slack past the last block's rows.
+	j.panel = growBytes(j.panel, (j.blocks-1)*k*maxLanes+k*j.lastWidth+maxLanes)
+	j.offs = stepOffsets(j.offs, k, maxLanes)
+	j.offsLast = stepOffsets(j.offsLast, k, j.lastWidth)
+
 	threads = resolveThreads(threads)
 	threads = min(threads, 1+m*n*k/minParallelWork)
-	j.blocks = ceilDiv(j.l, maxLanes)
+	// Pack in groups of 8 steps (see packPanel).
+	groups := ceilDiv(k, 8)
+	parallel.Run(groups, threads, ceilDiv(minPackBytes, 8*j.l), (*gemmPacker)(j))
+
 	chunks := 1
-	if want := 2 * threads; j.blocks < want {
+	if want := 4 * threads; j.blocks < want {
 		chunks = min(j.r, ceilDiv(want, j.blocks))
 	}
 	j.rowChunk = ceilDiv(j.r, chunks)
-	parallel(j, j.blocks*ceilDiv(j.r, j.rowChunk), threads)
-	*j = gemmJob{}
+	runTasks(j, j.blocks*ceilDiv(j.r, j.rowChunk), threads)
+	*j = gemmJob{panel: j.panel, offs: j.offs, offsLast: j.offsLast}
 	gemmJobs.Put(j)
 	return nil
 }
+
+// gemmCost estimates, in lookups of im, a GEMM whose selector operand has
+// r rows and lane operand l rows, both k long: the lanes the kernel
+// computes (wasted ones included), the fixed cost of each row-kernel call
+// and of each selector step (loading a table row), and packing the lane
+// operand. The step cost is what makes the wider lane operand cheaper when
+// lanes are wasted either way: LeNet-5's fc1 (batch 64, 400 -> 120) loads
+// 64*400 table rows with lanes along its 120 outputs, 120*400 along its
+// batch.
+func gemmCost(im *impl, r, l, k int) int {
+	calls := r * ceilDiv(l, maxLanes)
+	return r*k*roundLanes(l) + calls*(im.callCost+k*im.stepCost) + im.packCost*l*k
+}
+
+// stepOffsets returns offs grown to k entries, offs[l] = l*width.
+func stepOffsets(offs []int32, k, width int) []int32 {
+	offs = growInt32(offs, k)
+	for l := range offs {
+		offs[l] = int32(l * width)
+	}
+	return offs
+}
+
+// gemmPacker packs a gemmJob's panel, a part of its steps at a time.
+type gemmPacker gemmJob
+
+// Run packs steps [8*lo, 8*hi) of every lane block.
+func (pk *gemmPacker) Run(_, lo, hi int) {
+	j := (*gemmJob)(pk)
+	l0, l1 := 8*lo, min(8*hi, j.k)
+	for b := 0; b < j.blocks; b++ {
+		q0 := b * maxLanes
+		nl, width := maxLanes, maxLanes
+		if b == j.blocks-1 {
+			nl, width = j.l-q0, j.lastWidth
+		}
+		packPanel(j.panel[b*j.k*maxLanes:], width, j.lanes[q0*j.k:], j.k, nl, l0, l1)
+	}
+}
+
+// packPanel transposes steps [l0, l1) of lanes rows of k codes into panel
+// rows of width bytes: panel[l*width+q] = lanes[q*k+l] for q < nl. Lanes
+// past nl are left as they are: the kernel reads them, but their sums are
+// dropped. Blocks of 8 lanes by 8 steps move as eight 64-bit words each
+// way, transposed in registers; l0 is a multiple of 8.
+func packPanel(panel []byte, width int, lanes []byte, k, nl, l0, l1 int) {
+	q := 0
+	for ; q+8 <= nl; q += 8 {
+		rows := lanes[q*k:][:8*k]
+		l := l0
+		for ; l+8 <= l1; l += 8 {
+			transpose8(panel[l*width+q:], width, rows[l:], k)
+		}
+		for ; l < l1; l++ {
+			for i := range 8 {
+				panel[l*width+q+i] = rows[i*k+l]
+			}
+		}
+	}
+	for ; q < nl; q++ {
+		row := lanes[q*k:][:k]
+		for l := l0; l < l1; l++ {
+			panel[l*width+q] = row[l]
+		}
+	}
+}
+
+// transpose8 sets dst[j*dstPitch+i] = src[i*srcPitch+j] for i, j < 8: each
+// of the eight source rows is one 64-bit word, and three rounds of swaps
+// (of bytes, byte pairs, then halves between words 1, 2 and 4 apart)
+// transpose the 8x8 byte matrix in registers.
+func transpose8(dst []byte, dstPitch int, src []byte, srcPitch int) {
+	src = src[:7*srcPitch+8]
+	dst = dst[:7*dstPitch+8]
+	a0 := binary.LittleEndian.Uint64(src[0*srcPitch:])
+	a1 := binary.LittleEndian.Uint64(src[1*srcPitch:])
+	a2 := binary.LittleEndian.Uint64(src[2*srcPitch:])
+	a3 := binary.LittleEndian.Uint64(src[3*srcPitch:])
+	a4 := binary.LittleEndian.Uint64(src[4*srcPitch:])
+	a5 := binary.LittleEndian.Uint64(src[5*srcPitch:])
+	a6 := binary.LittleEndian.Uint64(src[6*srcPitch:])
+	a7 := binary.LittleEndian.Uint64(src[7*srcPitch:])
+	// Byte j of word i is element (i, j). Swap the off-diagonal bytes of
+	// each 2x2 block, then the off-diagonal byte pairs of each 4x4 block,
+	// then the off-diagonal 4x4 blocks.
+	const m1, m2, m4 = 0x00FF00FF00FF00FF, 0x0000FFFF0000FFFF, 0x00000000FFFFFFFF
+	a0, a1 = swapBits(a0, a1, 8, m1)
+	a2, a3 = swapBits(a2, a3, 8, m1)
+	a4, a5 = swapBits(a4, a5, 8, m1)
+	a6, a7 = swapBits(a6, a7, 8, m1)
+	a0, a2 = swapBits(a0, a2, 16, m2)
+	a1, a3 = swapBits(a1, a3, 16, m2)
+	a4, a6 = swapBits(a4, a6, 16, m2)
+	a5, a7 = swapBits(a5, a7, 16, m2)
+	a0, a4 = swapBits(a0, a4, 32, m4)
+	a1, a5 = swapBits(a1, a5, 32, m4)
+	a2, a6 = swapBits(a2, a6, 32, m4)
+	a3, a7 = swapBits(a3, a7, 32, m4)
+	binary.LittleEndian.PutUint64(dst[0*dstPitch:], a0)
+	binary.LittleEndian.PutUint64(dst[1*dstPitch:], a1)
+	binary.LittleEndian.PutUint64(dst[2*dstPitch:], a2)
+	binary.LittleEndian.PutUint64(dst[3*dstPitch:], a3)
+	binary.LittleEndian.PutUint64(dst[4*dstPitch:], a4)
+	binary.LittleEndian.PutUint64(dst[5*dstPitch:], a5)
+	binary.LittleEndian.PutUint64(dst[6*dstPitch:], a6)
+	binary.LittleEndian.PutUint64(dst[7*dstPitch:], a7)
+}
+
+// swapBits exchanges the bits of lo selected by mask<<s with the bits of
+// hi selected by mask.
+func swapBits(lo, hi uint64, s uint, mask uint64) (uint64, uint64) {
+	t := (lo>>s ^ hi) & mask
+	return lo ^ t<<s, hi ^ t
+}
+
+// Run runs tasks [lo, hi) for the shared pool (see runTasks).
+func (j *gemmJob) Run(_, lo, hi int) { tasks(j, lo, hi) }
 
 func (j *gemmJob) runTask(t int, s *scratch) {
 	b, c := t%j.blocks, t/j.blocks
 	q0 := b * maxLanes
 	nl := min(maxLanes, j.l-q0)
+	offs := j.offs
+	if b == j.blocks-1 {
+		offs = j.offsLast
+	}
+	src := j.panel[b*j.k*maxLanes:]
 	k := j.k
-	// Pack lanes q0..q0+nl into a k×maxLanes panel; lanes past nl keep
-	// stale bytes, which the kernel may read but whose sums are dropped.
-	s.src = growBytes(s.src, k*maxLanes)
-	src := s.src
-	for q := 0; q < nl; q++ {
-		for l, v := range j.lanes[(q0+q)*k:][:k] {
-			src[l*maxLanes+q] = v
-		}
-	}
-	s.offs = growInt32(s.offs, k)
-	for l := range s.offs {
-		s.offs[l] = int32(l * maxLanes)
-	}
 	for r := c * j.rowChunk; r < min(j.r, (c+1)*j.rowChunk); r++ {
-		j.im.row(j.lay, j.sel[r*k:][:k], s.offs, src, nl, j.bias, &s.out)
+		j.im.row(j.lay, j.sel[r*k:][:k], offs, src, nl, j.bias, &s.out)
 		at := r*j.rowStride + q0*j.laneStride
 		if j.laneStride == 1 {
 			copy(j.acc[at:at+nl], s.out[:nl])

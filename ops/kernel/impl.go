@@ -35,8 +35,17 @@ type impl struct {
 	// block of lanes (with its offsets and the copy of its sums to the
 	// output) and of one task; stepCost that of one selector step of a
 	// call (loading its table row), whatever the block's width. Rough
-	// figures from the zoo's depthwise layers and LeNet-5's convs.
+	// figures from the zoo's depthwise layers and LeNet-5's convs; the
+	// SIMD step cost from GEMMs of 64 selector rows, k = 400 and 72 to
+	// 110 lanes, where lanes along either operand cost the same at about
+	// 85 lanes: the 512-byte row comes from L2 (the planes of one layout
+	// are 128 KiB), which takes about as long as looking up two vectors of
+	// 64 lanes.
 	callCost, stepCost int
+	// packCost is what GEMM's choice of orientation counts for packing
+	// one byte of the lane operand into its panel (an 8x8 transpose in
+	// 64-bit words), in lookups of this kernel.
+	packCost int
 }
 
 // impls lists every implementation this build carries, portable first.
@@ -78,7 +87,7 @@ func (im *impl) forTable(p *Prepared) *impl {
 // portable is the pure-Go kernel: the table row for one selector code is
 // reused across the whole block of lanes, two selector steps per pass to
 // halve the traffic on the accumulators.
-var portable = impl{name: "go", row: portableRow, gatherCost: 6, copyCost: 3, callCost: 300, stepCost: 4}
+var portable = impl{name: "go", row: portableRow, gatherCost: 6, copyCost: 3, callCost: 300, stepCost: 4, packCost: 1}
 
 func portableRow(lay *layout, sel []byte, offs []int32, src []byte, lanes int, bias int32, out *[maxLanes]int32) {
 	acc := out[:lanes]

@@ -95,7 +95,7 @@ func splitBytesSIMD(even, odd, in []byte) int {
 	return n
 }
 
-var avx512 = impl{name: "avx512vbmi", row: avxRow, biased: true, gatherCost: 24, copyCost: 10, callCost: 1000, stepCost: 32}
+var avx512 = impl{name: "avx512vbmi", row: avxRow, biased: true, gatherCost: 24, copyCost: 10, callCost: 1000, stepCost: 128, packCost: 4}
 
 func init() {
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VBMI {

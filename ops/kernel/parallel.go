@@ -1,15 +1,16 @@
 package kernel
 
 import (
-	"runtime"
 	"sync"
-	"sync/atomic"
+
+	"github.com/goapprox/goapprox/internal/parallel"
 )
 
-// scratch is one worker's reusable memory. Workers take one from
-// scratchPool per call, so steady-state calls allocate nothing.
+// scratch is one task's reusable memory. Tasks take one from scratchPool
+// (sync.Pool keeps one per core at hand), so steady-state calls allocate
+// nothing.
 type scratch struct {
-	src  []byte  // packed lane operand: GEMM panel, im2col panel or padded rows
+	src  []byte  // packed lane operand: im2col panel or padded rows
 	offs []int32 // per selector step, the offset of lane 0 in src
 	runs []run   // where the lanes' sums go in acc
 	taps []int32 // direct conv: offset of each fan-in step for lane 0 of a span
@@ -43,77 +44,23 @@ type tasker interface {
 	runTask(t int, s *scratch)
 }
 
-// parJob hands one call's tasks to the worker goroutines.
-type parJob struct {
-	t    tasker
-	n    int64
-	next atomic.Int64
-	wg   sync.WaitGroup
-}
-
-var (
-	jobPool   = sync.Pool{New: func() any { return new(parJob) }}
-	jobs      = make(chan *parJob)
-	workersMu sync.Mutex
-	workers   int
-)
-
 // resolveThreads applies the "threads <= 0 means every core" convention.
-func resolveThreads(threads int) int {
-	if threads <= 0 {
-		return runtime.GOMAXPROCS(0)
-	}
-	return threads
+func resolveThreads(threads int) int { return parallel.Threads(threads) }
+
+// runTasks runs tasks 0..n-1 of a call on up to threads goroutines of the
+// module's shared pool (package parallel), one part per task so that the
+// tasks are handed out one at a time. loop is the call's job, whose Run
+// calls tasks (below); passing the pooled job itself keeps calls free of
+// allocations.
+func runTasks(loop parallel.Loop, n, threads int) {
+	parallel.RunParts(n, n, threads, loop)
 }
 
-// parallel runs tasks 0..n-1 of t on up to threads goroutines: the caller's
-// and threads-1 long-lived workers, which are started on first need and then
-// reused, so a call costs no goroutine creation.
-func parallel(t tasker, n, threads int) {
-	threads = min(threads, n)
-	if threads <= 1 {
-		s := scratchPool.Get().(*scratch)
-		for i := 0; i < n; i++ {
-			t.runTask(i, s)
-		}
-		scratchPool.Put(s)
-		return
-	}
-	startWorkers(threads - 1)
-	j := jobPool.Get().(*parJob)
-	j.t, j.n = t, int64(n)
-	j.next.Store(0)
-	j.wg.Add(threads - 1)
-	for i := 0; i < threads-1; i++ {
-		jobs <- j
-	}
-	j.drain()
-	j.wg.Wait()
-	j.t = nil
-	jobPool.Put(j)
-}
-
-func (j *parJob) drain() {
+// tasks runs tasks [lo, hi) of t with one scratch.
+func tasks(t tasker, lo, hi int) {
 	s := scratchPool.Get().(*scratch)
-	for {
-		i := j.next.Add(1) - 1
-		if i >= j.n {
-			break
-		}
-		j.t.runTask(int(i), s)
+	for i := lo; i < hi; i++ {
+		t.runTask(i, s)
 	}
 	scratchPool.Put(s)
-}
-
-func startWorkers(want int) {
-	workersMu.Lock()
-	defer workersMu.Unlock()
-	for ; workers < want; workers++ {
-		go func() {
-			for j := range jobs {
-				j.drain()
-				j.wg.Done()
-			}
-		}()
-	}
 }
