@@ -34,6 +34,7 @@ type Workspace struct {
 	// that read floats (Conv2dBackwardWeightCodes).
 	dequantized []float32
 	sums        []float64 // the depthwise weight gradient's sums
+	padded      []float32 // zero-padded input planes (backwardWeightTaps)
 }
 
 // workerBufs is one worker's memory.
@@ -43,6 +44,7 @@ type workerBufs struct {
 	// The gathered dot kernel's rows and tile; here, not on the stack,
 	// because a call through a function variable makes them escape.
 	dotRows [dr + dc]*float32
+	tapRows [mr]*float32 // tapKernel's taps
 	dotTile [dr * dc]float32
 	ptrs    []*float32 // rows of the gathered dot kernel's tiles
 	tiles   []float32  // sums of the gathered dot kernel's tiles
@@ -171,6 +173,10 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g kernel.ConvG
 		return nil
 	}
 	if dotKernel != nil && packed(impl, 1) {
+		if tapsOK(g) {
+			backwardWeightTaps(dw, dy, x, g, threads, ws)
+			return nil
+		}
 		if wideOK(g, x) {
 			backwardWeightWide(dw, dy, x, g, threads, ws)
 			return nil

@@ -650,3 +650,97 @@ func TestConvGradsIgnoreStaleScratch(t *testing.T) {
 		}
 	}
 }
+
+// TestTapKernel checks the tap-major kernel exactly on small integers:
+// six tap rows at unrelated places (one repeated, as at tile edges), rows
+// and images skipping along them, sums added to what C holds.
+func TestTapKernel(t *testing.T) {
+	if tapKernel == nil {
+		t.Skip("no tap kernel on this CPU or build")
+	}
+	r := rand.New(rand.NewSource(6))
+	for _, sz := range [][3]int{{1, 1, 1}, {2, 3, 5}, {3, 10, 10}} {
+		images, rows, cols := sz[0], sz[1], sz[2]
+		const rowSkip, imgSkip = 3, 7
+		span := images*(rows*(cols+rowSkip)+imgSkip) + 1
+		a := make([]float32, 6*span+50)
+		for i := range a {
+			a[i] = float32(r.Intn(17) - 8)
+		}
+		steps := images * rows * cols
+		b := make([]float32, steps*nr)
+		for i := range b {
+			b[i] = float32(r.Intn(17) - 8)
+		}
+		const ldc = nr + 3
+		c := make([]float32, mr*ldc)
+		for i := range c {
+			c[i] = float32(r.Intn(9) - 4)
+		}
+		want := slices.Clone(c)
+		starts := [mr]int{4 * span, 1, 2*span + 20, 5 * span, 1, 3 * span}
+		var rowPtrs [mr]*float32
+		for i, s := range starts {
+			rowPtrs[i] = &a[s]
+		}
+		tapKernel(&rowPtrs, &b[0], &c[0], ldc, images, rows, cols, rowSkip, imgSkip)
+		for i := 0; i < mr; i++ {
+			for j := 0; j < nr; j++ {
+				idx, l := starts[i], 0
+				for n := 0; n < images; n++ {
+					for y := 0; y < rows; y++ {
+						for x := 0; x < cols; x++ {
+							want[i*ldc+j] += a[idx] * b[l*nr+j]
+							idx++
+							l++
+						}
+						idx += rowSkip
+					}
+					idx += imgSkip
+				}
+			}
+		}
+		for i := range c {
+			if c[i] != want[i] {
+				t.Fatalf("%v: c[%d][%d] = %g, want %g", sz, i/ldc, i%ldc, c[i], want[i])
+			}
+		}
+	}
+}
+
+// TestWeightTapsAgainstNaive runs the tap-major weight gradient on every
+// stride-1 dense geometry, whichever path Conv2dBackwardWeight would pick,
+// and on shapes with several output panels, taps not a multiple of the
+// tile, groups and padding: against the float64 definition, bit-identical
+// for 1, 2 and 3 threads.
+func TestWeightTapsAgainstNaive(t *testing.T) {
+	if tapKernel == nil {
+		t.Skip("no tap kernel on this CPU or build")
+	}
+	extra := []kernel.ConvGeom{
+		{N: 3, C: 5, H: 5, W: 6, O: 34, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 4, H: 7, W: 9, O: 20, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2, Groups: 2},
+		{N: 5, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	}
+	r := rand.New(rand.NewSource(8))
+	ws := new(Workspace)
+	for i, g := range append(slices.Clone(geoms), extra...) {
+		if g.StrideH != 1 || g.StrideW != 1 || isDepthwise(g) {
+			continue
+		}
+		x, dy := randSlice(r, g.XLen()), randSlice(r, g.YLen())
+		_, want := naiveGrads(x, make([]float32, g.WLen()), dy, g)
+		var first []float32
+		for _, threads := range []int{1, 2, 3} {
+			dw := randSlice(r, g.WLen())
+			backwardWeightTaps(dw, dy, x, g, threads, ws)
+			what := fmt.Sprintf("geom%d/threads%d dw", i, threads)
+			assertClose(t, what, dw, want)
+			if first == nil {
+				first = dw
+			} else if !slices.Equal(dw, first) {
+				t.Fatalf("%s differs from 1 thread's", what)
+			}
+		}
+	}
+}

@@ -109,9 +109,7 @@ func backwardWeightWide(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws 
 		}
 	})
 
-	// Chunks of channels with at least wideTaps taps, so that tiles are
-	// mostly full even for 1×1 kernels.
-	const wideTaps, minTasks = 32, 8
+	const minTasks = 8
 	per := min(cg, ceilDiv(wideTaps, taps))
 	chunks := ceilDiv(cg, per)
 	blocks := min(g.N, ceilDiv(minTasks, g.Groups*chunks))
@@ -218,6 +216,10 @@ func backwardWeightWide(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws 
 		clear(ws.workers[t].dotRows[:])
 	}
 }
+
+// wideTaps is the fewest taps of a task's chunk of channels, so that tiles
+// are mostly full even for 1×1 kernels.
+const wideTaps = 32
 
 func growPtrs(s []*float32, n int) []*float32 {
 	if cap(s) < n {

@@ -9,6 +9,12 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func sdot3x4Ptrs(k int, rows *[dr + dc]*float32, c *float32)
 
+// sgemm6x16Taps is the AVX2/FMA kernel of the tap-major weight gradient
+// (see wide_amd64.s).
+//
+//go:noescape
+func sgemm6x16Taps(a *[mr]*float32, b, c *float32, ldc, images, rows, cols, rowSkip, imgSkip int)
+
 // nonFiniteUnit is the AVX2 test of allFinite (see wide_amd64.s).
 //
 //go:noescape
@@ -17,6 +23,7 @@ func nonFiniteUnit(x *float32, n int) bool
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		dotPtrsKernel = sdot3x4Ptrs
+		tapKernel = sgemm6x16Taps
 		allFinite = func(x []float32) bool { return len(x) == 0 || !nonFiniteUnit(&x[0], len(x)) }
 	}
 }

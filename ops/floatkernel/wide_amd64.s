@@ -129,3 +129,114 @@ nfdone:
 	MOVB   AL, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// func sgemm6x16Taps(a *[6]*float32, b, c *float32, ldc, images, rows, cols, rowSkip, imgSkip int)
+//
+// C[i][j] += Σ_l A_i(l)·b[l*16+j] for i < 6, j < 16, image by image: the
+// steps l of an image are its rows×cols output positions, A_i(l) is read
+// from a[i] at an index that advances by one per column, by rowSkip more
+// after each row and by imgSkip more after each image, and b is read
+// contiguously. Twelve YMM accumulators hold the tile; each image's sums
+// start from zero and are added to C after its last step, so every element
+// sums its images in order. images, rows and cols must be at least 1.
+TEXT ·sgemm6x16Taps(SB), NOSPLIT, $0-72
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), R8
+	MOVQ 16(AX), R9
+	MOVQ 24(AX), R10
+	MOVQ 32(AX), R11
+	MOVQ 40(AX), R12
+	MOVQ b+8(FP), DI
+	MOVQ images+32(FP), DX
+	MOVQ rowSkip+56(FP), R13
+	SHLQ $2, R13
+	MOVQ imgSkip+64(FP), R14
+	SHLQ $2, R14
+	XORQ AX, AX
+
+timage:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   rows+40(FP), BX
+
+trow:
+	MOVQ cols+48(FP), CX
+
+tcol:
+	VMOVUPS      (DI), Y12
+	VMOVUPS      32(DI), Y13
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS (R8)(AX*1), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS (R9)(AX*1), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS (R10)(AX*1), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS (R11)(AX*1), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS (R12)(AX*1), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	ADDQ         $4, AX
+	ADDQ         $64, DI
+	DECQ         CX
+	JNZ          tcol
+	ADDQ         R13, AX
+	DECQ         BX
+	JNZ          trow
+
+	// Add the image's sums to C.
+	MOVQ    c+16(FP), CX
+	MOVQ    ldc+24(FP), BX
+	SHLQ    $2, BX
+	VADDPS  (CX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VADDPS  32(CX), Y1, Y1
+	VMOVUPS Y1, 32(CX)
+	ADDQ    BX, CX
+	VADDPS  (CX), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VADDPS  32(CX), Y3, Y3
+	VMOVUPS Y3, 32(CX)
+	ADDQ    BX, CX
+	VADDPS  (CX), Y4, Y4
+	VMOVUPS Y4, (CX)
+	VADDPS  32(CX), Y5, Y5
+	VMOVUPS Y5, 32(CX)
+	ADDQ    BX, CX
+	VADDPS  (CX), Y6, Y6
+	VMOVUPS Y6, (CX)
+	VADDPS  32(CX), Y7, Y7
+	VMOVUPS Y7, 32(CX)
+	ADDQ    BX, CX
+	VADDPS  (CX), Y8, Y8
+	VMOVUPS Y8, (CX)
+	VADDPS  32(CX), Y9, Y9
+	VMOVUPS Y9, 32(CX)
+	ADDQ    BX, CX
+	VADDPS  (CX), Y10, Y10
+	VMOVUPS Y10, (CX)
+	VADDPS  32(CX), Y11, Y11
+	VMOVUPS Y11, 32(CX)
+	ADDQ    R14, AX
+	DECQ    DX
+	JNZ     timage
+	VZEROUPPER
+	RET
