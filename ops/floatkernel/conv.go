@@ -120,6 +120,10 @@ func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g kernel.ConvGeo
 		depthwiseBackwardData(dx, dy, w, nil, g, threads, ws)
 		return nil
 	}
+	if d, ok := directOK(g, w); ok && packed(impl, 1) {
+		backwardDataDirect(dx, dy, w, g, d, threads, ws)
+		return nil
+	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	xImg, yImg := g.C*g.H*g.W, g.O*spatial

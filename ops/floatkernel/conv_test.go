@@ -744,3 +744,51 @@ func TestWeightTapsAgainstNaive(t *testing.T) {
 		}
 	}
 }
+
+// TestDataDirectAgainstNaive runs the direct data gradient on every
+// stride-1 dense geometry it has a layout for, whichever path
+// Conv2dBackwardData would pick, and on shapes with padding narrower than
+// the kernel, several channel tiles, groups and dilation: against the
+// float64 definition for 1, 2 and 3 threads, and with ±Inf/NaN in the
+// output gradient exactly where the definition has them.
+func TestDataDirectAgainstNaive(t *testing.T) {
+	if offsKernel == nil {
+		t.Skip("no offsets kernel on this CPU or build")
+	}
+	extra := []kernel.ConvGeom{
+		{N: 3, C: 14, H: 5, W: 6, O: 5, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 4, H: 7, W: 9, O: 6, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2, Groups: 2},
+		{N: 5, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 1, H: 11, W: 7, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1},
+	}
+	special := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	r := rand.New(rand.NewSource(9))
+	ws := new(Workspace)
+	for i, g := range append(slices.Clone(geoms), extra...) {
+		d, ok := newDirectGeom(g)
+		if !ok || g.StrideH != 1 || g.StrideW != 1 || isDepthwise(g) {
+			continue
+		}
+		w, dy := randSlice(r, g.WLen()), randSlice(r, g.YLen())
+		want, _ := naiveGrads(make([]float32, g.XLen()), w, dy, g)
+		dyBad := slices.Clone(dy)
+		for range 2 {
+			dyBad[r.Intn(len(dyBad))] = special[r.Intn(len(special))]
+		}
+		wantBad, _ := naiveGrads(make([]float32, g.XLen()), w, dyBad, g)
+		var first []float32
+		for _, threads := range []int{1, 2, 3} {
+			dx := randSlice(r, g.XLen())
+			backwardDataDirect(dx, dy, w, g, d, threads, ws)
+			what := fmt.Sprintf("geom%d/threads%d dx", i, threads)
+			assertClose(t, what, dx, want)
+			if first == nil {
+				first = slices.Clone(dx)
+			} else if !slices.Equal(dx, first) {
+				t.Fatalf("%s differs from 1 thread's", what)
+			}
+			backwardDataDirect(dx, dyBad, w, g, d, threads, ws)
+			assertSameClass(t, what+" (non-finite dy)", dx, wantBad)
+		}
+	}
+}

@@ -15,6 +15,12 @@ func sdot3x4Ptrs(k int, rows *[dr + dc]*float32, c *float32)
 //go:noescape
 func sgemm6x16Taps(a *[mr]*float32, b, c *float32, ldc, images, rows, cols, rowSkip, imgSkip int)
 
+// sgemm6x16Offs is the AVX2/FMA kernel of the direct data gradient (see
+// wide_amd64.s).
+//
+//go:noescape
+func sgemm6x16Offs(k int, a, b *float32, offs *int, c *float32, ldc int)
+
 // nonFiniteUnit is the AVX2 test of allFinite (see wide_amd64.s).
 //
 //go:noescape
@@ -24,6 +30,7 @@ func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		dotPtrsKernel = sdot3x4Ptrs
 		tapKernel = sgemm6x16Taps
+		offsKernel = sgemm6x16Offs
 		allFinite = func(x []float32) bool { return len(x) == 0 || !nonFiniteUnit(&x[0], len(x)) }
 	}
 }
