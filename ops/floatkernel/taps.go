@@ -71,16 +71,15 @@ func backwardWeightTaps(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws 
 		dst := ws.shared[t*panelLen:][:panelLen]
 		o0 := grp*og + pn*nr
 		outs := min(nr, og-pn*nr)
-		for j := 0; j < outs; j++ {
-			src := dy[(n*g.O+o0+j)*spatial:][:spatial]
-			for p, v := range src {
-				dst[p*nr+j] = v
+		src := dy[(n*g.O+o0)*spatial:][:outs*spatial]
+		// Position by position: each step writes one contiguous row of
+		// 16, reading the outputs' rows side by side.
+		for p := 0; p < spatial; p++ {
+			row := dst[p*nr:][:nr]
+			for j := 0; j < outs; j++ {
+				row[j] = src[j*spatial+p]
 			}
-		}
-		if outs < nr {
-			for p := 0; p < spatial; p++ {
-				clear(dst[p*nr+outs : p*nr+nr])
-			}
+			clear(row[outs:])
 		}
 	})
 
