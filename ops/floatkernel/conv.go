@@ -74,6 +74,10 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g kernel.ConvGeom, threads int
 		depthwiseForward(y, x, w, g, threads, ws)
 		return nil
 	}
+	if f, ok := forwardDirectOK(g, w); ok && packed(impl, 1) {
+		forwardDirect(y, x, w, g, f, threads, ws)
+		return nil
+	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	xImg, yImg := g.C*g.H*g.W, g.O*spatial

@@ -181,3 +181,113 @@ func backwardDataDirect(dx, dy, w []float32, g kernel.ConvGeom, d directGeom, th
 		}
 	})
 }
+
+// The direct forward convolution of stride 1, in the same layout: the
+// input planes zero-padded, each row preceded by its PadW zeros (which
+// serve as the previous row's right padding) in rows of wp = W+PadW
+// floats, and every tap (c, ky, kx) read from one offset for a run of
+// output positions oy·wp + ox. Columns ox >= OutW are computed and
+// dropped; they read inputs of the next row, but no weight meets an input
+// outside its window for the outputs kept. The padding's zeros meet the
+// weights, which must be finite.
+
+// forwardGeom holds the sizes of the direct forward layout.
+type forwardGeom struct {
+	wp       int // row length, W + PadW
+	nPos     int // output positions computed: OutH·wp rounded up to whole tiles
+	planeLen int // a padded input plane, with the kernel's over-reads
+}
+
+func newForwardGeom(g kernel.ConvGeom) (f forwardGeom, ok bool) {
+	if g.PadW > (g.KW-1)*g.DilW {
+		return f, false // rows shorter than the output's
+	}
+	f.wp = g.W + g.PadW
+	f.nPos = ceilDiv(g.OutH()*f.wp, nr) * nr
+	f.planeLen = f.nPos + (g.KH-1)*g.DilH*f.wp + (g.KW-1)*g.DilW
+	return f, true
+}
+
+// forwardDirectOK reports whether the direct forward applies and costs at
+// most directWeight times the multiply-adds of the column-matrix path,
+// which also copies each column entry twice (im2col, packing): a kernel,
+// stride 1, a layout and finite weights.
+func forwardDirectOK(g kernel.ConvGeom, w []float32) (forwardGeom, bool) {
+	if offsKernel == nil || g.StrideH != 1 || g.StrideW != 1 {
+		return forwardGeom{}, false
+	}
+	f, ok := newForwardGeom(g)
+	if !ok || f.nPos > directWeight*ceilDiv(g.OutH()*g.OutW(), nr)*nr {
+		return f, false
+	}
+	return f, allFinite(w)
+}
+
+// forwardDirect is Conv2d in the direct layout, images spread over the
+// workers.
+func forwardDirect(y, x, w []float32, g kernel.ConvGeom, f forwardGeom, threads int, ws *Workspace) {
+	cg, og := g.InPerGroup(), g.OutPerGroup()
+	oh, ow := g.OutH(), g.OutW()
+	k := g.FanIn()
+	taps := g.KH * g.KW
+	outTiles := ceilDiv(og, mr)
+	// The weights packed: [group][output tile][step][mr], step (c, ky, kx).
+	aLen := k * mr
+	ws.shared = growFloats(ws.shared, g.Groups*outTiles*aLen)
+	for grp := 0; grp < g.Groups; grp++ {
+		for ot := 0; ot < outTiles; ot++ {
+			a := ws.shared[(grp*outTiles+ot)*aLen:][:aLen]
+			for i := 0; i < mr; i++ {
+				o := ot*mr + i
+				if o >= og {
+					for s := 0; s < k; s++ {
+						a[s*mr+i] = 0
+					}
+					continue
+				}
+				for s, v := range w[(grp*og+o)*k:][:k] {
+					a[s*mr+i] = v
+				}
+			}
+		}
+	}
+	ws.offs = ws.offs[:0]
+	for c := 0; c < cg; c++ {
+		for t := 0; t < taps; t++ {
+			ky, kx := t/g.KW, t%g.KW
+			ws.offs = append(ws.offs, c*f.planeLen+ky*g.DilH*f.wp+kx*g.DilW)
+		}
+	}
+	xImg, yImg := g.C*g.H*g.W, g.O*oh*ow
+	forEachImage(g.N, threads, ws, func(n int, b *workerBufs) {
+		b.col = growFloats(b.col, cg*f.planeLen)
+		b.acc = growFloats(b.acc, outTiles*mr*f.nPos)
+		for grp := 0; grp < g.Groups; grp++ {
+			clear(b.col)
+			for c := 0; c < cg; c++ {
+				plane := b.col[c*f.planeLen:]
+				src := x[n*xImg+(grp*cg+c)*g.H*g.W:][:g.H*g.W]
+				for iy := 0; iy < g.H; iy++ {
+					copy(plane[(g.PadH+iy)*f.wp+g.PadW:][:g.W], src[iy*g.W:][:g.W])
+				}
+			}
+			for q0 := 0; q0 < f.nPos; q0 += nr {
+				for ot := 0; ot < outTiles; ot++ {
+					a := ws.shared[(grp*outTiles+ot)*aLen:]
+					offsKernel(k, &a[0], &b.col[q0], &ws.offs[0], &b.acc[ot*mr*f.nPos+q0], f.nPos)
+				}
+			}
+			for o := 0; o < og; o++ {
+				dst := y[n*yImg+(grp*og+o)*oh*ow:][:oh*ow]
+				src := b.acc[o*f.nPos:]
+				if f.wp == ow {
+					copy(dst, src[:oh*ow])
+					continue
+				}
+				for oy := 0; oy < oh; oy++ {
+					copy(dst[oy*ow:][:ow], src[oy*f.wp:][:ow])
+				}
+			}
+		}
+	})
+}
