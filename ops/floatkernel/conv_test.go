@@ -839,3 +839,38 @@ func TestForwardDirectAgainstNaive(t *testing.T) {
 		}
 	}
 }
+
+// TestWidenRows checks the row widener (vector version where the CPU has
+// one) against its definition for row lengths around the vector width,
+// over stale non-zero data.
+func TestWidenRows(t *testing.T) {
+	for _, rows := range []int{1, 3} {
+		for cols := 1; cols <= 19; cols++ {
+			for _, pad := range []int{0, 1, 4, 9} {
+				src := make([]float32, rows*cols)
+				for i := range src {
+					src[i] = float32(i + 1)
+				}
+				dst := make([]float32, rows*(cols+pad)+1)
+				for i := range dst {
+					dst[i] = -7
+				}
+				widenRows(dst[:rows*(cols+pad)], src, rows, cols, pad)
+				for y := 0; y < rows; y++ {
+					for x := 0; x < cols+pad; x++ {
+						want := float32(0)
+						if x < cols {
+							want = src[y*cols+x]
+						}
+						if got := dst[y*(cols+pad)+x]; got != want {
+							t.Fatalf("rows=%d cols=%d pad=%d: dst[%d][%d] = %g, want %g", rows, cols, pad, y, x, got, want)
+						}
+					}
+				}
+				if dst[len(dst)-1] != -7 {
+					t.Fatalf("rows=%d cols=%d pad=%d: wrote past the end", rows, cols, pad)
+				}
+			}
+		}
+	}
+}

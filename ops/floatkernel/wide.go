@@ -63,6 +63,18 @@ var allFinite = func(x []float32) bool {
 	return s0+s1+s2+s3 == 0
 }
 
+// widenRows copies rows rows of cols floats, contiguous in src, to dst,
+// each followed by pad zeros. Rows are short (a LeNet output row is 28
+// floats), so a vector version replaces it where the CPU has one, rather
+// than a copy and a clear call per row.
+var widenRows = func(dst, src []float32, rows, cols, pad int) {
+	for y := 0; y < rows; y++ {
+		out := dst[y*(cols+pad):][:cols+pad]
+		copy(out, src[y*cols:][:cols])
+		clear(out[cols:])
+	}
+}
+
 // padPlane writes the H×W plane src into the interior of the wide padded
 // plane dst, whose borders and tail the caller keeps at zero.
 func padPlane(dst, src []float32, g kernel.ConvGeom, wg wideGeom) {
@@ -100,11 +112,7 @@ func backwardWeightWide(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws 
 		for o := 0; o < og; o++ {
 			row := dst[o*wg.rowPad:][:wg.rowPad]
 			src := dy[n*yImg+(grp*og+o)*spatial:][:spatial]
-			for oy := 0; oy < wg.oh; oy++ {
-				out := row[oy*wg.wp:][:wg.wp]
-				copy(out, src[oy*wg.ow:][:wg.ow])
-				clear(out[wg.ow:])
-			}
+			widenRows(row, src, wg.oh, wg.ow, wg.wp-wg.ow)
 			clear(row[wg.rowLen:])
 		}
 	})

@@ -21,6 +21,11 @@ func sgemm6x16Taps(a *[mr]*float32, b, c *float32, ldc, images, rows, cols, rowS
 //go:noescape
 func sgemm6x16Offs(k int, a, b *float32, offs *int, c *float32, ldc int)
 
+// widenRowsUnit is the AVX version of widenRows (see wide_amd64.s).
+//
+//go:noescape
+func widenRowsUnit(dst, src *float32, rows, cols, pad int)
+
 // nonFiniteUnit is the AVX2 test of allFinite (see wide_amd64.s).
 //
 //go:noescape
@@ -31,6 +36,15 @@ func init() {
 		dotPtrsKernel = sdot3x4Ptrs
 		tapKernel = sgemm6x16Taps
 		offsKernel = sgemm6x16Offs
+		widenRows = func(dst, src []float32, rows, cols, pad int) {
+			if rows <= 0 || cols <= 0 {
+				return
+			}
+			// The last row's ends bound every access.
+			_ = dst[rows*(cols+pad)-1]
+			_ = src[rows*cols-1]
+			widenRowsUnit(&dst[0], &src[0], rows, cols, pad)
+		}
 		allFinite = func(x []float32) bool { return len(x) == 0 || !nonFiniteUnit(&x[0], len(x)) }
 	}
 }

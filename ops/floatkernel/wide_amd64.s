@@ -314,3 +314,67 @@ oloop:
 	VMOVUPS Y11, 32(DX)
 	VZEROUPPER
 	RET
+
+// func widenRowsUnit(dst, src *float32, rows, cols, pad int)
+//
+// Copies rows rows of cols floats, contiguous in src, to dst, each followed
+// by pad zeros: eight at a time, then one at a time.
+TEXT ·widenRowsUnit(SB), NOSPLIT, $0-40
+	MOVQ   dst+0(FP), DI
+	MOVQ   src+8(FP), SI
+	MOVQ   rows+16(FP), BX
+	MOVQ   cols+24(FP), CX
+	MOVQ   pad+32(FP), R8
+	VXORPS Y1, Y1, Y1
+
+wrow:
+	TESTQ BX, BX
+	JEQ   wdone
+	MOVQ  CX, DX
+
+wcopy8:
+	CMPQ    DX, $8
+	JLT     wcopytail
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $8, DX
+	JMP     wcopy8
+
+wcopytail:
+	TESTQ DX, DX
+	JEQ   wpad
+	MOVL  (SI), AX
+	MOVL  AX, (DI)
+	ADDQ  $4, SI
+	ADDQ  $4, DI
+	DECQ  DX
+	JMP   wcopytail
+
+wpad:
+	MOVQ R8, DX
+
+wzero8:
+	CMPQ    DX, $8
+	JLT     wzerotail
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, DI
+	SUBQ    $8, DX
+	JMP     wzero8
+
+wzerotail:
+	TESTQ DX, DX
+	JEQ   wnext
+	MOVL  $0, (DI)
+	ADDQ  $4, DI
+	DECQ  DX
+	JMP   wzerotail
+
+wnext:
+	DECQ BX
+	JMP  wrow
+
+wdone:
+	VZEROUPPER
+	RET
