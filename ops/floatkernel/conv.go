@@ -34,6 +34,7 @@ type Workspace struct {
 	// that read floats (Conv2dBackwardWeightCodes).
 	dequantized []float32
 	sums        []float64 // the depthwise weight gradient's sums
+	padded      []float32 // zero-padded input planes (backwardWeightTaps)
 }
 
 // workerBufs is one worker's memory.
@@ -43,6 +44,7 @@ type workerBufs struct {
 	// The gathered dot kernel's rows and tile; here, not on the stack,
 	// because a call through a function variable makes them escape.
 	dotRows [dr + dc]*float32
+	tapRows [mr]*float32 // tapKernel's taps
 	dotTile [dr * dc]float32
 	ptrs    []*float32 // rows of the gathered dot kernel's tiles
 	tiles   []float32  // sums of the gathered dot kernel's tiles
@@ -70,6 +72,10 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g kernel.ConvGeom, threads int
 	}
 	if isDepthwise(g) {
 		depthwiseForward(y, x, w, g, threads, ws)
+		return nil
+	}
+	if f, ok := forwardDirectOK(g, w); ok && packed(impl, 1) {
+		forwardDirect(y, x, w, g, f, threads, ws)
 		return nil
 	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
@@ -116,6 +122,10 @@ func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g kernel.ConvGeo
 	}
 	if isDepthwise(g) {
 		depthwiseBackwardData(dx, dy, w, nil, g, threads, ws)
+		return nil
+	}
+	if d, ok := directOK(g, w); ok && packed(impl, 1) {
+		backwardDataDirect(dx, dy, w, g, d, threads, ws)
 		return nil
 	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
@@ -171,6 +181,10 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g kernel.ConvG
 		return nil
 	}
 	if dotKernel != nil && packed(impl, 1) {
+		if tapsOK(g) {
+			backwardWeightTaps(dw, dy, x, g, threads, ws)
+			return nil
+		}
 		if wideOK(g, x) {
 			backwardWeightWide(dw, dy, x, g, threads, ws)
 			return nil

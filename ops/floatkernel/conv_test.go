@@ -650,3 +650,227 @@ func TestConvGradsIgnoreStaleScratch(t *testing.T) {
 		}
 	}
 }
+
+// TestTapKernel checks the tap-major kernel exactly on small integers:
+// six tap rows at unrelated places (one repeated, as at tile edges), rows
+// and images skipping along them, sums added to what C holds.
+func TestTapKernel(t *testing.T) {
+	if tapKernel == nil {
+		t.Skip("no tap kernel on this CPU or build")
+	}
+	r := rand.New(rand.NewSource(6))
+	for _, sz := range [][3]int{{1, 1, 1}, {2, 3, 5}, {3, 10, 10}} {
+		images, rows, cols := sz[0], sz[1], sz[2]
+		const rowSkip, imgSkip = 3, 7
+		span := images*(rows*(cols+rowSkip)+imgSkip) + 1
+		a := make([]float32, 6*span+50)
+		for i := range a {
+			a[i] = float32(r.Intn(17) - 8)
+		}
+		steps := images * rows * cols
+		b := make([]float32, steps*nr)
+		for i := range b {
+			b[i] = float32(r.Intn(17) - 8)
+		}
+		const ldc = nr + 3
+		c := make([]float32, mr*ldc)
+		for i := range c {
+			c[i] = float32(r.Intn(9) - 4)
+		}
+		want := slices.Clone(c)
+		starts := [mr]int{4 * span, 1, 2*span + 20, 5 * span, 1, 3 * span}
+		var rowPtrs [mr]*float32
+		for i, s := range starts {
+			rowPtrs[i] = &a[s]
+		}
+		tapKernel(&rowPtrs, &b[0], &c[0], ldc, images, rows, cols, rowSkip, imgSkip)
+		for i := 0; i < mr; i++ {
+			for j := 0; j < nr; j++ {
+				idx, l := starts[i], 0
+				for n := 0; n < images; n++ {
+					for y := 0; y < rows; y++ {
+						for x := 0; x < cols; x++ {
+							want[i*ldc+j] += a[idx] * b[l*nr+j]
+							idx++
+							l++
+						}
+						idx += rowSkip
+					}
+					idx += imgSkip
+				}
+			}
+		}
+		for i := range c {
+			if c[i] != want[i] {
+				t.Fatalf("%v: c[%d][%d] = %g, want %g", sz, i/ldc, i%ldc, c[i], want[i])
+			}
+		}
+	}
+}
+
+// TestWeightTapsAgainstNaive runs the tap-major weight gradient on every
+// stride-1 dense geometry, whichever path Conv2dBackwardWeight would pick,
+// and on shapes with several output panels, taps not a multiple of the
+// tile, groups and padding: against the float64 definition, bit-identical
+// for 1, 2 and 3 threads.
+func TestWeightTapsAgainstNaive(t *testing.T) {
+	if tapKernel == nil {
+		t.Skip("no tap kernel on this CPU or build")
+	}
+	extra := []kernel.ConvGeom{
+		{N: 3, C: 5, H: 5, W: 6, O: 34, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 4, H: 7, W: 9, O: 20, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2, Groups: 2},
+		{N: 5, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	}
+	r := rand.New(rand.NewSource(8))
+	ws := new(Workspace)
+	for i, g := range append(slices.Clone(geoms), extra...) {
+		if g.StrideH != 1 || g.StrideW != 1 || isDepthwise(g) {
+			continue
+		}
+		x, dy := randSlice(r, g.XLen()), randSlice(r, g.YLen())
+		_, want := naiveGrads(x, make([]float32, g.WLen()), dy, g)
+		var first []float32
+		for _, threads := range []int{1, 2, 3} {
+			dw := randSlice(r, g.WLen())
+			backwardWeightTaps(dw, dy, x, g, threads, ws)
+			what := fmt.Sprintf("geom%d/threads%d dw", i, threads)
+			assertClose(t, what, dw, want)
+			if first == nil {
+				first = dw
+			} else if !slices.Equal(dw, first) {
+				t.Fatalf("%s differs from 1 thread's", what)
+			}
+		}
+	}
+}
+
+// TestDataDirectAgainstNaive runs the direct data gradient on every
+// stride-1 dense geometry it has a layout for, whichever path
+// Conv2dBackwardData would pick, and on shapes with padding narrower than
+// the kernel, several channel tiles, groups and dilation: against the
+// float64 definition for 1, 2 and 3 threads, and with ±Inf/NaN in the
+// output gradient exactly where the definition has them.
+func TestDataDirectAgainstNaive(t *testing.T) {
+	if offsKernel == nil {
+		t.Skip("no offsets kernel on this CPU or build")
+	}
+	extra := []kernel.ConvGeom{
+		{N: 3, C: 14, H: 5, W: 6, O: 5, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 4, H: 7, W: 9, O: 6, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2, Groups: 2},
+		{N: 5, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 1, H: 11, W: 7, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1},
+	}
+	special := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	r := rand.New(rand.NewSource(9))
+	ws := new(Workspace)
+	for i, g := range append(slices.Clone(geoms), extra...) {
+		d, ok := newDirectGeom(g)
+		if !ok || g.StrideH != 1 || g.StrideW != 1 || isDepthwise(g) {
+			continue
+		}
+		w, dy := randSlice(r, g.WLen()), randSlice(r, g.YLen())
+		want, _ := naiveGrads(make([]float32, g.XLen()), w, dy, g)
+		dyBad := slices.Clone(dy)
+		for range 2 {
+			dyBad[r.Intn(len(dyBad))] = special[r.Intn(len(special))]
+		}
+		wantBad, _ := naiveGrads(make([]float32, g.XLen()), w, dyBad, g)
+		var first []float32
+		for _, threads := range []int{1, 2, 3} {
+			dx := randSlice(r, g.XLen())
+			backwardDataDirect(dx, dy, w, g, d, threads, ws)
+			what := fmt.Sprintf("geom%d/threads%d dx", i, threads)
+			assertClose(t, what, dx, want)
+			if first == nil {
+				first = slices.Clone(dx)
+			} else if !slices.Equal(dx, first) {
+				t.Fatalf("%s differs from 1 thread's", what)
+			}
+			backwardDataDirect(dx, dyBad, w, g, d, threads, ws)
+			assertSameClass(t, what+" (non-finite dy)", dx, wantBad)
+		}
+	}
+}
+
+// TestForwardDirectAgainstNaive runs the direct forward on every stride-1
+// dense geometry it has a layout for, whichever path Conv2d would pick,
+// and on shapes with padding, several output tiles, groups and dilation:
+// against the float64 definition for 1, 2 and 3 threads, and with
+// ±Inf/NaN in the input exactly where the definition has them.
+func TestForwardDirectAgainstNaive(t *testing.T) {
+	if offsKernel == nil {
+		t.Skip("no offsets kernel on this CPU or build")
+	}
+	extra := []kernel.ConvGeom{
+		{N: 3, C: 4, H: 5, W: 6, O: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 4, H: 7, W: 9, O: 6, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2, Groups: 2},
+		{N: 5, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 1, H: 11, W: 7, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1},
+	}
+	special := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	r := rand.New(rand.NewSource(10))
+	ws := new(Workspace)
+	for i, g := range append(slices.Clone(geoms), extra...) {
+		f, ok := newForwardGeom(g)
+		if !ok || g.StrideH != 1 || g.StrideW != 1 || isDepthwise(g) {
+			continue
+		}
+		x, w := randSlice(r, g.XLen()), randSlice(r, g.WLen())
+		want := naiveConv(x, w, g)
+		xBad := slices.Clone(x)
+		for range 2 {
+			xBad[r.Intn(len(xBad))] = special[r.Intn(len(special))]
+		}
+		wantBad := naiveConv(xBad, w, g)
+		var first []float32
+		for _, threads := range []int{1, 2, 3} {
+			y := randSlice(r, g.YLen())
+			forwardDirect(y, x, w, g, f, threads, ws)
+			what := fmt.Sprintf("geom%d/threads%d y", i, threads)
+			assertClose(t, what, y, want)
+			if first == nil {
+				first = slices.Clone(y)
+			} else if !slices.Equal(y, first) {
+				t.Fatalf("%s differs from 1 thread's", what)
+			}
+			forwardDirect(y, xBad, w, g, f, threads, ws)
+			assertSameClass(t, what+" (non-finite x)", y, wantBad)
+		}
+	}
+}
+
+// TestWidenRows checks the row widener (vector version where the CPU has
+// one) against its definition for row lengths around the vector width,
+// over stale non-zero data.
+func TestWidenRows(t *testing.T) {
+	for _, rows := range []int{1, 3} {
+		for cols := 1; cols <= 19; cols++ {
+			for _, pad := range []int{0, 1, 4, 9} {
+				src := make([]float32, rows*cols)
+				for i := range src {
+					src[i] = float32(i + 1)
+				}
+				dst := make([]float32, rows*(cols+pad)+1)
+				for i := range dst {
+					dst[i] = -7
+				}
+				widenRows(dst[:rows*(cols+pad)], src, rows, cols, pad)
+				for y := 0; y < rows; y++ {
+					for x := 0; x < cols+pad; x++ {
+						want := float32(0)
+						if x < cols {
+							want = src[y*cols+x]
+						}
+						if got := dst[y*(cols+pad)+x]; got != want {
+							t.Fatalf("rows=%d cols=%d pad=%d: dst[%d][%d] = %g, want %g", rows, cols, pad, y, x, got, want)
+						}
+					}
+				}
+				if dst[len(dst)-1] != -7 {
+					t.Fatalf("rows=%d cols=%d pad=%d: wrote past the end", rows, cols, pad)
+				}
+			}
+		}
+	}
+}

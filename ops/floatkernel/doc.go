@@ -15,6 +15,14 @@
 // keeps gonum's exact results where bit-for-bit agreement with gorgonia.Mul
 // matters. The purego build tag turns the assembly off.
 //
+// Stride-1 convolutions mostly skip the column matrix in their gradients:
+// the weight gradient of a layer with many outputs broadcasts kernel taps
+// straight from the input planes onto the 6×16 register block (taps.go),
+// and the forward pass and the data gradient read every tap of the
+// zero-padded input or output gradient in place from one offset
+// (direct.go). Each is chosen by counting multiply-adds against the other
+// paths.
+//
 // Convolutions unfold (im2col) one image at a time into a worker's buffer,
 // with the weights packed once per call. The weight gradient of a stride-1
 // convolution skips the unfolding: with the output gradient laid out with

@@ -63,6 +63,18 @@ var allFinite = func(x []float32) bool {
 	return s0+s1+s2+s3 == 0
 }
 
+// widenRows copies rows rows of cols floats, contiguous in src, to dst,
+// each followed by pad zeros. Rows are short (a LeNet output row is 28
+// floats), so a vector version replaces it where the CPU has one, rather
+// than a copy and a clear call per row.
+var widenRows = func(dst, src []float32, rows, cols, pad int) {
+	for y := 0; y < rows; y++ {
+		out := dst[y*(cols+pad):][:cols+pad]
+		copy(out, src[y*cols:][:cols])
+		clear(out[cols:])
+	}
+}
+
 // padPlane writes the H×W plane src into the interior of the wide padded
 // plane dst, whose borders and tail the caller keeps at zero.
 func padPlane(dst, src []float32, g kernel.ConvGeom, wg wideGeom) {
@@ -100,18 +112,12 @@ func backwardWeightWide(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws 
 		for o := 0; o < og; o++ {
 			row := dst[o*wg.rowPad:][:wg.rowPad]
 			src := dy[n*yImg+(grp*og+o)*spatial:][:spatial]
-			for oy := 0; oy < wg.oh; oy++ {
-				out := row[oy*wg.wp:][:wg.wp]
-				copy(out, src[oy*wg.ow:][:wg.ow])
-				clear(out[wg.ow:])
-			}
+			widenRows(row, src, wg.oh, wg.ow, wg.wp-wg.ow)
 			clear(row[wg.rowLen:])
 		}
 	})
 
-	// Chunks of channels with at least wideTaps taps, so that tiles are
-	// mostly full even for 1×1 kernels.
-	const wideTaps, minTasks = 32, 8
+	const minTasks = 8
 	per := min(cg, ceilDiv(wideTaps, taps))
 	chunks := ceilDiv(cg, per)
 	blocks := min(g.N, ceilDiv(minTasks, g.Groups*chunks))
@@ -218,6 +224,10 @@ func backwardWeightWide(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws 
 		clear(ws.workers[t].dotRows[:])
 	}
 }
+
+// wideTaps is the fewest taps of a task's chunk of channels, so that tiles
+// are mostly full even for 1×1 kernels.
+const wideTaps = 32
 
 func growPtrs(s []*float32, n int) []*float32 {
 	if cap(s) < n {
