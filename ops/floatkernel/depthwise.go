@@ -491,7 +491,137 @@ func (in *inputPlanes) split(p phased, dst []float32, i int) {
 	p.split(dst, in.floats[i*size:][:size])
 }
 
-// depthwiseBackwardWeight computes dw for depthwise geometry. Every
+// depthwiseBackwardWeight computes dw for depthwise geometry: with one
+// output per channel, nine taps and a fused kernel for the strides
+// (fusedDots), one kernel call per worker and image does all the worker's
+// planes; otherwise through depthwiseBackwardWeightPhased. Both sum in the
+// same order, so they give the same bits.
+func depthwiseBackwardWeight(dw, dy []float32, x inputPlanes, g kernel.ConvGeom, threads int, ws *Workspace) {
+	p := phasedGeom(g)
+	if !p.fusedDots(g) {
+		depthwiseBackwardWeightPhased(dw, dy, x, g, p, threads, ws)
+		return
+	}
+	oh, ow := g.OutH(), g.OutW()
+	size := g.H * g.W
+	workers := workerCount(g.O, threads)
+	ws.begin(workers)
+	ws.sums = growFloats(ws.sums, g.O*9)
+	clear(ws.sums)
+	parallel.Run(g.O, workers, 1, parallel.Func(func(t, lo, hi int) {
+		b := &ws.workers[t]
+		b.col = growFloats(b.col, p.size())
+		clear(b.col) // the padding, which the kernel does not write
+		b.acc = growFloats(b.acc, p.outSize())
+		clear(b.acc) // the extra columns and the slack after the last row
+		p.checkDots(len(b.col), len(b.acc))
+		a := planeDots{col: &b.col[0], acc: &b.acc[0], q: x.q, inPlane: size, outPlane: oh * ow,
+			w: g.W, sw: p.sw, srcStride: p.sh * g.W, oh: oh, ow: ow, wq: p.wq, n: p.l}
+		copy(a.offs[:], p.taps)
+		p.splitClasses(&a.cls)
+		planes := hi - lo
+		for n := 0; n < g.N; n++ {
+			first := n*g.C + lo // input and output-gradient plane (O = C)
+			a.codes, a.floats = nil, nil
+			if x.bytes != nil {
+				a.codes = &x.bytes[first*size:][:planes*size][0]
+			} else {
+				a.floats = &x.floats[first*size:][:planes*size][0]
+			}
+			a.dy = &dy[first*oh*ow:][:planes*oh*ow][0]
+			a.sums = &ws.sums[lo*9:][:planes*9][0]
+			a.planes = planes
+			weightDots(&a)
+		}
+		for i, v := range ws.sums[lo*9 : hi*9] {
+			dw[lo*9+i] = float32(v)
+		}
+	}))
+}
+
+// planeDots are the arguments of the fused weight-gradient kernel, which
+// reads them by the offsets in go_asm.h and advances codes (or floats),
+// dy, sums and planes as it goes. For each of planes consecutive planes it
+// splits the input plane (codes dequantized by q if codes is non-nil,
+// else floats; inPlane elements apart) into the phase planes col, whose
+// padding is zero, by the row classes in cls (up to the first with no
+// rows); spreads the output-gradient plane (oh×ow, outPlane apart) into
+// acc with row stride wq, whose other elements are zero; and adds to
+// sums[0..8] (nine per plane) the float32 dots of acc with col+offs[t]
+// over n elements rounded up to 8, lane by lane and summed across lanes
+// as dot9Unit does.
+type planeDots struct {
+	codes     *byte
+	floats    *float32
+	dy        *float32
+	sums      *float64
+	planes    int
+	col, acc  *float32
+	q         codeScale
+	inPlane   int
+	outPlane  int
+	w, sw     int // input row length and column stride (1 or 2)
+	srcStride int // input elements between consecutive rows of a class
+	oh, ow    int
+	wq        int
+	n         int
+	offs      [9]int
+	cls       [fusedMaxStride + 1]splitClass
+}
+
+// splitClass is one row class of the input (see rowClasses): its first
+// row's first element in the plane, where that row's even and odd columns
+// start in the phase planes (with column stride 1, all columns go to
+// even), and its number of rows.
+type splitClass struct {
+	src, even, odd, rows int
+}
+
+// fusedDots reports whether the fused weight-gradient kernel handles g:
+// one output per channel, nine taps, column stride 1 with rows of at
+// least 4 inputs or stride 2 with at least 8, output rows of at least 4,
+// and at most fusedMaxStride row classes.
+func (p phased) fusedDots(g kernel.ConvGeom) bool {
+	if !haveWeightDots || g.OutPerGroup() != 1 || g.KH*g.KW != 9 || p.sh > fusedMaxStride || p.ow < 4 {
+		return false
+	}
+	return p.sw == 1 && g.W >= 4 || p.sw == 2 && g.W >= 8
+}
+
+// splitClasses fills cls with the input's row classes, as split moves
+// them, followed by an empty one.
+func (p phased) splitClasses(cls *[fusedMaxStride + 1]splitClass) {
+	*cls = [fusedMaxStride + 1]splitClass{}
+	i := 0
+	p.rowClasses(func(iy0, rows, base int) {
+		cls[i] = splitClass{src: iy0 * p.w, even: base + p.colStart(0), odd: base + p.colStart(1%p.sw), rows: rows}
+		i++
+	})
+}
+
+// checkDots panics if the fused weight-gradient kernel would read or
+// write outside phase planes of colLen floats or an output-gradient buffer
+// of accLen floats: it works on raw pointers.
+func (p phased) checkDots(colLen, accLen int) {
+	n := (p.l + 7) &^ 7
+	ok := n <= accLen && (p.oh-1)*p.wq+p.ow <= accLen
+	for _, off := range p.taps {
+		ok = ok && off >= 0 && off+n <= colLen
+	}
+	var cls [fusedMaxStride + 1]splitClass
+	p.splitClasses(&cls)
+	for _, c := range cls {
+		if c.rows > 0 {
+			last := (c.rows - 1) * p.wq
+			ok = ok && c.even >= 0 && c.odd >= 0 && c.even+last+ceilDiv(p.w, p.sw) <= colLen && c.odd+last+p.w/p.sw <= colLen
+		}
+	}
+	if !ok {
+		panic("floatkernel: fused depthwise weight gradient outside its buffers")
+	}
+}
+
+// depthwiseBackwardWeightPhased computes dw for depthwise geometry. Every
 // weight is summed in one fixed order: one float32 dot per tap and image
 // over the whole plane (tapsDot), added over the images in order in
 // float64. A worker owns a range of output channels, so every weight has
@@ -501,10 +631,9 @@ func (in *inputPlanes) split(p phased, dst []float32, i int) {
 // channel, each image's plane would be a short read a whole image away
 // from the last). Codes and their dequantized floats give the same phase
 // planes, hence the same dw bit for bit.
-func depthwiseBackwardWeight(dw, dy []float32, x inputPlanes, g kernel.ConvGeom, threads int, ws *Workspace) {
+func depthwiseBackwardWeightPhased(dw, dy []float32, x inputPlanes, g kernel.ConvGeom, p phased, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
 	taps := g.KH * g.KW
-	p := phasedGeom(g)
 	workers := workerCount(g.O, threads)
 	ws.begin(workers)
 	ws.sums = growFloats(ws.sums, g.O*taps)

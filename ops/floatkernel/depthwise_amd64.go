@@ -34,6 +34,15 @@ func init() {
 	}
 }
 
+// weightDots is the fused weight-gradient kernel (planeDots says what it
+// does), for AVX2 and FMA; haveWeightDots reports whether it may be
+// called.
+//
+//go:noescape
+func weightDots(a *planeDots)
+
+var haveWeightDots = haveTapRows
+
 // The fused data-gradient kernels (depthwise_amd64.s), by column stride
 // and block width.
 //

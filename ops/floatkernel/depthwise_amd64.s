@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "depthwise_amd64.h"
 
 // func tapsAxpyUnit(out, in *float32, offs *int, w *float32, ntaps, n int, add bool)
 //
@@ -136,16 +137,6 @@ tap8:
 done:
 	VZEROUPPER
 	RET
-
-// HSUM leaves in the low lane of Y the sum of its eight lanes, by a fixed
-// tree: high half onto low half, then pairs.
-#define HSUM(Y, X) \
-	VEXTRACTF128 $1, Y, X15 \
-	VADDPS       X15, X, X  \
-	VMOVHLPS     X, X15, X15 \
-	VADDPS       X15, X, X  \
-	VMOVSHDUP    X, X15     \
-	VADDSS       X15, X, X
 
 // func dot9Unit(dy, in *float32, offs *int, n int, sums *float32)
 //

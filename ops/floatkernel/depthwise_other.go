@@ -7,3 +7,8 @@ package floatkernel
 const haveTapRows = false
 
 func tapRows(*rowTaps, int) { panic("floatkernel: no fused depthwise kernel in this build") }
+
+// Nor the weight gradient's fused kernel.
+const haveWeightDots = false
+
+func weightDots(*planeDots) { panic("floatkernel: no fused depthwise kernel in this build") }
