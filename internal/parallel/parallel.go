@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A Loop is the body of a loop with independent iterations: Run does
@@ -76,6 +77,7 @@ func RunParts(n, parts, threads int, loop Loop) {
 	j.next.Store(0)
 	j.left.Store(int64(parts))
 	j.refs.Store(int64(1 + helpers))
+	j.state.Store(jobRunning)
 	for range helpers {
 		select {
 		case work <- j:
@@ -84,7 +86,7 @@ func RunParts(n, parts, threads int, loop Loop) {
 		}
 	}
 	if !j.drain() {
-		<-j.done
+		j.wait()
 	}
 	j.release()
 }
@@ -97,7 +99,51 @@ type job struct {
 	next  atomic.Int64  // the next part to hand out
 	left  atomic.Int64  // parts not finished yet
 	refs  atomic.Int64  // the caller and the helpers it was sent to
-	done  chan struct{} // a helper that finishes the last part says so here
+	state atomic.Int32  // jobRunning, jobCallerAsleep or jobDone
+	done  chan struct{} // a helper that finishes the last part wakes an asleep caller here
+}
+
+const (
+	jobRunning int32 = iota
+	jobCallerAsleep
+	jobDone
+)
+
+// Waking a blocked goroutine can take tens of microseconds when its CPU
+// has gone idle (on a virtual machine the host must first schedule the
+// idle virtual CPU again): as long as a whole parallel loop of a LeNet-5
+// step takes. So both sides poll for a while before they block. A caller
+// whose parts are done polls for the helpers' parts (parts are even, so
+// the wait is short), and an idle helper polls the queue for the next
+// loop, which in a training step comes within microseconds. Measured on
+// a 2-core KVM guest: a LeNet-5 approximate step ~10% faster in wall time
+// (median of 7 runs, 6.2 -> 5.5 ms) for ~10% more CPU time, a
+// MobileNetV2 step ~30% faster (docs/performance.md).
+const (
+	waitSpin = 100 * time.Microsecond
+	idleSpin = 200 * time.Microsecond
+)
+
+// wait returns when every part is finished: it polls for waitSpin, then
+// blocks until the helper that finishes the last part wakes it (finish).
+func (j *job) wait() {
+	deadline := time.Now().Add(waitSpin)
+	for i := 0; j.state.Load() != jobDone; i++ {
+		if i&31 == 31 && time.Now().After(deadline) {
+			if j.state.CompareAndSwap(jobRunning, jobCallerAsleep) {
+				<-j.done
+			}
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// finish marks the job done, waking the caller if it sleeps.
+func (j *job) finish() {
+	if j.state.Swap(jobDone) == jobCallerAsleep {
+		j.done <- struct{}{}
+	}
 }
 
 var jobPool = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
@@ -138,7 +184,8 @@ var (
 )
 
 // startHelpers makes sure at least want helpers run. They live for the
-// rest of the process, blocked on the queue when idle.
+// rest of the process; an idle one polls the queue for a while, then
+// blocks on it (nextJob).
 func startHelpers(want int) {
 	if started.Load() >= int64(want) {
 		return
@@ -152,10 +199,28 @@ func startHelpers(want int) {
 }
 
 func helper() {
-	for j := range work {
+	for {
+		j := nextJob()
 		if j.drain() {
-			j.done <- struct{}{}
+			j.finish()
 		}
 		j.release()
+	}
+}
+
+// nextJob returns the next job from the queue, polling it for idleSpin
+// before it blocks.
+func nextJob() *job {
+	deadline := time.Now().Add(idleSpin)
+	for i := 0; ; i++ {
+		select {
+		case j := <-work:
+			return j
+		default:
+		}
+		if i&15 == 15 && time.Now().After(deadline) {
+			return <-work
+		}
+		runtime.Gosched()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestPartsAndBounds(t *testing.T) {
@@ -163,6 +164,38 @@ func TestRunPartsSplitsAndLimitsThreads(t *testing.T) {
 		}
 		if most := int(l.most.Load()); most > c.threads {
 			t.Errorf("%+v: %d parts ran at once, threads allows %d", c, most, c.threads)
+		}
+	}
+}
+
+// slowPart is a loop whose parts sleep for the given durations and count
+// the parts finished.
+type slowPart struct {
+	sleep []time.Duration
+	done  atomic.Int64
+}
+
+func (l *slowPart) Run(part, lo, hi int) {
+	time.Sleep(l.sleep[part])
+	l.done.Add(1)
+}
+
+// TestRunWaitsForSlowParts checks that Run returns only after every part
+// is finished both when the helpers finish while the caller still polls
+// and when they finish long after it has gone to sleep (parts much longer
+// than waitSpin), and that the jobs reused afterwards are not woken by a
+// stale signal.
+func TestRunWaitsForSlowParts(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS >= 2 for a helper to run a part")
+	}
+	for _, d := range []time.Duration{0, 10 * time.Microsecond, 3 * waitSpin, 20 * waitSpin} {
+		for range 20 {
+			l := &slowPart{sleep: []time.Duration{0, d, 0, d}}
+			RunParts(4, 4, 2, l)
+			if got := l.done.Load(); got != 4 {
+				t.Fatalf("parts sleeping %v: Run returned after %d of 4 parts", d, got)
+			}
 		}
 	}
 }
