@@ -33,6 +33,14 @@
 // group) use direct loops instead: one vector axpy or dot per kernel tap
 // over a zero-padded plane's phase planes (see phased); vector row movers
 // split images into phase planes and merge them back, a plane per call.
+// With one output per channel, the common case, two fused paths skip most
+// of that: the data gradient computes each row class of dx straight from
+// the output gradient and stores it masked, stride 2 interleaving even and
+// odd columns in registers (depthwise_fused_amd64.s); the weight gradient
+// builds each plane's phase layout in the first-level cache and runs its
+// nine dot products in one assembly call per worker and image
+// (depthwise_wgrad_amd64.s). Both give the phase-plane path's bits, which
+// stays for channel multipliers, narrow rows and the purego build.
 //
 // A quantized layer's gradients have entry points of their own, so that
 // the ops package makes no pass over an input-sized tensor beyond the
@@ -43,8 +51,8 @@
 //
 // Work is spread over a given number of threads (<= 0: one per core), on
 // the module's long-lived workers (internal/parallel), so a call starts no
-// goroutines. Results do not depend on the thread count: elementwise work is split, and every float
-// sum (each element of a product, each weight of a weight gradient, whose
+// goroutines. Results do not depend on the thread count: elementwise
+// work is split, and every float sum (each element of a product, each weight of a weight gradient, whose
 // images are cut into blocks fixed by the geometry) keeps one order. A
 // Workspace keeps scratch memory between calls, so steady-state calls
 // allocate (almost) nothing.

@@ -24,6 +24,10 @@
 // two byte planes in eight vector registers and 64 lanes are looked up with
 // four byte permutes (VPERMI2B); tables whose entries span more than 65535
 // are served by the portable Go kernel, which is also used on other CPUs,
-// with the build tag purego, or after SetAssembly(false). Measured speeds
-// are in docs/performance.md.
+// with the build tag purego, or after SetAssembly(false). A convolution
+// builds, per task, the input bytes its lanes read in one of several
+// layouts (column panel, stride-phase planes, column-shifted planes, each
+// optionally stacked across images), chosen by a cost estimate from
+// per-byte and per-step costs measured for each kernel (see Conv2d and
+// impl). Measured speeds are in docs/performance.md.
 package kernel
