@@ -11,11 +11,12 @@ import (
 // A diverging run is reported with the place where a NaN or an infinity
 // first shows, in the order the forward pass runs: the input batch, a
 // learnable parameter, or the output of a layer (the approximate product,
-// the bias addition, batch norm) or of an op after one (ReLU, pooling).
-// gorgonia's NaN watch names only the op that produced the first NaN, which
-// is often downstream of the real cause (an infinity from an overflowing
-// product turning into NaN in batch norm), and quantization hides NaN
-// weights from it altogether (a NaN is clamped to a code).
+// the bias addition, batch norm) or of an op after one (ReLU, pooling),
+// or, when the forward pass was finite, a gradient or an updated
+// parameter. The op that produced the first NaN is often downstream of
+// the real cause (an infinity from an overflowing product turning into
+// NaN in batch norm), and quantization hides NaN weights from the loss
+// altogether (a NaN is clamped to a code).
 
 // forwardOrder lists the nodes of the forward pass (images to logits) in
 // the order the machine runs them, leaves first.
@@ -64,9 +65,8 @@ func layerOfParam(name string) string {
 }
 
 // locateNonFinite finds the first node of the forward pass whose current
-// value holds a NaN or an infinity and says where it is. It reads the
-// values the last run left: after a run stopped by the NaN watch, the
-// nodes it did not reach still hold the previous step's finite values.
+// value holds a NaN or an infinity and says where it is, from the values
+// the last run left.
 func (t *Trainer) locateNonFinite() (layer, where string, value float32, ok bool) {
 	isParam := map[*G.Node]bool{}
 	for _, p := range t.params {

@@ -36,10 +36,10 @@ func TestDivergenceNamesTheLayer(t *testing.T) {
 		value  string
 		where  string
 	}{
-		// gorgonia's NaN watch stops at fc2's product; the NaN is in its weight.
+		// fc2's product is the first NaN output; the NaN is in its weight.
 		{"NaN weight, float", PhaseFloat, setWeight("fc2", nan, false), "fc2", "NaN", "parameter fc2 (layer fc2)"},
-		// The infinity turns into NaN only in batch norm (Inf - Inf), where
-		// the watch stops; the cause is two layers up.
+		// The infinity turns into NaN only in batch norm (Inf - Inf); the
+		// cause is two layers up.
 		{"Inf weight, float", PhaseFloat, setWeight("fc2", inf, false), "fc2", "+Inf", "parameter fc2"},
 		// Finite weights whose products overflow float32: the first
 		// non-finite value is the output of fc2's product.

@@ -20,9 +20,10 @@ import (
 // would differ; this one keeps its state in an optimizerState that
 // checkpoints store.
 type Optimizer struct {
-	kind   string
-	state  optimizerState
-	update paramUpdate // reused by every step
+	kind    string
+	state   optimizerState
+	update  paramUpdate    // reused by every step
+	targets []updateTarget // reused by every step
 }
 
 // NewOptimizer returns a fresh optimizer of the given kind, one of
@@ -81,13 +82,10 @@ func (o *Optimizer) Step(params G.Nodes, lr float64) error {
 	default:
 		return fmt.Errorf("unknown optimizer %q", o.kind)
 	}
-	o.state.Steps++
-	t := float64(o.state.Steps)
-	u := &o.update
-	u.adam, u.lr = o.kind == "adam", lr
-	u.bc1 = 1 - math.Pow(adamBeta1, t)
-	u.bc2 = 1 - math.Pow(adamBeta2, t)
-	defer func() { u.w, u.g, u.m, u.v = nil, nil, nil, nil }()
+	// Every gradient is checked before any parameter changes, so that a
+	// step whose backward pass went non-finite leaves the weights and
+	// moments as they were.
+	o.targets = o.targets[:0]
 	for _, p := range params {
 		gv, err := p.Grad()
 		if err != nil {
@@ -105,20 +103,62 @@ func (o *Optimizer) Step(params G.Nodes, lr float64) error {
 		if !ok || len(w) != len(g) {
 			return fmt.Errorf("parameter %s: value and gradient do not match", p.Name())
 		}
-		u.w, u.g = w, g
-		u.m = o.moment(o.state.M, p.Name(), len(w))
+		if !allFinite(g) {
+			return &nonFiniteGrad{name: p.Name(), value: firstNonFinite(g)}
+		}
+		o.targets = append(o.targets, updateTarget{name: p.Name(), w: w, g: g})
+	}
+	o.state.Steps++
+	t := float64(o.state.Steps)
+	u := &o.update
+	u.adam, u.lr = o.kind == "adam", lr
+	u.bc1 = 1 - math.Pow(adamBeta1, t)
+	u.bc2 = 1 - math.Pow(adamBeta2, t)
+	defer func() { u.w, u.g, u.m, u.v = nil, nil, nil, nil }()
+	for _, p := range o.targets {
+		u.w, u.g = p.w, p.g
+		u.m = o.moment(o.state.M, p.name, len(p.w))
 		if u.adam {
-			u.v = o.moment(o.state.V, p.Name(), len(w))
+			u.v = o.moment(o.state.V, p.name, len(p.w))
 		}
 		if u.run() {
-			for _, x := range w {
-				if x-x != 0 {
-					return &nonFiniteParam{name: p.Name(), value: x}
-				}
-			}
+			return &nonFiniteParam{name: p.name, value: firstNonFinite(p.w)}
 		}
 	}
 	return nil
+}
+
+// updateTarget is one parameter's values and gradient, checked.
+type updateTarget struct {
+	name string
+	w, g []float32
+}
+
+// allFinite reports whether v holds no NaN or infinity: x-x is 0 for a
+// finite x and NaN otherwise, and four sums keep the adds independent.
+func allFinite(v []float32) bool {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		s0 += v[i] - v[i]
+		s1 += v[i+1] - v[i+1]
+		s2 += v[i+2] - v[i+2]
+		s3 += v[i+3] - v[i+3]
+	}
+	for ; i < len(v); i++ {
+		s0 += v[i] - v[i]
+	}
+	return s0+s1+s2+s3 == 0
+}
+
+// firstNonFinite returns the first NaN or infinity in v (0 if none).
+func firstNonFinite(v []float32) float32 {
+	for _, x := range v {
+		if x-x != 0 {
+			return x
+		}
+	}
+	return 0
 }
 
 // minUpdatePerPart is the least number of values an update hands to a
@@ -197,6 +237,17 @@ func (u *paramUpdate) Run(part, lo, hi int) {
 	}
 	clear(g)
 	u.checks[part] = check
+}
+
+// nonFiniteGrad is a parameter whose gradient holds a NaN or an infinity;
+// no parameter was updated.
+type nonFiniteGrad struct {
+	name  string
+	value float32
+}
+
+func (e *nonFiniteGrad) Error() string {
+	return fmt.Sprintf("the gradient of parameter %s holds %v", e.name, e.value)
 }
 
 // nonFiniteParam is a parameter that holds a NaN or an infinity after an

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -94,5 +95,82 @@ func serialUpdates(kind string, g []float32, lr float64, steps int) []float32 {
 func TestNewOptimizerRejectsUnknownKind(t *testing.T) {
 	if _, err := NewOptimizer("adagrad"); err == nil || !strings.Contains(err.Error(), "adam, sgd") {
 		t.Fatalf("NewOptimizer(adagrad) error = %v, want one listing the optimizers", err)
+	}
+}
+
+// TestOptimizerRefusesNonFiniteGradients checks that a step whose
+// gradients hold a NaN or an infinity in any parameter, even the last,
+// names that parameter and changes no weight, moment or step count.
+func TestOptimizerRefusesNonFiniteGradients(t *testing.T) {
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		for _, kind := range Optimizers() {
+			// loss = Σ a⊙ca + Σ b⊙cb: the gradients are ca and cb.
+			g := G.NewGraph()
+			var params G.Nodes
+			var terms []*G.Node
+			for i, n := range []int{5, 9} {
+				c := make([]float32, n)
+				for j := range c {
+					c[j] = 0.5
+				}
+				if i == 1 {
+					c[7] = bad
+				}
+				p := G.NewVector(g, tensor.Float32, G.WithShape(n), G.WithName([]string{"a", "b"}[i]), G.WithInit(G.Zeroes()))
+				cv := G.NewVector(g, tensor.Float32, G.WithShape(n), G.WithValue(tensor.New(tensor.WithShape(n), tensor.WithBacking(c))))
+				terms = append(terms, G.Must(G.Sum(G.Must(G.HadamardProd(p, cv)))))
+				params = append(params, p)
+			}
+			if _, err := G.Grad(G.Must(G.Add(terms[0], terms[1])), params...); err != nil {
+				t.Fatal(err)
+			}
+			vm := G.NewTapeMachine(g, G.BindDualValues(params...))
+			defer vm.Close()
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			opt, err := NewOptimizer(kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = opt.Step(params, 1e-3)
+			var ng *nonFiniteGrad
+			if !errors.As(err, &ng) || ng.name != "b" || math.Float32bits(ng.value) != math.Float32bits(bad) && !(ng.value != ng.value && bad != bad) {
+				t.Fatalf("%s, gradient %v: Step error = %v, want a non-finite gradient of b", kind, bad, err)
+			}
+			for _, p := range params {
+				for i, w := range p.Value().Data().([]float32) {
+					if w != 0 {
+						t.Fatalf("%s, gradient %v: %s[%d] = %v after a refused step, want 0", kind, bad, p.Name(), i, w)
+					}
+				}
+			}
+			if opt.state.Steps != 0 || len(opt.state.M) != 0 {
+				t.Fatalf("%s, gradient %v: refused step counted (%d steps, %d moments)", kind, bad, opt.state.Steps, len(opt.state.M))
+			}
+		}
+	}
+}
+
+// TestAllFinite holds the four-sum finiteness check to the element test
+// on every position and length around its unrolling.
+func TestAllFinite(t *testing.T) {
+	for n := 0; n <= 11; n++ {
+		v := make([]float32, n)
+		if !allFinite(v) {
+			t.Fatalf("len %d zeros: not finite", n)
+		}
+		for i := range v {
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+				v[i] = bad
+				if allFinite(v) {
+					t.Fatalf("len %d, %v at %d: reported finite", n, bad, i)
+				}
+				v[i] = math.MaxFloat32
+			}
+		}
+		if !allFinite(v) {
+			t.Fatalf("len %d of MaxFloat32: not finite", n)
+		}
 	}
 }
