@@ -78,19 +78,24 @@ func BatchNorm(x, scale, bias *gorgonia.Node, state *BatchNormState) (*gorgonia.
 	return gorgonia.ApplyOp(op, x, scale, bias)
 }
 
-// BatchNormOp is the forward op built by BatchNorm. Its inputs are x, scale
-// and bias. It saves the mean and 1/std it used for the gradient ops, which
-// run after it in the same pass.
+// BatchNormOp is the forward op built by BatchNorm and BatchNormAct. Its
+// inputs are x, scale and bias. It saves the mean and 1/std it used for the
+// gradient ops, which run after it in the same pass.
 type BatchNormOp struct {
 	state    *BatchNormState
 	dims     int
 	channels int
+	act      Activation // applied to the output (bnact.go)
 
 	// Saved by the last Do for the gradient.
 	mean, invStd  []float32
 	usedBatchStat bool
-	ran           bool
-	out           *tensor.Dense // output buffer reused between runs
+	// With an activation, the per-channel k and b of the output's
+	// pre-activation value x·k + b, which the gradient recomputes for the
+	// activation's mask.
+	actK, actB []float32
+	ran        bool
+	out        *tensor.Dense // output buffer reused between runs
 
 	// The per-channel sums Σdy and Σdy·x̂ that all three gradient ops
 	// need, computed by the first of them to run and kept for the others
@@ -103,8 +108,9 @@ type BatchNormOp struct {
 	loop bnLoop // the per-channel loop, set for the duration of a run
 
 	// Scratch of the (N, F) path.
-	rowAcc []float64
-	rowVec []float32
+	rowAcc   []float64
+	rowVec   []float32
+	rowDyBuf []float32
 }
 
 // State returns the shared state the op reads.
@@ -178,6 +184,9 @@ func (op *BatchNormOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 	if op.mean == nil {
 		op.mean = make([]float32, c)
 		op.invStd = make([]float32, c)
+		if op.act != NoActivation {
+			op.actK, op.actB = make([]float32, c), make([]float32, c)
+		}
 	}
 	st := op.state
 	m := n * hw
@@ -242,6 +251,14 @@ func (op *BatchNormOp) forwardChannel(y, x, gamma, beta []float32, n, c, hw, ch 
 	}
 	k := gamma[ch] * op.invStd[ch]
 	b := beta[ch] - op.mean[ch]*k
+	if op.act != NoActivation {
+		op.actK[ch], op.actB[ch] = k, b
+		for i := 0; i < n; i++ {
+			lo := (i*c + ch) * hw
+			scaleShiftAct(y[lo:lo+hw], x[lo:lo+hw], k, b, op.act)
+		}
+		return
+	}
 	for i := 0; i < n; i++ {
 		lo := (i*c + ch) * hw
 		scaleShift(y[lo:lo+hw], x[lo:lo+hw], k, b)
@@ -302,11 +319,16 @@ func (op *BatchNormOp) forwardRows(x, y, gamma, beta []float32, n, c int) {
 		k[ch] = gamma[ch] * op.invStd[ch]
 		b[ch] = beta[ch] - op.mean[ch]*k[ch]
 	}
+	if op.act != NoActivation {
+		copy(op.actK, k)
+		copy(op.actB, b)
+	}
 	for i := 0; i < n; i++ {
 		ys := y[i*c : (i+1)*c]
 		for ch, v := range x[i*c : (i+1)*c] {
 			ys[ch] = float32(v*k[ch]) + b[ch]
 		}
+		applyAct(op.act, ys)
 	}
 }
 
@@ -340,15 +362,19 @@ func (op *BatchNormOp) ReturnsPtr() bool     { return false }
 func (op *BatchNormOp) CallsExtern() bool    { return false }
 func (op *BatchNormOp) OverwritesInput() int { return -1 }
 
-// WriteHash covers the state by identity: momentum, eps, mode and running
-// statistics all live there, so two layers differ exactly when their states do.
+// WriteHash covers the state by identity (momentum, eps, mode and running
+// statistics all live there, so two layers differ exactly when their states
+// do) and the activation.
 func (op *BatchNormOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "nn.BatchNorm(dims=%d, C=%d, state=%p)", op.dims, op.channels, op.state)
+	fmt.Fprintf(h, "nn.BatchNorm(dims=%d, C=%d, act=%v, state=%p)", op.dims, op.channels, op.act, op.state)
 }
 
 func (op *BatchNormOp) Hashcode() uint32 { return hashOf(op) }
 
 func (op *BatchNormOp) String() string {
+	if op.act != NoActivation {
+		return fmt.Sprintf("BatchNorm%v(C=%d, %p)", op.act, op.channels, op.state)
+	}
 	return fmt.Sprintf("BatchNorm(C=%d, %p)", op.channels, op.state)
 }
 
@@ -494,6 +520,14 @@ func (op *BatchNormOp) gradXChannel(dx, x, dy, gamma []float32, n, c, hw, ch int
 		meanDy = float32(sumDy / m)
 		meanDyX = float32(sumDyXhat / m)
 	}
+	if op.act != NoActivation {
+		p, kf, bf := op.act.params(), op.actK[ch], op.actB[ch]
+		for i := 0; i < n; i++ {
+			lo := (i*c + ch) * hw
+			bnGradXAct(dx[lo:lo+hw], x[lo:lo+hw], dy[lo:lo+hw], mean, inv, k, meanDy, meanDyX, kf, bf, p)
+		}
+		return
+	}
 	for i := 0; i < n; i++ {
 		lo := (i*c + ch) * hw
 		bnGradX(dx[lo:lo+hw], x[lo:lo+hw], dy[lo:lo+hw], mean, inv, k, meanDy, meanDyX)
@@ -529,7 +563,11 @@ func (op *BatchNormOp) channelSums(x, dy []float32, n, c, hw, ch int) (sumDy, su
 	var a, b laneSum
 	for i := 0; i < n; i++ {
 		lo := (i*c + ch) * hw
-		addDyXhat(&a, &b, x[lo:lo+hw], dy[lo:lo+hw], mean, inv)
+		if op.act != NoActivation {
+			addDyXhatAct(&a, &b, x[lo:lo+hw], dy[lo:lo+hw], mean, inv, op.actK[ch], op.actB[ch], op.act.params())
+		} else {
+			addDyXhat(&a, &b, x[lo:lo+hw], dy[lo:lo+hw], mean, inv)
+		}
 	}
 	sumDy, sumDyXhat = a.result(), b.result()
 	op.sumDy[ch], op.sumDyXhat[ch] = sumDy, sumDyXhat
@@ -545,13 +583,30 @@ func (op *BatchNormOp) rowSums(x, dy []float32, n, c int) {
 	clear(b)
 	mean, inv := op.mean[:c], op.invStd[:c]
 	for i := 0; i < n; i++ {
-		xs, gs := x[i*c:(i+1)*c], dy[i*c:(i+1)*c]
+		xs, gs := x[i*c:(i+1)*c], op.rowDy(dy, x, i, c)
 		for ch, v := range xs {
 			g := float64(gs[ch])
 			a[ch] += g
 			b[ch] += float64(g * float64((v-mean[ch])*inv[ch]))
 		}
 	}
+}
+
+// rowDy is row i of dy, masked by the activation's gradient when the op
+// has one (in scratch that holds one row).
+func (op *BatchNormOp) rowDy(dy, x []float32, i, c int) []float32 {
+	gs := dy[i*c : (i+1)*c]
+	if op.act == NoActivation {
+		return gs
+	}
+	if len(op.rowDyBuf) != c {
+		op.rowDyBuf = make([]float32, c)
+	}
+	p := op.act.params()
+	for ch, v := range x[i*c : (i+1)*c] {
+		op.rowDyBuf[ch] = p.maskDy(float32(v*op.actK[ch])+op.actB[ch], gs[ch])
+	}
+	return op.rowDyBuf
 }
 
 // gradXRows is the dx loop of an (N, F) input, by rows, with the sums
@@ -569,7 +624,7 @@ func (op *BatchNormOp) gradXRows(dx, x, dy, gamma []float32, n, c int) {
 	}
 	mean, inv := op.mean[:c], op.invStd[:c]
 	for i := 0; i < n; i++ {
-		xs, gs, ds := x[i*c:(i+1)*c], dy[i*c:(i+1)*c], dx[i*c:(i+1)*c]
+		xs, gs, ds := x[i*c:(i+1)*c], op.rowDy(dy, x, i, c), dx[i*c:(i+1)*c]
 		for ch, v := range xs {
 			xhat := (v - mean[ch]) * inv[ch]
 			ds[ch] = k[ch] * ((gs[ch] - meanDy[ch]) - float32(xhat*meanDyX[ch]))

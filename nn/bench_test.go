@@ -40,6 +40,28 @@ func BenchmarkBatchNormLeNetConv1(b *testing.B) {
 	})
 }
 
+// BenchmarkBatchNormReLULeNetConv1 compares batch norm then ReLU as two
+// ops with the fused op, forward and backward, on LeNet-5's conv1 output.
+func BenchmarkBatchNormReLULeNetConv1(b *testing.B) {
+	for _, fused := range []bool{false, true} {
+		b.Run(fmt.Sprintf("fused=%v", fused), func(b *testing.B) {
+			benchGraph(b, tensor.Shape{64, 6, 28, 28}, func(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
+				s, _ := Filled(tensor.Shape{6}, 1)
+				z, _ := Filled(tensor.Shape{6}, 0)
+				sn, zn := G.NodeFromAny(g, s, G.WithName("s")), G.NodeFromAny(g, z, G.WithName("z"))
+				if fused {
+					return BatchNormAct(x, sn, zn, NewBatchNormState(6), ActReLU)
+				}
+				y, err := BatchNorm(x, sn, zn, NewBatchNormState(6))
+				if err != nil {
+					return nil, err
+				}
+				return ReLU(y)
+			})
+		})
+	}
+}
+
 func BenchmarkReLU6(b *testing.B) {
 	benchGraph(b, tensor.Shape{64, 6, 28, 28}, func(_ *G.ExprGraph, x *G.Node) (*G.Node, error) { return ReLU6(x) })
 }

@@ -8,6 +8,9 @@
 //     compiled graph serves training and evaluation. Gorgonia's own BatchNorm
 //     creates scale and bias with the batch dimension included when none are
 //     given and hashes epsilon to one decimal.
+//   - BatchNormAct: BatchNorm followed by ReLU or ReLU6 as one op, bit-identical
+//     to the two ops but one pass over the activations forward and backward
+//     instead of two (bnact.go).
 //   - SoftmaxCrossEntropy: mean cross-entropy of integer labels under
 //     softmax(logits), one op with a numerically stable log-softmax and an
 //     exact gradient (Gorgonia has no categorical cross-entropy); Accuracy.

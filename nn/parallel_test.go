@@ -19,8 +19,11 @@ func TestOpsIndependentOfThreads(t *testing.T) {
 		name string
 		run  func() [][]float32
 	}{
-		{"batch norm conv training", func() [][]float32 { return runBatchNormOps(tensor.Shape{32, 6, 28, 28}, true) }},
-		{"batch norm conv eval", func() [][]float32 { return runBatchNormOps(tensor.Shape{32, 16, 10, 10}, false) }},
+		{"batch norm conv training", func() [][]float32 { return runBatchNormOps(tensor.Shape{32, 6, 28, 28}, true, NoActivation) }},
+		{"batch norm conv eval", func() [][]float32 { return runBatchNormOps(tensor.Shape{32, 16, 10, 10}, false, NoActivation) }},
+		{"batch norm relu training", func() [][]float32 { return runBatchNormOps(tensor.Shape{32, 6, 28, 28}, true, ActReLU) }},
+		{"batch norm relu6 training", func() [][]float32 { return runBatchNormOps(tensor.Shape{32, 6, 28, 28}, true, ActReLU6) }},
+		{"batch norm relu6 eval", func() [][]float32 { return runBatchNormOps(tensor.Shape{32, 16, 10, 10}, false, ActReLU6) }},
 		{"relu", func() [][]float32 {
 			x, dy := randTensor(3, 1, 100003), randTensor(4, 1, 100003)
 			y := mustDo((&ReLUOp{dims: 1}).Do(x))
@@ -62,15 +65,15 @@ func TestOpsIndependentOfThreads(t *testing.T) {
 	}
 }
 
-// runBatchNormOps runs the forward op and the three gradient ops and returns
-// their outputs and the running statistics.
-func runBatchNormOps(shape tensor.Shape, training bool) [][]float32 {
+// runBatchNormOps runs the forward op (with activation act) and the three
+// gradient ops and returns their outputs and the running statistics.
+func runBatchNormOps(shape tensor.Shape, training bool, act Activation) [][]float32 {
 	c := shape[1]
 	x, dy := randTensor(1, 3, shape...), randTensor(2, 1, shape...)
 	scale, bias := randTensor(9, 1, c), randTensor(10, 1, c)
 	st := NewBatchNormState(c)
 	st.Training = training
-	fwd := &BatchNormOp{state: st, dims: shape.Dims(), channels: c}
+	fwd := &BatchNormOp{state: st, dims: shape.Dims(), channels: c, act: act}
 	y := mustDo(fwd.Do(x, scale, bias))
 	dxT, err := (&batchNormGradOp{fwd: fwd, wrt: 0}).Do(x, scale, dy)
 	if err != nil {

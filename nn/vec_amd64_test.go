@@ -86,3 +86,27 @@ func TestBatchNormAVX2MatchesGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchNormActAVX2 checks the fused op against batch norm then the
+// activation on the plain Go kernels too (TestBatchNormActMatchesSeparateOps
+// covers the AVX2 ones), and the fused op's AVX2 bits against its plain Go
+// bits.
+func TestBatchNormActAVX2(t *testing.T) {
+	if !cpu.X86.HasAVX2 {
+		t.Skip("no AVX2")
+	}
+	withGeneric(func() { checkFusedMatchesSeparate(t) })
+	for k, c := range bnCases {
+		for _, a := range fusedActs {
+			fast := runBatchNormAct(t, c, uint64(k)+70, a, true)
+			var plain [][]float32
+			withGeneric(func() { plain = runBatchNormAct(t, c, uint64(k)+70, a, true) })
+			for i := range fast {
+				if !sameBits32(fast[i], plain[i]) {
+					t.Fatalf("%v training=%v %v: output %d: AVX2 and plain Go differ", c.shape, c.training, a, i)
+				}
+			}
+		}
+	}
+	withGeneric(func() { TestFusedKernelsMatchSeparate(t) })
+}

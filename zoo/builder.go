@@ -196,8 +196,10 @@ func (b *builder) linear(name string, x *G.Node, out int, withBias bool, kind in
 	return y
 }
 
-// bn adds a batch normalisation of the output of layer name.
-func (b *builder) bn(name string, x *G.Node) *G.Node {
+// bn adds a batch normalisation of the output of layer name, followed by
+// act in the same op (nn.BatchNormAct: one pass over the activations
+// instead of two, same values as a separate ReLU or ReLU6).
+func (b *builder) bn(name string, x *G.Node, act nn.Activation) *G.Node {
 	if b.err != nil {
 		return nil
 	}
@@ -208,7 +210,7 @@ func (b *builder) bn(name string, x *G.Node) *G.Node {
 		return nil
 	}
 	state := nn.NewBatchNormState(c)
-	y, err := nn.BatchNorm(x, scale, shift, state)
+	y, err := nn.BatchNormAct(x, scale, shift, state, act)
 	if !b.check(name+".bn", err) {
 		return nil
 	}
@@ -222,17 +224,6 @@ func (b *builder) relu(x *G.Node) *G.Node {
 	}
 	y, err := nn.ReLU(x)
 	if !b.check("relu", err) {
-		return nil
-	}
-	return y
-}
-
-func (b *builder) relu6(x *G.Node) *G.Node {
-	if b.err != nil {
-		return nil
-	}
-	y, err := nn.ReLU6(x)
-	if !b.check("relu6", err) {
 		return nil
 	}
 	return y
@@ -285,11 +276,7 @@ func (b *builder) flatten(x *G.Node) *G.Node {
 	return y
 }
 
-// convBN is conv, batch norm and (when act is not nil) an activation.
-func (b *builder) convBN(name string, x *G.Node, out, k, stride, pad int, act func(*G.Node) *G.Node) *G.Node {
-	y := b.bn(name, b.conv(name, x, out, k, stride, pad))
-	if act != nil {
-		y = act(y)
-	}
-	return y
+// convBN is conv, batch norm and act (nn.NoActivation for none).
+func (b *builder) convBN(name string, x *G.Node, out, k, stride, pad int, act nn.Activation) *G.Node {
+	return b.bn(name, b.conv(name, x, out, k, stride, pad), act)
 }

@@ -1,7 +1,9 @@
 // Package zoo holds the GoApprox model zoo: MLP, LeNet-5, ResNet-8, a small
 // MobileNetV2 and a small VGG, each written as an ordinary Gorgonia graph, as
 // a user's own model would be (gorgonia.Mul for dense layers, gorgonia.Conv2d
-// or ops.GroupedConv2d for convolutions, nn.BatchNorm, nn.ReLU or nn.ReLU6,
+// or ops.GroupedConv2d for convolutions, nn.BatchNormAct (batch norm and the
+// ReLU or ReLU6 after it as one op, the same values as nn.BatchNorm followed
+// by nn.ReLU or nn.ReLU6 in fewer passes over the activations), nn.ReLU,
 // nn.MaxPool2D, nn.GlobalAvgPool, gorgonia.Add for residual connections;
 // nn's ReLU and MaxPool2D replace Gorgonia's Rectify and MaxPool2D, which
 // allocate their results on every run). Package graph then turns the multiplications into

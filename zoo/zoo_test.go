@@ -237,3 +237,44 @@ func TestTrainsAfterRewriting(t *testing.T) {
 		})
 	}
 }
+
+// TestActivationsFusedIntoBatchNorm checks that each model's activations
+// after a batch norm live in the batch norm op (nn.BatchNormAct) and the
+// only separate ReLUs left are ResNet-8's after its residual additions: the
+// counts come from the architectures in models.go.
+func TestActivationsFusedIntoBatchNorm(t *testing.T) {
+	type counts struct{ relu, bnReLU, bnReLU6, bnPlain int }
+	want := map[string]counts{
+		"mlp":         {bnReLU: 2},
+		"lenet5":      {bnReLU: 4},
+		"resnet8":     {relu: 3, bnReLU: 4, bnPlain: 5},       // stem + 3 conv1 fused; 3 conv2 + 2 shortcuts plain
+		"mobilenetv2": {bnReLU6: 1 + 1 + 5*2 + 1, bnPlain: 6}, // stem, b1 dw, b2-b6 expand+dw, last; 6 projections
+		"vgg":         {bnReLU: 6},
+	}
+	for _, name := range Names() {
+		m, _ := Lookup(name)
+		net, err := m.Build(mnistShape, 2, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got counts
+		for _, n := range net.Graph.AllNodes() {
+			switch op := n.Op().(type) {
+			case *nn.ReLUOp, *nn.ReLU6Op:
+				got.relu++
+			case *nn.BatchNormOp:
+				switch op.Activation() {
+				case nn.ActReLU:
+					got.bnReLU++
+				case nn.ActReLU6:
+					got.bnReLU6++
+				default:
+					got.bnPlain++
+				}
+			}
+		}
+		if got != want[name] {
+			t.Errorf("%s: %+v, want %+v", name, got, want[name])
+		}
+	}
+}
