@@ -111,7 +111,7 @@ func printHeader(w io.Writer, o *options, tr *train.Trainer) {
 	fmt.Fprintf(w, "epochs: float %d, QAT %d%s, approximate %d; multiplier %s; preset %s; %s lr %g (%s); seed %d\n",
 		c.FloatEpochs, c.QATEpochs, noise, c.ApproxEpochs, lutText, c.Quant, c.Optimizer, c.LR, c.Schedule, c.Seed)
 	if !o.resume && c.Limit == defaultLimit && c.QATEpochs == defaultQATEpochs && !o.set["limit"] {
-		fmt.Fprintf(w, "(quick defaults, about 1-3 minutes on 2 cores; a full run: -limit 0 -qat-epochs 8, see docs/results.md)\n")
+		fmt.Fprintf(w, "(quick defaults, under a minute on 2 cores; a full run: -limit 0 -qat-epochs 8, see docs/results.md)\n")
 	}
 	fmt.Fprintf(w, "run folder: %s\n\n", o.out)
 }
