@@ -42,7 +42,10 @@ func LinearFields(codes []int32, batch, in int, limit int, seed int64) ([]Field,
 // group and output position, the (C/groups)·KH·KW input codes the kernel
 // sees, padding counted as the activation zero point zx (the code the
 // Approximate kernel multiplies there). At most limit fields are sampled
-// (all when limit <= 0), with a generator seeded by seed.
+// (all when limit <= 0), with a generator seeded by seed; a grouped
+// convolution samples ceil(limit/groups) fields in each group instead, so
+// that every group, whose output channels see only its fields, has some
+// (a depthwise layer has more groups than a batch's sample of fields).
 func ConvFields(codes []int32, g kernel.ConvGeom, zx int32, limit int, seed int64) ([]Field, error) {
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("errmodel: %w", err)
@@ -51,34 +54,53 @@ func ConvFields(codes []int32, g kernel.ConvGeom, zx int32, limit int, seed int6
 		return nil, fmt.Errorf("errmodel: %d activation codes for a %dx%dx%dx%d input", len(codes), g.N, g.C, g.H, g.W)
 	}
 	groups := max(g.Groups, 1)
+	oh, ow := g.OutH(), g.OutW()
+	// Field r of a group is image r/(oh·ow), output position r%(oh·ow).
+	perGroup := g.N * oh * ow
+	var fields []Field
+	if groups == 1 {
+		for _, r := range sample(perGroup, limit, seed) {
+			fields = append(fields, convField(codes, g, zx, 0, r))
+		}
+		return fields, nil
+	}
+	k := limit
+	if limit > 0 {
+		k = (limit + groups - 1) / groups
+	}
+	for grp := range groups {
+		for _, r := range sample(perGroup, k, seed+int64(grp)) {
+			fields = append(fields, convField(codes, g, zx, grp, r))
+		}
+	}
+	return fields, nil
+}
+
+// convField is field r (image r/(OutH·OutW), output position r%(OutH·OutW))
+// of group grp.
+func convField(codes []int32, g kernel.ConvGeom, zx int32, grp, r int) Field {
 	sh, sw := max(g.StrideH, 1), max(g.StrideW, 1)
 	dh, dw := max(g.DilH, 1), max(g.DilW, 1)
 	oh, ow := g.OutH(), g.OutW()
 	cg := g.InPerGroup()
-	idx := sample(g.N*groups*oh*ow, limit, seed)
-	fields := make([]Field, len(idx))
-	for i, r := range idx {
-		x := r % ow
-		y := r / ow % oh
-		grp := r / (ow * oh) % groups
-		n := r / (ow * oh * groups)
-		f := &fields[i]
-		f.Group = grp
-		for c := grp * cg; c < (grp+1)*cg; c++ {
-			for ky := range g.KH {
-				iy := y*sh - g.PadH + ky*dh
-				for kx := range g.KW {
-					ix := x*sw - g.PadW + kx*dw
-					code := zx
-					if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
-						code = codes[((n*g.C+c)*g.H+iy)*g.W+ix]
-					}
-					f.Hist[code&0xFF]++
+	x := r % ow
+	y := r / ow % oh
+	n := r / (ow * oh)
+	f := Field{Group: grp}
+	for c := grp * cg; c < (grp+1)*cg; c++ {
+		for ky := range g.KH {
+			iy := y*sh - g.PadH + ky*dh
+			for kx := range g.KW {
+				ix := x*sw - g.PadW + kx*dw
+				code := zx
+				if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
+					code = codes[((n*g.C+c)*g.H+iy)*g.W+ix]
 				}
+				f.Hist[code&0xFF]++
 			}
 		}
 	}
-	return fields, nil
+	return f
 }
 
 // ChannelHists counts the weight codes of each output channel: codes is a

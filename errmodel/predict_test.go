@@ -161,6 +161,50 @@ func TestConvFieldsHandComputed(t *testing.T) {
 	}
 }
 
+// TestConvFieldsCoverEveryGroup samples a depthwise layer with more
+// groups than the field limit: every group must get fields (its output
+// channel sees no other: the population model needs one), each field
+// holding exactly its own channel's codes and padding.
+func TestConvFieldsCoverEveryGroup(t *testing.T) {
+	const groups = 24
+	g := kernel.ConvGeom{N: 2, C: groups, H: 5, W: 5, O: groups, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
+		PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: groups}
+	codes := make([]int32, g.XLen())
+	for i := range codes {
+		codes[i] = int32(i / (g.H * g.W) % g.C) // channel c holds code c
+	}
+	const zx = 200
+	fields, err := ConvFields(codes, g, zx, 10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := make([]int, groups)
+	for i, f := range fields {
+		per[f.Group]++
+		var n float64
+		for c, v := range f.Hist {
+			if v != 0 && c != f.Group && c != zx {
+				t.Fatalf("field %d of group %d holds code %d", i, f.Group, c)
+			}
+			n += v
+		}
+		if n != 9 {
+			t.Fatalf("field %d holds %g codes, want 9", i, n)
+		}
+	}
+	for grp, n := range per {
+		if n != 1 { // ceil(10/24)
+			t.Fatalf("group %d has %d fields, want 1", grp, n)
+		}
+	}
+	again, _ := ConvFields(codes, g, zx, 10, 3)
+	for i := range fields {
+		if fields[i] != again[i] {
+			t.Fatal("sampled fields are not repeatable for one seed")
+		}
+	}
+}
+
 func TestChannelHists(t *testing.T) {
 	// InOut weights (2 in, 3 out): channel = column.
 	codes := []int32{1, -1, 3, 1, 5, -1}
