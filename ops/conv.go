@@ -446,7 +446,7 @@ func (op *Conv2dGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 // table indices: for a depthwise layer, bound by memory traffic, each
 // input-sized pass saved is about as costly as its kernels.
 func convBackward(rec *runRecord, wrt int, r, x, w, dy []float32, g kernel.ConvGeom, own *[2]operand, ws *floatkernel.Workspace, threads int) error {
-	dy = rec.noise.backward(dy)
+	dy = rec.noise.backward(dy, threads)
 	impl := gorgonia.WhichBLAS()
 	if rec.mode == Float {
 		if wrt == 0 {

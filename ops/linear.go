@@ -395,7 +395,7 @@ func (op *LinearGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 func linearBackward(rec *runRecord, layout WeightLayout, wrt int, r, x, w, dy []float32, xs, ws tensor.Shape, own *[2]operand, threads int) {
 	m, k := xs[0], xs[1]
 	n, _ := layout.dims(ws)
-	dy = rec.noise.backward(dy)
+	dy = rec.noise.backward(dy, threads)
 	impl := gorgonia.WhichBLAS()
 	var mask []bool
 	if rec.mode != Float {

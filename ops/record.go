@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"math"
+	randv2 "math/rand/v2"
 
 	"github.com/goapprox/goapprox/quantize"
 )
@@ -182,54 +183,121 @@ type noiseRecord struct {
 	yq        []float32 // the output before noise
 	mean, std float64
 	grad      []float32 // backward's result, reused
+	// gradOf is &g[0] of the output gradient grad was computed from (both
+	// gradient ops of a node pass the same one), nil after a forward run.
+	gradOf  *float32
+	partial []float64     // per chunk: a partial sum
+	streams []noiseStream // per chunk: its generator
+}
+
+// Noise is drawn and summed in chunks of noiseChunk outputs, each with a
+// generator stream of its own seeded from one draw of the layer's Rand and
+// the chunk's index, and the chunks' sums are added in order: the chunks
+// run in parallel, and the noise and every sum are the same for any number
+// of threads. (One draw of Rand per output, serially, made the noise phase
+// the slowest of all, about three times an approximate step.)
+const noiseChunk = 1 << 13
+
+// noiseStream is one chunk's generator, reseeded on every run.
+type noiseStream struct {
+	pcg *randv2.PCG
+	rng *randv2.Rand
+}
+
+// chunkSum returns the sum over the chunks of n outputs of f(lo, hi), the
+// chunks computed in parallel and added in order.
+func (r *noiseRecord) chunkSum(n, threads int, f func(lo, hi int) float64) float64 {
+	chunks := (n + noiseChunk - 1) / noiseChunk
+	r.partial = grow(r.partial, chunks)
+	parallelRanges(chunks, threads, 1, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			r.partial[c] = f(c*noiseChunk, min((c+1)*noiseChunk, n))
+		}
+	})
+	var sum float64
+	for _, v := range r.partial {
+		sum += v
+	}
+	return sum
 }
 
 // addNoise adds N(0,1)·std(y)·sigma + mu to y in place (std unbiased, like
 // torch.std) and returns the record for the gradient, rec's memory reused.
 func addNoise(s *LayerState, y []float32, rec *noiseRecord) *noiseRecord {
-	rec.sigma = s.NoiseSigma
-	rec.n = grow(rec.n, len(y))
+	n, threads := len(y), s.threads()
+	rec.sigma, rec.gradOf = s.NoiseSigma, nil
+	rec.n = grow(rec.n, n)
 	rec.yq = append(rec.yq[:0], y...)
-	var sum float64
-	for _, v := range y {
-		sum += float64(v)
-	}
-	rec.mean = sum / float64(len(y))
-	var ss float64
-	for _, v := range y {
-		d := float64(v) - rec.mean
-		ss += d * d
-	}
+	rec.mean = rec.chunkSum(n, threads, func(lo, hi int) float64 {
+		var sum float64
+		for _, v := range y[lo:hi] {
+			sum += float64(v)
+		}
+		return sum
+	}) / float64(n)
+	ss := rec.chunkSum(n, threads, func(lo, hi int) float64 {
+		var ss float64
+		for _, v := range y[lo:hi] {
+			d := float64(v) - rec.mean
+			ss += d * d
+		}
+		return ss
+	})
 	rec.std = 0
-	if len(y) > 1 {
-		rec.std = math.Sqrt(ss / float64(len(y)-1))
+	if n > 1 {
+		rec.std = math.Sqrt(ss / float64(n-1))
 	}
-	for i := range y {
-		rec.n[i] = float32(s.Rand.NormFloat64())
-		y[i] = float32(float64(y[i]) + float64(rec.n[i])*rec.std*s.NoiseSigma + s.NoiseMu)
+	seed := s.Rand.Uint64()
+	chunks := (n + noiseChunk - 1) / noiseChunk
+	for len(rec.streams) < chunks {
+		pcg := randv2.NewPCG(0, 0)
+		rec.streams = append(rec.streams, noiseStream{pcg: pcg, rng: randv2.New(pcg)})
 	}
+	sigma, mu := s.NoiseSigma, s.NoiseMu
+	parallelRanges(chunks, threads, 1, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			st := rec.streams[c]
+			st.pcg.Seed(seed, uint64(c))
+			for i := c * noiseChunk; i < min((c+1)*noiseChunk, n); i++ {
+				rec.n[i] = float32(st.rng.NormFloat64())
+				y[i] = float32(float64(y[i]) + float64(rec.n[i])*rec.std*sigma + mu)
+			}
+		}
+	})
 	return rec
 }
 
 // backward returns the gradient with respect to yq given the gradient g with
 // respect to y: g + sigma·(Σ g·n)·(yq − mean)/((N−1)·std), the second term
 // being the flow through std(yq). With a zero std the second term is 0.
-// Without noise it returns g itself.
-func (r *noiseRecord) backward(g []float32) []float32 {
+// Without noise it returns g itself. The second gradient op of a node gets
+// the result the first computed from the same g.
+func (r *noiseRecord) backward(g []float32, threads int) []float32 {
 	if r == nil {
 		return g
 	}
+	if len(g) > 0 && r.gradOf == &g[0] && len(r.grad) == len(g) {
+		return r.grad
+	}
 	r.grad = append(r.grad[:0], g...)
+	if len(g) > 0 {
+		r.gradOf = &g[0]
+	}
 	if r.std == 0 || r.sigma == 0 {
 		return r.grad
 	}
-	var gn float64
-	for i, v := range g {
-		gn += float64(v) * float64(r.n[i])
-	}
+	gn := r.chunkSum(len(g), threads, func(lo, hi int) float64 {
+		var sum float64
+		for i, v := range g[lo:hi] {
+			sum += float64(v) * float64(r.n[lo+i])
+		}
+		return sum
+	})
 	c := r.sigma * gn / (float64(len(g)-1) * r.std)
-	for i := range r.grad {
-		r.grad[i] = float32(float64(r.grad[i]) + c*(float64(r.yq[i])-r.mean))
-	}
+	parallelRanges(len(g), threads, noiseChunk, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r.grad[i] = float32(float64(r.grad[i]) + c*(float64(r.yq[i])-r.mean))
+		}
+	})
 	return r.grad
 }
