@@ -344,3 +344,52 @@ func countNonZero(v []float32) int {
 	}
 	return n
 }
+
+// TestNoiseIndependentOfThreads runs a Noise-mode forward and backward of
+// layers with several noise chunks on 1, 2 and 3 threads, and under
+// GOMAXPROCS 1, and requires the output and both gradients bit for bit
+// equal: the noise is drawn per fixed chunk, not per thread.
+func TestNoiseIndependentOfThreads(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	r := rand.New(rand.NewSource(23))
+	for _, lc := range bigLayerCases()[:5] {
+		t.Run(lc.name, func(t *testing.T) {
+			x, w := denseOf(lc.xs, randFloats(r, prod(lc.xs), 1)), denseOf(lc.ws, randFloats(r, prod(lc.ws), 1))
+			var ref [][]float32
+			for _, run := range []struct{ threads, procs int }{{1, 1}, {2, 2}, {3, 2}, {2, 1}} {
+				runtime.GOMAXPROCS(run.procs)
+				s := quantState("noise", Noise, lc.ws[lc.wAxis], lc.wAxis)
+				s.Training, s.NoiseSigma, s.NoiseMu, s.Threads = true, 0.2, 0.01, run.threads
+				fwd, grads := directOps(t, lc, s)
+				setGrads(fwd, true)
+				y, err := fwd.Do(x, w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ref == nil && y.Shape().TotalSize() <= noiseChunk {
+					t.Skip("one noise chunk: nothing to split")
+				}
+				dy := denseOf(y.Shape(), randFloats(rand.New(rand.NewSource(5)), y.Shape().TotalSize(), 1))
+				got := [][]float32{copyFloats(y)}
+				for _, g := range grads {
+					v, err := g.Do(x, w, dy)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, copyFloats(v))
+				}
+				if ref == nil {
+					ref = got
+					continue
+				}
+				for k := range ref {
+					for i := range ref[k] {
+						if math.Float32bits(ref[k][i]) != math.Float32bits(got[k][i]) {
+							t.Fatalf("threads=%d GOMAXPROCS=%d: output %d [%d] = %v, with 1 thread %v", run.threads, run.procs, k, i, got[k][i], ref[k][i])
+						}
+					}
+				}
+			}
+		})
+	}
+}
