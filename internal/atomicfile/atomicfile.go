@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // WriteFile atomically replaces path with data (mode 0644).
@@ -40,5 +42,31 @@ func WriteFile(path string, data []byte) (err error) {
 		d.Sync()
 		d.Close()
 	}
+	removeStaleTemporaries(dir, filepath.Base(path), time.Now())
 	return nil
+}
+
+// staleAfter is the age from which a temporary file of a target is taken
+// as left behind by a writer that was killed: a write takes seconds, and a
+// concurrent writer of the same target (which callers do not have) would
+// still be far younger.
+const staleAfter = 10 * time.Minute
+
+// removeStaleTemporaries deletes the temporary files of target that a
+// killed writer left in dir (never read, only clutter), once they are
+// staleAfter old. Failures are ignored: the new file is written already.
+func removeStaleTemporaries(dir, target string, now time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + target + ".tmp"
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) >= staleAfter {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }

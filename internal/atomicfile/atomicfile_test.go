@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWriteFileReplacesAndLeavesNoTemporaries(t *testing.T) {
@@ -68,5 +69,43 @@ func TestWriteFileMissingDirectory(t *testing.T) {
 	err := WriteFile(filepath.Join(t.TempDir(), "no", "such", "f"), []byte("x"))
 	if err == nil {
 		t.Fatal("want an error for a missing directory")
+	}
+}
+
+// TestWriteFileRemovesStaleTemporaries checks that a write deletes the
+// temporary files a killed writer of the same target left (older than
+// staleAfter), and keeps young ones, other targets' and other files, also
+// for a name holding glob characters.
+func TestWriteFileRemovesStaleTemporaries(t *testing.T) {
+	for _, name := range []string{"last.ckpt", "run[1]*.json"} {
+		dir := t.TempDir()
+		old := time.Now().Add(-staleAfter - time.Minute)
+		files := map[string]bool{ // name -> should survive
+			"." + name + ".tmp123": false,
+			"." + name + ".tmp456": true, // young: maybe another writer's
+			".other.ckpt.tmp789":   true,
+			"." + name + "-keep":   true,
+			"notes.txt":            true,
+		}
+		for f := range files {
+			p := filepath.Join(dir, f)
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if f != "."+name+".tmp456" {
+				if err := os.Chtimes(p, old, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := WriteFile(filepath.Join(dir, name), []byte("new")); err != nil {
+			t.Fatal(err)
+		}
+		for f, keep := range files {
+			_, err := os.Stat(filepath.Join(dir, f))
+			if exists := err == nil; exists != keep {
+				t.Errorf("%s: after writing %s, %s exists = %v, want %v", dir, name, f, exists, keep)
+			}
+		}
 	}
 }
