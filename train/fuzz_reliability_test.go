@@ -99,8 +99,8 @@ func FuzzRestorePayload(f *testing.F) {
 	for _, p := range tn.params {
 		if strings.HasSuffix(p.Name(), ".bias") {
 			n := p.Shape().TotalSize()
-			ck.Optimizer.M = map[string][]float32{p.Name(): make([]float32, n)}
-			ck.Optimizer.V = map[string][]float32{p.Name(): make([]float32, n)}
+			ck.Optimizer.M = map[string]float32s{p.Name(): make([]float32, n)}
+			ck.Optimizer.V = map[string]float32s{p.Name(): make([]float32, n)}
 			break
 		}
 	}

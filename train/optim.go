@@ -37,12 +37,12 @@ func NewOptimizer(kind string) (*Optimizer, error) {
 
 // optimizerState is the serialisable state of an optimizer: the number of
 // steps taken and, per parameter name, the first (and for Adam second)
-// moment. Values are float32, which JSON stores exactly.
+// moment, stored as base64 of their bits (float32s).
 type optimizerState struct {
-	Kind  string               `json:"kind"`
-	Steps int                  `json:"steps"`
-	M     map[string][]float32 `json:"m,omitempty"`
-	V     map[string][]float32 `json:"v,omitempty"`
+	Kind  string              `json:"kind"`
+	Steps int                 `json:"steps"`
+	M     map[string]float32s `json:"m,omitempty"`
+	V     map[string]float32s `json:"v,omitempty"`
 }
 
 const (
@@ -53,7 +53,7 @@ const (
 )
 
 func newOptimizer(kind string) *Optimizer {
-	return &Optimizer{kind: kind, state: optimizerState{Kind: kind, M: map[string][]float32{}, V: map[string][]float32{}}}
+	return &Optimizer{kind: kind, state: optimizerState{Kind: kind, M: map[string]float32s{}, V: map[string]float32s{}}}
 }
 
 func (o *Optimizer) setState(s optimizerState) error {
@@ -61,10 +61,10 @@ func (o *Optimizer) setState(s optimizerState) error {
 		return fmt.Errorf("checkpoint holds %s optimizer state, the run uses %s", s.Kind, o.kind)
 	}
 	if s.M == nil {
-		s.M = map[string][]float32{}
+		s.M = map[string]float32s{}
 	}
 	if s.V == nil {
-		s.V = map[string][]float32{}
+		s.V = map[string]float32s{}
 	}
 	o.state = s
 	return nil
@@ -261,7 +261,7 @@ func (e *nonFiniteParam) Error() string {
 	return fmt.Sprintf("parameter %s holds %v after the update", e.name, e.value)
 }
 
-func (o *Optimizer) moment(table map[string][]float32, name string, n int) []float32 {
+func (o *Optimizer) moment(table map[string]float32s, name string, n int) []float32 {
 	m := table[name]
 	if len(m) != n {
 		m = make([]float32, n)
