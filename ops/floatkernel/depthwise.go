@@ -307,10 +307,19 @@ func depthwiseBackwardData(dx, dy, w []float32, mask []bool, g kernel.ConvGeom, 
 		clear(b.acc)
 		var classes [fusedMaxStride]dxClass
 		nc := p.dxClasses(&classes, len(b.acc))
-		var wbuf [2 * fusedMaxTaps]float32
+		// Each class's kernel arguments but dx, the mask and the weights
+		// are the same for every plane: set them once.
+		var wbuf [fusedMaxStride][2 * fusedMaxTaps]float32
+		var args [fusedMaxStride]rowTaps
+		for i := range classes[:nc] {
+			cl := &classes[i]
+			args[i] = rowTaps{src: &b.acc[0], offs: &cl.offs[0], w: &wbuf[i][0],
+				ne: cl.ne, no: cl.no, n: g.W / p.sw, rows: cl.rows, ds: p.sh * g.W, ss: p.wq}
+		}
+		spreadTo := b.acc[p.front:][:(oh-1)*p.wq+ow]
 		for task := lo; task < hi; task++ {
 			plane := task * g.H * g.W // task = image·C + channel = output plane
-			p.spread(b.acc[p.front:], dy[task*oh*ow:][:oh*ow])
+			spreadRows(spreadTo, dy[task*oh*ow:][:oh*ow], oh, ow, p.wq)
 			d := dx[plane:][:g.H*g.W]
 			var m []bool
 			if mask != nil {
@@ -318,17 +327,17 @@ func depthwiseBackwardData(dx, dy, w []float32, mask []bool, g kernel.ConvGeom, 
 			}
 			wo := w[(task%g.C)*taps:][:taps]
 			for i := range classes[:nc] {
-				cl := &classes[i]
-				k := cl.ne + cl.no
-				for j, tap := range cl.taps[:k] {
-					wbuf[j] = wo[tap]
+				cl, a := &classes[i], &args[i]
+				wb := &wbuf[i]
+				for j, tap := range cl.taps[:cl.ne+cl.no] {
+					wb[j] = wo[tap]
 				}
-				a := rowTaps{dst: &d[cl.dst], src: &b.acc[0], offs: &cl.offs[0], w: &wbuf[0],
-					ne: cl.ne, no: cl.no, n: g.W / p.sw, rows: cl.rows, ds: p.sh * g.W, ss: p.wq}
+				a.dst = &d[cl.dst]
+				a.mask = nil
 				if m != nil {
 					a.mask = &m[cl.dst]
 				}
-				tapRows(&a, p.sw)
+				tapRows(a, p.sw)
 			}
 		}
 	}))

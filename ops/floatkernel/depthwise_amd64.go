@@ -84,3 +84,16 @@ func tapRows(a *rowTaps, sw int) {
 		tapRows2x4Unit(a)
 	}
 }
+
+// spreadRows copies rows rows of w elements from src (row stride w) to dst
+// (row stride ds), the spread of the fused data gradient, calling the
+// AVX2 row mover directly: the fused path runs only where it exists, and
+// a plane of the zoo's small layers is copied in well under a
+// microsecond, so the indirect call and its slice checks showed.
+func spreadRows(dst, src []float32, rows, w, ds int) {
+	if rows <= 0 || w <= 0 {
+		return
+	}
+	_, _ = dst[(rows-1)*ds+w-1], src[rows*w-1]
+	copyRowsUnit(&dst[0], &src[0], rows, w, ds, w)
+}

@@ -12,3 +12,5 @@ func tapRows(*rowTaps, int) { panic("floatkernel: no fused depthwise kernel in t
 const haveWeightDots = false
 
 func weightDots(*planeDots) { panic("floatkernel: no fused depthwise kernel in this build") }
+
+func spreadRows(dst, src []float32, rows, w, ds int) { copyRows(dst, src, nil, rows, w, ds, w) }

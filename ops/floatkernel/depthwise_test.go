@@ -260,7 +260,7 @@ func assertBits(t *testing.T, what string, got, want []float32) {
 // the phase-plane path it replaces, with and without a mask, on random
 // shapes (rows from 1 to 40 wide: both block widths, overlapping last
 // blocks, the phase-plane fallback for narrow and odd rows) and the zoo's
-// layers, on 1 and 3 threads.
+// layers, on 1, 2 and 3 threads.
 func TestDepthwiseFusedDataMatchesPhased(t *testing.T) {
 	r := rand.New(rand.NewSource(11))
 	var gs []kernel.ConvGeom
@@ -293,7 +293,7 @@ func TestDepthwiseFusedDataMatchesPhased(t *testing.T) {
 		for _, m := range [][]bool{nil, mask} {
 			want := randSlice(r, g.XLen())
 			depthwiseBackwardDataPhased(want, dy, w, m, g, phasedGeom(g), 1, ref)
-			for _, threads := range []int{1, 3} {
+			for _, threads := range []int{1, 2, 3} {
 				got := randSlice(r, g.XLen())
 				depthwiseBackwardData(got, dy, w, m, g, threads, ws)
 				assertBits(t, fmt.Sprintf("%d/%+v/mask=%v/threads%d", i, g, m != nil, threads), got, want)
