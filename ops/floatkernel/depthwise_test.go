@@ -263,22 +263,12 @@ func assertBits(t *testing.T, what string, got, want []float32) {
 // layers, on 1, 2 and 3 threads.
 func TestDepthwiseFusedDataMatchesPhased(t *testing.T) {
 	r := rand.New(rand.NewSource(11))
-	var gs []kernel.ConvGeom
-	for len(gs) < 120 {
+	gs := depthwiseCases(r, 120, 2, func() kernel.ConvGeom {
 		c := 1 + r.Intn(4)
-		g := kernel.ConvGeom{N: 1 + r.Intn(2), C: c, H: 1 + r.Intn(20), W: 1 + r.Intn(40), O: c,
+		return kernel.ConvGeom{N: 1 + r.Intn(2), C: c, H: 1 + r.Intn(20), W: 1 + r.Intn(40), O: c,
 			KH: 1 + r.Intn(4), KW: 1 + r.Intn(4), StrideH: 1 + r.Intn(3), StrideW: 1 + r.Intn(2),
 			DilH: 1 + r.Intn(2), DilW: 1 + r.Intn(2), Groups: c}
-		g.PadH, g.PadW = r.Intn(g.KH*g.DilH), r.Intn(g.KW*g.DilW)
-		if g.Validate() == nil {
-			gs = append(gs, g)
-		}
-	}
-	for _, z := range zooDepthwise {
-		g := z.g
-		g.N = 2
-		gs = append(gs, g)
-	}
+	})
 	ws, ref := new(Workspace), new(Workspace)
 	fused := 0
 	for i, g := range gs {
@@ -315,8 +305,7 @@ func TestDepthwiseFusedDataMatchesPhased(t *testing.T) {
 // layers; on 1, 2 and 3 threads.
 func TestDepthwiseFusedWeightMatchesPhased(t *testing.T) {
 	r := rand.New(rand.NewSource(23))
-	var gs []kernel.ConvGeom
-	for len(gs) < 150 {
+	gs := depthwiseCases(r, 150, 3, func() kernel.ConvGeom {
 		c := 1 + r.Intn(12)
 		kh, kw := 3, 3
 		switch r.Intn(6) {
@@ -325,19 +314,10 @@ func TestDepthwiseFusedWeightMatchesPhased(t *testing.T) {
 		case 1:
 			kh, kw = 9, 1
 		}
-		g := kernel.ConvGeom{N: []int{1, 3, 5}[r.Intn(3)], C: c, H: 1 + r.Intn(40), W: 1 + r.Intn(40), O: c,
+		return kernel.ConvGeom{N: []int{1, 3, 5}[r.Intn(3)], C: c, H: 1 + r.Intn(40), W: 1 + r.Intn(40), O: c,
 			KH: kh, KW: kw, StrideH: 1 + r.Intn(3), StrideW: 1 + r.Intn(2),
 			DilH: 1 + r.Intn(2), DilW: 1 + r.Intn(2), Groups: c}
-		g.PadH, g.PadW = r.Intn(g.KH*g.DilH), r.Intn(g.KW*g.DilW)
-		if g.Validate() == nil {
-			gs = append(gs, g)
-		}
-	}
-	for _, z := range zooDepthwise {
-		g := z.g
-		g.N = 3
-		gs = append(gs, g)
-	}
+	})
 	ws, ref := new(Workspace), new(Workspace)
 	fused := 0
 	for i, g := range gs {
@@ -368,4 +348,24 @@ func TestDepthwiseFusedWeightMatchesPhased(t *testing.T) {
 		t.Fatalf("only %d of %d shapes took the fused path", fused, len(gs))
 	}
 	t.Logf("%d of %d shapes took the fused path", fused, len(gs))
+}
+
+// depthwiseCases returns n valid geometries drawn by draw, each given a
+// random padding within its kernel's reach, then the zoo's depthwise
+// layers with batch zooN.
+func depthwiseCases(r *rand.Rand, n, zooN int, draw func() kernel.ConvGeom) []kernel.ConvGeom {
+	var gs []kernel.ConvGeom
+	for len(gs) < n {
+		g := draw()
+		g.PadH, g.PadW = r.Intn(g.KH*g.DilH), r.Intn(g.KW*g.DilW)
+		if g.Validate() == nil {
+			gs = append(gs, g)
+		}
+	}
+	for _, z := range zooDepthwise {
+		g := z.g
+		g.N = zooN
+		gs = append(gs, g)
+	}
+	return gs
 }
