@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"os"
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
+	"github.com/goapprox/goapprox/internal/f32bytes"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -237,11 +237,7 @@ func recordTensor(n *G.Node) (tensorRecord, error) {
 	if err != nil {
 		return tensorRecord{}, err
 	}
-	b := make([]byte, 4*len(data))
-	for i, v := range data {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
-	return tensorRecord{Name: n.Name(), Shape: n.Shape(), Data: base64.StdEncoding.EncodeToString(b)}, nil
+	return tensorRecord{Name: n.Name(), Shape: n.Shape(), Data: base64.StdEncoding.EncodeToString(f32bytes.Encode(data))}, nil
 }
 
 // float32s returns the float32 values bound to a node.
@@ -471,9 +467,9 @@ func prepareTensor(n *G.Node, rec tensorRecord) (func() error, error) {
 	if len(raw) != 4*n.Shape().TotalSize() {
 		return nil, fmt.Errorf("approxlayer: checkpoint tensor %q holds %d bytes for %d values", rec.Name, len(raw), n.Shape().TotalSize())
 	}
-	data := make([]float32, len(raw)/4)
-	for i := range data {
-		data[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	data, err := f32bytes.Decode(raw)
+	if err != nil {
+		return nil, fmt.Errorf("approxlayer: checkpoint tensor %q: %w", rec.Name, err)
 	}
 	// Copy into the existing value when there is one, so that machines and
 	// solvers holding it see the restored numbers.

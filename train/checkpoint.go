@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"reflect"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/goapprox/goapprox/approxlayer"
+	"github.com/goapprox/goapprox/internal/f32bytes"
 )
 
 // A training checkpoint is three lines of text:
@@ -303,13 +302,7 @@ func approxlayerRead(r io.Reader, t *Trainer) error {
 // version 1 checkpoints.
 type float32s []float32
 
-func (f float32s) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 4*len(f))
-	for i, v := range f {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
-	return json.Marshal(b)
-}
+func (f float32s) MarshalJSON() ([]byte, error) { return json.Marshal(f32bytes.Encode(f)) }
 
 func (f *float32s) UnmarshalJSON(data []byte) error {
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '[' {
@@ -324,12 +317,9 @@ func (f *float32s) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &b); err != nil {
 		return fmt.Errorf("float32 values: %w", err)
 	}
-	if len(b)%4 != 0 {
-		return fmt.Errorf("float32 values: %d bytes is not a whole number of values", len(b))
-	}
-	v := make([]float32, len(b)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	v, err := f32bytes.Decode(b)
+	if err != nil {
+		return fmt.Errorf("float32 values: %w", err)
 	}
 	*f = v
 	return nil
