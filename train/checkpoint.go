@@ -20,7 +20,7 @@ import (
 
 // A training checkpoint is three lines of text:
 //
-//	goapprox-train-checkpoint 1
+//	goapprox-train-checkpoint 2
 //	sha256 <hex digest of the payload>
 //	<payload: one JSON document>
 //
