@@ -22,7 +22,7 @@ import (
 	"github.com/goapprox/goapprox/train"
 )
 
-var report = flag.Bool("report", false, "print the LeNet-5 tables of docs/performance.md (Error surrogate): trains a QAT LeNet-5 on MNIST first")
+var report = flag.Bool("report", false, "print the LeNet-5 tables of docs/surrogate.md (Surrogate mode in LeNet-5): trains a QAT LeNet-5 on MNIST first")
 
 // reportRanks are the surrogate ranks of the LeNet-5 tables.
 var reportRanks = []int{1, 2, 4, 8}

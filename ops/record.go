@@ -194,8 +194,8 @@ type noiseRecord struct {
 // generator stream of its own seeded from one draw of the layer's Rand and
 // the chunk's index, and the chunks' sums are added in order: the chunks
 // run in parallel, and the noise and every sum are the same for any number
-// of threads. (One draw of Rand per output, serially, made the noise phase
-// the slowest of all, about three times an approximate step.)
+// of threads. (One serial draw of Rand per output made the noise phase
+// far slower than an approximate step.)
 const noiseChunk = 1 << 13
 
 // noiseStream is one chunk's generator, reseeded on every run.

@@ -45,8 +45,8 @@
 //
 // Accumulated errors also depend on the bias of the per-product error (it
 // adds up coherently over the k products of a sum), which the Frobenius
-// criterion does not single out; docs/performance.md ("Error surrogate")
-// reports measured accumulator errors and speeds against the LUT kernels:
-// on a CPU with AVX-512 VBMI the LUT kernel is faster at every rank ≥ 1;
-// the surrogate pays off where lookups are dear and GEMMs cheap.
+// criterion does not single out; docs/surrogate.md reports measured
+// accumulator errors, and docs/performance.md speeds against the LUT
+// kernels: on a CPU with AVX-512 VBMI the LUT kernel is faster at every
+// rank ≥ 1; the surrogate pays off where lookups are dear and GEMMs cheap.
 package surrogate

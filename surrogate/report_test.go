@@ -12,7 +12,7 @@ import (
 	"github.com/goapprox/goapprox/ops/kernel"
 )
 
-var report = flag.Bool("report", false, "print the fidelity table of docs/performance.md (Error surrogate)")
+var report = flag.Bool("report", false, "print the fidelity table of docs/surrogate.md (Fidelity per multiplier)")
 
 // reportRanks are the ranks of the fidelity table.
 var reportRanks = []int{1, 2, 4, 8}

@@ -115,10 +115,8 @@ const (
 // step takes. So both sides poll for a while before they block. A caller
 // whose parts are done polls for the helpers' parts (parts are even, so
 // the wait is short), and an idle helper polls the queue for the next
-// loop, which in a training step comes within microseconds. Measured on
-// a 2-core KVM guest: a LeNet-5 approximate step ~10% faster in wall time
-// (median of 7 runs, 6.2 -> 5.5 ms) for ~10% more CPU time, a
-// MobileNetV2 step ~30% faster (docs/performance.md).
+// loop, which in a training step comes within microseconds. Polling buys
+// wall time for a little more CPU time (docs/performance.md has figures).
 const (
 	waitSpin = 100 * time.Microsecond
 	idleSpin = 200 * time.Microsecond
