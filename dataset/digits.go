@@ -65,8 +65,15 @@ func loadDigits(info Info, split Split, dirs []string) (*Dataset, error) {
 			return nil, fmt.Errorf("%s: bad gzip header: %w", path, err)
 		}
 		// A small archive may expand to anything: stop where no digits
-		// file can reach and let the parser report the excess.
-		r = io.LimitReader(zr, maxDigitsFileBytes)
+		// file can reach.
+		plain, err := io.ReadAll(io.LimitReader(zr, maxDigitsFileBytes+1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(plain) > maxDigitsFileBytes {
+			return nil, fmt.Errorf("%s: decompresses to more than %d bytes, more than scikit-learn's digits.csv can be; wrong file?", path, maxDigitsFileBytes)
+		}
+		r = bytes.NewReader(plain)
 	}
 	all, err := parseDigits(r, info)
 	if err != nil {
