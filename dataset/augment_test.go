@@ -317,6 +317,17 @@ func TestPrefetchCloseAndRestart(t *testing.T) {
 	if n != 10 {
 		t.Errorf("epoch after Close and Start gave %d samples", n)
 	}
+	// DropLast with prefetching: three full batches of 10 samples.
+	dl, _ := NewIterator(d, 3, IterOptions{DropLast: true, Prefetch: 1})
+	dl.Start(0)
+	var sizes []int
+	for dl.Next() {
+		sizes = append(sizes, dl.Batch().Size)
+	}
+	dl.Close()
+	if !slices.Equal(sizes, []int{3, 3, 3}) || dl.Batches() != 3 {
+		t.Errorf("DropLast with prefetch: batches %v, Batches() %d", sizes, dl.Batches())
+	}
 	// Without Prefetch, Close ends the epoch too.
 	plain, _ := NewIterator(d, 3, IterOptions{})
 	plain.Start(0)

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -276,4 +277,42 @@ func TestCIFARErrors(t *testing.T) {
 	writeFile(t, filepath.Join(e, "test_batch.bin"), nil)
 	_, err = Load("cifar10", Test, Options{Dir: e})
 	expect("empty", err, "hold no records")
+}
+
+func TestCIFARLoadSplitsNormalises(t *testing.T) {
+	root := t.TempDir()
+	writeCIFAR10(t, filepath.Join(root, "cifar-10-batches-bin"))
+	train, test, err := LoadSplits("cifar10", Options{Dir: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean := []float64{0.4914, 0.4822, 0.4465}
+	std := []float64{0.2470, 0.2435, 0.2616}
+	for _, d := range []*Dataset{train, test} {
+		for n := range d.Len() {
+			for c := range 3 {
+				for _, yx := range [][2]int{{0, 0}, {5, 17}, {31, 31}} {
+					got := float64(d.Images[n*3072+c*1024+yx[0]*32+yx[1]])
+					want := (float64(cifarPixel(n, c, yx[0], yx[1]))/255 - mean[c]) / std[c]
+					if math.Abs(got-want) > 1e-5 {
+						t.Fatalf("%s image %d channel %d %v: %g, want %g", d.Name, n, c, yx, got, want)
+					}
+				}
+			}
+		}
+	}
+	if err := test.NormalizeDefault(); err == nil {
+		t.Error("a second normalisation was accepted")
+	}
+}
+
+func TestBaseName(t *testing.T) {
+	for in, want := range map[string]string{
+		"mnist/train": "mnist", "cifar100-coarse/test": "cifar100-coarse", "digits": "digits",
+		"folder:/data/tiny/train": "folder:/data/tiny", "folder:rel/val": "folder:rel", "folder:x": "folder:x",
+	} {
+		if got := baseName(in); got != want {
+			t.Errorf("baseName(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
