@@ -276,3 +276,49 @@ func readClassNames(dir, file string, classes int) ([]string, error) {
 	}
 	return names, nil
 }
+
+// WriteCIFAR10 writes records in CIFAR-10's binary layout: for each image
+// its label byte, then its 3,072 pixel bytes (pixels holds the images one
+// after another, each as R, G and B planes of 32 rows of 32 bytes). It
+// exists for tests and for users preparing their own subsets.
+func WriteCIFAR10(w io.Writer, labels, pixels []uint8) error {
+	return writeCIFAR(w, [][]uint8{labels}, 10, pixels)
+}
+
+// WriteCIFAR100 writes records in CIFAR-100's binary layout: coarse label,
+// fine label, then the 3,072 pixel bytes of each image.
+func WriteCIFAR100(w io.Writer, coarse, fine, pixels []uint8) error {
+	if len(coarse) != len(fine) {
+		return fmt.Errorf("cifar: %d coarse and %d fine labels", len(coarse), len(fine))
+	}
+	for i, c := range coarse {
+		if c >= 20 {
+			return fmt.Errorf("cifar: coarse label %d of image %d is not in 0..19", c, i)
+		}
+	}
+	return writeCIFAR(w, [][]uint8{coarse, fine}, 100, pixels)
+}
+
+func writeCIFAR(w io.Writer, labels [][]uint8, classes int, pixels []uint8) error {
+	n := len(labels[len(labels)-1])
+	if len(pixels) != n*cifarPixels {
+		return fmt.Errorf("cifar: %d labels need %d pixel bytes, got %d", n, n*cifarPixels, len(pixels))
+	}
+	for i, l := range labels[len(labels)-1] {
+		if int(l) >= classes {
+			return fmt.Errorf("cifar: label %d of image %d is not in 0..%d", l, i, classes-1)
+		}
+	}
+	rec := make([]byte, 0, len(labels)+cifarPixels)
+	for i := range n {
+		rec = rec[:0]
+		for _, l := range labels {
+			rec = append(rec, l[i])
+		}
+		rec = append(rec, pixels[i*cifarPixels:(i+1)*cifarPixels]...)
+		if _, err := w.Write(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,7 +1,9 @@
 package dataset
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -313,6 +315,47 @@ func TestBaseName(t *testing.T) {
 	} {
 		if got := baseName(in); got != want {
 			t.Errorf("baseName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestWriteCIFARMatchesHandMade(t *testing.T) {
+	pixels := func(n int) []byte {
+		var p []byte
+		for k := range n {
+			for c := range 3 {
+				for y := range 32 {
+					for x := range 32 {
+						p = append(p, cifarPixel(k, c, y, x))
+					}
+				}
+			}
+		}
+		return p
+	}
+	var b10 bytes.Buffer
+	if err := WriteCIFAR10(&b10, []byte{3, 9}, pixels(2)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b10.Bytes(), cifarRecords(oneByte(3, 9), 0)) {
+		t.Error("WriteCIFAR10 differs from the hand-made records")
+	}
+	var b100 bytes.Buffer
+	if err := WriteCIFAR100(&b100, []byte{19, 0}, []byte{99, 4}, pixels(2)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b100.Bytes(), cifarRecords([][]byte{{19, 99}, {0, 4}}, 0)) {
+		t.Error("WriteCIFAR100 differs from the hand-made records")
+	}
+	for name, err := range map[string]error{
+		"label 10":      WriteCIFAR10(io.Discard, []byte{10}, pixels(1)),
+		"short pixels":  WriteCIFAR10(io.Discard, []byte{1, 2}, pixels(1)),
+		"coarse 20":     WriteCIFAR100(io.Discard, []byte{20}, []byte{1}, pixels(1)),
+		"fine 100":      WriteCIFAR100(io.Discard, []byte{1}, []byte{100}, pixels(1)),
+		"label lengths": WriteCIFAR100(io.Discard, []byte{1, 2}, []byte{1}, pixels(1)),
+	} {
+		if err == nil {
+			t.Errorf("%s accepted", name)
 		}
 	}
 }
