@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -156,18 +157,21 @@ func (g *augmenter) applyAt(dst, src []float32, dy, dx int, flip bool) {
 				}
 				continue
 			}
+			// The crop's column x is source column x+shift; columns whose
+			// source lies outside the image are padding. A flip then
+			// mirrors the finished row.
+			shift := dx - p
+			lo, hi := max(0, -shift), min(w, w-shift)
 			srow := in[sy*w : (sy+1)*w]
-			for x := range row {
-				sx := x + dx - p
-				if flip {
-					// The flipped crop's column x is the crop's column w-1-x.
-					sx = w - 1 - x + dx - p
-				}
-				if sx < 0 || sx >= w {
-					row[x] = fill
-				} else {
-					row[x] = srow[sx]
-				}
+			for x := range lo {
+				row[x] = fill
+			}
+			copy(row[lo:hi], srow[lo+shift:hi+shift])
+			for x := hi; x < w; x++ {
+				row[x] = fill
+			}
+			if flip {
+				slices.Reverse(row)
 			}
 		}
 	}

@@ -336,3 +336,42 @@ func TestPrefetchCloseAndRestart(t *testing.T) {
 		t.Error("Next after Close returned a batch without prefetch")
 	}
 }
+
+// TestAugmentMatchesPixelFormula compares the row-wise crop and flip with
+// the definition pixel by pixel, on odd shapes, every offset and both flips.
+func TestAugmentMatchesPixelFormula(t *testing.T) {
+	for _, s := range []struct{ c, h, w, pad int }{{1, 1, 1, 1}, {3, 5, 7, 2}, {2, 4, 3, 3}, {1, 6, 6, 6}, {3, 32, 32, 4}} {
+		d := &Dataset{Name: "f", C: s.c, H: s.h, W: s.w, Norm: Uniform(s.c, 0.25, 0.5)}
+		src := make([]float32, s.c*s.h*s.w)
+		for i := range src {
+			src[i] = float32(i%97) + 0.5
+		}
+		g := newAugmenter(Augment{Pad: s.pad, Flip: true}, 0, d)
+		dst := make([]float32, len(src))
+		for dy := 0; dy <= 2*s.pad; dy++ {
+			for dx := 0; dx <= 2*s.pad; dx++ {
+				for _, flip := range []bool{false, true} {
+					g.applyAt(dst, src, dy, dx, flip)
+					for c := range s.c {
+						for y := range s.h {
+							for x := range s.w {
+								cx := x
+								if flip {
+									cx = s.w - 1 - x
+								}
+								sy, sx := y+dy-s.pad, cx+dx-s.pad
+								want := float32(-0.5) // (0 - 0.25) / 0.5
+								if sy >= 0 && sy < s.h && sx >= 0 && sx < s.w {
+									want = src[(c*s.h+sy)*s.w+sx]
+								}
+								if got := dst[(c*s.h+y)*s.w+x]; got != want {
+									t.Fatalf("%+v offset (%d, %d) flip %v: (%d, %d, %d) = %g, want %g", s, dy, dx, flip, c, y, x, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
