@@ -14,9 +14,20 @@ type Dataset struct {
 	Labels  []int
 	C, H, W int
 	Classes int
-	// Mean and Std record what Normalize applied, so it is not applied
-	// twice; zero values mean pixels are still in [0, 1].
-	Mean, Std float32
+	// ClassNames names the classes when the files say (CIFAR's label
+	// files, an image folder's sub-folders); it may be nil.
+	ClassNames []string
+	// Part is the split the samples came from (Train or Test; empty for a
+	// Dataset built by hand). An Iterator refuses to augment the Test part.
+	Part Split
+	// Norm records what Normalize applied, so it is not applied twice and
+	// augmentation pads with the value a black pixel has; a zero Norm
+	// means pixels are still in [0, 1].
+	Norm Norm
+
+	// set is the data set's name as Load knew it ("cifar10",
+	// "folder:DIR"), which Name cannot carry unambiguously.
+	set string
 }
 
 // Len is the number of samples.
@@ -29,33 +40,6 @@ func (d *Dataset) SampleSize() int { return d.C * d.H * d.W }
 func (d *Dataset) Image(i int) []float32 {
 	s := d.SampleSize()
 	return d.Images[i*s : (i+1)*s : (i+1)*s]
-}
-
-// Normalize standardises every pixel in place: x = (x - mean) / std. It fails
-// if d was already normalised or std is not positive.
-func (d *Dataset) Normalize(mean, std float32) error {
-	if d.Std != 0 {
-		return fmt.Errorf("dataset %s: already normalised with mean %g std %g", d.Name, d.Mean, d.Std)
-	}
-	if !(std > 0) {
-		return fmt.Errorf("dataset %s: normalisation std must be positive, got %g", d.Name, std)
-	}
-	inv := 1 / std
-	for i, v := range d.Images {
-		d.Images[i] = (v - mean) * inv
-	}
-	d.Mean, d.Std = mean, std
-	return nil
-}
-
-// NormalizeDefault applies the registered mean and std of d's data set
-// (Info.Mean, Info.Std; computed on its training split).
-func (d *Dataset) NormalizeDefault() error {
-	info, err := Lookup(baseName(d.Name))
-	if err != nil {
-		return err
-	}
-	return d.Normalize(info.Mean, info.Std)
 }
 
 // Limit returns the first n samples of d (all of them if n <= 0 or n >= Len).

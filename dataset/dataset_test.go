@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -20,19 +21,36 @@ func toy(n int) *Dataset {
 }
 
 func TestNormalize(t *testing.T) {
-	d := &Dataset{Name: "x", C: 1, H: 1, W: 3, Images: []float32{0, 0.5, 1}, Labels: []int{0}}
-	if err := d.Normalize(0.5, 0.25); err != nil {
+	// Two 2-channel 1x2 images; channel 0 standardised with 0.5/0.25,
+	// channel 1 with 1/2.
+	d := &Dataset{Name: "x", C: 2, H: 1, W: 2, Images: []float32{0, 0.5, 1, 3, 1, 0.25, 5, -1}, Labels: []int{0, 1}}
+	if err := d.Normalize(Norm{Mean: []float32{0.5, 1}, Std: []float32{0.25, 2}}); err != nil {
 		t.Fatal(err)
 	}
-	if want := []float32{-2, 0, 2}; !slices.Equal(d.Images, want) {
+	if want := []float32{-2, 0, 0, 1, 2, -1, 2, -1}; !slices.Equal(d.Images, want) {
 		t.Errorf("normalised %v, want %v", d.Images, want)
 	}
-	if err := d.Normalize(0.5, 0.25); err == nil {
+	if err := d.Normalize(Uniform(2, 0, 1)); err == nil {
 		t.Error("second Normalize accepted")
 	}
-	e := &Dataset{Name: "y", Images: []float32{1}}
-	if err := e.Normalize(0, 0); err == nil {
-		t.Error("std 0 accepted")
+	for _, n := range []Norm{Uniform(1, 0, 0), Uniform(1, 0, -1), {Mean: []float32{0}}, Uniform(2, 0, 1)} {
+		e := &Dataset{Name: "y", C: 1, H: 1, W: 1, Images: []float32{1}, Labels: []int{0}}
+		if err := e.Normalize(n); err == nil {
+			t.Errorf("Normalize(%v) accepted for one channel", n)
+		}
+	}
+}
+
+func TestStatsPerChannel(t *testing.T) {
+	// Channel 0 holds 0, 1, 2, 3 (mean 1.5, population std sqrt(1.25));
+	// channel 1 is constant 7, whose std is replaced by 1.
+	d := &Dataset{Name: "s", C: 2, H: 1, W: 2, Images: []float32{0, 1, 7, 7, 2, 3, 7, 7}, Labels: []int{0, 0}}
+	n := d.Stats()
+	if math.Abs(float64(n.Mean[0])-1.5) > 1e-7 || math.Abs(float64(n.Std[0])-math.Sqrt(1.25)) > 1e-6 || n.Mean[1] != 7 || n.Std[1] != 1 {
+		t.Errorf("Stats %v", n)
+	}
+	if got := (Norm{Mean: []float32{0.5, 1}, Std: []float32{0.25, 2}}).Padding(2); !slices.Equal(got, []float32{-2, -0.5}) {
+		t.Errorf("Padding %v, want [-2 -0.5]", got)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,13 +20,13 @@ const (
 )
 
 // DigitsCacheDir is where the install instructions put digits.csv.gz:
-// <user cache dir>/goapprox/datasets/digits (e.g. ~/.cache/goapprox/datasets/digits).
+// CacheRoot()/digits (e.g. ~/.cache/goapprox/datasets/digits).
 func DigitsCacheDir() (string, error) {
-	c, err := os.UserCacheDir()
+	c, err := CacheRoot()
 	if err != nil {
-		return "", fmt.Errorf("no user cache directory (%v); pass a data directory instead", err)
+		return "", err
 	}
-	return filepath.Join(c, "goapprox", "datasets", "digits"), nil
+	return filepath.Join(c, "digits"), nil
 }
 
 func digitsDirs() []string {
@@ -55,7 +54,7 @@ func loadDigits(info Info, split Split, dirs []string) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", info.Name, err)
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := readBounded(path, maxDigitsFileBytes, "scikit-learn's digits.csv(.gz)")
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +64,16 @@ func loadDigits(info Info, split Split, dirs []string) (*Dataset, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: bad gzip header: %w", path, err)
 		}
-		r = zr
+		// A small archive may expand to anything: stop where no digits
+		// file can reach.
+		plain, err := io.ReadAll(io.LimitReader(zr, maxDigitsFileBytes+1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(plain) > maxDigitsFileBytes {
+			return nil, fmt.Errorf("%s: decompresses to more than %d bytes, more than scikit-learn's digits.csv can be; wrong file?", path, maxDigitsFileBytes)
+		}
+		r = bytes.NewReader(plain)
 	}
 	all, err := parseDigits(r, info)
 	if err != nil {

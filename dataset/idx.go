@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 )
 
 // IDX is the content of an idx file of unsigned bytes (type code 0x08), the
@@ -23,9 +22,9 @@ type IDX struct {
 // dimensions, and a larger count is a sign of a corrupt header.
 const idxMaxDims = 8
 
-// idxMaxBytes bounds the declared data size (4 GiB) so a corrupt header cannot
-// make the reader attempt an absurd read.
-const idxMaxBytes = 1 << 32
+// idxMaxBytes bounds the declared data size so a corrupt header cannot make
+// the reader attempt an absurd read.
+const idxMaxBytes = maxIDXFileBytes
 
 const idxTypeUint8 = 0x08
 
@@ -132,14 +131,15 @@ func WriteIDX(w io.Writer, dims []int, data []uint8) error {
 	return err
 }
 
-// readIDXFile reads an idx file (gzip or plain); errors name the file.
+// readIDXFile reads an idx file (gzip or plain); errors name the file. A
+// file larger than maxIDXFileBytes is refused before it is read.
 func readIDXFile(path string) (*IDX, error) {
-	f, err := os.Open(path)
+	f, size, err := openBounded(path, maxIDXFileBytes, "an idx file")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	x, err := ReadIDX(f)
+	x, err := ReadIDX(io.LimitReader(f, size))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

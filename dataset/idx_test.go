@@ -97,7 +97,7 @@ func TestReadIDXErrors(t *testing.T) {
 		{"truncated data", good[:len(good)-1], "truncated: header [2 3] declares 6 data bytes, file has 5"},
 		{"trailing data", append(append([]byte{}, good...), 0), "trailing data"},
 		{"absurd size", handIDX(0x08, []uint32{1 << 20, 1 << 20}, nil), "the header is corrupt"},
-		{"huge but truncated", handIDX(0x08, []uint32{1 << 16, 1 << 15}, []byte{1, 2}), "declares 2147483648 data bytes, file has 2"},
+		{"huge but truncated", handIDX(0x08, []uint32{1 << 15, 1 << 14}, []byte{1, 2}), "declares 536870912 data bytes, file has 2"},
 		{"truncated gzip", gz(t, good)[:20], "unexpected EOF"},
 		{"corrupt gzip", corruptGzip, "checksum"},
 	}
