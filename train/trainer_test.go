@@ -331,7 +331,7 @@ func TestConfigErrors(t *testing.T) {
 		want string
 	}{
 		{func(c *Config) { c.Model = "alexnet" }, "lenet5, mlp, mobilenetv2, resnet8, vgg"},
-		{func(c *Config) { c.Dataset = "cifar10" }, "digits, fashion-mnist, mnist"},
+		{func(c *Config) { c.Dataset = "svhn" }, "cifar10, cifar100, cifar100-coarse, digits, fashion-mnist, mnist"},
 		{func(c *Config) { c.Dataset = "digits" }, "cannot take digits images"},
 		{func(c *Config) { c.Quant = "int4" }, "signed"},
 		{func(c *Config) { c.Optimizer = "rmsprop" }, "adam, sgd"},

@@ -36,7 +36,7 @@ func TestFlagErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-model", "alexnet"}, "lenet5, mlp, mobilenetv2, resnet8, vgg"},
-		{[]string{"-dataset", "cifar10"}, "digits, fashion-mnist, mnist"},
+		{[]string{"-dataset", "svhn"}, "cifar10, cifar100, cifar100-coarse, digits, fashion-mnist, mnist"},
 		{[]string{"-dataset", "digits"}, "lenet5 cannot take digits images"},
 		{[]string{"-quant", "int4"}, "signed, unsigned, torchapprox"},
 		{[]string{"-optimizer", "lbfgs"}, "adam, sgd"},
