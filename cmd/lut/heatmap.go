@@ -58,19 +58,14 @@ func runHeatmap(args []string, stdout, stderr io.Writer) error {
 type errorGrid struct{ t *lut.Table }
 
 func (g errorGrid) Dims() (c, r int) { return 256, 256 }
-func (g errorGrid) X(c int) float64  { return float64(value(c, g.t.SignedW())) }
-func (g errorGrid) Y(r int) float64  { return float64(value(r, g.t.SignedX())) }
+func (g errorGrid) X(c int) float64  { return float64(value(c, g.t.Signs().W)) }
+func (g errorGrid) Y(r int) float64  { return float64(value(r, g.t.Signs().X)) }
 func (g errorGrid) Z(c, r int) float64 {
-	return float64(errorAt(g.t, value(r, g.t.SignedX()), value(c, g.t.SignedW())))
+	return float64(errorAt(g.t, value(r, g.t.Signs().X), value(c, g.t.Signs().W)))
 }
 
 // value is the k-th operand value in increasing order.
-func value(k int, signed bool) int {
-	if signed {
-		return k - 128
-	}
-	return k
-}
+func value(k int, s lut.Signedness) int { return s.Value(s.IndexAt(k)) }
 
 func errorAt(t *lut.Table, x, w int) int64 {
 	return int64(t.At(int32(x), int32(w))) - int64(x)*int64(w)
@@ -80,7 +75,7 @@ func drawHeatmap(t *lut.Table) ([]byte, error) {
 	var maxErr int64
 	for x := range 256 {
 		for w := range 256 {
-			e := errorAt(t, value(x, t.SignedX()), value(w, t.SignedW()))
+			e := errorAt(t, value(x, t.Signs().X), value(w, t.Signs().W))
 			maxErr = max(maxErr, e, -e)
 		}
 	}

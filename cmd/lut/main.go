@@ -126,7 +126,7 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) 
 // multiplier, but the user may mean to look at exactly that.
 func load(arg string, signed bool, stderr io.Writer) (*lut.Table, error) {
 	if lut.IsTableFile(arg) {
-		t, err := lut.ReadFile(arg, signed, signed)
+		t, err := lut.Load(arg, lut.Both(lut.SignednessOf(signed)))
 		if err != nil {
 			return nil, err
 		}
