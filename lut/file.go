@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
-	"github.com/goapprox/goapprox/internal/npy"
 )
 
 // Format is a table file format, named by its file extension.
@@ -75,8 +74,13 @@ func Load(path string, s Signs) (*Table, error) {
 	}
 	defer f.Close()
 	limit := format.MaxBytes()
-	if err := npy.CheckSize(f, path, limit, "a "+string(format)+" table"); err != nil {
+	fi, err := f.Stat()
+	if err != nil {
 		return nil, fmt.Errorf("lut: %w", err)
+	}
+	if fi.Mode().IsRegular() && fi.Size() > limit {
+		return nil, fmt.Errorf("lut: %s is %d bytes, more than the %d bytes a %s table can take; "+
+			"refusing to read it: is it the right file?", path, fi.Size(), limit, format)
 	}
 	// The decoders bound their own reads as well; the limit here also
 	// covers a file that grows or is not a regular file.

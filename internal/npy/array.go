@@ -65,7 +65,7 @@ func ParseArray(b []byte) (Array, error) {
 // make it read more). Errors from opening the file are returned unwrapped,
 // so os.IsNotExist works on them.
 func ReadFile(path string, maxBytes int64) (Array, error) {
-	b, err := ReadBounded(path, maxBytes, "an array file")
+	b, err := readBounded(path, maxBytes)
 	if err != nil {
 		return Array{}, err
 	}
@@ -76,49 +76,30 @@ func ReadFile(path string, maxBytes int64) (Array, error) {
 	return a, nil
 }
 
-// ReadBounded returns the contents of a file of at most maxBytes bytes. A
+// readBounded returns the contents of a file of at most maxBytes bytes. A
 // larger regular file is refused from its size alone; anything else (a
 // file that grows, a pipe, a device) is read through a reader that stops
-// after maxBytes. what names the kind of file in the refusal, e.g. "a .bin
-// table". Errors from opening the file are returned unwrapped.
-func ReadBounded(path string, maxBytes int64, what string) ([]byte, error) {
+// after maxBytes. Errors from opening the file are returned unwrapped.
+func readBounded(path string, maxBytes int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if err := CheckSize(f, path, maxBytes, what); err != nil {
-		return nil, err
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if fi.Mode().IsRegular() && fi.Size() > maxBytes {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d bytes an array file here can take; "+
+			"refusing to read it: is it the right file?", path, fi.Size(), maxBytes)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if int64(len(b)) > maxBytes {
-		return nil, TooLarge(path, -1, maxBytes, what)
+		return nil, fmt.Errorf("%s holds more than %d bytes, the most an array file here can take; is it the right file?", path, maxBytes)
 	}
 	return b, nil
-}
-
-// CheckSize returns an error when f, opened from path, is larger than
-// maxBytes by its size on disk.
-func CheckSize(f *os.File, path string, maxBytes int64, what string) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if fi.Mode().IsRegular() && fi.Size() > maxBytes {
-		return TooLarge(path, fi.Size(), maxBytes, what)
-	}
-	return nil
-}
-
-// TooLarge is the refusal of a file of size bytes (-1: more than maxBytes,
-// found while reading) where what takes at most maxBytes.
-func TooLarge(path string, size, maxBytes int64, what string) error {
-	if size < 0 {
-		return fmt.Errorf("%s holds more than %d bytes, the most %s can take; is it the right file?", path, maxBytes, what)
-	}
-	return fmt.Errorf("%s is %d bytes, more than the %d bytes %s can take; refusing to read it: is it the right file?",
-		path, size, maxBytes, what)
 }

@@ -121,3 +121,14 @@ func TestReadFileBounded(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// TestReadFileEndlessDevice: a device has no size to refuse by; the read
+// stops at the limit.
+func TestReadFileEndlessDevice(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero here")
+	}
+	if _, err := ReadFile("/dev/zero", 1<<16); err == nil || !strings.Contains(err.Error(), "/dev/zero holds more than 65536 bytes") {
+		t.Errorf("/dev/zero: %v", err)
+	}
+}
