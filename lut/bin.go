@@ -15,7 +15,7 @@ const binSize = 2 * Size
 // (column, w). TFApprox tables are unsigned 8x8 multipliers whose entries are
 // uint16; when either operand is signed the entries are read as int16 (two's
 // complement), which holds every product of signed 8-bit operands.
-func ReadBin(r io.Reader, name string, signedX, signedW bool) (*Table, error) {
+func ReadBin(r io.Reader, name string, s Signs) (*Table, error) {
 	data, err := io.ReadAll(io.LimitReader(r, binSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("lut: reading .bin: %w", err)
@@ -28,7 +28,7 @@ func ReadBin(r io.Reader, name string, signedX, signedW bool) (*Table, error) {
 		return nil, fmt.Errorf("lut: .bin table is %s: a TFApprox table is exactly %d bytes "+
 			"(65,536 little-endian uint16), got %s", what, binSize, sizeString(len(data), binSize))
 	}
-	signed := signedX || signedW
+	signed := s.Any()
 	entries := make([]int32, Size)
 	for i := range entries {
 		u := binary.LittleEndian.Uint16(data[2*i:])
@@ -38,7 +38,7 @@ func ReadBin(r io.Reader, name string, signedX, signedW bool) (*Table, error) {
 			entries[i] = int32(u)
 		}
 	}
-	return New(name, signedX, signedW, entries)
+	return FromEntries(name, s, entries)
 }
 
 func sizeString(n, limit int) string {
@@ -52,7 +52,7 @@ func sizeString(n, limit int) string {
 // unsigned operands must fit a uint16 (0..65535), those of a table with a
 // signed operand an int16; anything else is an error, not a silent wrap.
 func WriteBin(w io.Writer, t *Table) error {
-	signed := t.SignedX() || t.SignedW()
+	signed := t.signs.Any()
 	lo, hi, kind := int32(0), int32(math.MaxUint16), "uint16"
 	if signed {
 		lo, hi, kind = math.MinInt16, math.MaxInt16, "int16"

@@ -13,8 +13,22 @@ import (
 // ReadCSV reads a table written as 256 lines of 256 comma-separated decimal
 // integers: line x (0-based) holds the row of operand index x, field w the
 // column of operand index w. Spaces around a number are allowed; every value
-// must be an integer that fits an int32.
-func ReadCSV(r io.Reader, name string, signedX, signedW bool) (*Table, error) {
+// must be an integer that fits an int32. ReadCSV reads at most
+// maxCSVBytes and refuses a longer stream.
+func ReadCSV(r io.Reader, name string, s Signs) (*Table, error) {
+	lr := &io.LimitedReader{R: r, N: maxCSVBytes + 1}
+	t, err := readCSV(lr, name, s)
+	if lr.N <= 0 {
+		return nil, fmt.Errorf("lut: CSV table is longer than %d bytes, more than 256 rows of 256 integers take", maxCSVBytes)
+	}
+	return t, err
+}
+
+// maxCSVBytes bounds a CSV table: 65,536 int32 fields of at most 11
+// characters need under 1 MiB; the rest leaves room for spaces.
+const maxCSVBytes = 8 << 20
+
+func readCSV(r io.Reader, name string, s Signs) (*Table, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // we check the count ourselves to say which row is wrong
 	cr.ReuseRecord = true
@@ -48,7 +62,7 @@ func ReadCSV(r io.Reader, name string, signedX, signedW bool) (*Table, error) {
 			entries[row*256+col] = int32(v)
 		}
 	}
-	return New(name, signedX, signedW, entries)
+	return FromEntries(name, s, entries)
 }
 
 // WriteCSV writes t as 256 lines of 256 comma-separated integers, row x

@@ -7,7 +7,7 @@ import (
 )
 
 func ExampleTable_At() {
-	t := lut.Exact(true, true)
+	t := lut.ExactTable(lut.Both(lut.Signed))
 	// Codes index by their low byte: -1 is row 255.
 	fmt.Println(t.At(-1, 3), t.Entries()[255*256+3], t.At(-128, -128))
 	// Output: -3 -3 16384

@@ -16,7 +16,7 @@ import (
 // swapped operand order or a lost sign shows in a round trip.
 func testTable(t *testing.T, signed bool) *Table {
 	t.Helper()
-	tab, err := FromFunc("test", signed, signed, func(x, w int) int { return x*w + 3*x - w })
+	tab, err := Tabulate("test", Both(SignednessOf(signed)), func(x, w int) int { return x*w + 3*x - w })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestReadNPYEveryIntegerDtype(t *testing.T) {
 					dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': %s, 'shape': (256, 256), }",
 						descr, map[bool]string{false: "False", true: "True"}[fortran])
 					file := npyBytes(1, dict, encode(size, order, fortran, f))
-					tab, err := ReadNPY(bytes.NewReader(file), "t", false, false)
+					tab, err := ReadNPY(bytes.NewReader(file), "t", Both(Unsigned))
 					if err != nil {
 						t.Fatalf("%s fortran=%t: %v", descr, fortran, err)
 					}
@@ -121,7 +121,7 @@ func TestReadNPYVersionsAndFlatShape(t *testing.T) {
 		{1, "{'descr': '<i4', 'fortran_order': False, 'shape': (65536,), }"},
 		{1, "{'descr': '<i4', 'fortran_order': True, 'shape': (65536,), }"}, // 1-D: order is irrelevant
 	} {
-		got, err := ReadNPY(bytes.NewReader(npyBytes(c.major, c.dict, data)), "t", true, true)
+		got, err := ReadNPY(bytes.NewReader(npyBytes(c.major, c.dict, data)), "t", Both(Signed))
 		if err != nil {
 			t.Fatalf("v%d %s: %v", c.major, c.dict, err)
 		}
@@ -183,7 +183,7 @@ func TestReadNPYErrors(t *testing.T) {
 		{"i8 range", string(npyBytes(1, hdr("<i8", "(256, 256)"), wide)), "element 5: value 1099511627776"},
 	}
 	for _, c := range cases {
-		_, err := ReadNPY(strings.NewReader(c.file), "t", false, false)
+		_, err := ReadNPY(strings.NewReader(c.file), "t", Both(Unsigned))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
@@ -195,7 +195,7 @@ func TestBinRoundTripAndErrors(t *testing.T) {
 		want := testTable(t, signed)
 		if !signed {
 			// Unsigned .bin entries are uint16: keep the products non-negative.
-			want = Exact(false, false)
+			want = ExactTable(Both(Unsigned))
 		}
 		var b bytes.Buffer
 		if err := WriteBin(&b, want); err != nil {
@@ -204,7 +204,7 @@ func TestBinRoundTripAndErrors(t *testing.T) {
 		if b.Len() != 2*Size {
 			t.Fatalf(".bin is %d bytes, want %d", b.Len(), 2*Size)
 		}
-		got, err := ReadBin(&b, "t", signed, signed)
+		got, err := ReadBin(&b, "t", Both(SignednessOf(signed)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,12 +215,12 @@ func TestBinRoundTripAndErrors(t *testing.T) {
 	// Entry [a*256+b]: byte offset 2*(3*256+5) holds [3][5], little-endian.
 	data := make([]byte, 2*Size)
 	data[2*(3*256+5)], data[2*(3*256+5)+1] = 0x34, 0x12
-	tab, err := ReadBin(bytes.NewReader(data), "t", false, false)
+	tab, err := ReadBin(bytes.NewReader(data), "t", Both(Unsigned))
 	if err != nil || tab.At(3, 5) != 0x1234 || tab.At(5, 3) != 0 {
 		t.Errorf("entry [3][5] = %d (err %v), want 0x1234 at [3][5] only", tab.At(3, 5), err)
 	}
 	for _, n := range []int{0, 1, 2*Size - 1, 2*Size + 1} {
-		_, err := ReadBin(bytes.NewReader(make([]byte, n)), "t", false, false)
+		_, err := ReadBin(bytes.NewReader(make([]byte, n)), "t", Both(Unsigned))
 		if err == nil || !strings.Contains(err.Error(), "131072 bytes") {
 			t.Errorf("%d bytes: error %v, want a size error", n, err)
 		}
@@ -241,7 +241,7 @@ func TestCSVRoundTripAndErrors(t *testing.T) {
 	if len(lines) != 256 || !strings.HasPrefix(lines[1], "3,3,3,") {
 		t.Fatalf("CSV has %d lines, line 1 starts %.20q; want 256 lines, row 1 = 1*w+3-w = 3", len(lines), lines[1])
 	}
-	got, err := ReadCSV(&b, "t", true, true)
+	got, err := ReadCSV(&b, "t", Both(Signed))
 	if err != nil || got.Fingerprint() != want.Fingerprint() {
 		t.Fatalf("CSV round trip: err %v, same table %t", err, err == nil && got.Fingerprint() == want.Fingerprint())
 	}
@@ -257,14 +257,14 @@ func TestCSVRoundTripAndErrors(t *testing.T) {
 		{"quote", strings.Replace(all, "1,", "\"1,", 1), "CSV table"},
 	}
 	for _, c := range cases {
-		_, err := ReadCSV(strings.NewReader(c.file), "t", false, false)
+		_, err := ReadCSV(strings.NewReader(c.file), "t", Both(Unsigned))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
 	}
 	// Spaces and CRLF line ends are accepted.
 	spaced := strings.ReplaceAll(strings.ReplaceAll(all, ",", " , "), "\n", "\r\n")
-	if _, err := ReadCSV(strings.NewReader(spaced), "t", false, false); err != nil {
+	if _, err := ReadCSV(strings.NewReader(spaced), "t", Both(Unsigned)); err != nil {
 		t.Errorf("spaced CRLF CSV: %v", err)
 	}
 }
@@ -277,7 +277,7 @@ func TestFileRoundTripEveryFormat(t *testing.T) {
 		if err := WriteFile(path, want); err != nil {
 			t.Fatal(err)
 		}
-		got, err := ReadFile(path, true, true)
+		got, err := Load(path, Both(Signed))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,18 +292,18 @@ func TestFileRoundTripEveryFormat(t *testing.T) {
 	if err := WriteFile(filepath.Join(dir, "t.txt"), want); err == nil || !strings.Contains(err.Error(), ".npy, .bin or .csv") {
 		t.Errorf("unknown extension: error %v", err)
 	}
-	if _, err := ReadFile(filepath.Join(dir, "missing.npy"), false, false); err == nil {
+	if _, err := Load(filepath.Join(dir, "missing.npy"), Both(Unsigned)); err == nil {
 		t.Error("reading a missing file gave no error")
 	}
 	// A failed write leaves any existing file untouched.
 	path := filepath.Join(dir, "keep.bin")
-	if err := WriteFile(path, Exact(false, false)); err != nil {
+	if err := WriteFile(path, ExactTable(Both(Unsigned))); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteFile(path, testTable(t, false)); err == nil {
 		t.Fatal("writing a negative entry to .bin gave no error")
 	}
-	if got, err := ReadFile(path, false, false); err != nil || !got.IsExact() {
+	if got, err := Load(path, Both(Unsigned)); err != nil || !got.IsExact() {
 		t.Errorf("failed write damaged the existing file: %v", err)
 	}
 }
@@ -316,7 +316,7 @@ func TestReadEvoApproxTables(t *testing.T) {
 	}
 	exact := 0
 	for _, p := range paths {
-		tab, err := ReadFile(p, false, false)
+		tab, err := Load(p, Both(Unsigned))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,11 +334,11 @@ func TestReadEvoApproxTables(t *testing.T) {
 
 func BenchmarkReadNPY(b *testing.B) {
 	var buf bytes.Buffer
-	WriteNPY(&buf, Exact(true, true))
+	WriteNPY(&buf, ExactTable(Both(Signed)))
 	data := buf.Bytes()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := ReadNPY(bytes.NewReader(data), "b", true, true); err != nil {
+		if _, err := ReadNPY(bytes.NewReader(data), "b", Both(Signed)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -346,11 +346,11 @@ func BenchmarkReadNPY(b *testing.B) {
 
 func BenchmarkReadCSV(b *testing.B) {
 	var buf bytes.Buffer
-	WriteCSV(&buf, Exact(true, true))
+	WriteCSV(&buf, ExactTable(Both(Signed)))
 	data := buf.Bytes()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := ReadCSV(bytes.NewReader(data), "b", true, true); err != nil {
+		if _, err := ReadCSV(bytes.NewReader(data), "b", Both(Signed)); err != nil {
 			b.Fatal(err)
 		}
 	}

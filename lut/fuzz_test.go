@@ -23,7 +23,7 @@ func FuzzReadNPY(f *testing.F) {
 	f.Add(npyBytes(3, "{'descr': '>i8', 'fortran_order': False, 'shape': (65536,), }", make([]byte, 16)))
 	f.Add([]byte("\x93NUMPY\x01\x00\x20\x00{'descr': '|u1', 'shape': (256,"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tab, err := ReadNPY(bytes.NewReader(data), "fuzz", false, true)
+		tab, err := ReadNPY(bytes.NewReader(data), "fuzz", Signs{X: Unsigned, W: Signed})
 		if err != nil {
 			return
 		}
@@ -31,7 +31,7 @@ func FuzzReadNPY(f *testing.F) {
 		if err := WriteNPY(&out, tab); err != nil {
 			t.Fatal(err)
 		}
-		back, err := ReadNPY(&out, "fuzz", false, true)
+		back, err := ReadNPY(&out, "fuzz", Signs{X: Unsigned, W: Signed})
 		if err != nil || back.Fingerprint() != tab.Fingerprint() {
 			t.Fatalf("accepted .npy does not round-trip: %v", err)
 		}
@@ -40,12 +40,12 @@ func FuzzReadNPY(f *testing.F) {
 
 func FuzzReadBin(f *testing.F) {
 	var valid bytes.Buffer
-	WriteBin(&valid, Exact(false, false))
+	WriteBin(&valid, ExactTable(Both(Unsigned)))
 	f.Add(valid.Bytes(), false)
 	f.Add(valid.Bytes()[:1000], true)
 	f.Add(valid.Bytes()[:2*Size-1], false)
 	f.Fuzz(func(t *testing.T, data []byte, signed bool) {
-		tab, err := ReadBin(bytes.NewReader(data), "fuzz", signed, false)
+		tab, err := ReadBin(bytes.NewReader(data), "fuzz", Signs{X: SignednessOf(signed), W: SignednessOf(false)})
 		if err != nil {
 			return
 		}
@@ -61,13 +61,13 @@ func FuzzReadBin(f *testing.F) {
 
 func FuzzReadCSV(f *testing.F) {
 	var valid bytes.Buffer
-	WriteCSV(&valid, Exact(true, true))
+	WriteCSV(&valid, ExactTable(Both(Signed)))
 	f.Add(valid.Bytes())
 	f.Add(bytes.ReplaceAll(bytes.ReplaceAll(valid.Bytes(), []byte(","), []byte(" , ")), []byte("\n"), []byte("\r\n")))
 	f.Add([]byte("1,2,3\n4,5,6\n"))
 	f.Add([]byte("\"1\",2\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tab, err := ReadCSV(bytes.NewReader(data), "fuzz", true, true)
+		tab, err := ReadCSV(bytes.NewReader(data), "fuzz", Both(Signed))
 		if err != nil {
 			return
 		}
@@ -75,7 +75,7 @@ func FuzzReadCSV(f *testing.F) {
 		if err := WriteCSV(&out, tab); err != nil {
 			t.Fatal(err)
 		}
-		back, err := ReadCSV(&out, "fuzz", true, true)
+		back, err := ReadCSV(&out, "fuzz", Both(Signed))
 		if err != nil || back.Fingerprint() != tab.Fingerprint() {
 			t.Fatalf("accepted CSV does not round-trip: %v", err)
 		}

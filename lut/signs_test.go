@@ -16,11 +16,11 @@ const (
 
 func TestCheckSignsRightReading(t *testing.T) {
 	for _, signed := range []bool{false, true} {
-		if err := CheckSigns(Exact(signed, signed)); err != nil {
+		if err := CheckSigns(ExactTable(Both(SignednessOf(signed)))); err != nil {
 			t.Errorf("exact table read as it was made (signed=%v): %v", signed, err)
 		}
 	}
-	zeros, err := New("zeros", true, true, make([]int32, Size))
+	zeros, err := FromEntries("zeros", Both(Signed), make([]int32, Size))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,17 +31,17 @@ func TestCheckSignsRightReading(t *testing.T) {
 
 func TestCheckSignsWrongReading(t *testing.T) {
 	for _, made := range []bool{false, true} {
-		read := Exact(made, made).WithSignedness(!made, !made)
+		read := ExactTable(Both(SignednessOf(made))).WithSigns(Both(SignednessOf(!made)))
 		err := CheckSigns(read)
 		var se *SignError
 		if !errors.As(err, &se) {
 			t.Fatalf("exact table made signed=%v, read the other way: error %v, want a *SignError", made, err)
 		}
-		if se.Wrong != signFlipsPairs || se.Checked != nonZeroPairs || se.SignedX != !made || se.SignedW != !made {
+		if se.Wrong != signFlipsPairs || se.Checked != nonZeroPairs || se.Signs != Both(SignednessOf(!made)) || se.Wrapped {
 			t.Errorf("made signed=%v: got %+v, want %d wrong of %d", made, *se, signFlipsPairs, nonZeroPairs)
 		}
 	}
-	mixed := Exact(false, false).WithSignedness(false, true)
+	mixed := ExactTable(Both(Unsigned)).WithSigns(Signs{X: Unsigned, W: Signed})
 	if err := CheckSigns(mixed); err == nil || !strings.Contains(err.Error(), "unsigned activation and signed weight operands") {
 		t.Errorf("unsigned table read with signed weights: error %v, want it to name both readings", err)
 	}
@@ -56,7 +56,7 @@ func TestCheckSignsThreshold(t *testing.T) {
 		refused bool
 	}{{0, false}, {6502, false}, {6503, true}} {
 		n := 0
-		tab, err := FromFunc("flipped", false, false, func(x, w int) int {
+		tab, err := Tabulate("flipped", Both(Unsigned), func(x, w int) int {
 			p := x * w
 			if p != 0 && n < tc.flips {
 				n++

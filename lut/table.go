@@ -14,34 +14,39 @@ const Size = 256 * 256
 // with x the activation operand and w the weight operand.
 type Table struct {
 	name        string
-	signedX     bool
-	signedW     bool
+	signs       Signs
 	entries     [Size]int32
 	fingerprint string
 }
 
-// New builds a table from its 65,536 entries in row-major order
+// FromEntries builds a table from its 65,536 entries in row-major order
 // (entry [xi*256+wi] is the product of the operands whose low bytes are xi
-// and wi). The entries are copied.
-func New(name string, signedX, signedW bool, entries []int32) (*Table, error) {
+// and wi), read with the operand signedness s. The entries are copied.
+func FromEntries(name string, s Signs, entries []int32) (*Table, error) {
+	if err := s.valid(); err != nil {
+		return nil, err
+	}
 	if len(entries) != Size {
 		return nil, fmt.Errorf("lut: a table has %d entries (256x256), got %d", Size, len(entries))
 	}
-	t := &Table{name: name, signedX: signedX, signedW: signedW}
+	t := &Table{name: name, signs: s}
 	copy(t.entries[:], entries)
 	t.fingerprint = fingerprintOf(&t.entries)
 	return t, nil
 }
 
-// FromFunc builds a table by evaluating f on every operand pair. The operands
-// passed to f are the operand values (signed -128..127 or unsigned 0..255),
-// not the byte indices. FromFunc returns an error if f returns a value that
-// does not fit an int32.
-func FromFunc(name string, signedX, signedW bool, f func(x, w int) int) (*Table, error) {
+// Tabulate builds a table by evaluating f on every operand pair. The
+// operands passed to f are the operand values (signed -128..127 or unsigned
+// 0..255 as s says), not the byte indices. Tabulate returns an error if f
+// returns a value that does not fit an int32.
+func Tabulate(name string, s Signs, f func(x, w int) int) (*Table, error) {
+	if err := s.valid(); err != nil {
+		return nil, err
+	}
 	entries := make([]int32, Size)
 	for xi := 0; xi < 256; xi++ {
 		for wi := 0; wi < 256; wi++ {
-			x, w := Operand(xi, signedX), Operand(wi, signedW)
+			x, w := s.X.Value(xi), s.W.Value(wi)
 			p := f(x, w)
 			if int(int32(p)) != p {
 				return nil, fmt.Errorf("lut: %s(%d, %d) = %d does not fit an int32", name, x, w, p)
@@ -49,37 +54,58 @@ func FromFunc(name string, signedX, signedW bool, f func(x, w int) int) (*Table,
 			entries[xi*256+wi] = int32(p)
 		}
 	}
-	return New(name, signedX, signedW, entries)
+	return FromEntries(name, s, entries)
 }
 
-// Exact returns the exact multiplier table for the given operand signedness.
-func Exact(signedX, signedW bool) *Table {
-	t, err := FromFunc(exactName(signedX, signedW), signedX, signedW, func(x, w int) int { return x * w })
+// ExactTable returns the exact multiplier table for the operand signedness s.
+func ExactTable(s Signs) *Table {
+	t, err := Tabulate(exactName(s), s, func(x, w int) int { return x * w })
 	if err != nil {
-		panic(err) // unreachable: every 8-bit product fits an int32
+		panic(err) // an invalid Signs, or unreachable: every 8-bit product fits an int32
 	}
 	return t
 }
 
-func exactName(signedX, signedW bool) string {
-	switch {
-	case signedX && signedW:
+// New builds a table from its entries, like FromEntries.
+//
+// Deprecated: use FromEntries with a Signs value.
+func New(name string, signedX, signedW bool, entries []int32) (*Table, error) {
+	return FromEntries(name, boolSigns(signedX, signedW), entries)
+}
+
+// FromFunc builds a table from a function of the operand values, like
+// Tabulate.
+//
+// Deprecated: use Tabulate with a Signs value.
+func FromFunc(name string, signedX, signedW bool, f func(x, w int) int) (*Table, error) {
+	return Tabulate(name, boolSigns(signedX, signedW), f)
+}
+
+// Exact returns the exact multiplier table, like ExactTable.
+//
+// Deprecated: use ExactTable with a Signs value.
+func Exact(signedX, signedW bool) *Table { return ExactTable(boolSigns(signedX, signedW)) }
+
+func boolSigns(signedX, signedW bool) Signs {
+	return Signs{X: SignednessOf(signedX), W: SignednessOf(signedW)}
+}
+
+func exactName(s Signs) string {
+	switch s {
+	case Both(Signed):
 		return "exact:signed=true"
-	case !signedX && !signedW:
+	case Both(Unsigned):
 		return "exact"
 	default:
-		return fmt.Sprintf("exact(signedX=%t,signedW=%t)", signedX, signedW)
+		return fmt.Sprintf("exact(signedX=%t,signedW=%t)", s.X.IsSigned(), s.W.IsSigned())
 	}
 }
 
 // Operand returns the operand value of byte index i (0..255) on an axis of
 // the given signedness: i itself when unsigned, int8(i) when signed.
-func Operand(i int, signed bool) int {
-	if signed {
-		return int(int8(uint8(i)))
-	}
-	return i
-}
+//
+// Deprecated: use Signedness.Value.
+func Operand(i int, signed bool) int { return SignednessOf(signed).Value(i) }
 
 // Index returns the table index of an integer code: its low byte.
 func Index(code int32) int { return int(uint8(code)) }
@@ -94,11 +120,14 @@ func (t *Table) Entries() *[Size]int32 { return &t.entries }
 // Name returns the table's name (a multiplier spec or a file name).
 func (t *Table) Name() string { return t.name }
 
+// Signs returns the signedness of the table's operands.
+func (t *Table) Signs() Signs { return t.signs }
+
 // SignedX reports whether the activation (row) operand is signed.
-func (t *Table) SignedX() bool { return t.signedX }
+func (t *Table) SignedX() bool { return t.signs.X == Signed }
 
 // SignedW reports whether the weight (column) operand is signed.
-func (t *Table) SignedW() bool { return t.signedW }
+func (t *Table) SignedW() bool { return t.signs.W == Signed }
 
 // Fingerprint returns a hash of the 65,536 entries (hex SHA-256, first 16
 // bytes). Two tables with the same products have the same fingerprint,
@@ -112,18 +141,30 @@ func (t *Table) WithName(name string) *Table {
 	return &c
 }
 
-// WithSignedness returns a copy of t whose operands are read with the given
-// signedness. The entries are unchanged: only their meaning changes.
-func (t *Table) WithSignedness(signedX, signedW bool) *Table {
+// WithSigns returns a copy of t whose operands are read with the
+// signedness s. The entries are unchanged: only their meaning changes. It
+// panics on a Signs that is neither Signed nor Unsigned on an axis.
+func (t *Table) WithSigns(s Signs) *Table {
+	if err := s.valid(); err != nil {
+		panic(err)
+	}
 	c := *t
-	c.signedX, c.signedW = signedX, signedW
+	c.signs = s
 	return &c
+}
+
+// WithSignedness returns a copy of t read with other signedness, like
+// WithSigns.
+//
+// Deprecated: use WithSigns.
+func (t *Table) WithSignedness(signedX, signedW bool) *Table {
+	return t.WithSigns(boolSigns(signedX, signedW))
 }
 
 // Transpose returns the table with its operands swapped: entry [x][w] of the
 // result is entry [w][x] of t. Use it for a table written weight-first.
 func (t *Table) Transpose() *Table {
-	c := &Table{name: t.name + "^T", signedX: t.signedW, signedW: t.signedX}
+	c := &Table{name: t.name + "^T", signs: Signs{X: t.signs.W, W: t.signs.X}}
 	for i := 0; i < 256; i++ {
 		for j := 0; j < 256; j++ {
 			c.entries[j*256+i] = t.entries[i*256+j]
@@ -138,7 +179,7 @@ func (t *Table) Transpose() *Table {
 func (t *Table) IsExact() bool {
 	for xi := 0; xi < 256; xi++ {
 		for wi := 0; wi < 256; wi++ {
-			if int(t.entries[xi<<8|wi]) != Operand(xi, t.signedX)*Operand(wi, t.signedW) {
+			if int(t.entries[xi<<8|wi]) != t.signs.X.Value(xi)*t.signs.W.Value(wi) {
 				return false
 			}
 		}

@@ -4,8 +4,12 @@
 //
 //	lut list                                  the built-in designs and their parameters
 //	lut stats [-json] [-signed] SPEC|FILE...  error metrics, one row per table
-//	lut gen [-o FILE] SPEC                    write a built-in as .npy, .bin or .csv
-//	lut heatmap [-signed] -o OUT.png SPEC|FILE  picture of approx - exact
+//	lut gen -o FILE SPEC                      write a built-in as .npy, .bin or .csv
+//	lut heatmap [-signed] [-grad x|w [-window H]] -o OUT.png SPEC|FILE
+//	                                          picture of approx - exact, or of a slope
+//	lut grad [-signed] [-window H] -o OUT.npy SPEC|FILE
+//	                                          slopes along x and w, float32 (2, 256, 256)
+//	lut doc [-o FILE.md] [-img DIR]           write docs/multipliers.md
 //
 // An argument with a table file extension (.npy, .bin, .csv) is read as a
 // file; anything else is a multiplier spec such as "drum:k=4,signed=true".

@@ -153,7 +153,7 @@ func errorImage(t *lut.Table) ([]byte, int64, error) {
 	var maxErr int64
 	for x := range 256 {
 		for w := range 256 {
-			e := errorAt(t, value(x, t.SignedX()), value(w, t.SignedW()))
+			e := errorAt(t, value(x, t.Signs().X), value(w, t.Signs().W))
 			maxErr = max(maxErr, e, -e)
 		}
 	}
@@ -164,7 +164,7 @@ func errorImage(t *lut.Table) ([]byte, int64, error) {
 	img := image.NewRGBA(image.Rect(0, 0, 256, 256))
 	for x := range 256 {
 		for w := range 256 {
-			e := float64(errorAt(t, value(x, t.SignedX()), value(w, t.SignedW())))
+			e := float64(errorAt(t, value(x, t.Signs().X), value(w, t.Signs().W)))
 			c, err := cm.At(e)
 			if err != nil {
 				return nil, 0, fmt.Errorf("colouring the error %v: %w", e, err)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -19,13 +21,17 @@ import (
 )
 
 func runHeatmap(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("heatmap", "[-signed] -o OUT.png SPEC|FILE",
+	fs := newFlags("heatmap", "[-signed] [-grad x|w [-window H]] -o OUT.png SPEC|FILE",
 		"Draws the error of each product, approx - exact, over the 256x256 operand grid:\n"+
 			"the activation x up the vertical axis, the weight w along the horizontal one, both in\n"+
 			"operand value order (signed axes run -128..127). Blue is too small, red too large,\n"+
-			"white exact; the colour scale is symmetric around 0.", stderr)
+			"white exact; the colour scale is symmetric around 0. With -grad it draws instead the\n"+
+			"slope of the table along x or w, as lut grad writes it, on the same kind of scale.", stderr)
 	out := fs.String("o", "", "output `file`, .png; required")
 	signed := fs.Bool("signed", false, "read a table file with signed operands")
+	grad := fs.String("grad", "", "draw the slope along the activation (`x`) or the weight (w) operand instead of the error")
+	var window lut.Window
+	fs.Var(&window, "window", "with -grad: half-width `H` of the smoothing window, 0..127")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
@@ -37,11 +43,23 @@ func runHeatmap(args []string, stdout, stderr io.Writer) error {
 	if !strings.EqualFold(filepath.Ext(*out), ".png") {
 		return fmt.Errorf("output %s: the heat map is written as PNG; name it .png", *out)
 	}
+	if *grad != "" && *grad != "x" && *grad != "w" {
+		return fmt.Errorf("-grad %q: draw the slope along x (the activation) or w (the weight)", *grad)
+	}
+	if *grad == "" && window != 0 {
+		return fmt.Errorf("-window %d smooths the slopes of -grad x|w; the error map takes no window", window)
+	}
 	t, err := load(pos[0], *signed, stderr)
 	if err != nil {
 		return err
 	}
-	png, err := drawHeatmap(t)
+	m := errorMap(t)
+	if *grad != "" {
+		if m, err = slopeMap(t, *grad, window); err != nil {
+			return err
+		}
+	}
+	png, err := drawHeatmap(m)
 	if err != nil {
 		return err
 	}
@@ -52,51 +70,86 @@ func runHeatmap(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// errorGrid presents a table's errors as a plotter.GridXYZ: column c is the
-// c-th weight value and row r the r-th activation value in increasing order,
-// so a signed axis reads -128..127 rather than in byte-index order.
-type errorGrid struct{ t *lut.Table }
+// heatmap is a quantity over the operand grid and how to label it.
+type heatmap struct {
+	t     *lut.Table
+	z     func(xi, wi int) float64 // the quantity at a pair of byte indices
+	title string                   // what the map shows
+	what  string                   // the quantity's name in the title's max |what|
+	label string                   // of the colour bar
+}
 
-func (g errorGrid) Dims() (c, r int) { return 256, 256 }
-func (g errorGrid) X(c int) float64  { return float64(value(c, g.t.SignedW())) }
-func (g errorGrid) Y(r int) float64  { return float64(value(r, g.t.SignedX())) }
-func (g errorGrid) Z(c, r int) float64 {
-	return float64(errorAt(g.t, value(r, g.t.SignedX()), value(c, g.t.SignedW())))
+// operandGrid presents a heatmap as a plotter.GridXYZ: column c is the c-th
+// weight value and row r the r-th activation value in increasing order, so
+// a signed axis reads -128..127 rather than in byte-index order.
+type operandGrid struct{ m heatmap }
+
+func (g operandGrid) Dims() (c, r int) { return 256, 256 }
+func (g operandGrid) X(c int) float64  { return float64(value(c, g.m.t.Signs().W)) }
+func (g operandGrid) Y(r int) float64  { return float64(value(r, g.m.t.Signs().X)) }
+func (g operandGrid) Z(c, r int) float64 {
+	s := g.m.t.Signs()
+	return g.m.z(s.X.IndexAt(r), s.W.IndexAt(c))
 }
 
 // value is the k-th operand value in increasing order.
-func value(k int, signed bool) int {
-	if signed {
-		return k - 128
-	}
-	return k
-}
+func value(k int, s lut.Signedness) int { return s.Value(s.IndexAt(k)) }
 
 func errorAt(t *lut.Table, x, w int) int64 {
 	return int64(t.At(int32(x), int32(w))) - int64(x)*int64(w)
 }
 
-func drawHeatmap(t *lut.Table) ([]byte, error) {
-	var maxErr int64
-	for x := range 256 {
-		for w := range 256 {
-			e := errorAt(t, value(x, t.SignedX()), value(w, t.SignedW()))
-			maxErr = max(maxErr, e, -e)
+func errorMap(t *lut.Table) heatmap {
+	s := t.Signs()
+	return heatmap{
+		t: t,
+		z: func(xi, wi int) float64 {
+			return float64(errorAt(t, s.X.Value(xi), s.W.Value(wi)))
+		},
+		title: t.Name() + ": approx - exact",
+		what:  "error",
+		label: "error (approx - exact)",
+	}
+}
+
+// slopeMap is the slope of t along the operand axis ("x" or "w").
+func slopeMap(t *lut.Table, axis string, window lut.Window) (heatmap, error) {
+	g, err := lut.Gradient(t, window)
+	if err != nil {
+		return heatmap{}, err
+	}
+	slope, name := &g.X, "x, the activation"
+	if axis == "w" {
+		slope, name = &g.W, "w, the weight"
+	}
+	return heatmap{
+		t:     t,
+		z:     func(xi, wi int) float64 { return float64(slope[xi<<8|wi]) },
+		title: fmt.Sprintf("%s: slope along %s, window %d", t.Name(), name, window),
+		what:  "slope",
+		label: "slope along " + axis,
+	}, nil
+}
+
+func drawHeatmap(m heatmap) ([]byte, error) {
+	var maxAbs float64
+	for xi := range 256 {
+		for wi := range 256 {
+			maxAbs = max(maxAbs, math.Abs(m.z(xi, wi)))
 		}
 	}
-	limit := float64(max(maxErr, 1)) // an exact table still gets a scale
+	limit := max(maxAbs, 1) // a zero map still gets a scale
 
 	colours := moreland.SmoothBlueRed()
 	colours.SetMin(-limit)
 	colours.SetMax(limit)
 
-	grid := errorGrid{t}
-	hm := plotter.NewHeatMap(grid, colours.Palette(255))
+	hm := plotter.NewHeatMap(operandGrid{m}, colours.Palette(255))
 	hm.Min, hm.Max = -limit, limit
 	hm.Rasterized = true
 
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s: approx - exact (max |error| %d)", t.Name(), maxErr)
+	p.Title.Text = fmt.Sprintf("%s (max |%s| %s)", m.title, m.what, strconv.FormatFloat(maxAbs, 'g', 6, 64))
 	p.X.Label.Text = "w, weight operand (column)"
 	p.Y.Label.Text = "x, activation operand (row)"
 	p.Add(hm)
@@ -104,7 +157,7 @@ func drawHeatmap(t *lut.Table) ([]byte, error) {
 	p.Y.Tick.Marker = operandTicks{}
 
 	bar := plot.New()
-	bar.Y.Label.Text = "error (approx - exact)"
+	bar.Y.Label.Text = m.label
 	// An invisible title and x axis of the map's height keep the bar's ends
 	// level with the map's.
 	bar.Title.Text = " "

@@ -22,7 +22,10 @@ Usage:
   lut list                                    list the built-in designs and their parameters
   lut stats [-json] [-signed] SPEC|FILE...    error metrics against the exact product
   lut gen -o FILE SPEC                        write a built-in design as .npy, .bin or .csv
-  lut heatmap [-signed] -o OUT.png SPEC|FILE  draw the error map approx - exact
+  lut heatmap [-signed] [-grad x|w [-window H]] -o OUT.png SPEC|FILE
+                                              draw the error map approx - exact, or a slope map
+  lut grad [-signed] [-window H] -o OUT.npy SPEC|FILE
+                                              write the slopes along x and w as float32 (2, 256, 256)
   lut doc [-o FILE.md] [-img DIR]             write docs/multipliers.md: metrics and error maps of the built-ins
 
 A SPEC names a built-in, e.g. mitchell, trunc:t=4, drum:k=4,signed=true.
@@ -49,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runGen(rest, stdout, stderr)
 	case "heatmap":
 		err = runHeatmap(rest, stdout, stderr)
+	case "grad":
+		err = runGrad(rest, stdout, stderr)
 	case "doc":
 		err = runDoc(rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
@@ -126,7 +131,7 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) 
 // multiplier, but the user may mean to look at exactly that.
 func load(arg string, signed bool, stderr io.Writer) (*lut.Table, error) {
 	if lut.IsTableFile(arg) {
-		t, err := lut.ReadFile(arg, signed, signed)
+		t, err := lut.Load(arg, lut.Both(lut.SignednessOf(signed)))
 		if err != nil {
 			return nil, err
 		}

@@ -171,7 +171,9 @@ func TestList(t *testing.T) {
 func TestSignWarning(t *testing.T) {
 	dir := t.TempDir()
 	unsigned, signed := filepath.Join(dir, "mitchell.npy"), filepath.Join(dir, "drum4s.csv")
-	for spec, path := range map[string]string{"mitchell": unsigned, "drum:k=4,signed=true": signed} {
+	signedBin := filepath.Join(dir, "drum4s.bin")
+	for _, f := range [][2]string{{"mitchell", unsigned}, {"drum:k=4,signed=true", signed}, {"drum:k=4,signed=true", signedBin}} {
+		spec, path := f[0], f[1]
 		if code, _, errOut := lutCmd("gen", spec, "-o", path); code != 0 {
 			t.Fatalf("gen %s: exit %d: %s", spec, code, errOut)
 		}
@@ -185,6 +187,11 @@ func TestSignWarning(t *testing.T) {
 		{[]string{"stats", "-signed", signed}, ""},
 		{[]string{"stats", "-signed", unsigned}, "warning: " + unsigned + ": 32512 of 65025 products have the wrong sign for signed operands; it looks like a table of unsigned operands: run without -signed"},
 		{[]string{"stats", signed}, "warning: " + signed + ": 32512 of 65025 products have the wrong sign for unsigned operands; it looks like a table of signed operands: add -signed"},
+		{[]string{"stats", "-signed", signedBin}, ""},
+		// A .bin entry holds a signed product as 16-bit two's complement, which
+		// reads as a large positive number: no sign is wrong, the magnitude is.
+		{[]string{"stats", signedBin}, "warning: " + signedBin + ": 32512 of 65025 products are 32768 or more where the unsigned product is smaller: " +
+			"they read as 16-bit two's complement negatives, products of signed operands; it looks like a table of signed operands: add -signed"},
 		{[]string{"heatmap", "-o", png, "-signed", unsigned}, "warning: " + unsigned + ":"},
 		{[]string{"heatmap", "-o", png, signed}, "warning: " + signed + ":"},
 	} {
@@ -200,5 +207,23 @@ func TestSignWarning(t *testing.T) {
 	l40 := shared.RequireLUT(t, "mul8u_L40")
 	if code, _, errOut := lutCmd("stats", "-signed", l40); code != 0 || !strings.Contains(errOut, "warning: "+l40) || !strings.Contains(errOut, "run without -signed") {
 		t.Errorf("lut stats -signed %s: exit %d, stderr %q; want a warning", l40, code, errOut)
+	}
+}
+
+// TestStatsRefusesHugeFile: a 1 GiB table file (sparse here) is refused
+// from its size, not read.
+func TestStatsRefusesHugeFile(t *testing.T) {
+	for _, ext := range []string{".bin", ".npy"} {
+		path := filepath.Join(t.TempDir(), "big"+ext)
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, 1<<30); err != nil {
+			t.Skipf("cannot make a sparse file here: %v", err)
+		}
+		code, _, errOut := lutCmd("stats", path)
+		if code != 1 || !strings.Contains(errOut, path+" is 1073741824 bytes, more than the ") {
+			t.Errorf("lut stats %s: exit %d, stderr %q; want a refusal by size", path, code, errOut)
+		}
 	}
 }

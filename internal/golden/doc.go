@@ -9,8 +9,8 @@
 // TorchApprox's own output was wrong, torchapprox_y (float32, kept for the
 // record). Beside the cases, lut.npy is the 256x256 int32 table they use.
 //
-// The .npy reader here is deliberately minimal (float32 and int32,
-// little-endian, C order: all the vectors use). Tables in user files go
+// The arrays are read by internal/npy as whole float32 or int32 arrays
+// (little-endian, C order: all the vectors use). Tables in user files go
 // through lut.ReadNPY instead, which accepts every integer dtype, byte
 // order and layout NumPy writes.
 package golden

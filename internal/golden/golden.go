@@ -8,8 +8,23 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/goapprox/goapprox/internal/npy"
 	"github.com/goapprox/goapprox/quantize"
 )
+
+// Array is an array read from an .npy file. Exactly one of Float32 and
+// Int32 holds its elements, in C order.
+type Array = npy.Array
+
+// maxArrayBytes bounds a golden vector file; the cases' largest arrays are
+// a few hundred kilobytes.
+const maxArrayBytes = 256 << 20
+
+// ReadNPY reads a little-endian C-order float32 ('<f4') or int32 ('<i4')
+// array from an .npy file of format version 1, 2 or 3.
+func ReadNPY(path string) (Array, error) {
+	return npy.ReadFile(path, maxArrayBytes)
+}
 
 // Meta is a case's meta.json. Stride, Padding, Dilation and Groups are
 // given for conv2d cases only; the code ranges are optional (see Params).

@@ -67,14 +67,14 @@ func BenchmarkComputeFile(b *testing.B) {
 	path := shared.RequireLUT(b, "mul8u_L40")
 	b.Run("read+compute", func(b *testing.B) {
 		for b.Loop() {
-			t, err := lut.ReadFile(path, false, false)
+			t, err := lut.Load(path, lut.Both(lut.Unsigned))
 			if err != nil {
 				b.Fatal(err)
 			}
 			metrics.Compute(t)
 		}
 	})
-	t, err := lut.ReadFile(path, false, false)
+	t, err := lut.Load(path, lut.Both(lut.Unsigned))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -108,13 +108,13 @@ func compute(t *lut.Table, px, pw []float64) Metrics {
 		Name: t.Name(), Fingerprint: t.Fingerprint(),
 		SignedX: t.SignedX(), SignedW: t.SignedW(), Weighted: true,
 	}
-	e := t.Entries()
+	e, signs := t.Entries(), t.Signs()
 	var maxExact int64
 	var relMass float64 // probability of the pairs with exact != 0
 	for xi := 0; xi < 256; xi++ {
-		x := int64(lut.Operand(xi, t.SignedX()))
+		x := int64(signs.X.Value(xi))
 		for wi := 0; wi < 256; wi++ {
-			exact := x * int64(lut.Operand(wi, t.SignedW()))
+			exact := x * int64(signs.W.Value(wi))
 			maxExact = max(maxExact, abs(exact))
 			p := px[xi] * pw[wi]
 			if p == 0 {
@@ -142,10 +142,10 @@ func compute(t *lut.Table, px, pw []float64) Metrics {
 	}
 	// Second pass for the variance: MSE - Bias^2 cancels badly when the bias is large.
 	for xi := 0; xi < 256; xi++ {
-		x := int64(lut.Operand(xi, t.SignedX()))
+		x := int64(signs.X.Value(xi))
 		for wi := 0; wi < 256; wi++ {
 			if p := px[xi] * pw[wi]; p != 0 {
-				d := float64(int64(e[xi<<8|wi])-x*int64(lut.Operand(wi, t.SignedW()))) - m.Bias
+				d := float64(int64(e[xi<<8|wi])-x*int64(signs.W.Value(wi))) - m.Bias
 				m.Var += p * d * d
 			}
 		}

@@ -14,11 +14,11 @@ import (
 // added to entry i (i = xi*256+wi).
 func perturbed(t *testing.T, signed bool, delta map[int]int32) *lut.Table {
 	t.Helper()
-	e := *lut.Exact(signed, signed).Entries()
+	e := *lut.ExactTable(lut.Both(lut.SignednessOf(signed))).Entries()
 	for i, d := range delta {
 		e[i] += d
 	}
-	tab, err := lut.New("perturbed", signed, signed, e[:])
+	tab, err := lut.FromEntries("perturbed", lut.Both(lut.SignednessOf(signed)), e[:])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,12 +47,12 @@ func check(t *testing.T, what string, got, want Metrics) {
 
 func TestExactTablesHaveZeroError(t *testing.T) {
 	for _, signed := range []bool{false, true} {
-		check(t, "exact", Compute(lut.Exact(signed, signed)), Metrics{})
+		check(t, "exact", Compute(lut.ExactTable(lut.Both(lut.SignednessOf(signed)))), Metrics{})
 	}
 }
 
 func TestEvoApproxExactMultiplier(t *testing.T) {
-	tab, err := lut.ReadFile(shared.RequireLUT(t, "mul8u_1JFF"), false, false)
+	tab, err := lut.Load(shared.RequireLUT(t, "mul8u_1JFF"), lut.Both(lut.Unsigned))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestEvoApproxExactMultiplier(t *testing.T) {
 		t.Errorf("name %q", m.Name)
 	}
 	// And a real approximate one is not exact: its error is visible.
-	other, err := lut.ReadFile(shared.RequireLUT(t, "mul8u_2AC"), false, false)
+	other, err := lut.Load(shared.RequireLUT(t, "mul8u_2AC"), lut.Both(lut.Unsigned))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestWeightedSignedBinsAreLowBytes(t *testing.T) {
 }
 
 func TestWeightedRejectsBadHistograms(t *testing.T) {
-	tab := lut.Exact(false, false)
+	tab := lut.ExactTable(lut.Both(lut.Unsigned))
 	good := make([]float64, 256)
 	good[1] = 1
 	nan := append([]float64(nil), good...)
@@ -177,7 +177,7 @@ func TestWeightedRejectsBadHistograms(t *testing.T) {
 }
 
 func TestJSONFieldNames(t *testing.T) {
-	b, err := json.Marshal(Compute(lut.Exact(false, false)))
+	b, err := json.Marshal(Compute(lut.ExactTable(lut.Both(lut.Unsigned))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestJSONFieldNames(t *testing.T) {
 }
 
 func BenchmarkCompute(b *testing.B) {
-	t := lut.Exact(true, true)
+	t := lut.ExactTable(lut.Both(lut.Signed))
 	for b.Loop() {
 		Compute(t)
 	}

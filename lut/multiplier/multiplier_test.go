@@ -159,8 +159,8 @@ func TestCanonicalNames(t *testing.T) {
 		}
 	}
 	// The exact design and lut.Exact agree on name and content.
-	if a, b := mustParse(t, "exact:signed=true"), lut.Exact(true, true); a.Name() != b.Name() || a.Fingerprint() != b.Fingerprint() {
-		t.Errorf("exact:signed=true differs from lut.Exact(true, true)")
+	if a, b := mustParse(t, "exact:signed=true"), lut.ExactTable(lut.Both(lut.Signed)); a.Name() != b.Name() || a.Fingerprint() != b.Fingerprint() {
+		t.Errorf("exact:signed=true differs from lut.ExactTable(lut.Both(lut.Signed))")
 	}
 }
 

@@ -222,7 +222,7 @@ func (s Spec) Func() func(a, b int) int {
 
 // Table builds the spec's 256x256 table, named by the canonical spec.
 func (s Spec) Table() (*lut.Table, error) {
-	return lut.FromFunc(s.String(), s.Signed, s.Signed, s.Func())
+	return lut.Tabulate(s.String(), lut.Both(lut.SignednessOf(s.Signed)), s.Func())
 }
 
 // Parse parses a spec and builds its table.
