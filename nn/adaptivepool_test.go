@@ -123,3 +123,24 @@ func TestAdaptiveAvgPoolHashAndErrors(t *testing.T) {
 		t.Errorf("mismatched dy: error %v", err)
 	}
 }
+
+// TestAdaptiveAvgPoolNoAllocation checks that warm forward and gradient
+// runs reuse their buffers.
+func TestAdaptiveAvgPoolNoAllocation(t *testing.T) {
+	fwd := &AdaptiveAvgPool2DOp{oh: 6, ow: 6}
+	grad := &adaptiveAvgPoolGradOp{fwd: fwd}
+	x := randTensor(1, 1, 2, 8, 13, 13)
+	dy := randTensor(2, 1, 2, 8, 6, 6)
+	run := func() {
+		if _, err := fwd.Do(x); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := grad.Do(x, dy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(10, run); n > 4 {
+		t.Errorf("%g allocations per forward+gradient run, want at most 4 (shape headers, no buffers)", n)
+	}
+}

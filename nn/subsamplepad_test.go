@@ -163,3 +163,24 @@ func TestSubsamplePadHashAndErrors(t *testing.T) {
 		t.Errorf("mismatched dy: error %v", err)
 	}
 }
+
+// TestSubsamplePadNoAllocation checks that warm forward and gradient runs
+// reuse their buffers.
+func TestSubsamplePadNoAllocation(t *testing.T) {
+	fwd := &SubsamplePadOp{stride: 2, padBefore: 8, padAfter: 8}
+	grad := &subsamplePadGradOp{fwd: fwd}
+	x := randTensor(1, 1, 4, 16, 32, 32)
+	dy := randTensor(2, 1, 4, 32, 16, 16)
+	run := func() {
+		if _, err := fwd.Do(x); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := grad.Do(x, dy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(10, run); n > 4 {
+		t.Errorf("%g allocations per forward+gradient run, want at most 4 (shape headers, no buffers)", n)
+	}
+}
