@@ -15,8 +15,8 @@ import (
 	"github.com/goapprox/goapprox/ops"
 )
 
-// BenchmarkMobileNetV2Layers times every approximate layer of MobileNetV2
-// (batch 64, 1x28x28, trunc:t=9, the quantization parameters the model's
+// BenchmarkMobileNetV2Layers times every approximate layer of the small
+// MobileNetV2 (mobilenetv2-small; batch 64, 1x28x28, trunc:t=9, the quantization parameters the model's
 // layers learnt in a few QAT steps) on its own: forward and backward of the
 // layer alone in Approximate mode, with a given output gradient. It then
 // logs, per layer type, the share of multiplications next to the share of
@@ -25,7 +25,7 @@ import (
 //
 //	go test ./zoo -run '^$' -bench MobileNetV2Layers -benchtime=10x -v
 func BenchmarkMobileNetV2Layers(b *testing.B) {
-	s, err := newStepper("mobilenetv2", "approximate")
+	s, err := newStepper(mnistBench("mobilenetv2-small"), "approximate")
 	if err != nil {
 		b.Fatal(err)
 	}
