@@ -23,7 +23,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	if err := trainSet.NormalizeDefault(); err != nil {
 		b.Fatal(err)
 	}
-	for _, model := range []string{"mlp", "lenet5", "resnet8", "mobilenetv2", "vgg"} {
+	for _, model := range []string{"mlp", "lenet5", "resnet8-1x1", "mobilenetv2-small", "vgg"} {
 		for _, phase := range Phases() {
 			b.Run(model+"/"+string(phase), func(b *testing.B) {
 				cfg := DefaultConfig()

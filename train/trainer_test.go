@@ -330,7 +330,7 @@ func TestConfigErrors(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		{func(c *Config) { c.Model = "alexnet" }, "lenet5, mlp, mobilenetv2, resnet8, vgg"},
+		{func(c *Config) { c.Model = "resnet110" }, "alexnet, lenet5, mlp, mobilenetv2, mobilenetv2-small, resnet14, resnet20, resnet32, resnet44, resnet56, resnet8, resnet8-1x1, vgg, vgg11, vgg16"},
 		{func(c *Config) { c.Dataset = "svhn" }, "cifar10, cifar100, cifar100-coarse, digits, fashion-mnist, mnist"},
 		{func(c *Config) { c.Dataset = "digits" }, "cannot take digits images"},
 		{func(c *Config) { c.Quant = "int4" }, "signed"},

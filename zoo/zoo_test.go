@@ -416,11 +416,11 @@ func TestLookupAndAccepts(t *testing.T) {
 	if _, err := lenet.Build(Input{C: 1, H: 8, W: 8, Classes: 10}, 4, 1); err == nil {
 		t.Fatal("lenet5 built for 8x8 inputs")
 	}
-	if got := lenet.Datasets(); !reflect.DeepEqual(got, []string{"fashion-mnist", "mnist"}) {
+	if got := lenet.Datasets(); !reflect.DeepEqual(got, []string{"cifar10", "cifar100", "cifar100-coarse", "fashion-mnist", "mnist"}) {
 		t.Fatalf("lenet5 datasets %v", got)
 	}
 	mlp, _ := Lookup("mlp")
-	if got := mlp.Datasets(); !reflect.DeepEqual(got, []string{"digits", "fashion-mnist", "mnist"}) {
+	if got := mlp.Datasets(); !reflect.DeepEqual(got, []string{"cifar10", "cifar100", "cifar100-coarse", "digits", "fashion-mnist", "mnist"}) {
 		t.Fatalf("mlp datasets %v", got)
 	}
 	if _, err := mlp.Build(mnistShape, 0, 1); err == nil {

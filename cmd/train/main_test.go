@@ -35,7 +35,7 @@ func TestFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-model", "alexnet"}, "lenet5, mlp, mobilenetv2, resnet8, vgg"},
+		{[]string{"-model", "resnet110"}, "alexnet, lenet5, mlp, mobilenetv2, mobilenetv2-small, resnet14, resnet20, resnet32, resnet44, resnet56, resnet8, resnet8-1x1, vgg, vgg11, vgg16"},
 		{[]string{"-dataset", "svhn"}, "cifar10, cifar100, cifar100-coarse, digits, fashion-mnist, mnist"},
 		{[]string{"-dataset", "digits"}, "lenet5 cannot take digits images"},
 		{[]string{"-quant", "int4"}, "signed, unsigned, torchapprox"},
