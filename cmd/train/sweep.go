@@ -22,6 +22,7 @@ var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"merge":       runMerge,
 	"sensitivity": runSensitivity,
 	"assign":      runAssign,
+	"models":      runModels,
 }
 
 // stringList collects a repeatable flag.
