@@ -176,7 +176,9 @@ func (op *RegulariserOp) WriteHash(h hash.Hash) {
 	fmt.Fprint(h, "])")
 }
 func (op *RegulariserOp) Hashcode() uint32 { return hashOf(op) }
-func (op *RegulariserOp) String() string   { return fmt.Sprintf("SearchRegulariser(%d layers)", len(op.Weights)) }
+func (op *RegulariserOp) String() string {
+	return fmt.Sprintf("SearchRegulariser(%d layers)", len(op.Weights))
+}
 
 func (op *RegulariserOp) DiffWRT(inputs int) []bool {
 	d := make([]bool, inputs)
