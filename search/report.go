@@ -60,7 +60,7 @@ type Report struct {
 	Layers []Choice `json:"layers"`
 	// LambdasTried are the budget search's points (one, the lambda given,
 	// without a budget).
-	LambdasTried []Point      `json:"lambdas_tried"`
+	LambdasTried []Point       `json:"lambdas_tried"`
 	SigmaHistory []EpochSigmas `json:"sigma_history,omitempty"`
 }
 
