@@ -187,10 +187,13 @@ type Choice struct {
 	Index int `json:"index"`
 	// PredictedStd (and PredictedMean) are the error model's moments of
 	// the chosen multiplier's error in this layer.
-	PredictedStd  float64  `json:"predicted_std"`
-	PredictedMean float64  `json:"predicted_mean"`
-	Cost          *float64 `json:"cost,omitempty"`
-	Exact         bool     `json:"exact"`
+	PredictedStd  float64 `json:"predicted_std"`
+	PredictedMean float64 `json:"predicted_mean"`
+	// PredictedStds is every library multiplier's predicted std in this
+	// layer, in library order, so that other choices can be judged later.
+	PredictedStds []float64 `json:"predicted_stds"`
+	Cost          *float64  `json:"cost,omitempty"`
+	Exact         bool      `json:"exact"`
 	// Fits is false when no multiplier's prediction fits the tolerance and
 	// the layer got the most accurate one.
 	Fits bool `json:"fits"`
@@ -282,9 +285,13 @@ func Match(layers []LayerFacts, lib Library, o MatchOptions) (Assignment, error)
 			}
 		}
 		m := lib[best]
+		all := make([]float64, len(lib))
+		for i, p := range l.Predicted {
+			all[i] = p.Std
+		}
 		a.Layers = append(a.Layers, Choice{Name: l.Name, Ops: l.Ops, Sigma: l.Sigma, OutputStd: l.OutputStd,
 			ToleratedStd: tol, Multiplier: m.Name, Index: best, PredictedStd: l.Predicted[best].Std,
-			PredictedMean: l.Predicted[best].Mean, Cost: m.Cost, Exact: m.Exact, Fits: fits})
+			PredictedMean: l.Predicted[best].Mean, PredictedStds: all, Cost: m.Cost, Exact: m.Exact, Fits: fits})
 	}
 	if ref, ok := lib.ReferenceCost(); ok {
 		var e, eRef float64

@@ -64,6 +64,9 @@ func TestMatchHandLibrary(t *testing.T) {
 	if math.Abs(*a.Energy-1400) > 1e-12 || math.Abs(*a.EnergyReference-4000) > 1e-12 || math.Abs(*a.EnergySaved-(1-1400.0/4000)) > 1e-15 {
 		t.Errorf("energy %v of %v, saved %v", *a.Energy, *a.EnergyReference, *a.EnergySaved)
 	}
+	if !closeAll(a.Layers[1].PredictedStds, []float64{0, 0.5, 0.2, 0.4}, 0) {
+		t.Errorf("conv2's predictions of every multiplier: %v", a.Layers[1].PredictedStds)
+	}
 	if m := a.Multipliers(); m["conv2"] != "B" || len(m) != 4 {
 		t.Errorf("Multipliers() = %v", m)
 	}

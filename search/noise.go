@@ -267,6 +267,10 @@ func copyInto(dst, src floats) {
 func (op *LearnedNoiseOp) ReturnsPtr() bool     { return false }
 func (op *LearnedNoiseOp) CallsExtern() bool    { return false }
 func (op *LearnedNoiseOp) OverwritesInput() int { return -1 }
+
+// WriteHash covers the run state by identity: two ops with equal settings
+// but their own states are different ops (their noise runs and training
+// switches are separate), and must not be merged into one node.
 func (op *LearnedNoiseOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "search.LearnedNoise(id=%q seed=%d dims=%d threads=%d run=%p)", op.ID, op.Seed, op.Dims, op.Threads, op.run)
 }
@@ -304,6 +308,7 @@ type LearnedNoiseGradOp struct {
 	Dims    int
 	Threads int
 	run     *noiseRun
+	out     *tensor.Dense // result buffer reused between runs
 }
 
 var errNoForward = errors.New("search: a learned-noise gradient ran before its forward op: run the forward pass first")
@@ -373,7 +378,10 @@ func (op *LearnedNoiseGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 		return newScalar(d, dt), nil
 	}
-	out := tensor.New(tensor.Of(g.dtype()), tensor.WithShape(g.shape.Clone()...))
+	if op.out == nil || op.out.Dtype() != g.dtype() || !op.out.Shape().Eq(g.shape) {
+		op.out = tensor.New(tensor.Of(g.dtype()), tensor.WithShape(g.shape.Clone()...))
+	}
+	out := op.out
 	dst := floats{shape: g.shape}
 	if g.f32 != nil {
 		dst.f32 = out.Float32s()

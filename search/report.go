@@ -57,7 +57,9 @@ type Report struct {
 	ReferenceCost *float64 `json:"reference_cost,omitempty"`
 	EnergySaved   *float64 `json:"energy_saved"`
 
-	Layers []Choice `json:"layers"`
+	// Library is the multipliers the layers were matched from.
+	Library Library  `json:"library"`
+	Layers  []Choice `json:"layers"`
 	// LambdasTried are the budget search's points (one, the lambda given,
 	// without a budget).
 	LambdasTried []Point       `json:"lambdas_tried"`
@@ -66,9 +68,9 @@ type Report struct {
 
 // NewReport starts a report from the chosen lambda's assignment; the
 // caller fills in accuracies, epochs, the points tried and the history.
-func NewReport(a Assignment, lambda, sigmaInitial, sigmaMax float64) Report {
+func NewReport(a Assignment, lib Library, lambda, sigmaInitial, sigmaMax float64) Report {
 	return Report{Lambda: lambda, SigmaInitial: sigmaInitial, SigmaMax: sigmaMax, Ranking: a.Ranking,
-		ReferenceCost: a.ReferenceCost, EnergySaved: a.EnergySaved, Layers: a.Layers}
+		ReferenceCost: a.ReferenceCost, EnergySaved: a.EnergySaved, Library: lib, Layers: a.Layers}
 }
 
 // Check returns the first inconsistency of a report (as read back or
@@ -92,6 +94,9 @@ func (r Report) Check() error {
 	for i, l := range r.Layers {
 		if l.Name == "" || l.Multiplier == "" {
 			return fmt.Errorf("search report: layer %d lacks a name or a multiplier", i)
+		}
+		if r.Library != nil && (l.Index < 0 || l.Index >= len(r.Library) || r.Library[l.Index].Name != l.Multiplier) {
+			return fmt.Errorf("search report: layer %q names multiplier %q at library index %d, which the library does not hold", l.Name, l.Multiplier, l.Index)
 		}
 		if seen[l.Name] {
 			return fmt.Errorf("search report: layer %q is listed twice", l.Name)

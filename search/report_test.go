@@ -22,7 +22,7 @@ func sampleReport(t *testing.T, lib Library) Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := NewReport(a, 0.05, 0.1, 1)
+	r := NewReport(a, lib, 0.05, 0.1, 1)
 	budget := 1.0
 	r.Model, r.Dataset, r.Budget, r.SearchEpochs, r.RetrainEpochs = "lenet5", "mnist", &budget, 3, 1
 	r.AccuracyExact, r.AccuracyBefore, r.AccuracyAfter = 0.99, 0.95, 0.985
@@ -136,6 +136,12 @@ func TestReportErrors(t *testing.T) {
 	bad.SigmaHistory = []EpochSigmas{{Epoch: 1, Sigmas: []float64{1}}}
 	if err := WriteReport(dir, bad); err == nil || !strings.Contains(err.Error(), "1 sigmas for 3 layers") {
 		t.Errorf("short history: %v", err)
+	}
+	bad = r
+	bad.Layers = append([]Choice(nil), r.Layers...)
+	bad.Layers[0].Index = 1 // A, while the layer names C
+	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), `"C" at library index 1`) {
+		t.Errorf("library index: %v", err)
 	}
 	bad = r
 	bad.Layers = nil
