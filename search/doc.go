@@ -32,7 +32,8 @@
 // agn-approx leaves the settings to each experiment. The defaults follow
 // its code: λ 0.2 and initial σ 0.1 (its train_gradient defaults), σ_max
 // 1.0, and a budget search over λ = 0.005, 0.05, 0.5 (its lambda sweep)
-// with two bisection steps. Settings.Check and the Check functions reject
+// with two bisection steps; the Population prediction samples 512
+// receptive fields per layer, as agn-approx does. Settings.Check and the Check functions reject
 // what cannot work: no multipliers, λ < 0, σ_max <= 0, an initial σ not in
 // (0, σ_max), a negative budget.
 //
@@ -40,8 +41,10 @@
 //
 // Search phase, per approximate layer l: a scalar σ_l node initialised to
 // the initial σ and trained with the other parameters; y_l' =
-// LearnedNoise(y_l, σ_l, name, seed_l, threads) in place of the layer's
-// output (layers in Quantized mode); the loss SearchLoss(xent, σs, ops, λ,
+// LearnedNoise(y_l, σ_l, name, seed_l, threads) in place of the layer
+// op's output, before any bias is added (where ops' Noise mode adds its
+// noise and where agn-approx measures std(features·weights)), with the
+// layers in Quantized mode; the loss SearchLoss(xent, σs, ops, λ,
 // σ_max). Switch the noise ops off (SetTraining(false)) to evaluate, and
 // restore their run index (SetRuns) on resume.
 //
@@ -49,7 +52,8 @@
 // (Quantized mode, histograms and receptive fields recorded) gives each
 // layer's output std (errmodel.Std of the tensor the noise stood after) and
 // its errmodel.Layer template (fan-in, quantization parameters, weight
-// histogram, errmodel.LinearFields or ConvFields); PredictLayer(template,
+// histogram, DefaultFieldSamples fields from errmodel.LinearFields or
+// ConvFields); PredictLayer(template,
 // tables) and the learned σ_l make the layer's LayerFacts, and Match with
 // LibraryOf(tables, costs) gives the assignment, to retrain in Approximate
 // mode. Report's fields say what to record.

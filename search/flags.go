@@ -19,6 +19,10 @@ const (
 	// DefaultSigmaMax caps the sigma the regulariser rewards: noise of the
 	// output's own spread.
 	DefaultSigmaMax = 1.0
+	// DefaultFieldSamples is how many receptive fields of a layer the
+	// calibration run samples for the Population prediction
+	// (errmodel.LinearFields, ConvFields), agn-approx's number.
+	DefaultFieldSamples = 512
 )
 
 // Settings are the search's flags, checked together by Check.

@@ -158,8 +158,8 @@ type LayerFacts struct {
 	// Sigma is the learned relative noise (its sign does not matter).
 	Sigma float64
 	// OutputStd is the standard deviation of the layer's output (the tensor
-	// the learned noise stood after) on a calibration run with exact
-	// products.
+	// the learned noise stood after: the layer op's output before any
+	// bias) on a calibration run with exact products.
 	OutputStd float64
 	// Predicted[i] is the error model's prediction for library multiplier
 	// i in this layer (PredictLayer), in output units.
