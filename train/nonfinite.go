@@ -67,14 +67,14 @@ func layerOfParam(name string) string {
 // locateNonFinite finds the first node of the forward pass whose current
 // value holds a NaN or an infinity and says where it is, from the values
 // the last run left.
-func (t *Trainer) locateNonFinite() (layer, where string, value float32, ok bool) {
+func (c *core) locateNonFinite() (layer, where string, value float32, ok bool) {
 	isParam := map[*G.Node]bool{}
-	for _, p := range t.params {
+	for _, p := range c.params {
 		isParam[p] = true
 	}
 	layerOf := map[*G.Node]string{} // of the op nodes seen so far
-	g := t.res.Graph
-	for _, n := range t.forward {
+	g := c.res.Graph
+	for _, n := range c.forward {
 		inputs := children(g, n)
 		// The layer of an op: that of a learnable it takes, else that of
 		// the first input that has one.
@@ -99,7 +99,7 @@ func (t *Trainer) locateNonFinite() (layer, where string, value float32, ok bool
 			continue
 		}
 		switch {
-		case n == t.x:
+		case n == c.x:
 			return "input", "the input batch", v, true
 		case isParam[n]:
 			l = layerOfParam(n.Name())

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/goapprox/goapprox/internal/atomicfile"
 	"github.com/goapprox/goapprox/train"
 	"github.com/goapprox/goapprox/zoo"
 )
@@ -59,21 +60,21 @@ func (r *report) write(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, reportFile), append(js, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, reportFile), append(js, '\n')); err != nil {
 		return err
 	}
 	var buf bytes.Buffer
 	if err := writeMetricsCSV(&buf, r.Epochs); err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, metricsFile), buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, metricsFile), buf.Bytes()); err != nil {
 		return err
 	}
 	png, err := plotRun(r.Result)
 	if err != nil {
 		return fmt.Errorf("drawing %s: %w", plotFile, err)
 	}
-	return train.WriteFileAtomic(filepath.Join(dir, plotFile), png)
+	return atomicfile.WriteFile(filepath.Join(dir, plotFile), png)
 }
 
 var metricsHeader = []string{"index", "phase", "epoch", "steps", "lr", "train_loss", "train_accuracy",
