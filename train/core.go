@@ -196,7 +196,7 @@ func (c *core) step(b dataset.Batch, lr float64) (loss float64, correct int, err
 			// The forward pass was finite (the loss is), so the first
 			// non-finite value of the step is in the backward pass.
 			l := layerOfParam(badGrad.Param)
-			return loss, correct, &DivergedError{Loss: loss, Layer: l, Value: describeValue(badGrad.Value),
+			return loss, correct, &DivergedError{Loss: loss, Layer: l, Value: describeValue(float64(badGrad.Value)),
 				First: fmt.Sprintf("the gradient of parameter %s (layer %s)", badGrad.Param, l)}
 		}
 		var bad *optimizer.NonFiniteParamError
@@ -204,7 +204,7 @@ func (c *core) step(b dataset.Batch, lr float64) (loss float64, correct int, err
 			// A NaN weight that quantization clamped to a code never reaches
 			// the loss: only the update shows it.
 			l := layerOfParam(bad.Param)
-			return loss, correct, &DivergedError{Loss: loss, Layer: l, Value: describeValue(bad.Value),
+			return loss, correct, &DivergedError{Loss: loss, Layer: l, Value: describeValue(float64(bad.Value)),
 				First: fmt.Sprintf("parameter %s (layer %s) after its update", bad.Param, l)}
 		}
 		return loss, correct, err
@@ -217,7 +217,7 @@ func (c *core) step(b dataset.Batch, lr float64) (loss float64, correct int, err
 func (c *core) diverged(loss float64) *DivergedError {
 	e := &DivergedError{Loss: loss}
 	if layer, where, v, ok := c.locateNonFinite(); ok {
-		e.Layer, e.First, e.Value = layer, where, describeValue(v)
+		e.Layer, e.First, e.Value = layer, where, describeValue(float64(v))
 	}
 	return e
 }

@@ -136,7 +136,7 @@ func (t *Trainer) stateFault() *stateFault {
 
 // diverged is the error of a fault found at a position of the run.
 func (f *stateFault) diverged(loss float64) *DivergedError {
-	return &DivergedError{Loss: loss, Layer: f.layer, First: f.where, Value: describeValue64(f.value)}
+	return &DivergedError{Loss: loss, Layer: f.layer, First: f.where, Value: describeValue(f.value)}
 }
 
 func isBad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
@@ -149,14 +149,4 @@ func firstBad32(v []float32) (float64, bool) {
 		}
 	}
 	return 0, false
-}
-
-func describeValue64(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case v > 0:
-		return "+Inf"
-	}
-	return "-Inf"
 }
