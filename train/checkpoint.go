@@ -156,6 +156,9 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 			return fmt.Errorf("the checkpoint's noise phase names a layer %q the model does not have", n.Layer)
 		}
 	}
+	if c.Optimizer.Kind != t.cfg.Optimizer {
+		return fmt.Errorf("checkpoint holds %s optimizer state, the run uses %s", c.Optimizer.Kind, t.cfg.Optimizer)
+	}
 	opt, err := t.cfg.newOptimizer()
 	if err != nil {
 		return err

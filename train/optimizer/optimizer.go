@@ -145,7 +145,7 @@ func (o *Optimizer) State() State { return o.state.Clone() }
 // the same kind.
 func (o *Optimizer) SetState(s State) error {
 	if s.Kind != string(o.kind) {
-		return fmt.Errorf("the saved optimizer state is %s, the run uses %s", s.Kind, o.kind)
+		return fmt.Errorf("%s optimizer state given to an %s optimizer", s.Kind, o.kind)
 	}
 	if s.Steps < 0 {
 		return fmt.Errorf("the saved optimizer has taken %d steps", s.Steps)

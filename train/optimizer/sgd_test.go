@@ -184,7 +184,7 @@ func TestStateRoundTrip(t *testing.T) {
 		}
 	}
 	sgd, _ := New("sgd")
-	if err := sgd.SetState(saved); err == nil || !strings.Contains(err.Error(), "adam") {
+	if err := sgd.SetState(saved); err == nil || !strings.Contains(err.Error(), "adam optimizer state given to an sgd optimizer") {
 		t.Fatalf("SGD given Adam's state: error %v", err)
 	}
 }
