@@ -13,6 +13,7 @@ import (
 	"github.com/goapprox/goapprox/dataset"
 	"github.com/goapprox/goapprox/nn"
 	"github.com/goapprox/goapprox/train"
+	"github.com/goapprox/goapprox/train/report"
 )
 
 // blobs is a synthetic data set: n points of 8 features around one of
@@ -77,7 +78,8 @@ func mlp(batch int, seed uint64) (*train.Model, error) {
 // The trainer takes a network built by hand in Gorgonia: it rewrites the
 // two products into approximate layers, finds the batch norm, and runs
 // quantization-aware training, then the approximate phase with a
-// truncated multiplier, writing a checkpoint after every epoch.
+// truncated multiplier, writing a checkpoint after every epoch. Package
+// report writes the metrics and the training curves.
 func ExampleWithModel() {
 	cfg := train.DefaultConfig()
 	cfg.Model, cfg.Dataset = "blobs-mlp", "blobs"
@@ -107,9 +109,16 @@ func ExampleWithModel() {
 		log.Fatal(err)
 	}
 	fmt.Println("checkpoint batch norms:", len(ck.BatchNorms))
+	if err := report.WriteFiles(dir, res); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, report.PlotFile)); err == nil {
+		fmt.Println("plot written")
+	}
 	// Output:
 	// approximate layers: [fc1 fc2]
 	// quantized accuracy above 90%: true
 	// approximate accuracy above 90%: true
 	// checkpoint batch norms: 1
+	// plot written
 }
