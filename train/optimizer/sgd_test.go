@@ -188,3 +188,52 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatalf("SGD given Adam's state: error %v", err)
 	}
 }
+
+// TestAdamSettings checks two steps of Adam with betas 0.5 and 0.75 and
+// eps 0.1 on loss Σw²/2 (gradient w) from six starting weights (four go
+// through the vector kernel where there is one, two through the loop),
+// against the update written out in float64: the gradient of the second
+// step is the weight the first step left, so the betas and the bias
+// corrections all matter.
+func TestAdamSettings(t *testing.T) {
+	const b1, b2, eps, lr = 0.5, 0.75, 0.1, 0.2
+	g := G.NewGraph()
+	start := []float64{1, -2, 0.5, 3, -0.25, 1.5}
+	w0 := make([]float32, len(start))
+	for i, x := range start {
+		w0[i] = float32(x)
+	}
+	w := G.NewVector(g, tensor.Float32, G.WithShape(len(w0)), G.WithName("w"),
+		G.WithValue(tensor.New(tensor.WithShape(len(w0)), tensor.WithBacking(w0))))
+	loss := G.Must(G.Mul(G.NewConstant(float32(0.5)), G.Must(G.Sum(G.Must(G.HadamardProd(w, w))))))
+	if _, err := G.Grad(loss, w); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g, G.BindDualValues(w))
+	defer vm.Close()
+	o, err := NewAdam(Adam{Beta1: b1, Beta2: b2, Eps: eps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.Step(G.Nodes{w}, lr); err != nil {
+			t.Fatal(err)
+		}
+		vm.Reset()
+	}
+	for i, x0 := range start {
+		m, v, x := 0.0, 0.0, x0
+		for s := 1; s <= 2; s++ {
+			gr := x
+			m = b1*m + (1-b1)*gr
+			v = b2*v + (1-b2)*gr*gr
+			x -= lr * (m / (1 - math.Pow(b1, float64(s)))) / (math.Sqrt(v/(1-math.Pow(b2, float64(s)))) + eps)
+		}
+		if got := w.Value().Data().([]float32)[i]; !near(got, x) {
+			t.Errorf("w[%d] = %v, want %v", i, got, x)
+		}
+	}
+}
