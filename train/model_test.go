@@ -1,6 +1,7 @@
 package train
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -97,5 +98,35 @@ func TestUserModelErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one saying %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestScheduleReachesTheSteps checks the rate of each epoch's first step
+// for a multistep schedule with warm-up and for SGD with Nesterov
+// momentum and weight decay: 4 steps an epoch, warm-up over the first
+// epoch, the rate halved after epochs 1 and 2.
+func TestScheduleReachesTheSteps(t *testing.T) {
+	d := tinyData()
+	cfg := tinyConfig()
+	cfg.QATEpochs, cfg.LR = 3, 0.08
+	cfg.Optimizer, cfg.WeightDecay, cfg.Nesterov = "sgd", 1e-4, true
+	cfg.Schedule, cfg.Milestones, cfg.Gamma, cfg.WarmupEpochs = "multistep", []int{1, 2}, 0.5, 1
+	tn, err := New(cfg, WithGraph(tinyModel(8, 2, true)), WithData(d, d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tn.Close()
+	res, err := tn.Run("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{0.08 * 0.25, 0.04, 0.02}
+	for i, e := range res.Epochs {
+		if math.Abs(e.LR-want[i]) > 1e-15 {
+			t.Errorf("epoch %d: rate %v, want %v", e.Index, e.LR, want[i])
+		}
+	}
+	if len(res.Epochs) != 3 {
+		t.Fatalf("%d epochs, want 3", len(res.Epochs))
 	}
 }
