@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/goapprox/goapprox/train"
+	"github.com/goapprox/goapprox/internal/atomicfile"
 )
 
 // File names of an assignment folder.
@@ -26,10 +26,10 @@ func WriteAssignment(dir string, a Assignment) error {
 	if err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, AssignmentJSON), append(js, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, AssignmentJSON), append(js, '\n')); err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, SummaryFile), []byte(Summary(a))); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, SummaryFile), []byte(Summary(a))); err != nil {
 		return err
 	}
 	if len(a.Sensitivity.Multipliers) == 0 {

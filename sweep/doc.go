@@ -22,7 +22,7 @@
 // the trained state first, so results do not depend on what was measured
 // before (which is what makes shards and a whole run agree).
 //
-// Every file is written atomically (train.WriteFileAtomic). Results are
+// Every file is written atomically (internal/atomicfile). Results are
 // deterministic given the checkpoint and the list, except the measured
 // seconds per row.
 package sweep

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/goapprox/goapprox/train"
+	"github.com/goapprox/goapprox/internal/atomicfile"
 )
 
 // File names of a sweep folder.
@@ -70,20 +70,20 @@ func Write(dir string, r Result) error {
 	if err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, JSONFile), append(js, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, JSONFile), append(js, '\n')); err != nil {
 		return err
 	}
 	cs, err := EncodeCSV(r.Rows)
 	if err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, CSVFile), cs); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, CSVFile), cs); err != nil {
 		return err
 	}
 	if r.Shard != nil || len(r.Rows) == 0 {
 		return nil
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, MDFile), []byte(Markdown(r))); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, MDFile), []byte(Markdown(r))); err != nil {
 		return err
 	}
 	return writePlots(dir, r)

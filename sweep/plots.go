@@ -14,7 +14,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
-	"github.com/goapprox/goapprox/train"
+	"github.com/goapprox/goapprox/internal/atomicfile"
 )
 
 var (
@@ -31,7 +31,7 @@ func writePlots(dir string, r Result) error {
 		if err != nil {
 			return err
 		}
-		if err := train.WriteFileAtomic(filepath.Join(dir, PlotMAE), png); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, PlotMAE), png); err != nil {
 			return err
 		}
 	}
@@ -46,7 +46,7 @@ func writePlots(dir string, r Result) error {
 		if err != nil {
 			return err
 		}
-		if err := train.WriteFileAtomic(filepath.Join(dir, PlotPower), png); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, PlotPower), png); err != nil {
 			return err
 		}
 	}
@@ -54,7 +54,7 @@ func writePlots(dir string, r Result) error {
 	if err != nil {
 		return err
 	}
-	return train.WriteFileAtomic(filepath.Join(dir, PlotBars), png)
+	return atomicfile.WriteFile(filepath.Join(dir, PlotBars), png)
 }
 
 func countRows(rows []Row, x func(Row) (float64, bool)) int {

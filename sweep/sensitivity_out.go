@@ -16,7 +16,7 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/goapprox/goapprox/train"
+	"github.com/goapprox/goapprox/internal/atomicfile"
 )
 
 // File names of a sensitivity folder.
@@ -36,7 +36,7 @@ func WriteSensitivity(dir string, r SensitivityResult) error {
 	if err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, SensitivityJSON), append(js, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, SensitivityJSON), append(js, '\n')); err != nil {
 		return err
 	}
 	var b bytes.Buffer
@@ -53,14 +53,14 @@ func WriteSensitivity(dir string, r SensitivityResult) error {
 	if err := w.Error(); err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, SensitivityCSV), b.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, SensitivityCSV), b.Bytes()); err != nil {
 		return err
 	}
 	png, err := sensitivityPlot(r)
 	if err != nil {
 		return err
 	}
-	return train.WriteFileAtomic(filepath.Join(dir, SensitivityPlot), png)
+	return atomicfile.WriteFile(filepath.Join(dir, SensitivityPlot), png)
 }
 
 // sensitivityPlot draws, per layer (labelled with its share of the

@@ -42,7 +42,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				batch := tn.iter.Batch()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					if _, _, err := tn.trainStep(batch, 1e-4); err != nil {
+					if _, _, err := tn.step(batch, 1e-4); err != nil {
 						b.Fatal(err)
 					}
 				}

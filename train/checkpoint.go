@@ -1,21 +1,17 @@
 package train
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
-	"strings"
 
 	G "gorgonia.org/gorgonia"
 
 	"github.com/goapprox/goapprox/approxlayer"
-	"github.com/goapprox/goapprox/internal/f32bytes"
+	"github.com/goapprox/goapprox/internal/ckptfile"
+	"github.com/goapprox/goapprox/train/optimizer"
 )
 
 // A training checkpoint is three lines of text:
@@ -38,14 +34,22 @@ const (
 	checkpointVersion = 2
 )
 
+// checkpointFormat reads versions 1 and 2 and writes version 2. A
+// checkpoint holds the model and two moments per weight; the size limit
+// only stops a file that cannot be one from being read whole.
+var checkpointFormat = ckptfile.Format{
+	Magic: checkpointMagic, Version: checkpointVersion, MinVersion: 1,
+	Name: "training checkpoint", MaxSize: ckptfile.DefaultMaxSize, FinalNewline: true,
+}
+
 // Checkpoint is the content of a training checkpoint.
 type Checkpoint struct {
-	Config      Config         `json:"config"`
-	Progress    progress       `json:"progress"`
-	Epochs      []EpochMetrics `json:"epochs"`
-	Evaluations []Evaluation   `json:"evaluations"`
-	BatchNorms  []bnRecord     `json:"batch_norms"`
-	Optimizer   optimizerState `json:"optimizer"`
+	Config      Config          `json:"config"`
+	Progress    progress        `json:"progress"`
+	Epochs      []EpochMetrics  `json:"epochs"`
+	Evaluations []Evaluation    `json:"evaluations"`
+	BatchNorms  []bnRecord      `json:"batch_norms"`
+	Optimizer   optimizer.State `json:"optimizer"`
 	// Noise is the noise phase's per-layer sigma and mu once it started:
 	// a resumed noise phase keeps them rather than predicting them again
 	// from weights that have changed since.
@@ -73,87 +77,51 @@ func (t *Trainer) Checkpoint() (*Checkpoint, error) {
 	c := &Checkpoint{
 		Config: t.cfg, Progress: t.progress,
 		Epochs: t.Epochs(), Evaluations: t.Evaluations(),
-		Optimizer: t.opt.state, Noise: t.Noise(), Model: model.Bytes(),
+		Optimizer: t.opt.State(), Noise: t.Noise(), Model: model.Bytes(),
 	}
-	for _, bn := range t.net.BatchNorms {
+	for _, bn := range t.batchNorms {
 		c.BatchNorms = append(c.BatchNorms, bnRecord{Name: bn.Name, Training: bn.State.Training,
 			Mean: append([]float32(nil), bn.State.Mean...), Var: append([]float32(nil), bn.State.Var...)})
 	}
 	return c, nil
 }
 
-// SaveCheckpoint writes the trainer's state to path atomically.
+// SaveCheckpoint writes the trainer's state to path atomically. A state
+// holding a NaN or an infinity is not written (*DivergedError): the file
+// at path stays as it was.
 func (t *Trainer) SaveCheckpoint(path string) error {
+	if f := t.stateFault(); f != nil {
+		div := f.diverged(0)
+		div.Phase, div.Epoch = t.progress.Phase, t.progress.Epoch
+		div.During = fmt.Sprintf("epoch %d, saving checkpoint %s", t.progress.Epoch, path)
+		return div
+	}
 	c, err := t.Checkpoint()
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := c.Write(&buf); err != nil {
-		return err
-	}
-	return WriteFileAtomic(path, buf.Bytes())
+	return checkpointFormat.WriteFile(path, c)
 }
 
 // Write writes the checkpoint to w.
 func (c *Checkpoint) Write(w io.Writer) error {
-	payload, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("encoding checkpoint: %w", err)
-	}
-	sum := sha256.Sum256(payload)
-	_, err = fmt.Fprintf(w, "%s %d\nsha256 %s\n%s\n", checkpointMagic, checkpointVersion, hex.EncodeToString(sum[:]), payload)
-	return err
+	return checkpointFormat.Write(w, c)
 }
 
 // ReadCheckpoint reads a checkpoint file written by SaveCheckpoint.
 func ReadCheckpoint(path string) (*Checkpoint, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	var c Checkpoint
+	if _, err := checkpointFormat.ReadFile(path, &c); err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	c, err := DecodeCheckpoint(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return &c, nil
 }
 
 // DecodeCheckpoint reads a checkpoint, checking its digest.
 func DecodeCheckpoint(r io.Reader) (*Checkpoint, error) {
-	br := bufio.NewReader(r)
-	header, err := br.ReadString('\n')
-	if err != nil {
-		return nil, fmt.Errorf("not a training checkpoint (no header line): %w", err)
-	}
-	var version int
-	if _, err := fmt.Sscanf(header, checkpointMagic+" %d\n", &version); err != nil {
-		return nil, fmt.Errorf("not a training checkpoint: the first line is %q", strings.TrimSpace(header))
-	}
-	if version < 1 || version > checkpointVersion {
-		return nil, fmt.Errorf("training checkpoint version %d; this program reads versions 1 to %d", version, checkpointVersion)
-	}
-	line, err := br.ReadString('\n')
-	if err != nil {
-		return nil, fmt.Errorf("truncated checkpoint: %w", err)
-	}
-	digest, ok := strings.CutPrefix(strings.TrimSpace(line), "sha256 ")
-	if !ok {
-		return nil, fmt.Errorf("checkpoint: second line %q is not a sha256 digest", strings.TrimSpace(line))
-	}
-	payload, err := io.ReadAll(br)
-	if err != nil {
-		return nil, err
-	}
-	payload = bytes.TrimSuffix(payload, []byte("\n"))
-	sum := sha256.Sum256(payload)
-	if hex.EncodeToString(sum[:]) != digest {
-		return nil, fmt.Errorf("checkpoint is corrupt or truncated: its digest does not match its content")
-	}
 	var c Checkpoint
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, fmt.Errorf("decoding checkpoint: %w", err)
+	if _, err := checkpointFormat.Decode(r, &c); err != nil {
+		return nil, err
 	}
 	return &c, nil
 }
@@ -167,11 +135,11 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 		return fmt.Errorf("the checkpoint is of %s on %s (batch %d, seed %d, preset %s), not %s on %s (batch %d, seed %d, preset %s)",
 			a.Model, a.Dataset, a.Batch, a.Seed, a.Quant, b.Model, b.Dataset, b.Batch, b.Seed, b.Quant)
 	}
-	if len(c.BatchNorms) != len(t.net.BatchNorms) {
-		return fmt.Errorf("the checkpoint has %d batch normalisations, the model %d", len(c.BatchNorms), len(t.net.BatchNorms))
+	if len(c.BatchNorms) != len(t.batchNorms) {
+		return fmt.Errorf("the checkpoint has %d batch normalisations, the model %d", len(c.BatchNorms), len(t.batchNorms))
 	}
 	for i, rec := range c.BatchNorms {
-		bn := t.net.BatchNorms[i]
+		bn := t.batchNorms[i]
 		if rec.Name != bn.Name || len(rec.Mean) != len(bn.State.Mean) || len(rec.Var) != len(bn.State.Var) {
 			return fmt.Errorf("the checkpoint's batch normalisation %q (%d channels) does not fit the model's %q (%d)",
 				rec.Name, len(rec.Mean), bn.Name, len(bn.State.Mean))
@@ -188,9 +156,15 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 			return fmt.Errorf("the checkpoint's noise phase names a layer %q the model does not have", n.Layer)
 		}
 	}
-	opt := newOptimizer(t.cfg.Optimizer)
-	if err := opt.setState(c.Optimizer); err != nil {
+	if c.Optimizer.Kind != t.cfg.Optimizer {
+		return fmt.Errorf("checkpoint holds %s optimizer state, the run uses %s", c.Optimizer.Kind, t.cfg.Optimizer)
+	}
+	opt, err := t.cfg.newOptimizer()
+	if err != nil {
 		return err
+	}
+	if err := opt.SetState(c.Optimizer); err != nil {
+		return fmt.Errorf("the checkpoint's optimizer: %w", err)
 	}
 	// Tables named by the checkpoint must be loadable: those of its own
 	// configuration join the trainer's set.
@@ -205,7 +179,7 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 		return err
 	}
 	for i, rec := range c.BatchNorms {
-		s := t.net.BatchNorms[i].State
+		s := t.batchNorms[i].State
 		s.Training = rec.Training
 		copy(s.Mean, rec.Mean)
 		copy(s.Var, rec.Var)
@@ -238,7 +212,7 @@ func (c *Checkpoint) checkProgress() error {
 // checkMoments refuses optimizer moments that do not belong to a parameter
 // of the model or have another length: the optimizer would otherwise
 // replace them by zeros without a word and the resumed run would differ.
-func checkMoments(s optimizerState, params G.Nodes) error {
+func checkMoments(s optimizer.State, params G.Nodes) error {
 	if s.Steps < 0 {
 		return fmt.Errorf("the checkpoint's optimizer has taken %d steps", s.Steps)
 	}
@@ -293,34 +267,4 @@ func approxlayerWrite(w io.Writer, t *Trainer) error {
 
 func approxlayerRead(r io.Reader, t *Trainer) error {
 	return approxlayer.Read(r, t.layers, t.tables.resolve, t.extra...)
-}
-
-// float32s is a []float32 that JSON stores as the base64 of its values'
-// little-endian IEEE 754 bits: exact for every value, NaN and infinities
-// included (JSON numbers cannot hold those), and a quarter of the size of
-// decimal numbers. Decoding also accepts an array of numbers, the form of
-// version 1 checkpoints.
-type float32s []float32
-
-func (f float32s) MarshalJSON() ([]byte, error) { return json.Marshal(f32bytes.Encode(f)) }
-
-func (f *float32s) UnmarshalJSON(data []byte) error {
-	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '[' {
-		var v []float32
-		if err := json.Unmarshal(t, &v); err != nil {
-			return err
-		}
-		*f = v
-		return nil
-	}
-	var b []byte
-	if err := json.Unmarshal(data, &b); err != nil {
-		return fmt.Errorf("float32 values: %w", err)
-	}
-	v, err := f32bytes.Decode(b)
-	if err != nil {
-		return fmt.Errorf("float32 values: %w", err)
-	}
-	*f = v
-	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/goapprox/goapprox/dataset"
 	"github.com/goapprox/goapprox/quantize"
+	"github.com/goapprox/goapprox/train/optimizer"
 	"github.com/goapprox/goapprox/zoo"
 )
 
@@ -26,9 +27,25 @@ type Config struct {
 	// the noise phase and approximate fine-tuning (0: LR).
 	LR       float64 `json:"lr"`
 	ApproxLR float64 `json:"approx_lr,omitempty"`
-	// Schedule is "constant" or "cosine" (annealed to 0 over each phase).
-	Schedule  string `json:"schedule"`
-	Optimizer string `json:"optimizer"` // "adam" or "sgd" (momentum 0.9)
+	// Schedule is the learning rate within each phase: "constant",
+	// "cosine" (annealed to 0 over the phase) or "multistep" (multiplied
+	// by Gamma after each of Milestones).
+	Schedule string `json:"schedule"`
+	// Milestones are the epochs of each phase after which a multistep
+	// schedule multiplies the rate by Gamma (0: optimizer.DefaultGamma).
+	Milestones []int   `json:"milestones,omitempty"`
+	Gamma      float64 `json:"gamma,omitempty"`
+	// WarmupEpochs, when above 0, raise the rate linearly over the first
+	// epochs of each phase, step by step, to what the schedule gives.
+	WarmupEpochs int `json:"warmup_epochs,omitempty"`
+	// Optimizer is "adam" (optimizer.DefaultAdam) or "sgd".
+	Optimizer string `json:"optimizer"`
+	// Momentum is SGD's momentum (nil: 0.9), WeightDecay its L2 penalty on
+	// the weights of dense and convolution layers (biases and batch-norm
+	// parameters get none), Nesterov its Nesterov momentum.
+	Momentum    *float64 `json:"momentum,omitempty"`
+	WeightDecay float64  `json:"weight_decay,omitempty"`
+	Nesterov    bool     `json:"nesterov,omitempty"`
 	// Seed decides the initial weights and the order of the batches.
 	Seed uint64 `json:"seed"`
 	// Quant is the quantization preset (quantize.PresetNames).
@@ -92,7 +109,51 @@ func DefaultConfig() Config {
 func Optimizers() []string { return []string{"adam", "sgd"} }
 
 // Schedules lists the learning-rate schedules Config accepts.
-func Schedules() []string { return []string{"constant", "cosine"} }
+func Schedules() []string { return []string{"constant", "cosine", "multistep"} }
+
+// sgd is the SGD settings the configuration gives.
+func (c Config) sgd() optimizer.SGD {
+	s := optimizer.DefaultSGD()
+	if c.Momentum != nil {
+		s.Momentum = *c.Momentum
+	}
+	s.WeightDecay, s.Nesterov = c.WeightDecay, c.Nesterov
+	return s
+}
+
+// newOptimizer returns a fresh optimizer of the configured kind.
+func (c Config) newOptimizer() (*optimizer.Optimizer, error) {
+	switch c.Optimizer {
+	case "adam":
+		return optimizer.NewAdam(optimizer.DefaultAdam())
+	case "sgd":
+		return optimizer.NewSGD(c.sgd())
+	}
+	return nil, fmt.Errorf("unknown optimizer %q; optimizers: %s", c.Optimizer, strings.Join(Optimizers(), ", "))
+}
+
+// schedule is the configured learning-rate schedule.
+func (c Config) schedule() optimizer.Schedule {
+	var s optimizer.Schedule = optimizer.Constant{}
+	switch c.Schedule {
+	case "cosine":
+		s = optimizer.Cosine{}
+	case "multistep":
+		s = c.multiStep()
+	}
+	if c.WarmupEpochs > 0 {
+		s = optimizer.Warmup{Epochs: c.WarmupEpochs, Then: s}
+	}
+	return s
+}
+
+func (c Config) multiStep() optimizer.MultiStep {
+	g := c.Gamma
+	if g == 0 {
+		g = optimizer.DefaultGamma
+	}
+	return optimizer.MultiStep{Milestones: c.Milestones, Gamma: g}
+}
 
 // approxLR is the learning rate of the approximate phase.
 func (c Config) approxLR() float64 {
@@ -105,16 +166,27 @@ func (c Config) approxLR() float64 {
 // HasApprox reports whether the run has an approximate phase.
 func (c Config) HasApprox() bool { return c.LUT != "" || len(c.LayerLUTs) > 0 }
 
-// Validate checks the configuration and says what is wrong and what exists.
-func (c Config) Validate() error {
+// Validate checks the configuration of a run of a zoo model on a data set
+// of package dataset, and says what is wrong and what exists.
+func (c Config) Validate() error { return c.validate(false, false) }
+
+// validate checks the configuration; a model of the user's own (WithModel)
+// is not looked up in the zoo, nor a data set of their own (WithData) in
+// package dataset.
+func (c Config) validate(ownModel, ownData bool) error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	m, err := zoo.Lookup(c.Model)
-	if err != nil {
-		errs = append(errs, err)
+	var m zoo.Model
+	var err error
+	if !ownModel {
+		if m, err = zoo.Lookup(c.Model); err != nil {
+			errs = append(errs, err)
+		}
+	} else if c.Model == "" {
+		bad("name the model (Config.Model): reports and checkpoints carry its name")
 	}
 	info, err := dataset.Lookup(c.Dataset)
-	if err != nil {
+	if err != nil && !ownData {
 		errs = append(errs, err)
 	}
 	if m.Name != "" && info.Name != "" {
@@ -131,6 +203,7 @@ func (c Config) Validate() error {
 	if !contains(Schedules(), c.Schedule) {
 		bad("unknown learning-rate schedule %q; schedules: %s", c.Schedule, strings.Join(Schedules(), ", "))
 	}
+	errs = append(errs, c.validateOptimizer()...)
 	if c.Batch <= 0 {
 		bad("batch size %d must be positive", c.Batch)
 	}
@@ -160,6 +233,31 @@ func (c Config) Validate() error {
 		bad("nothing to do: no float or QAT epochs and no multiplier to evaluate")
 	}
 	return errors.Join(errs...)
+}
+
+// validateOptimizer checks the optimizer's and the schedule's settings.
+func (c Config) validateOptimizer() []error {
+	var errs []error
+	if c.Optimizer == "sgd" {
+		if err := c.sgd().Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	} else if c.Momentum != nil || c.WeightDecay != 0 || c.Nesterov {
+		errs = append(errs, fmt.Errorf("momentum, weight decay and nesterov are SGD settings, and the optimizer is %q: use -optimizer sgd", c.Optimizer))
+	}
+	if c.Schedule == "multistep" {
+		if len(c.Milestones) == 0 {
+			errs = append(errs, errors.New("the multistep schedule needs milestones (epochs after which the rate drops), e.g. -milestones 100,150"))
+		} else if err := c.multiStep().Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	} else if len(c.Milestones) > 0 || c.Gamma != 0 {
+		errs = append(errs, fmt.Errorf("milestones and gamma belong to the multistep schedule, and the schedule is %q: use -schedule multistep", c.Schedule))
+	}
+	if c.WarmupEpochs < 0 {
+		errs = append(errs, fmt.Errorf("warm-up epochs %d must not be negative", c.WarmupEpochs))
+	}
+	return errs
 }
 
 // validateNoise checks the noise phase's settings.

@@ -1,7 +1,9 @@
-// Package train is GoApprox's training and evaluation loop: it builds a
-// model of package zoo, rewrites it into approximate layers (package
-// graph), adds the loss (nn.SoftmaxCrossEntropy) and its gradients, and
-// trains it in phases on a TapeMachine:
+// Package train is GoApprox's training and evaluation loop: it takes a
+// model, a zoo model by name (Config.Model) or any Gorgonia graph a user
+// built with its input, logits and parameters (Model, WithModel,
+// WithGraph), rewrites it into approximate layers (package graph), adds
+// the loss (nn.SoftmaxCrossEntropy) and its gradients, and trains it in
+// phases on a TapeMachine:
 //
 //  1. float (optional): ordinary float training;
 //  2. qat: quantization-aware training with exact products (Quantized mode),
@@ -36,14 +38,28 @@
 // calibration pass over 32 training batches sets the parameters first
 // (post-training quantization).
 //
+// A user's model gets the same pipeline as a zoo model: QAT, the noise and
+// approximate phases, checkpoints, reports (Result) and, through
+// cmd/train's plots, figures. Its batch normalisations are found by their
+// op (nn.BatchNorm) unless listed.
+//
+// # Layout
+//
+// A core (core.go) holds the model made trainable: the rewritten graph,
+// the machines, one training step and evaluation. The Trainer runs the
+// phase pipeline on top of it (phase.go, run.go, noise.go), with the
+// multipliers (multipliers.go) and checkpoints (checkpoint.go). The
+// optimizers and learning-rate schedules are package train/optimizer.
+//
 // # Optimizers and reproducibility
 //
-// Adam (PyTorch's defaults, no weight decay) and SGD with momentum 0.9 are
-// implemented here rather than taken from gorgonia, whose solvers keep their
-// moments in unexported fields: checkpoints must save them. Each phase
-// starts a fresh optimizer, as each training stage of the reference does.
-// Learning rates are constant or follow a cosine from the configured rate to
-// 0 over the phase.
+// Adam (PyTorch's defaults, no weight decay) or SGD (momentum 0.9 by
+// default, optional weight decay of the dense and convolution weights and
+// Nesterov momentum), from package train/optimizer, whose state
+// checkpoints save. Each phase starts a fresh optimizer, as each training
+// stage of the reference does. Learning rates are constant, follow a
+// cosine from the configured rate to 0 over the phase, or drop by Gamma at
+// milestones (multistep), optionally after a linear warm-up.
 //
 // Everything random is seeded by Config.Seed: the initial weights, and the
 // batch order of each epoch, which depends only on the seed and the epoch's
@@ -58,8 +74,11 @@
 // or a parameter an update leaves NaN or infinite, stops training with a
 // *DivergedError naming the phase, epoch and step and the first place in
 // the forward pass (the input batch, a parameter, or a layer's output)
-// that holds a NaN or an infinity, with its layer; the last checkpoint
-// stays as it was.
+// that holds a NaN or an infinity, with its layer. So does a NaN or an
+// infinity anywhere else in the state: an observer's range, a quantization
+// scale, batch-norm running statistics (checked after every step), an
+// optimizer moment or an evaluation's loss (checked after every epoch and
+// before every checkpoint). The last checkpoint stays as it was.
 //
 // # Sweeps
 //

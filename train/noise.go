@@ -174,13 +174,7 @@ func (t *Trainer) predictErrors(layers []*approxlayer.Layer) ([]prediction, erro
 	if err := t.layers.SetMode(ops.Quantized); err != nil {
 		return nil, err
 	}
-	bnTraining := len(t.net.BatchNorms) > 0 && t.net.BatchNorms[0].State.Training
-	layerTraining := t.layers.Len() > 0 && t.layers.Layers()[0].Training()
-	t.setTraining(false)
-	defer func() {
-		t.net.SetBatchNormTraining(bnTraining)
-		t.layers.SetTraining(layerTraining)
-	}()
+	defer t.evaluationMode()()
 	for _, p := range probes {
 		p.layer.ResetHistograms()
 		p.layer.RecordHistograms(true)

@@ -67,14 +67,14 @@ func layerOfParam(name string) string {
 // locateNonFinite finds the first node of the forward pass whose current
 // value holds a NaN or an infinity and says where it is, from the values
 // the last run left.
-func (t *Trainer) locateNonFinite() (layer, where string, value float32, ok bool) {
+func (c *core) locateNonFinite() (layer, where string, value float32, ok bool) {
 	isParam := map[*G.Node]bool{}
-	for _, p := range t.params {
+	for _, p := range c.params {
 		isParam[p] = true
 	}
 	layerOf := map[*G.Node]string{} // of the op nodes seen so far
-	g := t.res.Graph
-	for _, n := range t.forward {
+	g := c.res.Graph
+	for _, n := range c.forward {
 		inputs := children(g, n)
 		// The layer of an op: that of a learnable it takes, else that of
 		// the first input that has one.
@@ -99,7 +99,7 @@ func (t *Trainer) locateNonFinite() (layer, where string, value float32, ok bool
 			continue
 		}
 		switch {
-		case n == t.x:
+		case n == c.x:
 			return "input", "the input batch", v, true
 		case isParam[n]:
 			l = layerOfParam(n.Name())
@@ -149,12 +149,51 @@ func opName(n *G.Node) string {
 }
 
 // describeValue says what kind of non-finite value v is.
-func describeValue(v float32) string {
+func describeValue(v float64) string {
 	switch {
-	case math.IsNaN(float64(v)):
+	case math.IsNaN(v):
 		return "NaN"
 	case v > 0:
 		return "+Inf"
 	}
 	return "-Inf"
+}
+
+// DivergedError reports a training step whose loss is NaN or infinite,
+// whose gradients or updated parameters hold a NaN or an infinity, or a
+// state that went non-finite in another way (an observer's range, a
+// quantization scale, batch-norm statistics, an optimizer moment, an
+// evaluation's loss).
+type DivergedError struct {
+	Phase Phase
+	Epoch int // 1-based within the phase
+	Step  int // 1-based within the epoch
+	Steps int
+	// During, when not empty, says when the value was found if not at a
+	// training step ("the evaluation before approximate fine-tuning").
+	During string
+	Loss   float64
+	// Layer is the first layer, in the order the forward pass runs, whose
+	// output (or parameter, or state) holds a NaN or an infinity: "input"
+	// for the image batch, "" when none was found. First says where
+	// exactly and Value is that value (NaN, +Inf or -Inf).
+	Layer string
+	First string
+	Value string
+}
+
+func (e *DivergedError) Error() string {
+	var parts []string
+	if math.IsNaN(e.Loss) || math.IsInf(e.Loss, 0) || e.First == "" {
+		parts = append(parts, fmt.Sprintf("the loss is %v", e.Loss))
+	}
+	if e.First != "" {
+		parts = append(parts, fmt.Sprintf("the first non-finite value (%s) is in %s", e.Value, e.First))
+	}
+	what := strings.Join(parts, "; ")
+	when := fmt.Sprintf("epoch %d, step %d of %d", e.Epoch, e.Step, e.Steps)
+	if e.During != "" {
+		when = e.During
+	}
+	return fmt.Sprintf("training diverged: %s in phase %s, %s (try a lower learning rate)", what, e.Phase, when)
 }

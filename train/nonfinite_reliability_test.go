@@ -1,10 +1,15 @@
 package train
 
 import (
+	"bytes"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/goapprox/goapprox/quantize"
 )
 
 // TestDivergenceNamesTheLayer injects a NaN or an infinity into one named
@@ -76,5 +81,155 @@ func TestDivergenceNamesTheLayer(t *testing.T) {
 				t.Errorf("message %q does not say %q and the phase", msg, tc.where)
 			}
 		})
+	}
+}
+
+// infObserver returns an activation observer whose running range went to
+// -Inf the way a moving average overflows: from 3.4e38 to -3.4e38 in one
+// step, the difference overflowing float32.
+func infObserver(t *testing.T, like quantize.Observer) quantize.Observer {
+	t.Helper()
+	schemed, ok := like.(interface{ Scheme() quantize.Scheme })
+	if !ok {
+		t.Fatalf("the activation observer %T does not say its scheme", like)
+	}
+	o, err := quantize.NewMovingAverageMinMax(schemed.Scheme(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Observe([]float32{3.4e38}, nil)
+	o.Observe([]float32{-3.4e38}, nil)
+	if lo, _, err := o.Range(); err != nil || !math.IsInf(float64(lo[0]), -1) {
+		t.Fatalf("the overflowed observer's range is %v (%v), want -Inf", lo, err)
+	}
+	o.Freeze()
+	return o
+}
+
+// TestNonFiniteStateStopsBeforeTheCheckpoint puts a NaN or an infinity
+// into one part of the state that the loss does not show (an observer's
+// range, a quantization scale, batch-norm statistics, an optimizer moment)
+// at the end of the second QAT epoch, and checks that Run stops with a
+// *DivergedError naming the place, its layer and the phase, instead of
+// failing to encode the checkpoint, and that the checkpoint of the first
+// epoch is still there and loads.
+func TestNonFiniteStateStopsBeforeTheCheckpoint(t *testing.T) {
+	inf := float32(math.Inf(1))
+	cases := []struct {
+		name   string
+		inject func(t *testing.T, tn *Trainer)
+		layer  string
+		where  string
+		value  string
+	}{
+		{"observer range", func(t *testing.T, tn *Trainer) {
+			s := tn.Layers().Layer("fc2").State()
+			s.XObserver = infObserver(t, s.XObserver)
+		}, "fc2", "the activation observer's range of layer fc2", "-Inf"},
+		{"quantization scale", func(t *testing.T, tn *Trainer) {
+			tn.Layers().Layer("fc3").State().WParams.Scale[0] = inf
+		}, "fc3", "the weight quantization scale of layer fc3", "+Inf"},
+		{"batch-norm variance", func(t *testing.T, tn *Trainer) {
+			tn.batchNorms[1].State.Var[2] = float32(math.NaN())
+		}, "fc2.bn", "the running variance of batch norm fc2.bn", "NaN"},
+		{"second moment", func(t *testing.T, tn *Trainer) {
+			st := tn.opt.State()
+			st.V["fc1"][5] = inf
+			if err := tn.opt.SetState(st); err != nil {
+				t.Fatal(err)
+			}
+		}, "fc1", "the optimizer's second moment of parameter fc1 (layer fc1)", "+Inf"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tn := digitsTrainer(t)
+			tn.cfg.QATEpochs, tn.cfg.ApproxEpochs = 2, 0
+			tn.cfg.LUT = ""
+			tn.hooks.EpochEnd = func(m EpochMetrics) {
+				if m.Index == 2 {
+					tc.inject(t, tn)
+				}
+			}
+			dir := t.TempDir()
+			_, err := tn.Run(dir)
+			var div *DivergedError
+			if !errors.As(err, &div) {
+				t.Fatalf("Run: %v, want a DivergedError", err)
+			}
+			if div.Layer != tc.layer || div.First != tc.where || div.Value != tc.value || div.Phase != PhaseQAT || div.Epoch != 2 {
+				t.Errorf("layer %q, first %q, value %q, phase %s epoch %d; want %q, %q, %q, qat epoch 2",
+					div.Layer, div.First, div.Value, div.Phase, div.Epoch, tc.layer, tc.where, tc.value)
+			}
+			msg := err.Error()
+			for _, want := range []string{tc.where, "phase qat", "epoch 2", "try a lower learning rate"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("message %q does not say %q", msg, want)
+				}
+			}
+			ck, err := ReadCheckpoint(filepath.Join(dir, LastCheckpoint))
+			if err != nil {
+				t.Fatalf("the last good checkpoint does not read: %v", err)
+			}
+			if p, e := ck.Phase(); p != PhaseQAT || e != 1 {
+				t.Fatalf("the last checkpoint is of %s epoch %d, want qat epoch 1", p, e)
+			}
+			fresh := digitsTrainer(t)
+			if err := fresh.Restore(ck); err != nil {
+				t.Fatalf("the last good checkpoint does not load: %v", err)
+			}
+		})
+	}
+}
+
+// TestNonFiniteStateStopsAtTheStep puts an infinity into a batch-norm
+// running variance after the first step of an epoch: the loss stays
+// finite (training normalises with the batch's statistics), and the
+// second step stops with the batch norm named.
+func TestNonFiniteStateStopsAtTheStep(t *testing.T) {
+	tn := digitsTrainer(t)
+	if err := tn.SetPhase(PhaseQAT); err != nil {
+		t.Fatal(err)
+	}
+	tn.hooks.Step = func(_ Phase, _, step int, _, _ float64) {
+		if step == 1 {
+			tn.batchNorms[0].State.Var[0] = float32(math.Inf(1))
+		}
+	}
+	_, err := tn.TrainEpoch()
+	var div *DivergedError
+	if !errors.As(err, &div) || div.Layer != "fc1.bn" || div.Step != 2 || div.Value != "+Inf" ||
+		!strings.Contains(err.Error(), "the running variance of batch norm fc1.bn") || !strings.Contains(err.Error(), "epoch 1, step 2 of 2") {
+		t.Fatalf("got %v, want a DivergedError at step 2 naming fc1.bn's running variance", err)
+	}
+}
+
+// TestSaveCheckpointRefusesNonFiniteState checks that SaveCheckpoint does
+// not replace a good checkpoint with a state it cannot hold.
+func TestSaveCheckpointRefusesNonFiniteState(t *testing.T) {
+	tn := digitsTrainer(t)
+	if err := tn.SetPhase(PhaseQAT); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tn.TrainEpoch(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "x.ckpt")
+	if err := tn.SaveCheckpoint(path); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := tn.Layers().Layer("fc1").State()
+	s.XObserver = infObserver(t, s.XObserver)
+	err = tn.SaveCheckpoint(path)
+	var div *DivergedError
+	if !errors.As(err, &div) || div.Layer != "fc1" || !strings.Contains(err.Error(), "the activation observer's range of layer fc1") {
+		t.Fatalf("SaveCheckpoint: %v, want a DivergedError naming fc1's observer", err)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("the checkpoint changed (%v)", err)
 	}
 }

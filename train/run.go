@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -253,12 +252,4 @@ func (t *Trainer) Result() *Result {
 	}
 	sort.Slice(r.Multipliers, func(i, j int) bool { return r.Multipliers[i].Name < r.Multipliers[j].Name })
 	return r
-}
-
-// String formats an accuracy for tables: a percentage, or "-".
-func formatAccuracy(v *float64) string {
-	if v == nil {
-		return "-"
-	}
-	return fmt.Sprintf("%.2f%%", 100**v)
 }

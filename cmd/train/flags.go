@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,7 +79,8 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 		fs.PrintDefaults()
 	}
 	var layers layerLUTs
-	var noiseSigma, noiseMu float64
+	var noiseSigma, noiseMu, momentum float64
+	var milestones string
 	fs.StringVar(&c.Model, "model", c.Model, "model: "+strings.Join(modelNames(), ", "))
 	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "data set: "+strings.Join(datasetNames(), ", "))
 	fs.StringVar(&c.DataDir, "data", "", "directory to look for the data set files in (default: the standard locations)")
@@ -96,6 +98,12 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 	fs.Float64Var(&c.ApproxLR, "approx-lr", 0, "learning rate of the approximate phase (default: -lr)")
 	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule within each phase: "+strings.Join(train.Schedules(), ", "))
 	fs.StringVar(&c.Optimizer, "optimizer", c.Optimizer, "optimizer: "+strings.Join(train.Optimizers(), ", "))
+	fs.Float64Var(&momentum, "momentum", 0.9, "SGD momentum")
+	fs.Float64Var(&c.WeightDecay, "weight-decay", 0, "SGD weight decay (L2) of the dense and convolution weights; biases and batch norm get none")
+	fs.BoolVar(&c.Nesterov, "nesterov", false, "SGD with Nesterov momentum")
+	fs.StringVar(&milestones, "milestones", "", "`E1,E2,...`: epochs of each phase after which the multistep schedule multiplies the rate by -gamma")
+	fs.Float64Var(&c.Gamma, "gamma", 0, "multistep schedule: factor at each milestone (default 0.1)")
+	fs.IntVar(&c.WarmupEpochs, "warmup-epochs", 0, "epochs at the start of each phase over which the rate rises linearly to the schedule's")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the initial weights and the batch order")
 	fs.IntVar(&c.Limit, "limit", defaultLimit, "use only the first N training samples (0: all)")
 	fs.IntVar(&c.Threads, "threads", 0, "worker threads (0: all cores); also sets GOMAXPROCS")
@@ -118,6 +126,16 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 	}
 	if c.LUT == noLUT {
 		c.LUT = ""
+	}
+	if o.set["momentum"] {
+		c.Momentum = &momentum
+	}
+	if o.set["milestones"] {
+		m, err := parseMilestones(milestones)
+		if err != nil {
+			return nil, err
+		}
+		c.Milestones = m
 	}
 	if err := o.check(); err != nil {
 		return nil, err
@@ -158,7 +176,21 @@ func (o *options) check() error {
 // must agree with the checkpoint.
 var configFlags = []string{"model", "dataset", "float-epochs", "qat-epochs", "noise-epochs", "noise-sigma", "noise-mu",
 	"approx-epochs", "lut", "layer-lut",
-	"quant", "batch", "lr", "approx-lr", "schedule", "optimizer", "seed", "limit"}
+	"quant", "batch", "lr", "approx-lr", "schedule", "optimizer", "seed", "limit",
+	"momentum", "weight-decay", "nesterov", "milestones", "gamma", "warmup-epochs"}
+
+// parseMilestones parses "E1,E2,...".
+func parseMilestones(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		e, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("-milestones %q: want epochs separated by commas, e.g. 100,150", s)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
 
 // resumeConfig is the checkpoint's configuration with the data directory
 // and threads of this command line. Flags that change the result may be
@@ -225,5 +257,17 @@ func copyFlag(name string, dst *train.Config, src train.Config) {
 		dst.Seed = src.Seed
 	case "limit":
 		dst.Limit = src.Limit
+	case "momentum":
+		dst.Momentum = src.Momentum
+	case "weight-decay":
+		dst.WeightDecay = src.WeightDecay
+	case "nesterov":
+		dst.Nesterov = src.Nesterov
+	case "milestones":
+		dst.Milestones = src.Milestones
+	case "gamma":
+		dst.Gamma = src.Gamma
+	case "warmup-epochs":
+		dst.WarmupEpochs = src.WarmupEpochs
 	}
 }

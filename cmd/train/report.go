@@ -1,27 +1,26 @@
 package main
 
 import (
-	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/goapprox/goapprox/internal/atomicfile"
 	"github.com/goapprox/goapprox/train"
+	trainreport "github.com/goapprox/goapprox/train/report"
 	"github.com/goapprox/goapprox/zoo"
 )
 
 const (
 	reportFile  = "report.json"
-	metricsFile = "metrics.csv"
-	plotFile    = "training.png"
+	metricsFile = trainreport.MetricsFile
+	plotFile    = trainreport.PlotFile
 )
 
 // report is report.json: the run's configuration, per-epoch metrics and
@@ -59,36 +58,10 @@ func (r *report) write(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, reportFile), append(js, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, reportFile), append(js, '\n')); err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := writeMetricsCSV(&buf, r.Epochs); err != nil {
-		return err
-	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, metricsFile), buf.Bytes()); err != nil {
-		return err
-	}
-	png, err := plotRun(r.Result)
-	if err != nil {
-		return fmt.Errorf("drawing %s: %w", plotFile, err)
-	}
-	return train.WriteFileAtomic(filepath.Join(dir, plotFile), png)
-}
-
-var metricsHeader = []string{"index", "phase", "epoch", "steps", "lr", "train_loss", "train_accuracy",
-	"test_loss", "test_accuracy", "seconds", "eval_seconds"}
-
-func writeMetricsCSV(w io.Writer, epochs []train.EpochMetrics) error {
-	cw := csv.NewWriter(w)
-	cw.Write(metricsHeader)
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
-	for _, e := range epochs {
-		cw.Write([]string{strconv.Itoa(e.Index), string(e.Phase), strconv.Itoa(e.Epoch), strconv.Itoa(e.Steps),
-			f(e.LR), f(e.TrainLoss), f(e.TrainAccuracy), f(e.TestLoss), f(e.TestAccuracy), f(e.Seconds), f(e.EvalSeconds)})
-	}
-	cw.Flush()
-	return cw.Error()
+	return trainreport.WriteFiles(dir, r.Result)
 }
 
 func printHeader(w io.Writer, o *options, tr *train.Trainer) {

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"bytes"
@@ -21,10 +21,11 @@ var (
 	phaseColor  = color.Gray{Y: 150}
 )
 
-// plotRun draws loss (top) and accuracy (bottom) against the epoch index
-// of the run, with dashed lines where a phase starts and, for the
-// approximate phase, the accuracy before fine-tuning as a marked point.
-func plotRun(r *train.Result) ([]byte, error) {
+// Plot draws a run's loss (top) and accuracy (bottom) against the epoch
+// index of the run, with dashed lines where a phase starts and, for the
+// approximate phase, the accuracy before fine-tuning as a marked point,
+// and returns the PNG image.
+func Plot(r *train.Result) ([]byte, error) {
 	loss, acc, err := runPlots(r)
 	if err != nil {
 		return nil, err
@@ -43,7 +44,7 @@ func plotRun(r *train.Result) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// runPlots builds the loss and accuracy plots that plotRun draws.
+// runPlots builds the loss and accuracy plots that Plot draws.
 func runPlots(r *train.Result) (loss, acc *plot.Plot, err error) {
 	loss = plot.New()
 	loss.Title.Text = r.Config.Model + " on " + r.Config.Dataset + ": loss"

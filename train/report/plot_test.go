@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"testing"
@@ -37,7 +37,7 @@ func TestPlotAxesHoldEveryPoint(t *testing.T) {
 				c.name, c.lo, c.hi, c.min, c.max, margin)
 		}
 	}
-	if _, err := plotRun(r); err != nil {
+	if _, err := Plot(r); err != nil {
 		t.Errorf("drawing the plot: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package train
+package optimizer
 
 import (
 	"errors"
@@ -23,7 +23,8 @@ func TestOptimizerIndependentOfThreads(t *testing.T) {
 	for i := range c {
 		c[i] = float32(rng.NormFloat64())
 	}
-	for _, kind := range Optimizers() {
+	for _, k := range Kinds() {
+		kind := string(k)
 		want := serialUpdates(kind, c, lr, steps)
 		for procs := 1; procs <= 3; procs++ {
 			runtime.GOMAXPROCS(procs)
@@ -52,7 +53,7 @@ func optimizerSteps(t *testing.T, kind string, c []float32, lr float64, steps in
 	}
 	vm := G.NewTapeMachine(g, G.BindDualValues(w))
 	defer vm.Close()
-	opt, err := NewOptimizer(kind)
+	opt, err := New(kind)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +93,9 @@ func serialUpdates(kind string, g []float32, lr float64, steps int) []float32 {
 	return w
 }
 
-func TestNewOptimizerRejectsUnknownKind(t *testing.T) {
-	if _, err := NewOptimizer("adagrad"); err == nil || !strings.Contains(err.Error(), "adam, sgd") {
-		t.Fatalf("NewOptimizer(adagrad) error = %v, want one listing the optimizers", err)
+func TestNewRejectsUnknownKind(t *testing.T) {
+	if _, err := New("adagrad"); err == nil || !strings.Contains(err.Error(), "adam, sgd") {
+		t.Fatalf("New(adagrad) error = %v, want one listing the optimizers", err)
 	}
 }
 
@@ -103,7 +104,8 @@ func TestNewOptimizerRejectsUnknownKind(t *testing.T) {
 // names that parameter and changes no weight, moment or step count.
 func TestOptimizerRefusesNonFiniteGradients(t *testing.T) {
 	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
-		for _, kind := range Optimizers() {
+		for _, k := range Kinds() {
+			kind := string(k)
 			// loss = Σ a⊙ca + Σ b⊙cb: the gradients are ca and cb.
 			g := G.NewGraph()
 			var params G.Nodes
@@ -129,13 +131,13 @@ func TestOptimizerRefusesNonFiniteGradients(t *testing.T) {
 			if err := vm.RunAll(); err != nil {
 				t.Fatal(err)
 			}
-			opt, err := NewOptimizer(kind)
+			opt, err := New(kind)
 			if err != nil {
 				t.Fatal(err)
 			}
 			err = opt.Step(params, 1e-3)
-			var ng *nonFiniteGrad
-			if !errors.As(err, &ng) || ng.name != "b" || math.Float32bits(ng.value) != math.Float32bits(bad) && !(ng.value != ng.value && bad != bad) {
+			var ng *NonFiniteGradError
+			if !errors.As(err, &ng) || ng.Param != "b" || math.Float32bits(ng.Value) != math.Float32bits(bad) && !(ng.Value != ng.Value && bad != bad) {
 				t.Fatalf("%s, gradient %v: Step error = %v, want a non-finite gradient of b", kind, bad, err)
 			}
 			for _, p := range params {
@@ -171,6 +173,53 @@ func TestAllFinite(t *testing.T) {
 		}
 		if !allFinite(v) {
 			t.Fatalf("len %d of MaxFloat32: not finite", n)
+		}
+	}
+}
+
+// TestOptimizerSteps checks Adam and SGD with momentum against updates
+// computed by hand for a loss whose gradient is a constant c.
+func TestOptimizerSteps(t *testing.T) {
+	c := []float32{0.5, -2}
+	for _, kind := range []string{"adam", "sgd"} {
+		g := G.NewGraph()
+		w := G.NewVector(g, tensor.Float32, G.WithShape(2), G.WithName("w"), G.WithInit(G.Zeroes()))
+		cv := G.NewVector(g, tensor.Float32, G.WithShape(2), G.WithName("c"),
+			G.WithValue(tensor.New(tensor.WithShape(2), tensor.WithBacking(append([]float32(nil), c...)))))
+		loss := G.Must(G.Sum(G.Must(G.HadamardProd(w, cv))))
+		if _, err := G.Grad(loss, w); err != nil {
+			t.Fatal(err)
+		}
+		vm := G.NewTapeMachine(g, G.BindDualValues(w))
+		opt, err := New(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const lr = 0.1
+		for step := 1; step <= 2; step++ {
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			if err := opt.Step(G.Nodes{w}, lr); err != nil {
+				t.Fatal(err)
+			}
+			vm.Reset()
+		}
+		vm.Close()
+		got := w.Value().Data().([]float32)
+		for i, ci := range c {
+			var want float64
+			if kind == "adam" {
+				// A constant gradient makes both bias-corrected moments exact:
+				// each step moves by lr*c/(|c|+eps).
+				want = -2 * lr * float64(ci) / (math.Abs(float64(ci)) + 1e-8)
+			} else {
+				// v1 = c, v2 = 0.9c + c.
+				want = -lr*float64(ci) - lr*1.9*float64(ci)
+			}
+			if math.Abs(float64(got[i])-want) > 1e-6 {
+				t.Errorf("%s: w[%d] = %v, want %v", kind, i, got[i], want)
+			}
 		}
 	}
 }

@@ -1,0 +1,32 @@
+package train
+
+// EpochMetrics are the results of one training epoch.
+type EpochMetrics struct {
+	Phase Phase `json:"phase"`
+	Epoch int   `json:"epoch"` // 1-based within the phase
+	Index int   `json:"index"` // 1-based within the run
+	Steps int   `json:"steps"`
+	// LR is the learning rate of the epoch's first step.
+	LR            float64 `json:"lr"`
+	TrainLoss     float64 `json:"train_loss"`
+	TrainAccuracy float64 `json:"train_accuracy"`
+	TestLoss      float64 `json:"test_loss"`
+	TestAccuracy  float64 `json:"test_accuracy"`
+	// Seconds is the training time of the epoch, EvalSeconds that of its
+	// test-set evaluation.
+	Seconds     float64 `json:"seconds"`
+	EvalSeconds float64 `json:"eval_seconds"`
+}
+
+// Evaluation is one pass over the full test set.
+type Evaluation struct {
+	// Label says which evaluation this is: "qat" (Quantized mode, after
+	// calibration when there were no QAT epochs), "approx_before" (before
+	// approximate fine-tuning) or "epoch".
+	Label    string  `json:"label"`
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"accuracy"`
+	Correct  int     `json:"correct"`
+	Samples  int     `json:"samples"`
+	Seconds  float64 `json:"seconds"`
+}

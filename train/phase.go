@@ -1,0 +1,147 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/goapprox/goapprox/ops"
+	"github.com/goapprox/goapprox/train/optimizer"
+)
+
+// Phase names a stage of training.
+type Phase string
+
+// The phases, in the order Run goes through them.
+const (
+	PhaseFloat  Phase = "float"  // float weights and products
+	PhaseQAT    Phase = "qat"    // quantization-aware training, exact products
+	PhaseNoise  Phase = "noise"  // training with Gaussian noise standing in for the multipliers
+	PhaseApprox Phase = "approx" // fine-tuning with the approximate multipliers
+)
+
+// Phases lists the phases in order.
+func Phases() []Phase { return []Phase{PhaseFloat, PhaseQAT, PhaseNoise, PhaseApprox} }
+
+func (p Phase) index() int {
+	for i, q := range Phases() {
+		if p == q {
+			return i
+		}
+	}
+	return -1
+}
+
+// progress is where a run stands; checkpoints store it.
+type progress struct {
+	Phase Phase `json:"phase"` // current phase, "" before the first
+	Epoch int   `json:"epoch"` // epochs completed in the current phase
+	Index int   `json:"index"` // epochs completed in the run
+	// Observed says the layers' observers have seen data (QAT or a
+	// calibration), so their quantization parameters mean something.
+	Observed bool `json:"observed"`
+}
+
+// SetPhase prepares the layers for a phase: Float mode; Quantized mode with
+// the observers running (QAT); for the noise phase, observers frozen and
+// Noise mode with each layer's sigma and mu (predicted when the phase is
+// entered, see NoiseLayer); or, for the approximate phase, observers
+// frozen (after a calibration pass if they never saw data) and each layer's
+// multiplier in Approximate mode. Entering a new phase starts a fresh
+// optimizer, as a new training stage does in the reference; calling it again
+// for the current phase (after Restore) keeps the optimizer state.
+func (t *Trainer) SetPhase(p Phase) error {
+	if p.index() < 0 {
+		return fmt.Errorf("unknown phase %q; phases: %v", p, Phases())
+	}
+	fresh := p != t.progress.Phase
+	if fresh {
+		opt, err := t.cfg.newOptimizer()
+		if err != nil {
+			return err
+		}
+		t.progress.Phase, t.progress.Epoch = p, 0
+		t.opt = opt
+	}
+	switch p {
+	case PhaseFloat:
+		return t.layers.SetMode(ops.Float)
+	case PhaseQAT:
+		t.layers.UnfreezeObservers()
+		return t.layers.SetMode(ops.Quantized)
+	case PhaseNoise:
+		return t.enterNoisePhase(fresh)
+	default:
+		if !t.cfg.HasApprox() {
+			return errors.New("the approximate phase needs a multiplier (SetMultipliers)")
+		}
+		if err := t.freezeQuantization(); err != nil {
+			return err
+		}
+		return t.applyMultipliers()
+	}
+}
+
+// freezeQuantization ends quantization-aware training: the layers go to
+// Quantized mode, the observers are calibrated on a few batches if they
+// never saw data (no QAT epochs), and then frozen, as the phases after QAT
+// (noise, approximate) need fixed quantization parameters.
+func (t *Trainer) freezeQuantization() error {
+	if err := t.layers.SetMode(ops.Quantized); err != nil {
+		return err
+	}
+	if !t.progress.Observed {
+		if err := t.calibrate(); err != nil {
+			return err
+		}
+	}
+	t.layers.FreezeObservers()
+	return nil
+}
+
+// calibrationBatches is how many training batches a calibration pass shows
+// the observers when there was no QAT.
+const calibrationBatches = 32
+
+// calibrate runs training batches forward in Quantized mode with the
+// observers on and batch norm in evaluation mode, changing nothing but the
+// quantization parameters: post-training quantization's calibration.
+func (t *Trainer) calibrate() error {
+	if err := t.layers.SetMode(ops.Quantized); err != nil {
+		return err
+	}
+	t.setBatchNormTraining(false)
+	t.layers.SetTraining(true)
+	defer t.layers.SetTraining(false)
+	t.iter.Start(0)
+	for i := 0; i < calibrationBatches && t.iter.Next(); i++ {
+		if err := t.runForward(t.iter.Batch()); err != nil {
+			return fmt.Errorf("calibrating the quantization: %w", err)
+		}
+	}
+	t.progress.Observed = true
+	return nil
+}
+
+// phaseEpochs is the configured length of a phase.
+func (t *Trainer) phaseEpochs(p Phase) int {
+	switch p {
+	case PhaseFloat:
+		return t.cfg.FloatEpochs
+	case PhaseQAT:
+		return t.cfg.QATEpochs
+	case PhaseNoise:
+		return t.cfg.NoiseEpochs
+	}
+	return t.cfg.ApproxEpochs
+}
+
+// lr is the learning rate of step (0-based) of epoch (1-based) of the
+// current phase.
+func (t *Trainer) lr(epoch, step int) float64 {
+	base := t.cfg.LR
+	if t.progress.Phase == PhaseApprox || t.progress.Phase == PhaseNoise {
+		base = t.cfg.approxLR()
+	}
+	pos := optimizer.Position{Epoch: epoch, Step: step, StepsPerEpoch: t.iter.Batches(), Epochs: t.phaseEpochs(t.progress.Phase)}
+	return t.cfg.schedule().LR(base, pos)
+}

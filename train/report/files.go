@@ -1,0 +1,54 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+
+	"github.com/goapprox/goapprox/internal/atomicfile"
+	"github.com/goapprox/goapprox/train"
+)
+
+// The files WriteFiles writes.
+const (
+	MetricsFile = "metrics.csv"
+	PlotFile    = "training.png"
+)
+
+// WriteFiles writes the run's metrics (MetricsFile) and plot (PlotFile)
+// into dir, each atomically.
+func WriteFiles(dir string, r *train.Result) error {
+	var buf bytes.Buffer
+	if err := WriteMetricsCSV(&buf, r.Epochs); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, MetricsFile), buf.Bytes()); err != nil {
+		return err
+	}
+	png, err := Plot(r)
+	if err != nil {
+		return fmt.Errorf("drawing %s: %w", PlotFile, err)
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, PlotFile), png)
+}
+
+var metricsHeader = []string{"index", "phase", "epoch", "steps", "lr", "train_loss", "train_accuracy",
+	"test_loss", "test_accuracy", "seconds", "eval_seconds"}
+
+// WriteMetricsCSV writes one row per epoch: its index in the run, phase,
+// epoch in the phase, steps, learning rate, training and test loss and
+// accuracy, and seconds of training and evaluation.
+func WriteMetricsCSV(w io.Writer, epochs []train.EpochMetrics) error {
+	cw := csv.NewWriter(w)
+	cw.Write(metricsHeader)
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+	for _, e := range epochs {
+		cw.Write([]string{strconv.Itoa(e.Index), string(e.Phase), strconv.Itoa(e.Epoch), strconv.Itoa(e.Steps),
+			f(e.LR), f(e.TrainLoss), f(e.TrainAccuracy), f(e.TestLoss), f(e.TestAccuracy), f(e.Seconds), f(e.EvalSeconds)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
