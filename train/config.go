@@ -19,6 +19,15 @@ type Config struct {
 	Dataset string `json:"dataset"`
 	// DataDir replaces the data set's default locations (dataset.Options).
 	DataDir string `json:"data_dir,omitempty"`
+	// ImageSize is the side an image folder's images are resized to
+	// (dataset.Options.Size; 0: dataset.FolderDefaultSize). Registered
+	// data sets have their own size and ignore it.
+	ImageSize int `json:"image_size,omitempty"`
+	// Augment is the training augmentation in dataset.ParseAugment's
+	// syntax: "" or "default" for the data set's own (random crop and flip
+	// for CIFAR and image folders, none for the MNIST-like sets), "none",
+	// "crop=4+flip", ... The test set is never augmented.
+	Augment string `json:"augment,omitempty"`
 	// Limit uses only the first Limit training samples (0: all). The test
 	// set is always used in full.
 	Limit int `json:"limit,omitempty"`
@@ -185,9 +194,17 @@ func (c Config) validate(ownModel, ownData bool) error {
 	} else if c.Model == "" {
 		bad("name the model (Config.Model): reports and checkpoints carry its name")
 	}
-	info, err := dataset.Lookup(c.Dataset)
+	info, err := c.dataInfo()
 	if err != nil && !ownData {
 		errs = append(errs, err)
+	}
+	if err == nil {
+		if _, err := dataset.ParseAugment(c.Augment, info); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.ImageSize < 0 {
+		bad("image size %d must not be negative (0: the image folder's default)", c.ImageSize)
 	}
 	if m.Name != "" && info.Name != "" {
 		if err := m.Accepts(zoo.InputOf(info)); err != nil {
@@ -233,6 +250,17 @@ func (c Config) validate(ownModel, ownData bool) error {
 		bad("nothing to do: no float or QAT epochs and no multiplier to evaluate")
 	}
 	return errors.Join(errs...)
+}
+
+// dataOptions are where and how the data set is read.
+func (c Config) dataOptions() dataset.Options {
+	return dataset.Options{Dir: c.DataDir, Size: c.ImageSize}
+}
+
+// dataInfo describes the configured data set (an image folder's classes
+// are listed from its directories, no image is read).
+func (c Config) dataInfo() (dataset.Info, error) {
+	return dataset.Describe(c.Dataset, c.dataOptions())
 }
 
 // validateOptimizer checks the optimizer's and the schedule's settings.

@@ -95,21 +95,11 @@ func New(cfg Config, opts ...Option) (*Trainer, error) {
 }
 
 func (t *Trainer) loadData() error {
-	info, lookupErr := dataset.Lookup(t.cfg.Dataset)
+	info, lookupErr := t.cfg.dataInfo()
 	if t.trainData == nil || t.testData == nil {
-		opts := dataset.Options{Dir: t.cfg.DataDir}
-		train, err := dataset.Load(t.cfg.Dataset, dataset.Train, opts)
+		train, test, err := dataset.LoadSplits(t.cfg.Dataset, t.cfg.dataOptions())
 		if err != nil {
 			return err
-		}
-		test, err := dataset.Load(t.cfg.Dataset, dataset.Test, opts)
-		if err != nil {
-			return err
-		}
-		for _, d := range []*dataset.Dataset{train, test} {
-			if err := d.NormalizeDefault(); err != nil {
-				return err
-			}
 		}
 		t.trainData, t.testData = train, test
 	}
@@ -165,7 +155,15 @@ func (t *Trainer) buildModel() error {
 		return fmt.Errorf("model %s: %w", cfg.Model, err)
 	}
 	t.core = c
-	if t.iter, err = dataset.NewIterator(d, cfg.Batch, dataset.IterOptions{Shuffle: true, Seed: cfg.Seed, DropLast: true}); err != nil {
+	aug, err := t.augmentation()
+	if err != nil {
+		t.Close()
+		return err
+	}
+	t.cfg.Augment = aug.String() // what the run does, for reports and checkpoints
+	// Batches are filled (and augmented) ahead on the iterator's own
+	// goroutine while the model trains on the previous one.
+	if t.iter, err = dataset.NewIterator(d, cfg.Batch, dataset.IterOptions{Shuffle: true, Seed: cfg.Seed, DropLast: true, Augment: aug, Prefetch: 2}); err != nil {
 		t.Close()
 		return err
 	}
@@ -176,8 +174,24 @@ func (t *Trainer) buildModel() error {
 	return nil
 }
 
-// Close releases the machines.
+// augmentation is the configured training augmentation: the data set's
+// own unless Config.Augment says otherwise; none for data given with
+// WithData that package dataset does not know.
+func (t *Trainer) augmentation() (dataset.Augment, error) {
+	info, err := t.cfg.dataInfo()
+	if err != nil {
+		// Data of the user's own (WithData): no augmentation of its own.
+		d := t.trainData
+		info = dataset.Info{Name: d.Name, C: d.C, H: d.H, W: d.W, Classes: d.Classes}
+	}
+	return dataset.ParseAugment(t.cfg.Augment, info)
+}
+
+// Close releases the machines and stops the batch producer.
 func (t *Trainer) Close() {
+	if t.iter != nil {
+		t.iter.Close()
+	}
 	if t.core != nil {
 		t.core.close()
 	}

@@ -5,10 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/goapprox/goapprox/dataset"
 	"github.com/goapprox/goapprox/train"
 )
 
@@ -82,8 +84,10 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 	var noiseSigma, noiseMu, momentum float64
 	var milestones string
 	fs.StringVar(&c.Model, "model", c.Model, "model: "+strings.Join(modelNames(), ", "))
-	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "data set: "+strings.Join(datasetNames(), ", "))
+	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "data set: "+strings.Join(datasetNames(), ", ")+", or folder:DIR (an image folder with train/ and val/)")
 	fs.StringVar(&c.DataDir, "data", "", "directory to look for the data set files in (default: the standard locations)")
+	fs.IntVar(&c.ImageSize, "image-size", 0, "side an image folder's images are resized to (-dataset folder:DIR; default 64)")
+	fs.StringVar(&c.Augment, "augment", "", dataset.AugmentHelp+" (empty: default)")
 	fs.IntVar(&c.FloatEpochs, "float-epochs", 0, "epochs of float training before QAT")
 	fs.IntVar(&c.QATEpochs, "qat-epochs", defaultQATEpochs, "epochs of quantization-aware training with exact products")
 	fs.IntVar(&c.NoiseEpochs, "noise-epochs", 0, "epochs of training with Gaussian noise standing in for the multiplier, between QAT and the approximate phase")
@@ -141,7 +145,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 		return nil, err
 	}
 	if o.out == "" {
-		o.out = fmt.Sprintf("runs/%s-%s-%s", c.Model, c.Dataset, now.Format("20060102-150405"))
+		o.out = fmt.Sprintf("runs/%s-%s-%s", c.Model, folderWord(c.Dataset), now.Format("20060102-150405"))
 	}
 	return o, nil
 }
@@ -177,7 +181,7 @@ func (o *options) check() error {
 var configFlags = []string{"model", "dataset", "float-epochs", "qat-epochs", "noise-epochs", "noise-sigma", "noise-mu",
 	"approx-epochs", "lut", "layer-lut",
 	"quant", "batch", "lr", "approx-lr", "schedule", "optimizer", "seed", "limit",
-	"momentum", "weight-decay", "nesterov", "milestones", "gamma", "warmup-epochs"}
+	"momentum", "weight-decay", "nesterov", "milestones", "gamma", "warmup-epochs", "augment", "image-size"}
 
 // parseMilestones parses "E1,E2,...".
 func parseMilestones(s string) ([]int, error) {
@@ -253,6 +257,10 @@ func copyFlag(name string, dst *train.Config, src train.Config) {
 		dst.Schedule = src.Schedule
 	case "optimizer":
 		dst.Optimizer = src.Optimizer
+	case "augment":
+		dst.Augment = src.Augment
+	case "image-size":
+		dst.ImageSize = src.ImageSize
 	case "seed":
 		dst.Seed = src.Seed
 	case "limit":
@@ -270,4 +278,17 @@ func copyFlag(name string, dst *train.Config, src train.Config) {
 	case "warmup-epochs":
 		dst.WarmupEpochs = src.WarmupEpochs
 	}
+}
+
+// folderWord is a data set's name as a part of a folder name: an image
+// folder (folder:DIR) is named by its last path element.
+func folderWord(name string) string {
+	if dir, ok := strings.CutPrefix(name, "folder:"); ok {
+		base := filepath.Base(filepath.Clean(dir))
+		if base == "." || base == string(filepath.Separator) {
+			base = "images"
+		}
+		return "folder-" + base
+	}
+	return name
 }

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/goapprox/goapprox/dataset"
+)
+
+// writeSyntheticCIFAR10 writes a small CIFAR-10 set in the official binary
+// layout under root/cifar-10-batches-bin: perLabel images of each class in
+// each of the five training batches and in the test batch. Each class has
+// its own colour, so a network can learn it in a few steps.
+func writeSyntheticCIFAR10(t *testing.T, root string, perLabel int) {
+	t.Helper()
+	dir := filepath.Join(root, "cifar-10-batches-bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	write := func(name string) {
+		var labels, pixels []uint8
+		for label := range 10 {
+			for range perLabel {
+				labels = append(labels, uint8(label))
+				for c := range 3 {
+					base := uint8(25 * ((label + 3*c) % 10))
+					for range 32 * 32 {
+						pixels = append(pixels, base+uint8(rng.IntN(20)))
+					}
+				}
+			}
+		}
+		var buf bytes.Buffer
+		if err := dataset.WriteCIFAR10(&buf, labels, pixels); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i <= 5; i++ {
+		write("data_batch_" + string(rune('0'+i)) + ".bin")
+	}
+	write("test_batch.bin")
+}
+
+// TestCIFARRun trains the CIFAR ResNet-8 on a synthetic CIFAR-10 set in the
+// official layout, with the default augmentation (random crop and flip) and
+// SGD with a multistep schedule, through QAT and one approximate epoch.
+func TestCIFARRun(t *testing.T) {
+	root := t.TempDir()
+	writeSyntheticCIFAR10(t, root, 2)
+	out := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := trainCmd("-model", "resnet8", "-dataset", "cifar10", "-data", root, "-batch", "16",
+		"-limit", "0", "-qat-epochs", "1", "-approx-epochs", "1", "-lut", "mitchell:signed=true",
+		"-optimizer", "sgd", "-lr", "0.05", "-weight-decay", "1e-4", "-schedule", "multistep", "-milestones", "1",
+		"-threads", "2", "-out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
+	}
+	rep := readReport(t, out)
+	if rep["model"] != "resnet8" || rep["dataset"] != "cifar10" {
+		t.Fatalf("report names %v on %v", rep["model"], rep["dataset"])
+	}
+	if cfg, _ := rep["config"].(map[string]any); cfg["augment"] != "crop=4+flip" {
+		t.Errorf("report config says augmentation %v, want CIFAR's default crop=4+flip", cfg["augment"])
+	}
+	if n, _ := rep["test_samples"].(float64); n != 20 {
+		t.Errorf("evaluated on %v test samples, want the 20 of test_batch.bin", n)
+	}
+	if n, _ := rep["train_samples"].(float64); n != 100 {
+		t.Errorf("trained on %v samples, want the 100 of the five batches", n)
+	}
+	acc, _ := rep["accuracy"].(map[string]any)
+	for _, k := range []string{"qat", "approx_before", "approx_after"} {
+		if v, ok := acc[k].(float64); !ok || v < 0 || v > 1 {
+			t.Errorf("accuracy.%s = %v, want a fraction", k, acc[k])
+		}
+	}
+	for _, f := range []string{"metrics.csv", "checkpoints/qat.ckpt", "checkpoints/approx.ckpt"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("run folder lacks %s: %v", f, err)
+		}
+	}
+}
+
+// TestCIFARMissing says where the files go when the set is not there.
+func TestCIFARMissing(t *testing.T) {
+	code, _, stderr := trainCmd("-model", "resnet8", "-dataset", "cifar10", "-data", t.TempDir(), "-out", filepath.Join(t.TempDir(), "run"))
+	if code == 0 || !bytes.Contains([]byte(stderr), []byte("cifar-10-batches-bin")) {
+		t.Fatalf("exit %d, stderr %q: want an error naming the folder the files go in", code, stderr)
+	}
+}
