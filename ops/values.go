@@ -110,14 +110,18 @@ func gradNeeded(n *gorgonia.Node) bool {
 	return users == nil || users.Len() > 0
 }
 
-// checkFloat32 rejects nodes of other dtypes at graph-build time.
-func checkFloat32(op string, nodes ...*gorgonia.Node) error {
+// checkFloats rejects, at graph-build time, nodes other than float32 or
+// float64 and nodes of two dtypes.
+func checkFloats(op string, nodes ...*gorgonia.Node) error {
 	for _, n := range nodes {
 		if n == nil {
 			return fmt.Errorf("ops: %s: nil node", op)
 		}
-		if n.Dtype() != tensor.Float32 {
-			return fmt.Errorf("ops: %s: node %s has dtype %v; the approximate ops take float32 only (build the graph with tensor.Float32)", op, n.Name(), n.Dtype())
+		if n.Dtype() != tensor.Float32 && n.Dtype() != tensor.Float64 {
+			return fmt.Errorf("ops: %s: node %s has dtype %v; the approximate ops take float32 or float64 (build the graph with tensor.Float32 or tensor.Float64)", op, n.Name(), n.Dtype())
+		}
+		if n.Dtype() != nodes[0].Dtype() {
+			return fmt.Errorf("ops: %s: node %s is %v but node %s is %v; give both one dtype", op, n.Name(), n.Dtype(), nodes[0].Name(), nodes[0].Dtype())
 		}
 	}
 	return nil

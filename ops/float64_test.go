@@ -1,0 +1,298 @@
+package ops
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/goapprox/goapprox/internal/golden"
+	"github.com/goapprox/goapprox/internal/shared"
+	"github.com/goapprox/goapprox/ops/kernel"
+)
+
+// dense64 is a float64 tensor holding the float32 values v.
+func dense64(shape []int, v []float32) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(to64(v)))
+}
+
+// graphGrads64 is graphGrads with the layer built on float64 tensors
+// holding the same values.
+func graphGrads64(t *testing.T, lc layerCase, s *LayerState, x, w, gout []float32) (y, dx, dw []float64) {
+	t.Helper()
+	g := gorgonia.NewGraph()
+	xn := gorgonia.NodeFromAny(g, dense64(lc.xs, x), gorgonia.WithName("x"))
+	wn := gorgonia.NodeFromAny(g, dense64(lc.ws, w), gorgonia.WithName("w"))
+	out, err := lc.build(xn, wn, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gn := gorgonia.NodeFromAny(g, dense64(out.Shape(), gout), gorgonia.WithName("gout"))
+	loss := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.HadamardProd(out, gn))))
+	var yv gorgonia.Value
+	gorgonia.Read(out, &yv)
+	if _, err := gorgonia.Grad(loss, xn, wn); err != nil {
+		t.Fatal(err)
+	}
+	m := gorgonia.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	get := func(v gorgonia.Value, err error) []float64 {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float64(nil), v.Data().([]float64)...)
+	}
+	return get(yv, nil), get(xn.Grad()), get(wn.Grad())
+}
+
+// vectorCase is a linear layer whose weight is a vector: one output.
+func vectorCase() layerCase {
+	return layerCase{"linear/vector", []int{5, 7}, []int{7},
+		func(x, w *gorgonia.Node, s *LayerState) (*gorgonia.Node, error) { return Linear(x, w, s, InOut) },
+		func(x, w []float32) []float64 { return refLinear(x, w, 5, 1, 7) }, 0}
+}
+
+// assertRel64 checks got against want within tol relative to the largest
+// |want|.
+func assertRel64(t *testing.T, what string, got, want []float64, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s has %d elements, want %d", what, len(got), len(want))
+	}
+	scale := 0.0
+	for _, v := range want {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	if scale == 0 {
+		scale = 1
+	}
+	for i := range want {
+		if d := math.Abs(got[i] - want[i]); !(d <= tol*scale) {
+			t.Fatalf("%s[%d] = %g, want %g (|diff| %.3g > %.1g × %.3g)", what, i, got[i], want[i], d, tol, scale)
+		}
+	}
+}
+
+// TestFloat64MatchesFloat32 runs every layer kind in every mode on float64
+// tensors holding float32 values and compares with the float32 layer and
+// with float64 references: Approximate outputs are the float32 outputs
+// before their final rounding (so rounding them gives the float32 bits),
+// Float and Quantized outputs are the float64 products of the (fake-
+// quantized) values, and the straight-through gradients agree.
+func TestFloat64MatchesFloat32(t *testing.T) {
+	r := rand.New(rand.NewSource(64))
+	for _, lc := range append(layerCases(), vectorCase()) {
+		for _, mode := range []Mode{Float, Quantized, Noise, Approximate, Surrogate} {
+			t.Run(lc.name+"/"+mode.String(), func(t *testing.T) {
+				x, w := randFloats(r, prod(lc.xs), 1.5), randFloats(r, prod(lc.ws), 1)
+				state := func() *LayerState {
+					s := quantState(lc.name, mode, lc.ws[lc.wAxis], lc.wAxis)
+					if len(lc.ws) == 1 {
+						s.WParams = DefaultWeightParams()
+						s.WParams.Scale[0], s.WParams.QMin, s.WParams.QMax = 0.03, -32, 31
+					}
+					s.Training, s.NoiseSigma, s.NoiseMu = true, 0.1, 0.01
+					if mode.NeedsTable() {
+						if err := s.SetTable(tableOf(t, false, true, func(a, b int) int { return a*b/3 + a - 7 })); err != nil {
+							t.Fatal(err)
+						}
+						s.Surrogate.Rank = 2
+					}
+					return s
+				}
+				gout := randFloats(r, len(lc.ref(x, w)), 1)
+				y32, dx32, dw32, _ := graphGrads(t, lc, state(), x, w, gout)
+				y64, dx64, dw64 := graphGrads64(t, lc, state(), x, w, gout)
+				s := state()
+				switch mode {
+				case Approximate:
+					for i := range y32 {
+						if float32(y64[i]) != y32[i] {
+							t.Fatalf("y[%d]: float64 %v rounds to %v, float32 layer %v", i, y64[i], float32(y64[i]), y32[i])
+						}
+					}
+				case Float:
+					assertRel64(t, "y", y64, lc.ref(x, w), 1e-14)
+				case Quantized:
+					xfq, _ := refFakeQuant(s.XParams, x, lc.xs)
+					wfq, _ := refFakeQuant(s.WParams, w, lc.ws)
+					assertRel64(t, "y", y64, lc.ref(xfq, wfq), 1e-6)
+				default:
+					assertRel64(t, "y", y64, to64(y32), 1e-5)
+				}
+				assertRel64(t, "dx", dx64, to64(dx32), 1e-5)
+				assertRel64(t, "dw", dw64, to64(dw32), 1e-5)
+			})
+		}
+	}
+}
+
+// TestFloat64FloatModeIsGorgonias checks that a float64 layer in Float mode
+// computes gorgonia's own products bit for bit: Mul(x, W), Mul(X, theta)
+// and Conv2d.
+func TestFloat64FloatModeIsGorgonias(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	run := func(g *gorgonia.ExprGraph, n *gorgonia.Node) []float64 {
+		var v gorgonia.Value
+		gorgonia.Read(n, &v)
+		m := gorgonia.NewTapeMachine(g)
+		defer m.Close()
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		return append([]float64(nil), v.Data().([]float64)...)
+	}
+	same := func(what string, got, want []float64) {
+		t.Helper()
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s[%d] = %v, gorgonia %v", what, i, got[i], want[i])
+			}
+		}
+	}
+	cases := []struct {
+		name       string
+		xs, ws     []int
+		plain, ops func(x, w *gorgonia.Node, s *LayerState) (*gorgonia.Node, error)
+	}{
+		{"x·W", []int{70, 90}, []int{90, 80},
+			func(x, w *gorgonia.Node, _ *LayerState) (*gorgonia.Node, error) { return gorgonia.Mul(x, w) },
+			func(x, w *gorgonia.Node, s *LayerState) (*gorgonia.Node, error) { return Linear(x, w, s, InOut) }},
+		{"X·theta", []int{150, 5}, []int{5},
+			func(x, w *gorgonia.Node, _ *LayerState) (*gorgonia.Node, error) { return gorgonia.Mul(x, w) },
+			func(x, w *gorgonia.Node, s *LayerState) (*gorgonia.Node, error) { return Linear(x, w, s, InOut) }},
+		{"conv", []int{3, 4, 13, 11}, []int{6, 4, 3, 3},
+			func(x, w *gorgonia.Node, _ *LayerState) (*gorgonia.Node, error) {
+				return gorgonia.Conv2d(x, w, tensor.Shape{3, 3}, []int{1, 2}, []int{2, 1}, []int{1, 1})
+			},
+			func(x, w *gorgonia.Node, s *LayerState) (*gorgonia.Node, error) {
+				return Conv2d(x, w, s, ConvArgs{Pad: [2]int{1, 2}, Stride: [2]int{2, 1}})
+			}},
+	}
+	for _, c := range cases {
+		x, w := randFloats(r, prod(c.xs), 1), randFloats(r, prod(c.ws), 1)
+		var outs [2][]float64
+		for i, f := range []func(x, w *gorgonia.Node, s *LayerState) (*gorgonia.Node, error){c.plain, c.ops} {
+			g := gorgonia.NewGraph()
+			xn := gorgonia.NodeFromAny(g, dense64(c.xs, x), gorgonia.WithName("x"))
+			wn := gorgonia.NodeFromAny(g, dense64(c.ws, w), gorgonia.WithName("w"))
+			y, err := f(xn, wn, NewLayerState("l", 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 1 && len(c.ws) == 1 {
+				y = gorgonia.Must(gorgonia.Reshape(y, tensor.Shape{c.xs[0]}))
+			}
+			outs[i] = run(g, y)
+		}
+		same(c.name, outs[1], outs[0])
+	}
+}
+
+// TestGoldenFloat64 runs the golden vectors on float64 tensors: the same
+// integer accumulators, outputs that round to the float32 layer's, and the
+// expected outputs and gradients.
+func TestGoldenFloat64(t *testing.T) {
+	golden.RunCases(t, shared.RequireOperators(t), func(t *testing.T, c *golden.Case, table []int32) {
+		xs, ws := tensor.Shape(c.X.Shape), tensor.Shape(c.W.Shape)
+		x64, w64 := to64(c.X.Float32), to64(c.W.Float32)
+		y64 := make([]float64, tensor.Shape(c.Y.Shape).TotalSize())
+		rec := new(runRecord)
+		s := goldenState(t, c, table)
+		var err error
+		switch c.Meta.Kind {
+		case "linear":
+			err = linearForwardG(s, OutIn, rec, y64, x64, w64, xs, ws)
+		case "conv2d":
+			var g kernel.ConvGeom
+			if g, err = convArgs(c.Meta).geom(xs, ws); err == nil {
+				err = convForwardG(s, rec, y64, x64, w64, g)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range c.Acc.Int32 {
+			if rec.acc[i] != a {
+				t.Fatalf("acc[%d] = %d, want %d", i, rec.acc[i], a)
+			}
+		}
+		_, y32 := goldenForward(t, c, goldenState(t, c, table))
+		for i := range y32 {
+			if float32(y64[i]) != y32[i] {
+				t.Fatalf("y[%d] = %v rounds to %v, the float32 layer gives %v", i, y64[i], float32(y64[i]), y32[i])
+			}
+		}
+		assertRel64(t, "y", y64, to64(c.Y.Float32), 1e-6)
+
+		lc := layerCase{xs: c.X.Shape, ws: c.W.Shape, build: func(x, w *gorgonia.Node, s *LayerState) (*gorgonia.Node, error) {
+			if c.Meta.Kind == "linear" {
+				return Linear(x, w, s, OutIn)
+			}
+			return Conv2d(x, w, s, convArgs(c.Meta))
+		}}
+		gy, gx, gw := graphGrads64(t, lc, goldenState(t, c, table), c.X.Float32, c.W.Float32, c.GradOut.Float32)
+		assertRel64(t, "y (graph)", gy, y64, 0)
+		assertRel64(t, "grad_x", gx, to64(c.GradX.Float32), 1e-5)
+		assertRel64(t, "grad_w", gw, to64(c.GradW.Float32), 1e-5)
+	})
+}
+
+// TestFakeQuantFloat64 checks the float64 fake quantization and its
+// gradient against the float32 op on the same values: the same codes, the
+// dequantized value exact in float64.
+func TestFakeQuantFloat64(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	shape := []int{3, 4, 5}
+	x := randFloats(r, prod(shape), 2)
+	s := quantState("fq", Quantized, 4, 1)
+	for _, p := range []struct{ name string }{{"tensor"}, {"channel"}} {
+		params := s.XParams
+		if p.name == "channel" {
+			params = s.WParams
+		}
+		want, mask := refFakeQuant(params, x, shape)
+		g := gorgonia.NewGraph()
+		xn := gorgonia.NodeFromAny(g, dense64(shape, x), gorgonia.WithName("x"))
+		y, err := FakeQuant(xn, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss := gorgonia.Must(gorgonia.Sum(y))
+		var yv gorgonia.Value
+		gorgonia.Read(y, &yv)
+		if _, err := gorgonia.Grad(loss, xn); err != nil {
+			t.Fatal(err)
+		}
+		m := gorgonia.NewTapeMachine(g)
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		m.Close()
+		got := yv.Data().([]float64)
+		dx, _ := xn.Grad()
+		for i := range want {
+			ch := 0
+			if params.IsPerChannel() {
+				ch = (i / 5) % 4
+			}
+			code := params.Code(x[i], ch)
+			exact := float64(code-params.ZeroPoint[ch]) * float64(params.Scale[ch])
+			if got[i] != exact || float32(got[i]) != want[i] {
+				t.Fatalf("%s: y[%d] = %v, want %v (float32 %v)", p.name, i, got[i], exact, want[i])
+			}
+			wantGrad := 0.0
+			if mask[i] {
+				wantGrad = 1
+			}
+			if d := dx.Data().([]float64)[i]; d != wantGrad {
+				t.Fatalf("%s: dx[%d] = %v, want %v", p.name, i, d, wantGrad)
+			}
+		}
+	}
+}
