@@ -154,14 +154,14 @@ func TestWeightOnTheLeft(t *testing.T) {
 		t.Fatalf("W·X has shape %v, want (3, 4)", s)
 	}
 	// Without Options.Weights, a Mul of two leaf matrices is read as x·W:
-	// cols is taken as the weight of Mul(w2, cols). A vector is never a
-	// weight, so Mul(w, v) is still W·x.
+	// cols is taken as the weight of Mul(w2, cols); of a leaf matrix and a
+	// leaf vector as X·theta: v is taken as the weight of Mul(w, v).
 	res2, err := Rewrite(g, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(res2.Layers.Names()); got != "[w cols]" {
-		t.Fatalf("without Options.Weights: layers %s, want [w cols]", got)
+	if got := fmt.Sprint(res2.Layers.Names()); got != "[v cols]" {
+		t.Fatalf("without Options.Weights: layers %s, want [v cols]", got)
 	}
 	want := values(t, g, yv, ym)
 	got := values(t, res.Graph, res.Node(yv), res.Node(ym))

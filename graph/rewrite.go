@@ -147,7 +147,7 @@ func nameLayers(found []match) error {
 // choose applies the options' selection to the layers found.
 func choose(found []match, opt Options) ([]match, error) {
 	if len(found) == 0 {
-		return nil, fmt.Errorf("graph: no layer to convert: the graph has no gorgonia.Mul with a float32 weight leaf, " +
+		return nil, fmt.Errorf("graph: no layer to convert: the graph has no gorgonia.Mul with a float32 or float64 weight leaf, " +
 			"no gorgonia.Conv2d and no ops.GroupedConv2d (see the package documentation for the forms recognised)")
 	}
 	first, last := 0, len(found)
@@ -232,9 +232,9 @@ func buildLayer(c *copier, mt match, opt Options, seed int64) (*approxlayer.Laye
 	var l *approxlayer.Layer
 	switch mt.kind {
 	case approxlayer.KindLinear:
-		layout := ops.OutIn
-		if mt.form == formXW {
-			layout = ops.InOut
+		layout := ops.InOut
+		if mt.form == formWx || mt.form == formWX {
+			layout = ops.OutIn
 		}
 		l, err = approxlayer.WrapLinear(mt.name, w, layout, lopts...)
 	case approxlayer.KindConv2d:
@@ -242,6 +242,10 @@ func buildLayer(c *copier, mt match, opt Options, seed int64) (*approxlayer.Laye
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("graph: %w", err)
+	}
+	if mt.form == formConv {
+		// Float mode then gives gorgonia.Conv2d's own bits.
+		l.State().FloatLikeGorgonia = true
 	}
 	y, err := applyLayer(l, mt.form, x)
 	if err != nil {
@@ -256,6 +260,32 @@ func buildLayer(c *copier, mt match, opt Options, seed int64) (*approxlayer.Laye
 // and turned back.
 func applyLayer(l *approxlayer.Layer, f form, x *G.Node) (*G.Node, error) {
 	switch f {
+	case formXv, formVX, formVW, formDot:
+		// A vector operand: one sample as a row, or a one-output layer.
+		if f == formVX {
+			xt, err := G.Transpose(x)
+			if err != nil {
+				return nil, err
+			}
+			x = xt
+		} else if x.Dims() == 1 {
+			row, err := G.Reshape(x, tensor.Shape{1, x.Shape()[0]})
+			if err != nil {
+				return nil, err
+			}
+			x = row
+		}
+		y, err := l.Forward(x)
+		if err != nil {
+			return nil, err
+		}
+		switch f {
+		case formVW:
+			return G.Reshape(y, tensor.Shape{l.Out()})
+		case formDot:
+			return G.Reshape(y, tensor.ScalarShape())
+		}
+		return G.Reshape(y, tensor.Shape{x.Shape()[0]})
 	case formWx:
 		row, err := G.Reshape(x, tensor.Shape{1, x.Shape()[0]})
 		if err != nil {

@@ -65,8 +65,7 @@ func TestCNNFloatEqualsOriginal(t *testing.T) {
 	want := values(t, m.g, m.out, m.cost)
 	got := values(t, res.Graph, res.Node(m.out), res.Node(m.cost))
 	for i := range want {
-		t.Logf("output %d: max rel diff %g", i, maxRelDiff(t, got[i], want[i]))
-		if d := maxRelDiff(t, got[i], want[i]); d > 1e-6 {
+		if d := maxRelDiff(t, got[i], want[i]); d != 0 {
 			t.Fatalf("output %d differs from the original by %g", i, d)
 		}
 	}

@@ -172,6 +172,10 @@ func convForwardWith(s *LayerState, rec *runRecord, ws *floatkernel.Workspace, y
 	impl := gorgonia.WhichBLAS()
 	switch s.Mode {
 	case Float:
+		if s.FloatLikeGorgonia {
+			convFloatG(generic[float32](rec), y, x, w, g, s.threads())
+			return nil, nil
+		}
 		return nil, floatkernel.Conv2d(impl, y, x, w, g, s.threads(), ws)
 	case Quantized, Noise:
 		rec.quantizeInputs(s, x, xs, w, wsh, false, true, gradXFloat)

@@ -171,6 +171,9 @@ func writeState(h hash.Hash, s *LayerState) {
 	}
 	fmt.Fprintf(h, "state{id=%q mode=%d train=%t sigma=%x mu=%x ", s.ID, s.Mode, s.Training,
 		math.Float64bits(s.NoiseSigma), math.Float64bits(s.NoiseMu))
+	if s.FloatLikeGorgonia {
+		h.Write([]byte("gorgonia-float "))
+	}
 	if s.Table != nil {
 		fmt.Fprintf(h, "lut=%s signed=%t,%t ", s.Table.Fingerprint(), s.Table.SignedX(), s.Table.SignedW())
 	}
