@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goapprox/goapprox/approxlayer"
+	"github.com/goapprox/goapprox/nn"
 	"github.com/goapprox/goapprox/ops"
 )
 
@@ -27,7 +28,8 @@ type Options struct {
 	// Preset is the quantization preset (default approxlayer.DefaultPreset)
 	// and Observer replaces its observer kinds when not empty.
 	Preset, Observer string
-	// Seed seeds each layer's noise generator: layer i gets Seed+i.
+	// Seed seeds each layer's noise generator (layer i gets Seed+i) and
+	// the dropouts that replace gorgonia's (dropout i gets Seed+i).
 	Seed int64
 }
 
@@ -37,7 +39,19 @@ type Result struct {
 	Graph *G.ExprGraph
 	// Layers holds the approximate layers in graph order.
 	Layers *approxlayer.Registry
-	nodes  map[*G.Node]*G.Node
+	// Dropouts are the seeded dropouts that replace gorgonia's, in graph
+	// order.
+	Dropouts []*nn.DropoutOp
+	nodes    map[*G.Node]*G.Node
+}
+
+// SetTraining switches every layer (observers, noise) and every dropout
+// between training and evaluation.
+func (r *Result) SetTraining(on bool) {
+	r.Layers.SetTraining(on)
+	for _, d := range r.Dropouts {
+		d.SetTraining(on)
+	}
 }
 
 // Node returns the node of the new graph that stands for old, a node of the
@@ -81,6 +95,7 @@ func Rewrite(g *G.ExprGraph, opt Options) (*Result, error) {
 	}
 
 	c := newCopier(g)
+	c.seed = opt.Seed
 	reg, err := approxlayer.NewRegistry()
 	if err != nil {
 		return nil, err
@@ -115,7 +130,7 @@ func Rewrite(g *G.ExprGraph, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	return &Result{Graph: c.dst, Layers: reg, nodes: c.nodes}, nil
+	return &Result{Graph: c.dst, Layers: reg, Dropouts: c.dropouts, nodes: c.nodes}, nil
 }
 
 // nameLayers names each layer after its weight, and refuses weights shared
