@@ -149,7 +149,6 @@ func TestGorgoniaConvnetTrainsInEveryMode(t *testing.T) {
 	}
 }
 
-
 // everyConstruct builds, in dtype dt, a network using what Gorgonia users
 // put around layers: BatchNorm with its scale and bias, Rectify,
 // MaxPool2D, Reshape, Mul with Add of a bias and BroadcastAdd, a
