@@ -41,6 +41,7 @@ func readAll[T values.Float](vs []gorgonia.Value, names ...string) ([][]T, []ten
 		if data[i], shapes[i], err = values.Read[T](v, names[i]); err != nil {
 			return nil, nil, fmt.Errorf("ops: %w (all inputs of an op have one dtype, float32 or float64)", err)
 		}
+		shapes[i] = shapes[i].Clone()
 	}
 	return data, shapes, nil
 }

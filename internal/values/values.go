@@ -29,8 +29,10 @@ func Dtype[T Float]() tensor.Dtype {
 }
 
 // Read returns the elements of a tensor value of element type T in C
-// order, with its shape. Views and non-contiguous tensors are materialised
-// (copied). The error says what was given and names the value as what.
+// order, with its shape (the tensor's own: clone it to keep it). Views and
+// non-contiguous tensors are materialised (copied). The error says what was
+// given and names the value as what. Reading a contiguous *tensor.Dense
+// allocates nothing.
 func Read[T Float](v gorgonia.Value, what string) ([]T, tensor.Shape, error) {
 	t, ok := v.(tensor.Tensor)
 	if !ok {
@@ -45,11 +47,26 @@ func Read[T Float](v gorgonia.Value, what string) ([]T, tensor.Shape, error) {
 	if !t.DataOrder().IsRowMajor() || !t.DataOrder().IsContiguous() {
 		return nil, nil, fmt.Errorf("%s is not a contiguous row-major tensor (%v)", what, t.DataOrder())
 	}
-	data, ok := t.Data().([]T)
-	if !ok {
+	var data []T
+	if d, ok := t.(*tensor.Dense); ok {
+		data = dense[T](d)
+	} else if data, ok = t.Data().([]T); !ok {
 		return nil, nil, fmt.Errorf("%s holds %T, want []%v", what, t.Data(), Dtype[T]())
 	}
-	return data[:t.Shape().TotalSize()], t.Shape().Clone(), nil
+	return data[:t.Shape().TotalSize()], t.Shape(), nil
+}
+
+// dense returns the elements of a Dense of element type T through its
+// typed accessor: Data() would box the slice in an interface (an
+// allocation per call).
+func dense[T Float](d *tensor.Dense) []T {
+	var z T
+	if _, ok := any(z).(float64); ok {
+		f := d.Float64s()
+		return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(f))), len(f))
+	}
+	f := d.Float32s()
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(f))), len(f))
 }
 
 // DtypeOf returns the dtype of a tensor value, or an error naming what.
@@ -83,7 +100,7 @@ func Output[T Float](prealloc gorgonia.Value, cache **tensor.Dense, shape tensor
 	if cache != nil {
 		*cache = d
 	}
-	return d, d.Data().([]T)
+	return d, dense[T](d)
 }
 
 // Fits returns v and its data when v can hold a result of the given shape
@@ -94,8 +111,8 @@ func Fits[T Float](v gorgonia.Value, shape tensor.Shape, inputs [][]T) (*tensor.
 		d.IsView() || d.RequiresIterator() || !d.DataOrder().IsRowMajor() || !d.DataOrder().IsContiguous() {
 		return nil, nil
 	}
-	data, ok := d.Data().([]T)
-	if !ok || len(data) != shape.TotalSize() || len(data) == 0 {
+	data := dense[T](d)
+	if len(data) != shape.TotalSize() || len(data) == 0 {
 		return nil, nil
 	}
 	for _, in := range inputs {
