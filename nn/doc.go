@@ -15,7 +15,9 @@
 //   - SoftmaxCrossEntropy: mean cross-entropy of integer labels under
 //     softmax(logits), one op with a numerically stable log-softmax and an
 //     exact gradient (Gorgonia has no categorical cross-entropy); Accuracy.
-//   - ReLU6: min(max(x, 0), 6) with gradient 0 outside (0, 6), as PyTorch.
+//   - ReLU and ReLU6: max(x, 0) and min(max(x, 0), 6) as one clamp op
+//     (float32 and float64), with gradient 0 outside (0, ∞) and (0, 6), as
+//     PyTorch.
 //   - GlobalAvgPool: (N, C, H, W) -> (N, C) mean with gradient. Gorgonia's
 //     GlobalAveragePool2D has no gradient and returns (N, C, 1, 1).
 //   - Dropout: seeded (one generator per op, the same masks for the same
