@@ -296,3 +296,42 @@ func TestFakeQuantFloat64(t *testing.T) {
 		}
 	}
 }
+
+// TestFloat64IndependentOfThreadCount runs the float64 layers forward and
+// backward in every mode with 1 and 3 threads: outputs and gradients must
+// be identical bit for bit, and equal the float32 layers' to rounding.
+func TestFloat64IndependentOfThreadCount(t *testing.T) {
+	r := rand.New(rand.NewSource(23))
+	table := tableOf(t, false, true, func(a, b int) int { return a*b/3 + a - 7 })
+	for _, lc := range append(bigLayerCases(), vectorCase()) {
+		x, w := randFloats(r, prod(lc.xs), 1.5), randFloats(r, prod(lc.ws), 1)
+		gout := randFloats(r, outLen(t, lc), 1)
+		for _, mode := range []Mode{Float, Quantized, Noise, Approximate} {
+			t.Run(lc.name+"/"+mode.String(), func(t *testing.T) {
+				state := func(threads int) *LayerState {
+					s := quantState(lc.name, mode, lc.ws[lc.wAxis], lc.wAxis)
+					if len(lc.ws) == 1 {
+						s.WParams = DefaultWeightParams()
+						s.WParams.Scale[0] = 0.02
+					}
+					s.Threads, s.Training, s.NoiseSigma = threads, true, 0.1
+					if err := s.SetTable(table); err != nil {
+						t.Fatal(err)
+					}
+					return s
+				}
+				y1, dx1, dw1 := graphGrads64(t, lc, state(1), x, w, gout)
+				y3, dx3, dw3 := graphGrads64(t, lc, state(3), x, w, gout)
+				for k, pair := range [3][2][]float64{{y1, y3}, {dx1, dx3}, {dw1, dw3}} {
+					for i := range pair[0] {
+						if math.Float64bits(pair[0][i]) != math.Float64bits(pair[1][i]) {
+							t.Fatalf("output %d[%d] = %v with 3 threads, %v with 1", k, i, pair[1][i], pair[0][i])
+						}
+					}
+				}
+				y32, _, _, _ := graphGrads(t, lc, state(2), x, w, gout)
+				assertRel64(t, "y against float32", y1, to64(y32), 1e-5)
+			})
+		}
+	}
+}
