@@ -335,3 +335,54 @@ func TestFloat64IndependentOfThreadCount(t *testing.T) {
 		}
 	}
 }
+
+// TestGenericConvAgainstNaive checks the generic convolution (float64, and
+// float32 Float mode with FloatLikeGorgonia) forward and backward against
+// textbook loops on random geometries: odd sizes, strides, padding,
+// dilation, groups.
+func TestGenericConvAgainstNaive(t *testing.T) {
+	r := rand.New(rand.NewSource(31))
+	tested := 0
+	for i := range 40 {
+		groups := 1 + r.Intn(3)
+		a := ConvArgs{Stride: [2]int{1 + r.Intn(3), 1 + r.Intn(2)}, Pad: [2]int{r.Intn(3), r.Intn(2)},
+			Dilation: [2]int{1 + r.Intn(2), 1 + r.Intn(3)}, Groups: groups}
+		xs := []int{1 + r.Intn(3), groups * (1 + r.Intn(3)), 3 + r.Intn(9), 3 + r.Intn(9)}
+		ws := []int{groups * (1 + r.Intn(4)), xs[1] / groups, 1 + r.Intn(3), 1 + r.Intn(3)}
+		g, err := a.geom(xs, ws)
+		if err != nil || g.OutH() < 1 || g.OutW() < 1 {
+			continue
+		}
+		x, w := randFloats(r, prod(xs), 1), randFloats(r, prod(ws), 1)
+		dy := randFloats(r, g.YLen(), 1)
+		want := refConv(x, w, g, 0)
+		// The adjoints by their definition: Σ y·dy is linear in x and w.
+		wantDX, wantDW := make([]float64, len(x)), make([]float64, len(w))
+		for j := range x {
+			e := make([]float32, len(x))
+			e[j] = 1
+			wantDX[j] = dot(refConv(e, w, g, 0), dy)
+		}
+		for j := range w {
+			e := make([]float32, len(w))
+			e[j] = 1
+			wantDW[j] = dot(refConv(x, e, g, 0), dy)
+		}
+		rec := &runRecord{ran: true, mode: Float}
+		y := make([]float64, g.YLen())
+		convFloatG(generic[float64](rec), y, to64(x), to64(w), g, 1+i%3)
+		assertRel64(t, "y", y, want, 1e-12)
+		dx, dw := make([]float64, len(x)), make([]float64, len(w))
+		convBackwardG(rec, 0, dx, to64(x), to64(w), to64(dy), g, new([2]operandG[float64]), 2)
+		convBackwardG(rec, 1, dw, to64(x), to64(w), to64(dy), g, new([2]operandG[float64]), 3)
+		assertRel64(t, "dx", dx, wantDX, 1e-12)
+		assertRel64(t, "dw", dw, wantDW, 1e-12)
+		y32 := make([]float32, g.YLen())
+		convFloatG(generic[float32](rec), y32, x, w, g, 2)
+		assertRel64(t, "y (float32)", to64(y32), want, 1e-5)
+		tested++
+	}
+	if tested < 20 {
+		t.Fatalf("only %d of 40 random geometries were valid", tested)
+	}
+}
