@@ -28,6 +28,12 @@ type Options struct {
 	// Preset is the quantization preset (default approxlayer.DefaultPreset)
 	// and Observer replaces its observer kinds when not empty.
 	Preset, Observer string
+	// FastFloat runs the Float mode of float32 layers that replace a
+	// gorgonia.Conv2d on GoApprox's float kernels, which are faster than
+	// gorgonia's im2col and BLAS product but sum in another order: outputs
+	// then differ from the original's in the last bits. Without it, a
+	// rewritten graph in Float mode computes the original's bits.
+	FastFloat bool
 	// Seed seeds each layer's noise generator (layer i gets Seed+i) and
 	// the dropouts that replace gorgonia's (dropout i gets Seed+i).
 	Seed int64
@@ -258,7 +264,7 @@ func buildLayer(c *copier, mt match, opt Options, seed int64) (*approxlayer.Laye
 	if err != nil {
 		return nil, nil, fmt.Errorf("graph: %w", err)
 	}
-	if mt.form == formConv {
+	if mt.form == formConv && !opt.FastFloat {
 		// Float mode then gives gorgonia.Conv2d's own bits.
 		l.State().FloatLikeGorgonia = true
 	}

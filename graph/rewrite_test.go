@@ -180,3 +180,21 @@ func TestQuantizedAndExactApproximate(t *testing.T) {
 		}
 	}
 }
+
+// With FastFloat the rewritten convolution runs on the float kernels:
+// the original's outputs to rounding, not necessarily its bits.
+func TestFastFloat(t *testing.T) {
+	m := buildCNN(t)
+	res, err := Rewrite(m.g, Options{FastFloat: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Layers.Layer("conv1").State().FloatLikeGorgonia {
+		t.Fatal("FastFloat left conv1 computing as gorgonia does")
+	}
+	want := values(t, m.g, m.out)[0]
+	got := values(t, res.Graph, res.Node(m.out))[0]
+	if d := maxRelDiff(t, got, want); d > 1e-6 {
+		t.Fatalf("output differs from the original by %g", d)
+	}
+}

@@ -250,7 +250,7 @@ func (t *Trainer) build() error {
 	if err != nil {
 		return err
 	}
-	res, err := graph.Rewrite(net.Graph, graph.Options{Preset: cfg.Quant, Seed: int64(cfg.Seed)})
+	res, err := graph.Rewrite(net.Graph, graph.Options{Preset: cfg.Quant, Seed: int64(cfg.Seed), FastFloat: true})
 	if err != nil {
 		return fmt.Errorf("rewriting %s into approximate layers: %w", cfg.Model, err)
 	}
