@@ -229,6 +229,7 @@ func TestGoldenFloat64(t *testing.T) {
 			}
 		}
 		assertRel64(t, "y", y64, to64(c.Y.Float32), 1e-6)
+		assertRel64(t, "y against the exact statement", y64, exactStatement(c, s, rec.acc), 1e-15)
 
 		lc := layerCase{xs: c.X.Shape, ws: c.W.Shape, build: func(x, w *gorgonia.Node, s *LayerState) (*gorgonia.Node, error) {
 			if c.Meta.Kind == "linear" {
@@ -385,4 +386,58 @@ func TestGenericConvAgainstNaive(t *testing.T) {
 	if tested < 20 {
 		t.Fatalf("only %d of 40 random geometries were valid", tested)
 	}
+}
+
+// exactStatement computes y = (acc − zx·Σw_q − zw[o]·Σx_q + K·zx·zw[o])·sx·
+// sw[o] in float64 from a case's accumulators and the codes of its inputs
+// (quantize.Params.Code), padding counted as the code zx: the statement
+// the approximate ops implement, computed independently of them.
+func exactStatement(c *golden.Case, s *LayerState, acc []int32) []float64 {
+	xp, wp := s.XParams, s.WParams
+	zx, sx := float64(xp.ZeroPoint[0]), float64(xp.Scale[0])
+	xq := make([]float32, len(c.X.Float32))
+	for i, v := range c.X.Float32 {
+		xq[i] = float32(xp.Code(v, 0))
+	}
+	ch := func(o int) (zw, sw float64) {
+		if wp.IsPerChannel() {
+			return float64(wp.ZeroPoint[o]), float64(wp.Scale[o])
+		}
+		return float64(wp.ZeroPoint[0]), float64(wp.Scale[0])
+	}
+	outs := c.W.Shape[0]
+	k := len(c.W.Float32) / outs
+	wSum := make([]float64, outs)
+	for o := range outs {
+		for j := range k {
+			wSum[o] += float64(wp.Code(c.W.Float32[o*k+j], min(o, len(wp.Scale)-1)))
+		}
+	}
+	y := make([]float64, len(acc))
+	if c.Meta.Kind == "linear" {
+		for i := range len(acc) / outs {
+			var xSum float64
+			for _, v := range xq[i*k : (i+1)*k] {
+				xSum += float64(v)
+			}
+			for o := range outs {
+				zw, sw := ch(o)
+				y[i*outs+o] = (float64(acc[i*outs+o]) + (-zx*wSum[o] - zw*xSum + float64(k)*zx*zw)) * sx * sw
+			}
+		}
+		return y
+	}
+	g, _ := convArgs(c.Meta).geom(c.X.Shape, c.W.Shape)
+	ones := make([]float32, len(c.W.Float32))
+	for i := range ones {
+		ones[i] = 1
+	}
+	win := refConv(xq, ones, g, float32(zx)) // Σx_q over each receptive field
+	spatial := g.OutH() * g.OutW()
+	for i := range y {
+		o := (i / spatial) % g.O
+		zw, sw := ch(o)
+		y[i] = (float64(acc[i]) + (-zx*wSum[o] - zw*win[i] + float64(k)*zx*zw)) * sx * sw
+	}
+	return y
 }
