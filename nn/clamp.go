@@ -33,8 +33,6 @@ func ReLU6(x *gorgonia.Node) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(newReLU6Op(x.Shape().Dims()), x)
 }
 
-var inf64 = math.Inf(1)
-
 // ReLUOp and ReLU6Op are the ops built by ReLU and ReLU6: one clamp
 // min(max(x, 0), hi), on float32 (the AVX2 loops of vec.go) and float64
 // values. Only the input rank is a field (it fixes the type).
@@ -101,7 +99,7 @@ func (op *clampOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) 
 			return nil, err
 		}
 		out, y := values.Output(prealloc, &op.out, xs, x)
-		hi := inf64
+		hi := math.Inf(1)
 		if op.Six {
 			hi = 6
 		}
