@@ -2,6 +2,7 @@ package graph
 
 import (
 	"math"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -232,5 +233,115 @@ func TestEveryConstructIsCopied(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Gorgonia's logistic regression program (examples/logisticregression):
+// Mul(x, w) with a weight vector, a scalar bias, a Gt prediction, a
+// cross-entropy with an L2 term, gradient descent written as graph nodes,
+// CompileFunction, a precompiled machine, Let and Set. Rewritten before
+// gorgonia.Grad and gorgonia.Read, and trained in Quantized mode.
+func TestGorgoniaLogisticRegression(t *testing.T) {
+	const n, feats = 200, 6
+	rng := rand.New(rand.NewSource(3))
+	xs, ys := make([]float64, n*feats), make([]float64, n)
+	truth := []float64{1.5, -2, 0.5, 1, -1, 0.8}
+	for i := range n {
+		var s float64
+		for f := range feats {
+			v := rng.NormFloat64()
+			xs[i*feats+f], s = v, s+v*truth[f]
+		}
+		if s > 0 {
+			ys[i] = 1
+		}
+	}
+	xT := tensor.New(tensor.WithShape(n, feats), tensor.WithBacking(xs))
+	yT := tensor.New(tensor.WithShape(n), tensor.WithBacking(ys))
+	wT := tensor.New(tensor.WithShape(feats), tensor.WithBacking(make([]float64, feats)))
+
+	g := G.NewGraph()
+	x := G.NewMatrix(g, G.Float64, G.WithName("x"), G.WithShape(n, feats))
+	y := G.NewVector(g, G.Float64, G.WithName("y"), G.WithShape(n))
+	w := G.NewVector(g, G.Float64, G.WithName("w"), G.WithShape(feats))
+	b := G.NewScalar(g, G.Float64, G.WithName("bias"))
+	one := G.NewConstant(1.0)
+	prob := G.Must(G.Sigmoid(G.Must(G.Add(G.Must(G.Mul(x, w)), b))))
+	pred := G.Must(G.Gt(prob, G.NewConstant(0.5), false))
+	fst := G.Must(G.HadamardProd(G.Must(G.Neg(y)), G.Must(G.Log(prob))))
+	snd := G.Must(G.HadamardProd(G.Must(G.Sub(one, y)), G.Must(G.Log(G.Must(G.Sub(one, prob))))))
+	loss := G.Must(G.Mean(G.Must(G.Sub(fst, snd))))
+	cost := G.Must(G.Add(loss, G.Must(G.Mul(G.NewConstant(0.01), G.Must(G.Sum(G.Must(G.Square(w))))))))
+
+	res, err := Rewrite(g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.Layers.Names(), " "); got != "w" {
+		t.Fatalf("layers %s, want w", got)
+	}
+	if err := res.Layers.SetMode(ops.Quantized); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := res.Nodes(x, y, w, b, pred, cost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y, w, b, pred, cost = nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], nodes[5]
+	var predicted G.Value
+	readNode := G.Read(pred, &predicted)
+	grads, err := G.Grad(cost, w, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr := G.NewConstant(0.5)
+	wUpd := G.Must(G.Sub(w, G.Must(G.Mul(lr, grads[0]))))
+	bUpd := G.Must(G.Sub(b, G.Must(G.Mul(lr, grads[1]))))
+	prog, locMap, err := G.CompileFunction(res.Graph, G.Nodes{x, y}, G.Nodes{wUpd, bUpd, readNode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	machine := G.NewTapeMachine(res.Graph, G.WithPrecompiled(prog, locMap))
+	defer machine.Close()
+	if err := machine.Let(w, wT); err != nil {
+		t.Fatal(err)
+	}
+	if err := machine.Let(b, 0.0); err != nil {
+		t.Fatal(err)
+	}
+	accuracy := func() float64 {
+		ok := 0
+		for i, p := range predicted.Data().([]bool) {
+			if p == (ys[i] == 1) {
+				ok++
+			}
+		}
+		return float64(ok) / n
+	}
+	var first, last float64
+	for i := range 60 {
+		machine.Reset()
+		if err := machine.Let(x, xT); err != nil {
+			t.Fatal(err)
+		}
+		if err := machine.Let(y, yT); err != nil {
+			t.Fatal(err)
+		}
+		if err := machine.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		if err := machine.Set(w, wUpd); err != nil {
+			t.Fatal(err)
+		}
+		if err := machine.Set(b, bUpd); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = accuracy()
+		}
+		last = accuracy()
+	}
+	if !(last > 0.9 && last > first) {
+		t.Fatalf("accuracy went from %v to %v", first, last)
 	}
 }
