@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -31,8 +32,12 @@ import (
 //
 // The digest makes a truncated or corrupted file a clear error rather than
 // a model that loads with wrong numbers. Tensors are stored as base64 of
-// their little-endian float32 bits, so that values (NaN payloads included)
-// come back bit for bit.
+// their little-endian float32 bits, or, for float64 nodes, of their float64
+// bits with "dtype": "float64" in the record (a record without dtype is
+// float32, as in every file written before), so that values (NaN payloads
+// included) come back bit for bit. A float32 record also loads into a
+// float64 node (exactly); a float64 record does not load into a float32
+// node.
 const (
 	checkpointMagic   = "goapprox-checkpoint"
 	checkpointVersion = 1
@@ -119,7 +124,9 @@ func (rec *surrogateRecord) settings() (ops.SurrogateSettings, error) {
 type tensorRecord struct {
 	Name  string `json:"name"`
 	Shape []int  `json:"shape"`
-	Data  string `json:"data"` // base64 of little-endian float32
+	Data  string `json:"data"` // base64 of little-endian float32 (or float64)
+	// Dtype is "float64" for float64 tensors, empty for float32.
+	Dtype string `json:"dtype,omitempty"`
 }
 
 // Save writes the state of the registry's layers and of the extra
@@ -233,11 +240,34 @@ func observerState(o quantize.Observer) (json.RawMessage, error) {
 }
 
 func recordTensor(n *G.Node) (tensorRecord, error) {
+	if v, ok := n.Value().(tensor.Tensor); ok {
+		if data, ok := v.Data().([]float64); ok {
+			return tensorRecord{Name: n.Name(), Shape: n.Shape(), Dtype: "float64", Data: base64.StdEncoding.EncodeToString(encode64(data))}, nil
+		}
+	}
 	data, err := float32s(n)
 	if err != nil {
 		return tensorRecord{}, err
 	}
 	return tensorRecord{Name: n.Name(), Shape: n.Shape(), Data: base64.StdEncoding.EncodeToString(f32bytes.Encode(data))}, nil
+}
+
+// encode64 returns the little-endian bytes of v.
+func encode64(v []float64) []byte {
+	b := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
+	}
+	return b
+}
+
+// decode64 reads little-endian float64 values.
+func decode64(b []byte) []float64 {
+	v := make([]float64, len(b)/8)
+	for i := range v {
+		v[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return v
 }
 
 // float32s returns the float32 values bound to a node.
@@ -248,7 +278,7 @@ func float32s(n *G.Node) ([]float32, error) {
 	}
 	data, ok := v.Data().([]float32)
 	if !ok {
-		return nil, fmt.Errorf("approxlayer: node %q holds %v; checkpoints hold float32", n.Name(), v.Dtype())
+		return nil, fmt.Errorf("approxlayer: node %q holds %v; checkpoints hold float32 and float64", n.Name(), v.Dtype())
 	}
 	return data, nil
 }
@@ -451,8 +481,14 @@ func restoreObserver(raw json.RawMessage) (quantize.Observer, error) {
 // prepareTensor decodes a tensor record for node n, checking name, shape
 // and length, and returns the function that copies it into n's value.
 func prepareTensor(n *G.Node, rec tensorRecord) (func() error, error) {
+	if n.Dtype() == tensor.Float64 {
+		return prepareTensor64(n, rec)
+	}
 	if n.Dtype() != tensor.Float32 {
-		return nil, fmt.Errorf("approxlayer: node %q is %v; checkpoints hold float32", n.Name(), n.Dtype())
+		return nil, fmt.Errorf("approxlayer: node %q is %v; checkpoints hold float32 and float64", n.Name(), n.Dtype())
+	}
+	if rec.Dtype != "" {
+		return nil, fmt.Errorf("approxlayer: checkpoint tensor %q is %s, the model's node is float32: build the model in %s", rec.Name, rec.Dtype, rec.Dtype)
 	}
 	if rec.Name != n.Name() {
 		return nil, fmt.Errorf("approxlayer: checkpoint tensor %q where the model has %q", rec.Name, n.Name())
@@ -475,6 +511,56 @@ func prepareTensor(n *G.Node, rec tensorRecord) (func() error, error) {
 	// solvers holding it see the restored numbers.
 	if dst, err := float32s(n); err == nil && len(dst) == len(data) {
 		return func() error { copy(dst, data); return nil }, nil
+	}
+	return func() error {
+		v := tensor.New(tensor.WithShape(n.Shape()...), tensor.WithBacking(data))
+		if err := G.Let(n, v); err != nil {
+			return fmt.Errorf("approxlayer: restoring %q: %w", n.Name(), err)
+		}
+		return nil
+	}, nil
+}
+
+// prepareTensor64 is prepareTensor for a float64 node, which takes float64
+// records and, widened exactly, float32 ones.
+func prepareTensor64(n *G.Node, rec tensorRecord) (func() error, error) {
+	if rec.Dtype != "" && rec.Dtype != "float64" {
+		return nil, fmt.Errorf("approxlayer: checkpoint tensor %q has dtype %q; this build writes float32 (no dtype) and float64", rec.Name, rec.Dtype)
+	}
+	if rec.Name != n.Name() {
+		return nil, fmt.Errorf("approxlayer: checkpoint tensor %q where the model has %q", rec.Name, n.Name())
+	}
+	if !tensor.Shape(rec.Shape).Eq(n.Shape()) {
+		return nil, fmt.Errorf("approxlayer: checkpoint tensor %q has shape %v, the model's %v", rec.Name, rec.Shape, n.Shape())
+	}
+	raw, err := base64.StdEncoding.DecodeString(rec.Data)
+	if err != nil {
+		return nil, fmt.Errorf("approxlayer: checkpoint tensor %q: %w", rec.Name, err)
+	}
+	size, count := 8, n.Shape().TotalSize()
+	if rec.Dtype == "" {
+		size = 4
+	}
+	if len(raw) != size*count {
+		return nil, fmt.Errorf("approxlayer: checkpoint tensor %q holds %d bytes for %d values", rec.Name, len(raw), count)
+	}
+	var data []float64
+	if size == 8 {
+		data = decode64(raw)
+	} else {
+		d32, err := f32bytes.Decode(raw)
+		if err != nil {
+			return nil, fmt.Errorf("approxlayer: checkpoint tensor %q: %w", rec.Name, err)
+		}
+		data = make([]float64, len(d32))
+		for i, v := range d32 {
+			data[i] = float64(v)
+		}
+	}
+	if v, ok := n.Value().(tensor.Tensor); ok {
+		if dst, ok := v.Data().([]float64); ok && len(dst) == len(data) {
+			return func() error { copy(dst, data); return nil }, nil
+		}
 	}
 	return func() error {
 		v := tensor.New(tensor.WithShape(n.Shape()...), tensor.WithBacking(data))

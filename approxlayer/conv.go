@@ -58,7 +58,7 @@ func NewConv2d(g *G.ExprGraph, name string, in, out, kh, kw int, args ops.ConvAr
 	rng := rand.New(rand.NewSource(c.seed))
 	fanIn := in / args.Groups * kh * kw
 	bound := 1 / math.Sqrt(float64(fanIn))
-	w, err := newParam(g, name+".weight", tensor.Shape{out, in / args.Groups, kh, kw}, bound, rng)
+	w, err := newParam(g, name+".weight", tensor.Shape{out, in / args.Groups, kh, kw}, bound, rng, c.float64)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func NewConv2d(g *G.ExprGraph, name string, in, out, kh, kw int, args ops.ConvAr
 		return nil, err
 	}
 	if c.bias {
-		if l.bias, err = newParam(g, name+".bias", tensor.Shape{out}, bound, rng); err != nil {
+		if l.bias, err = newParam(g, name+".bias", tensor.Shape{out}, bound, rng, c.float64); err != nil {
 			return nil, err
 		}
 	}

@@ -12,6 +12,11 @@
 //     the input it multiplies; package graph uses them to rewrite ordinary
 //     Gorgonia graphs.
 //
+// Layers work on float32 or float64 graphs (WithFloat64 makes NewLinear
+// and NewConv2d create float64 parameters). A linear layer's weight may be
+// a vector (in): a layer with one output, quantized per tensor, as
+// gorgonia.Mul(X, theta) computes.
+//
 // Either way the mode (Float, Quantized, Noise, Approximate, Surrogate) and
 // the table are read by the ops on every run, so they are switched per
 // layer at run time without rebuilding the graph or the machine. A Registry
@@ -47,6 +52,6 @@
 // Save writes a model's state (weights, biases, extra parameters, observer
 // and quantization state, modes, noise and surrogate settings, and each
 // layer's table by name and fingerprint) to one file, atomically; Load restores it so that
-// the outputs are bit-identical. Tables are not stored: Load asks a
+// the outputs are bit-identical. float64 tensors are stored as float64. Tables are not stored: Load asks a
 // resolver for each by name and checks its fingerprint.
 package approxlayer

@@ -53,6 +53,7 @@ type config struct {
 	observer string
 	seed     int64
 	bias     bool
+	float64  bool
 }
 
 // Option configures a layer constructor.
@@ -73,6 +74,10 @@ func WithSeed(seed int64) Option { return func(c *config) { c.seed = seed } }
 // WithBias gives a layer built by NewLinear or NewConv2d a learnable bias.
 func WithBias() Option { return func(c *config) { c.bias = true } }
 
+// WithFloat64 makes NewLinear and NewConv2d create float64 parameters (the
+// same draws as float32 ones, not rounded), for float64 graphs.
+func WithFloat64() Option { return func(c *config) { c.float64 = true } }
+
 func makeConfig(opts []Option) config {
 	c := config{preset: DefaultPreset, seed: 1}
 	for _, o := range opts {
@@ -85,6 +90,9 @@ func makeConfig(opts []Option) config {
 // of the preset's schemes, the per-channel weight axis pointed at the
 // layer's output channels, and weight parameters from the weight's current
 // value so that they are usable before the first training run.
+//
+// A vector weight (a linear layer with one output) is quantized per
+// tensor whatever the preset says: it has one output channel.
 func newLayer(name string, kind Kind, w *G.Node, wantDims, outAxis int, c config) (*Layer, error) {
 	if name == "" {
 		return nil, fmt.Errorf("approxlayer: a %s layer needs a name", kind)
@@ -95,18 +103,26 @@ func newLayer(name string, kind Kind, w *G.Node, wantDims, outAxis int, c config
 	if w.Op() != nil {
 		return nil, fmt.Errorf("approxlayer: layer %q: weight %q is computed by %v; a weight must be a learnable input node (NewMatrix, NewTensor)", name, w.Name(), w.Op())
 	}
-	if w.Dtype() != tensor.Float32 {
-		return nil, fmt.Errorf("approxlayer: layer %q: weight %q is %v; the approximate ops take float32", name, w.Name(), w.Dtype())
+	if w.Dtype() != tensor.Float32 && w.Dtype() != tensor.Float64 {
+		return nil, fmt.Errorf("approxlayer: layer %q: weight %q is %v; the approximate ops take float32 or float64", name, w.Name(), w.Dtype())
 	}
-	if w.Dims() != wantDims {
-		return nil, fmt.Errorf("approxlayer: layer %q: weight %q has shape %v; a %s weight has %d dimensions", name, w.Name(), w.Shape(), kind, wantDims)
+	vector := kind == KindLinear && w.Dims() == 1
+	if w.Dims() != wantDims && !vector {
+		want := fmt.Sprint(wantDims)
+		if kind == KindLinear {
+			want = "2 (or 1: a vector weight, one output)"
+		}
+		return nil, fmt.Errorf("approxlayer: layer %q: weight %q has shape %v; a %s weight has %s dimensions", name, w.Name(), w.Shape(), kind, want)
 	}
 	preset, err := quantize.PresetByName(c.preset)
 	if err != nil {
 		return nil, fmt.Errorf("approxlayer: layer %q: %w", name, err)
 	}
 	xScheme, wScheme := preset.Activation, preset.Weight
-	if wScheme.PerChannel {
+	switch {
+	case vector:
+		wScheme.PerChannel, wScheme.Axis = false, 0
+	case wScheme.PerChannel:
 		wScheme = wScheme.WithAxis(outAxis)
 	}
 	xKind, wKind := preset.ActivationObserver, preset.WeightObserver
@@ -125,7 +141,7 @@ func newLayer(name string, kind Kind, w *G.Node, wantDims, outAxis int, c config
 	qmin, qmax := xScheme.Range()
 	s.XParams = quantize.PerTensor(1, 0, qmin, qmax)
 	if v, ok := w.Value().(tensor.Tensor); ok {
-		if data, ok := v.Data().([]float32); ok {
+		if data, ok := weightData(v); ok {
 			s.WObserver.Observe(data, v.Shape())
 			if s.WParams, err = s.WObserver.Params(); err != nil {
 				return nil, fmt.Errorf("approxlayer: layer %q: weight %q: %w", name, w.Name(), err)
@@ -143,7 +159,8 @@ func newLayer(name string, kind Kind, w *G.Node, wantDims, outAxis int, c config
 }
 
 // WrapLinear makes a linear layer around an existing weight node w, (out,
-// in) for ops.OutIn or (in, out) for ops.InOut. Apply it with Forward.
+// in) for ops.OutIn or (in, out) for ops.InOut, or a vector (in) for a
+// layer with one output (either layout). Apply it with Forward.
 func WrapLinear(name string, w *G.Node, layout ops.WeightLayout, opts ...Option) (*Layer, error) {
 	c := makeConfig(opts)
 	if c.bias {
@@ -167,7 +184,11 @@ func wrapLinear(name string, w *G.Node, layout ops.WeightLayout, c config) (*Lay
 	}
 	l.layout = layout
 	shape := w.Shape()
-	l.out, l.in = shape[outAxis], shape[1-outAxis]
+	if shape.Dims() == 1 {
+		l.out, l.in = 1, shape[0]
+	} else {
+		l.out, l.in = shape[outAxis], shape[1-outAxis]
+	}
 	l.fanIn = l.in
 	l.mulsPerSample = l.in * l.out
 	return l, nil
@@ -184,7 +205,7 @@ func NewLinear(g *G.ExprGraph, name string, in, out int, opts ...Option) (*Layer
 	c := makeConfig(opts)
 	rng := rand.New(rand.NewSource(c.seed))
 	bound := 1 / math.Sqrt(float64(in))
-	w, err := newParam(g, name+".weight", tensor.Shape{out, in}, bound, rng)
+	w, err := newParam(g, name+".weight", tensor.Shape{out, in}, bound, rng, c.float64)
 	if err != nil {
 		return nil, err
 	}
@@ -193,22 +214,31 @@ func NewLinear(g *G.ExprGraph, name string, in, out int, opts ...Option) (*Layer
 		return nil, err
 	}
 	if c.bias {
-		if l.bias, err = newParam(g, name+".bias", tensor.Shape{out}, bound, rng); err != nil {
+		if l.bias, err = newParam(g, name+".bias", tensor.Shape{out}, bound, rng, c.float64); err != nil {
 			return nil, err
 		}
 	}
 	return l, nil
 }
 
-// newParam adds a learnable float32 input node drawn uniformly from
-// [-bound, bound]. Inputs are identified by name in a gorgonia graph, so a
-// name already in use is refused rather than silently shared.
-func newParam(g *G.ExprGraph, name string, shape tensor.Shape, bound float64, rng *rand.Rand) (*G.Node, error) {
+// newParam adds a learnable float32 (or float64) input node drawn
+// uniformly from [-bound, bound]. Inputs are identified by name in a
+// gorgonia graph, so a name already in use is refused rather than silently
+// shared.
+func newParam(g *G.ExprGraph, name string, shape tensor.Shape, bound float64, rng *rand.Rand, f64 bool) (*G.Node, error) {
 	if g == nil {
 		return nil, fmt.Errorf("approxlayer: nil graph")
 	}
 	if len(g.ByName(name)) > 0 {
 		return nil, fmt.Errorf("approxlayer: the graph already has a node named %q; give the layer another name", name)
+	}
+	if f64 {
+		data := make([]float64, shape.TotalSize())
+		for i := range data {
+			data[i] = (2*rng.Float64() - 1) * bound
+		}
+		v := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+		return G.NewTensor(g, tensor.Float64, shape.Dims(), G.WithShape(shape...), G.WithName(name), G.WithValue(v)), nil
 	}
 	data := make([]float32, shape.TotalSize())
 	for i := range data {
@@ -219,7 +249,7 @@ func newParam(g *G.ExprGraph, name string, shape tensor.Shape, bound float64, rn
 }
 
 // Forward applies the layer to x and returns its output: (batch, out) for
-// a linear layer given x (batch, in), (N, O, Ho, Wo) for a convolution
+// a linear layer given x (batch, in) ((batch, 1) for a vector weight), (N, O, Ho, Wo) for a convolution
 // given x (N, C, H, W). A layer is applied once: its observers and facts
 // describe one input.
 func (l *Layer) Forward(x *G.Node) (*G.Node, error) {
@@ -242,6 +272,22 @@ func (l *Layer) Forward(x *G.Node) (*G.Node, error) {
 	}
 	l.output = y
 	return y, nil
+}
+
+// weightData returns a weight's values as float32 for the observer (a
+// float64 weight rounded, as the ops quantize it).
+func weightData(v tensor.Tensor) ([]float32, bool) {
+	switch d := v.Data().(type) {
+	case []float32:
+		return d, true
+	case []float64:
+		f := make([]float32, len(d))
+		for i, x := range d {
+			f[i] = float32(x)
+		}
+		return f, true
+	}
+	return nil, false
 }
 
 func (l *Layer) forwardLinear(x *G.Node) (*G.Node, error) {

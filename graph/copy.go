@@ -2,9 +2,12 @@ package graph
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 
 	G "gorgonia.org/gorgonia"
+
+	"github.com/goapprox/goapprox/nn"
 )
 
 // copier rebuilds the nodes of one graph in another. Gorgonia cannot edit a
@@ -18,6 +21,10 @@ type copier struct {
 	// build replaces the copy of a source node: called with the copier,
 	// it returns the node that stands for it in dst.
 	build map[*G.Node]func(*copier) (*G.Node, error)
+	// seed seeds the dropouts that replace gorgonia's: the i-th gets
+	// seed+i; dropouts collects them.
+	seed     int64
+	dropouts []*nn.DropoutOp
 }
 
 func newCopier(src *G.ExprGraph) *copier {
@@ -56,6 +63,8 @@ func (c *copier) copy(n *G.Node) (*G.Node, error) {
 		m, err = c.copyLeaf(n)
 	case isConstant(n):
 		m, err = c.copyConstant(n)
+	case opType(n) == "gorgonia.dropoutOp":
+		m, err = c.copyDropout(n)
 	default:
 		m, err = c.copyApplication(n)
 	}
@@ -92,6 +101,40 @@ func (c *copier) copyConstant(n *G.Node) (*G.Node, error) {
 		return nil, fmt.Errorf("graph: copying the constant %q: %w", n.Name(), err)
 	}
 	return c.dst.AddNode(G.NewConstant(v, G.WithName(n.Name()))), nil
+}
+
+// copyDropout replaces gorgonia's Dropout, which draws from a clock-seeded
+// generator, by nn.Dropout with the same probability and training flag and
+// a seeded generator, so that a rewritten graph repeats its runs. The
+// probability and flag are unexported fields of gorgonia's op, read by
+// reflection (the gorgonia version is pinned).
+func (c *copier) copyDropout(n *G.Node) (*G.Node, error) {
+	kids := children(c.src, n)
+	if len(kids) != 1 {
+		return nil, fmt.Errorf("graph: dropout %q has %d inputs", n.Name(), len(kids))
+	}
+	x, err := c.copy(kids[0])
+	if err != nil {
+		return nil, err
+	}
+	op := reflect.ValueOf(n.Op())
+	if op.Kind() != reflect.Pointer || op.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("graph: dropout %q: unexpected op %T (gorgonia version?)", n.Name(), n.Op())
+	}
+	p, training := op.Elem().FieldByName("probability"), op.Elem().FieldByName("isTraining")
+	if p.Kind() != reflect.Float64 || training.Kind() != reflect.Bool {
+		return nil, fmt.Errorf("graph: dropout %q: cannot read its probability from %T (gorgonia version?)", n.Name(), n.Op())
+	}
+	m, d, err := nn.Dropout(x, p.Float(), c.seed+int64(len(c.dropouts)))
+	if err != nil {
+		return nil, fmt.Errorf("graph: rebuilding %v: %w", n.Name(), err)
+	}
+	d.SetTraining(training.Bool())
+	c.dropouts = append(c.dropouts, d)
+	if name := givenName(n, kids); name != "" {
+		G.WithName(name)(m)
+	}
+	return m, nil
 }
 
 // copyApplication applies n's op to the copies of its inputs. The op value

@@ -10,19 +10,24 @@
 //     matrix (in, batch) whose columns are the samples; the layer computes
 //     on xᵀ and transposes the result back, so the output keeps its shape
 //     (this costs two transposes).
+//   - X·theta, theta·X, x·W and theta·x: gorgonia.Mul with a weight vector
+//     (a linear layer with one output, as in linear and logistic
+//     regression) or with one sample as a vector.
 //   - gorgonia.Conv2d(x, W, ...), which gorgonia lowers to five nodes
 //     (im2col, reshape, A×Bᵀ, reshape, transpose) plus a reshape of W; the
 //     whole pattern becomes one approximate convolution with the same
 //     padding, stride and dilation.
 //   - ops.GroupedConv2d (grouped and depthwise convolution).
 //
-// A weight is a float32 leaf (an input node, as created by NewMatrix or
-// NewTensor) of rank 2 (linear) or 4 (convolution). When both operands of a
-// Mul are leaves, the right one is taken as the weight (the x·W idiom); list
-// the weights in Options.Weights to say otherwise. Biases are not part of a
-// layer here: the addition that follows the product is copied unchanged,
-// which computes the same thing (TorchApprox, too, adds the bias in float
-// after the approximate product).
+// A weight is a float32 or float64 leaf (an input node, as created by
+// NewMatrix, NewVector or NewTensor) of rank 1 or 2 (linear) or 4
+// (convolution). When both operands of a Mul are leaves, the weight is the
+// right one of two matrices (the x·W idiom), the vector of a matrix and a
+// vector, the left one of two vectors; list the weights in Options.Weights
+// to say otherwise. Biases are not part of a layer here: the addition that
+// follows the product is copied unchanged, which computes the same thing
+// (TorchApprox, too, adds the bias in float after the approximate
+// product).
 //
 // A layer is named after its weight node. Options choose which layers to
 // convert (glob patterns, skipping the first or last layer), the
@@ -51,6 +56,14 @@
 // gorgonia draws them from its own clock-seeded generator and merges equal
 // ones by hash, so a copy cannot reproduce them) and statement nodes
 // (gorgonia.Read, Set), whose copies would write into the original's
-// variables. Add those to the rewritten graph instead. gorgonia.Dropout is
-// a single op and is copied; note that gorgonia seeds it from the clock.
+// variables. Add those to the rewritten graph instead. gorgonia.Dropout,
+// which gorgonia seeds from the clock, becomes nn.Dropout with the same
+// probability and a generator seeded from Options.Seed, so that runs of the
+// rewritten graph repeat.
+//
+// In Float mode the rewritten layers compute what the original computed,
+// bit for bit: a product makes gorgonia's own BLAS call, a convolution
+// that replaces gorgonia.Conv2d computes as it does
+// (LayerState.FloatLikeGorgonia; Options.FastFloat trades that for the
+// faster float kernels).
 package graph

@@ -25,9 +25,23 @@ func convArgs(m golden.Meta) ops.ConvArgs {
 		Dilation: [2]int{m.Dilation[0], m.Dilation[1]}, Groups: m.Groups}
 }
 
-func fromArray(g *G.ExprGraph, name string, a golden.Array) *G.Node {
-	v := tensor.New(tensor.WithShape(a.Shape...), tensor.WithBacking(append([]float32(nil), a.Float32...)))
-	return G.NewTensor(g, tensor.Float32, len(a.Shape), G.WithShape(a.Shape...), G.WithName(name), G.WithValue(v))
+// fromArray adds a leaf of dtype dt holding a case's (float32) array.
+func fromArray(g *G.ExprGraph, dt tensor.Dtype, name string, a golden.Array) *G.Node {
+	var v *tensor.Dense
+	if dt == tensor.Float64 {
+		v = tensor.New(tensor.WithShape(a.Shape...), tensor.WithBacking(widen(a.Float32)))
+	} else {
+		v = tensor.New(tensor.WithShape(a.Shape...), tensor.WithBacking(append([]float32(nil), a.Float32...)))
+	}
+	return G.NewTensor(g, dt, len(a.Shape), G.WithShape(a.Shape...), G.WithName(name), G.WithValue(v))
+}
+
+func widen(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
 }
 
 // transpose2 returns the transpose of a float32 matrix.
@@ -43,7 +57,7 @@ func transpose2(a golden.Array) golden.Array {
 }
 
 // relToMax fails unless every |got-want| <= tol·max|want|.
-func relToMax(t *testing.T, what string, got, want []float32, tol float64) {
+func relToMax(t *testing.T, what string, got []float64, want []float32, tol float64) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
@@ -53,7 +67,7 @@ func relToMax(t *testing.T, what string, got, want []float32, tol float64) {
 		scale = math.Max(scale, math.Abs(float64(v)))
 	}
 	for i := range want {
-		if d := math.Abs(float64(got[i]) - float64(want[i])); !(d <= tol*scale) {
+		if d := math.Abs(got[i] - float64(want[i])); !(d <= tol*scale) {
 			t.Fatalf("%s[%d] = %g, want %g", what, i, got[i], want[i])
 		}
 	}
@@ -61,20 +75,22 @@ func relToMax(t *testing.T, what string, got, want []float32, tol float64) {
 
 func TestGoldenVectorsThroughRewrite(t *testing.T) {
 	golden.RunCases(t, shared.RequireOperators(t), func(t *testing.T, c *golden.Case, table []int32) {
-		if c.Meta.Kind == "linear" {
-			// x·W with W stored (in, out): per-channel axis 1.
-			runGolden(t, c, table, "x·W")
-			// W·X with X's columns the samples: per-channel axis 0.
-			runGolden(t, c, table, "W·X")
-		} else {
-			runGolden(t, c, table, "conv")
+		for _, dt := range dtypes {
+			if c.Meta.Kind == "linear" {
+				// x·W with W stored (in, out): per-channel axis 1.
+				runGolden(t, dt, c, table, "x·W")
+				// W·X with X's columns the samples: per-channel axis 0.
+				runGolden(t, dt, c, table, "W·X")
+			} else {
+				runGolden(t, dt, c, table, "conv")
+			}
 		}
 	})
 }
 
 // runGolden builds the plain graph for one case and form, rewrites it,
 // and checks y, dL/dx and dL/dw for L = Σ y ⊙ grad_out.
-func runGolden(t *testing.T, c *golden.Case, table []int32, form string) {
+func runGolden(t *testing.T, dt tensor.Dtype, c *golden.Case, table []int32, form string) {
 	t.Helper()
 	g := G.NewGraph()
 	var x, w, gout, out *G.Node
@@ -83,20 +99,20 @@ func runGolden(t *testing.T, c *golden.Case, table []int32, form string) {
 	wAxis := 0
 	switch form {
 	case "x·W":
-		x, w = fromArray(g, "x", c.X), fromArray(g, "w", transpose2(c.W))
-		gout = fromArray(g, "grad_out", c.GradOut)
+		x, w = fromArray(g, dt, "x", c.X), fromArray(g, dt, "w", transpose2(c.W))
+		gout = fromArray(g, dt, "grad_out", c.GradOut)
 		out = G.Must(G.Mul(x, w))
 		wantY, wantGX, wantGW = c.Y, c.GradX, transpose2(c.GradW)
 		wAxis = 1
 	case "W·X":
-		x, w = fromArray(g, "x", transpose2(c.X)), fromArray(g, "w", c.W)
-		gout = fromArray(g, "grad_out", transpose2(c.GradOut))
+		x, w = fromArray(g, dt, "x", transpose2(c.X)), fromArray(g, dt, "w", c.W)
+		gout = fromArray(g, dt, "grad_out", transpose2(c.GradOut))
 		out = G.Must(G.Mul(w, x))
 		wantY, wantGX, wantGW = transpose2(c.Y), transpose2(c.GradX), c.GradW
 		opt.Weights = G.Nodes{w}
 	case "conv":
-		x, w = fromArray(g, "x", c.X), fromArray(g, "w", c.W)
-		gout = fromArray(g, "grad_out", c.GradOut)
+		x, w = fromArray(g, dt, "x", c.X), fromArray(g, dt, "w", c.W)
+		gout = fromArray(g, dt, "grad_out", c.GradOut)
 		a := convArgs(c.Meta)
 		if a.Groups == 1 {
 			out = G.Must(G.Conv2d(x, w, tensor.Shape{c.W.Shape[2], c.W.Shape[3]}, c.Meta.Padding, c.Meta.Stride, c.Meta.Dilation))
@@ -158,7 +174,8 @@ func runGolden(t *testing.T, c *golden.Case, table []int32, form string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	relToMax(t, form+" y", y.Data().([]float32), wantY.Float32, 1e-6)
-	relToMax(t, form+" grad_x", gx.Data().([]float32), wantGX.Float32, 1e-5)
-	relToMax(t, form+" grad_w", gw.Data().([]float32), wantGW.Float32, 1e-5)
+	form += " " + dt.String()
+	relToMax(t, form+" y", floats64(t, y), wantY.Float32, 1e-6)
+	relToMax(t, form+" grad_x", floats64(t, gx), wantGX.Float32, 1e-5)
+	relToMax(t, form+" grad_w", floats64(t, gw), wantGW.Float32, 1e-5)
 }

@@ -17,6 +17,10 @@ const (
 	formXW      form = iota // Mul(x, W): x (batch, in), W (in, out)
 	formWx                  // Mul(W, x): W (out, in), x (in)
 	formWX                  // Mul(W, X): W (out, in), X (in, batch)
+	formXv                  // Mul(X, theta): X (batch, in), theta (in)
+	formVX                  // Mul(theta, X): theta (in), X (in, batch)
+	formVW                  // Mul(x, W): x (in), W (in, out)
+	formDot                 // Mul(theta, x): theta (in), x (in)
 	formConv                // gorgonia.Conv2d's five nodes
 	formGrouped             // ops.GroupedConv2d
 )
@@ -40,10 +44,11 @@ type matcher struct {
 	weights map[*G.Node]bool
 }
 
-// isWeight reports whether n can be the weight of a layer: a float32 leaf
-// of the given rank (and one of Options.Weights when those are given).
+// isWeight reports whether n can be the weight of a layer: a float32 or
+// float64 leaf of the given rank (and one of Options.Weights when those
+// are given).
 func (m *matcher) isWeight(n *G.Node, rank int) bool {
-	if n.Op() != nil || n.Dims() != rank || n.Dtype() != tensor.Float32 {
+	if n.Op() != nil || n.Dims() != rank || (n.Dtype() != tensor.Float32 && n.Dtype() != tensor.Float64) {
 		return false
 	}
 	return m.weights == nil || m.weights[n]
@@ -71,9 +76,13 @@ func (m *matcher) find() []match {
 }
 
 // linear matches gorgonia.Mul of a weight and an input, either way round.
-// Mul of two matrices is the op "A × B", of a matrix and a vector "A × b";
-// products with transposed operands (which Mul never builds; Conv2d does)
-// are left alone.
+// Mul of two matrices is the op "A × B", of a matrix and a vector "A × b",
+// of a vector and a matrix "Aᵀ × b" (inputs swapped), of two vectors
+// "a ⋅ b"; products with transposed operands (which Mul never builds;
+// Conv2d does) are left alone. When both operands are leaves and
+// Options.Weights does not say, the weight is the right matrix of two, the
+// vector of a matrix and a vector (X·theta, theta·X), the left vector of
+// two (theta·x).
 func (m *matcher) linear(n *G.Node) (match, bool) {
 	kids := children(m.g, n)
 	if len(kids) != 2 {
@@ -92,9 +101,38 @@ func (m *matcher) linear(n *G.Node) (match, bool) {
 		case left && b.Dims() == 2:
 			return match{form: formWX, kind: approxlayer.KindLinear, output: n, x: b, w: a}, true
 		}
-	case "A × b":
-		if m.isWeight(a, 2) && b.Dims() == 1 {
+	case "A × b": // Mul(a, b), a a matrix, b a vector
+		vec, mat := m.isWeight(b, 1), m.isWeight(a, 2)
+		if vec && mat && m.weights == nil {
+			mat = false
+		}
+		switch {
+		case vec && a.Dims() == 2:
+			return match{form: formXv, kind: approxlayer.KindLinear, output: n, x: a, w: b}, true
+		case mat && b.Dims() == 1:
 			return match{form: formWx, kind: approxlayer.KindLinear, output: n, x: b, w: a}, true
+		}
+	case "Aᵀ × b": // Mul(b, a), b a vector, a a matrix
+		vec, mat := m.isWeight(b, 1), m.isWeight(a, 2)
+		if vec && mat && m.weights == nil {
+			mat = false
+		}
+		switch {
+		case vec && a.Dims() == 2:
+			return match{form: formVX, kind: approxlayer.KindLinear, output: n, x: a, w: b}, true
+		case mat && b.Dims() == 1:
+			return match{form: formVW, kind: approxlayer.KindLinear, output: n, x: b, w: a}, true
+		}
+	case "a ⋅ b": // Mul(a, b) of two vectors
+		left, right := m.isWeight(a, 1), m.isWeight(b, 1)
+		if a == b {
+			return match{}, false
+		}
+		switch {
+		case left && b.Dims() == 1:
+			return match{form: formDot, kind: approxlayer.KindLinear, output: n, x: b, w: a}, true
+		case right && a.Dims() == 1:
+			return match{form: formDot, kind: approxlayer.KindLinear, output: n, x: a, w: b}, true
 		}
 	}
 	return match{}, false

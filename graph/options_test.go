@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goapprox/goapprox/lut"
+	"github.com/goapprox/goapprox/nn"
 	"github.com/goapprox/goapprox/ops"
 )
 
@@ -154,14 +155,14 @@ func TestWeightOnTheLeft(t *testing.T) {
 		t.Fatalf("W·X has shape %v, want (3, 4)", s)
 	}
 	// Without Options.Weights, a Mul of two leaf matrices is read as x·W:
-	// cols is taken as the weight of Mul(w2, cols). A vector is never a
-	// weight, so Mul(w, v) is still W·x.
+	// cols is taken as the weight of Mul(w2, cols); of a leaf matrix and a
+	// leaf vector as X·theta: v is taken as the weight of Mul(w, v).
 	res2, err := Rewrite(g, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(res2.Layers.Names()); got != "[w cols]" {
-		t.Fatalf("without Options.Weights: layers %s, want [w cols]", got)
+	if got := fmt.Sprint(res2.Layers.Names()); got != "[v cols]" {
+		t.Fatalf("without Options.Weights: layers %s, want [v cols]", got)
 	}
 	want := values(t, g, yv, ym)
 	got := values(t, res.Graph, res.Node(yv), res.Node(ym))
@@ -218,17 +219,33 @@ func TestDifferentTablesStayDistinct(t *testing.T) {
 	}
 }
 
-// Gorgonia's Dropout is one op (not a random node) and is copied as it is.
+// Gorgonia's Dropout, which seeds from the clock, becomes a seeded
+// nn.Dropout with its probability: two rewrites with one seed drop the
+// same elements.
 func TestDropoutIsCopied(t *testing.T) {
 	m := buildMLP(t)
 	d := G.Must(G.Dropout(m.h, 0.5))
-	res, err := Rewrite(m.g, Options{})
-	if err != nil {
-		t.Fatal(err)
+	var masks [2][]float32
+	for i := range masks {
+		res, err := Rewrite(m.g, Options{Seed: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd := res.Node(d)
+		op, ok := nd.Op().(*nn.DropoutOp)
+		if !ok || op.Prob != 0.5 || !op.Training || children(res.Graph, nd)[0] != res.Node(m.h) || len(res.Dropouts) != 1 {
+			t.Fatalf("dropout copied as %v", nd)
+		}
+		vals := values(t, res.Graph, nd, res.Node(m.h))
+		for j, v := range vals[0] {
+			if v != 0 && v != 2*vals[1][j] {
+				t.Fatalf("dropout output %v for input %v, want 0 or twice the input", v, vals[1][j])
+			}
+		}
+		masks[i] = vals[0]
 	}
-	nd := res.Node(d)
-	if nd == nil || nd.Op() != d.Op() || children(res.Graph, nd)[0] != res.Node(m.h) {
-		t.Fatalf("dropout copied as %v", nd)
+	if maxRelDiff(t, masks[0], masks[1]) != 0 {
+		t.Fatal("two rewrites with one seed dropped different elements")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goapprox/goapprox/approxlayer"
+	"github.com/goapprox/goapprox/nn"
 	"github.com/goapprox/goapprox/ops"
 )
 
@@ -27,7 +28,14 @@ type Options struct {
 	// Preset is the quantization preset (default approxlayer.DefaultPreset)
 	// and Observer replaces its observer kinds when not empty.
 	Preset, Observer string
-	// Seed seeds each layer's noise generator: layer i gets Seed+i.
+	// FastFloat runs the Float mode of float32 layers that replace a
+	// gorgonia.Conv2d on GoApprox's float kernels, which are faster than
+	// gorgonia's im2col and BLAS product but sum in another order: outputs
+	// then differ from the original's in the last bits. Without it, a
+	// rewritten graph in Float mode computes the original's bits.
+	FastFloat bool
+	// Seed seeds each layer's noise generator (layer i gets Seed+i) and
+	// the dropouts that replace gorgonia's (dropout i gets Seed+i).
 	Seed int64
 }
 
@@ -37,7 +45,19 @@ type Result struct {
 	Graph *G.ExprGraph
 	// Layers holds the approximate layers in graph order.
 	Layers *approxlayer.Registry
-	nodes  map[*G.Node]*G.Node
+	// Dropouts are the seeded dropouts that replace gorgonia's, in graph
+	// order.
+	Dropouts []*nn.DropoutOp
+	nodes    map[*G.Node]*G.Node
+}
+
+// SetTraining switches every layer (observers, noise) and every dropout
+// between training and evaluation.
+func (r *Result) SetTraining(on bool) {
+	r.Layers.SetTraining(on)
+	for _, d := range r.Dropouts {
+		d.SetTraining(on)
+	}
 }
 
 // Node returns the node of the new graph that stands for old, a node of the
@@ -81,6 +101,7 @@ func Rewrite(g *G.ExprGraph, opt Options) (*Result, error) {
 	}
 
 	c := newCopier(g)
+	c.seed = opt.Seed
 	reg, err := approxlayer.NewRegistry()
 	if err != nil {
 		return nil, err
@@ -115,7 +136,7 @@ func Rewrite(g *G.ExprGraph, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	return &Result{Graph: c.dst, Layers: reg, nodes: c.nodes}, nil
+	return &Result{Graph: c.dst, Layers: reg, Dropouts: c.dropouts, nodes: c.nodes}, nil
 }
 
 // nameLayers names each layer after its weight, and refuses weights shared
@@ -147,7 +168,7 @@ func nameLayers(found []match) error {
 // choose applies the options' selection to the layers found.
 func choose(found []match, opt Options) ([]match, error) {
 	if len(found) == 0 {
-		return nil, fmt.Errorf("graph: no layer to convert: the graph has no gorgonia.Mul with a float32 weight leaf, " +
+		return nil, fmt.Errorf("graph: no layer to convert: the graph has no gorgonia.Mul with a float32 or float64 weight leaf, " +
 			"no gorgonia.Conv2d and no ops.GroupedConv2d (see the package documentation for the forms recognised)")
 	}
 	first, last := 0, len(found)
@@ -232,9 +253,9 @@ func buildLayer(c *copier, mt match, opt Options, seed int64) (*approxlayer.Laye
 	var l *approxlayer.Layer
 	switch mt.kind {
 	case approxlayer.KindLinear:
-		layout := ops.OutIn
-		if mt.form == formXW {
-			layout = ops.InOut
+		layout := ops.InOut
+		if mt.form == formWx || mt.form == formWX {
+			layout = ops.OutIn
 		}
 		l, err = approxlayer.WrapLinear(mt.name, w, layout, lopts...)
 	case approxlayer.KindConv2d:
@@ -242,6 +263,10 @@ func buildLayer(c *copier, mt match, opt Options, seed int64) (*approxlayer.Laye
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("graph: %w", err)
+	}
+	if mt.form == formConv && !opt.FastFloat {
+		// Float mode then gives gorgonia.Conv2d's own bits.
+		l.State().FloatLikeGorgonia = true
 	}
 	y, err := applyLayer(l, mt.form, x)
 	if err != nil {
@@ -256,6 +281,32 @@ func buildLayer(c *copier, mt match, opt Options, seed int64) (*approxlayer.Laye
 // and turned back.
 func applyLayer(l *approxlayer.Layer, f form, x *G.Node) (*G.Node, error) {
 	switch f {
+	case formXv, formVX, formVW, formDot:
+		// A vector operand: one sample as a row, or a one-output layer.
+		if f == formVX {
+			xt, err := G.Transpose(x)
+			if err != nil {
+				return nil, err
+			}
+			x = xt
+		} else if x.Dims() == 1 {
+			row, err := G.Reshape(x, tensor.Shape{1, x.Shape()[0]})
+			if err != nil {
+				return nil, err
+			}
+			x = row
+		}
+		y, err := l.Forward(x)
+		if err != nil {
+			return nil, err
+		}
+		switch f {
+		case formVW:
+			return G.Reshape(y, tensor.Shape{l.Out()})
+		case formDot:
+			return G.Reshape(y, tensor.ScalarShape())
+		}
+		return G.Reshape(y, tensor.Shape{x.Shape()[0]})
 	case formWx:
 		row, err := G.Reshape(x, tensor.Shape{1, x.Shape()[0]})
 		if err != nil {

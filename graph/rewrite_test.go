@@ -65,8 +65,7 @@ func TestCNNFloatEqualsOriginal(t *testing.T) {
 	want := values(t, m.g, m.out, m.cost)
 	got := values(t, res.Graph, res.Node(m.out), res.Node(m.cost))
 	for i := range want {
-		t.Logf("output %d: max rel diff %g", i, maxRelDiff(t, got[i], want[i]))
-		if d := maxRelDiff(t, got[i], want[i]); d > 1e-6 {
+		if d := maxRelDiff(t, got[i], want[i]); d != 0 {
 			t.Fatalf("output %d differs from the original by %g", i, d)
 		}
 	}
@@ -179,5 +178,23 @@ func TestQuantizedAndExactApproximate(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// With FastFloat the rewritten convolution runs on the float kernels:
+// the original's outputs to rounding, not necessarily its bits.
+func TestFastFloat(t *testing.T) {
+	m := buildCNN(t)
+	res, err := Rewrite(m.g, Options{FastFloat: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Layers.Layer("conv1").State().FloatLikeGorgonia {
+		t.Fatal("FastFloat left conv1 computing as gorgonia does")
+	}
+	want := values(t, m.g, m.out)[0]
+	got := values(t, res.Graph, res.Node(m.out))[0]
+	if d := maxRelDiff(t, got, want); d > 1e-6 {
+		t.Fatalf("output differs from the original by %g", d)
 	}
 }

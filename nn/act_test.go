@@ -63,7 +63,7 @@ func TestReLU6(t *testing.T) {
 	if want := []float32{0, 0, 3, 4, 5, 0, 0, 0}; !equal(dx, want) {
 		t.Errorf("ReLU6 gradient = %v, want %v", dx, want)
 	}
-	if (&ReLU6Op{dims: 2}).Hashcode() == (&ReLU6Op{dims: 4}).Hashcode() {
+	if (newReLU6Op(2)).Hashcode() == (newReLU6Op(4)).Hashcode() {
 		t.Error("ReLU6 ops of different rank share a hash")
 	}
 }

@@ -3,12 +3,12 @@ package nn
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 	"unsafe"
 
 	"github.com/chewxy/hm"
 	"github.com/goapprox/goapprox/internal/parallel"
+	"github.com/goapprox/goapprox/internal/values"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -705,8 +705,4 @@ func (op *batchNormGradOp) String() string {
 }
 
 // hashOf is the 32-bit FNV-1a of an op's WriteHash.
-func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 { return values.Hash(op.WriteHash) }

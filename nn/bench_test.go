@@ -141,9 +141,9 @@ func BenchmarkActivationOps(b *testing.B) {
 					Do(...G.Value) (G.Value, error)
 				}
 				if name == "relu" {
-					fwd, grad = &ReLUOp{dims: 4}, &reluGradOp{dims: 4}
+					fwd, grad = newReLUOp(4), &ClampGradOp{dims: 4}
 				} else {
-					fwd, grad = &ReLU6Op{dims: 4}, &relu6GradOp{dims: 4}
+					fwd, grad = newReLU6Op(4), &ClampGradOp{Six: true, dims: 4}
 				}
 				b.ReportAllocs()
 				start := cputime.Process()

@@ -140,11 +140,11 @@ func runBatchNormAct(t *testing.T, c bnCase, seed uint64, a Activation, fused bo
 	} else {
 		z := do(fwd, x, s, b)
 		if a == ActReLU6 {
-			y = do(&ReLU6Op{dims: c.shape.Dims()}, z)
-			bnDy = do(&relu6GradOp{dims: c.shape.Dims()}, z, dy)
+			y = do(newReLU6Op(c.shape.Dims()), z)
+			bnDy = do(&ClampGradOp{Six: true, dims: c.shape.Dims()}, z, dy)
 		} else {
-			y = do(&ReLUOp{dims: c.shape.Dims()}, z)
-			bnDy = do(&reluGradOp{dims: c.shape.Dims()}, z, dy)
+			y = do(newReLUOp(c.shape.Dims()), z)
+			bnDy = do(&ClampGradOp{dims: c.shape.Dims()}, z, dy)
 		}
 	}
 	out := [][]float32{slices.Clone(y.Data().([]float32))}

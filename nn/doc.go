@@ -1,5 +1,6 @@
 // Package nn provides the Gorgonia building blocks the GoApprox model zoo
-// needs and Gorgonia v0.9.18 lacks or gets wrong, all float32:
+// needs and Gorgonia v0.9.18 lacks or gets wrong, float32 (Dropout also
+// float64):
 //
 //   - BatchNorm: per-channel batch normalisation for (N, C, H, W) and (N, F)
 //     inputs with learnable scale and bias of shape (C) and PyTorch's running
@@ -14,9 +15,16 @@
 //   - SoftmaxCrossEntropy: mean cross-entropy of integer labels under
 //     softmax(logits), one op with a numerically stable log-softmax and an
 //     exact gradient (Gorgonia has no categorical cross-entropy); Accuracy.
-//   - ReLU6: min(max(x, 0), 6) with gradient 0 outside (0, 6), as PyTorch.
+//   - ReLU and ReLU6: max(x, 0) and min(max(x, 0), 6) as one clamp op
+//     (float32 and float64), with gradient 0 outside (0, ∞) and (0, 6), as
+//     PyTorch.
 //   - GlobalAvgPool: (N, C, H, W) -> (N, C) mean with gradient. Gorgonia's
 //     GlobalAveragePool2D has no gradient and returns (N, C, 1, 1).
+//   - Dropout: seeded (one generator per op, the same masks for the same
+//     seed), with its probability hashed and the gradient scaled by
+//     1/(1-p). Gorgonia's seeds from the clock, merges dropouts of different
+//     probabilities and divides the gradient by p; graph.Rewrite replaces
+//     it by this one.
 //   - Kaiming (He) and Glorot initialisers taking an explicit *rand.Rand, since
 //     Gorgonia's initialisers seed from the clock.
 //

@@ -98,7 +98,7 @@ func TestInitialiserErrors(t *testing.T) {
 
 func TestPreallocReuse(t *testing.T) {
 	x := f32(tensor.Shape{2, 3}, -1, 2, 7, 0, 3, 9)
-	op := &ReLU6Op{dims: 2}
+	op := newReLU6Op(2)
 	buf := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(2, 3))
 	v, err := op.UsePreallocDo(buf, x)
 	if err != nil || v != buf || !equal(buf.Float32s(), []float32{0, 2, 6, 0, 3, 6}) {

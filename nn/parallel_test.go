@@ -26,14 +26,14 @@ func TestOpsIndependentOfThreads(t *testing.T) {
 		{"batch norm relu6 eval", func() [][]float32 { return runBatchNormOps(tensor.Shape{32, 16, 10, 10}, false, ActReLU6) }},
 		{"relu", func() [][]float32 {
 			x, dy := randTensor(3, 1, 100003), randTensor(4, 1, 100003)
-			y := mustDo((&ReLUOp{dims: 1}).Do(x))
-			dx := mustDo((&reluGradOp{dims: 1}).Do(x, dy))
+			y := mustDo((newReLUOp(1)).Do(x))
+			dx := mustDo((&ClampGradOp{dims: 1}).Do(x, dy))
 			return [][]float32{y, dx}
 		}},
 		{"relu6", func() [][]float32 {
 			x, dy := randTensor(5, 4, 100003), randTensor(6, 1, 100003)
-			y := mustDo((&ReLU6Op{dims: 1}).Do(x))
-			dx := mustDo((&relu6GradOp{dims: 1}).Do(x, dy))
+			y := mustDo((newReLU6Op(1)).Do(x))
+			dx := mustDo((&ClampGradOp{Six: true, dims: 1}).Do(x, dy))
 			return [][]float32{y, dx}
 		}},
 		{"max pool", func() [][]float32 {

@@ -21,7 +21,7 @@ func TestReLU(t *testing.T) {
 	if want := []float32{0, 0, 0, 0, 5, 6, 0, 8}; !sameBits(dx, want) {
 		t.Errorf("ReLU gradient = %v, want %v", dx, want)
 	}
-	if (&ReLUOp{dims: 2}).Hashcode() == (&ReLUOp{dims: 4}).Hashcode() {
+	if (newReLUOp(2)).Hashcode() == (newReLUOp(4)).Hashcode() {
 		t.Error("ReLU ops of different rank share a hash")
 	}
 }
@@ -42,8 +42,8 @@ func TestReLUMatchesRectify(t *testing.T) {
 }
 
 func TestReLUNoAllocation(t *testing.T) {
-	fwd := &ReLUOp{dims: 4}
-	grad := &reluGradOp{dims: 4}
+	fwd := newReLUOp(4)
+	grad := &ClampGradOp{dims: 4}
 	x, dy := randTensor(1, 1, 8, 6, 28, 28), randTensor(2, 1, 8, 6, 28, 28)
 	run := func() {
 		if _, err := fwd.Do(x); err != nil {
@@ -69,5 +69,42 @@ func TestReLU6NonFinite(t *testing.T) {
 	}
 	if want := []float32{0, 0, 0}; !sameBits(dx, want) {
 		t.Errorf("ReLU6 gradient = %v, want %v", dx, want)
+	}
+}
+
+// TestClampFloat64 checks ReLU and ReLU6 on float64 values against the
+// float32 ops on the same values, edge values included, values and
+// gradients bit for bit (after widening).
+func TestClampFloat64(t *testing.T) {
+	nan, inf := math.NaN(), math.Inf(1)
+	xs := []float64{-2, math.Copysign(0, -1), 0, 0.5, 3, 5.75, 6, 7, nan, inf, -inf}
+	dys := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+	x32, dy32 := make([]float32, len(xs)), make([]float32, len(xs))
+	for i := range xs {
+		x32[i], dy32[i] = float32(xs[i]), float32(dys[i])
+	}
+	for _, six := range []bool{false, true} {
+		var fwd G.Op = newReLUOp(1)
+		if six {
+			fwd = newReLU6Op(1)
+		}
+		grad := &ClampGradOp{Six: six, dims: 1}
+		do := func(op G.Op, in ...G.Value) G.Value {
+			v, err := op.Do(in...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		y64 := do(fwd, tensor.New(tensor.WithBacking(xs))).Data().([]float64)
+		dx64 := do(grad, tensor.New(tensor.WithBacking(xs)), tensor.New(tensor.WithBacking(dys))).Data().([]float64)
+		y32 := do(fwd, f32(tensor.Shape{len(xs)}, x32...)).Data().([]float32)
+		dx32 := do(grad, f32(tensor.Shape{len(xs)}, x32...), f32(tensor.Shape{len(xs)}, dy32...)).Data().([]float32)
+		for i := range xs {
+			bothNaN := math.IsNaN(y64[i]) && math.IsNaN(float64(y32[i]))
+			if !bothNaN && math.Float64bits(y64[i]) != math.Float64bits(float64(y32[i])) || dx64[i] != float64(dx32[i]) {
+				t.Fatalf("six=%t x=%v: float64 %v, %v; float32 %v, %v", six, xs[i], y64[i], dx64[i], y32[i], dx32[i])
+			}
+		}
 	}
 }

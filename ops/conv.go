@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/goapprox/goapprox/internal/values"
 	"github.com/goapprox/goapprox/ops/floatkernel"
 	"github.com/goapprox/goapprox/ops/kernel"
 )
@@ -95,7 +96,7 @@ type Conv2dOp struct {
 // Conv2d adds an approximate convolution of x (N, C, H, W) with w (O,
 // C/groups, kh, kw) to x's graph.
 func Conv2d(x, w *gorgonia.Node, s *LayerState, args ConvArgs) (*gorgonia.Node, error) {
-	if err := checkFloat32("Conv2d", x, w); err != nil {
+	if err := checkFloats("Conv2d", x, w); err != nil {
 		return nil, err
 	}
 	if s == nil || s.ID == "" {
@@ -121,6 +122,9 @@ func (op *Conv2dOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *Conv2dOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(vs) > 0 && isFloat64(vs[0]) {
+		return convDoG[float64](op.State, op.rec, &op.out, op.Args, prealloc, vs)
+	}
 	x, w, g, err := convInputs(op.Args, vs)
 	if err != nil {
 		return nil, err
@@ -168,6 +172,10 @@ func convForwardWith(s *LayerState, rec *runRecord, ws *floatkernel.Workspace, y
 	impl := gorgonia.WhichBLAS()
 	switch s.Mode {
 	case Float:
+		if s.FloatLikeGorgonia {
+			convFloatG(generic[float32](rec), y, x, w, g, s.threads())
+			return nil, nil
+		}
 		return nil, floatkernel.Conv2d(impl, y, x, w, g, s.threads(), ws)
 	case Quantized, Noise:
 		rec.quantizeInputs(s, x, xs, w, wsh, false, true, gradXFloat)
@@ -180,7 +188,7 @@ func convForwardWith(s *LayerState, rec *runRecord, ws *floatkernel.Workspace, y
 		return nil, nil
 	}
 	rec.quantizeInputs(s, x, xs, w, wsh, true, false, gradXCodes)
-	return convApprox(s, rec, y, g)
+	return convApprox(s, rec, y, rec.x.q.bytes, rec.w.q.bytes, g)
 }
 
 // convScratch is one rescale worker's memory for window sums.
@@ -193,22 +201,21 @@ type convScratch struct {
 // sums) with padding read as the code zx, exact zero-point correction, one
 // rescale. It returns the integer sums in Approximate mode, nil in
 // Surrogate mode.
-func convApprox(s *LayerState, rec *runRecord, y []float32, g kernel.ConvGeom) ([]int32, error) {
-	xBytes, wBytes := rec.x.q.bytes, rec.w.q.bytes
+func convApprox[Y values.Float](s *LayerState, rec *runRecord, y []Y, xBytes, wBytes []byte, g kernel.ConvGeom) ([]int32, error) {
 	pad := byte(rec.xp.ZeroPoint[0])
 	if s.Mode == Surrogate {
 		rec.facc = grow(rec.facc, g.YLen())
 		if err := s.surrogateConv2d(rec.facc, xBytes, wBytes, pad, g); err != nil {
 			return nil, err
 		}
-		convCorrect(s, rec, y, rec.facc, g)
+		convCorrect(s, rec, y, rec.facc, xBytes, wBytes, g)
 		return nil, nil
 	}
 	rec.acc = grow(rec.acc, g.YLen())
 	if err := s.lutConv2d(rec.acc, xBytes, wBytes, pad, g); err != nil {
 		return nil, err
 	}
-	convCorrect(s, rec, y, rec.acc, g)
+	convCorrect(s, rec, y, rec.acc, xBytes, wBytes, g)
 	return rec.acc, nil
 }
 
@@ -216,8 +223,7 @@ func convApprox(s *LayerState, rec *runRecord, y []float32, g kernel.ConvGeom) (
 // sw[o] from the convolution sums acc, padding counted as the code zx. The
 // correction is an integer and the sums are integers or float32, so their
 // float64 sum is exact: integer sums give the same bits as integer math.
-func convCorrect[A int32 | float32](s *LayerState, rec *runRecord, y []float32, acc []A, g kernel.ConvGeom) {
-	xBytes, wBytes := rec.x.q.bytes, rec.w.q.bytes
+func convCorrect[A int32 | float32, Y values.Float](s *LayerState, rec *runRecord, y []Y, acc []A, xBytes, wBytes []byte, g kernel.ConvGeom) {
 	zx, sx := rec.xp.ZeroPoint[0], float64(rec.xp.Scale[0])
 	k := g.FanIn()
 	spatial := g.OutH() * g.OutW()
@@ -248,17 +254,19 @@ func convCorrect[A int32 | float32](s *LayerState, rec *runRecord, y []float32, 
 				scale := sx * sw
 				accPlane, yPlane := acc[base:base+spatial], y[base:base+spatial]
 				if zw == 0 {
-					if ints, ok := any(accPlane).([]int32); ok {
-						rescale(yPlane, ints, corr, scale)
+					ints, ok := any(accPlane).([]int32)
+					y32, ok32 := any(yPlane).([]float32)
+					if ok && ok32 {
+						rescale(y32, ints, corr, scale)
 						continue
 					}
 					for p, a := range accPlane {
-						yPlane[p] = float32((float64(a) + float64(corr)) * scale)
+						yPlane[p] = Y((float64(a) + float64(corr)) * scale)
 					}
 					continue
 				}
 				for p, a := range accPlane {
-					yPlane[p] = float32((float64(a) + float64(corr-zw*win[p])) * scale)
+					yPlane[p] = Y((float64(a) + float64(corr-zw*win[p])) * scale)
 				}
 			}
 		}
@@ -380,6 +388,8 @@ type Conv2dGradOp struct {
 	out   *tensor.Dense  // output buffer reused between runs
 	own   [2]operand     // x and w quantized here when the forward run did not keep them
 	ws    floatkernel.Workspace
+	own32 *[2]operandG[float32]
+	own64 *[2]operandG[float64]
 }
 
 func (op *Conv2dGradOp) Arity() int    { return 3 }
@@ -410,6 +420,9 @@ func (op *Conv2dGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *Conv2dGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(vs) != 3 {
 		return nil, fmt.Errorf("ops: Conv2dGrad takes 3 inputs, got %d", len(vs))
+	}
+	if isFloat64(vs[0]) {
+		return convGradDoG[float64](op, prealloc, vs)
 	}
 	x, w, g, err := convInputs(op.Args, vs[:2])
 	if err != nil {
@@ -505,7 +518,7 @@ type GroupedConv2dOp struct {
 // GroupedConv2d adds a float grouped convolution of x (N, C, H, W) with w
 // (O, C/groups, kh, kw) to x's graph.
 func GroupedConv2d(x, w *gorgonia.Node, args ConvArgs) (*gorgonia.Node, error) {
-	if err := checkFloat32("GroupedConv2d", x, w); err != nil {
+	if err := checkFloats("GroupedConv2d", x, w); err != nil {
 		return nil, err
 	}
 	op := &GroupedConv2dOp{Args: args.Normalized(), rec: &runRecord{ran: true, mode: Float}}
@@ -528,6 +541,9 @@ func (op *GroupedConv2dOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *GroupedConv2dOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(vs) > 0 && isFloat64(vs[0]) {
+		return convDoG[float64](nil, op.rec, &op.out, op.Args, prealloc, vs)
+	}
 	x, w, g, err := convInputs(op.Args, vs)
 	if err != nil {
 		return nil, err

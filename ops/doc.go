@@ -34,8 +34,12 @@
 // the ops run under gorgonia's TapeMachine; the LispMachine (ADOp.DoDiff)
 // is not supported.
 //
-// The ops take float32 tensors only. Activations are quantized per tensor;
-// weights per tensor or per output channel.
+// The ops take float32 or float64 tensors (both inputs of one dtype). A
+// float64 value is quantized as its float32 rounding is, so codes and
+// integer sums equal the float32 op's; the result is kept in float64 (the
+// rescale is not rounded to float32). A linear op's weight may be a vector:
+// one output. Activations are quantized per tensor; weights per tensor or
+// per output channel.
 //
 // Performance: an op node keeps its output tensor and scratch memory from
 // run to run (a result is valid until the node runs again, as for any
@@ -45,5 +49,7 @@
 // gradient with respect to the data batch, which Gorgonia adds and runs
 // anyway) is not computed. Quantization and the final rescale have AVX2
 // loops; all work is spread over LayerState.Threads workers with results
-// independent of the count.
+// independent of the count. The float64 ops, and vector weights, run on
+// generic code (quantg.go, linearg.go, convg.go): plain loops, gorgonia's
+// BLAS, and a convolution computed as gorgonia.Conv2d computes it.
 package ops

@@ -11,7 +11,7 @@ import (
 	"github.com/goapprox/goapprox/quantize"
 )
 
-// FakeQuantOp quantizes and dequantizes a float32 tensor with fixed
+// FakeQuantOp quantizes and dequantizes a float32 or float64 tensor with fixed
 // parameters (per tensor, or per channel along any axis; any [qmin, qmax]
 // inside 8 bits; rounding half to even). Its gradient is straight-through,
 // passed only where the value fell inside [qmin, qmax].
@@ -23,7 +23,7 @@ type FakeQuantOp struct {
 
 // FakeQuant adds a fake-quantization of x with parameters p to x's graph.
 func FakeQuant(x *gorgonia.Node, p quantize.Params) (*gorgonia.Node, error) {
-	if err := checkFloat32("FakeQuant", x); err != nil {
+	if err := checkFloats("FakeQuant", x); err != nil {
 		return nil, err
 	}
 	if err := p.Validate(); err != nil {
@@ -62,6 +62,9 @@ func (op *FakeQuantOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *FakeQuantOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(vs) != 1 {
 		return nil, fmt.Errorf("ops: FakeQuant takes 1 input, got %d", len(vs))
+	}
+	if isFloat64(vs[0]) {
+		return fakeQuantDoG[float64](op, prealloc, vs)
 	}
 	x, xs, err := floats(vs[0], "FakeQuant input")
 	if err != nil {
@@ -141,6 +144,9 @@ func (op *FakeQuantGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *FakeQuantGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(vs) != 2 {
 		return nil, fmt.Errorf("ops: FakeQuantGrad takes 2 inputs, got %d", len(vs))
+	}
+	if isFloat64(vs[0]) {
+		return fakeQuantGradDoG[float64](op, prealloc, vs)
 	}
 	x, xs, err := floats(vs[0], "FakeQuantGrad x")
 	if err != nil {

@@ -252,7 +252,7 @@ func TestBadInputsGiveErrors(t *testing.T) {
 		}
 	}
 	_, err := Linear(x64, w32, s, OutIn)
-	expectErr("float64 input", err, "float32")
+	expectErr("float64 input with a float32 weight", err, "give both one dtype")
 	_, err = Linear(x32, w32, s, OutIn)
 	expectErr("feature mismatch", err, "features")
 	_, err = Linear(x32, w32, nil, OutIn)
@@ -338,6 +338,6 @@ func TestPreallocAndViews(t *testing.T) {
 	}
 	x64 := tensor.New(tensor.WithShape(4, 6), tensor.Of(tensor.Float64))
 	if _, err := op.Do(x64, denseOf([]int{5, 6}, w)); err == nil {
-		t.Error("a float64 input was accepted")
+		t.Error("a float64 input with a float32 weight was accepted")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/goapprox/goapprox/internal/values"
 	"github.com/goapprox/goapprox/ops/floatkernel"
 )
 
@@ -41,8 +42,12 @@ func (l WeightLayout) outAxis() int {
 	return 0
 }
 
-// dims returns (out, in) of a weight shape.
+// dims returns (out, in) of a weight shape; a vector weight has one
+// output.
 func (l WeightLayout) dims(w tensor.Shape) (out, in int) {
+	if len(w) == 1 {
+		return 1, w[0]
+	}
 	if l == InOut {
 		return w[1], w[0]
 	}
@@ -55,18 +60,21 @@ func errWeightAxis(s *LayerState, want int) error {
 
 // LinearOp is the approximate linear layer's product y = x·Wᵀ (or x·W for
 // InOut weights), computed as the state's mode says. x is (batch, in), y is
-// (batch, out). It adds no bias.
+// (batch, out). It adds no bias. A vector weight (in) makes a layer with
+// one output, y (batch, 1).
 type LinearOp struct {
 	State  *LayerState
 	Layout WeightLayout
 	rec    *runRecord
 	out    *tensor.Dense // output buffer reused between runs
+	vector bool          // the weight is a vector
 }
 
 // Linear adds an approximate linear product of x (batch, in) and w ((out,
-// in) for OutIn, (in, out) for InOut) to x's graph.
+// in) for OutIn, (in, out) for InOut, or a vector (in) for a layer with one
+// output) to x's graph. x and w are both float32 or both float64.
 func Linear(x, w *gorgonia.Node, s *LayerState, layout WeightLayout) (*gorgonia.Node, error) {
-	if err := checkFloat32("Linear", x, w); err != nil {
+	if err := checkFloats("Linear", x, w); err != nil {
 		return nil, err
 	}
 	if s == nil || s.ID == "" {
@@ -75,15 +83,20 @@ func Linear(x, w *gorgonia.Node, s *LayerState, layout WeightLayout) (*gorgonia.
 	if layout != OutIn && layout != InOut {
 		return nil, fmt.Errorf("ops: Linear: unknown weight layout %d", int(layout))
 	}
-	op := &LinearOp{State: s, Layout: layout, rec: new(runRecord)}
+	op := &LinearOp{State: s, Layout: layout, rec: new(runRecord), vector: w.Dims() == 1}
 	if _, err := op.InferShape(x.Shape(), w.Shape()); err != nil {
 		return nil, err
 	}
 	return gorgonia.ApplyOp(op, x, w)
 }
 
-func (op *LinearOp) Arity() int    { return 2 }
-func (op *LinearOp) Type() hm.Type { return fnType(2, 2) }
+func (op *LinearOp) Arity() int { return 2 }
+func (op *LinearOp) Type() hm.Type {
+	if op.vector {
+		return hm.NewFnType(tensorType(2), tensorType(1), tensorType(2))
+	}
+	return fnType(2, 2)
+}
 
 func (op *LinearOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	return linearShape(op.Layout, ds)
@@ -97,9 +110,11 @@ func linearShape(layout WeightLayout, ds []gorgonia.DimSizer) (tensor.Shape, err
 	if err != nil {
 		return nil, err
 	}
-	ws, err := shapeOf(ds[1], 2, "Linear weights w")
-	if err != nil {
-		return nil, err
+	ws, ok := ds[1].(tensor.Shape)
+	if !ok || ws.Dims() != 1 {
+		if ws, err = shapeOf(ds[1], 2, "Linear weights w"); err != nil {
+			return nil, err
+		}
 	}
 	out, in := layout.dims(ws)
 	if in != xs[1] {
@@ -115,6 +130,12 @@ func (op *LinearOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *LinearOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(vs) != 2 {
 		return nil, fmt.Errorf("ops: Linear takes 2 inputs, got %d", len(vs))
+	}
+	if useGeneric(vs) {
+		if isFloat64(vs[0]) {
+			return linearDoG[float64](op, prealloc, vs)
+		}
+		return linearDoG[float32](op, prealloc, vs)
 	}
 	x, xs, err := floats(vs[0], "Linear input x")
 	if err != nil {
@@ -157,7 +178,7 @@ func linearForward(s *LayerState, layout WeightLayout, rec *runRecord, y, x, w [
 		}
 	case Approximate, Surrogate:
 		rec.quantizeInputs(s, x, xs, w, ws, true, false, gradXFloat)
-		return linearApprox(s, rec, layout, y, m, n, k)
+		return linearApprox(s, rec, layout, y, rec.x.q.bytes, rec.w.q.bytes, m, n, k)
 	}
 	return nil, nil
 }
@@ -171,12 +192,11 @@ func linearFloat(layout WeightLayout, y, x, w []float32, m, n, k, threads int) {
 // in the rescale loops.
 const minRescalePerWorker = 1 << 14
 
-// linearApprox computes the approximate product from the quantized inputs
-// in rec: table sums (or, in Surrogate mode, the surrogate's float sums),
-// exact zero-point correction, one rescale. It returns the integer sums in
-// Approximate mode, nil in Surrogate mode.
-func linearApprox(s *LayerState, rec *runRecord, layout WeightLayout, y []float32, m, n, k int) ([]int32, error) {
-	xBytes, wBytes := rec.x.q.bytes, rec.w.q.bytes
+// linearApprox computes the approximate product from the table indices of
+// the quantized inputs: table sums (or, in Surrogate mode, the surrogate's
+// float sums), exact zero-point correction, one rescale. It returns the
+// integer sums in Approximate mode, nil in Surrogate mode.
+func linearApprox[Y values.Float](s *LayerState, rec *runRecord, layout WeightLayout, y []Y, xBytes, wBytes []byte, m, n, k int) ([]int32, error) {
 	if layout == InOut {
 		// The kernels want one row of k codes per output.
 		rec.wT = grow(rec.wT, len(wBytes))
@@ -259,7 +279,7 @@ func transposeBytes(dst, src []byte, rows, cols int) {
 // sums acc (m×n) and the code sums of the activation and weight rows. The
 // correction is an integer and the sums are integers or float32, so their
 // float64 sum is exact: integer sums give the same bits as integer math.
-func linearCorrect[A int32 | float32](s *LayerState, rec *runRecord, y []float32, acc []A, xRow, wRow []int64, m, n, k int) {
+func linearCorrect[A int32 | float32, Y values.Float](s *LayerState, rec *runRecord, y []Y, acc []A, xRow, wRow []int64, m, n, k int) {
 	zx, sx := int64(rec.xp.ZeroPoint[0]), float64(rec.xp.Scale[0])
 	parallelRanges(m, s.threads(), max(1, minRescalePerWorker/max(n, 1)), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -267,7 +287,7 @@ func linearCorrect[A int32 | float32](s *LayerState, rec *runRecord, y []float32
 			for j := range yRow {
 				zw, sw := channelParams(rec, j)
 				corr := -zx*wRow[j] - zw*xRow[i] + int64(k)*zx*zw
-				yRow[j] = float32((float64(accRow[j]) + float64(corr)) * sx * sw)
+				yRow[j] = Y((float64(accRow[j]) + float64(corr)) * sx * sw)
 			}
 		}
 	})
@@ -288,6 +308,9 @@ func (op *LinearOp) OverwritesInput() int { return -1 }
 
 func (op *LinearOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "goapprox.Linear{layout=%d ", op.Layout)
+	if op.vector {
+		h.Write([]byte("vector "))
+	}
 	writeState(h, op.State)
 	h.Write([]byte("}"))
 }
@@ -307,7 +330,7 @@ func (op *LinearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 	op.rec.grads = true // the forward run keeps what the gradient ops need
 	ret := make(gorgonia.Nodes, 2)
 	for wrt := range ret {
-		g, err := gorgonia.ApplyOp(&LinearGradOp{State: op.State, Layout: op.Layout, WRT: wrt, rec: op.rec}, inputs[0], inputs[1], grad)
+		g, err := gorgonia.ApplyOp(&LinearGradOp{State: op.State, Layout: op.Layout, WRT: wrt, rec: op.rec, vector: op.vector}, inputs[0], inputs[1], grad)
 		if err != nil {
 			return nil, err
 		}
@@ -332,10 +355,21 @@ type LinearGradOp struct {
 	node   *gorgonia.Node // the op's node, when added by SymDiff
 	out    *tensor.Dense  // output buffer reused between runs
 	own    [2]operand     // x and w quantized here when the forward run did not keep them
+	vector bool           // the weight is a vector
+	own32  *[2]operandG[float32]
+	own64  *[2]operandG[float64]
 }
 
-func (op *LinearGradOp) Arity() int    { return 3 }
-func (op *LinearGradOp) Type() hm.Type { return fnType(3, 2) }
+func (op *LinearGradOp) Arity() int { return 3 }
+func (op *LinearGradOp) Type() hm.Type {
+	if !op.vector {
+		return fnType(3, 2)
+	}
+	if op.WRT == 1 {
+		return hm.NewFnType(tensorType(2), tensorType(1), tensorType(2), tensorType(1))
+	}
+	return hm.NewFnType(tensorType(2), tensorType(1), tensorType(2), tensorType(2))
+}
 
 func (op *LinearGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(ds) != 3 {
@@ -362,6 +396,12 @@ func (op *LinearGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *LinearGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(vs) != 3 {
 		return nil, fmt.Errorf("ops: LinearGrad takes 3 inputs, got %d", len(vs))
+	}
+	if useGeneric(vs) {
+		if isFloat64(vs[0]) {
+			return linearGradDoG[float64](op, prealloc, vs)
+		}
+		return linearGradDoG[float32](op, prealloc, vs)
 	}
 	x, xs, err := floats(vs[0], "LinearGrad x")
 	if err != nil {
@@ -443,6 +483,9 @@ func (op *LinearGradOp) OverwritesInput() int { return -1 }
 
 func (op *LinearGradOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "goapprox.LinearGrad{wrt=%d layout=%d ", op.WRT, op.Layout)
+	if op.vector {
+		h.Write([]byte("vector "))
+	}
 	writeState(h, op.State)
 	h.Write([]byte("}"))
 }

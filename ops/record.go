@@ -5,6 +5,7 @@ import (
 	"math"
 	randv2 "math/rand/v2"
 
+	"github.com/goapprox/goapprox/internal/values"
 	"github.com/goapprox/goapprox/quantize"
 )
 
@@ -29,6 +30,10 @@ type runRecord struct {
 	sums     []int64   // code sums of rows (linear) or weight channels (conv)
 	wT       []byte    // InOut linear weights transposed to one row per output
 	workers  []convScratch
+
+	// The runs of the generic (float64, vector weight) code.
+	g32 *recordG[float32]
+	g64 *recordG[float64]
 }
 
 // operand is one input of a run after quantization, with the identity of
@@ -175,20 +180,23 @@ func (r *runRecord) gradInputs(x []float32, xs []int, w []float32, ws []int, own
 	return get(0, x, xs, &r.xp, &r.x, gx == gradXCodes), get(1, w, ws, &r.wp, &r.w, false)
 }
 
-// noiseRecord holds what the gradient through y = yq + n·std(yq)·sigma + mu
-// needs.
-type noiseRecord struct {
+// noiseRec holds what the gradient through y = yq + n·std(yq)·sigma + mu
+// needs, for outputs of element type T.
+type noiseRec[T values.Float] struct {
 	sigma     float64
-	n         []float32 // the standard normal draws
-	yq        []float32 // the output before noise
+	n         []T // the standard normal draws
+	yq        []T // the output before noise
 	mean, std float64
-	grad      []float32 // backward's result, reused
+	grad      []T // backward's result, reused
 	// gradOf is &g[0] of the output gradient grad was computed from (both
 	// gradient ops of a node pass the same one), nil after a forward run.
-	gradOf  *float32
+	gradOf  *T
 	partial []float64     // per chunk: a partial sum
 	streams []noiseStream // per chunk: its generator
 }
+
+// noiseRecord is the noise record of a float32 layer.
+type noiseRecord = noiseRec[float32]
 
 // Noise is drawn and summed in chunks of noiseChunk outputs, each with a
 // generator stream of its own seeded from one draw of the layer's Rand and
@@ -206,7 +214,7 @@ type noiseStream struct {
 
 // chunkSum returns the sum over the chunks of n outputs of f(lo, hi), the
 // chunks computed in parallel and added in order.
-func (r *noiseRecord) chunkSum(n, threads int, f func(lo, hi int) float64) float64 {
+func (r *noiseRec[T]) chunkSum(n, threads int, f func(lo, hi int) float64) float64 {
 	chunks := (n + noiseChunk - 1) / noiseChunk
 	r.partial = grow(r.partial, chunks)
 	parallelRanges(chunks, threads, 1, func(_, lo, hi int) {
@@ -223,7 +231,7 @@ func (r *noiseRecord) chunkSum(n, threads int, f func(lo, hi int) float64) float
 
 // addNoise adds N(0,1)·std(y)·sigma + mu to y in place (std unbiased, like
 // torch.std) and returns the record for the gradient, rec's memory reused.
-func addNoise(s *LayerState, y []float32, rec *noiseRecord) *noiseRecord {
+func addNoise[T values.Float](s *LayerState, y []T, rec *noiseRec[T]) *noiseRec[T] {
 	n, threads := len(y), s.threads()
 	rec.sigma, rec.gradOf = s.NoiseSigma, nil
 	rec.n = grow(rec.n, n)
@@ -259,8 +267,8 @@ func addNoise(s *LayerState, y []float32, rec *noiseRecord) *noiseRecord {
 			st := rec.streams[c]
 			st.pcg.Seed(seed, uint64(c))
 			for i := c * noiseChunk; i < min((c+1)*noiseChunk, n); i++ {
-				rec.n[i] = float32(st.rng.NormFloat64())
-				y[i] = float32(float64(y[i]) + float64(rec.n[i])*rec.std*sigma + mu)
+				rec.n[i] = T(st.rng.NormFloat64())
+				y[i] = T(float64(y[i]) + float64(rec.n[i])*rec.std*sigma + mu)
 			}
 		}
 	})
@@ -272,7 +280,7 @@ func addNoise(s *LayerState, y []float32, rec *noiseRecord) *noiseRecord {
 // being the flow through std(yq). With a zero std the second term is 0.
 // Without noise it returns g itself. The second gradient op of a node gets
 // the result the first computed from the same g.
-func (r *noiseRecord) backward(g []float32, threads int) []float32 {
+func (r *noiseRec[T]) backward(g []T, threads int) []T {
 	if r == nil {
 		return g
 	}
@@ -296,7 +304,7 @@ func (r *noiseRecord) backward(g []float32, threads int) []float32 {
 	c := r.sigma * gn / (float64(len(g)-1) * r.std)
 	parallelRanges(len(g), threads, noiseChunk, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			r.grad[i] = float32(float64(r.grad[i]) + c*(float64(r.yq[i])-r.mean))
+			r.grad[i] = T(float64(r.grad[i]) + c*(float64(r.yq[i])-r.mean))
 		}
 	})
 	return r.grad

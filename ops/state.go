@@ -53,6 +53,14 @@ type LayerState struct {
 	// Threads bounds the workers of the kernels; 0 means all cores.
 	Threads int
 
+	// FloatLikeGorgonia makes a convolution in Float mode compute as
+	// gorgonia.Conv2d does (im2col and one BLAS product per group), so that
+	// its outputs equal gorgonia's bit for bit, rather than on the faster
+	// float kernels. graph.Rewrite sets it for the layers that replace a
+	// gorgonia.Conv2d. Float64 layers always compute that way; linear
+	// layers always make gorgonia.Mul's BLAS call in Float mode.
+	FloatLikeGorgonia bool
+
 	// RecordHistograms makes the ops count, in XHist and WHist, the code
 	// bytes (code & 0xFF) of every activation and weight quantized in
 	// Quantized, Noise, Approximate and Surrogate modes: the error model

@@ -4,91 +4,30 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
-	"unsafe"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/goapprox/goapprox/internal/values"
 	"github.com/goapprox/goapprox/quantize"
 )
 
 // floats returns the float32 elements of a tensor value in C order, with
 // its shape. Views and non-contiguous tensors are materialised (copied).
 func floats(v gorgonia.Value, what string) ([]float32, tensor.Shape, error) {
-	t, ok := v.(tensor.Tensor)
-	if !ok {
-		return nil, nil, fmt.Errorf("ops: %s is a %T, want a float32 tensor", what, v)
+	data, shape, err := values.Read[float32](v, what)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ops: %w", err)
 	}
-	if t.Dtype() != tensor.Float32 {
-		return nil, nil, fmt.Errorf("ops: %s has dtype %v; the approximate ops take float32 only", what, t.Dtype())
-	}
-	if d, ok := t.(*tensor.Dense); ok && (d.IsMaterializable() || d.RequiresIterator()) {
-		t = d.Materialize()
-	}
-	if !t.DataOrder().IsRowMajor() || !t.DataOrder().IsContiguous() {
-		return nil, nil, fmt.Errorf("ops: %s is not a contiguous row-major tensor (%v)", what, t.DataOrder())
-	}
-	data, ok := t.Data().([]float32)
-	if !ok {
-		return nil, nil, fmt.Errorf("ops: %s holds %T, want []float32", what, t.Data())
-	}
-	return data[:t.Shape().TotalSize()], t.Shape().Clone(), nil
+	return data, shape.Clone(), nil
 }
 
 // output returns a float32 tensor of the given shape to write a result
-// into: prealloc when it fits, else the op's own buffer from its previous
-// run (*cache, may be nil), else a new tensor that becomes the op's buffer.
-// A buffer fits when it is a contiguous, non-view float32 tensor of exactly
-// that shape sharing no memory with the inputs: a TapeMachine may hand an
-// op a buffer of another node's shape, and drops its registers on Reset,
-// so without the op's own buffer every run would allocate. Like any
-// Gorgonia value, a result is valid until the node runs again.
+// into (values.Output: prealloc, else the op's buffer *cache, else new).
 func output(prealloc gorgonia.Value, cache **tensor.Dense, shape tensor.Shape, inputs ...[]float32) (*tensor.Dense, []float32) {
-	if d, data := fits(prealloc, shape, inputs); d != nil {
-		return d, data
-	}
-	if cache != nil && *cache != nil {
-		if d, data := fits(*cache, shape, inputs); d != nil {
-			return d, data
-		}
-	}
-	d := tensor.New(tensor.WithShape(shape.Clone()...), tensor.Of(tensor.Float32))
-	if cache != nil {
-		*cache = d
-	}
-	return d, d.Float32s()
-}
-
-// fits returns v and its data when v can hold a result of the given shape
-// without touching the inputs.
-func fits(v gorgonia.Value, shape tensor.Shape, inputs [][]float32) (*tensor.Dense, []float32) {
-	d, ok := v.(*tensor.Dense)
-	if !ok || d == nil || d.Dtype() != tensor.Float32 || !d.Shape().Eq(shape) ||
-		d.IsView() || d.RequiresIterator() || !d.DataOrder().IsRowMajor() {
-		return nil, nil
-	}
-	data := d.Float32s()
-	if len(data) != shape.TotalSize() || len(data) == 0 {
-		return nil, nil
-	}
-	for _, in := range inputs {
-		if overlaps(data, in) {
-			return nil, nil
-		}
-	}
-	return d, data
-}
-
-// overlaps reports whether two slices share memory.
-func overlaps(a, b []float32) bool {
-	if len(a) == 0 || len(b) == 0 {
-		return false
-	}
-	a0, b0 := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
-	return a0 < b0+uintptr(len(b))*4 && b0 < a0+uintptr(len(a))*4
+	return values.Output(prealloc, cache, shape, inputs...)
 }
 
 // gradNeeded reports whether anything uses the gradient computed by node n
@@ -110,14 +49,18 @@ func gradNeeded(n *gorgonia.Node) bool {
 	return users == nil || users.Len() > 0
 }
 
-// checkFloat32 rejects nodes of other dtypes at graph-build time.
-func checkFloat32(op string, nodes ...*gorgonia.Node) error {
+// checkFloats rejects, at graph-build time, nodes other than float32 or
+// float64 and nodes of two dtypes.
+func checkFloats(op string, nodes ...*gorgonia.Node) error {
 	for _, n := range nodes {
 		if n == nil {
 			return fmt.Errorf("ops: %s: nil node", op)
 		}
-		if n.Dtype() != tensor.Float32 {
-			return fmt.Errorf("ops: %s: node %s has dtype %v; the approximate ops take float32 only (build the graph with tensor.Float32)", op, n.Name(), n.Dtype())
+		if n.Dtype() != tensor.Float32 && n.Dtype() != tensor.Float64 {
+			return fmt.Errorf("ops: %s: node %s has dtype %v; the approximate ops take float32 or float64 (build the graph with tensor.Float32 or tensor.Float64)", op, n.Name(), n.Dtype())
+		}
+		if n.Dtype() != nodes[0].Dtype() {
+			return fmt.Errorf("ops: %s: node %s is %v but node %s is %v; give both one dtype", op, n.Name(), n.Dtype(), nodes[0].Name(), nodes[0].Dtype())
 		}
 	}
 	return nil
@@ -125,22 +68,15 @@ func checkFloat32(op string, nodes ...*gorgonia.Node) error {
 
 // shapeOf converts an InferShape argument to a shape of the given rank.
 func shapeOf(ds gorgonia.DimSizer, rank int, what string) (tensor.Shape, error) {
-	s, ok := ds.(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("ops: %s shape is a %T, want tensor.Shape", what, ds)
-	}
-	if s.Dims() != rank {
-		return nil, fmt.Errorf("ops: %s has shape %v (rank %d), want rank %d", what, s, s.Dims(), rank)
+	s, err := values.Shape(ds, rank, what)
+	if err != nil {
+		return nil, fmt.Errorf("ops: %w", err)
 	}
 	return s, nil
 }
 
 // hashOf returns the 32-bit FNV-1a hash of what write writes.
-func hashOf(write func(hash.Hash)) uint32 {
-	h := fnv.New32a()
-	write(h)
-	return h.Sum32()
-}
+func hashOf(write func(hash.Hash)) uint32 { return values.Hash(write) }
 
 // writeParams hashes every field of quantization parameters exactly (scale
 // bits, not a printed approximation).
@@ -167,6 +103,9 @@ func writeState(h hash.Hash, s *LayerState) {
 	}
 	fmt.Fprintf(h, "state{id=%q mode=%d train=%t sigma=%x mu=%x ", s.ID, s.Mode, s.Training,
 		math.Float64bits(s.NoiseSigma), math.Float64bits(s.NoiseMu))
+	if s.FloatLikeGorgonia {
+		h.Write([]byte("gorgonia-float "))
+	}
 	if s.Table != nil {
 		fmt.Fprintf(h, "lut=%s signed=%t,%t ", s.Table.Fingerprint(), s.Table.SignedX(), s.Table.SignedW())
 	}

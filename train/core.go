@@ -53,7 +53,7 @@ type coreOptions struct {
 // newCore rewrites the model into approximate layers and compiles the
 // machines.
 func newCore(m *Model, o coreOptions) (*core, error) {
-	res, err := graph.Rewrite(m.Graph, graph.Options{Preset: o.quant, Seed: int64(o.seed), Weights: m.Weights})
+	res, err := graph.Rewrite(m.Graph, graph.Options{Preset: o.quant, Seed: int64(o.seed), Weights: m.Weights, FastFloat: true})
 	if err != nil {
 		return nil, fmt.Errorf("rewriting the model into approximate layers: %w", err)
 	}
