@@ -134,11 +134,11 @@ func (c *core) bind(b dataset.Batch) error {
 	return G.Let(c.y, tensor.New(tensor.WithShape(c.batch), tensor.WithBacking(c.yBuf)))
 }
 
-// setTraining switches batch norm and the layers (observers, noise)
-// between training and evaluation.
+// setTraining switches batch norm, the layers (observers, noise) and
+// dropout between training and evaluation.
 func (c *core) setTraining(on bool) {
 	c.setBatchNormTraining(on)
-	c.layers.SetTraining(on)
+	c.res.SetTraining(on)
 }
 
 func (c *core) setBatchNormTraining(on bool) {
@@ -155,7 +155,7 @@ func (c *core) evaluationMode() (restore func()) {
 	c.setTraining(false)
 	return func() {
 		c.setBatchNormTraining(bnTraining)
-		c.layers.SetTraining(layerTraining)
+		c.res.SetTraining(layerTraining)
 	}
 }
 
