@@ -1,12 +1,9 @@
 package approxlayer
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +11,7 @@ import (
 	"os"
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
+	"github.com/goapprox/goapprox/internal/ckptfile"
 	"github.com/goapprox/goapprox/internal/f32bytes"
 
 	G "gorgonia.org/gorgonia"
@@ -189,16 +187,10 @@ func Write(w io.Writer, r *Registry, params ...*G.Node) error {
 		}
 		cp.Params = append(cp.Params, rec)
 	}
-	payload, err := json.Marshal(cp)
-	if err != nil {
-		return fmt.Errorf("approxlayer: encoding the checkpoint: %w", err)
+	if err := checkpointFormat.Write(w, cp); err != nil {
+		return fmt.Errorf("approxlayer: %w", err)
 	}
-	sum := sha256.Sum256(payload)
-	if _, err := fmt.Fprintf(w, "%s %d\nsha256 %s\n", checkpointMagic, checkpointVersion, hex.EncodeToString(sum[:])); err != nil {
-		return err
-	}
-	_, err = w.Write(payload)
-	return err
+	return nil
 }
 
 func recordLayer(l *Layer) (layerRecord, error) {
@@ -342,42 +334,14 @@ func Read(rd io.Reader, r *Registry, resolve TableResolver, params ...*G.Node) e
 // decodeCheckpoint reads the header, verifies the digest and decodes the
 // payload.
 func decodeCheckpoint(rd io.Reader) (*checkpoint, error) {
-	br := bufio.NewReader(io.LimitReader(rd, maxCheckpointSize))
-	var version int
-	line, err := br.ReadString('\n')
-	if err != nil {
-		return nil, fmt.Errorf("approxlayer: not a checkpoint: the header line is missing or truncated")
-	}
-	if n, err := fmt.Sscanf(line, checkpointMagic+" %d\n", &version); n != 1 || err != nil {
-		return nil, fmt.Errorf("approxlayer: not a checkpoint: the file starts with %q, want %q", truncate(line), checkpointMagic)
-	}
-	if version != checkpointVersion {
-		return nil, fmt.Errorf("approxlayer: checkpoint version %d; this build reads version %d", version, checkpointVersion)
-	}
-	line, err = br.ReadString('\n')
-	var digest string
-	if err != nil {
-		return nil, fmt.Errorf("approxlayer: checkpoint truncated: the digest line is missing")
-	}
-	if n, err := fmt.Sscanf(line, "sha256 %s\n", &digest); n != 1 || err != nil || len(digest) != 2*sha256.Size {
-		return nil, fmt.Errorf("approxlayer: checkpoint corrupt: bad digest line %q", truncate(line))
-	}
-	payload, err := io.ReadAll(br)
-	if err != nil {
-		return nil, fmt.Errorf("approxlayer: reading the checkpoint: %w", err)
-	}
-	sum := sha256.Sum256(payload)
-	if hex.EncodeToString(sum[:]) != digest {
-		return nil, fmt.Errorf("approxlayer: checkpoint truncated or corrupt: its content does not match its sha256 digest")
-	}
 	var cp checkpoint
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cp); err != nil {
-		return nil, fmt.Errorf("approxlayer: checkpoint payload: %w", err)
+	if _, err := checkpointFormat.Decode(rd, &cp); err != nil {
+		return nil, fmt.Errorf("approxlayer: %w", err)
 	}
 	return &cp, nil
 }
+
+var checkpointFormat = ckptfile.Format{Magic: checkpointMagic, Version: checkpointVersion, Name: "checkpoint", MaxSize: maxCheckpointSize}
 
 func truncate(s string) string {
 	if len(s) > 40 {
