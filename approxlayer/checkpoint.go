@@ -343,13 +343,6 @@ func decodeCheckpoint(rd io.Reader) (*checkpoint, error) {
 
 var checkpointFormat = ckptfile.Format{Magic: checkpointMagic, Version: checkpointVersion, Name: "checkpoint", MaxSize: maxCheckpointSize}
 
-func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
-}
-
 // prepareLayer checks a layer record against the layer and returns the
 // function that applies it.
 func prepareLayer(l *Layer, rec layerRecord, resolve TableResolver) (func() error, error) {
