@@ -2,6 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +15,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/goapprox/goapprox/dataset"
 	"github.com/goapprox/goapprox/internal/runlock"
 	"github.com/goapprox/goapprox/sweep"
 )
@@ -20,6 +25,7 @@ import (
 // helperEnv makes the test binary, started again by a test, act as a
 // child process instead of running the tests:
 //
+//	train            run the command with the arguments;
 //	hold-lock        lock the folders given as arguments, print "locked",
 //	                 hold them until stdin closes;
 //	sweep-kill-after:N  run "train sweep" with the arguments and SIGKILL
@@ -35,6 +41,8 @@ func TestMain(m *testing.M) {
 
 func helper(mode string, args []string) int {
 	switch {
+	case mode == "train":
+		return run(args, os.Stdout, os.Stderr, false)
 	case mode == "hold-lock":
 		for _, dir := range args {
 			if _, err := runlock.Acquire(dir); err != nil {
@@ -158,6 +166,67 @@ func TestLockedFolderRefusesSecondRun(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(run, runlock.FileName)); err == nil {
 		t.Error("the lock file remains after a run that ended cleanly")
 	}
+}
+
+// TestTwoTrainingsIntoOneFolder starts two trainings with the same -out as
+// two processes: the second is refused with the first one named, and the
+// first runs to its end undisturbed. The first is stopped (SIGSTOP) while
+// the second tries, so that it surely still holds the folder.
+func TestTwoTrainingsIntoOneFolder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	if _, err := dataset.Load("digits", dataset.Test, dataset.Options{}); errors.Is(err, dataset.ErrNotFound) {
+		t.Skip(err)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	start := func() (*exec.Cmd, *bytes.Buffer) {
+		var b bytes.Buffer
+		cmd := exec.Command(os.Args[0], append(append([]string(nil), killArgs...), "-out", out)...)
+		cmd.Env = append(os.Environ(), helperEnv+"=train")
+		cmd.Stdout, cmd.Stderr = &b, &b
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, &b
+	}
+	first, firstOut := start()
+	done := make(chan error, 1)
+	go func() { done <- first.Wait() }()
+	for runlockHolder(out) != first.Process.Pid {
+		select {
+		case <-done:
+			t.Fatalf("the first training ended before it was seen holding %s:\n%s", out, firstOut)
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := first.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	second, secondOut := start()
+	err := second.Wait()
+	first.Process.Signal(syscall.SIGCONT)
+	want := fmt.Sprintf("train: %s is in use by process %d on ", out, first.Process.Pid)
+	if second.ProcessState.ExitCode() != 1 || !strings.Contains(secondOut.String(), want) {
+		t.Errorf("second training: %v\n%s\nwant exit 1 and %q", err, secondOut, want)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("first training: %v\n%s", err, firstOut)
+	}
+	if rep := readReport(t, out); rep["accuracy"] == nil {
+		t.Errorf("the first training wrote no accuracies: %v", rep)
+	}
+}
+
+// runlockHolder is the PID a folder's lock file names (0: none yet).
+func runlockHolder(dir string) int {
+	b, _ := os.ReadFile(filepath.Join(dir, runlock.FileName))
+	var h runlock.Holder
+	if json.Unmarshal(b, &h) != nil {
+		return 0
+	}
+	return h.PID
 }
 
 // TestKilledSweepShardResumes kills a sweep shard (a real child process,
