@@ -130,30 +130,35 @@ func listDifference(now, was []string) string {
 }
 
 // Resume reads what the interrupted sweep in dir measured, after checking
-// that now (the resuming run's settings) repeats its record. A run killed
-// before its first row returns a result without rows.
-func Resume(dir string, now Record) (Result, error) {
+// that now (the resuming run's settings) repeats its record. started is
+// false when dir holds no sweep at all (the run then starts it): a command
+// with -resume can be repeated by a scheduler until the sweep is done. A
+// run killed before its first row returns a result without rows.
+func Resume(dir string, now Record) (r Result, started bool, err error) {
 	rec, err := ReadRecord(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Result{}, fmt.Errorf("-resume: %s holds no sweep to continue (%s is missing): check -out and the shard, or start without -resume",
-			dir, RecordFile)
+		if _, err := os.Stat(filepath.Join(dir, JSONFile)); err == nil {
+			return Result{}, false, fmt.Errorf("-resume: %s holds a sweep without the record of its settings (%s), so it cannot be checked: start the sweep again in another -out",
+				dir, RecordFile)
+		}
+		return Result{}, false, nil
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("-resume: %w", err)
+		return Result{}, false, fmt.Errorf("-resume: %w", err)
 	}
 	if d := rec.Differences(now); len(d) > 0 {
 		msg := fmt.Sprintf("-resume: the sweep in %s was started with other settings:", dir)
 		for _, s := range d {
 			msg += "\n  " + s
 		}
-		return Result{}, errors.New(msg + "\nresume with the same flags, checkpoint and costs, or start the sweep again in another -out")
+		return Result{}, true, errors.New(msg + "\nresume with the same flags, checkpoint and costs, or start the sweep again in another -out")
 	}
-	r, err := ReadResult(dir)
+	r, err = ReadResult(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Result{Rows: []Row{}}, nil
+		return Result{Rows: []Row{}}, true, nil
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("-resume: %w", err)
+		return Result{}, true, fmt.Errorf("-resume: %w", err)
 	}
 	shard := Whole
 	if r.Shard != nil {
@@ -161,7 +166,7 @@ func Resume(dir string, now Record) (Result, error) {
 	}
 	if r.CheckpointSHA256 != rec.CheckpointSHA256 || !equalStrings(r.LUTs, rec.LUTs) || shard != rec.Shard ||
 		r.RetrainEpochs != rec.RetrainEpochs {
-		return Result{}, fmt.Errorf("-resume: %s in %s is not from the sweep %s records (another run wrote into the folder): start the sweep again in another -out",
+		return Result{}, true, fmt.Errorf("-resume: %s in %s is not from the sweep %s records (another run wrote into the folder): start the sweep again in another -out",
 			JSONFile, dir, RecordFile)
 	}
 	want := map[int]bool{}
@@ -170,10 +175,10 @@ func Resume(dir string, now Record) (Result, error) {
 	}
 	for _, row := range r.Rows {
 		if !want[row.Index] || row.LUT != r.LUTs[row.Index] {
-			return Result{}, fmt.Errorf("-resume: %s in %s holds a row for %s at position %d, which is not this shard's: start the sweep again in another -out",
+			return Result{}, true, fmt.Errorf("-resume: %s in %s holds a row for %s at position %d, which is not this shard's: start the sweep again in another -out",
 				JSONFile, dir, row.LUT, row.Index)
 		}
 		delete(want, row.Index) // a second row for one position fails above
 	}
-	return r, nil
+	return r, true, nil
 }

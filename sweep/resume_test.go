@@ -63,20 +63,28 @@ func TestResume(t *testing.T) {
 	rec := Record{CheckpointSHA256: "abc", LUTs: luts, Shard: s, RetrainEpochs: 0}
 
 	dir := t.TempDir()
-	if _, err := Resume(dir, rec); err == nil || !strings.Contains(err.Error(), "holds no sweep to continue") {
-		t.Fatalf("no record: %v", err)
+	if _, started, err := Resume(dir, rec); started || err != nil {
+		t.Fatalf("empty folder: started %v, %v; want nothing started", started, err)
 	}
+	// A sweep without a record (an older version's, a merge's) cannot be checked.
+	if err := Write(dir, fakeSweep(luts, &s)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Resume(dir, rec); err == nil || !strings.Contains(err.Error(), "holds a sweep without the record of its settings (sweep-run.json)") {
+		t.Fatalf("sweep without a record: %v", err)
+	}
+	os.Remove(filepath.Join(dir, JSONFile))
 	if err := WriteRecord(dir, rec); err != nil {
 		t.Fatal(err)
 	}
 	// Killed before the first row.
-	r, err := Resume(dir, rec)
-	if err != nil || len(r.Rows) != 0 {
-		t.Fatalf("record without rows: %+v, %v", r, err)
+	r, started, err := Resume(dir, rec)
+	if err != nil || !started || len(r.Rows) != 0 {
+		t.Fatalf("record without rows: %+v, %v, %v", r, started, err)
 	}
 	other := rec
 	other.RetrainEpochs = 2
-	if _, err := Resume(dir, other); err == nil || !strings.Contains(err.Error(), "started with other settings:\n  -retrain-epochs: 2 now, 0 in the interrupted run") {
+	if _, _, err := Resume(dir, other); err == nil || !strings.Contains(err.Error(), "started with other settings:\n  -retrain-epochs: 2 now, 0 in the interrupted run") {
 		t.Fatalf("other settings: %v", err)
 	}
 
@@ -86,7 +94,7 @@ func TestResume(t *testing.T) {
 	if err := Write(dir, part); err != nil {
 		t.Fatal(err)
 	}
-	r, err = Resume(dir, rec)
+	r, _, err = Resume(dir, rec)
 	if err != nil || !reflect.DeepEqual(r.Rows, part.Rows) {
 		t.Fatalf("resume: %+v, %v; want %+v", r.Rows, err, part.Rows)
 	}
@@ -97,7 +105,7 @@ func TestResume(t *testing.T) {
 	if err := Write(dir, foreign); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Resume(dir, rec); err == nil || !strings.Contains(err.Error(), "is not from the sweep") {
+	if _, _, err := Resume(dir, rec); err == nil || !strings.Contains(err.Error(), "is not from the sweep") {
 		t.Fatalf("foreign sweep.json: %v", err)
 	}
 	stray := fakeSweep(luts, &s)
@@ -105,7 +113,7 @@ func TestResume(t *testing.T) {
 	if err := Write(dir, stray); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Resume(dir, rec); err == nil || !strings.Contains(err.Error(), "holds a row for b at position 1, which is not this shard's") {
+	if _, _, err := Resume(dir, rec); err == nil || !strings.Contains(err.Error(), "holds a row for b at position 1, which is not this shard's") {
 		t.Fatalf("row of another shard: %v", err)
 	}
 
@@ -116,7 +124,7 @@ func TestResume(t *testing.T) {
 	}
 	f.Truncate(maxRecordBytes + 1)
 	f.Close()
-	if _, err := Resume(dir, rec); err == nil || !strings.Contains(err.Error(), "larger than a sweep record can be") {
+	if _, _, err := Resume(dir, rec); err == nil || !strings.Contains(err.Error(), "larger than a sweep record can be") {
 		t.Fatalf("huge record: %v", err)
 	}
 }

@@ -272,12 +272,21 @@ func TestKilledSweepShardResumes(t *testing.T) {
 		{args(killed, "-resume", "-retrain-epochs", "2"), "-retrain-epochs: 2 now, 1 in the interrupted run"},
 		{args(killed, "-resume", "-lut", "roba:signed=true"), "the multiplier list (-lut, -luts): 6 entries now, 5 in the interrupted run"},
 		{args(killed, "-resume", "-costs", ""), "-costs: the costs differ"},
-		{args(filepath.Join(dir, "empty"), "-resume"), "holds no sweep to continue"},
 	} {
 		code, _, stderr := trainCmd(append([]string{"sweep"}, tc.args...)...)
 		if code != 1 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("train sweep %v: exit %d, stderr %q; want %q", tc.args, code, stderr, tc.want)
 		}
+	}
+
+	// The sweep of an older version (no record) cannot be checked.
+	old := filepath.Join(dir, "old", "shard-000-of-002")
+	if err := sweep.Write(old, before); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := trainCmd(append([]string{"sweep"}, args(filepath.Join(dir, "old"), "-resume")...)...); code != 1 ||
+		!strings.Contains(stderr, "holds a sweep without the record of its settings") {
+		t.Errorf("-resume of a sweep without a record: exit %d, %s", code, stderr)
 	}
 
 	code, stdout, stderr := trainCmd(append([]string{"sweep"}, args(killed, "-resume")...)...)
@@ -287,9 +296,12 @@ func TestKilledSweepShardResumes(t *testing.T) {
 	if !strings.Contains(stdout, "1 of its 3 multipliers were measured before") {
 		t.Errorf("-resume output does not say what was kept:\n%s", stdout)
 	}
+	// -resume where nothing was started starts the sweep: a scheduler can
+	// repeat one command until it is done.
 	whole := filepath.Join(dir, "uninterrupted")
-	if code, _, stderr := trainCmd(append([]string{"sweep"}, args(whole)...)...); code != 0 {
-		t.Fatalf("uninterrupted shard: %s", stderr)
+	code, stdout, stderr = trainCmd(append([]string{"sweep"}, args(whole, "-resume")...)...)
+	if code != 0 || !strings.Contains(stdout, "holds no sweep yet: starting it") {
+		t.Fatalf("uninterrupted shard (-resume into an empty folder): exit %d\n%s\n%s", code, stdout, stderr)
 	}
 
 	resumed, err := sweep.ReadResult(shard)

@@ -152,7 +152,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer, afterRow func(rows in
 	fs.StringVar(&shardFlag, "shard", "", "`i/n`: run shard i of n (0-based)")
 	fs.IntVar(&shardCount, "shard-count", 0, "number of shards when the index comes from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines")
-	fs.BoolVar(&resume, "resume", false, "continue the interrupted sweep (or shard) in -out from the rows it saved; the flags, list, checkpoint and costs must be the same")
+	fs.BoolVar(&resume, "resume", false, "continue the sweep (or shard) in -out from the rows it saved, or start it if there is none; the flags, list, checkpoint and costs must be the same")
 	if err := fs.Parse(args); err != nil {
 		return exit("sweep", err, stderr, true)
 	}
@@ -205,7 +205,7 @@ type sweepRun struct {
 func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard, run sweepRun, stdout io.Writer) error {
 	mine := shard.Select(len(list))
 	dir := shardDir(mf.out, shard)
-	lock, err := lockFolder(dir, !run.resume)
+	lock, err := lockFolder(dir, true)
 	if err != nil {
 		return err
 	}
@@ -229,14 +229,21 @@ func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard,
 		RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, DataDir: mf.data, CostsSHA256: sweep.CostsDigest(costs)}
 	var resumed *sweep.Result
 	if run.resume {
-		prev, err := sweep.Resume(dir, rec)
+		prev, started, err := sweep.Resume(dir, rec)
 		if err != nil {
 			return err
 		}
-		resumed = &prev
-		fmt.Fprintf(stdout, "resuming %s: %d of its %d multipliers were measured before\n", dir, len(prev.Rows), len(mine))
-	} else if err := sweep.WriteRecord(dir, rec); err != nil {
-		return err
+		if started {
+			resumed = &prev
+			fmt.Fprintf(stdout, "resuming %s: %d of its %d multipliers were measured before\n", dir, len(prev.Rows), len(mine))
+		} else {
+			fmt.Fprintf(stdout, "-resume: %s holds no sweep yet: starting it\n", dir)
+		}
+	}
+	if resumed == nil {
+		if err := sweep.WriteRecord(dir, rec); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "sweep of %d multipliers (shard %s: %d) on %s, %d retraining epochs -> %s\n",
 		len(list), shard, len(mine), mf.checkpoint, mf.retrain, dir)
