@@ -128,3 +128,34 @@ func TestResume(t *testing.T) {
 		t.Fatalf("huge record: %v", err)
 	}
 }
+
+// The rows of an interrupted run are kept only when the tables and the
+// exact accuracy are what they were.
+func TestResumedRowsChecks(t *testing.T) {
+	rows := []Row{{Index: 0, LUT: "a", Fingerprint: "fa"}, {Index: 2, LUT: "c", Fingerprint: "fc"}}
+	now := Result{AccuracyExact: 0.9, TestSamples: 100}
+	prev := Result{AccuracyExact: 0.9, TestSamples: 100, Rows: []Row{{Index: 2, LUT: "c", Fingerprint: "fc", AccuracyBefore: 0.8, Seconds: 3}}}
+	done, err := resumedRows(&prev, rows, now)
+	if err != nil || len(done) != 1 || !reflect.DeepEqual(done[2], prev.Rows[0]) {
+		t.Fatalf("kept %+v, %v; want the saved row of position 2", done, err)
+	}
+	if done, err := resumedRows(nil, rows, now); err != nil || len(done) != 0 {
+		t.Fatalf("nothing to resume: %+v, %v", done, err)
+	}
+	for _, tc := range []struct {
+		change func(*Result)
+		want   string
+	}{
+		{func(p *Result) { p.AccuracyExact = 0.91 }, "measured an exact accuracy of 0.91 on 100 test samples, this one 0.9 on 100: not the same data or code"},
+		{func(p *Result) { p.TestSamples = 50 }, "on 50 test samples"},
+		{func(p *Result) { p.Rows[0].Fingerprint = "old" }, "multiplier c has changed since the interrupted run measured it (fingerprint fc, then old)"},
+		{func(p *Result) { p.Rows[0].Index, p.Rows[0].LUT = 1, "b" }, "measured b at position 1, which this shard does not run"},
+	} {
+		p := prev
+		p.Rows = append([]Row(nil), prev.Rows...)
+		tc.change(&p)
+		if _, err := resumedRows(&p, rows, now); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want an error containing %q", err, tc.want)
+		}
+	}
+}
