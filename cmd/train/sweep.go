@@ -133,7 +133,11 @@ when -costs gives it) and bars per multiplier.
 Scale-out: -shard i/n runs every n-th multiplier from position i (0-based) and
 writes OUT/shard-i-of-n; on a cluster the shard comes from SLURM_ARRAY_TASK_ID
 and SLURM_ARRAY_TASK_COUNT, or from JOB_COMPLETION_INDEX with -shard-count N.
-Combine the shard folders with: train merge -out OUT OUT/shard-*`
+Combine the shard folders with: train merge -out OUT OUT/shard-*
+
+-resume continues a sweep or shard that was interrupted from the rows it
+saved (checking that the flags, list, checkpoint and costs are the same),
+or starts it where there is none. A folder is used by one run at a time.`
 
 func runSweep(args []string, stdout, stderr io.Writer) int {
 	return sweepCommand(args, stdout, stderr, nil)
