@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -191,6 +193,7 @@ func TestTwoTrainingsIntoOneFolder(t *testing.T) {
 		return cmd, &b
 	}
 	first, firstOut := start()
+	t.Cleanup(func() { first.Process.Kill() }) // never leave it stopped
 	done := make(chan error, 1)
 	go func() { done <- first.Wait() }()
 	for runlockHolder(out) != first.Process.Pid {

@@ -149,7 +149,7 @@ func TestSlurmSweepJobArray(t *testing.T) {
 	out := filepath.Join(work, "sweep")
 	env := []string{"TRAIN=" + bin, "CHECKPOINT=" + ck, "LUTS=" + luts, "COSTS=" + costs, "RETRAIN_EPOCHS=1", "OUT=" + out}
 	// The script's own --array, --cpus-per-task and --mem are for a real sweep; this one is small.
-	small := []string{"--array=0-1", "--cpus-per-task=1", "--mem=256M", "--time=10"}
+	small := []string{"--array=0-1", "--cpus-per-task=1", "--mem=1G", "--time=10"}
 
 	jid := submit(t, work, env, small)
 	shards := []string{filepath.Join(out, "shard-000-of-002"), filepath.Join(out, "shard-001-of-002")}
@@ -182,7 +182,7 @@ func TestSlurmSweepJobArray(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jid = submit(t, work, env, []string{"--array=1", "--cpus-per-task=1", "--mem=256M", "--time=10"}, "-shard", "1/2")
+	jid = submit(t, work, env, []string{"--array=1", "--cpus-per-task=1", "--mem=1G", "--time=10"}, "-shard", "1/2")
 	log, err := os.ReadFile(filepath.Join(work, "logs", fmt.Sprintf("sweep-%s_1.out", jid)))
 	if err != nil || !strings.Contains(string(log), "1 of its 1 multipliers were measured before") {
 		t.Fatalf("rerun of task 1: %v\n%s", err, log)
