@@ -34,7 +34,7 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit("assign", err, stderr, true)
 	}
-	lock, err := lockFolder(mf.out, true)
+	lock, err := lockFolder(mf.out, true, stderr)
 	if err != nil {
 		return exit("assign", err, stderr, false)
 	}

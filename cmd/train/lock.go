@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
@@ -13,8 +14,10 @@ import (
 // (package runlock): a second run into it is refused while this one
 // lives. The folder is created unless the run continues an earlier one;
 // then a missing folder is not locked but left to the caller's message
-// about what it expected to find there.
-func lockFolder(dir string, create bool) (*runlock.Lock, error) {
+// about what it expected to find there. On a file system without locks the
+// run goes on unprotected, saying so on warn: refusing would make such
+// cluster file systems unusable.
+func lockFolder(dir string, create bool, warn io.Writer) (*runlock.Lock, error) {
 	if create {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("cannot create the run folder: %w; choose another -out", err)
@@ -22,5 +25,10 @@ func lockFolder(dir string, create bool) (*runlock.Lock, error) {
 	} else if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	return runlock.Acquire(dir)
+	l, err := runlock.Acquire(dir)
+	if errors.Is(err, runlock.ErrUnsupported) {
+		fmt.Fprintf(warn, "warning: %v; nothing stops a second run into %s from mixing its files with this one's\n", err, dir)
+		return nil, nil
+	}
+	return l, err
 }

@@ -60,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer, interactive bool) int {
 
 // train1 runs one training: build, resume, run, report.
 func train1(o *options, stdout io.Writer, bars bool) error {
-	lock, err := lockFolder(o.out, !o.resume)
+	lock, err := lockFolder(o.out, !o.resume, stdout)
 	if err != nil {
 		return err
 	}

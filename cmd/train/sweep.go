@@ -209,7 +209,7 @@ type sweepRun struct {
 func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard, run sweepRun, stdout io.Writer) error {
 	mine := shard.Select(len(list))
 	dir := shardDir(mf.out, shard)
-	lock, err := lockFolder(dir, true)
+	lock, err := lockFolder(dir, true, stdout)
 	if err != nil {
 		return err
 	}
@@ -349,7 +349,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit("merge", err, stderr, false)
 	}
-	lock, err := lockFolder(out, true)
+	lock, err := lockFolder(out, true, stderr)
 	if err != nil {
 		return exit("merge", err, stderr, false)
 	}

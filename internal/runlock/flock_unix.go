@@ -26,3 +26,9 @@ func tryLock(f *os.File) (held bool, err error) {
 		}
 	}
 }
+
+// noLocks reports whether a flock error means that the file system has no
+// locks at all, rather than that this lock failed.
+func noLocks(err error) bool {
+	return errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOLCK)
+}

@@ -40,6 +40,11 @@ func (e *HeldError) Error() string {
 		"wait for that run to end (or stop it), or choose another folder", e.Dir, who)
 }
 
+// ErrUnsupported is wrapped by Acquire's error when the folder's file
+// system has no locks (some cluster file systems mounted without them): the
+// caller decides whether to go on without the protection.
+var ErrUnsupported = errors.New("the file system does not support locks")
+
 // Lock is a held folder lock.
 type Lock struct {
 	f    *os.File
@@ -59,7 +64,11 @@ func Acquire(dir string) (*Lock, error) {
 		held, err := tryLock(f)
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("locking %s: %w (a file system without locks? use a local folder)", path, err)
+			if noLocks(err) {
+				os.Remove(path)
+				return nil, fmt.Errorf("locking %s: %w (%w)", path, ErrUnsupported, err)
+			}
+			return nil, fmt.Errorf("locking %s: %w", path, err)
 		}
 		if !held {
 			f.Close()

@@ -230,3 +230,19 @@ func TestExclusiveUnderContention(t *testing.T) {
 		t.Fatalf("two holders at once: %v; %d locks taken", overlap.Load(), taken.Load())
 	}
 }
+
+// The errors of a file system without locks are told from a failed lock.
+func TestNoLocksErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{syscall.ENOSYS, true}, {syscall.EOPNOTSUPP, true}, {syscall.ENOLCK, true},
+		{fmt.Errorf("flock: %w", syscall.ENOLCK), true},
+		{syscall.EBADF, false}, {syscall.EWOULDBLOCK, false}, {syscall.EINTR, false},
+	} {
+		if got := noLocks(tc.err); got != tc.want {
+			t.Errorf("noLocks(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
