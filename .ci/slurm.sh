@@ -27,8 +27,10 @@ stop() {
 up() {
   [ "$(id -u)" = 0 ] || { say "needs root to install and start the daemons"; return 1; }
   if ! command -v sbatch >/dev/null || ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null; } ||
-      { say "could not install slurm-wlm and munge"; return 1; }
+    local log; log=$(mktemp)
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends slurm-wlm munge; } >"$log" 2>&1 ||
+      { tail -n 20 "$log"; rm -f "$log"; say "could not install slurm-wlm and munge"; return 1; }
+    rm -f "$log"
   fi
   local h n mem conf
   h=$(hostname -s); n=$(nproc)
@@ -98,10 +100,13 @@ CONF
 down() {
   [ -s "$started" ] || return 0
   scancel --user="$(id -un)" 2>/dev/null
-  for pf in /run/slurm/slurmd.pid /run/slurm/slurmctld.pid /run/munge/munged.pid; do
-    grep -qx "$pf" "$started" || continue
-    case "$pf" in */slurmd.pid) stop "$pf" slurmd ;; */slurmctld.pid) stop "$pf" slurmctld ;; *) stop "$pf" munged ;; esac
-  done
+  # slurmd and slurmctld together (each takes about 2 s to exit), munged after them.
+  local stops=()
+  grep -qx /run/slurm/slurmd.pid "$started" && stops+=("stop /run/slurm/slurmd.pid slurmd")
+  grep -qx /run/slurm/slurmctld.pid "$started" && stops+=("stop /run/slurm/slurmctld.pid slurmctld")
+  for c in "${stops[@]}"; do $c & done
+  wait
+  grep -qx /run/munge/munged.pid "$started" && stop /run/munge/munged.pid munged
   rm -f "$started"
   say "cluster stopped"
 }
