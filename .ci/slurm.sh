@@ -98,7 +98,7 @@ CONF
 }
 
 down() {
-  [ -s "$started" ] || return 0
+  [ "$(id -u)" = 0 ] && [ -s "$started" ] || return 0
   scancel --user="$(id -un)" 2>/dev/null
   # slurmd and slurmctld together (each takes about 2 s to exit), munged after them.
   local stops=()
