@@ -24,7 +24,7 @@ import (
 	"github.com/goapprox/goapprox/sweep"
 )
 
-// helperEnv makes the test binary, started again by a test, act as a
+// childModeEnv makes the test binary, started again by a test, act as a
 // child process instead of running the tests:
 //
 //	train            run the command with the arguments;
@@ -32,16 +32,16 @@ import (
 //	                 hold them until stdin closes;
 //	sweep-kill-after:N  run "train sweep" with the arguments and SIGKILL
 //	                 itself once N rows are saved.
-const helperEnv = "GOAPPROX_TRAIN_TEST_HELPER"
+const childModeEnv = "GOAPPROX_TRAIN_TEST_HELPER"
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(helperEnv); mode != "" {
-		os.Exit(helper(mode, os.Args[1:]))
+	if mode := os.Getenv(childModeEnv); mode != "" {
+		os.Exit(runChild(mode, os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }
 
-func helper(mode string, args []string) int {
+func runChild(mode string, args []string) int {
 	switch {
 	case mode == "train":
 		return run(args, os.Stdout, os.Stderr, false)
@@ -75,7 +75,7 @@ func helper(mode string, args []string) int {
 func holdLocks(t *testing.T, dirs ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], dirs...)
-	cmd.Env = append(os.Environ(), helperEnv+"=hold-lock")
+	cmd.Env = append(os.Environ(), childModeEnv+"=hold-lock")
 	if _, err := cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestTwoTrainingsIntoOneFolder(t *testing.T) {
 	start := func() (*exec.Cmd, *bytes.Buffer) {
 		var b bytes.Buffer
 		cmd := exec.Command(os.Args[0], append(append([]string(nil), killArgs...), "-out", out)...)
-		cmd.Env = append(os.Environ(), helperEnv+"=train")
+		cmd.Env = append(os.Environ(), childModeEnv+"=train")
 		cmd.Stdout, cmd.Stderr = &b, &b
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -257,7 +257,7 @@ func TestKilledSweepShardResumes(t *testing.T) {
 	shard := filepath.Join(killed, "shard-000-of-002") // positions 0, 2, 4
 
 	cmd := exec.Command(os.Args[0], args(killed)...)
-	cmd.Env = append(os.Environ(), helperEnv+"=sweep-kill-after:1")
+	cmd.Env = append(os.Environ(), childModeEnv+"=sweep-kill-after:1")
 	out, _ := cmd.CombinedOutput()
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("the shard was not killed: %v\n%s", cmd.ProcessState, out)
