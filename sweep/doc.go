@@ -17,6 +17,12 @@
 //     Indexed Jobs) and Merge scale a sweep out: a shard runs a deterministic
 //     slice of the list and writes its own folder; Merge combines the folders
 //     into the result an unsharded run writes.
+//   - Record, WriteRecord and Resume let an interrupted sweep or shard
+//     continue from the rows it saved: the folder records the settings the
+//     run started with (RecordFile), and Resume refuses, naming what
+//     differs, a run with other ones; Run keeps the saved rows
+//     (Options.Resumed) once their tables and the exact accuracy are found
+//     unchanged.
 //
 // OpenModel rebuilds a checkpoint's model once; every measurement restores
 // the trained state first, so results do not depend on what was measured

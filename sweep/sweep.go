@@ -61,6 +61,10 @@ type Options struct {
 	// RowDone, when not nil, is called with the result so far after each
 	// row, so that a long sweep can save what it has.
 	RowDone func(Result) error
+	// Resumed, when not nil, is what an interrupted run of the same sweep
+	// measured (Resume): its rows are kept, not measured again, once the
+	// tables and the exact accuracy are found unchanged.
+	Resumed *Result
 }
 
 // Run measures every multiplier of the shard's slice of o.LUTs on m: the
@@ -102,8 +106,19 @@ func Run(m *Model, o Options) (Result, error) {
 		return res, err
 	}
 	res.AccuracyExact = exact
+	done, err := resumedRows(o.Resumed, rows, res)
+	if err != nil {
+		return res, err
+	}
 	for k := range rows {
 		r := &rows[k]
+		if d, ok := done[r.Index]; ok {
+			res.Rows = append(res.Rows, d)
+			if o.Progress != nil {
+				fmt.Fprintf(o.Progress, "[%d/%d] %s: measured before the interruption\n", k+1, len(rows), r.Name)
+			}
+			continue
+		}
 		start := time.Now()
 		meas, err := m.Measure(r.LUT, nil, o.RetrainEpochs)
 		if err != nil {
@@ -134,4 +149,35 @@ func afterText(a *float64) string {
 		return ""
 	}
 	return fmt.Sprintf(" -> %.2f%% retrained", 100**a)
+}
+
+// resumedRows checks the rows of an interrupted run against the sweep
+// about to run (its table fingerprints, exact accuracy and test samples)
+// and returns them by list position.
+func resumedRows(prev *Result, rows []Row, res Result) (map[int]Row, error) {
+	if prev == nil || len(prev.Rows) == 0 {
+		return nil, nil
+	}
+	if prev.AccuracyExact != res.AccuracyExact || prev.TestSamples != res.TestSamples {
+		return nil, fmt.Errorf("-resume: the interrupted run measured an exact accuracy of %v on %d test samples, this one %v on %d: "+
+			"not the same data or code; start the sweep again in another -out",
+			prev.AccuracyExact, prev.TestSamples, res.AccuracyExact, res.TestSamples)
+	}
+	byIndex := make(map[int]Row, len(rows))
+	for _, r := range rows {
+		byIndex[r.Index] = r
+	}
+	done := make(map[int]Row, len(prev.Rows))
+	for _, p := range prev.Rows {
+		r, ok := byIndex[p.Index]
+		if !ok || r.LUT != p.LUT {
+			return nil, fmt.Errorf("-resume: the interrupted run measured %s at position %d, which this shard does not run", p.LUT, p.Index)
+		}
+		if r.Fingerprint != p.Fingerprint {
+			return nil, fmt.Errorf("-resume: multiplier %s has changed since the interrupted run measured it (fingerprint %s, then %s): "+
+				"start the sweep again in another -out", p.LUT, r.Fingerprint, p.Fingerprint)
+		}
+		done[p.Index] = p
+	}
+	return done, nil
 }

@@ -34,6 +34,11 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit("assign", err, stderr, true)
 	}
+	lock, err := lockFolder(mf.out, true, stderr)
+	if err != nil {
+		return exit("assign", err, stderr, false)
+	}
+	defer lock.Release()
 	m, err := mf.open(list[0])
 	if err != nil {
 		return exit("assign", err, stderr, false)

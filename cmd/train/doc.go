@@ -20,7 +20,8 @@
 // (loss and accuracy over the phases) and checkpoints/ (last.ckpt after
 // every epoch, qat.ckpt and approx.ckpt at the end of each phase), all
 // written atomically. -resume -out DIR continues a run from last.ckpt and
-// ends exactly where an uninterrupted run would.
+// ends exactly where an uninterrupted run would. The run holds the folder
+// for itself (a .lock file, flock(2)): a second run into it is refused.
 //
 // Progress bars show each epoch's rate, ETA, running loss and accuracy when
 // stdout is a terminal; otherwise one line per epoch is printed.

@@ -60,6 +60,11 @@ func run(args []string, stdout, stderr io.Writer, interactive bool) int {
 
 // train1 runs one training: build, resume, run, report.
 func train1(o *options, stdout io.Writer, bars bool) error {
+	lock, err := lockFolder(o.out, !o.resume, stdout)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	ckDir := filepath.Join(o.out, "checkpoints")
 	last := filepath.Join(ckDir, train.LastCheckpoint)
 	cfg := o.cfg

@@ -28,6 +28,11 @@ func runSensitivity(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit("sensitivity", err, stderr, true)
 	}
+	lock, err := lockFolder(mf.out, true, stderr)
+	if err != nil {
+		return exit("sensitivity", err, stderr, false)
+	}
+	defer lock.Release()
 	m, err := mf.open(list[0])
 	if err != nil {
 		return exit("sensitivity", err, stderr, false)

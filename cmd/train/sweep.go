@@ -134,18 +134,30 @@ when -costs gives it) and bars per multiplier.
 Scale-out: -shard i/n runs every n-th multiplier from position i (0-based) and
 writes OUT/shard-i-of-n; on a cluster the shard comes from SLURM_ARRAY_TASK_ID
 and SLURM_ARRAY_TASK_COUNT, or from JOB_COMPLETION_INDEX with -shard-count N.
-Combine the shard folders with: train merge -out OUT OUT/shard-*`
+Combine the shard folders with: train merge -out OUT OUT/shard-*
+
+-resume continues a sweep or shard that was interrupted from the rows it
+saved (checking that the flags, list, checkpoint and costs are the same),
+or starts it where there is none. A folder is used by one run at a time.`
 
 func runSweep(args []string, stdout, stderr io.Writer) int {
+	return sweepCommand(args, stdout, stderr, nil)
+}
+
+// sweepCommand is train sweep. afterRow, when not nil, is called each time
+// a row has been saved, with the number of rows saved (tests stop the
+// process there).
+func sweepCommand(args []string, stdout, stderr io.Writer, afterRow func(rows int)) int {
 	var mf modelFlags
 	var shardFlag string
 	var shardCount int
-	var quiet bool
+	var quiet, resume bool
 	fs := subFlags("sweep", "-checkpoint FILE (-lut SPEC|FILE ... | -luts DIR) -out DIR [options]", sweepAbout, stderr)
 	mf.register(fs)
 	fs.StringVar(&shardFlag, "shard", "", "`i/n`: run shard i of n (0-based)")
 	fs.IntVar(&shardCount, "shard-count", 0, "number of shards when the index comes from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines")
+	fs.BoolVar(&resume, "resume", false, "continue the sweep (or shard) in -out from the rows it saved, or start it if there is none; the flags, list, checkpoint and costs must be the same")
 	if err := fs.Parse(args); err != nil {
 		return exit("sweep", err, stderr, true)
 	}
@@ -157,7 +169,8 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit("sweep", err, stderr, true)
 	}
-	return exit("sweep", sweep1(&mf, list, costs, shard, quiet, stdout), stderr, false)
+	run := sweepRun{quiet: quiet, resume: resume, afterRow: afterRow}
+	return exit("sweep", sweep1(&mf, list, costs, shard, run, stdout), stderr, false)
 }
 
 // pickShard takes the shard from -shard, else from the cluster's
@@ -188,9 +201,25 @@ func shardDir(out string, s sweep.Shard) string {
 	return filepath.Join(out, fmt.Sprintf("shard-%03d-of-%03d", s.Index, s.Count))
 }
 
-func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard, quiet bool, stdout io.Writer) error {
+// sweepRun are the settings of a sweep that do not change its rows.
+type sweepRun struct {
+	quiet, resume bool
+	afterRow      func(rows int)
+}
+
+func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard, run sweepRun, stdout io.Writer) error {
 	mine := shard.Select(len(list))
 	dir := shardDir(mf.out, shard)
+	lock, err := lockFolder(dir, true, stdout)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if !run.resume {
+		if err := refuseStartedSweep(dir, len(mine)); err != nil {
+			return err
+		}
+	}
 	if len(mine) == 0 {
 		// More shards than multipliers: an empty shard is still a shard.
 		fmt.Fprintf(stdout, "shard %s has no multipliers (the list has %d)\n", shard, len(list))
@@ -201,15 +230,43 @@ func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard,
 		return err
 	}
 	defer m.Close()
+	rec := sweep.Record{Checkpoint: mf.checkpoint, CheckpointSHA256: m.SHA256, LUTs: list, Shard: shard,
+		RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, DataDir: mf.data, CostsSHA256: sweep.CostsDigest(costs)}
+	var resumed *sweep.Result
+	if run.resume {
+		prev, started, err := sweep.Resume(dir, rec)
+		if err != nil {
+			return err
+		}
+		if started {
+			resumed = &prev
+			fmt.Fprintf(stdout, "resuming %s: %d of its %d multipliers were measured before\n", dir, len(prev.Rows), len(mine))
+		} else {
+			fmt.Fprintf(stdout, "-resume: %s holds no sweep yet: starting it\n", dir)
+		}
+	}
+	if resumed == nil {
+		if err := sweep.WriteRecord(dir, rec); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stdout, "sweep of %d multipliers (shard %s: %d) on %s, %d retraining epochs -> %s\n",
 		len(list), shard, len(mine), mf.checkpoint, mf.retrain, dir)
 	var progress io.Writer = stdout
-	if quiet {
+	if run.quiet {
 		progress = nil
 	}
 	res, err := sweep.Run(m, sweep.Options{
-		LUTs: list, RetrainEpochs: mf.retrain, Costs: costs, Shard: shard, Progress: progress,
-		RowDone: func(r sweep.Result) error { return sweep.Write(dir, r) },
+		LUTs: list, RetrainEpochs: mf.retrain, Costs: costs, Shard: shard, Progress: progress, Resumed: resumed,
+		RowDone: func(r sweep.Result) error {
+			if err := sweep.Write(dir, r); err != nil {
+				return err
+			}
+			if run.afterRow != nil {
+				run.afterRow(len(r.Rows))
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		return err
@@ -220,6 +277,19 @@ func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard,
 	printSweep(stdout, res)
 	fmt.Fprintf(stdout, "\nwrote %s\n", describeDir(dir, res))
 	return nil
+}
+
+// refuseStartedSweep refuses to start a sweep afresh in a folder that
+// holds one: its rows would be overwritten.
+func refuseStartedSweep(dir string, rows int) error {
+	_, errRec := os.Stat(filepath.Join(dir, sweep.RecordFile))
+	_, errRes := os.Stat(filepath.Join(dir, sweep.JSONFile))
+	if errRec != nil && errRes != nil {
+		return nil
+	}
+	prev, _ := sweep.ReadResult(dir) // only for the count
+	return fmt.Errorf("%s already holds a sweep (%d of %d multipliers measured): continue it with -resume, or choose another -out",
+		dir, len(prev.Rows), rows)
 }
 
 func describeDir(dir string, r sweep.Result) string {
@@ -280,6 +350,11 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit("merge", err, stderr, false)
 	}
+	lock, err := lockFolder(out, true, stderr)
+	if err != nil {
+		return exit("merge", err, stderr, false)
+	}
+	defer lock.Release()
 	if err := sweep.Write(out, merged); err != nil {
 		return exit("merge", err, stderr, false)
 	}

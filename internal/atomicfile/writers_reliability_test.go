@@ -37,6 +37,12 @@ func TestNoOtherWriter(t *testing.T) {
 		if filepath.Dir(path) == filepath.Join(root, "internal", "atomicfile") {
 			return nil
 		}
+		// runlock opens its lock file read-write for flock (NFS grants an
+		// exclusive flock only on a file open for writing); it holds no data
+		// anyone needs, only the holder's PID, and a torn one is read as none.
+		if filepath.Dir(path) == filepath.Join(root, "internal", "runlock") {
+			return nil
+		}
 		files++
 		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 		if err != nil {
