@@ -10,7 +10,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/goapprox/goapprox/ops/floatkernel"
+	"github.com/goapprox/goapprox/internal/floatkernel"
 )
 
 // WeightLayout says how a linear layer stores its weight matrix.

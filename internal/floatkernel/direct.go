@@ -1,6 +1,8 @@
 package floatkernel
 
-import "github.com/goapprox/goapprox/ops/kernel"
+import (
+	"github.com/goapprox/goapprox/ops/geom"
+)
 
 // The direct data gradient of a stride-1 convolution. With stride 1,
 // dx[c][iy][ix] = Σ w[o][c][ky][kx]·dy[o][iy+PadH-ky·DilH][ix+PadW-kx·DilW]
@@ -34,7 +36,7 @@ type directGeom struct {
 	steps    int // taps per group: KH·og·KW, kernel row major
 }
 
-func newDirectGeom(g kernel.ConvGeom) (d directGeom, ok bool) {
+func newDirectGeom(g geom.Conv) (d directGeom, ok bool) {
 	d.lh, d.lw = (g.KH-1)*g.DilH-g.PadH, (g.KW-1)*g.DilW-g.PadW
 	if d.lh < 0 || d.lw < 0 {
 		return d, false // padding wider than the kernel: not this layout
@@ -49,7 +51,7 @@ func newDirectGeom(g kernel.ConvGeom) (d directGeom, ok bool) {
 // tileSteps returns the steps [s0, s1) of the position tile starting at
 // q0: those of the kernel rows that read an output gradient row, not the
 // border, for some row of the tile.
-func (d directGeom) tileSteps(g kernel.ConvGeom, q0 int) (s0, s1 int) {
+func (d directGeom) tileSteps(g geom.Conv, q0 int) (s0, s1 int) {
 	iy0, iy1 := q0/d.wp, min((q0+nr-1)/d.wp, g.H-1)
 	oh := g.OutH()
 	perRow := g.OutPerGroup() * g.KW
@@ -68,7 +70,7 @@ func (d directGeom) tileSteps(g kernel.ConvGeom, q0 int) (s0, s1 int) {
 
 // directCost and gemmCost are the multiply-adds per image, tile padding
 // included, of the direct layout and of the column-matrix path.
-func directCost(g kernel.ConvGeom, d directGeom) int {
+func directCost(g geom.Conv, d directGeom) int {
 	cost := 0
 	for q0 := 0; q0 < d.nPos; q0 += nr {
 		s0, s1 := d.tileSteps(g, q0)
@@ -77,7 +79,7 @@ func directCost(g kernel.ConvGeom, d directGeom) int {
 	return g.Groups * cost * ceilDiv(g.InPerGroup(), mr) * mr
 }
 
-func gemmCost(g kernel.ConvGeom) int {
+func gemmCost(g geom.Conv) int {
 	k := g.FanIn()
 	return g.Groups * ceilDiv(k, mr) * mr * ceilDiv(g.OutH()*g.OutW(), nr) * nr * g.OutPerGroup()
 }
@@ -86,7 +88,7 @@ func gemmCost(g kernel.ConvGeom) int {
 // cheaper one: a kernel, stride 1, a layout, finite weights, and fewer
 // multiply-adds than directWeight times the column-matrix path's, whose
 // short inner dimension and col2im make each of its multiply-adds dearer.
-func directOK(g kernel.ConvGeom, w []float32) (directGeom, bool) {
+func directOK(g geom.Conv, w []float32) (directGeom, bool) {
 	if offsKernel == nil || g.StrideH != 1 || g.StrideW != 1 {
 		return directGeom{}, false
 	}
@@ -104,7 +106,7 @@ const directWeight = 2
 // backwardDataDirect is Conv2dBackwardData in the direct layout. Images
 // are spread over the workers; each dx element is one sum in a fixed
 // order, so the result does not depend on the thread count.
-func backwardDataDirect(dx, dy, w []float32, g kernel.ConvGeom, d directGeom, threads int, ws *Workspace) {
+func backwardDataDirect(dx, dy, w []float32, g geom.Conv, d directGeom, threads int, ws *Workspace) {
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	oh, ow := g.OutH(), g.OutW()
 	taps := g.KH * g.KW
@@ -198,7 +200,7 @@ type forwardGeom struct {
 	planeLen int // a padded input plane, with the kernel's over-reads
 }
 
-func newForwardGeom(g kernel.ConvGeom) (f forwardGeom, ok bool) {
+func newForwardGeom(g geom.Conv) (f forwardGeom, ok bool) {
 	if g.PadW > (g.KW-1)*g.DilW {
 		return f, false // rows shorter than the output's
 	}
@@ -212,7 +214,7 @@ func newForwardGeom(g kernel.ConvGeom) (f forwardGeom, ok bool) {
 // most directWeight times the multiply-adds of the column-matrix path,
 // which also copies each column entry twice (im2col, packing): a kernel,
 // stride 1, a layout and finite weights.
-func forwardDirectOK(g kernel.ConvGeom, w []float32) (forwardGeom, bool) {
+func forwardDirectOK(g geom.Conv, w []float32) (forwardGeom, bool) {
 	if offsKernel == nil || g.StrideH != 1 || g.StrideW != 1 {
 		return forwardGeom{}, false
 	}
@@ -225,7 +227,7 @@ func forwardDirectOK(g kernel.ConvGeom, w []float32) (forwardGeom, bool) {
 
 // forwardDirect is Conv2d in the direct layout, images spread over the
 // workers.
-func forwardDirect(y, x, w []float32, g kernel.ConvGeom, f forwardGeom, threads int, ws *Workspace) {
+func forwardDirect(y, x, w []float32, g geom.Conv, f forwardGeom, threads int, ws *Workspace) {
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	oh, ow := g.OutH(), g.OutW()
 	k := g.FanIn()

@@ -1,6 +1,8 @@
 package floatkernel
 
-import "github.com/goapprox/goapprox/ops/kernel"
+import (
+	"github.com/goapprox/goapprox/ops/geom"
+)
 
 // The wide layout of a stride-1 convolution. With stride 1 the input under
 // kernel tap (ky, kx) of output (oy, ox) is the zero-padded input plane at
@@ -21,7 +23,7 @@ type wideGeom struct {
 	planeLen int // a padded input plane with room for the kernels' over-reads
 }
 
-func newWideGeom(g kernel.ConvGeom) wideGeom {
+func newWideGeom(g geom.Conv) wideGeom {
 	w := wideGeom{hp: g.H + 2*g.PadH, wp: g.W + 2*g.PadW, oh: g.OutH(), ow: g.OutW()}
 	w.rowLen = w.oh * w.wp
 	w.rowPad = ceilDiv(w.rowLen, dotStep) * dotStep
@@ -42,7 +44,7 @@ var dotPtrsKernel func(k int, rows *[dr + dc]*float32, c *float32)
 
 // wideOK reports whether the wide layout applies: a kernel for it, stride 1
 // and finite inputs.
-func wideOK(g kernel.ConvGeom, x []float32) bool {
+func wideOK(g geom.Conv, x []float32) bool {
 	return dotPtrsKernel != nil && g.StrideH == 1 && g.StrideW == 1 && allFinite(x)
 }
 
@@ -77,7 +79,7 @@ var widenRows = func(dst, src []float32, rows, cols, pad int) {
 
 // padPlane writes the H×W plane src into the interior of the wide padded
 // plane dst, whose borders and tail the caller keeps at zero.
-func padPlane(dst, src []float32, g kernel.ConvGeom, wg wideGeom) {
+func padPlane(dst, src []float32, g geom.Conv, wg wideGeom) {
 	for iy := 0; iy < g.H; iy++ {
 		copy(dst[(iy+g.PadH)*wg.wp+g.PadW:][:g.W], src[iy*g.W:][:g.W])
 	}
@@ -96,7 +98,7 @@ func padPlane(dst, src []float32, g kernel.ConvGeom, wg wideGeom) {
 // and one block of images; both are fixed by the geometry, each task sums
 // its images in order and the blocks are added in order, so the result is
 // the same for any thread count.
-func backwardWeightWide(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
+func backwardWeightWide(dw, dy, x []float32, g geom.Conv, threads int, ws *Workspace) {
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	wg := newWideGeom(g)
 	spatial := wg.oh * wg.ow

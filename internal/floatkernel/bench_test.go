@@ -9,7 +9,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/goapprox/goapprox/internal/cputime"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // BenchmarkMatMul compares this package's product (packed micro-kernel
@@ -45,7 +45,7 @@ func BenchmarkMatMul(b *testing.B) {
 // LeNet-5's conv2 (batch 64) and a MobileNetV2 depthwise layer (batch 8).
 func BenchmarkConv(b *testing.B) {
 	impl := gonum.Implementation{}
-	geoms := map[string]kernel.ConvGeom{
+	geoms := map[string]geom.Conv{
 		"lenet-conv2":    {N: 64, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 		"lenet-conv1":    {N: 64, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1},
 		"mbv2-depthwise": {N: 8, C: 144, H: 56, W: 56, O: 144, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 144},

@@ -1,6 +1,8 @@
 package floatkernel
 
-import "github.com/goapprox/goapprox/ops/kernel"
+import (
+	"github.com/goapprox/goapprox/ops/geom"
+)
 
 // The tap-major weight gradient of a stride-1 convolution. The weight
 // gradient is a product over the output positions of all images,
@@ -25,12 +27,12 @@ var tapKernel func(a *[mr]*float32, b, c *float32, ldc, images, rows, cols, rowS
 
 // tapsCost and wideCost are the multiply-adds per image, padding included,
 // of the tap-major and the wide weight gradient.
-func tapsCost(g kernel.ConvGeom) int {
+func tapsCost(g geom.Conv) int {
 	nt := g.InPerGroup() * g.KH * g.KW
 	return g.Groups * ceilDiv(nt, mr) * mr * ceilDiv(g.OutPerGroup(), nr) * nr * g.OutH() * g.OutW()
 }
 
-func wideCost(g kernel.ConvGeom) int {
+func wideCost(g geom.Conv) int {
 	cg, og, taps := g.InPerGroup(), g.OutPerGroup(), g.KH*g.KW
 	per := min(cg, ceilDiv(wideTaps, taps))
 	cost := 0
@@ -45,7 +47,7 @@ func wideCost(g kernel.ConvGeom) int {
 // cheaper one: a kernel for it and stride 1. (It reads no input outside a
 // tap's window; an output gradient's Inf meets the padding's zeros as in
 // im2col, and as in PyTorch.)
-func tapsOK(g kernel.ConvGeom) bool {
+func tapsOK(g geom.Conv) bool {
 	return tapKernel != nil && g.StrideH == 1 && g.StrideW == 1 && tapsCost(g) < wideCost(g)
 }
 
@@ -53,7 +55,7 @@ func tapsOK(g kernel.ConvGeom) bool {
 // one tile of weights (6 taps × 16 outputs of one group) and sums all
 // images into it in order, so the result is the same for any thread
 // count.
-func backwardWeightTaps(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
+func backwardWeightTaps(dw, dy, x []float32, g geom.Conv, threads int, ws *Workspace) {
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	oh, ow := g.OutH(), g.OutW()
 	spatial := oh * ow

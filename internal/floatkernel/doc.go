@@ -57,6 +57,6 @@
 // Workspace keeps scratch memory between calls, so steady-state calls
 // allocate (almost) nothing.
 //
-// Geometry and layout follow kernel.ConvGeom: NCHW input, weights
+// Geometry and layout follow geom.Conv: NCHW input, weights
 // O×(C/Groups)×KH×KW, output N×O×OutH×OutW, all C-order and contiguous.
 package floatkernel

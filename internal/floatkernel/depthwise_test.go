@@ -9,7 +9,7 @@ import (
 
 	"gonum.org/v1/gonum/blas/gonum"
 
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // TestDepthwiseRandomShapes checks the phase-plane depthwise loops against
@@ -59,11 +59,11 @@ func TestDepthwiseRandomShapes(t *testing.T) {
 // randomDepthwise returns the valid depthwise geometries among tries
 // random ones: odd sizes, strides 1 to 3 (also unequal), padding up to the
 // kernel's reach, dilation, channel multipliers, batches 1 to 3.
-func randomDepthwise(r *rand.Rand, tries int) []kernel.ConvGeom {
-	var gs []kernel.ConvGeom
+func randomDepthwise(r *rand.Rand, tries int) []geom.Conv {
+	var gs []geom.Conv
 	for range tries {
 		c, mult := 1+r.Intn(5), 1+r.Intn(3)
-		g := kernel.ConvGeom{N: 1 + r.Intn(3), C: c, H: 1 + r.Intn(13), W: 1 + r.Intn(13), O: c * mult,
+		g := geom.Conv{N: 1 + r.Intn(3), C: c, H: 1 + r.Intn(13), W: 1 + r.Intn(13), O: c * mult,
 			KH: 1 + r.Intn(4), KW: 1 + r.Intn(4), StrideH: 1 + r.Intn(3), StrideW: 1 + r.Intn(3),
 			DilH: 1 + r.Intn(2), DilW: 1 + r.Intn(2), Groups: c}
 		g.PadH, g.PadW = r.Intn(g.KH*g.DilH), r.Intn(g.KW*g.DilW)
@@ -263,9 +263,9 @@ func assertBits(t *testing.T, what string, got, want []float32) {
 // layers, on 1, 2 and 3 threads.
 func TestDepthwiseFusedDataMatchesPhased(t *testing.T) {
 	r := rand.New(rand.NewSource(11))
-	gs := depthwiseCases(r, 120, 2, func() kernel.ConvGeom {
+	gs := depthwiseCases(r, 120, 2, func() geom.Conv {
 		c := 1 + r.Intn(4)
-		return kernel.ConvGeom{N: 1 + r.Intn(2), C: c, H: 1 + r.Intn(20), W: 1 + r.Intn(40), O: c,
+		return geom.Conv{N: 1 + r.Intn(2), C: c, H: 1 + r.Intn(20), W: 1 + r.Intn(40), O: c,
 			KH: 1 + r.Intn(4), KW: 1 + r.Intn(4), StrideH: 1 + r.Intn(3), StrideW: 1 + r.Intn(2),
 			DilH: 1 + r.Intn(2), DilW: 1 + r.Intn(2), Groups: c}
 	})
@@ -305,7 +305,7 @@ func TestDepthwiseFusedDataMatchesPhased(t *testing.T) {
 // layers; on 1, 2 and 3 threads.
 func TestDepthwiseFusedWeightMatchesPhased(t *testing.T) {
 	r := rand.New(rand.NewSource(23))
-	gs := depthwiseCases(r, 150, 3, func() kernel.ConvGeom {
+	gs := depthwiseCases(r, 150, 3, func() geom.Conv {
 		c := 1 + r.Intn(12)
 		kh, kw := 3, 3
 		switch r.Intn(6) {
@@ -314,7 +314,7 @@ func TestDepthwiseFusedWeightMatchesPhased(t *testing.T) {
 		case 1:
 			kh, kw = 9, 1
 		}
-		return kernel.ConvGeom{N: []int{1, 3, 5}[r.Intn(3)], C: c, H: 1 + r.Intn(40), W: 1 + r.Intn(40), O: c,
+		return geom.Conv{N: []int{1, 3, 5}[r.Intn(3)], C: c, H: 1 + r.Intn(40), W: 1 + r.Intn(40), O: c,
 			KH: kh, KW: kw, StrideH: 1 + r.Intn(3), StrideW: 1 + r.Intn(2),
 			DilH: 1 + r.Intn(2), DilW: 1 + r.Intn(2), Groups: c}
 	})
@@ -353,8 +353,8 @@ func TestDepthwiseFusedWeightMatchesPhased(t *testing.T) {
 // depthwiseCases returns n valid geometries drawn by draw, each given a
 // random padding within its kernel's reach, then the zoo's depthwise
 // layers with batch zooN.
-func depthwiseCases(r *rand.Rand, n, zooN int, draw func() kernel.ConvGeom) []kernel.ConvGeom {
-	var gs []kernel.ConvGeom
+func depthwiseCases(r *rand.Rand, n, zooN int, draw func() geom.Conv) []geom.Conv {
+	var gs []geom.Conv
 	for len(gs) < n {
 		g := draw()
 		g.PadH, g.PadW = r.Intn(g.KH*g.DilH), r.Intn(g.KW*g.DilW)

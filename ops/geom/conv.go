@@ -1,12 +1,12 @@
-package kernel
+package geom
 
 import "fmt"
 
-// ConvGeom is the geometry of a grouped 2-D convolution in NCHW layout:
+// Conv is the geometry of a grouped 2-D convolution in NCHW layout:
 // input N×C×H×W, weights O×(C/Groups)×KH×KW, output N×O×OutH()×OutW().
 // Padding is symmetric: PadH rows above and below, PadW columns left and
 // right.
-type ConvGeom struct {
+type Conv struct {
 	N, C, H, W       int
 	O, KH, KW        int
 	StrideH, StrideW int
@@ -16,28 +16,28 @@ type ConvGeom struct {
 }
 
 // OutH returns the output height.
-func (g ConvGeom) OutH() int { return (g.H+2*g.PadH-g.DilH*(g.KH-1)-1)/g.StrideH + 1 }
+func (g Conv) OutH() int { return (g.H+2*g.PadH-g.DilH*(g.KH-1)-1)/g.StrideH + 1 }
 
 // OutW returns the output width.
-func (g ConvGeom) OutW() int { return (g.W+2*g.PadW-g.DilW*(g.KW-1)-1)/g.StrideW + 1 }
+func (g Conv) OutW() int { return (g.W+2*g.PadW-g.DilW*(g.KW-1)-1)/g.StrideW + 1 }
 
 // InPerGroup returns the input channels seen by one output channel.
-func (g ConvGeom) InPerGroup() int { return g.C / g.Groups }
+func (g Conv) InPerGroup() int { return g.C / g.Groups }
 
 // OutPerGroup returns the output channels of one group.
-func (g ConvGeom) OutPerGroup() int { return g.O / g.Groups }
+func (g Conv) OutPerGroup() int { return g.O / g.Groups }
 
 // FanIn returns the number of products summed into one output: (C/Groups)·KH·KW.
-func (g ConvGeom) FanIn() int { return g.InPerGroup() * g.KH * g.KW }
+func (g Conv) FanIn() int { return g.InPerGroup() * g.KH * g.KW }
 
 // XLen, WLen and YLen return the element counts of input, weights and output.
-func (g ConvGeom) XLen() int { return g.N * g.C * g.H * g.W }
-func (g ConvGeom) WLen() int { return g.O * g.InPerGroup() * g.KH * g.KW }
-func (g ConvGeom) YLen() int { return g.N * g.O * g.OutH() * g.OutW() }
+func (g Conv) XLen() int { return g.N * g.C * g.H * g.W }
+func (g Conv) WLen() int { return g.O * g.InPerGroup() * g.KH * g.KW }
+func (g Conv) YLen() int { return g.N * g.O * g.OutH() * g.OutW() }
 
 // Validate reports a geometry that cannot be computed, saying which
 // argument is wrong.
-func (g ConvGeom) Validate() error {
+func (g Conv) Validate() error {
 	switch {
 	case g.N < 1 || g.C < 1 || g.H < 1 || g.W < 1:
 		return fmt.Errorf("conv2d: input shape (%d, %d, %d, %d) must be positive", g.N, g.C, g.H, g.W)

@@ -2,7 +2,7 @@ package floatkernel
 
 import (
 	"github.com/goapprox/goapprox/internal/parallel"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // A convolution whose groups hold one input channel each (depthwise, with
@@ -15,12 +15,12 @@ import (
 // isDepthwise reports whether every group has exactly one input channel
 // and few outputs. With a micro-tile's worth of outputs per group (a first
 // layer on one input channel) the packed matrix products win.
-func isDepthwise(g kernel.ConvGeom) bool { return g.InPerGroup() == 1 && g.OutPerGroup() < mr }
+func isDepthwise(g geom.Conv) bool { return g.InPerGroup() == 1 && g.OutPerGroup() < mr }
 
 // tapSpan returns the output columns [lo, hi) whose input column
 // ox*StrideW - PadW + kx*DilW lies inside the row, and the input column of
 // output column 0 (which may be negative).
-func tapSpan(g kernel.ConvGeom, kx int) (lo, hi, off int) {
+func tapSpan(g geom.Conv, kx int) (lo, hi, off int) {
 	ow := g.OutW()
 	off = kx*g.DilW - g.PadW
 	lo = 0
@@ -81,7 +81,7 @@ type phased struct {
 	front                int
 }
 
-func phasedGeom(g kernel.ConvGeom) phased {
+func phasedGeom(g geom.Conv) phased {
 	p := phased{sh: g.StrideH, sw: g.StrideW, oh: g.OutH(), ow: g.OutW(), h: g.H, w: g.W, ph: g.PadH, pw: g.PadW}
 	p.hq = ceilDiv(g.H+2*g.PadH, p.sh)
 	p.wq = ceilDiv(g.W+2*g.PadW, p.sw)
@@ -264,7 +264,7 @@ func (p phased) spread(dst, src []float32) {
 
 // depthwiseForward computes y for depthwise geometry, one (image, input
 // channel) per task: the channel is split once for all its outputs.
-func depthwiseForward(y, x, w []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
+func depthwiseForward(y, x, w []float32, g geom.Conv, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
 	taps := g.KH * g.KW
 	p := phasedGeom(g)
@@ -291,7 +291,7 @@ func depthwiseForward(y, x, w []float32, g kernel.ConvGeom, threads int, ws *Wor
 // is false. With one output per channel and a fused kernel for the column
 // stride (fusedRows), every row class of dx is computed straight from the
 // spread output gradient; otherwise through phase planes.
-func depthwiseBackwardData(dx, dy, w []float32, mask []bool, g kernel.ConvGeom, threads int, ws *Workspace) {
+func depthwiseBackwardData(dx, dy, w []float32, mask []bool, g geom.Conv, threads int, ws *Workspace) {
 	p := phasedGeom(g)
 	if !p.fusedRows(g) {
 		depthwiseBackwardDataPhased(dx, dy, w, mask, g, p, threads, ws)
@@ -383,7 +383,7 @@ type dxClass struct {
 // fusedRows reports whether the fused kernels handle g: one output per
 // channel, column stride 1 with rows of at least 4 or stride 2 with an
 // even row of at least 8, and tables that fit dxClass.
-func (p phased) fusedRows(g kernel.ConvGeom) bool {
+func (p phased) fusedRows(g geom.Conv) bool {
 	if !haveTapRows || g.OutPerGroup() != 1 || p.sh > fusedMaxStride {
 		return false
 	}
@@ -440,7 +440,7 @@ func (p phased) dxClasses(cls *[fusedMaxStride]dxClass, accLen int) int {
 // depthwiseBackwardDataPhased computes dx for depthwise geometry, one (image,
 // input channel) plane per task, summing that channel's og outputs into
 // its phase planes; the merge back into dx applies the mask (nil: none).
-func depthwiseBackwardDataPhased(dx, dy, w []float32, mask []bool, g kernel.ConvGeom, p phased, threads int, ws *Workspace) {
+func depthwiseBackwardDataPhased(dx, dy, w []float32, mask []bool, g geom.Conv, p phased, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
 	taps := g.KH * g.KW
 	workers := workerCount(g.N*g.C, threads)
@@ -505,7 +505,7 @@ func (in *inputPlanes) split(p phased, dst []float32, i int) {
 // (fusedDots), one kernel call per worker and image does all the worker's
 // planes; otherwise through depthwiseBackwardWeightPhased. Both sum in the
 // same order, so they give the same bits.
-func depthwiseBackwardWeight(dw, dy []float32, x inputPlanes, g kernel.ConvGeom, threads int, ws *Workspace) {
+func depthwiseBackwardWeight(dw, dy []float32, x inputPlanes, g geom.Conv, threads int, ws *Workspace) {
 	p := phasedGeom(g)
 	if !p.fusedDots(g) {
 		depthwiseBackwardWeightPhased(dw, dy, x, g, p, threads, ws)
@@ -590,7 +590,7 @@ type splitClass struct {
 // one output per channel, nine taps, column stride 1 with rows of at
 // least 4 inputs or stride 2 with at least 8, output rows of at least 4,
 // and at most fusedMaxStride row classes.
-func (p phased) fusedDots(g kernel.ConvGeom) bool {
+func (p phased) fusedDots(g geom.Conv) bool {
 	if !haveWeightDots || g.OutPerGroup() != 1 || g.KH*g.KW != 9 || p.sh > fusedMaxStride || p.ow < 4 {
 		return false
 	}
@@ -640,7 +640,7 @@ func (p phased) checkDots(colLen, accLen int) {
 // channel, each image's plane would be a short read a whole image away
 // from the last). Codes and their dequantized floats give the same phase
 // planes, hence the same dw bit for bit.
-func depthwiseBackwardWeightPhased(dw, dy []float32, x inputPlanes, g kernel.ConvGeom, p phased, threads int, ws *Workspace) {
+func depthwiseBackwardWeightPhased(dw, dy []float32, x inputPlanes, g geom.Conv, p phased, threads int, ws *Workspace) {
 	oh, ow, og := g.OutH(), g.OutW(), g.OutPerGroup()
 	taps := g.KH * g.KW
 	workers := workerCount(g.O, threads)

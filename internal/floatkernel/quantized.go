@@ -5,7 +5,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // The gradients of a quantized layer differ from a float layer's in two
@@ -25,7 +25,7 @@ const maskChunk = 1 << 15
 // element is +0 even where the gradient was NaN or infinite, as when its
 // bits are ANDed with zero. Depthwise layers apply the mask as the kernel
 // writes dx; the others in one vector pass after it.
-func Conv2dBackwardDataMasked(impl blas.Float32, dx, dy, w []float32, mask []bool, g kernel.ConvGeom, threads int, ws *Workspace) error {
+func Conv2dBackwardDataMasked(impl blas.Float32, dx, dy, w []float32, mask []bool, g geom.Conv, threads int, ws *Workspace) error {
 	if err := check(g, dx, w, dy); err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func Conv2dBackwardDataMasked(impl blas.Float32, dx, dy, w []float32, mask []boo
 // the result is bit for bit Conv2dBackwardWeight's on those values. A
 // depthwise layer reads the bytes in its kernel, a quarter of the memory
 // traffic of floats; the others dequantize into ws first.
-func Conv2dBackwardWeightCodes(impl blas.Float32, dw, dy []float32, x []byte, signed bool, zp int32, scale float32, g kernel.ConvGeom, threads int, ws *Workspace) error {
+func Conv2dBackwardWeightCodes(impl blas.Float32, dw, dy []float32, x []byte, signed bool, zp int32, scale float32, g geom.Conv, threads int, ws *Workspace) error {
 	if err := g.Validate(); err != nil {
 		return err
 	}

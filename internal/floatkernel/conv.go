@@ -6,11 +6,11 @@ import (
 	"gonum.org/v1/gonum/blas"
 
 	"github.com/goapprox/goapprox/internal/parallel"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // check verifies the geometry and the lengths of the three buffers.
-func check(g kernel.ConvGeom, x, w, y []float32) error {
+func check(g geom.Conv, x, w, y []float32) error {
 	if err := g.Validate(); err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (ws *Workspace) begin(workers int) {
 // Conv2d computes the grouped convolution y = x ⊛ w (no bias). y is
 // overwritten. Images are spread over threads workers (threads <= 0: one
 // per core, GOMAXPROCS).
-func Conv2d(impl blas.Float32, y, x, w []float32, g kernel.ConvGeom, threads int, ws *Workspace) error {
+func Conv2d(impl blas.Float32, y, x, w []float32, g geom.Conv, threads int, ws *Workspace) error {
 	if err := check(g, x, w, y); err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func allTiles(m, n int) tileRange { return tileRange{0, ceilDiv(m, mr), 0, ceilD
 
 // Conv2dBackwardData computes dx, the gradient of sum(y·dy) with respect to
 // x, for y = x ⊛ w. dx is overwritten.
-func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g kernel.ConvGeom, threads int, ws *Workspace) error {
+func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g geom.Conv, threads int, ws *Workspace) error {
 	if err := check(g, dx, w, dy); err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g kernel.ConvGeo
 // blocks, whose partial sums are added in block order. The split depends
 // on the geometry only (weightSplit), so every weight is summed in the
 // same order for any thread count.
-func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g kernel.ConvGeom, threads int, ws *Workspace) error {
+func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g geom.Conv, threads int, ws *Workspace) error {
 	if err := check(g, x, dw, dy); err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g kernel.ConvG
 // weightSplit returns how Conv2dBackwardWeight splits its work: ranges of
 // span weight columns (rows of the unfolded input), chunks of them per
 // group, and blocks of images. It depends on the geometry only.
-func weightSplit(g kernel.ConvGeom) (span, chunks, blocks int) {
+func weightSplit(g geom.Conv) (span, chunks, blocks int) {
 	const minTasks = 8
 	span = 32
 	chunks = ceilDiv(g.FanIn(), span)
@@ -240,7 +240,7 @@ func weightSplit(g kernel.ConvGeom) (span, chunks, blocks int) {
 // positions, so each weight is a dot product of two such rows and neither
 // operand needs transposing. Rows are padded with zeros to a multiple of
 // the kernel's step, and to whole tiles.
-func backwardWeightDot(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws *Workspace) {
+func backwardWeightDot(dw, dy, x []float32, g geom.Conv, threads int, ws *Workspace) {
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	xImg, yImg := g.C*g.H*g.W, g.O*spatial
@@ -309,7 +309,7 @@ func backwardWeightDot(dw, dy, x []float32, g kernel.ConvGeom, threads int, ws *
 
 // addBlocks adds the image blocks' partial weight gradients in block order
 // and places the sums in dw.
-func addBlocks(dw []float32, g kernel.ConvGeom, ws *Workspace) {
+func addBlocks(dw []float32, g geom.Conv, ws *Workspace) {
 	k, og := g.FanIn(), g.OutPerGroup()
 	span, chunks, blocks := weightSplit(g)
 	partLen := og * span
@@ -333,7 +333,7 @@ func addBlocks(dw []float32, g kernel.ConvGeom, ws *Workspace) {
 // col, a (cg·KH·KW)×(OutH·OutW) matrix: row (c, ky, kx), column (oy, ox)
 // holds the input under kernel tap (ky, kx) of output (oy, ox), or 0 in the
 // padding.
-func Im2col(col, x []float32, cg int, g kernel.ConvGeom) {
+func Im2col(col, x []float32, cg int, g geom.Conv) {
 	im2colRows(col, x, g, 0, cg*g.KH*g.KW, g.OutH()*g.OutW())
 }
 
@@ -341,7 +341,7 @@ func Im2col(col, x []float32, cg int, g kernel.ConvGeom) {
 // apart. Each row is the input row under one kernel tap: a copy (stride 1)
 // or strided gather between the output columns whose tap falls in the
 // padding, which are zero.
-func im2colRows(col, x []float32, g kernel.ConvGeom, r0, r1, ld int) {
+func im2colRows(col, x []float32, g geom.Conv, r0, r1, ld int) {
 	oh, ow := g.OutH(), g.OutW()
 	taps := g.KH * g.KW
 	for r := r0; r < r1; r++ {
@@ -387,7 +387,7 @@ var addRows = func(dst, src []float32, rows, cols, dstStride, srcStride int) {
 // Col2im is the adjoint of Im2col: it overwrites x (cg×H×W) with the sum,
 // over every column entry, of the entry at the input position it was read
 // from. Padding entries are dropped.
-func Col2im(x, col []float32, cg int, g kernel.ConvGeom) {
+func Col2im(x, col []float32, cg int, g geom.Conv) {
 	clear(x)
 	oh, ow := g.OutH(), g.OutW()
 	taps := g.KH * g.KW
@@ -427,7 +427,7 @@ const maxSpanKW = 32
 // kernel tap of one channel) is added as one block, the output rows whose
 // tap row lies in the image (iy = oy·StrideH - PadH + ky·DilH) and the
 // columns whose tap column does.
-func col2imRows(x, col []float32, cg int, g kernel.ConvGeom) {
+func col2imRows(x, col []float32, cg int, g geom.Conv) {
 	oh, ow := g.OutH(), g.OutW()
 	var lo, hi, off [maxSpanKW]int
 	for kx := 0; kx < g.KW; kx++ {

@@ -7,7 +7,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/goapprox/goapprox/internal/cputime"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // zooDepthwise are the depthwise layers of the zoo's MobileNetV2 (batch 64,
@@ -15,7 +15,7 @@ import (
 // times inside the model.
 var zooDepthwise = []struct {
 	name string
-	g    kernel.ConvGeom
+	g    geom.Conv
 }{
 	{"b1.dw", dwGeom(64, 16, 28, 1)},
 	{"b2.dw-s2", dwGeom(64, 64, 28, 2)},
@@ -24,8 +24,8 @@ var zooDepthwise = []struct {
 	{"b5.dw", dwGeom(64, 128, 7, 1)},
 }
 
-func dwGeom(n, c, hw, stride int) kernel.ConvGeom {
-	return kernel.ConvGeom{N: n, C: c, H: hw, W: hw, O: c, KH: 3, KW: 3, StrideH: stride, StrideW: stride,
+func dwGeom(n, c, hw, stride int) geom.Conv {
+	return geom.Conv{N: n, C: c, H: hw, W: hw, O: c, KH: 3, KW: 3, StrideH: stride, StrideW: stride,
 		PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: c}
 }
 

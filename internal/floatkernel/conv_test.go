@@ -10,11 +10,11 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // naiveConv is the textbook definition of a grouped convolution, in float64.
-func naiveConv(x, w []float32, g kernel.ConvGeom) []float64 {
+func naiveConv(x, w []float32, g geom.Conv) []float64 {
 	oh, ow := g.OutH(), g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	y := make([]float64, g.YLen())
@@ -48,7 +48,7 @@ func naiveConv(x, w []float32, g kernel.ConvGeom) []float64 {
 
 // naiveGrads returns d/dx and d/dw of sum(y·dy), by the same loops: every
 // product x·w contributes dy·w to dx and dy·x to dw.
-func naiveGrads(x, w, dy []float32, g kernel.ConvGeom) (dx, dw []float64) {
+func naiveGrads(x, w, dy []float32, g geom.Conv) (dx, dw []float64) {
 	oh, ow := g.OutH(), g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	dx, dw = make([]float64, g.XLen()), make([]float64, g.WLen())
@@ -102,7 +102,7 @@ func assertClose(t *testing.T, what string, got []float32, want []float64) {
 	}
 }
 
-var geoms = []kernel.ConvGeom{
+var geoms = []geom.Conv{
 	{N: 1, C: 1, H: 1, W: 1, O: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 	{N: 2, C: 3, H: 17, W: 5, O: 4, KH: 3, KW: 2, StrideH: 1, StrideW: 2, PadH: 1, PadW: 0, DilH: 1, DilW: 1, Groups: 1},
 	{N: 3, C: 6, H: 12, W: 12, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
@@ -717,7 +717,7 @@ func TestWeightTapsAgainstNaive(t *testing.T) {
 	if tapKernel == nil {
 		t.Skip("no tap kernel on this CPU or build")
 	}
-	extra := []kernel.ConvGeom{
+	extra := []geom.Conv{
 		{N: 3, C: 5, H: 5, W: 6, O: 34, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 		{N: 2, C: 4, H: 7, W: 9, O: 20, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2, Groups: 2},
 		{N: 5, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
@@ -755,7 +755,7 @@ func TestDataDirectAgainstNaive(t *testing.T) {
 	if offsKernel == nil {
 		t.Skip("no offsets kernel on this CPU or build")
 	}
-	extra := []kernel.ConvGeom{
+	extra := []geom.Conv{
 		{N: 3, C: 14, H: 5, W: 6, O: 5, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 		{N: 2, C: 4, H: 7, W: 9, O: 6, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2, Groups: 2},
 		{N: 5, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
@@ -802,7 +802,7 @@ func TestForwardDirectAgainstNaive(t *testing.T) {
 	if offsKernel == nil {
 		t.Skip("no offsets kernel on this CPU or build")
 	}
-	extra := []kernel.ConvGeom{
+	extra := []geom.Conv{
 		{N: 3, C: 4, H: 5, W: 6, O: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 		{N: 2, C: 4, H: 7, W: 9, O: 6, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2, Groups: 2},
 		{N: 5, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},

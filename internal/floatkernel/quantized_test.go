@@ -10,12 +10,12 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // quantizedGeoms are the test geometries and random depthwise ones
 // (stride 1 to 3, padding, dilation, channel multipliers, odd batches).
-func quantizedGeoms() []kernel.ConvGeom {
+func quantizedGeoms() []geom.Conv {
 	return append(slices.Clone(geoms), randomDepthwise(rand.New(rand.NewSource(12)), 60)...)
 }
 
