@@ -1,6 +1,6 @@
 package kernel
 
-import "sync/atomic"
+import "github.com/goapprox/goapprox/internal/asm"
 
 // maxLanes is the widest block of lanes one row-kernel call computes. The
 // drivers guarantee that src holds maxLanes bytes from every offset they
@@ -52,16 +52,12 @@ type impl struct {
 // Architecture files append theirs in init when the CPU supports them.
 var impls = []*impl{&portable}
 
-// useAssembly selects the SIMD kernels when the CPU has them.
-var useAssembly atomic.Bool
-
-func init() { useAssembly.Store(true) }
-
-// SetAssembly turns the SIMD kernels on or off for every later call and
-// returns the previous setting. Off forces the portable Go kernel, which
-// computes the same integers; it exists for tests and benchmarks. The
-// build tag purego removes the assembly altogether.
-func SetAssembly(on bool) (previous bool) { return useAssembly.Swap(on) }
+// SetAssembly turns all of the module's assembly kernels on or off for
+// every later call (it is the switch of internal/asm) and returns the
+// previous setting. Off forces the portable Go kernel here, which computes
+// the same integers, and the pure-Go twins elsewhere; it exists for tests
+// and benchmarks. The build tag purego removes the assembly altogether.
+func SetAssembly(on bool) (previous bool) { return asm.Set(on) }
 
 // Implementation names the kernel that GEMM and Conv2d use for p at present
 // ("go" or "avx512vbmi").
@@ -69,7 +65,7 @@ func Implementation(p *Prepared) string { return current().forTable(p).name }
 
 // current is the implementation exported functions use.
 func current() *impl {
-	if useAssembly.Load() && len(impls) > 1 {
+	if asm.AVX512VBMI() && len(impls) > 1 {
 		return impls[len(impls)-1]
 	}
 	return &portable
