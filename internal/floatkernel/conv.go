@@ -2,6 +2,7 @@ package floatkernel
 
 import (
 	"fmt"
+	"github.com/goapprox/goapprox/internal/asm/f32"
 
 	"gonum.org/v1/gonum/blas"
 
@@ -372,18 +373,6 @@ func im2colRows(col, x []float32, g geom.Conv, r0, r1, ld int) {
 	}
 }
 
-// addRows adds the rows×cols block of src, rows srcStride apart, to the
-// block of dst, rows dstStride apart: dst[y*dstStride+x] +=
-// src[y*srcStride+x]. A vector version replaces it where the CPU has one.
-var addRows = func(dst, src []float32, rows, cols, dstStride, srcStride int) {
-	for y := 0; y < rows; y++ {
-		d, s := dst[y*dstStride:][:cols], src[y*srcStride:][:cols]
-		for x, v := range s {
-			d[x] += v
-		}
-	}
-}
-
 // Col2im is the adjoint of Im2col: it overwrites x (cg×H×W) with the sum,
 // over every column entry, of the entry at the input position it was read
 // from. Padding entries are dropped.
@@ -450,7 +439,7 @@ func col2imRows(x, col []float32, cg int, g geom.Conv) {
 					continue
 				}
 				iy0 := oy0*g.StrideH + base
-				addRows(plane[iy0*g.W+lo[kx]+off[kx]:], col[r*oh*ow+oy0*ow+lo[kx]:], oy1-oy0, hi[kx]-lo[kx], g.StrideH*g.W, ow)
+				f32.AddRows(plane[iy0*g.W+lo[kx]+off[kx]:], col[r*oh*ow+oy0*ow+lo[kx]:], oy1-oy0, hi[kx]-lo[kx], g.StrideH*g.W, ow)
 			}
 		}
 	}

@@ -471,62 +471,6 @@ func TestDotPtrsKernel(t *testing.T) {
 	}
 }
 
-// TestAllFinite checks the finiteness test at every position of slices
-// around the vector length, with each special value, and on finite edge
-// values (largest, smallest subnormal, -0).
-func TestAllFinite(t *testing.T) {
-	finite := []float32{math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, float32(math.Copysign(0, -1)), 1}
-	special := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
-	for n := 0; n <= 19; n++ {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = finite[i%len(finite)]
-		}
-		if !allFinite(x) {
-			t.Fatalf("n=%d: finite values reported as non-finite", n)
-		}
-		for i := range x {
-			for _, s := range special {
-				saved := x[i]
-				x[i] = s
-				if allFinite(x) {
-					t.Fatalf("n=%d: %g at %d not found", n, s, i)
-				}
-				x[i] = saved
-			}
-		}
-	}
-}
-
-func TestVectorOps(t *testing.T) {
-	r := rand.New(rand.NewSource(5))
-	for n := 0; n <= 37; n++ {
-		x, y := make([]float32, n+1), make([]float32, n+1)
-		for i := range x {
-			x[i], y[i] = float32(r.Intn(9)-4), float32(r.Intn(9)-4)
-		}
-		guard := y[n]
-		want := make([]float32, n)
-		var wantDot float32
-		for i := 0; i < n; i++ {
-			want[i] = y[i] + 3*x[i]
-			wantDot += x[i] * y[i]
-		}
-		if got := dot(x[:n], y); got != wantDot {
-			t.Fatalf("n=%d: dot = %g, want %g", n, got, wantDot)
-		}
-		axpy(3, x, y[:n])
-		for i := 0; i < n; i++ {
-			if y[i] != want[i] {
-				t.Fatalf("n=%d: axpy y[%d] = %g, want %g", n, i, y[i], want[i])
-			}
-		}
-		if y[n] != guard {
-			t.Fatalf("n=%d: axpy wrote past the end", n)
-		}
-	}
-}
-
 // TestMatMulBLASEqualsOneSgemm checks the promise Float-mode layers rely
 // on: tiled and spread over threads, the BLAS path gives exactly what one
 // Sgemm call gives.
@@ -560,8 +504,7 @@ func TestMatMulBLASEqualsOneSgemm(t *testing.T) {
 // TestCol2imMatchesLoop checks Col2im bit for bit against the plain loop
 // over every column entry (each input element receives its entries in the
 // same order, row by row of the column matrix), on every test geometry
-// with values that make rounding visible, and addRows at widths around the
-// vector length.
+// with values that make rounding visible.
 func TestCol2imMatchesLoop(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
 	for i, g := range geoms {
@@ -588,20 +531,6 @@ func TestCol2imMatchesLoop(t *testing.T) {
 		Col2im(got, col, cg, g)
 		if !bitsEqual(got, want) {
 			t.Fatalf("geom%d: Col2im differs from the loop", i)
-		}
-	}
-	for _, cols := range []int{1, 7, 8, 9, 15, 16, 17, 33} {
-		rows, ds, ss := 3, cols+5, cols+2
-		dst, src := randSlice(r, (rows-1)*ds+cols+5), randSlice(r, (rows-1)*ss+cols)
-		want := slices.Clone(dst)
-		for y := 0; y < rows; y++ {
-			for x := 0; x < cols; x++ {
-				want[y*ds+x] += src[y*ss+x]
-			}
-		}
-		addRows(dst, src, rows, cols, ds, ss)
-		if !bitsEqual(dst, want) {
-			t.Fatalf("addRows cols=%d differs from the loop (or wrote outside the block)", cols)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package floatkernel
 
 import (
+	"github.com/goapprox/goapprox/internal/asm/f32"
 	"github.com/goapprox/goapprox/internal/parallel"
 	"github.com/goapprox/goapprox/ops/geom"
 )
@@ -33,25 +34,6 @@ func tapSpan(g geom.Conv, kx int) (lo, hi, off int) {
 	}
 	return lo, max(hi, lo), off
 }
-
-// axpy adds a·x[i] to y[i] for i < len(y); dot returns Σ x[i]·y[i] for
-// i < len(x). Vector versions replace these where the CPU has them.
-var (
-	axpy = func(a float32, x, y []float32) {
-		x = x[:len(y)]
-		for i, v := range x {
-			y[i] += a * v
-		}
-	}
-	dot = func(x, y []float32) float32 {
-		y = y[:len(x)]
-		var s float32
-		for i, v := range x {
-			s += v * y[i]
-		}
-		return s
-	}
-)
 
 // A channel's zero-padded input plane (Hp×Wp) is split into StrideH×StrideW
 // phase planes: phase (ph, pw) holds padded pixel (r·StrideH+ph,
@@ -123,8 +105,9 @@ func (p phased) outSize() int { return roundUp32(p.oh * p.wq) }
 // tapsAxpy sets out[i], or adds to it if add, Σ_t w[t]·in[base+i+offs[t]]
 // for i < n rounded up to a multiple of 32; the caller provides that
 // slack.
-// A vector version replaces it where the CPU has one.
-var tapsAxpy = func(out, in []float32, base int, offs []int, w []float32, n int, add bool) {
+// tapsAxpyGo is the portable version; tapsAxpy (depthwise_amd64.go,
+// depthwise_other.go) picks a vector one where it may run.
+func tapsAxpyGo(out, in []float32, base int, offs []int, w []float32, n int, add bool) {
 	if n <= 0 || len(offs) == 0 {
 		return
 	}
@@ -134,17 +117,18 @@ var tapsAxpy = func(out, in []float32, base int, offs []int, w []float32, n int,
 		clear(o)
 	}
 	for t, off := range offs {
-		axpy(w[t], in[base+off:][:len(o)], o)
+		f32.Axpy(w[t], in[base+off:][:len(o)], o)
 	}
 }
 
 // tapsDot sets sums[t] = Σ_i dy[i]·in[i+offs[t]] for i < n; dy must be
 // zero from n up to n rounded to a multiple of 32 and in readable there (a
 // vector version reads whole blocks). The portable version is one dot
-// product per tap; the vector one may sum in another fixed order.
-var tapsDot = func(sums, dy, in []float32, offs []int, n int) {
+// product per tap (tapsDotGo); the vector one may sum in another fixed
+// order.
+func tapsDotGo(sums, dy, in []float32, offs []int, n int) {
 	for t, off := range offs {
-		sums[t] = dot(dy[:n], in[off:][:n])
+		sums[t] = f32.Dot(dy[:n], in[off:][:n])
 	}
 }
 
@@ -384,7 +368,7 @@ type dxClass struct {
 // channel, column stride 1 with rows of at least 4 or stride 2 with an
 // even row of at least 8, and tables that fit dxClass.
 func (p phased) fusedRows(g geom.Conv) bool {
-	if !haveTapRows || g.OutPerGroup() != 1 || p.sh > fusedMaxStride {
+	if !haveTapRows() || g.OutPerGroup() != 1 || p.sh > fusedMaxStride {
 		return false
 	}
 	switch {
@@ -591,7 +575,7 @@ type splitClass struct {
 // least 4 inputs or stride 2 with at least 8, output rows of at least 4,
 // and at most fusedMaxStride row classes.
 func (p phased) fusedDots(g geom.Conv) bool {
-	if !haveWeightDots || g.OutPerGroup() != 1 || g.KH*g.KW != 9 || p.sh > fusedMaxStride || p.ow < 4 {
+	if !haveWeightDots() || g.OutPerGroup() != 1 || g.KH*g.KW != 9 || p.sh > fusedMaxStride || p.ow < 4 {
 		return false
 	}
 	return p.sw == 1 && g.W >= 4 || p.sw == 2 && g.W >= 8

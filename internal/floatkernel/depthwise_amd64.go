@@ -2,7 +2,7 @@
 
 package floatkernel
 
-import "golang.org/x/sys/cpu"
+import "github.com/goapprox/goapprox/internal/asm"
 
 // tapsAxpyUnit is the AVX2/FMA version of tapsAxpy (depthwise_amd64.s).
 //
@@ -14,24 +14,27 @@ func tapsAxpyUnit(out, in *float32, offs *int, w *float32, ntaps, n int, add boo
 //go:noescape
 func dot9Unit(dy, in *float32, offs *int, n int, sums *float32)
 
-func init() {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		tapsAxpy = func(out, in []float32, base int, offs []int, w []float32, n int, add bool) {
-			if n > 0 && len(offs) > 0 {
-				checkTaps(out, in, base, offs, w, n)
-				tapsAxpyUnit(&out[0], &in[base], &offs[0], &w[0], len(offs), n, add)
-			}
-		}
-		portableDot := tapsDot
-		tapsDot = func(sums, dy, in []float32, offs []int, n int) {
-			if len(offs) != 9 || n <= 0 {
-				portableDot(sums, dy, in, offs, n)
-				return
-			}
-			checkTaps(dy, in, 0, offs, sums, n)
-			dot9Unit(&dy[0], &in[0], &offs[0], n, &sums[0])
-		}
+// tapsAxpy is tapsAxpyGo, with tapsAxpyUnit where asm.AVX2FMA allows.
+func tapsAxpy(out, in []float32, base int, offs []int, w []float32, n int, add bool) {
+	if !asm.AVX2FMA() {
+		tapsAxpyGo(out, in, base, offs, w, n, add)
+		return
 	}
+	if n > 0 && len(offs) > 0 {
+		checkTaps(out, in, base, offs, w, n)
+		tapsAxpyUnit(&out[0], &in[base], &offs[0], &w[0], len(offs), n, add)
+	}
+}
+
+// tapsDot is tapsDotGo, with dot9Unit for nine taps where asm.AVX2FMA
+// allows.
+func tapsDot(sums, dy, in []float32, offs []int, n int) {
+	if len(offs) != 9 || n <= 0 || !asm.AVX2FMA() {
+		tapsDotGo(sums, dy, in, offs, n)
+		return
+	}
+	checkTaps(dy, in, 0, offs, sums, n)
+	dot9Unit(&dy[0], &in[0], &offs[0], n, &sums[0])
 }
 
 // weightDots is the fused weight-gradient kernel (planeDots says what it
@@ -41,7 +44,7 @@ func init() {
 //go:noescape
 func weightDots(a *planeDots)
 
-var haveWeightDots = haveTapRows
+func haveWeightDots() bool { return asm.AVX2FMA() }
 
 // The fused data-gradient kernels (depthwise_amd64.s), by column stride
 // and block width.
@@ -65,7 +68,7 @@ func tapRows2x8Unit(a *rowTaps)
 func tapRows2x4Unit(a *rowTaps)
 
 // haveTapRows reports whether tapRows may be called.
-var haveTapRows = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+func haveTapRows() bool { return asm.AVX2FMA() }
 
 // tapRows computes one row class of a depthwise data gradient (see
 // rowTaps) with the kernel for its column stride and row length. A direct

@@ -290,7 +290,7 @@ func TestDepthwiseFusedDataMatchesPhased(t *testing.T) {
 			}
 		}
 	}
-	if haveTapRows && fused < len(gs)/3 {
+	if haveTapRows() && fused < len(gs)/3 {
 		t.Fatalf("only %d of %d shapes took the fused path", fused, len(gs))
 	}
 }
@@ -344,7 +344,7 @@ func TestDepthwiseFusedWeightMatchesPhased(t *testing.T) {
 			}
 		}
 	}
-	if haveWeightDots && fused < len(gs)/3 {
+	if haveWeightDots() && fused < len(gs)/3 {
 		t.Fatalf("only %d of %d shapes took the fused path", fused, len(gs))
 	}
 	t.Logf("%d of %d shapes took the fused path", fused, len(gs))

@@ -1,6 +1,8 @@
 package floatkernel
 
 import (
+	"github.com/goapprox/goapprox/internal/asm"
+	"github.com/goapprox/goapprox/internal/asm/f32"
 	"github.com/goapprox/goapprox/ops/geom"
 )
 
@@ -89,14 +91,14 @@ func gemmCost(g geom.Conv) int {
 // multiply-adds than directWeight times the column-matrix path's, whose
 // short inner dimension and col2im make each of its multiply-adds dearer.
 func directOK(g geom.Conv, w []float32) (directGeom, bool) {
-	if offsKernel == nil || g.StrideH != 1 || g.StrideW != 1 {
+	if offsKernel == nil || !asm.AVX2FMA() || g.StrideH != 1 || g.StrideW != 1 {
 		return directGeom{}, false
 	}
 	d, ok := newDirectGeom(g)
 	if !ok || directCost(g, d) > directWeight*gemmCost(g) {
 		return d, false
 	}
-	return d, allFinite(w)
+	return d, f32.AllFinite(w)
 }
 
 // directWeight is how many direct multiply-adds cost one of the
@@ -215,14 +217,14 @@ func newForwardGeom(g geom.Conv) (f forwardGeom, ok bool) {
 // which also copies each column entry twice (im2col, packing): a kernel,
 // stride 1, a layout and finite weights.
 func forwardDirectOK(g geom.Conv, w []float32) (forwardGeom, bool) {
-	if offsKernel == nil || g.StrideH != 1 || g.StrideW != 1 {
+	if offsKernel == nil || !asm.AVX2FMA() || g.StrideH != 1 || g.StrideW != 1 {
 		return forwardGeom{}, false
 	}
 	f, ok := newForwardGeom(g)
 	if !ok || f.nPos > directWeight*ceilDiv(g.OutH()*g.OutW(), nr)*nr {
 		return f, false
 	}
-	return f, allFinite(w)
+	return f, f32.AllFinite(w)
 }
 
 // forwardDirect is Conv2d in the direct layout, images spread over the

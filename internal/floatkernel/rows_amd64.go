@@ -2,7 +2,7 @@
 
 package floatkernel
 
-import "golang.org/x/sys/cpu"
+import "github.com/goapprox/goapprox/internal/asm"
 
 // The AVX2 row movers (rows_amd64.s); rows.go says what each does. The
 // masked forms are separate functions, which keeps the branch out of the
@@ -29,11 +29,13 @@ func dequantRowsUnit(dst *float32, src *byte, q *codeScale, rows, w, ds, ss int)
 //go:noescape
 func splitCodePairsUnit(even, odd *float32, src *byte, q *codeScale, rows, w, ds, ss int)
 
+// The vector movers run only where asm.AVX2 allows.
 func init() {
-	if !cpu.X86.HasAVX2 {
-		return
-	}
 	copyRows = func(dst, src []float32, mask []bool, rows, w, ds, ss int) {
+		if !asm.AVX2() {
+			copyRowsGo(dst, src, mask, rows, w, ds, ss)
+			return
+		}
 		n := rowsEnd(rows, w, ds)
 		if n == 0 {
 			return
@@ -47,6 +49,10 @@ func init() {
 		maskRowsUnit(&dst[0], &src[0], &mask[0], rows, w, ds, ss)
 	}
 	splitPairs = func(even, odd, src []float32, rows, w, ds, ss int) {
+		if !asm.AVX2() {
+			splitPairsGo(even, odd, src, rows, w, ds, ss)
+			return
+		}
 		if rowsEnd(rows, w, ds) == 0 {
 			return
 		}
@@ -54,6 +60,10 @@ func init() {
 		splitPairsUnit(&even[0], oddPtr(odd, rows, w, ds), &src[0], rows, w, ds, ss)
 	}
 	mergePairs = func(dst, even, odd []float32, mask []bool, rows, w, ds, ss int) {
+		if !asm.AVX2() {
+			mergePairsGo(dst, even, odd, mask, rows, w, ds, ss)
+			return
+		}
 		n := rowsEnd(rows, w, ds)
 		if n == 0 {
 			return
@@ -67,6 +77,10 @@ func init() {
 		mergePairsMaskUnit(&dst[0], &even[0], oddPtr(odd, rows, w, ss), &mask[0], rows, w, ds, ss)
 	}
 	dequantRows = func(dst []float32, src []byte, q codeScale, rows, w, ds, ss int) {
+		if !asm.AVX2() {
+			dequantRowsGo(dst, src, q, rows, w, ds, ss)
+			return
+		}
 		n := rowsEnd(rows, w, ds)
 		if n == 0 {
 			return
@@ -75,6 +89,10 @@ func init() {
 		dequantRowsUnit(&dst[0], &src[0], &q, rows, w, ds, ss)
 	}
 	splitCodePairs = func(even, odd []float32, src []byte, q codeScale, rows, w, ds, ss int) {
+		if !asm.AVX2() {
+			splitCodePairsGo(even, odd, src, q, rows, w, ds, ss)
+			return
+		}
 		if rowsEnd(rows, w, ds) == 0 {
 			return
 		}

@@ -1,6 +1,7 @@
 package floatkernel
 
 import (
+	"github.com/goapprox/goapprox/internal/asm"
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
@@ -29,13 +30,14 @@ const (
 
 // microKernel computes C[i][j] += Σ_l a[l*mr+i]·b[l*nr+j] for an mr×nr tile
 // of C with rows ldc floats apart, summing over l in order from zero before
-// adding to C; microKernelSet writes the sums instead. Nil when the CPU or
-// build has none.
+// adding to C; microKernelSet writes the sums instead. Nil when the build
+// has none; with one, they and the other vector kernels run only where
+// asm.AVX2FMA allows.
 var microKernel, microKernelSet func(k int, a, b, c *float32, ldc int)
 
 // dotKernel computes c[i*dc+j] = Σ_l a[i*lda+l]·b[j*ldb+l] for i < dr, j <
 // dc, l < k, k a multiple of dotStep, summing each in a fixed order. Nil
-// when the CPU or build has none.
+// when the build has none.
 var dotKernel func(k int, a *float32, lda int, b *float32, ldb int, c *float32)
 
 const (
@@ -46,7 +48,7 @@ const (
 
 // packed reports whether a product can use the packed micro-kernel path.
 func packed(impl blas.Float32, alpha float32) bool {
-	if microKernel == nil || alpha != 1 {
+	if microKernel == nil || !asm.AVX2FMA() || alpha != 1 {
 		return false
 	}
 	switch impl.(type) {

@@ -2,8 +2,6 @@
 
 package floatkernel
 
-import "golang.org/x/sys/cpu"
-
 // sgemm6x16 and sgemm6x16Set are the AVX2/FMA micro-kernels (see
 // sgemm_amd64.s).
 //
@@ -18,9 +16,8 @@ func sgemm6x16Set(k int, a, b, c *float32, ldc int)
 //go:noescape
 func sdot3x4(k int, a *float32, lda int, b *float32, ldb int, c *float32)
 
+// The kernels run only where asm.AVX2FMA allows (see packed).
 func init() {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		microKernel, microKernelSet = sgemm6x16, sgemm6x16Set
-		dotKernel = sdot3x4
-	}
+	microKernel, microKernelSet = sgemm6x16, sgemm6x16Set
+	dotKernel = sdot3x4
 }

@@ -1,6 +1,7 @@
 package floatkernel
 
 import (
+	"github.com/goapprox/goapprox/internal/asm"
 	"github.com/goapprox/goapprox/ops/geom"
 )
 
@@ -48,7 +49,7 @@ func wideCost(g geom.Conv) int {
 // tap's window; an output gradient's Inf meets the padding's zeros as in
 // im2col, and as in PyTorch.)
 func tapsOK(g geom.Conv) bool {
-	return tapKernel != nil && g.StrideH == 1 && g.StrideW == 1 && tapsCost(g) < wideCost(g)
+	return tapKernel != nil && asm.AVX2FMA() && g.StrideH == 1 && g.StrideW == 1 && tapsCost(g) < wideCost(g)
 }
 
 // backwardWeightTaps is Conv2dBackwardWeight on tapKernel. A task owns

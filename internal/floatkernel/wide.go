@@ -1,6 +1,8 @@
 package floatkernel
 
 import (
+	"github.com/goapprox/goapprox/internal/asm"
+	"github.com/goapprox/goapprox/internal/asm/f32"
 	"github.com/goapprox/goapprox/ops/geom"
 )
 
@@ -39,37 +41,20 @@ func newWideGeom(g geom.Conv) wideGeom {
 
 // dotPtrsKernel computes c[i*dc+j] = Σ_l rows[i][l]·rows[dr+j][l] for i <
 // dr, j < dc, l < k, k a multiple of dotStep, each summed in a fixed order
-// (that of dotKernel). Nil when the CPU or build has none.
+// (that of dotKernel). Nil when the build has none.
 var dotPtrsKernel func(k int, rows *[dr + dc]*float32, c *float32)
 
 // wideOK reports whether the wide layout applies: a kernel for it, stride 1
 // and finite inputs.
 func wideOK(g geom.Conv, x []float32) bool {
-	return dotPtrsKernel != nil && g.StrideH == 1 && g.StrideW == 1 && allFinite(x)
-}
-
-// allFinite reports whether no element of x is ±Inf or NaN (v·0 is NaN
-// exactly for those). A vector version replaces it where the CPU has one.
-var allFinite = func(x []float32) bool {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i] * 0
-		s1 += x[i+1] * 0
-		s2 += x[i+2] * 0
-		s3 += x[i+3] * 0
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] * 0
-	}
-	return s0+s1+s2+s3 == 0
+	return dotPtrsKernel != nil && asm.AVX2FMA() && g.StrideH == 1 && g.StrideW == 1 && f32.AllFinite(x)
 }
 
 // widenRows copies rows rows of cols floats, contiguous in src, to dst,
 // each followed by pad zeros. Rows are short (a LeNet output row is 28
-// floats), so a vector version replaces it where the CPU has one, rather
-// than a copy and a clear call per row.
-var widenRows = func(dst, src []float32, rows, cols, pad int) {
+// floats), so widenRows (wide_amd64.go) takes a vector version where it
+// may run rather than a copy and a clear call per row.
+func widenRowsGo(dst, src []float32, rows, cols, pad int) {
 	for y := 0; y < rows; y++ {
 		out := dst[y*(cols+pad):][:cols+pad]
 		copy(out, src[y*cols:][:cols])

@@ -2,7 +2,7 @@
 
 package floatkernel
 
-import "golang.org/x/sys/cpu"
+import "github.com/goapprox/goapprox/internal/asm"
 
 // sdot3x4Ptrs is the AVX2/FMA gathered dot kernel (see wide_amd64.s).
 //
@@ -26,25 +26,26 @@ func sgemm6x16Offs(k int, a, b *float32, offs *int, c *float32, ldc int)
 //go:noescape
 func widenRowsUnit(dst, src *float32, rows, cols, pad int)
 
-// nonFiniteUnit is the AVX2 test of allFinite (see wide_amd64.s).
-//
-//go:noescape
-func nonFiniteUnit(x *float32, n int) bool
-
-func init() {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		dotPtrsKernel = sdot3x4Ptrs
-		tapKernel = sgemm6x16Taps
-		offsKernel = sgemm6x16Offs
-		widenRows = func(dst, src []float32, rows, cols, pad int) {
-			if rows <= 0 || cols <= 0 {
-				return
-			}
-			// The last row's ends bound every access.
-			_ = dst[rows*(cols+pad)-1]
-			_ = src[rows*cols-1]
-			widenRowsUnit(&dst[0], &src[0], rows, cols, pad)
-		}
-		allFinite = func(x []float32) bool { return len(x) == 0 || !nonFiniteUnit(&x[0], len(x)) }
+// widenRows copies rows with their padding (see widenRowsGo), with
+// widenRowsUnit where asm.AVX2FMA allows.
+func widenRows(dst, src []float32, rows, cols, pad int) {
+	if !asm.AVX2FMA() {
+		widenRowsGo(dst, src, rows, cols, pad)
+		return
 	}
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	// The last row's ends bound every access.
+	_ = dst[rows*(cols+pad)-1]
+	_ = src[rows*cols-1]
+	widenRowsUnit(&dst[0], &src[0], rows, cols, pad)
+}
+
+// The kernels run only where asm.AVX2FMA allows (see wideOK, tapsOK and
+// directOK).
+func init() {
+	dotPtrsKernel = sdot3x4Ptrs
+	tapKernel = sgemm6x16Taps
+	offsKernel = sgemm6x16Offs
 }

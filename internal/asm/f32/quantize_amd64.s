@@ -14,8 +14,8 @@ GLOBL lowbytes<>(SB), RODATA|NOPTR, $32
 // Quantizes n/8 blocks of eight values: f = roundHalfEven(v·inv), in = lo
 // <= f <= hi (false for NaN), c = clamp(f, lo, hi) with NaN as 0; then
 // bytes = byte(c + zp), fq = float32(int32(c))·scale (+0 for a zero
-// code, as the scalar loop), mask = in. A nil output is skipped. This is
-// codeRange.offset eight lanes at a time.
+// code, as the twin), mask = in. A nil output is skipped. This is
+// quantizeGo eight lanes at a time.
 TEXT ·quantize8(SB), NOSPLIT, $0-64
 	MOVQ         src+0(FP), SI
 	MOVQ         n+8(FP), CX

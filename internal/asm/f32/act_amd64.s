@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// AVX2 versions of the plain Go kernels in vec.go, with the same operations
+// AVX2 versions of the pure-Go twins in twins.go, with the same operations
 // in the same order (no FMA). Element-wise kernels take 8 floats a step,
 // the sums 16 (four accumulators of four doubles, lane i mod 16).
 //
