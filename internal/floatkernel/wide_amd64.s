@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "dot3x4_amd64.h"
 
 // func sdot3x4Ptrs(k int, rows *[7]*float32, c *float32)
 //
@@ -19,69 +20,20 @@ TEXT ·sdot3x4Ptrs(SB), NOSPLIT, $0-24
 	MOVQ 40(AX), R13
 	MOVQ 48(AX), R14
 
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	DOT3X4_ZERO
 
 	XORQ AX, AX
 	SHRQ $3, CX
 	JEQ  preduce
 
 pdotloop:
-	VMOVUPS     (SI)(AX*1), Y12
-	VMOVUPS     (R10)(AX*1), Y13
-	VMOVUPS     (R11)(AX*1), Y14
-	VMOVUPS     (DI)(AX*1), Y15
-	VFMADD231PS Y15, Y12, Y0
-	VFMADD231PS Y15, Y13, Y4
-	VFMADD231PS Y15, Y14, Y8
-	VMOVUPS     (R12)(AX*1), Y15
-	VFMADD231PS Y15, Y12, Y1
-	VFMADD231PS Y15, Y13, Y5
-	VFMADD231PS Y15, Y14, Y9
-	VMOVUPS     (R13)(AX*1), Y15
-	VFMADD231PS Y15, Y12, Y2
-	VFMADD231PS Y15, Y13, Y6
-	VFMADD231PS Y15, Y14, Y10
-	VMOVUPS     (R14)(AX*1), Y15
-	VFMADD231PS Y15, Y12, Y3
-	VFMADD231PS Y15, Y13, Y7
-	VFMADD231PS Y15, Y14, Y11
-	ADDQ        $32, AX
-	DECQ        CX
-	JNZ         pdotloop
+	DOT3X4_STEP
+	ADDQ $32, AX
+	DECQ CX
+	JNZ  pdotloop
 
 preduce:
-	// Row 0: Y0..Y3 -> c[0..3].
-	VHADDPS      Y1, Y0, Y0
-	VHADDPS      Y3, Y2, Y2
-	VHADDPS      Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVUPS      X0, (DX)
-	// Row 1: Y4..Y7 -> c[4..7].
-	VHADDPS      Y5, Y4, Y4
-	VHADDPS      Y7, Y6, Y6
-	VHADDPS      Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPS       X5, X4, X4
-	VMOVUPS      X4, 16(DX)
-	// Row 2: Y8..Y11 -> c[8..11].
-	VHADDPS      Y9, Y8, Y8
-	VHADDPS      Y11, Y10, Y10
-	VHADDPS      Y10, Y8, Y8
-	VEXTRACTF128 $1, Y8, X9
-	VADDPS       X9, X8, X8
-	VMOVUPS      X8, 32(DX)
+	DOT3X4_STORE
 	VZEROUPPER
 	RET
 
