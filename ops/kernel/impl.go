@@ -1,6 +1,10 @@
 package kernel
 
-import "github.com/goapprox/goapprox/internal/asm"
+import (
+	"sync/atomic"
+
+	"github.com/goapprox/goapprox/internal/asm"
+)
 
 // maxLanes is the widest block of lanes one row-kernel call computes. The
 // drivers guarantee that src holds maxLanes bytes from every offset they
@@ -52,12 +56,20 @@ type impl struct {
 // Architecture files append theirs in init when the CPU supports them.
 var impls = []*impl{&portable}
 
-// SetAssembly turns all of the module's assembly kernels on or off for
-// every later call (it is the switch of internal/asm) and returns the
-// previous setting. Off forces the portable Go kernel here, which computes
-// the same integers, and the pure-Go twins elsewhere; it exists for tests
-// and benchmarks. The build tag purego removes the assembly altogether.
-func SetAssembly(on bool) (previous bool) { return asm.Set(on) }
+// useAssembly selects the SIMD kernels of this package where internal/asm
+// allows them.
+var useAssembly atomic.Bool
+
+func init() { useAssembly.Store(true) }
+
+// SetAssembly turns this package's SIMD kernels on or off for every later
+// call and returns the previous setting. Off forces the portable Go
+// kernel, which computes the same integers, so results do not change; it
+// exists for tests and benchmarks. The float kernels are not affected
+// (their results differ in the last bits without assembly); the switch of
+// internal/asm turns all of the module's assembly off, and the build tag
+// purego removes it altogether.
+func SetAssembly(on bool) (previous bool) { return useAssembly.Swap(on) }
 
 // Implementation names the kernel that GEMM and Conv2d use for p at present
 // ("go" or "avx512vbmi").
@@ -65,7 +77,7 @@ func Implementation(p *Prepared) string { return current().forTable(p).name }
 
 // current is the implementation exported functions use.
 func current() *impl {
-	if asm.AVX512VBMI() && len(impls) > 1 {
+	if useAssembly.Load() && asm.AVX512VBMI() && len(impls) > 1 {
 		return impls[len(impls)-1]
 	}
 	return &portable

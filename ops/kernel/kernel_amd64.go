@@ -34,6 +34,7 @@ func copyRunsAVX(acc *int32, out *int32, runs *run, n int)
 
 // splitBytesAVX needs asm.AVX512BW; copyRowsAVX, copyRunsAVX and
 // storeRowsAVX need asm.AVX512BWBMI2 (masked moves, masks made by BZHI).
+// All of them also follow SetAssembly.
 
 // copyRows copies images blocks of rows rows of width bytes from src,
 // rows srcPitch and blocks srcImage apart, to dst, rows dstPitch and
@@ -49,7 +50,7 @@ func copyRows(dst []byte, dstPitch, dstImage int, src []byte, srcPitch, srcImage
 	// Slicing checks the bounds of the whole copy once.
 	dst = dst[:(images-1)*dstImage+(rows-1)*dstPitch+width]
 	src = src[:(images-1)*srcImage+(rows-1)*srcPitch+width]
-	if width > 64 || !asm.AVX512BWBMI2() {
+	if width > 64 || !asm.AVX512BWBMI2() || !useAssembly.Load() {
 		copyRowsGo(dst, dstPitch, dstImage, src, srcPitch, srcImage, rows, width, images)
 		return
 	}
@@ -66,7 +67,7 @@ func copyRuns(acc []int32, out *[maxLanes]int32, runs []run) {
 	if len(runs) == 0 {
 		return
 	}
-	if !asm.AVX512BWBMI2() {
+	if !asm.AVX512BWBMI2() || !useAssembly.Load() {
 		copyRunsGo(acc, out, runs)
 		return
 	}
@@ -84,7 +85,7 @@ func copyRuns(acc []int32, out *[maxLanes]int32, runs []run) {
 // AVX-512 and returns how many it did.
 func splitBytesSIMD(even, odd, in []byte) int {
 	n := len(even) &^ 31
-	if n == 0 || !asm.AVX512BW() {
+	if n == 0 || !asm.AVX512BW() || !useAssembly.Load() {
 		return 0
 	}
 	splitBytesAVX(&even[0], &odd[:n][0], &in[:2*n][0], n)
@@ -129,7 +130,7 @@ func avxRow(lay *layout, sel []byte, offs []int32, src []byte, lanes int, bias i
 // is output row y of the image at acc[0] (see rowGeom), a masked store per
 // 16 sums: on small maps a block holds up to 32 rows of a few sums each.
 func storeRows(acc []int32, out *[maxLanes]int32, rows, y int, rg *rowGeom) {
-	if !asm.AVX512BWBMI2() {
+	if !asm.AVX512BWBMI2() || !useAssembly.Load() {
 		storeRowsGo(acc, out, rows, y, rg)
 		return
 	}
