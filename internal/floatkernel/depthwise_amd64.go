@@ -53,9 +53,6 @@ func haveWeightDots() bool { return asm.AVX2FMA() }
 func tapRows1x8Unit(a *rowTaps)
 
 //go:noescape
-func tapRows1x4Unit(a *rowTaps)
-
-//go:noescape
 func tapRows1x8r2Unit(a *rowTaps)
 
 //go:noescape

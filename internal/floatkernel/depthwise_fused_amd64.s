@@ -122,47 +122,6 @@ next1x8:
 	VZEROUPPER
 	RET
 
-// func tapRows1x4Unit(a *rowTaps): column stride 1, rows of 4 <= n < 8.
-TEXT ·tapRows1x4Unit(SB), NOSPLIT, $0-8
-	SETUP(4)
-
-row1x4:
-	XORQ BX, BX
-
-group1x4:
-	BLOCKSTART(0, R12)
-	BLOCKSTART(4, R13)
-	BLOCKSTART(8, R14)
-	BLOCKSTART(12, R15)
-	VXORPS     X0, X0, X0
-	VXORPS     X1, X1, X1
-	VXORPS     X2, X2, X2
-	VXORPS     X3, X3, X3
-	TAPS1(tap1x4, taps1x4done, X0, X1, X2, X3, X4)
-	TESTQ      DX, DX
-	JZ         plain1x4
-	MASKSTORE1(X0, R12, X5, X15)
-	MASKSTORE1(X1, R13, X6, X15)
-	MASKSTORE1(X2, R14, X7, X15)
-	MASKSTORE1(X3, R15, X8, X15)
-	JMP        next1x4
-
-plain1x4:
-	VMOVUPS X0, (DI)(R12*4)
-	VMOVUPS X1, (DI)(R13*4)
-	VMOVUPS X2, (DI)(R14*4)
-	VMOVUPS X3, (DI)(R15*4)
-
-next1x4:
-	ADDQ    $16, BX
-	LEAQ    -4(BX), R10
-	CMPQ    R10, CX
-	JLT     group1x4
-	NEXTROW(adv1x4)
-	JNZ     row1x4
-	VZEROUPPER
-	RET
-
 // TAPS2 runs one column stream's tap loop over two blocks (starts R12,
 // R13): OFFS/WS are the end of its taps' offsets and weights, NTAPS the
 // field offset of its tap count.

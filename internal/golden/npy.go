@@ -64,7 +64,7 @@ func parseNPY(b []byte) (Array, error) {
 		return Array{}, fmt.Errorf("header %q lacks 'descr', 'fortran_order' or 'shape'", strings.TrimSpace(header))
 	}
 	if o[1] != "False" {
-		return Array{}, errors.New("Fortran order is not supported; save the array with np.ascontiguousarray")
+		return Array{}, errors.New("arrays in Fortran order are not supported; save the array with np.ascontiguousarray")
 	}
 	if d[1] != "<f4" && d[1] != "<i4" {
 		return Array{}, fmt.Errorf("dtype %q is not supported; want '<f4' or '<i4' (convert with arr.astype)", d[1])

@@ -273,7 +273,7 @@ func TestConv2dConformance(t *testing.T) {
 // table that is zero except two entries.
 func TestTableOperandOrder(t *testing.T) {
 	tab := new([65536]int32)
-	tab[127<<8|0] = 42  // activation 127, weight 0
+	tab[127<<8] = 42    // activation 127, weight 0
 	tab[0<<8|127] = -23 // activation 0, weight 127
 	p := Prepare(tab)
 	for _, v := range variants(t) {
