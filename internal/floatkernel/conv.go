@@ -68,21 +68,60 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g geom.Conv, threads int, ws *
 	if err := check(g, x, w, y); err != nil {
 		return err
 	}
+	conv2dVia(forwardPath(impl, g, w), impl, y, x, w, g, threads, ws)
+	return nil
+}
+
+// path names one way to compute a convolution or one of its gradients.
+// The exported functions pick one by the rules of forwardPath, dataPath
+// and weightPath; tests force each in turn.
+type path int
+
+const (
+	pathBLAS   path = iota + 1 // unfold (im2col, col2im) and the caller's BLAS
+	pathPacked                 // unfold and the packed micro-kernel, or the dot kernel for dw
+	pathDirect                 // every tap read in place from one offset (direct.go)
+	pathTaps                   // tap-major weight gradient (taps.go)
+	pathWide                   // gathered dot kernel on the wide layout (wide.go)
+	pathPhased                 // depthwise loops over phase planes (depthwise.go)
+	pathFused                  // depthwise fused row kernels (depthwise.go)
+)
+
+// forwardPath is the path Conv2d takes: the depthwise loops for depthwise
+// layers, the caller's BLAS unless it is gonum's on a CPU with the packed
+// kernels, the direct layout where it applies and costs less, the packed
+// column-matrix path otherwise.
+func forwardPath(impl blas.Float32, g geom.Conv, w []float32) path {
+	switch {
+	case isDepthwise(g):
+		return pathPhased
+	case !packed(impl, 1):
+		return pathBLAS
+	}
+	if _, ok := forwardDirectOK(g, w); ok {
+		return pathDirect
+	}
+	return pathPacked
+}
+
+// conv2dVia is Conv2d on path p, which must apply to g (see forwardPath).
+func conv2dVia(p path, impl blas.Float32, y, x, w []float32, g geom.Conv, threads int, ws *Workspace) {
 	if ws == nil {
 		ws = new(Workspace)
 	}
-	if isDepthwise(g) {
+	switch p {
+	case pathPhased:
 		depthwiseForward(y, x, w, g, threads, ws)
-		return nil
-	}
-	if f, ok := forwardDirectOK(g, w); ok && packed(impl, 1) {
+		return
+	case pathDirect:
+		f, _ := newForwardGeom(g)
 		forwardDirect(y, x, w, g, f, threads, ws)
-		return nil
+		return
 	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	xImg, yImg := g.C*g.H*g.W, g.O*spatial
-	fast := packed(impl, 1)
+	fast := p == pathPacked
 	aLen := packedLen(og, mr, k)
 	if fast {
 		// yg (og×spatial) = wg (og×k) · col (k×spatial); the weights are
@@ -106,7 +145,6 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g geom.Conv, threads int, ws *
 			multiplyPacked(ws.shared[grp*aLen:], b.pack, og, spatial, k, yg, spatial, false, allTiles(og, spatial), &b.edge)
 		}
 	})
-	return nil
 }
 
 // allTiles is the tile range covering an m×n C.
@@ -118,21 +156,50 @@ func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g geom.Conv, thr
 	if err := check(g, dx, w, dy); err != nil {
 		return err
 	}
+	backwardDataVia(dataPath(impl, g, w), impl, dx, dy, w, g, threads, ws)
+	return nil
+}
+
+// dataPath is the path Conv2dBackwardData takes: as forwardPath, with the
+// fused depthwise kernels where they apply (fusedRows).
+func dataPath(impl blas.Float32, g geom.Conv, w []float32) path {
+	switch {
+	case isDepthwise(g):
+		if phasedGeom(g).fusedRows(g) {
+			return pathFused
+		}
+		return pathPhased
+	case !packed(impl, 1):
+		return pathBLAS
+	}
+	if _, ok := directOK(g, w); ok {
+		return pathDirect
+	}
+	return pathPacked
+}
+
+// backwardDataVia is Conv2dBackwardData on path p, which must apply to g
+// (see dataPath).
+func backwardDataVia(p path, impl blas.Float32, dx, dy, w []float32, g geom.Conv, threads int, ws *Workspace) {
 	if ws == nil {
 		ws = new(Workspace)
 	}
-	if isDepthwise(g) {
-		depthwiseBackwardData(dx, dy, w, nil, g, threads, ws)
-		return nil
-	}
-	if d, ok := directOK(g, w); ok && packed(impl, 1) {
+	switch p {
+	case pathPhased:
+		depthwiseBackwardDataPhased(dx, dy, w, nil, g, phasedGeom(g), threads, ws)
+		return
+	case pathFused:
+		depthwiseBackwardDataFused(dx, dy, w, nil, g, phasedGeom(g), threads, ws)
+		return
+	case pathDirect:
+		d, _ := newDirectGeom(g)
 		backwardDataDirect(dx, dy, w, g, d, threads, ws)
-		return nil
+		return
 	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	xImg, yImg := g.C*g.H*g.W, g.O*spatial
-	fast := packed(impl, 1)
+	fast := p == pathPacked
 	aLen := packedLen(k, mr, og)
 	if fast {
 		// dcol (k×spatial) = wgᵀ (k×og) · dyg (og×spatial); the transposed
@@ -156,7 +223,6 @@ func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g geom.Conv, thr
 			Col2im(dx[n*xImg+grp*cg*g.H*g.W:][:cg*g.H*g.W], b.col, cg, g)
 		}
 	})
-	return nil
 }
 
 // Conv2dBackwardWeight computes dw, the gradient of sum(y·dy) with respect
@@ -174,24 +240,54 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g geom.Conv, t
 	if err := check(g, x, dw, dy); err != nil {
 		return err
 	}
+	backwardWeightVia(weightPath(impl, g, x), impl, dw, dy, x, g, threads, ws)
+	return nil
+}
+
+// weightPath is the path Conv2dBackwardWeight takes: the depthwise loops
+// (fused where fusedDots applies) for depthwise layers, the caller's BLAS
+// unless it is gonum's on a CPU with the packed kernels, then the cheaper
+// of the tap-major and the wide layout where they apply, the dot kernel on
+// the column matrix otherwise.
+func weightPath(impl blas.Float32, g geom.Conv, x []float32) path {
+	switch {
+	case isDepthwise(g):
+		if phasedGeom(g).fusedDots(g) {
+			return pathFused
+		}
+		return pathPhased
+	case dotKernel == nil || !packed(impl, 1):
+		return pathBLAS
+	case tapsOK(g):
+		return pathTaps
+	case wideOK(g, x):
+		return pathWide
+	}
+	return pathPacked
+}
+
+// backwardWeightVia is Conv2dBackwardWeight on path p, which must apply to
+// g (see weightPath).
+func backwardWeightVia(p path, impl blas.Float32, dw, dy, x []float32, g geom.Conv, threads int, ws *Workspace) {
 	if ws == nil {
 		ws = new(Workspace)
 	}
-	if isDepthwise(g) {
-		depthwiseBackwardWeight(dw, dy, inputPlanes{floats: x}, g, threads, ws)
-		return nil
-	}
-	if dotKernel != nil && packed(impl, 1) {
-		if tapsOK(g) {
-			backwardWeightTaps(dw, dy, x, g, threads, ws)
-			return nil
-		}
-		if wideOK(g, x) {
-			backwardWeightWide(dw, dy, x, g, threads, ws)
-			return nil
-		}
+	switch p {
+	case pathPhased:
+		depthwiseBackwardWeightPhased(dw, dy, inputPlanes{floats: x}, g, phasedGeom(g), threads, ws)
+		return
+	case pathFused:
+		depthwiseBackwardWeightFused(dw, dy, inputPlanes{floats: x}, g, phasedGeom(g), threads, ws)
+		return
+	case pathTaps:
+		backwardWeightTaps(dw, dy, x, g, threads, ws)
+		return
+	case pathWide:
+		backwardWeightWide(dw, dy, x, g, threads, ws)
+		return
+	case pathPacked:
 		backwardWeightDot(dw, dy, x, g, threads, ws)
-		return nil
+		return
 	}
 	// Through the caller's BLAS: unfold rows, acc (og×rows) += dyg
 	// (og×spatial) · colᵀ (spatial×rows), image by image.
@@ -222,7 +318,6 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g geom.Conv, t
 		}
 	})
 	addBlocks(dw, g, ws)
-	return nil
 }
 
 // weightSplit returns how Conv2dBackwardWeight splits its work: ranges of

@@ -281,6 +281,12 @@ func depthwiseBackwardData(dx, dy, w []float32, mask []bool, g geom.Conv, thread
 		depthwiseBackwardDataPhased(dx, dy, w, mask, g, p, threads, ws)
 		return
 	}
+	depthwiseBackwardDataFused(dx, dy, w, mask, g, p, threads, ws)
+}
+
+// depthwiseBackwardDataFused is the fused path of depthwiseBackwardData,
+// for geometries where p.fusedRows(g) holds.
+func depthwiseBackwardDataFused(dx, dy, w []float32, mask []bool, g geom.Conv, p phased, threads int, ws *Workspace) {
 	oh, ow := g.OutH(), g.OutW()
 	taps := g.KH * g.KW
 	workers := workerCount(g.N*g.C, threads)
@@ -495,6 +501,12 @@ func depthwiseBackwardWeight(dw, dy []float32, x inputPlanes, g geom.Conv, threa
 		depthwiseBackwardWeightPhased(dw, dy, x, g, p, threads, ws)
 		return
 	}
+	depthwiseBackwardWeightFused(dw, dy, x, g, p, threads, ws)
+}
+
+// depthwiseBackwardWeightFused is the fused path of
+// depthwiseBackwardWeight, for geometries where p.fusedDots(g) holds.
+func depthwiseBackwardWeightFused(dw, dy []float32, x inputPlanes, g geom.Conv, p phased, threads int, ws *Workspace) {
 	oh, ow := g.OutH(), g.OutW()
 	size := g.H * g.W
 	workers := workerCount(g.O, threads)
