@@ -7,10 +7,11 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/goapprox/goapprox/internal/asm"
-	"github.com/goapprox/goapprox/ops/geom"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/goapprox/goapprox/internal/asm"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // The conformance suite: every path of the forward pass and of both

@@ -2,10 +2,10 @@ package floatkernel
 
 import (
 	"fmt"
-	"github.com/goapprox/goapprox/internal/asm/f32"
 
 	"gonum.org/v1/gonum/blas"
 
+	"github.com/goapprox/goapprox/internal/asm/f32"
 	"github.com/goapprox/goapprox/internal/parallel"
 	"github.com/goapprox/goapprox/ops/geom"
 )
@@ -21,6 +21,42 @@ func check(g geom.Conv, x, w, y []float32) error {
 	}
 	return nil
 }
+
+// How the convolutions are fast. Each call picks one path (forwardPath,
+// dataPath, weightPath):
+//
+// Products on gonum's BLAS run on this package's packed kernels when the
+// CPU has AVX2 and FMA: a 6×16 register-blocked micro-kernel over operands
+// packed into panels (256 inner steps per block), and a 3×4 dot-product
+// kernel for weight gradients, whose two operands (output gradient and
+// unfolded input) both run along the output positions. Any other BLAS
+// (gorgonia.Use(netlib...)) is called as before.
+//
+// Convolutions unfold (im2col) one image at a time into a worker's buffer,
+// with the weights packed once per call. Stride-1 convolutions mostly skip
+// the column matrix: the weight gradient of a layer with many outputs
+// broadcasts kernel taps straight from the input planes onto the 6×16
+// register block (taps.go); with fewer outputs, the output gradient is laid
+// out with the zero-padded input's row length, so that every kernel tap
+// reads the padded input plane in place from one offset and a dot kernel
+// taking its rows by pointer gathers taps across kernel rows and channels
+// (wide.go); and the forward pass and the data gradient read every tap of
+// the zero-padded input or output gradient in place from one offset
+// (direct.go). Each is chosen by counting multiply-adds against the other
+// paths.
+//
+// Depthwise layers (one input channel and fewer than six outputs per
+// group) use direct loops instead: one vector axpy or dot per kernel tap
+// over a zero-padded plane's phase planes (see phased); vector row movers
+// split images into phase planes and merge them back, a plane per call.
+// With one output per channel, the common case, two fused paths skip most
+// of that: the data gradient computes each row class of dx straight from
+// the output gradient and stores it masked, stride 2 interleaving even and
+// odd columns in registers (depthwise_fused_amd64.s); the weight gradient
+// builds each plane's phase layout in the first-level cache and runs its
+// nine dot products in one assembly call per worker and image
+// (depthwise_wgrad_amd64.s). Both give the phase-plane path's bits, which
+// stays for channel multipliers, narrow rows and the purego build.
 
 // Workspace is the scratch memory of the convolution kernels, kept between
 // calls so that steady-state calls allocate nothing. The zero value is

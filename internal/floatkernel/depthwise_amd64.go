@@ -88,8 +88,8 @@ func tapRows(a *rowTaps, sw int) {
 // spreadRows copies rows rows of w elements from src (row stride w) to dst
 // (row stride ds), the spread of the fused data gradient, calling the
 // AVX2 row mover directly: the fused path runs only where it exists, and
-// a plane of the zoo's small layers is copied in well under a
-// microsecond, so the indirect call and its slice checks showed.
+// a plane of the zoo's small layers is copied so quickly that an indirect
+// call and its slice checks would weigh on it.
 func spreadRows(dst, src []float32, rows, w, ds int) {
 	if rows <= 0 || w <= 0 {
 		return

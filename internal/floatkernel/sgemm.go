@@ -1,12 +1,12 @@
 package floatkernel
 
 import (
-	"github.com/goapprox/goapprox/internal/asm"
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
+	"github.com/goapprox/goapprox/internal/asm"
 	"github.com/goapprox/goapprox/internal/parallel"
 )
 

@@ -2,11 +2,11 @@ package kernel
 
 import (
 	"fmt"
-	"github.com/goapprox/goapprox/ops/geom"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/goapprox/goapprox/internal/cputime"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // Benchmarks report table lookups per second (one lookup per product) as

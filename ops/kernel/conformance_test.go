@@ -3,13 +3,13 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
-	"github.com/goapprox/goapprox/ops/geom"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"testing"
 
 	"github.com/goapprox/goapprox/internal/shared"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // The conformance suite: every kernel implementation, in every conv mode,

@@ -3,8 +3,9 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
-	"github.com/goapprox/goapprox/ops/geom"
 	"sync"
+
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // Conv2d computes exactly what Conv2dRef computes, fast: the grouped NCHW

@@ -2,7 +2,12 @@
 
 package f32
 
-// The assembly routines. Element-wise kernels take n, a multiple of 8, the
+// The assembly routines. Each has a declaration here, a stub in
+// stubs_noasm.go, a pure-Go twin, an exported function that picks one of
+// the two by the internal/asm feature it needs, and a case in f32_test.go
+// comparing them; a new routine (an optimizer's update step, say) follows
+// the same pattern.
+// Element-wise kernels take n, a multiple of 8, the
 // lane sums a multiple of Lanes, elements from each pointer, except the
 // unit-stride ones (axpyUnit, dotUnit, addRowsUnit, nonFiniteUnit), which
 // take any n and finish with scalar steps.
