@@ -7,10 +7,11 @@ package f32
 // the two by the internal/asm feature it needs, and a case in f32_test.go
 // comparing them; a new routine (an optimizer's update step, say) follows
 // the same pattern.
-// Element-wise kernels take n, a multiple of 8, the
-// lane sums a multiple of Lanes, elements from each pointer, except the
-// unit-stride ones (axpyUnit, dotUnit, addRowsUnit, nonFiniteUnit), which
-// take any n and finish with scalar steps.
+//
+// Element-wise kernels take n, a multiple of 8, the lane sums a multiple
+// of Lanes, elements from each pointer, except the unit-stride ones
+// (axpyUnit, dotUnit, addRowsUnit, nonFiniteUnit), which take any n and
+// finish with scalar steps.
 
 // axpyUnit and dotUnit use FMA (axpy_amd64.s).
 //
