@@ -3,7 +3,7 @@
 #include "textflag.h"
 
 // AVX2 versions of the fused kernels in bnact.go, built from the
-// instructions of the separate kernels in vec_amd64.s in the same order,
+// instructions of the separate kernels in internal/asm/f32's act_amd64.s in the same order,
 // so the bits are those of batch norm followed by ReLU or ReLU6.
 //
 // The gradient mask of pre-activation z = x*kf + bf is
