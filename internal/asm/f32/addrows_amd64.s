@@ -6,7 +6,7 @@
 //
 // dst[y*dstStride+x] += src[y*srcStride+x] for y < rows, x < cols: eight
 // at a time, then one at a time. Each element gets one float add, so the
-// result is that of the scalar loop.
+// result is that of the twin, addRowsGo.
 TEXT ·addRowsUnit(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI

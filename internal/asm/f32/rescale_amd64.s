@@ -5,7 +5,7 @@
 // func rescale8(acc *int32, y *float32, n int, corr, scale float64)
 //
 // y[i] = float32((float64(acc[i]) + corr)·scale) for i < n (a multiple of
-// 8), in float64 as the scalar loop: acc and corr are integers below 2^53,
+// 8), in float64 as the twin, rescaleGo: acc and corr are integers below 2^53,
 // so the sum is exact, and the product and the final rounding to float32
 // are IEEE operations.
 TEXT ·rescale8(SB), NOSPLIT, $0-40
