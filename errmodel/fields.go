@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // sample returns the indices of the fields to read: all of them when
@@ -46,7 +46,7 @@ func LinearFields(codes []int32, batch, in int, limit int, seed int64) ([]Field,
 // convolution samples ceil(limit/groups) fields in each group instead, so
 // that every group, whose output channels see only its fields, has some
 // (a depthwise layer has more groups than a batch's sample of fields).
-func ConvFields(codes []int32, g kernel.ConvGeom, zx int32, limit int, seed int64) ([]Field, error) {
+func ConvFields(codes []int32, g geom.Conv, zx int32, limit int, seed int64) ([]Field, error) {
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("errmodel: %w", err)
 	}
@@ -78,7 +78,7 @@ func ConvFields(codes []int32, g kernel.ConvGeom, zx int32, limit int, seed int6
 
 // convField is field r (image r/(OutH·OutW), output position r%(OutH·OutW))
 // of group grp.
-func convField(codes []int32, g kernel.ConvGeom, zx int32, grp, r int) Field {
+func convField(codes []int32, g geom.Conv, zx int32, grp, r int) Field {
 	sh, sw := max(g.StrideH, 1), max(g.StrideW, 1)
 	dh, dw := max(g.DilH, 1), max(g.DilW, 1)
 	oh, ow := g.OutH(), g.OutW()

@@ -9,7 +9,7 @@ import (
 	"github.com/goapprox/goapprox/lut"
 	"github.com/goapprox/goapprox/lut/metrics"
 	"github.com/goapprox/goapprox/lut/multiplier"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 	"github.com/goapprox/goapprox/quantize"
 )
 
@@ -137,7 +137,7 @@ func TestConvFieldsHandComputed(t *testing.T) {
 	// output 2x2. The top-left patch sees three padding codes (zx = 7) and
 	// code 1; the bottom-right one sees 5, 6, 8, 9.
 	codes := []int32{1, 2, 3, 4, 5, 6, 7, 8, 9}
-	g := kernel.ConvGeom{N: 1, C: 1, H: 3, W: 3, O: 1, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	g := geom.Conv{N: 1, C: 1, H: 3, W: 3, O: 1, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	fields, err := ConvFields(codes, g, 7, 0, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestConvFieldsHandComputed(t *testing.T) {
 // holding exactly its own channel's codes and padding.
 func TestConvFieldsCoverEveryGroup(t *testing.T) {
 	const groups = 24
-	g := kernel.ConvGeom{N: 2, C: groups, H: 5, W: 5, O: groups, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
+	g := geom.Conv{N: 2, C: groups, H: 5, W: 5, O: groups, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
 		PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: groups}
 	codes := make([]int32, g.XLen())
 	for i := range codes {

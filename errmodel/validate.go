@@ -10,7 +10,7 @@ import (
 
 	"github.com/goapprox/goapprox/lut"
 	"github.com/goapprox/goapprox/ops"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 	"github.com/goapprox/goapprox/quantize"
 )
 
@@ -157,7 +157,7 @@ func (c *Case) layer(xHist []float64) (Layer, func(i int) int, error) {
 		if len(c.XShape) != 4 || len(c.WShape) != 4 {
 			return Layer{}, nil, fmt.Errorf("errmodel: conv needs 4-D x and w, got %v and %v", c.XShape, c.WShape)
 		}
-		geom := kernel.ConvGeom{
+		geom := geom.Conv{
 			N: c.XShape[0], C: c.XShape[1], H: c.XShape[2], W: c.XShape[3],
 			O: c.WShape[0], KH: c.WShape[2], KW: c.WShape[3],
 			StrideH: max(c.Args.Stride[0], 1), StrideW: max(c.Args.Stride[1], 1),

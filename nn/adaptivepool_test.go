@@ -114,7 +114,7 @@ func TestAdaptiveAvgPoolHashAndErrors(t *testing.T) {
 		t.Errorf("matrix input: error %v", err)
 	}
 	f64 := tensor.New(tensor.WithShape(1, 1, 2, 2), tensor.WithBacking([]float64{1, 2, 3, 4}))
-	if _, err := a.Do(f64); err == nil || !strings.Contains(err.Error(), "expected float32") {
+	if _, err := a.Do(f64); err == nil || !strings.Contains(err.Error(), "has dtype float64, want float32") {
 		t.Errorf("float64 input: error %v", err)
 	}
 	x32 := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(1, 1, 4, 4))

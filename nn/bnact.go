@@ -176,7 +176,7 @@ func bnGradXAct(dx, x, dy []float32, mean, inv, k, meanDy, meanDyX, kf, bf float
 func addDyXhatAct(a, b *laneSum, x, dy []float32, mean, inv, kf, bf float32, p actParams) {
 	dy = dy[:len(x)]
 	k := len(x) &^ (lanes - 1)
-	if useAVX2 {
+	if useAVX2() {
 		if k > 0 {
 			dyXhatActLanesAVX2(&x[0], &dy[0], k, mean, inv, kf, bf, p.hi, p.passAll, &a.p, &b.p)
 		}

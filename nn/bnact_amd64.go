@@ -3,7 +3,7 @@
 package nn
 
 // The fused batch norm and activation kernels of bnact_amd64.s; n is a
-// multiple of 8 (element-wise) or of lanes (sums), as in vec_amd64.go.
+// multiple of 8 (element-wise) or of lanes (sums), as vecPrefix (vec.go) gives.
 
 //go:noescape
 func scaleShiftActAVX2(y, x *float32, n int, k, b, hi float32)

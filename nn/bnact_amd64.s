@@ -3,8 +3,9 @@
 #include "textflag.h"
 
 // AVX2 versions of the fused kernels in bnact.go, built from the
-// instructions of the separate kernels in vec_amd64.s in the same order,
-// so the bits are those of batch norm followed by ReLU or ReLU6.
+// instructions of the separate kernels (act_amd64.s of internal/asm/f32)
+// in the same order, so the bits are those of batch norm followed by ReLU
+// or ReLU6.
 //
 // The gradient mask of pre-activation z = x*kf + bf is
 // keep = NLE_UQ(z, 0) & (LT_OQ(z, hi) | passAll): !(z <= 0) (z > 0 or NaN,

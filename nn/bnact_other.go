@@ -2,7 +2,8 @@
 
 package nn
 
-// Never called without amd64 assembly (useAVX2 is false); see vec_other.go.
+// Never called without amd64 assembly (useAVX2 reports false): entry points
+// for bnact.go to compile.
 
 func scaleShiftActAVX2(y, x *float32, n int, k, b, hi float32) { panic("nn: no AVX2 kernels") }
 func bnGradXActAVX2(dx, x, dy *float32, n int, mean, inv, k, meanDy, meanDyX, kf, bf, hi float32, passAll uint32) {

@@ -94,7 +94,7 @@ func (g poolGeom) forward(x []float32, h, w int, y []float32, arg []int32) {
 		g.forwardGeneral(x, h, w, oh, ow, planes, y, arg)
 		return
 	}
-	if !useAVX2 {
+	if !useAVX2() {
 		forward2x2(x, h, w, oh, ow, planes, y, arg)
 		return
 	}
@@ -371,7 +371,7 @@ func (l *poolLoop) Run(_, lo, hi int) {
 		l.g.forward(x, l.h, l.w, y, arg)
 		return
 	}
-	if l.g.is2x2() && useAVX2 {
+	if l.g.is2x2() && useAVX2() {
 		// Windows tile the plane and each input gets one window's dy or
 		// 0, so the kernel writes dx directly; only the row and column
 		// no window covers need clearing.

@@ -2,9 +2,9 @@
 
 package nn
 
-// The 2×2, stride-2 max pool kernels of maxpool_amd64.s, used when useAVX2
-// (vec_amd64.go) is set. Both take planes of h×w inputs (h, w ≥ 2) and the
-// masks of pool2x2TailMasks(w/2).
+// The 2×2, stride-2 max pool kernels of maxpool_amd64.s, used where
+// useAVX2 (vec.go) reports true. Both take planes of h×w inputs (h, w ≥ 2)
+// and the masks of pool2x2TailMasks(w/2).
 
 // maxPool2x2AVX2 is forward2x2 without its NaN handling: it writes y and
 // arg as forward2x2 does when the input holds no NaN, and reports whether

@@ -20,9 +20,10 @@
 // tail argument: mask of the first 8 and of the next 8 inputs of a row, mask
 // of the outputs), so nothing past the windows is read. It stores all eight
 // lanes (the extra ones land on outputs stored later) except near the end
-// of the output, where it stores through the masks: masked stores cost
-// about as much as the rest of the step on the AMD EPYC we measure on
-// (BenchmarkMaxPoolOps, 10×10 planes: gradient 4x slower with them).
+// of the output, where it stores through the masks: on AMD EPYC a masked
+// store costs about as much as the rest of the step, so storing every
+// step through the masks would make the gradient of small planes several
+// times slower (BenchmarkMaxPoolOps).
 
 // Input columns of the eight windows' top-left values, relative to the
 // group's first, in the lane order the shuffles leave: 2 × (0 1 4 5 2 3 6 7).

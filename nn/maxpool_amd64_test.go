@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"golang.org/x/sys/cpu"
+	"github.com/goapprox/goapprox/internal/asm"
 )
 
 // poolData are the inputs the AVX2 max pool is checked on: plain random
@@ -53,7 +53,7 @@ var poolData = []struct {
 // poolData. dx starts as NaN, so a position the kernel leaves unwritten
 // shows up.
 func TestMaxPool2x2AVX2MatchesGo(t *testing.T) {
-	if !cpu.X86.HasAVX2 {
+	if !asm.AVX2() {
 		t.Skip("no AVX2")
 	}
 	g := poolGeom{kh: 2, kw: 2, sh: 2, sw: 2}

@@ -153,7 +153,7 @@ func TestSubsamplePadHashAndErrors(t *testing.T) {
 	}
 	op := &SubsamplePadOp{stride: 2, padBefore: 1, padAfter: 1}
 	f64 := tensor.New(tensor.WithShape(1, 1, 2, 2), tensor.WithBacking([]float64{1, 2, 3, 4}))
-	if _, err := op.Do(f64); err == nil || !strings.Contains(err.Error(), "expected float32") {
+	if _, err := op.Do(f64); err == nil || !strings.Contains(err.Error(), "has dtype float64, want float32") {
 		t.Errorf("float64 input: error %v", err)
 	}
 	grad := &subsamplePadGradOp{fwd: op}

@@ -6,20 +6,19 @@ import (
 	"math"
 	"testing"
 
-	"golang.org/x/sys/cpu"
+	"github.com/goapprox/goapprox/internal/asm"
 )
 
 // withGeneric runs f with the AVX2 kernels turned off.
 func withGeneric(f func()) {
-	defer func(old bool) { useAVX2 = old }(useAVX2)
-	useAVX2 = false
+	defer asm.Set(asm.Set(false))
 	f()
 }
 
 // TestAVX2KernelsMatchGeneric checks that every AVX2 kernel gives the
 // plain Go kernel's bits, element-wise and in the lane sums.
 func TestAVX2KernelsMatchGeneric(t *testing.T) {
-	if !cpu.X86.HasAVX2 {
+	if !asm.AVX2() {
 		t.Skip("no AVX2")
 	}
 	type kernels struct {
@@ -70,7 +69,7 @@ func TestAVX2KernelsMatchGeneric(t *testing.T) {
 // TestBatchNormAVX2MatchesGeneric checks the whole op, forward and
 // gradients, gives the same bits with and without the AVX2 kernels.
 func TestBatchNormAVX2MatchesGeneric(t *testing.T) {
-	if !cpu.X86.HasAVX2 {
+	if !asm.AVX2() {
 		t.Skip("no AVX2")
 	}
 	for k, c := range bnCases {
@@ -92,7 +91,7 @@ func TestBatchNormAVX2MatchesGeneric(t *testing.T) {
 // covers the AVX2 ones), and the fused op's AVX2 bits against its plain Go
 // bits.
 func TestBatchNormActAVX2(t *testing.T) {
-	if !cpu.X86.HasAVX2 {
+	if !asm.AVX2() {
 		t.Skip("no AVX2")
 	}
 	withGeneric(func() { checkFusedMatchesSeparate(t) })

@@ -8,9 +8,9 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/goapprox/goapprox/internal/floatkernel"
 	"github.com/goapprox/goapprox/internal/values"
-	"github.com/goapprox/goapprox/ops/floatkernel"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // ConvArgs are the arguments of a 2-D convolution, as (height, width)
@@ -39,9 +39,9 @@ func (a ConvArgs) Normalized() ConvArgs {
 
 // geom returns the convolution geometry of an NCHW input and O×(C/G)×KH×KW
 // weights, checking that they fit the arguments.
-func (a ConvArgs) geom(xs, ws tensor.Shape) (kernel.ConvGeom, error) {
+func (a ConvArgs) geom(xs, ws tensor.Shape) (geom.Conv, error) {
 	a = a.Normalized()
-	g := kernel.ConvGeom{
+	g := geom.Conv{
 		N: xs[0], C: xs[1], H: xs[2], W: xs[3],
 		O: ws[0], KH: ws[2], KW: ws[3],
 		StrideH: a.Stride[0], StrideW: a.Stride[1],
@@ -64,17 +64,17 @@ func (a ConvArgs) String() string {
 }
 
 // convShape checks (x, w) shapes and returns the output shape.
-func convShape(args ConvArgs, ds []gorgonia.DimSizer) (tensor.Shape, kernel.ConvGeom, error) {
+func convShape(args ConvArgs, ds []gorgonia.DimSizer) (tensor.Shape, geom.Conv, error) {
 	if len(ds) < 2 {
-		return nil, kernel.ConvGeom{}, fmt.Errorf("ops: conv2d takes x and w, got %d inputs", len(ds))
+		return nil, geom.Conv{}, fmt.Errorf("ops: conv2d takes x and w, got %d inputs", len(ds))
 	}
 	xs, err := shapeOf(ds[0], 4, "conv2d input x (N, C, H, W)")
 	if err != nil {
-		return nil, kernel.ConvGeom{}, err
+		return nil, geom.Conv{}, err
 	}
 	ws, err := shapeOf(ds[1], 4, "conv2d weights w (O, C/groups, kh, kw)")
 	if err != nil {
-		return nil, kernel.ConvGeom{}, err
+		return nil, geom.Conv{}, err
 	}
 	g, err := args.geom(xs, ws)
 	if err != nil {
@@ -137,7 +137,7 @@ func (op *Conv2dOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value)
 }
 
 // convInputs reads (x, w) and their geometry.
-func convInputs(args ConvArgs, vs []gorgonia.Value) (x, w []float32, g kernel.ConvGeom, err error) {
+func convInputs(args ConvArgs, vs []gorgonia.Value) (x, w []float32, g geom.Conv, err error) {
 	if len(vs) != 2 {
 		return nil, nil, g, fmt.Errorf("ops: conv2d takes 2 inputs, got %d", len(vs))
 	}
@@ -153,18 +153,18 @@ func convInputs(args ConvArgs, vs []gorgonia.Value) (x, w []float32, g kernel.Co
 	return x, w, g, err
 }
 
-func xShape(g kernel.ConvGeom) []int { return []int{g.N, g.C, g.H, g.W} }
-func wShape(g kernel.ConvGeom) []int { return []int{g.O, g.InPerGroup(), g.KH, g.KW} }
+func xShape(g geom.Conv) []int { return []int{g.N, g.C, g.H, g.W} }
+func wShape(g geom.Conv) []int { return []int{g.O, g.InPerGroup(), g.KH, g.KW} }
 
 // convForward computes y for the state's mode and records the run. It
 // returns the integer accumulators in Approximate mode (nil otherwise),
 // valid until the next run.
-func convForward(s *LayerState, rec *runRecord, y, x, w []float32, g kernel.ConvGeom) ([]int32, error) {
+func convForward(s *LayerState, rec *runRecord, y, x, w []float32, g geom.Conv) ([]int32, error) {
 	return convForwardWith(s, rec, nil, y, x, w, g)
 }
 
 // convForwardWith is convForward with the float kernels' scratch memory.
-func convForwardWith(s *LayerState, rec *runRecord, ws *floatkernel.Workspace, y, x, w []float32, g kernel.ConvGeom) ([]int32, error) {
+func convForwardWith(s *LayerState, rec *runRecord, ws *floatkernel.Workspace, y, x, w []float32, g geom.Conv) ([]int32, error) {
 	xs, wsh := xShape(g), wShape(g)
 	if err := rec.begin(s, x, xs, w, wsh, 0); err != nil {
 		return nil, err
@@ -201,7 +201,7 @@ type convScratch struct {
 // sums) with padding read as the code zx, exact zero-point correction, one
 // rescale. It returns the integer sums in Approximate mode, nil in
 // Surrogate mode.
-func convApprox[Y values.Float](s *LayerState, rec *runRecord, y []Y, xBytes, wBytes []byte, g kernel.ConvGeom) ([]int32, error) {
+func convApprox[Y values.Float](s *LayerState, rec *runRecord, y []Y, xBytes, wBytes []byte, g geom.Conv) ([]int32, error) {
 	pad := byte(rec.xp.ZeroPoint[0])
 	if s.Mode == Surrogate {
 		rec.facc = grow(rec.facc, g.YLen())
@@ -223,7 +223,7 @@ func convApprox[Y values.Float](s *LayerState, rec *runRecord, y []Y, xBytes, wB
 // sw[o] from the convolution sums acc, padding counted as the code zx. The
 // correction is an integer and the sums are integers or float32, so their
 // float64 sum is exact: integer sums give the same bits as integer math.
-func convCorrect[A int32 | float32, Y values.Float](s *LayerState, rec *runRecord, y []Y, acc []A, xBytes, wBytes []byte, g kernel.ConvGeom) {
+func convCorrect[A int32 | float32, Y values.Float](s *LayerState, rec *runRecord, y []Y, acc []A, xBytes, wBytes []byte, g geom.Conv) {
 	zx, sx := rec.xp.ZeroPoint[0], float64(rec.xp.Scale[0])
 	k := g.FanIn()
 	spatial := g.OutH() * g.OutW()
@@ -291,7 +291,7 @@ func rescale(y []float32, acc []int32, corr int64, scale float64) {
 // windowSums returns, for image n and group grp, the sum of the activation
 // codes under every output position's receptive field, padding counted as
 // the code zx. The result lives in the scratch memory.
-func (sc *convScratch) windowSums(xBytes []byte, signed bool, zx int32, g kernel.ConvGeom, n, grp int) []int64 {
+func (sc *convScratch) windowSums(xBytes []byte, signed bool, zx int32, g geom.Conv, n, grp int) []int64 {
 	cg := g.InPerGroup()
 	sc.plane = grow(sc.plane, g.H*g.W)
 	plane := sc.plane
@@ -458,7 +458,7 @@ func (op *Conv2dGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 // Approximate and Surrogate mode the weight gradient reads the input's
 // table indices: for a depthwise layer, bound by memory traffic, each
 // input-sized pass saved is about as costly as its kernels.
-func convBackward(rec *runRecord, wrt int, r, x, w, dy []float32, g kernel.ConvGeom, own *[2]operand, ws *floatkernel.Workspace, threads int) error {
+func convBackward(rec *runRecord, wrt int, r, x, w, dy []float32, g geom.Conv, own *[2]operand, ws *floatkernel.Workspace, threads int) error {
 	dy = rec.noise.backward(dy, threads)
 	impl := gorgonia.WhichBLAS()
 	if rec.mode == Float {

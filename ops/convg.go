@@ -2,12 +2,12 @@ package ops
 
 import (
 	"fmt"
+	"github.com/goapprox/goapprox/ops/geom"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/goapprox/goapprox/internal/values"
-	"github.com/goapprox/goapprox/ops/kernel"
 )
 
 // The generic convolution computes as gorgonia.Conv2d does: the input of
@@ -46,7 +46,7 @@ func convDoG[T values.Float](s *LayerState, rec *runRecord, cache **tensor.Dense
 }
 
 // convForwardG computes y for the state's mode and records the run.
-func convForwardG[T values.Float](s *LayerState, rec *runRecord, y, x, w []T, g kernel.ConvGeom) error {
+func convForwardG[T values.Float](s *LayerState, rec *runRecord, y, x, w []T, g geom.Conv) error {
 	xs, ws := xShape(g), wShape(g)
 	r, err := beginG(rec, s, x, xs, w, ws, 0)
 	if err != nil {
@@ -70,7 +70,7 @@ func convForwardG[T values.Float](s *LayerState, rec *runRecord, y, x, w []T, g 
 }
 
 // convFloatG computes the float convolution y = x ⊛ w.
-func convFloatG[T values.Float](r *recordG[T], y, x, w []T, g kernel.ConvGeom, threads int) {
+func convFloatG[T values.Float](r *recordG[T], y, x, w []T, g geom.Conv, threads int) {
 	spatial := g.OutH() * g.OutW()
 	rows, kg, og := g.N*spatial, g.FanIn(), g.OutPerGroup()
 	r.col = grow(r.col, rows*kg)
@@ -95,7 +95,7 @@ func convFloatG[T values.Float](r *recordG[T], y, x, w []T, g kernel.ConvGeom, t
 
 // im2colG unfolds the channels of group grp of every image of x into col:
 // one row of cg·KH·KW values per output position, zero outside the input.
-func im2colG[T values.Float](col, x []T, g kernel.ConvGeom, grp, threads int) {
+func im2colG[T values.Float](col, x []T, g geom.Conv, grp, threads int) {
 	cg, oh, ow := g.InPerGroup(), g.OutH(), g.OutW()
 	kg := cg * g.KH * g.KW
 	parallelRanges(g.N, threads, 1, func(_, lo, hi int) {
@@ -127,7 +127,7 @@ func im2colG[T values.Float](col, x []T, g kernel.ConvGeom, grp, threads int) {
 
 // col2imG adds the unfolded gradient col of group grp into dx, the adjoint
 // of im2colG.
-func col2imG[T values.Float](dx, col []T, g kernel.ConvGeom, grp, threads int) {
+func col2imG[T values.Float](dx, col []T, g geom.Conv, grp, threads int) {
 	cg, oh, ow := g.InPerGroup(), g.OutH(), g.OutW()
 	kg := cg * g.KH * g.KW
 	parallelRanges(g.N, threads, 1, func(_, lo, hi int) {
@@ -184,7 +184,7 @@ func convGradDoG[T values.Float](op *Conv2dGradOp, prealloc gorgonia.Value, vs [
 // convBackwardG writes into r the gradient with respect to input wrt: of
 // the convolution of the fake-quantized tensors, masked where the
 // differentiated one was clamped, outside Float mode.
-func convBackwardG[T values.Float](rec *runRecord, wrt int, r, x, w, dy []T, g kernel.ConvGeom, own *[2]operandG[T], threads int) {
+func convBackwardG[T values.Float](rec *runRecord, wrt int, r, x, w, dy []T, g geom.Conv, own *[2]operandG[T], threads int) {
 	gr := generic[T](rec)
 	dy = gr.noise.backward(dy, threads)
 	var mask []bool

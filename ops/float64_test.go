@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"github.com/goapprox/goapprox/ops/geom"
 	"math"
 	"math/rand"
 	"testing"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/goapprox/goapprox/internal/golden"
 	"github.com/goapprox/goapprox/internal/shared"
-	"github.com/goapprox/goapprox/ops/kernel"
 )
 
 // dense64 is a float64 tensor holding the float32 values v.
@@ -209,7 +209,7 @@ func TestGoldenFloat64(t *testing.T) {
 		case "linear":
 			err = linearForwardG(s, OutIn, rec, y64, x64, w64, xs, ws)
 		case "conv2d":
-			var g kernel.ConvGeom
+			var g geom.Conv
 			if g, err = convArgs(c.Meta).geom(xs, ws); err == nil {
 				err = convForwardG(s, rec, y64, x64, w64, g)
 			}

@@ -10,7 +10,7 @@ import (
 	"github.com/goapprox/goapprox/internal/golden"
 	"github.com/goapprox/goapprox/internal/shared"
 	"github.com/goapprox/goapprox/lut"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // convArgs returns the convolution arguments of a conv2d case.
@@ -70,7 +70,7 @@ func goldenForward(t *testing.T, c *golden.Case, s *LayerState) ([]int32, []floa
 	case "linear":
 		acc, err = linearForward(s, OutIn, new(runRecord), y, c.X.Float32, c.W.Float32, xs, ws)
 	case "conv2d":
-		var g kernel.ConvGeom
+		var g geom.Conv
 		if g, err = convArgs(c.Meta).geom(xs, ws); err == nil {
 			acc, err = convForward(s, new(runRecord), y, c.X.Float32, c.W.Float32, g)
 		}

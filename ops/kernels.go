@@ -2,6 +2,7 @@ package ops
 
 import (
 	"github.com/goapprox/goapprox/lut"
+	"github.com/goapprox/goapprox/ops/geom"
 	"github.com/goapprox/goapprox/ops/kernel"
 )
 
@@ -27,6 +28,6 @@ func (s *LayerState) lutGEMM(acc []int32, x, w []byte, m, n, k int) error {
 
 // lutConv2d computes the approximate grouped convolution sums; positions
 // outside the input read the code pad.
-func (s *LayerState) lutConv2d(acc []int32, x, w []byte, pad byte, g kernel.ConvGeom) error {
+func (s *LayerState) lutConv2d(acc []int32, x, w []byte, pad byte, g geom.Conv) error {
 	return kernel.Conv2d(acc, x, w, pad, g, s.prepare(s.Table), s.threads())
 }

@@ -10,8 +10,8 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/goapprox/goapprox/internal/floatkernel"
 	"github.com/goapprox/goapprox/internal/values"
-	"github.com/goapprox/goapprox/ops/floatkernel"
 )
 
 // WeightLayout says how a linear layer stores its weight matrix.

@@ -9,7 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goapprox/goapprox/lut"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 	"github.com/goapprox/goapprox/quantize"
 )
 
@@ -30,7 +30,7 @@ func refLinear(x, w []float32, m, n, k int) []float64 {
 
 // refConv is the textbook grouped convolution in float64; pad is the value
 // read outside the input.
-func refConv(x, w []float32, g kernel.ConvGeom, pad float32) []float64 {
+func refConv(x, w []float32, g geom.Conv, pad float32) []float64 {
 	oh, ow := g.OutH(), g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	y := make([]float64, g.YLen())

@@ -7,7 +7,7 @@ import (
 	"math"
 
 	"github.com/goapprox/goapprox/lut"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 	"github.com/goapprox/goapprox/surrogate"
 )
 
@@ -175,7 +175,7 @@ func (s *LayerState) surrogateGEMM(acc []float32, x, w []byte, m, n, k int) erro
 
 // surrogateConv2d computes the surrogate of lutConv2d's sums, in float32;
 // positions outside the input read the code pad.
-func (s *LayerState) surrogateConv2d(acc []float32, x, w []byte, pad byte, g kernel.ConvGeom) error {
+func (s *LayerState) surrogateConv2d(acc []float32, x, w []byte, pad byte, g geom.Conv) error {
 	sg, err := s.FitSurrogate()
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/goapprox/goapprox/ops/geom"
 	"github.com/goapprox/goapprox/ops/kernel"
 )
 
@@ -27,14 +28,14 @@ var benchGEMMs = []struct {
 
 var benchConvGeoms = []struct {
 	name string
-	g    kernel.ConvGeom
+	g    geom.Conv
 }{
 	// LeNet-5's convolutions, batch 64: 1->6 on 28x28 with padding 2, and
 	// 6->16 on 14x14 without.
-	{"lenet5-conv1", kernel.ConvGeom{N: 64, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1}},
-	{"lenet5-conv2", kernel.ConvGeom{N: 64, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1}},
+	{"lenet5-conv1", geom.Conv{N: 64, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1}},
+	{"lenet5-conv2", geom.Conv{N: 64, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1}},
 	// A MobileNetV2 depthwise layer (features.3), batch 8.
-	{"mobilenetv2-dw", kernel.ConvGeom{N: 8, C: 144, H: 56, W: 56, O: 144, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 144}},
+	{"mobilenetv2-dw", geom.Conv{N: 8, C: 144, H: 56, W: 56, O: 144, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 144}},
 }
 
 var benchRanks = []int{0, 1, 2, 4, 8}

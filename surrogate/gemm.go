@@ -9,7 +9,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 type float interface{ float32 | float64 }
@@ -103,17 +103,17 @@ func gemmNT[T float](m, n, k int, a, b, c []T, ldc int) {
 // Each image and group is one matrix product of the expanded weights with
 // the expanded unfolded input (im2col of the codes, then r+1 transformed
 // copies); images are spread over GOMAXPROCS goroutines.
-func (s *Surrogate) Conv2d(acc []float32, x, w []byte, pad byte, g kernel.ConvGeom) error {
+func (s *Surrogate) Conv2d(acc []float32, x, w []byte, pad byte, g geom.Conv) error {
 	return conv2d(s, s.x32, s.w32, acc, x, w, pad, g)
 }
 
 // Conv2d64 is Conv2d in float64; at full rank, rounding gives
 // kernel.Conv2dRef's result.
-func (s *Surrogate) Conv2d64(acc []float64, x, w []byte, pad byte, g kernel.ConvGeom) error {
+func (s *Surrogate) Conv2d64(acc []float64, x, w []byte, pad byte, g geom.Conv) error {
 	return conv2d(s, s.x, s.w, acc, x, w, pad, g)
 }
 
-func conv2d[T float](s *Surrogate, fx, fw [][256]T, acc []T, x, w []byte, pad byte, g kernel.ConvGeom) error {
+func conv2d[T float](s *Surrogate, fx, fw [][256]T, acc []T, x, w []byte, pad byte, g geom.Conv) error {
 	if err := g.Validate(); err != nil {
 		return fmt.Errorf("surrogate: %w", err)
 	}
@@ -157,7 +157,7 @@ func conv2d[T float](s *Surrogate, fx, fw [][256]T, acc []T, x, w []byte, pad by
 // unfold writes the codes that the output positions of image img read from
 // the channels of group grp: row p (output position) holds the fan-in codes
 // in weight order (c, ky, kx), pad where the kernel reaches outside.
-func unfold(codes, x []byte, pad byte, g kernel.ConvGeom, img, grp int) {
+func unfold(codes, x []byte, pad byte, g geom.Conv, img, grp int) {
 	oh, ow, cg, fan := g.OutH(), g.OutW(), g.InPerGroup(), g.FanIn()
 	for oy := range oh {
 		for ox := range ow {

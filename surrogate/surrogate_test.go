@@ -9,6 +9,7 @@ import (
 	"github.com/goapprox/goapprox/internal/shared"
 	"github.com/goapprox/goapprox/lut"
 	"github.com/goapprox/goapprox/lut/multiplier"
+	"github.com/goapprox/goapprox/ops/geom"
 	"github.com/goapprox/goapprox/ops/kernel"
 )
 
@@ -347,8 +348,8 @@ func TestErrorFallsWithRank(t *testing.T) {
 	}
 }
 
-func convGeoms() []kernel.ConvGeom {
-	return []kernel.ConvGeom{
+func convGeoms() []geom.Conv {
+	return []geom.Conv{
 		{N: 1, C: 1, H: 1, W: 1, O: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 		{N: 3, C: 3, H: 9, W: 7, O: 5, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 		{N: 2, C: 6, H: 11, W: 10, O: 4, KH: 3, KW: 2, StrideH: 2, StrideW: 3, PadH: 2, PadW: 1, DilH: 2, DilW: 1, Groups: 2},
@@ -408,7 +409,7 @@ func TestConv2dIsGEMMOfUnfoldedCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := kernel.ConvGeom{N: 2, C: 6, H: 1, W: 1, O: 4, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 2}
+	g := geom.Conv{N: 2, C: 6, H: 1, W: 1, O: 4, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 2}
 	x, w := randomCodes(rng, g.XLen()), randomCodes(rng, g.WLen())
 	conv := make([]float64, g.YLen())
 	if err := sg.Conv2d64(conv, x, w, 0, g); err != nil {
@@ -472,7 +473,7 @@ func TestBadInput(t *testing.T) {
 	if err := sg.GEMM(acc, nil, nil, -1, 3, 3); err == nil {
 		t.Error("negative m gave no error")
 	}
-	g := kernel.ConvGeom{N: 1, C: 3, H: 4, W: 4, O: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 2}
+	g := geom.Conv{N: 1, C: 3, H: 4, W: 4, O: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 2}
 	if err := sg.Conv2d(make([]float32, 100), make([]byte, 100), make([]byte, 100), 0, g); err == nil || !strings.Contains(err.Error(), "groups") {
 		t.Errorf("groups not dividing channels: %v", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/goapprox/goapprox/approxlayer"
 	"github.com/goapprox/goapprox/errmodel"
 	"github.com/goapprox/goapprox/ops"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // NoiseLayer is the noise one layer trains with in the noise phase: in
@@ -269,10 +269,10 @@ func (p *layerProbe) observe(seed int64) error {
 }
 
 // geom is the convolution's geometry for an input of the given shape.
-func (p *layerProbe) geom(x []int) kernel.ConvGeom {
+func (p *layerProbe) geom(x []int) geom.Conv {
 	w := []int(p.layer.Weight().Shape())
 	a := p.layer.ConvArgs()
-	return kernel.ConvGeom{
+	return geom.Conv{
 		N: x[0], C: x[1], H: x[2], W: x[3], O: w[0], KH: w[2], KW: w[3],
 		StrideH: max(a.Stride[0], 1), StrideW: max(a.Stride[1], 1),
 		PadH: a.Pad[0], PadW: a.Pad[1],

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/goapprox/goapprox/internal/cputime"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // Benchmarks report table lookups per second (one lookup per product) as
@@ -113,21 +114,21 @@ func BenchmarkLUTGEMMLayers(b *testing.B) {
 //   - zoo-*: depthwise layers of the zoo's MobileNetV2 (small maps).
 var benchConvs = []struct {
 	name string
-	g    ConvGeom
+	g    geom.Conv
 }{
-	{"lenet5-conv1", geom(64, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1)},
-	{"lenet5-conv2", geom(64, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)},
-	{"mobilenetv2-dw", geom(8, 144, 56, 56, 144, 3, 3, 1, 1, 1, 1, 1, 1, 144)},
-	{"mobilenetv2-dw-s2", geom(8, 96, 112, 112, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96)},
-	{"mobilenetv2-pw", geom(8, 144, 56, 56, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1)},
+	{"lenet5-conv1", convGeom(64, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1)},
+	{"lenet5-conv2", convGeom(64, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)},
+	{"mobilenetv2-dw", convGeom(8, 144, 56, 56, 144, 3, 3, 1, 1, 1, 1, 1, 1, 144)},
+	{"mobilenetv2-dw-s2", convGeom(8, 96, 112, 112, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96)},
+	{"mobilenetv2-pw", convGeom(8, 144, 56, 56, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1)},
 	// The zoo's MobileNetV2 (batch 64, 28x28 inputs): its depthwise
 	// layers, stride 1 (b1, b3, b5) and stride 2 (b2, b4), the slowest per
 	// product in zoo's BenchmarkMobileNetV2Layers.
-	{"zoo-b1.dw", geom(64, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16)},
-	{"zoo-b3.dw", geom(64, 96, 14, 14, 96, 3, 3, 1, 1, 1, 1, 1, 1, 96)},
-	{"zoo-b5.dw", geom(64, 128, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128)},
-	{"zoo-b2.dw-s2", geom(64, 64, 28, 28, 64, 3, 3, 2, 2, 1, 1, 1, 1, 64)},
-	{"zoo-b4.dw-s2", geom(64, 96, 14, 14, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96)},
+	{"zoo-b1.dw", convGeom(64, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16)},
+	{"zoo-b3.dw", convGeom(64, 96, 14, 14, 96, 3, 3, 1, 1, 1, 1, 1, 1, 96)},
+	{"zoo-b5.dw", convGeom(64, 128, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128)},
+	{"zoo-b2.dw-s2", convGeom(64, 64, 28, 28, 64, 3, 3, 2, 2, 1, 1, 1, 1, 64)},
+	{"zoo-b4.dw-s2", convGeom(64, 96, 14, 14, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96)},
 }
 
 func benchConv(b *testing.B, asm bool) {

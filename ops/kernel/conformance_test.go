@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/goapprox/goapprox/internal/shared"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // The conformance suite: every kernel implementation, in every conv mode,
@@ -19,7 +20,7 @@ import (
 type variant struct {
 	name string
 	gemm func(acc []int32, x, w []byte, m, n, k int, p *Prepared, threads int) error
-	conv func(acc []int32, x, w []byte, pad byte, g ConvGeom, p *Prepared, threads int) error
+	conv func(acc []int32, x, w []byte, pad byte, g geom.Conv, p *Prepared, threads int) error
 }
 
 func variants(t testing.TB) []variant {
@@ -41,7 +42,7 @@ func variants(t testing.TB) []variant {
 				gemm: func(acc []int32, x, w []byte, m, n, k int, p *Prepared, threads int) error {
 					return gemmWith(im, mode.g, acc, x, w, m, n, k, p, threads)
 				},
-				conv: func(acc []int32, x, w []byte, pad byte, g ConvGeom, p *Prepared, threads int) error {
+				conv: func(acc []int32, x, w []byte, pad byte, g geom.Conv, p *Prepared, threads int) error {
 					return convWith(im, mode.m, acc, x, w, pad, g, p, threads)
 				},
 			})
@@ -171,62 +172,62 @@ func TestGEMMConformance(t *testing.T) {
 	}
 }
 
-func geom(n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups int) ConvGeom {
-	return ConvGeom{N: n, C: c, H: h, W: w, O: o, KH: kh, KW: kw, StrideH: sh, StrideW: sw,
+func convGeom(n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups int) geom.Conv {
+	return geom.Conv{N: n, C: c, H: h, W: w, O: o, KH: kh, KW: kw, StrideH: sh, StrideW: sw,
 		PadH: ph, PadW: pw, DilH: dh, DilW: dw, Groups: groups}
 }
 
-func convShapes(rng *rand.Rand, short bool) []ConvGeom {
-	gs := []ConvGeom{
-		geom(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1),   // LeNet-5 conv2
-		geom(1, 17, 3, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1),     // 1x1, batch 1
-		geom(2, 3, 11, 13, 4, 1, 1, 3, 3, 0, 0, 1, 1, 1),    // stride larger than the 1x1 kernel
-		geom(1, 2, 9, 10, 3, 2, 2, 3, 4, 1, 1, 1, 1, 1),     // stride larger than 2x2, padding
-		geom(2, 3, 12, 11, 5, 3, 3, 1, 1, 2, 2, 2, 2, 1),    // padding and dilation
-		geom(2, 6, 7, 9, 9, 3, 3, 2, 1, 1, 0, 1, 1, 3),      // groups, uneven stride and padding
-		geom(3, 8, 17, 17, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8),    // depthwise
-		geom(2, 8, 17, 16, 8, 3, 3, 2, 2, 1, 1, 1, 1, 8),    // depthwise stride 2
-		geom(1, 4, 5, 129, 8, 3, 1, 1, 1, 1, 0, 1, 1, 4),    // depthwise multiplier 2, wide row
-		geom(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1),      // a single product
-		geom(1, 1, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1),      // all but the centre tap read padding
-		geom(1, 3, 129, 3, 2, 3, 2, 1, 1, 1, 2, 3, 1, 1),    // tall, dilation only in H
-		geom(4, 2, 7, 7, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2),      // 7x7 maps, lanes across images
-		geom(1, 12, 20, 20, 12, 3, 3, 1, 1, 1, 1, 1, 1, 12), // depthwise, several lane blocks
-		geom(2, 130, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1),    // fan-in 1170, several 128-step chunks
-		geom(1, 3, 24, 24, 5, 7, 7, 1, 1, 3, 3, 1, 1, 1),    // big kernel
-		geom(1, 2, 6, 6, 2, 3, 3, 5, 5, 2, 2, 1, 1, 1),      // stride 5
-		geom(1, 16, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 16),   // depthwise multiplier 2
-		geom(3, 4, 3, 3, 130, 3, 3, 1, 1, 0, 0, 1, 1, 1),    // one position, many outputs
-		geom(1, 5, 4, 300, 1, 1, 5, 1, 1, 0, 2, 1, 1, 1),    // more than 256 lanes in one row
+func convShapes(rng *rand.Rand, short bool) []geom.Conv {
+	gs := []geom.Conv{
+		convGeom(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1),   // LeNet-5 conv2
+		convGeom(1, 17, 3, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1),     // 1x1, batch 1
+		convGeom(2, 3, 11, 13, 4, 1, 1, 3, 3, 0, 0, 1, 1, 1),    // stride larger than the 1x1 kernel
+		convGeom(1, 2, 9, 10, 3, 2, 2, 3, 4, 1, 1, 1, 1, 1),     // stride larger than 2x2, padding
+		convGeom(2, 3, 12, 11, 5, 3, 3, 1, 1, 2, 2, 2, 2, 1),    // padding and dilation
+		convGeom(2, 6, 7, 9, 9, 3, 3, 2, 1, 1, 0, 1, 1, 3),      // groups, uneven stride and padding
+		convGeom(3, 8, 17, 17, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8),    // depthwise
+		convGeom(2, 8, 17, 16, 8, 3, 3, 2, 2, 1, 1, 1, 1, 8),    // depthwise stride 2
+		convGeom(1, 4, 5, 129, 8, 3, 1, 1, 1, 1, 0, 1, 1, 4),    // depthwise multiplier 2, wide row
+		convGeom(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1),      // a single product
+		convGeom(1, 1, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1),      // all but the centre tap read padding
+		convGeom(1, 3, 129, 3, 2, 3, 2, 1, 1, 1, 2, 3, 1, 1),    // tall, dilation only in H
+		convGeom(4, 2, 7, 7, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2),      // 7x7 maps, lanes across images
+		convGeom(1, 12, 20, 20, 12, 3, 3, 1, 1, 1, 1, 1, 1, 12), // depthwise, several lane blocks
+		convGeom(2, 130, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1),    // fan-in 1170, several 128-step chunks
+		convGeom(1, 3, 24, 24, 5, 7, 7, 1, 1, 3, 3, 1, 1, 1),    // big kernel
+		convGeom(1, 2, 6, 6, 2, 3, 3, 5, 5, 2, 2, 1, 1, 1),      // stride 5
+		convGeom(1, 16, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 16),   // depthwise multiplier 2
+		convGeom(3, 4, 3, 3, 130, 3, 3, 1, 1, 0, 0, 1, 1, 1),    // one position, many outputs
+		convGeom(1, 5, 4, 300, 1, 1, 5, 1, 1, 0, 2, 1, 1, 1),    // more than 256 lanes in one row
 		// LeNet-5 conv1-like: one input channel, 5x5 taps, few outputs
 		// (the shifted planes' case), with edges that read the pad code.
-		geom(1, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1), // LeNet-5 conv1, several lane blocks per image
-		geom(3, 1, 13, 11, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1), // odd sizes
-		geom(2, 1, 15, 13, 5, 5, 5, 2, 2, 2, 2, 1, 1, 1), // stride 2
-		geom(2, 2, 11, 17, 3, 5, 3, 1, 2, 2, 1, 2, 2, 1), // dilation, stride 2 in W only
-		geom(2, 1, 9, 23, 4, 3, 5, 2, 3, 3, 4, 2, 2, 1),  // padding wider than the dilated reach of some taps
-		geom(1, 2, 12, 12, 4, 5, 5, 1, 1, 0, 0, 1, 1, 2), // groups, no padding
+		convGeom(1, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1), // LeNet-5 conv1, several lane blocks per image
+		convGeom(3, 1, 13, 11, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1), // odd sizes
+		convGeom(2, 1, 15, 13, 5, 5, 5, 2, 2, 2, 2, 1, 1, 1), // stride 2
+		convGeom(2, 2, 11, 17, 3, 5, 3, 1, 2, 2, 1, 2, 2, 1), // dilation, stride 2 in W only
+		convGeom(2, 1, 9, 23, 4, 3, 5, 2, 3, 3, 4, 2, 2, 1),  // padding wider than the dilated reach of some taps
+		convGeom(1, 2, 12, 12, 4, 5, 5, 1, 1, 0, 0, 1, 1, 2), // groups, no padding
 		// Lanes running on across images (stacked planes, blocks of whole
 		// rows, rows and images sharing their padding).
-		geom(5, 6, 7, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6),   // the zoo's 7x7 depthwise, small batch
-		geom(3, 4, 14, 14, 8, 3, 3, 2, 2, 1, 1, 1, 1, 4), // 14x14 stride 2, multiplier 2
-		geom(1, 3, 9, 11, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3),  // batch 1, odd sizes
-		geom(7, 2, 5, 3, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2),   // tiny maps, many images per block
-		geom(20, 2, 7, 7, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2),  // many blocks and spans over 20 images
-		geom(2, 2, 5, 6, 2, 2, 2, 1, 1, 2, 2, 1, 1, 2),   // padding beyond the kernel's reach (no sharing)
-		geom(2, 3, 4, 5, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),   // 1x1 with padding
-		geom(3, 2, 40, 37, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2), // rows longer than 32 lanes (runs, not whole rows)
-		geom(4, 3, 13, 9, 6, 3, 3, 1, 2, 1, 1, 1, 1, 3),  // stride 2 in W only, shared rows in H
-		geom(6, 2, 9, 9, 2, 3, 3, 2, 1, 1, 1, 2, 1, 2),   // stride 2 in H only, dilation in H
-		geom(9, 1, 6, 6, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1),   // stride 2, even size, 9 images
-		geom(2, 4, 1, 1, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4),   // 1x1 maps: each output reads one pixel
+		convGeom(5, 6, 7, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6),   // the zoo's 7x7 depthwise, small batch
+		convGeom(3, 4, 14, 14, 8, 3, 3, 2, 2, 1, 1, 1, 1, 4), // 14x14 stride 2, multiplier 2
+		convGeom(1, 3, 9, 11, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3),  // batch 1, odd sizes
+		convGeom(7, 2, 5, 3, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2),   // tiny maps, many images per block
+		convGeom(20, 2, 7, 7, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2),  // many blocks and spans over 20 images
+		convGeom(2, 2, 5, 6, 2, 2, 2, 1, 1, 2, 2, 1, 1, 2),   // padding beyond the kernel's reach (no sharing)
+		convGeom(2, 3, 4, 5, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),   // 1x1 with padding
+		convGeom(3, 2, 40, 37, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2), // rows longer than 32 lanes (runs, not whole rows)
+		convGeom(4, 3, 13, 9, 6, 3, 3, 1, 2, 1, 1, 1, 1, 3),  // stride 2 in W only, shared rows in H
+		convGeom(6, 2, 9, 9, 2, 3, 3, 2, 1, 1, 1, 2, 1, 2),   // stride 2 in H only, dilation in H
+		convGeom(9, 1, 6, 6, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1),   // stride 2, even size, 9 images
+		convGeom(2, 4, 1, 1, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4),   // 1x1 maps: each output reads one pixel
 	}
 	if short {
 		return gs
 	}
 	for i := 0; i < 25; i++ {
 		groups := 1 + rng.IntN(4)
-		g := geom(1+rng.IntN(3), groups*(1+rng.IntN(3)), 1+rng.IntN(20), 1+rng.IntN(20), groups*(1+rng.IntN(4)),
+		g := convGeom(1+rng.IntN(3), groups*(1+rng.IntN(3)), 1+rng.IntN(20), 1+rng.IntN(20), groups*(1+rng.IntN(4)),
 			1+rng.IntN(4), 1+rng.IntN(4), 1+rng.IntN(3), 1+rng.IntN(3), rng.IntN(3), rng.IntN(3),
 			1+rng.IntN(2), 1+rng.IntN(2), groups)
 		if g.Validate() == nil {
@@ -272,7 +273,7 @@ func TestConv2dConformance(t *testing.T) {
 // table that is zero except two entries.
 func TestTableOperandOrder(t *testing.T) {
 	tab := new([65536]int32)
-	tab[127<<8|0] = 42  // activation 127, weight 0
+	tab[127<<8] = 42    // activation 127, weight 0
 	tab[0<<8|127] = -23 // activation 0, weight 127
 	p := Prepare(tab)
 	for _, v := range variants(t) {
@@ -286,7 +287,7 @@ func TestTableOperandOrder(t *testing.T) {
 			t.Errorf("%s: GEMM = %v, want [42 -23]", v.name, acc)
 		}
 		// 1x1 conv of a 1x2 image with activations [127, 0] and weight 0.
-		if err := v.conv(acc, []byte{127, 0}, []byte{0}, 0, geom(1, 1, 1, 2, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1), p, 1); err != nil {
+		if err := v.conv(acc, []byte{127, 0}, []byte{0}, 0, convGeom(1, 1, 1, 2, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1), p, 1); err != nil {
 			t.Fatal(err)
 		}
 		if acc[0] != 42 || acc[1] != 0 {
@@ -321,7 +322,7 @@ func TestPrepareNarrow(t *testing.T) {
 
 func TestBadArguments(t *testing.T) {
 	p := Prepare(new([65536]int32))
-	g := geom(1, 2, 4, 4, 2, 3, 3, 1, 1, 0, 0, 1, 1, 1)
+	g := convGeom(1, 2, 4, 4, 2, 3, 3, 1, 1, 0, 0, 1, 1, 1)
 	cases := []struct {
 		name string
 		err  error
@@ -335,8 +336,8 @@ func TestBadArguments(t *testing.T) {
 		{"conv short x", Conv2d(make([]int32, g.YLen()), make([]byte, g.XLen()-1), make([]byte, g.WLen()), 0, g, p, 1)},
 		{"conv short w", Conv2d(make([]int32, g.YLen()), make([]byte, g.XLen()), make([]byte, g.WLen()-1), 0, g, p, 1)},
 		{"conv short acc", Conv2d(make([]int32, g.YLen()-1), make([]byte, g.XLen()), make([]byte, g.WLen()), 0, g, p, 1)},
-		{"conv bad groups", Conv2d(nil, nil, nil, 0, geom(1, 3, 4, 4, 2, 3, 3, 1, 1, 0, 0, 1, 1, 2), p, 1)},
-		{"conv kernel too big", Conv2d(nil, nil, nil, 0, geom(1, 1, 2, 2, 1, 3, 3, 1, 1, 0, 0, 1, 1, 1), p, 1)},
+		{"conv bad groups", Conv2d(nil, nil, nil, 0, convGeom(1, 3, 4, 4, 2, 3, 3, 1, 1, 0, 0, 1, 1, 2), p, 1)},
+		{"conv kernel too big", Conv2d(nil, nil, nil, 0, convGeom(1, 1, 2, 2, 1, 3, 3, 1, 1, 0, 0, 1, 1, 1), p, 1)},
 	}
 	for _, c := range cases {
 		if c.err == nil {
@@ -357,7 +358,7 @@ func TestNoAllocation(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	x, w := codes(rng, 64*300, 0), codes(rng, 120*300, 0)
 	acc := make([]int32, 64*120)
-	g := geom(4, 8, 16, 16, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8)
+	g := convGeom(4, 8, 16, 16, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8)
 	cx, cw, cacc := codes(rng, g.XLen(), 0), codes(rng, g.WLen(), 0), make([]int32, g.YLen())
 	for _, th := range []int{1, 2} {
 		allocs := testing.AllocsPerRun(20, func() {
@@ -387,7 +388,7 @@ func firstDiff(got, want []int32) string {
 // truncates to 1 although the dilated kernel (extent 7) exceeds the padded
 // width 6.
 func TestValidateKernelTooBig(t *testing.T) {
-	g := geom(1, 1, 6, 6, 1, 1, 4, 1, 2, 0, 0, 1, 2, 1)
+	g := convGeom(1, 1, 6, 6, 1, 1, 4, 1, 2, 0, 0, 1, 2, 1)
 	if g.OutW() != 1 {
 		t.Fatalf("OutW = %d; the premise of this test is the truncated 1", g.OutW())
 	}
@@ -471,7 +472,7 @@ func TestRealMultiplier(t *testing.T) {
 		t.Fatal("an unsigned 8x8 multiplier must be narrow")
 	}
 	rng := rand.New(rand.NewPCG(6, 6))
-	g := geom(2, 4, 9, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2)
+	g := convGeom(2, 4, 9, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2)
 	x, w := codes(rng, g.XLen(), 0), codes(rng, g.WLen(), 0)
 	want := make([]int32, g.YLen())
 	Conv2dRef(want, x, w, 0, g, tab)

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // Conv2d computes exactly what Conv2dRef computes, fast: the grouped NCHW
@@ -42,7 +44,7 @@ import (
 // Depthwise and grouped layers use the same lanes as dense ones (positions,
 // not channels), so they run at the same speed per product once the
 // blocks are full; on small maps, stacking is what fills them.
-func Conv2d(acc []int32, x, w []byte, pad byte, g ConvGeom, p *Prepared, threads int) error {
+func Conv2d(acc []int32, x, w []byte, pad byte, g geom.Conv, p *Prepared, threads int) error {
 	return convWith(current(), convAuto, acc, x, w, pad, g, p, threads)
 }
 
@@ -59,7 +61,7 @@ const (
 	convShiftedStacked
 )
 
-func checkConv(acc []int32, x, w []byte, g ConvGeom, p *Prepared) error {
+func checkConv(acc []int32, x, w []byte, g geom.Conv, p *Prepared) error {
 	if p == nil {
 		return fmt.Errorf("kernel: Conv2d needs a prepared table (kernel.Prepare), got nil")
 	}
@@ -83,7 +85,7 @@ type convJob struct {
 	acc  []int32
 	x, w []byte
 	pad  byte
-	g    ConvGeom
+	g    geom.Conv
 	bias int32
 
 	direct       bool
@@ -139,7 +141,7 @@ type tapPos struct{ plane, row, col int }
 
 var convJobs = sync.Pool{New: func() any { return new(convJob) }}
 
-func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g ConvGeom, p *Prepared, threads int) error {
+func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geom.Conv, p *Prepared, threads int) error {
 	if err := checkConv(acc, x, w, g, p); err != nil {
 		return err
 	}

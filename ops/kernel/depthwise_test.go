@@ -25,10 +25,10 @@ func TestDepthwiseConformance(t *testing.T) {
 	for i := 0; i < n; i++ {
 		c, mult := 1+rng.IntN(4), 1+rng.IntN(3)
 		kh, kw, dh, dw := 1+rng.IntN(3), 1+rng.IntN(3), 1+rng.IntN(2), 1+rng.IntN(2)
-		g := geom(1+rng.IntN(3), c, 1+rng.IntN(40), 1+rng.IntN(40), c*mult, kh, kw,
+		g := convGeom(1+rng.IntN(3), c, 1+rng.IntN(40), 1+rng.IntN(40), c*mult, kh, kw,
 			1+rng.IntN(3), 1+rng.IntN(3), rng.IntN(kh*dh), rng.IntN(kw*dw), dh, dw, c)
 		if i%3 == 0 { // the zoo's case: 3x3, stride 2, padding 1
-			g = geom(1+rng.IntN(3), c, 5+rng.IntN(36), 5+rng.IntN(36), c*mult, 3, 3, 2, 2, 1, 1, 1, 1, c)
+			g = convGeom(1+rng.IntN(3), c, 5+rng.IntN(36), 5+rng.IntN(36), c*mult, 3, 3, 2, 2, 1, 1, 1, 1, c)
 		}
 		if g.Validate() != nil {
 			continue

@@ -16,18 +16,7 @@
 // their working memory from a pool, so calls in steady state allocate
 // nothing.
 //
-// How it is fast: both kernels are one row kernel. A "selector" code (an
-// activation code in a GEMM whose lanes are weights, a weight code
-// otherwise) picks a 256-entry table row that is looked up with up to 256
-// "lane" codes at once: weights of many output features, or activations of
-// many output positions. On amd64 CPUs with AVX-512 VBMI the row is held as
-// two byte planes in eight vector registers and 64 lanes are looked up with
-// four byte permutes (VPERMI2B); tables whose entries span more than 65535
-// are served by the portable Go kernel, which is also used on other CPUs,
-// with the build tag purego, or after SetAssembly(false). A convolution
-// builds, per task, the input bytes its lanes read in one of several
-// layouts (column panel, stride-phase planes, column-shifted planes, each
-// optionally stacked across images), chosen by a cost estimate from
-// per-byte and per-step costs measured for each kernel (see Conv2d and
-// impl). Measured speeds are in docs/performance.md.
+// Implementation names the kernel in use; SetAssembly turns the SIMD
+// kernel off (the portable one computes the same integers), and the build
+// tag purego leaves it out.
 package kernel

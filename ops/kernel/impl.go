@@ -1,6 +1,25 @@
 package kernel
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/goapprox/goapprox/internal/asm"
+)
+
+// How the kernels are fast: both are one row kernel. A "selector" code (an
+// activation code in a GEMM whose lanes are weights, a weight code
+// otherwise) picks a 256-entry table row that is looked up with up to 256
+// "lane" codes at once: weights of many output features, or activations of
+// many output positions. On amd64 CPUs with AVX-512 VBMI the row is held as
+// two byte planes in eight vector registers and 64 lanes are looked up with
+// four byte permutes (VPERMI2B); tables whose entries span more than 65535
+// are served by the portable Go kernel, which is also used on other CPUs,
+// with the build tag purego, or after SetAssembly(false). A convolution
+// builds, per task, the input bytes its lanes read in one of several
+// layouts (column panel, stride-phase planes, column-shifted planes, each
+// optionally stacked across images), chosen by a cost estimate from
+// per-byte and per-step costs measured for each kernel (see Conv2d and
+// impl).
 
 // maxLanes is the widest block of lanes one row-kernel call computes. The
 // drivers guarantee that src holds maxLanes bytes from every offset they
@@ -52,15 +71,19 @@ type impl struct {
 // Architecture files append theirs in init when the CPU supports them.
 var impls = []*impl{&portable}
 
-// useAssembly selects the SIMD kernels when the CPU has them.
+// useAssembly selects the SIMD kernels of this package where internal/asm
+// allows them.
 var useAssembly atomic.Bool
 
 func init() { useAssembly.Store(true) }
 
-// SetAssembly turns the SIMD kernels on or off for every later call and
-// returns the previous setting. Off forces the portable Go kernel, which
-// computes the same integers; it exists for tests and benchmarks. The
-// build tag purego removes the assembly altogether.
+// SetAssembly turns this package's SIMD kernels on or off for every later
+// call and returns the previous setting. Off forces the portable Go
+// kernel, which computes the same integers, so results do not change; it
+// exists for tests and benchmarks. The float kernels are not affected
+// (their results differ in the last bits without assembly); the switch of
+// internal/asm turns all of the module's assembly off, and the build tag
+// purego removes it altogether.
 func SetAssembly(on bool) (previous bool) { return useAssembly.Swap(on) }
 
 // Implementation names the kernel that GEMM and Conv2d use for p at present
@@ -69,7 +92,7 @@ func Implementation(p *Prepared) string { return current().forTable(p).name }
 
 // current is the implementation exported functions use.
 func current() *impl {
-	if useAssembly.Load() && len(impls) > 1 {
+	if useAssembly.Load() && asm.AVX512VBMI() && len(impls) > 1 {
 		return impls[len(impls)-1]
 	}
 	return &portable

@@ -2,7 +2,7 @@
 
 package kernel
 
-import "golang.org/x/sys/cpu"
+import "github.com/goapprox/goapprox/internal/asm"
 
 // The AVX-512 VBMI kernel keeps the two byte planes of one table row in eight
 // vector registers and looks up 64 lane codes with two masked 128-entry byte
@@ -32,12 +32,9 @@ func storeRowsAVX(acc *int32, out *int32, rows, y int, rg *rowGeom)
 //go:noescape
 func copyRunsAVX(acc *int32, out *int32, runs *run, n int)
 
-// hasSplitSIMD says whether splitBytesAVX can run (AVX512BW).
-var hasSplitSIMD = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
-
-// hasMaskedCopy says whether copyRowsAVX and copyRunsAVX can run: masked
-// AVX-512 moves (AVX512BW) with masks made by BZHI (BMI2).
-var hasMaskedCopy = hasSplitSIMD && cpu.X86.HasBMI2
+// splitBytesAVX needs asm.AVX512BW; copyRowsAVX, copyRunsAVX and
+// storeRowsAVX need asm.AVX512BWBMI2 (masked moves, masks made by BZHI).
+// All of them also follow SetAssembly.
 
 // copyRows copies images blocks of rows rows of width bytes from src,
 // rows srcPitch and blocks srcImage apart, to dst, rows dstPitch and
@@ -53,7 +50,7 @@ func copyRows(dst []byte, dstPitch, dstImage int, src []byte, srcPitch, srcImage
 	// Slicing checks the bounds of the whole copy once.
 	dst = dst[:(images-1)*dstImage+(rows-1)*dstPitch+width]
 	src = src[:(images-1)*srcImage+(rows-1)*srcPitch+width]
-	if width > 64 || !hasMaskedCopy || !useAssembly.Load() {
+	if width > 64 || !asm.AVX512BWBMI2() || !useAssembly.Load() {
 		copyRowsGo(dst, dstPitch, dstImage, src, srcPitch, srcImage, rows, width, images)
 		return
 	}
@@ -70,7 +67,7 @@ func copyRuns(acc []int32, out *[maxLanes]int32, runs []run) {
 	if len(runs) == 0 {
 		return
 	}
-	if !hasMaskedCopy || !useAssembly.Load() {
+	if !asm.AVX512BWBMI2() || !useAssembly.Load() {
 		copyRunsGo(acc, out, runs)
 		return
 	}
@@ -88,7 +85,7 @@ func copyRuns(acc []int32, out *[maxLanes]int32, runs []run) {
 // AVX-512 and returns how many it did.
 func splitBytesSIMD(even, odd, in []byte) int {
 	n := len(even) &^ 31
-	if n == 0 || !hasSplitSIMD || !useAssembly.Load() {
+	if n == 0 || !asm.AVX512BW() || !useAssembly.Load() {
 		return 0
 	}
 	splitBytesAVX(&even[0], &odd[:n][0], &in[:2*n][0], n)
@@ -98,7 +95,7 @@ func splitBytesSIMD(even, odd, in []byte) int {
 var avx512 = impl{name: "avx512vbmi", row: avxRow, biased: true, gatherCost: 24, copyCost: 10, callCost: 1000, stepCost: 128, packCost: 4}
 
 func init() {
-	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VBMI {
+	if asm.AVX512VBMI() {
 		impls = append(impls, &avx512)
 	}
 }
@@ -133,7 +130,7 @@ func avxRow(lay *layout, sel []byte, offs []int32, src []byte, lanes int, bias i
 // is output row y of the image at acc[0] (see rowGeom), a masked store per
 // 16 sums: on small maps a block holds up to 32 rows of a few sums each.
 func storeRows(acc []int32, out *[maxLanes]int32, rows, y int, rg *rowGeom) {
-	if !hasMaskedCopy || !useAssembly.Load() {
+	if !asm.AVX512BWBMI2() || !useAssembly.Load() {
 		storeRowsGo(acc, out, rows, y, rg)
 		return
 	}

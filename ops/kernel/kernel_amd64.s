@@ -282,7 +282,7 @@ splitdone:
 // masked-off bytes are neither read nor written) and prefetches the same
 // row of the next image (a hint: it never faults, also past the last
 // image). Rows of up to 32 bytes move in Y registers: on Zen 4 a 64-byte
-// move, which mostly straddles two cache lines, takes twice as long.
+// move, which mostly straddles two cache lines, is much slower.
 TEXT ·copyRowsAVX(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI

@@ -1,5 +1,7 @@
 package kernel
 
+import "github.com/goapprox/goapprox/ops/geom"
+
 // GEMMRef is the reference approximate matrix product:
 //
 //	acc[i*n+j] = Σ_l table[x[i*k+l]<<8 | w[j*k+l]]   for i < m, j < n
@@ -22,7 +24,7 @@ func GEMMRef(acc []int32, x, w []byte, m, n, k int, table *[65536]int32) {
 // N×C×H×W activation codes, w the O×(C/G)×KH×KW weight codes; acc receives
 // the N×O×OH×OW sums of table[x][w]. Positions outside the input read the
 // code pad (the code of real 0, the activation zero point).
-func Conv2dRef(acc []int32, x, w []byte, pad byte, g ConvGeom, table *[65536]int32) {
+func Conv2dRef(acc []int32, x, w []byte, pad byte, g geom.Conv, table *[65536]int32) {
 	oh, ow := g.OutH(), g.OutW()
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	for n := 0; n < g.N; n++ {
