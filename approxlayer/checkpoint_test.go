@@ -109,7 +109,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := buf.Bytes()
-	other, err := lut.FromFunc(tab.Name(), false, false, func(x, w int) int { return x * w })
+	other, err := lut.Tabulate(tab.Name(), lut.Both(lut.Unsigned), func(x, w int) int { return x * w })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func FuzzRead(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(buf.Bytes())
-	tab, err := lut.FromFunc("drop3", false, false, func(x, w int) int { return x * w &^ 7 })
+	tab, err := lut.Tabulate("drop3", lut.Both(lut.Unsigned), func(x, w int) int { return x * w &^ 7 })
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func FuzzReadPayload(f *testing.F) {
 	_, payload, _ := bytes.Cut(buf.Bytes(), []byte("\n"))
 	_, payload, _ = bytes.Cut(payload, []byte("\n"))
 	f.Add(payload)
-	tab, err := lut.FromFunc("drop3", false, false, func(x, w int) int { return x * w &^ 7 })
+	tab, err := lut.Tabulate("drop3", lut.Both(lut.Unsigned), func(x, w int) int { return x * w &^ 7 })
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func (m *model) run(t *testing.T) []float32 {
 // the low three bits dropped.
 func unsignedTable(t *testing.T) *lut.Table {
 	t.Helper()
-	tab, err := lut.FromFunc("drop3", false, false, func(x, w int) int { return x * w &^ 7 })
+	tab, err := lut.Tabulate("drop3", lut.Both(lut.Unsigned), func(x, w int) int { return x * w &^ 7 })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestRegistrySetters(t *testing.T) {
 		}
 	}
 	// A table with a signed operand does not fit unsigned codes.
-	if err := r.SetTable(lut.Exact(true, true)); err == nil || !strings.Contains(err.Error(), "signed") {
+	if err := r.SetTable(lut.ExactTable(lut.Both(lut.Signed))); err == nil || !strings.Contains(err.Error(), "signed") {
 		t.Fatalf("signed table on unsigned layers: %v", err)
 	}
 	tab := unsignedTable(t)

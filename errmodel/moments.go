@@ -45,9 +45,9 @@ func errorMap(t *lut.Table) *[lut.Size]float64 {
 	var e [lut.Size]float64
 	entries := t.Entries()
 	for xi := range 256 {
-		x := lut.Operand(xi, t.SignedX())
+		x := t.Signs().X.Value(xi)
 		for wi := range 256 {
-			w := lut.Operand(wi, t.SignedW())
+			w := t.Signs().W.Value(wi)
 			e[xi*256+wi] = float64(entries[xi*256+wi]) - float64(x*w)
 		}
 	}

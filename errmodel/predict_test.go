@@ -67,7 +67,7 @@ func TestGlobalPerProductMatchesMetrics(t *testing.T) {
 // (exact elsewhere), with activations 0 or 2 half the time each:
 // m(w) = 1·[w odd], v(w) = 1·[w odd].
 func TestHandComputedModels(t *testing.T) {
-	tab, err := lut.FromFunc("x-if-odd", false, true, func(x, w int) int {
+	tab, err := lut.Tabulate("x-if-odd", lut.Signs{X: lut.Unsigned, W: lut.Signed}, func(x, w int) int {
 		if w%2 != 0 {
 			return x*w + x
 		}

@@ -51,7 +51,7 @@ func randomLinearCase(r *rand.Rand, tab *lut.Table, batch, in, out int) Case {
 // error of exactly K·c·sx·sw[o] on every output, with no spread.
 func TestConstantErrorTable(t *testing.T) {
 	const c = 3
-	tab, err := lut.FromFunc("plus3", false, true, func(x, w int) int { return x*w + c })
+	tab, err := lut.Tabulate("plus3", lut.Signs{X: lut.Unsigned, W: lut.Signed}, func(x, w int) int { return x*w + c })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestConstantErrorTable(t *testing.T) {
 // up to float rounding, and every model predicts zero.
 func TestExactTableNoError(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
-	a, err := Validate(randomLinearCase(r, lut.Exact(false, true), 8, 40, 3))
+	a, err := Validate(randomLinearCase(r, lut.ExactTable(lut.Signs{X: lut.Unsigned, W: lut.Signed}), 8, 40, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func evoTables(t *testing.T) []*lut.Table {
 	for _, name := range []string{"mul8u_2P7", "mul8u_L40", "mul8u_JV3", "mul8u_QKX", "mul8u_17KS", "mul8u_185Q"} {
 		for _, f := range files {
 			if strings.TrimSuffix(filepath.Base(f), ".bin") == name {
-				tab, err := lut.ReadFile(f, false, false)
+				tab, err := lut.Load(f, lut.Both(lut.Unsigned))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -302,7 +302,7 @@ func TestRealDataAgreement(t *testing.T) {
 // 2·K·sx·sw[o] on every output. Validate must measure that and the
 // population models must assign the fields to the right channels.
 func TestGroupedConvChannels(t *testing.T) {
-	tab, err := lut.FromFunc("x-if-odd", false, true, func(x, w int) int {
+	tab, err := lut.Tabulate("x-if-odd", lut.Signs{X: lut.Unsigned, W: lut.Signed}, func(x, w int) int {
 		if w%2 != 0 {
 			return x*w + x
 		}

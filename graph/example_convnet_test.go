@@ -174,7 +174,7 @@ func Example_convnet() {
 		log.Fatal(err)
 	}
 	train("quantized", 6)
-	approx, err := lut.FromFunc("trunc3", false, false, func(a, b int) int { return a * b &^ 7 })
+	approx, err := lut.Tabulate("trunc3", lut.Both(lut.Unsigned), func(a, b int) int { return a * b &^ 7 })
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -104,7 +104,7 @@ func Example_iris() {
 
 	// GoApprox: the same model on an approximate multiplier that drops the
 	// low four bits of each product.
-	approx, err := lut.FromFunc("trunc4", false, true, func(a, b int) int { return a * b &^ 15 })
+	approx, err := lut.Tabulate("trunc4", lut.Signs{X: lut.Unsigned, W: lut.Signed}, func(a, b int) int { return a * b &^ 15 })
 	if err != nil {
 		log.Fatal(err)
 	}

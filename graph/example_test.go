@@ -91,7 +91,7 @@ func Example() {
 
 	// 5. Every layer on an approximate multiplier (here one that drops the
 	// low four bits of each product), same graph, same machine.
-	approx, err := lut.FromFunc("trunc4", false, false, func(a, b int) int { return a * b &^ 15 })
+	approx, err := lut.Tabulate("trunc4", lut.Both(lut.Unsigned), func(a, b int) int { return a * b &^ 15 })
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -130,8 +130,8 @@ func ExampleRewrite_selectingLayers() {
 	}
 	fmt.Println("approximate layers:", res.Layers.Names())
 
-	exact := lut.Exact(false, false)
-	rough, err := lut.FromFunc("trunc6", false, false, func(a, b int) int { return a * b &^ 63 })
+	exact := lut.ExactTable(lut.Both(lut.Unsigned))
+	rough, err := lut.Tabulate("trunc6", lut.Both(lut.Unsigned), func(a, b int) int { return a * b &^ 63 })
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func runGolden(t *testing.T, dt tensor.Dtype, c *golden.Case, table []int32, for
 	if l == nil || res.Layers.Len() != 1 {
 		t.Fatalf("%s: layers %v, want [w]", form, res.Layers.Names())
 	}
-	tab, err := lut.New("golden", xp.Signed(), true, table)
+	tab, err := lut.FromEntries("golden", lut.Signs{X: lut.SignednessOf(xp.Signed()), W: lut.Signed}, table)
 	if err != nil {
 		t.Fatal(err)
 	}

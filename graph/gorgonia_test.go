@@ -80,7 +80,7 @@ func TestGorgoniaConvnetTrainsInEveryMode(t *testing.T) {
 			if got := strings.Join(res.Layers.Names(), " "); got != "w0 w1 w2 w3 w4" {
 				t.Fatalf("layers %s", got)
 			}
-			tab, err := lut.FromFunc("trunc3", false, false, func(a, b int) int { return a * b &^ 7 })
+			tab, err := lut.Tabulate("trunc3", lut.Both(lut.Unsigned), func(a, b int) int { return a * b &^ 7 })
 			if err != nil {
 				t.Fatal(err)
 			}

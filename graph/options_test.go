@@ -196,7 +196,7 @@ func TestDifferentTablesStayDistinct(t *testing.T) {
 	}
 	values(t, res.Graph, na, nb) // calibrate both observers on the same data
 	res.Layers.SetTraining(false)
-	if err := res.Layers.SetTable(lut.Exact(false, true), "wa"); err != nil {
+	if err := res.Layers.SetTable(lut.ExactTable(lut.Signs{X: lut.Unsigned, W: lut.Signed}), "wa"); err != nil {
 		t.Fatal(err)
 	}
 	if err := res.Layers.SetTable(truncated(t), "wb"); err != nil {

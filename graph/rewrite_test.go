@@ -129,7 +129,7 @@ func exactTable(t *testing.T, preset string) *lut.Table {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return lut.Exact(p.Activation.Signed, p.Weight.Signed)
+	return lut.ExactTable(lut.Signs{X: lut.SignednessOf(p.Activation.Signed), W: lut.SignednessOf(p.Weight.Signed)})
 }
 
 func TestQuantizedAndExactApproximate(t *testing.T) {

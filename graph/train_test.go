@@ -13,7 +13,7 @@ import (
 // low four bits of every product.
 func truncated(t *testing.T) *lut.Table {
 	t.Helper()
-	tab, err := lut.FromFunc("trunc4", false, true, func(x, w int) int { return (x * w) &^ 15 })
+	tab, err := lut.Tabulate("trunc4", lut.Signs{X: lut.Unsigned, W: lut.Signed}, func(x, w int) int { return (x * w) &^ 15 })
 	if err != nil {
 		t.Fatal(err)
 	}

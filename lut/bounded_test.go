@@ -34,10 +34,6 @@ func TestLoadRefusesHugeFileBySize(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one containing %q", f, err, want)
 		}
-		// The deprecated two-bool reader goes the same way.
-		if _, err := ReadFile(path, false, false); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s via ReadFile: error %v", f, err)
-		}
 	}
 }
 

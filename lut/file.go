@@ -101,13 +101,6 @@ func Load(path string, s Signs) (*Table, error) {
 	return t, nil
 }
 
-// ReadFile reads a table from a file, like Load.
-//
-// Deprecated: use Load with a Signs value.
-func ReadFile(path string, signedX, signedW bool) (*Table, error) {
-	return Load(path, boolSigns(signedX, signedW))
-}
-
 // WriteFile writes t to path in the format of its extension. The file is
 // written atomically: to a temporary file in the same directory, synced, and
 // renamed over path, so a reader never sees half a table.

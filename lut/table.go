@@ -66,30 +66,6 @@ func ExactTable(s Signs) *Table {
 	return t
 }
 
-// New builds a table from its entries, like FromEntries.
-//
-// Deprecated: use FromEntries with a Signs value.
-func New(name string, signedX, signedW bool, entries []int32) (*Table, error) {
-	return FromEntries(name, boolSigns(signedX, signedW), entries)
-}
-
-// FromFunc builds a table from a function of the operand values, like
-// Tabulate.
-//
-// Deprecated: use Tabulate with a Signs value.
-func FromFunc(name string, signedX, signedW bool, f func(x, w int) int) (*Table, error) {
-	return Tabulate(name, boolSigns(signedX, signedW), f)
-}
-
-// Exact returns the exact multiplier table, like ExactTable.
-//
-// Deprecated: use ExactTable with a Signs value.
-func Exact(signedX, signedW bool) *Table { return ExactTable(boolSigns(signedX, signedW)) }
-
-func boolSigns(signedX, signedW bool) Signs {
-	return Signs{X: SignednessOf(signedX), W: SignednessOf(signedW)}
-}
-
 func exactName(s Signs) string {
 	switch s {
 	case Both(Signed):
@@ -100,12 +76,6 @@ func exactName(s Signs) string {
 		return fmt.Sprintf("exact(signedX=%t,signedW=%t)", s.X.IsSigned(), s.W.IsSigned())
 	}
 }
-
-// Operand returns the operand value of byte index i (0..255) on an axis of
-// the given signedness: i itself when unsigned, int8(i) when signed.
-//
-// Deprecated: use Signedness.Value.
-func Operand(i int, signed bool) int { return SignednessOf(signed).Value(i) }
 
 // Index returns the table index of an integer code: its low byte.
 func Index(code int32) int { return int(uint8(code)) }
@@ -151,14 +121,6 @@ func (t *Table) WithSigns(s Signs) *Table {
 	c := *t
 	c.signs = s
 	return &c
-}
-
-// WithSignedness returns a copy of t read with other signedness, like
-// WithSigns.
-//
-// Deprecated: use WithSigns.
-func (t *Table) WithSignedness(signedX, signedW bool) *Table {
-	return t.WithSigns(boolSigns(signedX, signedW))
 }
 
 // Transpose returns the table with its operands swapped: entry [x][w] of the

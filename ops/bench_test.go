@@ -36,7 +36,7 @@ func benchState(mode Mode) *LayerState {
 	s.Mode = mode
 	s.XParams = quantize.PerTensor(0.02, 0, 0, 127)
 	s.WParams = quantize.PerTensor(0.01, 0, -128, 127)
-	if err := s.SetTable(lut.Exact(false, true)); err != nil {
+	if err := s.SetTable(lut.ExactTable(lut.Signs{X: lut.Unsigned, W: lut.Signed})); err != nil {
 		panic(err)
 	}
 	return s

@@ -74,13 +74,13 @@ func TestStateErrors(t *testing.T) {
 			s := NewLayerState("l", 1)
 			s.XParams = quantize.PerTensor(0.1, 0, 0, 127)
 			s.WParams = quantize.PerTensor(0.1, 0, -128, 127)
-			return s.SetTable(lut.Exact(false, false))
+			return s.SetTable(lut.ExactTable(lut.Both(lut.Unsigned)))
 		}, "unsigned"},
 		{"signed table, unsigned activations 0..255", func() error {
 			s := NewLayerState("l", 1)
 			s.XParams = quantize.PerTensor(0.1, 0, 0, 255)
 			s.WParams = quantize.PerTensor(0.1, 0, -128, 127)
-			return s.SetTable(lut.Exact(true, true))
+			return s.SetTable(lut.ExactTable(lut.Both(lut.Signed)))
 		}, "signed"},
 		{"activation zero point outside the code range", func() error {
 			s := NewLayerState("l", 1)

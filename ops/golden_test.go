@@ -27,7 +27,7 @@ func goldenState(t *testing.T, c *golden.Case, table []int32) *LayerState {
 	s := NewLayerState(c.Name, 1)
 	s.Mode = Approximate
 	s.XParams, s.WParams = c.Meta.Params(0)
-	tab, err := lut.New("golden", s.XParams.QMin < 0, s.WParams.QMin < 0, table)
+	tab, err := lut.FromEntries("golden", lut.Signs{X: lut.SignednessOf(s.XParams.QMin < 0), W: lut.SignednessOf(s.WParams.QMin < 0)}, table)
 	if err != nil {
 		t.Fatal(err)
 	}

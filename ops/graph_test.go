@@ -30,7 +30,7 @@ func TestLayersDifferingInOneFieldStaySeparate(t *testing.T) {
 		s.Mode = Approximate
 		s.XParams = quantize.PerTensor(0.05, 0, 0, 127)
 		s.WParams = quantize.PerTensor(0.02, 0, -128, 127)
-		if err := s.SetTable(lut.Exact(false, true)); err != nil {
+		if err := s.SetTable(lut.ExactTable(lut.Signs{X: lut.Unsigned, W: lut.Signed})); err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -271,7 +271,7 @@ func TestBadInputsGiveErrors(t *testing.T) {
 	expectErr("no table", s.Validate(), "SetTable")
 	expectErr("signed activations on an unsigned axis", func() error {
 		s.XParams = quantize.PerTensor(1, 0, -128, 127)
-		return s.SetTable(lut.Exact(false, true))
+		return s.SetTable(lut.ExactTable(lut.Signs{X: lut.Unsigned, W: lut.Signed}))
 	}(), "unsigned")
 	s.XParams = quantize.PerChannel(0, []float32{1, 1}, []int32{0, 0}, 0, 127)
 	expectErr("per-channel activations", s.Validate(), "per tensor")

@@ -206,7 +206,7 @@ func runConv(t *testing.T, s *LayerState, args ConvArgs, x, w []float32, xs, ws 
 
 func tableOf(t *testing.T, signedX, signedW bool, f func(x, w int) int) *lut.Table {
 	t.Helper()
-	tab, err := lut.FromFunc("test", signedX, signedW, f)
+	tab, err := lut.Tabulate("test", lut.Signs{X: lut.SignednessOf(signedX), W: lut.SignednessOf(signedW)}, f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func exactState(id string, outChannels int, wAxis int) *LayerState {
 	}
 	s.WParams = quantize.PerChannel(wAxis, scales, zps, -128, 127)
 	s.Mode = Approximate
-	if err := s.SetTable(lut.Exact(false, true)); err != nil {
+	if err := s.SetTable(lut.ExactTable(lut.Signs{X: lut.Unsigned, W: lut.Signed})); err != nil {
 		panic(err)
 	}
 	return s

@@ -233,10 +233,10 @@ func TestPresets(t *testing.T) {
 // The real table type satisfies TableSignedness, and its signedness decides.
 func TestPresetOnLutTable(t *testing.T) {
 	signed, _ := PresetByName("signed")
-	if err := signed.CheckTable(lut.Exact(true, true)); err != nil {
+	if err := signed.CheckTable(lut.ExactTable(lut.Both(lut.Signed))); err != nil {
 		t.Error(err)
 	}
-	err := signed.CheckTable(lut.Exact(false, false))
+	err := signed.CheckTable(lut.ExactTable(lut.Both(lut.Unsigned)))
 	if err == nil || !strings.Contains(err.Error(), "activations unsigned, weights unsigned") {
 		t.Errorf("signed preset on an unsigned table: %v", err)
 	}

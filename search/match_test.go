@@ -176,8 +176,8 @@ func TestMatchErrors(t *testing.T) {
 // gives the Population model's moments, checked here by hand on a table
 // that errs by +1 on odd activations.
 func TestLibraryOfAndPredictLayer(t *testing.T) {
-	exact := lut.Exact(false, true)
-	odd, err := lut.FromFunc("odd", false, true, func(x, w int) int { return x*w + x%2 })
+	exact := lut.ExactTable(lut.Signs{X: lut.Unsigned, W: lut.Signed})
+	odd, err := lut.Tabulate("odd", lut.Signs{X: lut.Unsigned, W: lut.Signed}, func(x, w int) int { return x*w + x%2 })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestLibraryOfAndPredictLayer(t *testing.T) {
 	if p[0] != (errmodel.Moments{}) || math.Abs(p[1].Mean-k/2.0*s) > 1e-12 || math.Abs(p[1].Std-math.Sqrt(k/4.0)*s) > 1e-12 {
 		t.Errorf("predictions %+v, want exact 0 and mean %v std %v", p, k/2.0*s, math.Sqrt(k/4.0)*s)
 	}
-	signed := lut.Exact(true, true)
+	signed := lut.ExactTable(lut.Both(lut.Signed))
 	if _, err := PredictLayer(tmpl, []*lut.Table{signed}); err != nil {
 		// Unsigned activation codes 0..127 fit a signed axis too.
 		t.Errorf("signed table: %v", err)

@@ -59,9 +59,9 @@ func Analyze(t *lut.Table, xHist, wHist *[256]int64) (*Spectrum, error) {
 	e := t.Entries()
 	weighted := mat.NewDense(256, 256, nil)
 	for x := range 256 {
-		xv := float64(lut.Operand(x, t.SignedX()))
+		xv := float64(t.Signs().X.Value(x))
 		for w := range 256 {
-			wv := float64(lut.Operand(w, t.SignedW()))
+			wv := float64(t.Signs().W.Value(w))
 			err := float64(e[x<<8|w]) - xv*wv
 			weighted.Set(x, w, s.sx[x]*err*s.sw[w])
 		}
@@ -182,8 +182,8 @@ func (s *Spectrum) Surrogate(r int) (*Surrogate, error) {
 		w:        make([][256]float64, r+1),
 	}
 	for c := range 256 {
-		sg.x[0][c] = float64(lut.Operand(c, t.SignedX()))
-		sg.w[0][c] = float64(lut.Operand(c, t.SignedW()))
+		sg.x[0][c] = float64(t.Signs().X.Value(c))
+		sg.w[0][c] = float64(t.Signs().W.Value(c))
 	}
 	for i := range r {
 		// Split σ evenly between the factors so both operand transforms

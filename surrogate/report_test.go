@@ -93,7 +93,7 @@ func TestFidelityReport(t *testing.T) {
 		x, w := realisticCodes(rng, m, n, k, tab.SignedW())
 		ref, exact := make([]int32, m*n), make([]int32, m*n)
 		kernel.GEMMRef(ref, x, w, m, n, k, tab.Entries())
-		kernel.GEMMRef(exact, x, w, m, n, k, lut.Exact(tab.SignedX(), tab.SignedW()).Entries())
+		kernel.GEMMRef(exact, x, w, m, n, k, lut.ExactTable(lut.Signs{X: tab.Signs().X, W: tab.Signs().W}).Entries())
 		var lutErr, refNorm float64
 		for i := range ref {
 			d := float64(ref[i]) - float64(exact[i])

@@ -44,7 +44,7 @@ func mustSurrogate(t testing.TB, s *Spectrum, r int) *Surrogate {
 // root, or skips the test when it is absent.
 func sharedTable(t testing.TB, name string) *lut.Table {
 	t.Helper()
-	tab, err := lut.ReadFile(shared.RequireLUT(t, name), false, false)
+	tab, err := lut.Load(shared.RequireLUT(t, name), lut.Both(lut.Unsigned))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func sharedTable(t testing.TB, name string) *lut.Table {
 // 1, reproduces every entry with one term and has full fidelity there.
 func TestRankOneErrorByHand(t *testing.T) {
 	for _, signed := range []bool{false, true} {
-		tab, err := lut.FromFunc("rank1", signed, signed, func(x, w int) int {
+		tab, err := lut.Tabulate("rank1", lut.Both(lut.SignednessOf(signed)), func(x, w int) int {
 			return x*w + ((x%3+3)%3)*((w%5+5)%5)
 		})
 		if err != nil {
@@ -70,8 +70,8 @@ func TestRankOneErrorByHand(t *testing.T) {
 		// the mean of (x mod 3)² times the mean of (w mod 5)².
 		var sx, sw float64
 		for c := range 256 {
-			a := float64((lut.Operand(c, signed)%3 + 3) % 3)
-			b := float64((lut.Operand(c, signed)%5 + 5) % 5)
+			a := float64((lut.SignednessOf(signed).Value(c)%3 + 3) % 3)
+			b := float64((lut.SignednessOf(signed).Value(c)%5 + 5) % 5)
 			sx += a * a
 			sw += b * b
 		}
@@ -92,7 +92,7 @@ func TestRankOneErrorByHand(t *testing.T) {
 		}
 		for x := range 256 {
 			for w := range 256 {
-				want := float64(((lut.Operand(x, signed)%3 + 3) % 3) * ((lut.Operand(w, signed)%5 + 5) % 5))
+				want := float64(((lut.SignednessOf(signed).Value(x)%3 + 3) % 3) * ((lut.SignednessOf(signed).Value(w)%5 + 5) % 5))
 				if d := math.Abs(u[x]*v[w] - want); d > 1e-9 {
 					t.Fatalf("signed=%v: u[%d]v[%d] = %v, want %v", signed, x, w, u[x]*v[w], want)
 				}
@@ -209,7 +209,7 @@ func TestWeightedBeatsUniformOnItsDistribution(t *testing.T) {
 
 func TestExactTable(t *testing.T) {
 	for _, signed := range []bool{false, true} {
-		tab := lut.Exact(signed, signed)
+		tab := lut.ExactTable(lut.Both(lut.SignednessOf(signed)))
 		sg, err := FitFidelity(tab, 1)
 		if err != nil {
 			t.Fatal(err)

@@ -117,6 +117,9 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 	return &c, nil
 }
 
+// float32s is how checkpoints store the optimizer's moments.
+type float32s = optimizer.Float32s
+
 // DecodeCheckpoint reads a checkpoint, checking its digest.
 func DecodeCheckpoint(r io.Reader) (*Checkpoint, error) {
 	var c Checkpoint

@@ -22,7 +22,7 @@ func LoadTable(arg, preset string) (*lut.Table, error) {
 	}
 	if lut.IsTableFile(arg) {
 		signed := p.Weight.Signed
-		t, err := lut.ReadFile(arg, signed, signed)
+		t, err := lut.Load(arg, lut.Both(lut.SignednessOf(signed)))
 		if err != nil {
 			return nil, fmt.Errorf("reading multiplier table: %w", err)
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/goapprox/goapprox/lut/multiplier"
 	"github.com/goapprox/goapprox/nn"
 	"github.com/goapprox/goapprox/ops"
-	"github.com/goapprox/goapprox/train"
+	"github.com/goapprox/goapprox/train/optimizer"
 	"github.com/goapprox/goapprox/zoo"
 )
 
@@ -38,7 +38,7 @@ import (
 // The model is rewritten by package graph with the torchapprox preset (the
 // trainer's default) and the multiplier is trunc:t=9,signed=true. The step
 // mirrors train.Trainer's, with the trainer's own optimizer
-// (train.Optimizer), so that the update timed is the one users run.
+// (package train/optimizer), so that the update timed is the one users run.
 //
 // LeNet-5 and the small MobileNetV2 take batches of 64 MNIST images and
 // Adam at lr 1e-4: the first 64 MNIST training images (normalised) when
@@ -126,7 +126,7 @@ type stepper struct {
 	xT, yT *tensor.Dense
 	images []float32
 	labels []int
-	opt    *train.Optimizer
+	opt    *optimizer.Optimizer
 	lr     float64
 }
 
@@ -161,7 +161,7 @@ func newStepper(setup benchSetup, phase string) (*stepper, error) {
 	s.xT = tensor.New(tensor.WithShape(s.x.Shape()...), tensor.Of(tensor.Float32))
 	s.yT = tensor.New(tensor.WithShape(setup.batch), tensor.Of(tensor.Int))
 	s.vm = G.NewTapeMachine(res.Graph, G.BindDualValues(params...))
-	if s.opt, err = train.NewOptimizer(setup.optimizer); err != nil {
+	if s.opt, err = optimizer.New(setup.optimizer); err != nil {
 		s.close()
 		return nil, err
 	}

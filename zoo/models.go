@@ -16,10 +16,6 @@ func buildMLP(b *builder, x *G.Node, in Input) *G.Node {
 	return b.linear("fc3", h, in.Classes, true, glorotInit)
 }
 
-// lenetFeatures is the side length after LeNet-5's two conv-pool stages
-// (5x5 padded, pool, 5x5 valid, pool): 5 for 28x28 inputs.
-func lenetFeatures(side int) int { return (side/2 - 4) / 2 }
-
 func acceptLeNet(in Input) error {
 	if in.H/2-4 < 2 || in.W/2-4 < 2 {
 		return fmt.Errorf("lenet5 needs inputs of at least 12x12 (two 5x5 convolutions and two 2x2 poolings), not %dx%d", in.H, in.W)

@@ -29,7 +29,7 @@ func ParseArray(b []byte) (Array, error) {
 	}
 	data := b[len(b)-r.Len():]
 	if h.Fortran {
-		return Array{}, errors.New("Fortran order is not supported; save the array with np.ascontiguousarray")
+		return Array{}, errors.New("arrays in Fortran order are not supported; save the array with np.ascontiguousarray")
 	}
 	if h.Descr != "<f4" && h.Descr != "<i4" {
 		return Array{}, fmt.Errorf("dtype %q is not supported; want '<f4' or '<i4' (convert with arr.astype)", h.Descr)
