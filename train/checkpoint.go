@@ -159,10 +159,11 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 			return fmt.Errorf("the checkpoint's noise phase names a layer %q the model does not have", n.Layer)
 		}
 	}
-	if c.Optimizer.Kind != t.cfg.Optimizer {
-		return fmt.Errorf("checkpoint holds %s optimizer state, the run uses %s", c.Optimizer.Kind, t.cfg.Optimizer)
+	pc := t.cfg.ForPhase(c.Progress.Phase)
+	if c.Optimizer.Kind != pc.Optimizer {
+		return fmt.Errorf("checkpoint holds %s optimizer state, the run uses %s", c.Optimizer.Kind, pc.Optimizer)
 	}
-	opt, err := t.cfg.newOptimizer()
+	opt, err := pc.newOptimizer()
 	if err != nil {
 		return err
 	}

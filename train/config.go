@@ -55,6 +55,13 @@ type Config struct {
 	Momentum    *float64 `json:"momentum,omitempty"`
 	WeightDecay float64  `json:"weight_decay,omitempty"`
 	Nesterov    bool     `json:"nesterov,omitempty"`
+	// PhaseSettings override the settings above for single phases (a
+	// protocol whose QAT or fine-tuning uses another rate, schedule or
+	// weight decay than the float baseline).
+	PhaseSettings []PhaseSettings `json:"phase_settings,omitempty"`
+	// Recipe names the published protocol the configuration was made from
+	// (ApplyRecipe), for reports; it changes nothing by itself.
+	Recipe string `json:"recipe,omitempty"`
 	// Seed decides the initial weights and the order of the batches.
 	Seed uint64 `json:"seed"`
 	// Quant is the quantization preset (quantize.PresetNames).
@@ -84,6 +91,54 @@ type Config struct {
 	// With neither, the run stops after quantization-aware training.
 	LUT       string     `json:"lut,omitempty"`
 	LayerLUTs []LayerLUT `json:"layer_luts,omitempty"`
+}
+
+// PhaseSettings override a run's optimizer and learning-rate settings in
+// one phase. Zero fields keep the run's; a Schedule without Milestones or
+// Gamma starts from none.
+type PhaseSettings struct {
+	Phase     Phase  `json:"phase"`
+	Optimizer string `json:"optimizer,omitempty"`
+	// LR is the phase's base rate (for the noise and approximate phases
+	// it replaces Config.ApproxLR as well).
+	LR          float64  `json:"lr,omitempty"`
+	Schedule    string   `json:"schedule,omitempty"`
+	Milestones  []int    `json:"milestones,omitempty"`
+	Gamma       float64  `json:"gamma,omitempty"`
+	Momentum    *float64 `json:"momentum,omitempty"`
+	WeightDecay *float64 `json:"weight_decay,omitempty"`
+}
+
+// ForPhase returns the configuration as phase p sees it: the run's
+// settings with p's PhaseSettings applied.
+func (c Config) ForPhase(p Phase) Config {
+	for _, ps := range c.PhaseSettings {
+		if ps.Phase != p {
+			continue
+		}
+		if ps.Optimizer != "" {
+			c.Optimizer = ps.Optimizer
+		}
+		if ps.LR > 0 {
+			c.LR, c.ApproxLR = ps.LR, ps.LR
+		}
+		if ps.Schedule != "" {
+			c.Schedule, c.Milestones, c.Gamma = ps.Schedule, nil, 0
+		}
+		if ps.Milestones != nil {
+			c.Milestones = ps.Milestones
+		}
+		if ps.Gamma != 0 {
+			c.Gamma = ps.Gamma
+		}
+		if ps.Momentum != nil {
+			c.Momentum = ps.Momentum
+		}
+		if ps.WeightDecay != nil {
+			c.WeightDecay = *ps.WeightDecay
+		}
+	}
+	return c
 }
 
 // LayerLUT assigns a multiplier to the layers whose names match Layer (a
@@ -164,6 +219,18 @@ func (c Config) multiStep() optimizer.MultiStep {
 	return optimizer.MultiStep{Milestones: c.Milestones, Gamma: g}
 }
 
+// lrAt is the learning rate at a position of phase p: the phase's base
+// rate (the approximate-phase rate for the noise and approximate phases)
+// through the phase's schedule.
+func (c Config) lrAt(p Phase, pos optimizer.Position) float64 {
+	pc := c.ForPhase(p)
+	base := pc.LR
+	if p == PhaseApprox || p == PhaseNoise {
+		base = pc.approxLR()
+	}
+	return pc.schedule().LR(base, pos)
+}
+
 // approxLR is the learning rate of the approximate phase.
 func (c Config) approxLR() float64 {
 	if c.ApproxLR > 0 {
@@ -221,6 +288,7 @@ func (c Config) validate(ownModel, ownData bool) error {
 		bad("unknown learning-rate schedule %q; schedules: %s", c.Schedule, strings.Join(Schedules(), ", "))
 	}
 	errs = append(errs, c.validateOptimizer()...)
+	errs = append(errs, c.validatePhaseSettings()...)
 	if c.Batch <= 0 {
 		bad("batch size %d must be positive", c.Batch)
 	}
@@ -284,6 +352,37 @@ func (c Config) validateOptimizer() []error {
 	}
 	if c.WarmupEpochs < 0 {
 		errs = append(errs, fmt.Errorf("warm-up epochs %d must not be negative", c.WarmupEpochs))
+	}
+	return errs
+}
+
+// validatePhaseSettings checks each phase's overrides and the settings
+// they make.
+func (c Config) validatePhaseSettings() []error {
+	var errs []error
+	seen := map[Phase]bool{}
+	for _, ps := range c.PhaseSettings {
+		if ps.Phase.index() < 0 {
+			errs = append(errs, fmt.Errorf("phase settings for an unknown phase %q; phases: %v", ps.Phase, Phases()))
+			continue
+		}
+		if seen[ps.Phase] {
+			errs = append(errs, fmt.Errorf("two sets of settings for phase %s: give one", ps.Phase))
+		}
+		seen[ps.Phase] = true
+		if ps.LR < 0 || math.IsNaN(ps.LR) || math.IsInf(ps.LR, 0) {
+			errs = append(errs, fmt.Errorf("phase %s: learning rate %v must be a positive number (or 0 for the run's)", ps.Phase, ps.LR))
+		}
+		pc := c.ForPhase(ps.Phase)
+		if !contains(Optimizers(), pc.Optimizer) {
+			errs = append(errs, fmt.Errorf("phase %s: unknown optimizer %q; optimizers: %s", ps.Phase, pc.Optimizer, strings.Join(Optimizers(), ", ")))
+		}
+		if !contains(Schedules(), pc.Schedule) {
+			errs = append(errs, fmt.Errorf("phase %s: unknown learning-rate schedule %q; schedules: %s", ps.Phase, pc.Schedule, strings.Join(Schedules(), ", ")))
+		}
+		for _, err := range pc.validateOptimizer() {
+			errs = append(errs, fmt.Errorf("phase %s: %w", ps.Phase, err))
+		}
 	}
 	return errs
 }

@@ -55,7 +55,7 @@ func (t *Trainer) SetPhase(p Phase) error {
 	}
 	fresh := p != t.progress.Phase
 	if fresh {
-		opt, err := t.cfg.newOptimizer()
+		opt, err := t.cfg.ForPhase(p).newOptimizer()
 		if err != nil {
 			return err
 		}
@@ -138,10 +138,6 @@ func (t *Trainer) phaseEpochs(p Phase) int {
 // lr is the learning rate of step (0-based) of epoch (1-based) of the
 // current phase.
 func (t *Trainer) lr(epoch, step int) float64 {
-	base := t.cfg.LR
-	if t.progress.Phase == PhaseApprox || t.progress.Phase == PhaseNoise {
-		base = t.cfg.approxLR()
-	}
 	pos := optimizer.Position{Epoch: epoch, Step: step, StepsPerEpoch: t.iter.Batches(), Epochs: t.phaseEpochs(t.progress.Phase)}
-	return t.cfg.schedule().LR(base, pos)
+	return t.cfg.lrAt(t.progress.Phase, pos)
 }

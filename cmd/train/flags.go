@@ -108,6 +108,8 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 	fs.StringVar(&milestones, "milestones", "", "`E1,E2,...`: epochs of each phase after which the multistep schedule multiplies the rate by -gamma")
 	fs.Float64Var(&c.Gamma, "gamma", 0, "multistep schedule: factor at each milestone (default 0.1)")
 	fs.IntVar(&c.WarmupEpochs, "warmup-epochs", 0, "epochs at the start of each phase over which the rate rises linearly to the schedule's")
+	var recipe string
+	fs.StringVar(&recipe, "recipe", "", "`NAME` of a published protocol that sets the phases, optimizers, rates and schedules ("+strings.Join(train.Recipes(), ", ")+"); flags given beside it replace its run-wide settings, and it trains on all the data unless -limit is given")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the initial weights and the batch order")
 	fs.IntVar(&c.Limit, "limit", defaultLimit, "use only the first N training samples (0: all)")
 	fs.IntVar(&c.Threads, "threads", 0, "worker threads (0: all cores); also sets GOMAXPROCS")
@@ -141,6 +143,21 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 		}
 		c.Milestones = m
 	}
+	if o.set["recipe"] {
+		rc, err := train.ApplyRecipe(recipe, *c)
+		if err != nil {
+			return nil, err
+		}
+		if !o.set["limit"] {
+			rc.Limit = 0
+		}
+		for _, name := range configFlags {
+			if o.set[name] && name != "recipe" {
+				copyFlag(name, &rc, *c)
+			}
+		}
+		*c = rc
+	}
 	if err := o.check(); err != nil {
 		return nil, err
 	}
@@ -156,6 +173,9 @@ func (o *options) check() error {
 	var errs []error
 	if o.resume && !o.set["out"] {
 		errs = append(errs, errors.New("-resume needs -out DIR, the run folder to continue"))
+	}
+	if o.resume && o.set["recipe"] {
+		errs = append(errs, errors.New("-resume continues a run with the settings its checkpoint holds, recipe included: drop -recipe"))
 	}
 	if o.set["approx-epochs"] && c.ApproxEpochs > 0 && !c.HasApprox() {
 		errs = append(errs, fmt.Errorf("-approx-epochs %d with -lut none and no -layer-lut: there is no multiplier to fine-tune with", c.ApproxEpochs))

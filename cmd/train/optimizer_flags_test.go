@@ -1,11 +1,14 @@
 package main
 
 import (
+	"io"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goapprox/goapprox/train"
 )
 
 // TestOptimizerFlags checks that the SGD and schedule flags reach the
@@ -37,6 +40,32 @@ func TestOptimizerFlags(t *testing.T) {
 	} {
 		if _, err := parseFlags(tc.args, os.Stderr, time.Time{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one saying %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestRecipeFlag(t *testing.T) {
+	o, err := parseFlags([]string{"-recipe", "agn-approx", "-model", "resnet20", "-dataset", "cifar10", "-approx-epochs", "3"}, io.Discard, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := o.cfg
+	if c.Recipe != "agn-approx" || c.Batch != 128 || c.FloatEpochs != 180 || c.QATEpochs != 30 || c.Limit != 0 || c.Optimizer != "sgd" {
+		t.Fatalf("recipe not applied: %+v", c)
+	}
+	if c.ApproxEpochs != 3 {
+		t.Errorf("-approx-epochs 3 beside the recipe gave %d epochs", c.ApproxEpochs)
+	}
+	if got := c.ForPhase(train.PhaseApprox).LR; got != 0.001 {
+		t.Errorf("approximate-phase rate %g, want the recipe's 0.001", got)
+	}
+	for _, args := range [][]string{
+		{"-recipe", "torchapprox"},
+		{"-recipe", "agn-approx", "-model", "vgg16", "-dataset", "cifar10"},
+		{"-recipe", "agn-approx", "-resume", "-out", t.TempDir()},
+	} {
+		if _, err := parseFlags(args, io.Discard, time.Unix(0, 0)); err == nil {
+			t.Errorf("%v accepted", args)
 		}
 	}
 }

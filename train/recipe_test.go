@@ -1,0 +1,106 @@
+package train
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/goapprox/goapprox/train/optimizer"
+)
+
+// TestAgnApproxRecipeRates checks the learning rate of every phase of the
+// agn-approx protocol against the values its model definitions give, epoch
+// by epoch (the rate of an epoch's first step).
+func TestAgnApproxRecipeRates(t *testing.T) {
+	base := DefaultConfig()
+	base.Model, base.Dataset, base.LUT = "resnet20", "cifar10", "mitchell:signed=true"
+	cfg, err := ApplyRecipe("agn-approx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("the recipe's configuration is invalid: %v", err)
+	}
+	if cfg.Batch != 128 || cfg.FloatEpochs != 180 || cfg.QATEpochs != 30 || cfg.ApproxEpochs != 10 || cfg.Recipe != "agn-approx" {
+		t.Fatalf("phases %+v", cfg)
+	}
+	at := func(p Phase, epoch, epochs int) float64 {
+		return cfg.lrAt(p, optimizer.Position{Epoch: epoch, Step: 0, StepsPerEpoch: 391, Epochs: epochs})
+	}
+	cases := []struct {
+		phase  Phase
+		epoch  int
+		epochs int
+		want   float64
+	}{
+		{PhaseFloat, 1, 180, 0.1}, {PhaseFloat, 90, 180, 0.1}, {PhaseFloat, 91, 180, 0.01},
+		{PhaseFloat, 135, 180, 0.01}, {PhaseFloat, 136, 180, 0.001}, {PhaseFloat, 180, 180, 0.001},
+		{PhaseQAT, 1, 30, 0.01}, {PhaseQAT, 10, 30, 0.01}, {PhaseQAT, 11, 30, 0.001}, {PhaseQAT, 21, 30, 0.0001},
+		{PhaseNoise, 1, 30, 0.01}, {PhaseNoise, 11, 30, 0.001},
+		{PhaseApprox, 1, 10, 0.001}, {PhaseApprox, 4, 10, 0.001}, {PhaseApprox, 5, 10, 0.0001}, {PhaseApprox, 9, 10, 0.00001},
+	}
+	for _, c := range cases {
+		if got := at(c.phase, c.epoch, c.epochs); math.Abs(got-c.want) > 1e-12*c.want {
+			t.Errorf("%s epoch %d: lr %g, want %g", c.phase, c.epoch, got, c.want)
+		}
+	}
+	// Weight decay only in the float baseline; momentum 0.9 throughout.
+	for _, p := range Phases() {
+		pc := cfg.ForPhase(p)
+		wantWD := 0.0
+		if p == PhaseFloat {
+			wantWD = 1e-4
+		}
+		if s := pc.sgd(); s.WeightDecay != wantWD || s.Momentum != 0.9 || pc.Optimizer != "sgd" {
+			t.Errorf("%s: %s with momentum %g, weight decay %g; want sgd, 0.9, %g", p, pc.Optimizer, s.Momentum, s.WeightDecay, wantWD)
+		}
+	}
+}
+
+func TestLeNetRecipeRates(t *testing.T) {
+	cfg, err := ApplyRecipe("agn-approx", DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(p Phase, epoch int) float64 {
+		return cfg.lrAt(p, optimizer.Position{Epoch: epoch, StepsPerEpoch: 10, Epochs: 10})
+	}
+	for _, c := range []struct {
+		p     Phase
+		epoch int
+		want  float64
+	}{{PhaseFloat, 5, 0.1}, {PhaseFloat, 6, 0.075}, {PhaseQAT, 1, 1e-3}, {PhaseApprox, 2, 1e-3}, {PhaseApprox, 3, 1e-4}, {PhaseApprox, 5, 1e-5}} {
+		if got := at(c.p, c.epoch); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("lenet5 %s epoch %d: lr %g, want %g", c.p, c.epoch, got, c.want)
+		}
+	}
+}
+
+func TestRecipeErrors(t *testing.T) {
+	cfg := DefaultConfig()
+	if _, err := ApplyRecipe("torchapprox", cfg); err == nil || !strings.Contains(err.Error(), "agn-approx") {
+		t.Errorf("unknown recipe: %v", err)
+	}
+	cfg.Model = "vgg16"
+	if _, err := ApplyRecipe("agn-approx", cfg); err == nil || !strings.Contains(err.Error(), "resnet20") {
+		t.Errorf("model without a protocol: %v", err)
+	}
+}
+
+func TestPhaseSettingsErrors(t *testing.T) {
+	cfg := DefaultConfig()
+	neg := -0.5
+	cfg.PhaseSettings = []PhaseSettings{
+		{Phase: "warmup"},
+		{Phase: PhaseQAT, Schedule: "multistep"},
+		{Phase: PhaseApprox, Optimizer: "sgd", Momentum: &neg},
+		{Phase: PhaseApprox},
+	}
+	err := cfg.Validate()
+	for _, want := range []string{`unknown phase "warmup"`, "phase qat: the multistep schedule needs milestones",
+		"phase approx: sgd momentum -0.5", "two sets of settings for phase approx"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}
