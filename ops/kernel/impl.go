@@ -64,7 +64,7 @@ func init() { useAssembly.Store(true) }
 func SetAssembly(on bool) (previous bool) { return useAssembly.Swap(on) }
 
 // Implementation names the kernel that GEMM and Conv2d use for p at present
-// ("go" or "avx512vbmi").
+// ("go", "avx2" or "avx512vbmi").
 func Implementation(p *Prepared) string { return current().forTable(p).name }
 
 // current is the implementation exported functions use.
