@@ -43,11 +43,15 @@ func lutRowAVX2x2(planes *[256][512]byte, sel *byte, offs *int32, src *byte, k i
 //go:noescape
 func lutRowAVX2x1(planes *[256][512]byte, sel *byte, offs *int32, src *byte, k int, bias int, out *int32, tiles int)
 
-// avx2 is cheaper than portable per lookup (so building lanes costs more
-// lookups), with a larger fixed cost per call (widening the sums of every
-// tile) and a step cost per tile of loading the row's 32 blocks. Its costs
-// were fitted as impl's comments describe.
-var avx2 = impl{name: "avx2", row: avx2Row, biased: true, gatherCost: 9, copyCost: 5, callCost: 450, stepCost: 8, packCost: 2}
+// avx2's costs, in its own lookups: building lanes (gather, copyRows),
+// packing and the drivers' share of a call are the same Go code as for
+// the portable kernel, so their costs are the portable ones scaled by how
+// much cheaper a lookup is here; the call cost adds widening the sums of
+// every tile, fitted from GEMMs of small k. The step cost is small: a step
+// loads its row's blocks as part of the lookups, and GEMMs of 64 selector
+// rows, k = 400 and 64 to 128 lanes, cost what their whole vectors of
+// lanes cost along either operand.
+var avx2 = impl{name: "avx2", row: avx2Row, biased: true, gatherCost: 10, copyCost: 5, callCost: 550, stepCost: 8, packCost: 2}
 
 // The AVX-512 kernel, where present, stays last in impls, so current()
 // picks it; the AVX2 kernel is still registered and tested there.
