@@ -22,9 +22,11 @@
 // "lane" codes at once: weights of many output features, or activations of
 // many output positions. On amd64 CPUs with AVX-512 VBMI the row is held as
 // two byte planes in eight vector registers and 64 lanes are looked up with
-// four byte permutes (VPERMI2B); tables whose entries span more than 65535
-// are served by the portable Go kernel, which is also used on other CPUs,
-// with the build tag purego, or after SetAssembly(false). A convolution
+// four byte permutes (VPERMI2B); on other amd64 CPUs with AVX2 the row is
+// looked up 16 entries at a time with byte shuffles (VPSHUFB), 64 lanes per
+// tile. Tables whose entries span more than 65535 are served by the
+// portable Go kernel, which is also used on other CPUs, with the build tag
+// purego, or after SetAssembly(false). A convolution
 // builds, per task, the input bytes its lanes read in one of several
 // layouts (column panel, stride-phase planes, column-shifted planes, each
 // optionally stacked across images), chosen by a cost estimate from

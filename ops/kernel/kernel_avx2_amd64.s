@@ -4,17 +4,21 @@
 
 // AVX2 row kernels. See kernel_avx2_amd64.go for the design and contract.
 //
-// A 32-lane vector of codes x is looked up in the 16 blocks of 16 entries
-// of a row, block i with the lane codes lowered by 16*i: VPADDUSB with 0x70
-// leaves bit 7 clear exactly for the codes now in 0..15, whose low nibble
-// is unchanged, so VPSHUFB on the block's 16 bytes (broadcast to both
-// 128-bit halves) yields their entries and zero elsewhere. ORing the 16
-// results gives the entries' low bytes of all 32 lanes, and the same index
-// vectors on the high-byte plane give their high bytes.
+// A 32-lane vector of codes x is looked up in the window planes of a row
+// (layout.windows): each plane holds 16 blocks of 16 bytes, block j-1
+// (j = 1..8) for the codes x < 16j and block 7+j for the codes whose high
+// nibble is at least 16-j, such that the blocks of every window holding a
+// code add up (mod 256) to its entry's byte. VPADDUSB of x with 128-16j
+// leaves bit 7 clear exactly for the codes x < 16j, and keeps their low
+// nibble, so VPSHUFB on block j-1 (broadcast to both 128-bit halves) yields
+// that block's bytes for them and zero for the others; for j = 8 the codes
+// themselves are the index. The upper windows do the same with the high
+// nibble flipped (x XOR 0xF0). VPADDB sums the 16 results of each plane.
 //
 // Registers of lutRowAVX2x2 (two vectors, 64 lanes, per tile):
-//   Y0, Y1   lane codes of vectors 0 and 1, lowered by 16 per block
-//   Y2, Y3   the current block of the low- and high-byte plane
+//   Y0, Y1   lane codes of vectors 0 and 1 (high nibble flipped for the
+//            upper windows)
+//   Y2, Y3   the current block of the low- and high-byte window plane
 //   Y4       index vector, Y5 shuffle result
 //   Y6, Y7   low and high bytes of vector 0's entries; Y8, Y9 vector 1's
 //   Y10-Y13  vector 0's uint16 accumulators:
@@ -25,22 +29,60 @@
 //            At most 128 steps are summed before the words are widened, so
 //            every sum is at most 128*255 = 32640 and fits a signed word.
 //   Y14, Y15 vector 1's a0 and a1; its a2 and a3 live at 0(SP) and 32(SP)
-//   DI planes, SI selector codes, R8 offsets, R9 lane codes of this tile,
-//   R10 out, CX steps left, R11 steps left in this chunk, R12 1 during the
-//   first chunk, R15 tiles left, AX the current row's planes.
+//   DI window planes, SI selector codes, R8 offsets, R9 lane codes of this
+//   tile, R10 out, CX steps left, R11 steps left in this chunk, R12 1
+//   during the first chunk, R15 tiles left, AX the current row's planes.
 // lutRowAVX2x1 is the same for one vector with Y0 and Y6, Y7 only.
 
-DATA avx2Bit7<>+0(SB)/8, $0x7070707070707070
-DATA avx2Bit7<>+8(SB)/8, $0x7070707070707070
-DATA avx2Bit7<>+16(SB)/8, $0x7070707070707070
-DATA avx2Bit7<>+24(SB)/8, $0x7070707070707070
-GLOBL avx2Bit7<>(SB), RODATA|NOPTR, $32
+// avx2WinJ holds 128-16j in every byte: added with unsigned saturation to
+// a code x, bit 7 stays clear exactly when x < 16j.
+DATA avx2Win1<>+0(SB)/8, $0x7070707070707070
+DATA avx2Win1<>+8(SB)/8, $0x7070707070707070
+DATA avx2Win1<>+16(SB)/8, $0x7070707070707070
+DATA avx2Win1<>+24(SB)/8, $0x7070707070707070
+GLOBL avx2Win1<>(SB), RODATA|NOPTR, $32
 
-DATA avx2Block<>+0(SB)/8, $0x1010101010101010
-DATA avx2Block<>+8(SB)/8, $0x1010101010101010
-DATA avx2Block<>+16(SB)/8, $0x1010101010101010
-DATA avx2Block<>+24(SB)/8, $0x1010101010101010
-GLOBL avx2Block<>(SB), RODATA|NOPTR, $32
+DATA avx2Win2<>+0(SB)/8, $0x6060606060606060
+DATA avx2Win2<>+8(SB)/8, $0x6060606060606060
+DATA avx2Win2<>+16(SB)/8, $0x6060606060606060
+DATA avx2Win2<>+24(SB)/8, $0x6060606060606060
+GLOBL avx2Win2<>(SB), RODATA|NOPTR, $32
+
+DATA avx2Win3<>+0(SB)/8, $0x5050505050505050
+DATA avx2Win3<>+8(SB)/8, $0x5050505050505050
+DATA avx2Win3<>+16(SB)/8, $0x5050505050505050
+DATA avx2Win3<>+24(SB)/8, $0x5050505050505050
+GLOBL avx2Win3<>(SB), RODATA|NOPTR, $32
+
+DATA avx2Win4<>+0(SB)/8, $0x4040404040404040
+DATA avx2Win4<>+8(SB)/8, $0x4040404040404040
+DATA avx2Win4<>+16(SB)/8, $0x4040404040404040
+DATA avx2Win4<>+24(SB)/8, $0x4040404040404040
+GLOBL avx2Win4<>(SB), RODATA|NOPTR, $32
+
+DATA avx2Win5<>+0(SB)/8, $0x3030303030303030
+DATA avx2Win5<>+8(SB)/8, $0x3030303030303030
+DATA avx2Win5<>+16(SB)/8, $0x3030303030303030
+DATA avx2Win5<>+24(SB)/8, $0x3030303030303030
+GLOBL avx2Win5<>(SB), RODATA|NOPTR, $32
+
+DATA avx2Win6<>+0(SB)/8, $0x2020202020202020
+DATA avx2Win6<>+8(SB)/8, $0x2020202020202020
+DATA avx2Win6<>+16(SB)/8, $0x2020202020202020
+DATA avx2Win6<>+24(SB)/8, $0x2020202020202020
+GLOBL avx2Win6<>(SB), RODATA|NOPTR, $32
+
+DATA avx2Win7<>+0(SB)/8, $0x1010101010101010
+DATA avx2Win7<>+8(SB)/8, $0x1010101010101010
+DATA avx2Win7<>+16(SB)/8, $0x1010101010101010
+DATA avx2Win7<>+24(SB)/8, $0x1010101010101010
+GLOBL avx2Win7<>(SB), RODATA|NOPTR, $32
+
+DATA avx2Flip<>+0(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA avx2Flip<>+8(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA avx2Flip<>+16(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA avx2Flip<>+24(SB)/8, $0xf0f0f0f0f0f0f0f0
+GLOBL avx2Flip<>(SB), RODATA|NOPTR, $32
 
 // Word pairs (1, 256) for VPMADDWD: low byte sum + 256*high byte sum.
 DATA avx2Pair<>+0(SB)/8, $0x0100000101000001
@@ -49,34 +91,91 @@ DATA avx2Pair<>+16(SB)/8, $0x0100000101000001
 DATA avx2Pair<>+24(SB)/8, $0x0100000101000001
 GLOBL avx2Pair<>(SB), RODATA|NOPTR, $32
 
-// FIRST looks up block 0 of vector x into lo, hi (no OR needed).
-#define FIRST(x, lo, hi) \
-	VPADDUSB avx2Bit7<>(SB), x, Y4; \
-	VPSHUFB  Y4, Y2, lo; \
-	VPSHUFB  Y4, Y3, hi; \
-	VPSUBB   avx2Block<>(SB), x, x
-
-// NEXT looks up the block in Y2, Y3 for vector x and ORs it into lo, hi.
-#define NEXT(x, lo, hi) \
-	VPADDUSB avx2Bit7<>(SB), x, Y4; \
-	VPSHUFB  Y4, Y2, Y5; \
-	VPOR     Y5, lo, lo; \
-	VPSHUFB  Y4, Y3, Y5; \
-	VPOR     Y5, hi, hi; \
-	VPSUBB   avx2Block<>(SB), x, x
-
 #define LOADBLOCK(off) \
 	VBROADCASTI128 off(AX), Y2; \
 	VBROADCASTI128 256+off(AX), Y3
 
-#define BLOCK2(off) \
-	LOADBLOCK(off); \
-	NEXT(Y0, Y6, Y7); \
-	NEXT(Y1, Y8, Y9)
+// FIRST starts lo, hi of vector x with its codes as the index (the last
+// lower window, x < 128).
+#define FIRST(x, lo, hi) \
+	VPSHUFB x, Y2, lo; \
+	VPSHUFB x, Y3, hi
 
-#define BLOCK1(off) \
+// WINDOW adds the block in Y2, Y3 for the window that win selects (in
+// memory) to lo, hi of vector x.
+#define WINDOW(x, lo, hi, win) \
+	VPADDUSB win, x, Y4; \
+	VPSHUFB  Y4, Y2, Y5; \
+	VPADDB   Y5, lo, lo; \
+	VPSHUFB  Y4, Y3, Y5; \
+	VPADDB   Y5, hi, hi
+
+// WHOLE adds the block in Y2, Y3 for the codes x themselves as the index
+// (the last upper window, once x is flipped).
+#define WHOLE(x, lo, hi) \
+	VPSHUFB x, Y2, Y5; \
+	VPADDB  Y5, lo, lo; \
+	VPSHUFB x, Y3, Y5; \
+	VPADDB  Y5, hi, hi
+
+#define FLIP(x) \
+	VPXOR avx2Flip<>(SB), x, x
+
+#define WIN2(off, win) \
 	LOADBLOCK(off); \
-	NEXT(Y0, Y6, Y7)
+	WINDOW(Y0, Y6, Y7, win); \
+	WINDOW(Y1, Y8, Y9, win)
+
+#define WIN1(off, win) \
+	LOADBLOCK(off); \
+	WINDOW(Y0, Y6, Y7, win)
+
+// LOOKUP2 and LOOKUP1 sum the 16 windows of the row at AX for the codes
+// in Y0 (and Y1) into Y6, Y7 (and Y8, Y9).
+#define LOOKUP2 \
+	LOADBLOCK(112); \
+	FIRST(Y0, Y6, Y7); \
+	FIRST(Y1, Y8, Y9); \
+	WIN2(0, avx2Win1<>(SB)); \
+	WIN2(16, avx2Win2<>(SB)); \
+	WIN2(32, avx2Win3<>(SB)); \
+	WIN2(48, avx2Win4<>(SB)); \
+	WIN2(64, avx2Win5<>(SB)); \
+	WIN2(80, avx2Win6<>(SB)); \
+	WIN2(96, avx2Win7<>(SB)); \
+	FLIP(Y0); \
+	FLIP(Y1); \
+	LOADBLOCK(240); \
+	WHOLE(Y0, Y6, Y7); \
+	WHOLE(Y1, Y8, Y9); \
+	WIN2(128, avx2Win1<>(SB)); \
+	WIN2(144, avx2Win2<>(SB)); \
+	WIN2(160, avx2Win3<>(SB)); \
+	WIN2(176, avx2Win4<>(SB)); \
+	WIN2(192, avx2Win5<>(SB)); \
+	WIN2(208, avx2Win6<>(SB)); \
+	WIN2(224, avx2Win7<>(SB))
+
+#define LOOKUP1 \
+	LOADBLOCK(112); \
+	FIRST(Y0, Y6, Y7); \
+	WIN1(0, avx2Win1<>(SB)); \
+	WIN1(16, avx2Win2<>(SB)); \
+	WIN1(32, avx2Win3<>(SB)); \
+	WIN1(48, avx2Win4<>(SB)); \
+	WIN1(64, avx2Win5<>(SB)); \
+	WIN1(80, avx2Win6<>(SB)); \
+	WIN1(96, avx2Win7<>(SB)); \
+	FLIP(Y0); \
+	LOADBLOCK(240); \
+	WHOLE(Y0, Y6, Y7); \
+	WIN1(128, avx2Win1<>(SB)); \
+	WIN1(144, avx2Win2<>(SB)); \
+	WIN1(160, avx2Win3<>(SB)); \
+	WIN1(176, avx2Win4<>(SB)); \
+	WIN1(192, avx2Win5<>(SB)); \
+	WIN1(208, avx2Win6<>(SB)); \
+	WIN1(224, avx2Win7<>(SB))
 
 // STEPROW points AX at the planes of selector code (SI) and BX at this
 // step's lane codes.
@@ -149,7 +248,7 @@ GLOBL avx2Pair<>(SB), RODATA|NOPTR, $32
 	VMOVDQU Y3, off+96(R10)
 
 #define PROLOGUE \
-	MOVQ planes+0(FP), DI; \
+	MOVQ windows+0(FP), DI; \
 	MOVQ src+24(FP), R9; \
 	MOVQ out+48(FP), R10; \
 	MOVQ tiles+56(FP), R15
@@ -173,7 +272,7 @@ GLOBL avx2Pair<>(SB), RODATA|NOPTR, $32
 	ADDQ $4, R8; \
 	DECQ R11
 
-// func lutRowAVX2x2(planes *[256][512]byte, sel *byte, offs *int32, src *byte, k int, bias int, out *int32, tiles int)
+// func lutRowAVX2x2(windows *[256][512]byte, sel *byte, offs *int32, src *byte, k int, bias int, out *int32, tiles int)
 TEXT ·lutRowAVX2x2(SB), NOSPLIT, $64-64
 	PROLOGUE
 
@@ -195,24 +294,7 @@ step:
 	STEPROW
 	VMOVDQU (BX), Y0
 	VMOVDQU 32(BX), Y1
-	LOADBLOCK(0)
-	FIRST(Y0, Y6, Y7)
-	FIRST(Y1, Y8, Y9)
-	BLOCK2(16)
-	BLOCK2(32)
-	BLOCK2(48)
-	BLOCK2(64)
-	BLOCK2(80)
-	BLOCK2(96)
-	BLOCK2(112)
-	BLOCK2(128)
-	BLOCK2(144)
-	BLOCK2(160)
-	BLOCK2(176)
-	BLOCK2(192)
-	BLOCK2(208)
-	BLOCK2(224)
-	BLOCK2(240)
+	LOOKUP2
 	ACCUM(Y6, Y7, Y10, Y11, Y12, Y13)
 	VPADDW  Y8, Y14, Y14
 	VPSRLW  $8, Y8, Y8
@@ -257,7 +339,7 @@ more:
 	VZEROUPPER
 	RET
 
-// func lutRowAVX2x1(planes *[256][512]byte, sel *byte, offs *int32, src *byte, k int, bias int, out *int32, tiles int)
+// func lutRowAVX2x1(windows *[256][512]byte, sel *byte, offs *int32, src *byte, k int, bias int, out *int32, tiles int)
 TEXT ·lutRowAVX2x1(SB), NOSPLIT, $0-64
 	PROLOGUE
 
@@ -274,23 +356,7 @@ chunk:
 step:
 	STEPROW
 	VMOVDQU (BX), Y0
-	LOADBLOCK(0)
-	FIRST(Y0, Y6, Y7)
-	BLOCK1(16)
-	BLOCK1(32)
-	BLOCK1(48)
-	BLOCK1(64)
-	BLOCK1(80)
-	BLOCK1(96)
-	BLOCK1(112)
-	BLOCK1(128)
-	BLOCK1(144)
-	BLOCK1(160)
-	BLOCK1(176)
-	BLOCK1(192)
-	BLOCK1(208)
-	BLOCK1(224)
-	BLOCK1(240)
+	LOOKUP1
 	ACCUM(Y6, Y7, Y10, Y11, Y12, Y13)
 	STEPNEXT
 	JNZ   step
