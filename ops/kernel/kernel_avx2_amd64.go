@@ -24,9 +24,9 @@ import (
 //
 // Alternatives that were measured and lost:
 //   - VPGATHERDD of the int32 row (eight lanes per gather, indices from
-//     VPMOVZXBD): gathers are microcoded on the AMD cores this kernel is
-//     for and ran no faster than the portable Go kernel, alone or
-//     interleaved with the shuffles;
+//     VPMOVZXBD): gathers are microcoded on AMD's Zen cores and ran no
+//     faster than the portable Go kernel, alone or interleaved with the
+//     shuffles;
 //   - scalar lookups in assembly (a byte load and a table load per lookup,
 //     four selector steps per pass over the lanes): bound by the load
 //     ports, about as fast as the shuffles on one vector per tile and
