@@ -16,7 +16,7 @@
 // their working memory from a pool, so calls in steady state allocate
 // nothing.
 //
-// Implementation names the kernel in use; SetAssembly turns the SIMD
-// kernel off (the portable one computes the same integers), and the build
+// Implementation names the kernel in use ("avx512vbmi", "avx2" or "go");
+// SetAssembly turns the SIMD kernels off (the portable one computes the same integers), and the build
 // tag purego leaves it out.
 package kernel

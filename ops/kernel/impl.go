@@ -1,10 +1,6 @@
 package kernel
 
-import (
-	"sync/atomic"
-
-	"github.com/goapprox/goapprox/internal/asm"
-)
+import "sync/atomic"
 
 // How the kernels are fast: both are one row kernel. A "selector" code (an
 // activation code in a GEMM whose lanes are weights, a weight code
@@ -12,8 +8,10 @@ import (
 // "lane" codes at once: weights of many output features, or activations of
 // many output positions. On amd64 CPUs with AVX-512 VBMI the row is held as
 // two byte planes in eight vector registers and 64 lanes are looked up with
-// four byte permutes (VPERMI2B); tables whose entries span more than 65535
-// are served by the portable Go kernel, which is also used on other CPUs,
+// four byte permutes (VPERMI2B); on other amd64 CPUs with AVX2 the
+// row is looked up 16 entries at a time with byte shuffles (VPSHUFB), 64
+// lanes per tile (kernel_avx2_amd64.go). Tables whose entries span more
+// than 65535 are served by the portable Go kernel, which is also used on other CPUs,
 // with the build tag purego, or after SetAssembly(false). A convolution
 // builds, per task, the input bytes its lanes read in one of several
 // layouts (column panel, stride-phase planes, column-shifted planes, each
@@ -61,6 +59,9 @@ type impl struct {
 	// are 128 KiB), which takes about as long as looking up two vectors of
 	// 64 lanes.
 	callCost, stepCost int
+	// enabled says whether the CPU runs this kernel and assembly is on
+	// (internal/asm); nil for the portable kernel, which always runs.
+	enabled func() bool
 	// packCost is what GEMM's choice of orientation counts for packing
 	// one byte of the lane operand into its panel (an 8x8 transpose in
 	// 64-bit words), in lookups of this kernel.
@@ -87,13 +88,17 @@ func init() { useAssembly.Store(true) }
 func SetAssembly(on bool) (previous bool) { return useAssembly.Swap(on) }
 
 // Implementation names the kernel that GEMM and Conv2d use for p at present
-// ("go" or "avx512vbmi").
+// ("go", "avx2" or "avx512vbmi").
 func Implementation(p *Prepared) string { return current().forTable(p).name }
 
 // current is the implementation exported functions use.
 func current() *impl {
-	if useAssembly.Load() && asm.AVX512VBMI() && len(impls) > 1 {
-		return impls[len(impls)-1]
+	if useAssembly.Load() {
+		for i := len(impls) - 1; i > 0; i-- {
+			if impls[i].enabled() {
+				return impls[i]
+			}
+		}
 	}
 	return &portable
 }

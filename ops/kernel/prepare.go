@@ -34,6 +34,10 @@ type layout struct {
 	// eight 64-byte vectors, which is what the AVX-512 byte-permute kernel
 	// keeps in registers while it looks up many lane vectors.
 	planes [256][512]byte
+	// windows holds the byte planes rearranged for the AVX2 kernel, which
+	// looks up 16 entries at a time (see fillWindows); valid only for
+	// narrow tables.
+	windows [256][512]byte
 }
 
 // Prepare arranges table (indexed table[x<<8|w], x the activation code, w the
@@ -79,4 +83,5 @@ func (l *layout) fillPlanes(base int32) {
 			l.planes[s][256+v] = byte(u >> 8)
 		}
 	}
+	l.fillWindows()
 }

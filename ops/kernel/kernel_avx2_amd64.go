@@ -1,0 +1,92 @@
+//go:build amd64 && !purego
+
+package kernel
+
+import (
+	"slices"
+
+	"github.com/goapprox/goapprox/internal/asm"
+)
+
+// The AVX2 kernel serves CPUs without AVX-512 VBMI. AVX2 has no 128-entry
+// byte permute, so a 256-entry row is looked up 16 entries at a time, with
+// VPSHUFB on 16-byte blocks of the byte planes (low and high bytes of
+// entry-base): the shuffle zeroes the lanes whose index has bit 7 set.
+// Picking out the lanes of one block takes two operations per block and
+// vector (lower the codes by 16, saturate), but a window of all codes
+// below a threshold takes one (a saturating add), so the kernel reads
+// the planes rearranged as 16 nested windows whose bytes add up to the
+// entries (layout.windows, see fillWindows) and sums the 16 shuffles of
+// each plane with byte adds. That is five vector operations per block and
+// 32 lanes, plus one 16-byte broadcast load per block and plane, shared
+// by the two vectors (64 lanes) of a tile. The byte sums are then added
+// as words and widened as in the AVX-512 kernel.
+//
+// Alternatives that were measured and lost:
+//   - VPGATHERDD of the int32 row (eight lanes per gather, indices from
+//     VPMOVZXBD): gathers are microcoded on AMD's Zen cores and ran no
+//     faster than the portable Go kernel, alone or interleaved with the
+//     shuffles;
+//   - scalar lookups in assembly (a byte load and a table load per lookup,
+//     four selector steps per pass over the lanes): bound by the load
+//     ports, about as fast as the shuffles on one vector per tile and
+//     slower than on two; mixing a few scalar lanes into the shuffle loop
+//     (whose integer units are idle) gained little for the registers it
+//     takes;
+//   - the blocks themselves instead of windows, ORing the shuffles:
+//     one more operation per block and vector.
+//
+// A row of lanes is done tile by tile, every tile walking all selector
+// steps with its word sums in registers (one vector's last two in the
+// frame); a trailing vector of at most 32 lanes runs alone. The kernel
+// reads whole 32-byte vectors from every offset (the drivers guarantee
+// maxLanes bytes), handles any k >= 1, and writes bias plus the sums of
+// every lane of the vectors it touches, within out.
+
+//go:noescape
+func lutRowAVX2x2(windows *[256][512]byte, sel *byte, offs *int32, src *byte, k int, bias int, out *int32, tiles int)
+
+//go:noescape
+func lutRowAVX2x1(windows *[256][512]byte, sel *byte, offs *int32, src *byte, k int, bias int, out *int32, tiles int)
+
+// avx2's costs, in its own lookups: building lanes (gather, copyRows),
+// packing and the drivers' share of a call run the same Go code as with
+// the portable kernel, so their costs are the portable ones scaled by how
+// much cheaper a lookup is here; the call cost, which adds widening the
+// sums of every tile, is fitted from GEMMs of small k. The step cost is
+// small: a step's row is loaded block by block within the lookups, and
+// GEMMs of 64 selector rows, k = 400 and 64 to 128 lanes, cost what their
+// whole vectors of lanes cost along either operand.
+var avx2 = impl{name: "avx2", row: avx2Row, biased: true, enabled: asm.AVX2, gatherCost: 12, copyCost: 6, callCost: 500, stepCost: 8, packCost: 2}
+
+// The AVX-512 kernel, where present, stays last in impls, so current()
+// picks it; the AVX2 kernel is still registered and tested there.
+func init() {
+	if asm.AVX2() {
+		impls = slices.Insert(impls, 1, &avx2)
+	}
+}
+
+func avx2Row(lay *layout, sel []byte, offs []int32, src []byte, lanes int, bias int32, out *[maxLanes]int32) {
+	k := len(sel)
+	if debugChecks {
+		if len(offs) != k || k == 0 || lanes < 1 || lanes > maxLanes {
+			panic("kernel: avx2Row called with bad sizes")
+		}
+		for _, o := range offs {
+			if o < 0 || int(o)+maxLanes > len(src) {
+				panic("kernel: avx2Row would read past src")
+			}
+		}
+	}
+	vecs := (lanes + 31) / 32
+	pairs := vecs / 2
+	if pairs > 0 {
+		lutRowAVX2x2(&lay.windows, &sel[0], &offs[0], &src[0], k, int(bias), &out[0], pairs)
+	}
+	if vecs%2 == 1 {
+		// The lone vector's lanes start 64*pairs bytes after each offset;
+		// src holds maxLanes > 64*pairs bytes from offset 0 onwards.
+		lutRowAVX2x1(&lay.windows, &sel[0], &offs[0], &src[64*pairs], k, int(bias), &out[64*pairs], 1)
+	}
+}
