@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -111,3 +113,54 @@ func TestStateErrors(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// TestNonFiniteOperandStops checks that a NaN or an infinity in a layer's
+// input or weight stops a run in every mode that quantizes them, naming the
+// layer, the operand and the element, instead of becoming the zero point's
+// code; in Float mode it flows on as in any float network.
+func TestNonFiniteOperandStops(t *testing.T) {
+	for _, mode := range []Mode{Quantized, Noise, Approximate, Float} {
+		for _, operand := range []string{"input", "weight"} {
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+				s := NewLayerState("fc7", 1)
+				s.Mode = mode
+				s.XParams = quantize.PerTensor(0.1, 0, -128, 127)
+				s.WParams = quantize.PerTensor(0.1, 0, -128, 127)
+				if mode == Approximate {
+					if err := s.SetTable(lut.ExactTable(lut.Both(lut.Signed))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				x := []float32{0.1, 0.2, 0.3, 0.4, 0.5, 0.6}
+				w := []float32{0.1, -0.1, 0.2, -0.2, 0.3, -0.3, 0.1, 0.1, 0.1, 0.2, 0.2, 0.2}
+				if operand == "input" {
+					x[4] = bad
+				} else {
+					w[4] = bad
+				}
+				y := make([]float32, 8)
+				_, err := linearForward(s, OutIn, new(runRecord), y, x, w, []int{2, 3}, []int{4, 3})
+				if mode == Float {
+					if err != nil {
+						t.Errorf("Float mode, %s %v: %v", operand, bad, err)
+					}
+					continue
+				}
+				var nf *NonFiniteError
+				if !errors.As(err, &nf) {
+					t.Fatalf("%s mode, %s %v: error %v, want a *NonFiniteError", mode, operand, bad, err)
+				}
+				if nf.Layer != "fc7" || nf.Operand != operand || nf.Index != 4 || !sameFloat(nf.Value, bad) {
+					t.Errorf("%s mode: %+v, want layer fc7, %s, element 4, %v", mode, *nf, operand, bad)
+				}
+				if !strings.Contains(err.Error(), "fc7") || !strings.Contains(err.Error(), operand) {
+					t.Errorf("message %q does not name the layer and operand", err)
+				}
+			}
+		}
+	}
+}
+
+func sameFloat(a, b float32) bool {
+	return a == b || (a != a && b != b)
+}

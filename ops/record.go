@@ -2,9 +2,11 @@ package ops
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	randv2 "math/rand/v2"
 
+	"github.com/goapprox/goapprox/internal/asm/f32"
 	"github.com/goapprox/goapprox/internal/values"
 	"github.com/goapprox/goapprox/quantize"
 )
@@ -85,6 +87,56 @@ func (o *operand) holds(values []float32, p *quantize.Params, codesWill bool) bo
 		o.q.mask != nil && (o.q.fq != nil || codesWill && o.q.bytes != nil)
 }
 
+// NonFiniteError reports a NaN or an infinity in an operand of a layer in
+// a mode that quantizes its operands: quantization would turn it into a
+// code (the zero point) without a trace, and training would go on with a
+// network that no longer computes what its weights say.
+type NonFiniteError struct {
+	Layer   string  // LayerState.ID
+	Operand string  // "input" or "weight"
+	Index   int     // of the first such element, in row-major order
+	Value   float32 // NaN, +Inf or -Inf
+	Mode    Mode
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("ops: layer %s: its %s holds %v at element %d, which %s mode would quantize to a code as if it were a number: find where it comes from (an earlier layer, the data) or lower the learning rate",
+		e.Layer, e.Operand, e.Value, e.Index, e.Mode)
+}
+
+// AsNonFinite finds a *NonFiniteError in err, including inside the errors
+// of Gorgonia's machines, which wrap an op's error in a type that does not
+// unwrap (it offers Err instead).
+func AsNonFinite(err error) (*NonFiniteError, bool) {
+	for err != nil {
+		var nf *NonFiniteError
+		if errors.As(err, &nf) {
+			return nf, true
+		}
+		inner, ok := err.(interface{ Err() error })
+		if !ok {
+			return nil, false
+		}
+		err = inner.Err()
+	}
+	return nil, false
+}
+
+// checkFinite returns a *NonFiniteError for the first NaN or infinity of
+// v; the vector test runs first, so the common all-finite case costs one
+// read of v.
+func checkFinite(s *LayerState, operand string, v []float32) error {
+	if f32.AllFinite(v) {
+		return nil
+	}
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return &NonFiniteError{Layer: s.ID, Operand: operand, Index: i, Value: x, Mode: s.Mode}
+		}
+	}
+	return nil
+}
+
 var errNoForward = errors.New("ops: gradient op ran before its forward op: run the forward pass first (TapeMachine)")
 
 // begin validates the state, runs the observers, and records the mode and
@@ -97,6 +149,12 @@ func (r *runRecord) begin(s *LayerState, x []float32, xShape []int, w []float32,
 		return err
 	}
 	if s.Mode != Float {
+		if err := checkFinite(s, "input", x); err != nil {
+			return err
+		}
+		if err := checkFinite(s, "weight", w); err != nil {
+			return err
+		}
 		// Observers may have produced new parameters: check them again.
 		if err := s.Validate(); err != nil {
 			return err

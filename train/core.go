@@ -12,6 +12,7 @@ import (
 	"github.com/goapprox/goapprox/dataset"
 	"github.com/goapprox/goapprox/graph"
 	"github.com/goapprox/goapprox/nn"
+	"github.com/goapprox/goapprox/ops"
 	"github.com/goapprox/goapprox/train/optimizer"
 )
 
@@ -179,6 +180,12 @@ func (c *core) step(b dataset.Batch, lr float64) (loss float64, correct int, err
 		return 0, 0, err
 	}
 	if err := c.trainVM.RunAll(); err != nil {
+		if nf, ok := ops.AsNonFinite(err); ok {
+			// A quantized mode refused it before it became a code: the
+			// loss was never computed.
+			return 0, 0, &DivergedError{Layer: nf.Layer, Value: describeValue(float64(nf.Value)),
+				First: fmt.Sprintf("the %s of layer %s (element %d), which %s mode would have quantized to a code", nf.Operand, nf.Layer, nf.Index, nf.Mode)}
+		}
 		return 0, 0, err
 	}
 	loss = float64(c.cost.Value().Data().(float32))

@@ -50,9 +50,14 @@ func TestDivergenceNamesTheLayer(t *testing.T) {
 		// non-finite value is the output of fc2's product.
 		{"overflowing product", PhaseFloat, setWeight("fc2", 1e37, true), "fc2", "Inf", "the output of layer fc2 (ApproxLinear)"},
 		{"NaN batch-norm scale", PhaseFloat, setWeight("fc1.bn.scale", nan, false), "fc1.bn", "NaN", "parameter fc1.bn.scale"},
-		// In QAT the NaN weight is clamped to a code and the loss stays
-		// finite: the optimizer's check catches it.
-		{"NaN weight, QAT", PhaseQAT, setWeight("fc3", nan, false), "fc3", "NaN", "parameter fc3 (layer fc3) after its update"},
+		// In QAT the NaN weight would be quantized to a code and the loss
+		// stay finite: the layer refuses it before that.
+		{"NaN weight, QAT", PhaseQAT, setWeight("fc3", nan, false), "fc3", "NaN", "the weight of layer fc3 (element 3), which quantized mode would have quantized to a code"},
+		{"NaN image, QAT", PhaseQAT, func(tn *Trainer) {
+			for i := 0; i < tn.trainData.Len(); i++ {
+				tn.trainData.Image(i)[7] = nan
+			}
+		}, "fc1", "NaN", "the input of layer fc1 (element 7), which quantized mode"},
 		{"NaN image, float", PhaseFloat, func(tn *Trainer) {
 			for i := 0; i < tn.trainData.Len(); i++ {
 				tn.trainData.Image(i)[7] = nan
