@@ -241,6 +241,40 @@ func Accuracy(logits []float32, classes int, labels []int) (float64, int, error)
 	return float64(correct) / float64(len(labels)), correct, nil
 }
 
+// TopKCorrect counts the samples whose label is among the k highest of
+// their row of logits, ties going to the lower class index as in Argmax
+// (TopKCorrect with k = 1 counts what Accuracy counts); a NaN logit never
+// outranks another, and a label whose logit is NaN is never counted.
+func TopKCorrect(logits []float32, classes int, labels []int, k int) (int, error) {
+	if classes < 1 || len(logits) != classes*len(labels) {
+		return 0, fmt.Errorf("top-%d accuracy: %d logits for %d labels of %d classes", k, len(logits), len(labels), classes)
+	}
+	if k < 1 {
+		return 0, fmt.Errorf("top-k accuracy: k %d must be at least 1", k)
+	}
+	correct := 0
+	for i, y := range labels {
+		if y < 0 || y >= classes {
+			return 0, fmt.Errorf("top-%d accuracy: label %d outside 0..%d", k, y, classes-1)
+		}
+		row := logits[i*classes : (i+1)*classes]
+		v := row[y]
+		if v != v {
+			continue
+		}
+		rank := 0
+		for j, u := range row {
+			if u > v || u == v && j < y {
+				rank++
+			}
+		}
+		if rank < k {
+			correct++
+		}
+	}
+	return correct, nil
+}
+
 // Argmax is the index of the largest value (the first one on ties; NaN never wins).
 func Argmax(row []float32) int {
 	best := 0

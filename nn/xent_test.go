@@ -102,3 +102,32 @@ func TestAccuracy(t *testing.T) {
 		t.Error("NaN won the argmax")
 	}
 }
+
+func TestTopKCorrect(t *testing.T) {
+	nan := float32(math.NaN())
+	logits := []float32{
+		0.1, 0.9, 0.5, 0.3, // label 2: rank 1 (only 0.9 above)
+		1, 1, 1, 0, // label 1: ties with class 0 before it, rank 1
+		2, 1, 0, nan, // label 0: rank 0; the NaN outranks nothing
+		nan, 1, 0, 0, // label 0 is NaN: never counted
+		0, 0, 0, 5, // label 0: classes 1, 2 tie after it, 3 above: rank 1
+	}
+	labels := []int{2, 1, 0, 0, 0}
+	for k, want := range map[int]int{1: 1, 2: 4, 3: 4, 4: 4} {
+		got, err := TopKCorrect(logits, 4, labels, k)
+		if err != nil || got != want {
+			t.Errorf("k=%d: %d correct (%v), want %d", k, got, err, want)
+		}
+	}
+	// k = 1 agrees with Accuracy.
+	_, n, _ := Accuracy(logits, 4, labels)
+	if got, _ := TopKCorrect(logits, 4, labels, 1); got != n {
+		t.Errorf("top-1 %d, Accuracy %d", got, n)
+	}
+	if _, err := TopKCorrect(logits, 4, labels, 0); err == nil {
+		t.Error("k=0 accepted")
+	}
+	if _, err := TopKCorrect(logits, 4, []int{0, 1, 2, 3, 4}, 1); err == nil {
+		t.Error("label 4 of 4 classes accepted")
+	}
+}

@@ -258,6 +258,13 @@ func (c *core) evaluate(data *dataset.Dataset) (ev Evaluation, err error) {
 		if err != nil {
 			return ev, err
 		}
+		if classes >= TopFiveClasses {
+			n5, err := nn.TopKCorrect(logits, classes, b.Labels, 5)
+			if err != nil {
+				return ev, err
+			}
+			ev.Top5Correct += n5
+		}
 		ev.Correct += n
 		ev.Samples += b.Size
 		for i := 0; i < b.Size; i++ {
@@ -266,6 +273,7 @@ func (c *core) evaluate(data *dataset.Dataset) (ev Evaluation, err error) {
 	}
 	ev.Loss = lossSum / float64(ev.Samples)
 	ev.Accuracy = float64(ev.Correct) / float64(ev.Samples)
+	ev.Top5 = float64(ev.Top5Correct) / float64(ev.Samples)
 	return ev, nil
 }
 

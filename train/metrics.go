@@ -12,11 +12,17 @@ type EpochMetrics struct {
 	TrainAccuracy float64 `json:"train_accuracy"`
 	TestLoss      float64 `json:"test_loss"`
 	TestAccuracy  float64 `json:"test_accuracy"`
+	TestTop5      float64 `json:"test_top5,omitempty"`
 	// Seconds is the training time of the epoch, EvalSeconds that of its
 	// test-set evaluation.
 	Seconds     float64 `json:"seconds"`
 	EvalSeconds float64 `json:"eval_seconds"`
 }
+
+// TopFiveClasses is the number of classes from which evaluations also
+// measure top-5 accuracy (as the field reports it for CIFAR-100 and Tiny
+// ImageNet).
+const TopFiveClasses = 100
 
 // Evaluation is one pass over the full test set.
 type Evaluation struct {
@@ -27,6 +33,11 @@ type Evaluation struct {
 	Loss     float64 `json:"loss"`
 	Accuracy float64 `json:"accuracy"`
 	Correct  int     `json:"correct"`
-	Samples  int     `json:"samples"`
-	Seconds  float64 `json:"seconds"`
+	// Top5 is the fraction of samples whose label is among the five
+	// highest logits, and Top5Correct their number; measured for data
+	// sets of TopFiveClasses classes or more.
+	Top5        float64 `json:"top5,omitempty"`
+	Top5Correct int     `json:"top5_correct,omitempty"`
+	Samples     int     `json:"samples"`
+	Seconds     float64 `json:"seconds"`
 }

@@ -49,6 +49,9 @@ type Accuracy struct {
 	// multipliers before and after approximate fine-tuning.
 	ApproxBefore *float64 `json:"approx_before,omitempty"`
 	ApproxAfter  *float64 `json:"approx_after,omitempty"`
+	// Top5 holds the same accuracies measured top-5, for data sets of
+	// TopFiveClasses classes or more.
+	Top5 *Accuracy `json:"top5,omitempty"`
 }
 
 // PhaseTiming is the time a phase took.
@@ -192,30 +195,10 @@ func (t *Trainer) enterApprox() error {
 func (t *Trainer) Result() *Result {
 	r := &Result{Config: t.cfg, Epochs: t.Epochs(), Evaluations: t.Evaluations(), Noise: t.Noise(),
 		TrainSize: t.trainData.Len(), TestSize: t.testData.Len()}
-	last := map[Phase]float64{}
-	for _, e := range t.epochs {
-		last[e.Phase] = e.TestAccuracy
-	}
-	ptr := func(v float64) *float64 { return &v }
-	if v, ok := last[PhaseFloat]; ok {
-		r.Accuracy.Float = ptr(v)
-	}
-	if v, ok := last[PhaseQAT]; ok {
-		r.Accuracy.QAT = ptr(v)
-	}
-	if v, ok := last[PhaseNoise]; ok {
-		r.Accuracy.Noise = ptr(v)
-	}
-	if v, ok := last[PhaseApprox]; ok {
-		r.Accuracy.ApproxAfter = ptr(v)
-	}
-	for _, e := range t.evals {
-		switch e.Label {
-		case "qat":
-			r.Accuracy.QAT = ptr(e.Accuracy)
-		case "approx_before":
-			r.Accuracy.ApproxBefore = ptr(e.Accuracy)
-		}
+	r.Accuracy = t.accuracies(func(e EpochMetrics) float64 { return e.TestAccuracy }, func(e Evaluation) float64 { return e.Accuracy })
+	if t.testData.Classes >= TopFiveClasses {
+		top5 := t.accuracies(func(e EpochMetrics) float64 { return e.TestTop5 }, func(e Evaluation) float64 { return e.Top5 })
+		r.Accuracy.Top5 = &top5
 	}
 	for _, p := range Phases() {
 		pt := PhaseTiming{Phase: p}
@@ -251,5 +234,37 @@ func (t *Trainer) Result() *Result {
 		r.Multipliers = append(r.Multipliers, *m)
 	}
 	sort.Slice(r.Multipliers, func(i, j int) bool { return r.Multipliers[i].Name < r.Multipliers[j].Name })
+	return r
+}
+
+// accuracies picks the accuracies that matter from the epochs and the
+// labelled evaluations, each measured by the given functions.
+func (t *Trainer) accuracies(epoch func(EpochMetrics) float64, eval func(Evaluation) float64) Accuracy {
+	var r Accuracy
+	last := map[Phase]float64{}
+	for _, e := range t.epochs {
+		last[e.Phase] = epoch(e)
+	}
+	ptr := func(v float64) *float64 { return &v }
+	if v, ok := last[PhaseFloat]; ok {
+		r.Float = ptr(v)
+	}
+	if v, ok := last[PhaseQAT]; ok {
+		r.QAT = ptr(v)
+	}
+	if v, ok := last[PhaseNoise]; ok {
+		r.Noise = ptr(v)
+	}
+	if v, ok := last[PhaseApprox]; ok {
+		r.ApproxAfter = ptr(v)
+	}
+	for _, e := range t.evals {
+		switch e.Label {
+		case "qat":
+			r.QAT = ptr(eval(e))
+		case "approx_before":
+			r.ApproxBefore = ptr(eval(e))
+		}
+	}
 	return r
 }

@@ -290,7 +290,7 @@ func (t *Trainer) TrainEpoch() (EpochMetrics, error) {
 	if err != nil {
 		return m, err
 	}
-	m.TestLoss, m.TestAccuracy, m.EvalSeconds = ev.Loss, ev.Accuracy, ev.Seconds
+	m.TestLoss, m.TestAccuracy, m.TestTop5, m.EvalSeconds = ev.Loss, ev.Accuracy, ev.Top5, ev.Seconds
 	f := t.stateFault()
 	switch {
 	case isBad(m.TrainLoss):

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/goapprox/goapprox/dataset"
@@ -93,5 +94,53 @@ func TestCIFARMissing(t *testing.T) {
 	code, _, stderr := trainCmd("-model", "resnet8", "-dataset", "cifar10", "-data", t.TempDir(), "-out", filepath.Join(t.TempDir(), "run"))
 	if code == 0 || !bytes.Contains([]byte(stderr), []byte("cifar-10-batches-bin")) {
 		t.Fatalf("exit %d, stderr %q: want an error naming the folder the files go in", code, stderr)
+	}
+}
+
+// TestCIFAR100RunReportsTop5 trains on a synthetic CIFAR-100 set (fine
+// labels, 100 classes) and checks that the report and the summary carry
+// top-5 accuracy beside top-1, and that top-5 is at least top-1.
+func TestCIFAR100RunReportsTop5(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "cifar-100-binary")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, perClass int) {
+		var coarse, fine, pixels []uint8
+		for c := range 100 {
+			for range perClass {
+				coarse, fine = append(coarse, uint8(c/5)), append(fine, uint8(c))
+				for i := range 3 * 32 * 32 {
+					pixels = append(pixels, uint8((c*37+i)%256))
+				}
+			}
+		}
+		var buf bytes.Buffer
+		if err := dataset.WriteCIFAR100(&buf, coarse, fine, pixels); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("train.bin", 1)
+	write("test.bin", 1)
+	out := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := trainCmd("-model", "resnet8", "-dataset", "cifar100", "-data", root, "-batch", "20",
+		"-limit", "0", "-qat-epochs", "1", "-lut", "none", "-threads", "2", "-out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "top-5") {
+		t.Errorf("summary lacks top-5 accuracy:\n%s", stdout)
+	}
+	rep := readReport(t, out)
+	acc, _ := rep["accuracy"].(map[string]any)
+	top5, _ := acc["top5"].(map[string]any)
+	q1, ok1 := acc["qat"].(float64)
+	q5, ok5 := top5["qat"].(float64)
+	if !ok1 || !ok5 || q5 < q1 || q5 > 1 {
+		t.Fatalf("accuracy %v: want qat top-1 and a top-5 at least as high", acc)
 	}
 }

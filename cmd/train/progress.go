@@ -18,10 +18,13 @@ type progress struct {
 	bar  *progressbar.ProgressBar
 	// epochs is the planned length of each phase, for "epoch 2/8".
 	epochs map[train.Phase]int
+	// batch is the images per step: the bars count images, so their rate
+	// is images per second, comparable across batch sizes and models.
+	batch int
 }
 
 func newProgress(w io.Writer, bars bool, cfg train.Config) *progress {
-	return &progress{w: w, bars: bars, epochs: map[train.Phase]int{
+	return &progress{w: w, bars: bars, batch: cfg.Batch, epochs: map[train.Phase]int{
 		train.PhaseFloat: cfg.FloatEpochs, train.PhaseQAT: cfg.QATEpochs, train.PhaseNoise: cfg.NoiseEpochs,
 		train.PhaseApprox: cfg.ApproxEpochs,
 	}}
@@ -47,13 +50,13 @@ func (p *progress) epochStart(phase train.Phase, epoch, steps int) {
 	if !p.bars {
 		return
 	}
-	p.bar = progressbar.NewOptions(steps,
+	p.bar = progressbar.NewOptions(steps*p.batch,
 		progressbar.OptionSetWriter(p.w),
 		progressbar.OptionSetDescription(p.title(phase, epoch)),
 		progressbar.OptionSetWidth(24),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("batch"),
+		progressbar.OptionSetItsString("img"),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
@@ -65,7 +68,7 @@ func (p *progress) step(phase train.Phase, epoch, step int, loss, acc float64) {
 		return
 	}
 	p.bar.Describe(fmt.Sprintf("%s loss %.4f acc %.2f%%", p.title(phase, epoch), loss, 100*acc))
-	p.bar.Set(step)
+	p.bar.Set(step * p.batch)
 }
 
 func (p *progress) epochEnd(m train.EpochMetrics) {
@@ -73,9 +76,9 @@ func (p *progress) epochEnd(m train.EpochMetrics) {
 		p.bar.Finish()
 		p.bar = nil
 	}
-	fmt.Fprintf(p.w, "%s  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  (%.1fs, %.1f ms/step, eval %.1fs)\n",
+	fmt.Fprintf(p.w, "%s  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  (%.1fs, %.1f ms/step, %.0f img/s, eval %.1fs)\n",
 		p.title(m.Phase, m.Epoch), m.TrainLoss, 100*m.TrainAccuracy, m.TestLoss, 100*m.TestAccuracy,
-		m.Seconds, 1000*m.Seconds/float64(m.Steps), m.EvalSeconds)
+		m.Seconds, 1000*m.Seconds/float64(m.Steps), float64(m.Steps*p.batch)/m.Seconds, m.EvalSeconds)
 }
 
 func (p *progress) evaluated(e train.Evaluation) {

@@ -99,17 +99,25 @@ func pct(v *float64) string {
 func printSummary(w io.Writer, r *report) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	a, top5 := r.Accuracy, r.Accuracy.Top5
+	row := func(what string, v func(train.Accuracy) *float64) {
+		if top5 == nil {
+			fmt.Fprintf(tw, "  %s\t%s\n", what, pct(v(a)))
+			return
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t(top-5 %s)\n", what, pct(v(a)), pct(v(*top5)))
+	}
 	fmt.Fprintln(w, "accuracy (full test set)")
-	if r.Accuracy.Float != nil {
-		fmt.Fprintf(tw, "  float\t%s\n", pct(r.Accuracy.Float))
+	if a.Float != nil {
+		row("float", func(a train.Accuracy) *float64 { return a.Float })
 	}
-	fmt.Fprintf(tw, "  QAT, exact products\t%s\n", pct(r.Accuracy.QAT))
-	if r.Accuracy.Noise != nil {
-		fmt.Fprintf(tw, "  after noise training, exact products\t%s\n", pct(r.Accuracy.Noise))
+	row("QAT, exact products", func(a train.Accuracy) *float64 { return a.QAT })
+	if a.Noise != nil {
+		row("after noise training, exact products", func(a train.Accuracy) *float64 { return a.Noise })
 	}
-	if r.Accuracy.ApproxBefore != nil {
-		fmt.Fprintf(tw, "  approximate, before retraining\t%s\n", pct(r.Accuracy.ApproxBefore))
-		fmt.Fprintf(tw, "  approximate, after retraining\t%s\n", pct(r.Accuracy.ApproxAfter))
+	if a.ApproxBefore != nil {
+		row("approximate, before retraining", func(a train.Accuracy) *float64 { return a.ApproxBefore })
+		row("approximate, after retraining", func(a train.Accuracy) *float64 { return a.ApproxAfter })
 	}
 	tw.Flush()
 	if len(r.Multipliers) > 0 {
