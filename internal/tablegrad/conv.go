@@ -1,0 +1,341 @@
+package tablegrad
+
+import (
+	"sync"
+
+	"github.com/goapprox/goapprox/internal/parallel"
+	"github.com/goapprox/goapprox/ops/kernel"
+)
+
+// How the convolution gradients are fast: both are gather-dots (dot.go)
+// without a column matrix of the whole batch.
+//
+// Data gradient: one task per (image, group) walks the input positions
+// of the group's channels; the activation code there fixes a row of GX,
+// and every valid kernel tap contributes one gather-dot over the group's
+// output channels, of the output gradient at the output position the tap
+// reaches (the image's output gradient transposed to position-major, scaled
+// per channel) and the tap's weight codes (transposed once per call to
+// one run of output channels per tap). Which taps reach an input row or
+// column is listed once per call, so the walk neither divides nor tests
+// bounds per product, and each input position is written once, by its
+// task: no col2im scatter, no partial sums.
+//
+// Weight gradient: one task per (group, run of output channels) walks the
+// images in order; for each it builds the image's column panel (every
+// tap's activation codes over the output positions, the zero point's code
+// where the tap falls in the padding, as the forward pass reads it) and
+// then, per tap and output channel, takes one gather-dot of the channel's
+// output gradient plane and the tap's panel row in the row of the
+// transposed GW the weight code fixes. Sums over images run in image order
+// in float64, so the result does not depend on how channels are split over
+// threads.
+
+// convJob is one convolution gradient call, pooled like gemmJob.
+type convJob struct {
+	t       *Tables
+	p       params
+	g       kernel.ConvGeom
+	out, dy []float32
+	x, w    []byte
+
+	k, oh, ow, opos, og, cg int
+
+	// Data gradient: weights transposed per group (l-major, og channels
+	// per tap) and, per input row and column, the taps that reach it.
+	wT               []byte
+	rowTaps, colTaps []tap
+	rowAt, colAt     []int32 // taps of row iy are rowTaps[rowAt[iy]:rowAt[iy+1]]
+	// Weight gradient: output channels per task.
+	ochunk, chunks int
+
+	sw, zw []float64
+}
+
+// tap is a kernel row (or column) index and the output row (column) it
+// reaches from a given input row (column).
+type tap struct{ k, o int32 }
+
+var convJobs = sync.Pool{New: func() any { return new(convJob) }}
+
+// convScratch is one task's memory; pooled, so that tasks running at the
+// same time each have their own and calls in steady state allocate nothing.
+type convScratch struct {
+	dT   []float32 // data gradient: output gradient of one image and group, position-major
+	corr []float64 // data gradient: per output position, Σ_o dT·zw_o
+	col  []byte    // weight gradient: column panel of one image and group
+	acc  []float64 // weight gradient: the task's sums, channel-major
+	sums []float64 // weight gradient: per channel, Σ dy
+}
+
+var convScratches = sync.Pool{New: func() any { return new(convScratch) }}
+
+func (j *convJob) put() {
+	j.t, j.out, j.dy, j.x, j.w = nil, nil, nil, nil, nil
+	convJobs.Put(j)
+}
+
+func (j *convJob) setup(t *Tables, p params, g kernel.ConvGeom, out, dy []float32, x, w []byte) {
+	j.t, j.p, j.g, j.out, j.dy, j.x, j.w = t, p, g, out, dy, x, w
+	j.k, j.oh, j.ow = g.FanIn(), g.OutH(), g.OutW()
+	j.opos, j.og, j.cg = j.oh*j.ow, g.OutPerGroup(), g.InPerGroup()
+}
+
+// workThreads is threads, or 1 when the call is too small to share.
+func workThreads(products, threads int) int {
+	if products < minParallelProducts {
+		return 1
+	}
+	return threads
+}
+
+// Conv2dData computes the data gradient of the approximate convolution
+// kernel.Conv2d computes (activation codes x N×C×H×W, weight codes w
+// O×C/Groups×KH×KW, grouped and depthwise included) from the output
+// gradient dy (N×O×OutH×OutW), with the table's slope GX in place of the
+// weight's value: input position p of channel c receives, from every output
+// (o, position) whose receptive field reads p through weight tap (c', ky,
+// kx),
+//
+//	dy·sw_o·(GX[x_p][w[o][c'][ky][kx]] − zw_o)
+//
+// with the scales and zero points of q (nil: 1 and 0). It returns what
+// Conv2dDataRef returns up to float32 rounding, the same bits for every
+// thread count (threads <= 0: one per core). Buffers may be longer than
+// needed; only dx[:N*C*H*W] is written.
+func Conv2dData(dx, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q *Quant, threads int) error {
+	if err := checkConv("Conv2dData", dx, g.XLen(), "N*C*H*W", dy, x, w, g, t != nil); err != nil {
+		return err
+	}
+	j := convJobs.Get().(*convJob)
+	defer j.put()
+	p, err := resolve(q, g.O, j.sw, j.zw)
+	j.sw, j.zw = p.sw, p.zw
+	if err != nil {
+		return err
+	}
+	j.setup(t, p, g, dx, dy, x, w)
+	// Weights per group, tap-major: wT[(grp*k+l)*og+o'] = w[(grp*og+o')*k+l].
+	j.wT = grow(j.wT, g.WLen())
+	for grp := 0; grp < g.Groups; grp++ {
+		transposeBytes(j.wT[grp*j.k*j.og:], w[grp*j.og*j.k:], j.og, j.k)
+	}
+	j.rowTaps, j.rowAt = reach(j.rowTaps, j.rowAt, g.H, g.KH, j.oh, g.StrideH, g.PadH, g.DilH)
+	j.colTaps, j.colAt = reach(j.colTaps, j.colAt, g.W, g.KW, j.ow, g.StrideW, g.PadW, g.DilW)
+	tasks := g.N * g.Groups
+	parallel.RunParts(tasks, tasks, workThreads(g.YLen()*j.k, threads), (*convData)(j))
+	return nil
+}
+
+// reach lists, for each of size input rows (or columns), the kernel taps
+// that reach it and the output rows they reach it from, in tap order.
+func reach(taps []tap, at []int32, size, kernelSize, outSize, stride, pad, dil int) ([]tap, []int32) {
+	taps = taps[:0]
+	at = grow(at, size+1)
+	for i := 0; i < size; i++ {
+		at[i] = int32(len(taps))
+		for kk := 0; kk < kernelSize; kk++ {
+			// Output o reads input o*stride - pad + kk*dil.
+			t := i + pad - kk*dil
+			if t < 0 || t%stride != 0 || t/stride >= outSize {
+				continue
+			}
+			taps = append(taps, tap{k: int32(kk), o: int32(t / stride)})
+		}
+	}
+	at[size] = int32(len(taps))
+	return taps, at
+}
+
+type convData convJob
+
+// Run computes tasks [lo, hi): task n*Groups+grp is image n, group grp.
+func (j *convData) Run(_, lo, hi int) {
+	s := convScratches.Get().(*convScratch)
+	for task := lo; task < hi; task++ {
+		j.task(s, task/j.g.Groups, task%j.g.Groups)
+	}
+	convScratches.Put(s)
+}
+
+func (j *convData) task(s *convScratch, n, grp int) {
+	g := &j.g
+	og, opos, k := j.og, j.opos, j.k
+	// The image's output gradient, position-major and scaled per channel,
+	// and the zero points' share per position.
+	s.dT = grow(s.dT, opos*og)
+	s.corr = grow(s.corr, opos)
+	for oo := 0; oo < og; oo++ {
+		o := grp*og + oo
+		sw := j.p.scale(o)
+		plane := j.dy[(n*g.O+o)*opos:][:opos]
+		for q, d := range plane {
+			s.dT[q*og+oo] = float32(float64(d) * sw)
+		}
+	}
+	for q := 0; q < opos; q++ {
+		var c float64
+		for oo, d := range s.dT[q*og : (q+1)*og] {
+			c += float64(d) * j.p.zero(grp*og+oo)
+		}
+		s.corr[q] = c
+	}
+	wT := j.wT[grp*k*og:][:k*og]
+	hw := g.H * g.W
+	for c := 0; c < j.cg; c++ {
+		ci := grp*j.cg + c
+		xs := j.x[(n*g.C+ci)*hw:][:hw]
+		out := j.out[(n*g.C+ci)*hw:][:hw]
+		for iy := 0; iy < g.H; iy++ {
+			rows := j.rowTaps[j.rowAt[iy]:j.rowAt[iy+1]]
+			for ix := 0; ix < g.W; ix++ {
+				cols := j.colTaps[j.colAt[ix]:j.colAt[ix+1]]
+				row := &j.t.gx[xs[iy*g.W+ix]]
+				var sum float64
+				for _, r := range rows {
+					lrow := (c*g.KH + int(r.k)) * g.KW
+					qrow := int(r.o) * j.ow
+					for _, cl := range cols {
+						l, q := lrow+int(cl.k), qrow+int(cl.o)
+						sum += float64(dot(s.dT[q*og:(q+1)*og], wT[l*og:(l+1)*og], row)) - s.corr[q]
+					}
+				}
+				out[iy*g.W+ix] = float32(sum)
+			}
+		}
+	}
+}
+
+// Conv2dWeight computes the weight gradient of the convolution
+// Conv2dData differentiates, with the table's slope GW in place of the
+// activation's value: weight tap (c, ky, kx) of output channel o receives,
+// over every image and output position,
+//
+//	sx·dy·(GW[a][w[o][c][ky][kx]] − zx)
+//
+// where a is the activation code the tap reads there, and outside the input
+// the code of q's activation zero point (what the forward pass reads). dw
+// has the layout of w. Threads and buffers as Conv2dData.
+func Conv2dWeight(dw, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q *Quant, threads int) error {
+	if err := checkConv("Conv2dWeight", dw, g.WLen(), "O*(C/Groups)*KH*KW", dy, x, w, g, t != nil); err != nil {
+		return err
+	}
+	j := convJobs.Get().(*convJob)
+	defer j.put()
+	p, err := resolve(q, g.O, j.sw, j.zw)
+	j.sw, j.zw = p.sw, p.zw
+	if err != nil {
+		return err
+	}
+	j.setup(t, p, g, dw, dy, x, w)
+	threads = workThreads(g.YLen()*j.k, threads)
+	// About four tasks per thread: each rebuilds the column panels of its
+	// group, which costs a gather-dot per output channel of the task.
+	per := max(1, min(j.og, ceilDiv(4*parallel.Threads(threads), g.Groups)))
+	j.ochunk = ceilDiv(j.og, per)
+	j.chunks = ceilDiv(j.og, j.ochunk)
+	tasks := g.Groups * j.chunks
+	parallel.RunParts(tasks, tasks, threads, (*convWeight)(j))
+	return nil
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+type convWeight convJob
+
+// Run computes tasks [lo, hi): task grp*chunks+c is output channels
+// [c*ochunk, (c+1)*ochunk) of group grp.
+func (j *convWeight) Run(_, lo, hi int) {
+	s := convScratches.Get().(*convScratch)
+	for task := lo; task < hi; task++ {
+		grp, c := task/j.chunks, task%j.chunks
+		o0 := grp*j.og + c*j.ochunk
+		j.task(s, grp, o0, min(o0+j.ochunk, (grp+1)*j.og))
+	}
+	convScratches.Put(s)
+}
+
+func (j *convWeight) task(s *convScratch, grp, o0, o1 int) {
+	g := &j.g
+	k, opos := j.k, j.opos
+	no := o1 - o0
+	s.acc = grow(s.acc, no*k)
+	clear(s.acc)
+	s.sums = grow(s.sums, no)
+	clear(s.sums)
+	s.col = grow(s.col, k*opos)
+	for n := 0; n < g.N; n++ {
+		(*convJob)(j).buildColumns(s.col, n, grp)
+		for oo := 0; oo < no; oo++ {
+			var sum float64
+			for _, d := range j.dy[(n*g.O+o0+oo)*opos:][:opos] {
+				sum += float64(d)
+			}
+			s.sums[oo] += sum
+		}
+		for l := 0; l < k; l++ {
+			col := s.col[l*opos : (l+1)*opos]
+			for oo := 0; oo < no; oo++ {
+				o := o0 + oo
+				plane := j.dy[(n*g.O+o)*opos:][:opos]
+				s.acc[oo*k+l] += float64(dot(plane, col, &j.t.gwT[j.w[o*k+l]]))
+			}
+		}
+	}
+	for oo := 0; oo < no; oo++ {
+		corr := j.p.zx * s.sums[oo]
+		out := j.out[(o0+oo)*k:][:k]
+		for l := range out {
+			out[l] = float32(j.p.sx * (s.acc[oo*k+l] - corr))
+		}
+	}
+}
+
+// buildColumns writes the column panel of image n, group grp into col:
+// row l = (c, ky, kx) holds, for every output position, the activation
+// code tap l reads there, the pad code where it falls outside the input.
+func (j *convJob) buildColumns(col []byte, n, grp int) {
+	g := &j.g
+	pad := j.p.pad
+	ow := j.ow
+	for c := 0; c < j.cg; c++ {
+		plane := j.x[(n*g.C+grp*j.cg+c)*g.H*g.W:][:g.H*g.W]
+		for ky := 0; ky < g.KH; ky++ {
+			for kx := 0; kx < g.KW; kx++ {
+				l := (c*g.KH+ky)*g.KW + kx
+				dst := col[l*j.opos:][:j.opos]
+				// Output columns [lo, hi) read inside the row.
+				ix0 := kx*g.DilW - g.PadW
+				lo := min(ceilDiv(max(-ix0, 0), g.StrideW), ow)
+				hi := lo
+				if last := g.W - 1 - ix0; last >= 0 {
+					hi = min(max(last/g.StrideW+1, lo), ow)
+				}
+				for oy := 0; oy < j.oh; oy++ {
+					seg := dst[oy*ow : (oy+1)*ow]
+					iy := oy*g.StrideH - g.PadH + ky*g.DilH
+					if iy < 0 || iy >= g.H {
+						for i := range seg {
+							seg[i] = pad
+						}
+						continue
+					}
+					xrow := plane[iy*g.W : (iy+1)*g.W]
+					for i := range seg[:lo] {
+						seg[i] = pad
+					}
+					if g.StrideW == 1 {
+						copy(seg[lo:hi], xrow[ix0+lo:])
+					} else {
+						for ox := lo; ox < hi; ox++ {
+							seg[ox] = xrow[ix0+ox*g.StrideW]
+						}
+					}
+					for i := hi; i < ow; i++ {
+						seg[i] = pad
+					}
+				}
+			}
+		}
+	}
+}
