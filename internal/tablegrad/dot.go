@@ -15,9 +15,10 @@ package tablegrad
 // rounded to float32 before it is added (no fused multiply-add), so the
 // pure-Go and vector implementations give the same bits.
 
-// dotBlocks, when the CPU has a vector implementation, adds the terms of
-// the first 8*blocks entries to the eight lanes in acc.
-var dotBlocks func(d *float32, idx *byte, row *[256]float32, blocks int, acc *[8]float32)
+// useVector selects the vector implementation, dotBlocksVector, which adds
+// the terms of the first 8*blocks entries to the eight lanes in acc. It is
+// set when the CPU has one; tests clear it to force the pure-Go loop.
+var useVector = hasVector
 
 // dot returns Σ_t d[t]·row[idx[t]] over t < len(d), in the order above.
 // idx must hold at least len(d) codes.
@@ -26,9 +27,9 @@ func dot(d []float32, idx []byte, row *[256]float32) float32 {
 	idx = idx[:n]
 	var a0, a1, a2, a3, a4, a5, a6, a7 float32
 	t := 0
-	if dotBlocks != nil && n >= 8 {
+	if useVector && n >= 8 {
 		var acc [8]float32
-		dotBlocks(&d[0], &idx[0], row, n/8, &acc)
+		dotBlocksVector(&d[0], &idx[0], row, n/8, &acc)
 		a0, a1, a2, a3, a4, a5, a6, a7 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
 		t = n &^ 7
 	}
