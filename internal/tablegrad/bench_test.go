@@ -2,7 +2,6 @@ package tablegrad
 
 import (
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/goapprox/goapprox/internal/cputime"
@@ -14,8 +13,8 @@ import (
 // LUT kernel of the same shape (kernel.GEMM, kernel.Conv2d), in one run so
 // that they share the machine's load. They report products per second as
 // Gprod/s (each call touches every product of the layer once) and the CPU
-// time per call as cpu-ms/op. A /1thread suffix pins one thread; a /go
-// suffix forces the pure-Go gather-dot.
+// time per call as cpu-ms/op. A /1thread suffix pins one thread. "both" is
+// the fused pass that computes the two gradients together.
 
 // benchGradients are the slopes of a made-up non-linear table, smoothed:
 // the kernels do not depend on the values.
@@ -44,14 +43,10 @@ func benchRun(b *testing.B, products int, f func() error) {
 	cputime.Report(b, cpu)
 }
 
-// variants runs f on every core, on one thread, and with the pure-Go
-// gather-dot.
+// variants runs f on every core and on one thread.
 func variants(b *testing.B, name string, f func(b *testing.B, threads int)) {
 	b.Run(name, func(b *testing.B) { f(b, 0) })
 	b.Run(name+"/1thread", func(b *testing.B) { f(b, 1) })
-	if useVector && !strings.Contains(name, "forward") {
-		b.Run(name+"/go", func(b *testing.B) { forceGo(func() { f(b, 0) }) })
-	}
 }
 
 // BenchmarkGEMM: LeNet-5's fc1 at batch 64 (400 -> 120).
@@ -71,6 +66,9 @@ func BenchmarkGEMM(b *testing.B) {
 	})
 	variants(b, "lenet5-fc1/weight", func(b *testing.B, threads int) {
 		benchRun(b, m*n*k, func() error { return GEMMWeight(dw, dy, x, w, m, n, k, false, t, q, threads) })
+	})
+	variants(b, "lenet5-fc1/both", func(b *testing.B, threads int) {
+		benchRun(b, m*n*k, func() error { return GEMMBoth(dx, dw, dy, x, w, m, n, k, false, t, q, threads) })
 	})
 }
 
@@ -105,6 +103,9 @@ func BenchmarkConv2d(b *testing.B) {
 		})
 		variants(b, c.name+"/weight", func(b *testing.B, threads int) {
 			benchRun(b, products, func() error { return Conv2dWeight(dw, dy, x, w, g, t, q, threads) })
+		})
+		variants(b, c.name+"/both", func(b *testing.B, threads int) {
+			benchRun(b, products, func() error { return Conv2dBoth(dx, dw, dy, x, w, g, t, q, threads) })
 		})
 	}
 }

@@ -46,8 +46,14 @@ type convJob struct {
 	wT               []byte
 	rowTaps, colTaps []tap
 	rowAt, colAt     []int32 // taps of row iy are rowTaps[rowAt[iy]:rowAt[iy+1]]
-	// Weight gradient: output channels per task.
+	runs             bool    // kernel columns reversed in wT (see prepareData)
+	// Weight gradient: output channels per task. Fused: image chunks,
+	// and per task the weight-gradient sums (acc), the padding's shares and
+	// the per-channel sums of dy (see Conv2dBoth).
 	ochunk, chunks int
+	dw             []float32
+	acc            []float32
+	padSum, colSum []float64
 
 	sw, zw []float64
 }
@@ -66,12 +72,14 @@ type convScratch struct {
 	col  []byte    // weight gradient: column panel of one image and group
 	acc  []float64 // weight gradient: the task's sums, channel-major
 	sums []float64 // weight gradient: per channel, Σ dy
+	// fused: 2-D prefix sums of one channel's output gradient
+	prefix []float64
 }
 
 var convScratches = sync.Pool{New: func() any { return new(convScratch) }}
 
 func (j *convJob) put() {
-	j.t, j.out, j.dy, j.x, j.w = nil, nil, nil, nil, nil
+	j.t, j.out, j.dy, j.x, j.w, j.dw = nil, nil, nil, nil, nil, nil
 	convJobs.Put(j)
 }
 
@@ -115,16 +123,99 @@ func Conv2dData(dx, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q *
 		return err
 	}
 	j.setup(t, p, g, dx, dy, x, w)
-	// Weights per group, tap-major: wT[(grp*k+l)*og+o'] = w[(grp*og+o')*k+l].
-	j.wT = grow(j.wT, g.WLen())
-	for grp := 0; grp < g.Groups; grp++ {
-		transposeBytes(j.wT[grp*j.k*j.og:], w[grp*j.og*j.k:], j.og, j.k)
-	}
-	j.rowTaps, j.rowAt = reach(j.rowTaps, j.rowAt, g.H, g.KH, j.oh, g.StrideH, g.PadH, g.DilH)
-	j.colTaps, j.colAt = reach(j.colTaps, j.colAt, g.W, g.KW, j.ow, g.StrideW, g.PadW, g.DilW)
+	j.prepareData()
 	tasks := g.N * g.Groups
 	parallel.RunParts(tasks, tasks, workThreads(g.YLen()*j.k, threads), (*convData)(j))
 	return nil
+}
+
+// prepareData lays out the weights and tap lists the data gradient's walk
+// reads: per group, tap-major weights (og output channels per tap), and
+// per input row and column the taps that reach it.
+//
+// With unit stride and dilation along the width, the taps that reach an
+// input column reach consecutive output columns, in descending kernel
+// column order; the weights are then stored with the kernel columns
+// reversed, so that all of a kernel row's taps at an input position are one
+// run of (kernel column, channel) pairs in both the weights and the
+// position-major output gradient: one gather-dot of KW·og terms instead of
+// KW of og.
+func (j *convJob) prepareData() {
+	g := &j.g
+	k, og := j.k, j.og
+	j.runs = g.StrideW == 1 && g.DilW == 1
+	j.wT = grow(j.wT, g.WLen())
+	for grp := 0; grp < g.Groups; grp++ {
+		for oo := 0; oo < og; oo++ {
+			for l, b := range j.w[(grp*og+oo)*k:][:k] {
+				j.wT[(grp*k+j.tapAt(l))*og+oo] = b
+			}
+		}
+	}
+	j.rowTaps, j.rowAt = reach(j.rowTaps, j.rowAt, g.H, g.KH, j.oh, g.StrideH, g.PadH, g.DilH)
+	j.colTaps, j.colAt = reach(j.colTaps, j.colAt, g.W, g.KW, j.ow, g.StrideW, g.PadW, g.DilW)
+}
+
+// tapAt is where the data gradient's layout (prepareData) keeps tap l =
+// (c, ky, kx).
+func (j *convJob) tapAt(l int) int {
+	if !j.runs {
+		return l
+	}
+	kx := l % j.g.KW
+	return l - kx + j.g.KW - 1 - kx
+}
+
+// pixel returns the data gradient at an input position of channel c (its
+// index in the group) whose code is a, reached by the taps rows × cols,
+// from the image's position-major output gradient in s and the group's
+// weights wT. With acc it also adds each product's weight-gradient term
+// there (tap-major as wT).
+func (j *convJob) pixel(s *convScratch, wT []byte, c int, a byte, rows, cols []tap, acc []float32) float64 {
+	if len(cols) == 0 {
+		return 0
+	}
+	g := &j.g
+	og := j.og
+	var sum float64
+	if j.runs {
+		// The taps of a kernel row: kernel columns cols[n-1].k down to
+		// cols[0].k, output columns from cols[n-1].o up.
+		last := cols[len(cols)-1]
+		kr, ox, cnt := g.KW-1-int(last.k), int(last.o), len(cols)
+		for _, r := range rows {
+			l := (c*g.KH+int(r.k))*g.KW + kr
+			q := int(r.o)*j.ow + ox
+			d, ws := s.dT[q*og:(q+cnt)*og], wT[l*og:(l+cnt)*og]
+			var v float32
+			if acc != nil {
+				v = dotAxpy(d, ws, &j.t.gxw[a], acc[l*og:(l+cnt)*og])
+			} else {
+				v = dot(d, ws, &j.t.gx[a])
+			}
+			sum += float64(v)
+			for _, cr := range s.corr[q : q+cnt] {
+				sum -= cr
+			}
+		}
+		return sum
+	}
+	for _, r := range rows {
+		lrow := (c*g.KH + int(r.k)) * g.KW
+		qrow := int(r.o) * j.ow
+		for _, cl := range cols {
+			l, q := lrow+int(cl.k), qrow+int(cl.o)
+			d, ws := s.dT[q*og:(q+1)*og], wT[l*og:(l+1)*og]
+			var v float32
+			if acc != nil {
+				v = dotAxpy(d, ws, &j.t.gxw[a], acc[l*og:(l+1)*og])
+			} else {
+				v = dot(d, ws, &j.t.gx[a])
+			}
+			sum += float64(v) - s.corr[q]
+		}
+	}
+	return sum
 }
 
 // reach lists, for each of size input rows (or columns), the kernel taps
@@ -160,26 +251,8 @@ func (j *convData) Run(_, lo, hi int) {
 
 func (j *convData) task(s *convScratch, n, grp int) {
 	g := &j.g
-	og, opos, k := j.og, j.opos, j.k
-	// The image's output gradient, position-major and scaled per channel,
-	// and the zero points' share per position.
-	s.dT = grow(s.dT, opos*og)
-	s.corr = grow(s.corr, opos)
-	for oo := 0; oo < og; oo++ {
-		o := grp*og + oo
-		sw := j.p.scale(o)
-		plane := j.dy[(n*g.O+o)*opos:][:opos]
-		for q, d := range plane {
-			s.dT[q*og+oo] = float32(float64(d) * sw)
-		}
-	}
-	for q := 0; q < opos; q++ {
-		var c float64
-		for oo, d := range s.dT[q*og : (q+1)*og] {
-			c += float64(d) * j.p.zero(grp*og+oo)
-		}
-		s.corr[q] = c
-	}
+	og, k := j.og, j.k
+	j.gradientPositions(s, n, grp)
 	wT := j.wT[grp*k*og:][:k*og]
 	hw := g.H * g.W
 	for c := 0; c < j.cg; c++ {
@@ -190,17 +263,7 @@ func (j *convData) task(s *convScratch, n, grp int) {
 			rows := j.rowTaps[j.rowAt[iy]:j.rowAt[iy+1]]
 			for ix := 0; ix < g.W; ix++ {
 				cols := j.colTaps[j.colAt[ix]:j.colAt[ix+1]]
-				row := &j.t.gx[xs[iy*g.W+ix]]
-				var sum float64
-				for _, r := range rows {
-					lrow := (c*g.KH + int(r.k)) * g.KW
-					qrow := int(r.o) * j.ow
-					for _, cl := range cols {
-						l, q := lrow+int(cl.k), qrow+int(cl.o)
-						sum += float64(dot(s.dT[q*og:(q+1)*og], wT[l*og:(l+1)*og], row)) - s.corr[q]
-					}
-				}
-				out[iy*g.W+ix] = float32(sum)
+				out[iy*g.W+ix] = float32((*convJob)(j).pixel(s, wT, c, xs[iy*g.W+ix], rows, cols, nil))
 			}
 		}
 	}

@@ -112,16 +112,11 @@ func TestConvExactTableIsStraightThrough(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantX, wantW, magX, magW := stConv(dy, x, w, g, s, q)
-			for i := range dx {
-				if !closeTo(float64(dx[i]), wantX[i], magX[i], 1e-6) {
-					t.Fatalf("%v %s: dx[%d] = %v, straight-through %v", s, c.name, i, dx[i], wantX[i])
-				}
+			check(t, fmt.Sprintf("%v %s", s, c.name), dx, dw, wantX, wantW, magX, magW)
+			if err := Conv2dBoth(dx, dw, dy, x, w, g, tab, q, 0); err != nil {
+				t.Fatal(err)
 			}
-			for i := range dw {
-				if !closeTo(float64(dw[i]), wantW[i], magW[i], 1e-6) {
-					t.Fatalf("%v %s: dw[%d] = %v, straight-through %v", s, c.name, i, dw[i], wantW[i])
-				}
-			}
+			check(t, fmt.Sprintf("%v %s fused", s, c.name), dx, dw, wantX, wantW, magX, magW)
 		}
 	}
 }
@@ -167,7 +162,7 @@ func convMagnitudes(gr *lut.Gradients, dy []float32, x, w []byte, g kernel.ConvG
 // kind of convolution, with and without quantization parameters (the
 // padding then reads a non-zero code); the fast kernels agree with the
 // references within float32 rounding and give the same bits on 1, 2 and 3
-// threads and with the pure-Go gather-dot.
+// threads.
 func TestConvMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	grads := []*lut.Gradients{randomGradients(rng), mustGradient(t, nonLinearTable(t, allSigns[2]), 4)}
@@ -186,14 +181,21 @@ func TestConvMatchesReference(t *testing.T) {
 					t.Fatal(err)
 				}
 				magX, magW := convMagnitudes(gr, dy, x, w, g, q)
-				var firstX, firstW []float32
-				run := func(label string, threads int) {
+				first := map[bool][2][]float32{}
+				run := func(label string, threads int, fused bool) {
 					dx, dw := make([]float32, g.XLen()), make([]float32, g.WLen())
-					if err := Conv2dData(dx, dy, x, w, g, tab, q, threads); err != nil {
-						t.Fatal(err)
-					}
-					if err := Conv2dWeight(dw, dy, x, w, g, tab, q, threads); err != nil {
-						t.Fatal(err)
+					if fused {
+						label += "/fused"
+						if err := Conv2dBoth(dx, dw, dy, x, w, g, tab, q, threads); err != nil {
+							t.Fatal(err)
+						}
+					} else {
+						if err := Conv2dData(dx, dy, x, w, g, tab, q, threads); err != nil {
+							t.Fatal(err)
+						}
+						if err := Conv2dWeight(dw, dy, x, w, g, tab, q, threads); err != nil {
+							t.Fatal(err)
+						}
 					}
 					for i := range dx {
 						if !closeTo(float64(dx[i]), float64(wantX[i]), magX[i], 1e-5) {
@@ -205,10 +207,12 @@ func TestConvMatchesReference(t *testing.T) {
 							t.Fatalf("%s %s: dw[%d] = %v, reference %v", name, label, i, dw[i], wantW[i])
 						}
 					}
-					if firstX == nil {
-						firstX, firstW = dx, dw
+					f, ok := first[fused]
+					if !ok {
+						first[fused] = [2][]float32{dx, dw}
 						return
 					}
+					firstX, firstW := f[0], f[1]
 					if i := sameBits(dx, firstX); i >= 0 {
 						t.Fatalf("%s %s: dx[%d] = %v, but %v on one thread", name, label, i, dx[i], firstX[i])
 					}
@@ -216,10 +220,11 @@ func TestConvMatchesReference(t *testing.T) {
 						t.Fatalf("%s %s: dw[%d] = %v, but %v on one thread", name, label, i, dw[i], firstW[i])
 					}
 				}
-				for _, threads := range []int{1, 2, 3} {
-					run(fmt.Sprintf("threads=%d", threads), threads)
+				for _, fused := range []bool{false, true} {
+					for _, threads := range []int{1, 2, 3} {
+						run(fmt.Sprintf("threads=%d", threads), threads, fused)
+					}
 				}
-				forceGo(func() { run("pure Go", 2) })
 			}
 		}
 	}

@@ -7,18 +7,14 @@ package tablegrad
 // holds the codes that vary. The row is 1 KiB and stays in L1 for the whole
 // sum, d and idx are read contiguously, and the 256 KiB table stays in L2.
 //
-// The sum has one fixed order, whatever the thread count or
-// implementation: eight lanes, lane u taking the terms t ≡ u (mod 8) in
-// order (the tail's terms go to lanes 0, 1, ... after the last whole
-// block), then the lanes added pairwise as (((0+4)+(2+6))+((1+5)+(3+7))),
-// which is how the vector implementation folds a register. Each product is
-// rounded to float32 before it is added (no fused multiply-add), so the
-// pure-Go and vector implementations give the same bits.
-
-// useVector selects the vector implementation, dotBlocksVector, which adds
-// the terms of the first 8*blocks entries to the eight lanes in acc. It is
-// set when the CPU has one; tests clear it to force the pure-Go loop.
-var useVector = hasVector
+// The sum has one fixed order, whatever the thread count: eight lanes,
+// lane u taking the terms t ≡ u (mod 8) in order (the tail's terms go to
+// lanes 0, 1, ... after the last whole block), then the lanes added
+// pairwise as (((0+4)+(2+6))+((1+5)+(3+7))), the fold of an eight-lane
+// vector register. Each product is rounded to float32 before it is added
+// (no fused multiply-add), so a vector implementation can give the same
+// bits. (AVX2's VGATHERDPS gave no speed over these scalar loads on the
+// AMD EPYC the kernels were tuned on, so there is none.)
 
 // dot returns Σ_t d[t]·row[idx[t]] over t < len(d), in the order above.
 // idx must hold at least len(d) codes.
@@ -27,12 +23,6 @@ func dot(d []float32, idx []byte, row *[256]float32) float32 {
 	idx = idx[:n]
 	var a0, a1, a2, a3, a4, a5, a6, a7 float32
 	t := 0
-	if useVector && n >= 8 {
-		var acc [8]float32
-		dotBlocksVector(&d[0], &idx[0], row, n/8, &acc)
-		a0, a1, a2, a3, a4, a5, a6, a7 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
-		t = n &^ 7
-	}
 	for ; t+8 <= n; t += 8 {
 		dd := d[t : t+8 : t+8]
 		ii := idx[t : t+8 : t+8]
@@ -68,4 +58,43 @@ func dot(d []float32, idx []byte, row *[256]float32) float32 {
 		}
 	}
 	return ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))
+}
+
+// dotAxpy is the fused kernels' step: it returns Σ_t d[t]·row[idx[t]][0],
+// in four lanes (lane u the terms t ≡ u mod 4, added as (0+2)+(1+3)), and
+// adds d[t]·row[idx[t]][1] to acc[t]. Both slopes of a product come from
+// one row of pairs, and each code and gradient value is read once for both.
+func dotAxpy(d []float32, idx []byte, row *[256][2]float32, acc []float32) float32 {
+	n := len(d)
+	idx, acc = idx[:n], acc[:n]
+	var a0, a1, a2, a3 float32
+	t := 0
+	for ; t+4 <= n; t += 4 {
+		dd := d[t : t+4 : t+4]
+		ii := idx[t : t+4 : t+4]
+		aa := acc[t : t+4 : t+4]
+		p0, p1, p2, p3 := &row[ii[0]], &row[ii[1]], &row[ii[2]], &row[ii[3]]
+		a0 += float32(dd[0] * p0[0])
+		a1 += float32(dd[1] * p1[0])
+		a2 += float32(dd[2] * p2[0])
+		a3 += float32(dd[3] * p3[0])
+		aa[0] += float32(dd[0] * p0[1])
+		aa[1] += float32(dd[1] * p1[1])
+		aa[2] += float32(dd[2] * p2[1])
+		aa[3] += float32(dd[3] * p3[1])
+	}
+	for u := 0; t < n; t, u = t+1, u+1 {
+		p := &row[idx[t]]
+		v := float32(d[t] * p[0])
+		switch u {
+		case 0:
+			a0 += v
+		case 1:
+			a1 += v
+		default:
+			a2 += v
+		}
+		acc[t] += float32(d[t] * p[1])
+	}
+	return (a0 + a2) + (a1 + a3)
 }

@@ -38,6 +38,13 @@ type gemmJob struct {
 	dyT    []float32   // weight gradient: dy transposed (n×m)
 	rows   [][]float32 // data gradient: per part, one row of dy scaled per output
 	sw, zw []float64   // the memory of p's slices
+
+	// GEMMBoth: the weight gradient's destination, its sums (k×n), the
+	// per-row zero-point shares of dx and per-output sums of scaled dy.
+	dw      []float32
+	acc     []float32
+	rowCorr []float64
+	colSum  []float64
 }
 
 var gemmJobs = sync.Pool{New: func() any { return new(gemmJob) }}
@@ -46,7 +53,7 @@ func getGEMMJob() *gemmJob { return gemmJobs.Get().(*gemmJob) }
 
 // put clears the job's references to the caller's data and pools it.
 func (j *gemmJob) put() {
-	j.t, j.out, j.dy, j.x, j.w = nil, nil, nil, nil, nil
+	j.t, j.out, j.dy, j.x, j.w, j.dw = nil, nil, nil, nil, nil, nil
 	gemmJobs.Put(j)
 }
 

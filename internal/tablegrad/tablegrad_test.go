@@ -94,14 +94,6 @@ func sameBits(a, b []float32) int {
 	return -1
 }
 
-// forceGo runs f with the pure-Go gather-dot.
-func forceGo(f func()) {
-	saved := useVector
-	useVector = false
-	defer func() { useVector = saved }()
-	f()
-}
-
 // TestGEMMByHand: one input, two outputs, slopes set by hand.
 //
 //	dx = 2·0.5·(1.5−1) + 3·2·(−4−(−2)) = 0.5 − 12 = −11.5
@@ -189,17 +181,28 @@ func TestGEMMExactTableIsStraightThrough(t *testing.T) {
 					t.Fatal(err)
 				}
 				wantX, wantW, magX, magW := stGEMM(dy, x, w, m, n, k, s, q)
-				for i := range dx {
-					if !closeTo(float64(dx[i]), wantX[i], magX[i], 1e-6) {
-						t.Fatalf("%v H=%d %v: dx[%d] = %v, straight-through %v", s, h, sz, i, dx[i], wantX[i])
-					}
+				check(t, fmt.Sprintf("%v H=%d %v", s, h, sz), dx, dw, wantX, wantW, magX, magW)
+				if err := GEMMBoth(dx, dw, dy, x, w, m, n, k, false, tab, q, 0); err != nil {
+					t.Fatal(err)
 				}
-				for i := range dw {
-					if !closeTo(float64(dw[i]), wantW[i], magW[i], 1e-6) {
-						t.Fatalf("%v H=%d %v: dw[%d] = %v, straight-through %v", s, h, sz, i, dw[i], wantW[i])
-					}
-				}
+				check(t, fmt.Sprintf("%v H=%d %v fused", s, h, sz), dx, dw, wantX, wantW, magX, magW)
 			}
+		}
+	}
+}
+
+// check compares gradients with the straight-through ones within 1e-6 of
+// the magnitudes of their terms.
+func check(t *testing.T, name string, dx, dw []float32, wantX, wantW, magX, magW []float64) {
+	t.Helper()
+	for i := range dx {
+		if !closeTo(float64(dx[i]), wantX[i], magX[i], 1e-6) {
+			t.Fatalf("%s: dx[%d] = %v, straight-through %v", name, i, dx[i], wantX[i])
+		}
+	}
+	for i := range dw {
+		if !closeTo(float64(dw[i]), wantW[i], magW[i], 1e-6) {
+			t.Fatalf("%s: dw[%d] = %v, straight-through %v", name, i, dw[i], wantW[i])
 		}
 	}
 }
@@ -225,8 +228,7 @@ func gemmMagnitudes(g *lut.Gradients, dy []float32, x, w []byte, m, n, k int, q 
 // TestGEMMMatchesReference: random and made-up non-linear slopes on odd
 // shapes, with and without quantization parameters, both weight layouts;
 // the fast kernels agree with the references within float32 rounding and
-// give the same bits on 1, 2 and 3 threads and with the pure-Go
-// gather-dot.
+// give the same bits on 1, 2 and 3 threads.
 func TestGEMMMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	grads := []*lut.Gradients{
@@ -254,17 +256,27 @@ func TestGEMMMatchesReference(t *testing.T) {
 					t.Fatal(err)
 				}
 				magX, magW := gemmMagnitudes(g, dy, x, w, m, n, k, q)
-				var firstX, firstW, firstWT []float32
-				run := func(label string, threads int) {
+				first := map[bool][3][]float32{}
+				run := func(label string, threads int, fused bool) {
 					dx, dw, dwT := make([]float32, m*k), make([]float32, n*k), make([]float32, n*k)
-					if err := GEMMData(dx, dy, x, w, m, n, k, tab, q, threads); err != nil {
-						t.Fatal(err)
-					}
-					if err := GEMMWeight(dw, dy, x, w, m, n, k, false, tab, q, threads); err != nil {
-						t.Fatal(err)
-					}
-					if err := GEMMWeight(dwT, dy, x, w, m, n, k, true, tab, q, threads); err != nil {
-						t.Fatal(err)
+					if fused {
+						label += "/fused"
+						if err := GEMMBoth(dx, dw, dy, x, w, m, n, k, false, tab, q, threads); err != nil {
+							t.Fatal(err)
+						}
+						if err := GEMMBoth(make([]float32, m*k), dwT, dy, x, w, m, n, k, true, tab, q, threads); err != nil {
+							t.Fatal(err)
+						}
+					} else {
+						if err := GEMMData(dx, dy, x, w, m, n, k, tab, q, threads); err != nil {
+							t.Fatal(err)
+						}
+						if err := GEMMWeight(dw, dy, x, w, m, n, k, false, tab, q, threads); err != nil {
+							t.Fatal(err)
+						}
+						if err := GEMMWeight(dwT, dy, x, w, m, n, k, true, tab, q, threads); err != nil {
+							t.Fatal(err)
+						}
 					}
 					for i := range dx {
 						if !closeTo(float64(dx[i]), float64(wantX[i]), magX[i], 1e-5) {
@@ -281,10 +293,12 @@ func TestGEMMMatchesReference(t *testing.T) {
 							}
 						}
 					}
-					if firstX == nil {
-						firstX, firstW, firstWT = dx, dw, dwT
+					f, ok := first[fused]
+					if !ok {
+						first[fused] = [3][]float32{dx, dw, dwT}
 						return
 					}
+					firstX, firstW, firstWT := f[0], f[1], f[2]
 					if i := sameBits(dx, firstX); i >= 0 {
 						t.Fatalf("%s %s: dx[%d] = %v, but %v on one thread", name, label, i, dx[i], firstX[i])
 					}
@@ -295,18 +309,18 @@ func TestGEMMMatchesReference(t *testing.T) {
 						t.Fatalf("%s %s: in×out dw[%d] = %v, but %v on one thread", name, label, i, dwT[i], firstWT[i])
 					}
 				}
-				for _, threads := range []int{1, 2, 3} {
-					run(fmt.Sprintf("threads=%d", threads), threads)
+				for _, fused := range []bool{false, true} {
+					for _, threads := range []int{1, 2, 3} {
+						run(fmt.Sprintf("threads=%d", threads), threads, fused)
+					}
 				}
-				forceGo(func() { run("pure Go", 2) })
 			}
 		}
 	}
 }
 
 // TestDot: the gather-dot of every length from 0 to 70 (whole blocks and
-// tails) with edge codes, against a float64 sum, and bit for bit the same
-// with the vector and the pure-Go implementation.
+// tails) with edge codes, against a float64 sum.
 func TestDot(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	row := new([256]float32)
@@ -320,17 +334,8 @@ func TestDot(t *testing.T) {
 			want += float64(d[i]) * float64(row[idx[i]])
 			mag += math.Abs(float64(d[i]) * float64(row[idx[i]]))
 		}
-		got := dot(d, idx, row)
-		if !closeTo(float64(got), want, mag, 1e-6) {
+		if got := dot(d, idx, row); !closeTo(float64(got), want, mag, 1e-6) {
 			t.Fatalf("n=%d: dot = %v, want %v", n, got, want)
 		}
-		var pure float32
-		forceGo(func() { pure = dot(d, idx, row) })
-		if math.Float32bits(got) != math.Float32bits(pure) {
-			t.Fatalf("n=%d: dot = %v, pure Go %v", n, got, pure)
-		}
-	}
-	if !useVector {
-		t.Log("no vector gather-dot on this CPU: the pure-Go one was tested against itself")
 	}
 }
