@@ -21,7 +21,10 @@
 //   - Conv2dData and Conv2dWeight: a grouped NCHW convolution of any
 //     stride, padding, dilation and group count (depthwise included), with
 //     the geometry and code layouts of kernel.Conv2d; padded positions read
-//     the activation zero point's code, as in the forward pass.
+//     the activation zero point's code, as in the forward pass;
+//   - GEMMBoth and Conv2dBoth: both gradients in one pass over the
+//     products, for a training step that needs both (cheaper than the two
+//     separate calls).
 //
 // A Quant gives the scales and zero points, so the results are the
 // gradients with respect to the real activations and weights, ready for the
