@@ -189,7 +189,7 @@ func (j *convJob) pixel(s *convScratch, wT []byte, c int, a byte, rows, cols []t
 			d, ws := s.dT[q*og:(q+cnt)*og], wT[l*og:(l+cnt)*og]
 			var v float32
 			if acc != nil {
-				v = dotAxpy(d, ws, &j.t.gxw[a], acc[l*og:(l+cnt)*og])
+				v = dotAxpy(d, ws, &j.t.gx[a], &j.t.gw[a], acc[l*og:(l+cnt)*og])
 			} else {
 				v = dot(d, ws, &j.t.gx[a])
 			}
@@ -208,7 +208,7 @@ func (j *convJob) pixel(s *convScratch, wT []byte, c int, a byte, rows, cols []t
 			d, ws := s.dT[q*og:(q+1)*og], wT[l*og:(l+1)*og]
 			var v float32
 			if acc != nil {
-				v = dotAxpy(d, ws, &j.t.gxw[a], acc[l*og:(l+1)*og])
+				v = dotAxpy(d, ws, &j.t.gx[a], &j.t.gw[a], acc[l*og:(l+1)*og])
 			} else {
 				v = dot(d, ws, &j.t.gx[a])
 			}

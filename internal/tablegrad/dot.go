@@ -60,11 +60,12 @@ func dot(d []float32, idx []byte, row *[256]float32) float32 {
 	return ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))
 }
 
-// dotAxpy is the fused kernels' step: it returns Σ_t d[t]·row[idx[t]][0],
+// dotAxpy is the fused kernels' step: it returns Σ_t d[t]·gx[idx[t]],
 // in four lanes (lane u the terms t ≡ u mod 4, added as (0+2)+(1+3)), and
-// adds d[t]·row[idx[t]][1] to acc[t]. Both slopes of a product come from
-// one row of pairs, and each code and gradient value is read once for both.
-func dotAxpy(d []float32, idx []byte, row *[256][2]float32, acc []float32) float32 {
+// adds d[t]·gw[idx[t]] to acc[t]. gx and gw are the two slopes' rows of
+// the same activation code, both in L1; each code and gradient value is
+// read once for both.
+func dotAxpy(d []float32, idx []byte, gx, gw *[256]float32, acc []float32) float32 {
 	n := len(d)
 	idx, acc = idx[:n], acc[:n]
 	var a0, a1, a2, a3 float32
@@ -73,19 +74,20 @@ func dotAxpy(d []float32, idx []byte, row *[256][2]float32, acc []float32) float
 		dd := d[t : t+4 : t+4]
 		ii := idx[t : t+4 : t+4]
 		aa := acc[t : t+4 : t+4]
-		p0, p1, p2, p3 := &row[ii[0]], &row[ii[1]], &row[ii[2]], &row[ii[3]]
-		a0 += float32(dd[0] * p0[0])
-		a1 += float32(dd[1] * p1[0])
-		a2 += float32(dd[2] * p2[0])
-		a3 += float32(dd[3] * p3[0])
-		aa[0] += float32(dd[0] * p0[1])
-		aa[1] += float32(dd[1] * p1[1])
-		aa[2] += float32(dd[2] * p2[1])
-		aa[3] += float32(dd[3] * p3[1])
+		d0, d1, d2, d3 := dd[0], dd[1], dd[2], dd[3]
+		i0, i1, i2, i3 := ii[0], ii[1], ii[2], ii[3]
+		a0 += float32(d0 * gx[i0])
+		a1 += float32(d1 * gx[i1])
+		a2 += float32(d2 * gx[i2])
+		a3 += float32(d3 * gx[i3])
+		aa[0] += float32(d0 * gw[i0])
+		aa[1] += float32(d1 * gw[i1])
+		aa[2] += float32(d2 * gw[i2])
+		aa[3] += float32(d3 * gw[i3])
 	}
 	for u := 0; t < n; t, u = t+1, u+1 {
-		p := &row[idx[t]]
-		v := float32(d[t] * p[0])
+		i := idx[t]
+		v := float32(d[t] * gx[i])
 		switch u {
 		case 0:
 			a0 += v
@@ -94,7 +96,7 @@ func dotAxpy(d []float32, idx []byte, row *[256][2]float32, acc []float32) float
 		default:
 			a2 += v
 		}
-		acc[t] += float32(d[t] * p[1])
+		acc[t] += float32(d[t] * gw[i])
 	}
 	return (a0 + a2) + (a1 + a3)
 }

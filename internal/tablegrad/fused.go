@@ -74,7 +74,7 @@ func (j *gemmBoth) Run(_, lo, hi int) {
 		clear(acc)
 		wl := j.codesT[l*n : (l+1)*n]
 		for i := 0; i < m; i++ {
-			s := dotAxpy(j.dyT[i*n:(i+1)*n], wl, &j.t.gxw[j.x[i*k+l]], acc)
+			s := dotAxpy(j.dyT[i*n:(i+1)*n], wl, &j.t.gx[j.x[i*k+l]], &j.t.gw[j.x[i*k+l]], acc)
 			j.out[i*k+l] = float32(float64(s) - j.rowCorr[i])
 		}
 		for o, v := range acc {

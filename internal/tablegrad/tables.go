@@ -19,10 +19,10 @@ type Tables struct {
 	// weight index b: the weight gradient fixes the weight and gathers
 	// over activations.
 	gwT [256][256]float32
-	// gxw[a][b] holds both slopes at activation index a, weight index b,
-	// side by side: the fused kernels fix the activation code and take
-	// both slopes of each product from one 2 KiB row.
-	gxw [256][256][2]float32
+	// gw[a][b] is the slope along the weight at activation index a,
+	// weight index b: the fused kernels fix the activation code and take
+	// both slopes of each product from the rows gx[a] and gw[a].
+	gw [256][256]float32
 }
 
 // Prepare arranges g for the fast kernels. It copies the slopes, so later
@@ -35,9 +35,9 @@ func Prepare(g *lut.Gradients) *Tables {
 	t := new(Tables)
 	for a := 0; a < 256; a++ {
 		copy(t.gx[a][:], g.X[a<<8:(a+1)<<8])
+		copy(t.gw[a][:], g.W[a<<8:(a+1)<<8])
 		for b := 0; b < 256; b++ {
 			t.gwT[b][a] = g.W[a<<8|b]
-			t.gxw[a][b] = [2]float32{g.X[a<<8|b], g.W[a<<8|b]}
 		}
 	}
 	return t
