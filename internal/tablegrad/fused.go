@@ -7,9 +7,9 @@ import (
 
 // How the fused kernels are fast: a training step needs both gradients,
 // and both visit the same products (x, w, dy). One pass reads each
-// product's codes and output gradient once and takes both slopes from one
-// row of slope pairs (Tables.gxw, fixed by the activation code): the data
-// gradient's sum runs in registers along the pass, the weight gradient's
+// product's codes and output gradient once and takes both slopes from the
+// two 1 KiB rows the activation code fixes (Tables.gx and Tables.gw): the
+// data gradient's sum runs in registers along the pass, the weight gradient's
 // sums are a row of accumulators in L1 (one per output, for the tap or
 // input at hand) that the pass adds to. Summation orders are fixed by the
 // shapes alone (the data gradient as in dotAxpy; the weight gradient over
