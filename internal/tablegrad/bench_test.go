@@ -13,7 +13,8 @@ import (
 // LUT kernel of the same shape (kernel.GEMM, kernel.Conv2d), in one run so
 // that they share the machine's load. They report products per second as
 // Gprod/s (each call touches every product of the layer once) and the CPU
-// time per call as cpu-ms/op. A /1thread suffix pins one thread. "both" is
+// time per call as cpu-ms/op. Calls keep their memory in a Workspace, as
+// a layer does. A /1thread suffix pins one thread. "both" is
 // the fused pass that computes the two gradients together.
 
 // benchGradients are the slopes of a made-up non-linear table, smoothed:
@@ -52,6 +53,7 @@ func variants(b *testing.B, name string, f func(b *testing.B, threads int)) {
 // BenchmarkGEMM: LeNet-5's fc1 at batch 64 (400 -> 120).
 func BenchmarkGEMM(b *testing.B) {
 	t, p := benchGradients(b)
+	ws := new(Workspace)
 	rng := rand.New(rand.NewPCG(1, 1))
 	m, n, k := 64, 120, 400
 	x, w, dy := codes(rng, m*k), codes(rng, n*k), floats(rng, m*n)
@@ -62,13 +64,13 @@ func BenchmarkGEMM(b *testing.B) {
 		benchRun(b, m*n*k, func() error { return kernel.GEMM(acc, x, w, m, n, k, p, threads) })
 	})
 	variants(b, "lenet5-fc1/data", func(b *testing.B, threads int) {
-		benchRun(b, m*n*k, func() error { return GEMMData(dx, dy, x, w, m, n, k, t, q, threads) })
+		benchRun(b, m*n*k, func() error { return GEMMData(dx, dy, x, w, m, n, k, t, q, threads, ws) })
 	})
 	variants(b, "lenet5-fc1/weight", func(b *testing.B, threads int) {
-		benchRun(b, m*n*k, func() error { return GEMMWeight(dw, dy, x, w, m, n, k, false, t, q, threads) })
+		benchRun(b, m*n*k, func() error { return GEMMWeight(dw, dy, x, w, m, n, k, false, t, q, threads, ws) })
 	})
 	variants(b, "lenet5-fc1/both", func(b *testing.B, threads int) {
-		benchRun(b, m*n*k, func() error { return GEMMBoth(dx, dw, dy, x, w, m, n, k, false, t, q, threads) })
+		benchRun(b, m*n*k, func() error { return GEMMBoth(dx, dw, dy, x, w, m, n, k, false, t, q, threads, ws) })
 	})
 }
 
@@ -87,6 +89,7 @@ var benchConvGeoms = []struct {
 // BenchmarkConv2d: the layers of benchConvGeoms.
 func BenchmarkConv2d(b *testing.B) {
 	t, p := benchGradients(b)
+	ws := new(Workspace)
 	rng := rand.New(rand.NewPCG(2, 2))
 	for _, c := range benchConvGeoms {
 		g := c.g
@@ -99,13 +102,13 @@ func BenchmarkConv2d(b *testing.B) {
 			benchRun(b, products, func() error { return kernel.Conv2d(acc, x, w, 3, g, p, threads) })
 		})
 		variants(b, c.name+"/data", func(b *testing.B, threads int) {
-			benchRun(b, products, func() error { return Conv2dData(dx, dy, x, w, g, t, q, threads) })
+			benchRun(b, products, func() error { return Conv2dData(dx, dy, x, w, g, t, q, threads, ws) })
 		})
 		variants(b, c.name+"/weight", func(b *testing.B, threads int) {
-			benchRun(b, products, func() error { return Conv2dWeight(dw, dy, x, w, g, t, q, threads) })
+			benchRun(b, products, func() error { return Conv2dWeight(dw, dy, x, w, g, t, q, threads, ws) })
 		})
 		variants(b, c.name+"/both", func(b *testing.B, threads int) {
-			benchRun(b, products, func() error { return Conv2dBoth(dx, dw, dy, x, w, g, t, q, threads) })
+			benchRun(b, products, func() error { return Conv2dBoth(dx, dw, dy, x, w, g, t, q, threads, ws) })
 		})
 	}
 }

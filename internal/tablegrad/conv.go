@@ -78,10 +78,6 @@ type convScratch struct {
 
 var convScratches = sync.Pool{New: func() any { return new(convScratch) }}
 
-func (j *convJob) put() {
-	j.t, j.out, j.dy, j.x, j.w, j.dw = nil, nil, nil, nil, nil, nil
-	convJobs.Put(j)
-}
 
 func (j *convJob) setup(t *Tables, p params, g kernel.ConvGeom, out, dy []float32, x, w []byte) {
 	j.t, j.p, j.g, j.out, j.dy, j.x, j.w = t, p, g, out, dy, x, w
@@ -111,12 +107,12 @@ func workThreads(products, threads int) int {
 // Conv2dDataRef returns up to float32 rounding, the same bits for every
 // thread count (threads <= 0: one per core). Buffers may be longer than
 // needed; only dx[:N*C*H*W] is written.
-func Conv2dData(dx, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q *Quant, threads int) error {
+func Conv2dData(dx, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q *Quant, threads int, ws *Workspace) error {
 	if err := checkConv("Conv2dData", dx, g.XLen(), "N*C*H*W", dy, x, w, g, t != nil); err != nil {
 		return err
 	}
-	j := convJobs.Get().(*convJob)
-	defer j.put()
+	j := ws.convJob()
+	defer ws.doneConv(j)
 	p, err := resolve(q, g.O, j.sw, j.zw)
 	j.sw, j.zw = p.sw, p.zw
 	if err != nil {
@@ -279,12 +275,12 @@ func (j *convData) task(s *convScratch, n, grp int) {
 // where a is the activation code the tap reads there, and outside the input
 // the code of q's activation zero point (what the forward pass reads). dw
 // has the layout of w. Threads and buffers as Conv2dData.
-func Conv2dWeight(dw, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q *Quant, threads int) error {
+func Conv2dWeight(dw, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q *Quant, threads int, ws *Workspace) error {
 	if err := checkConv("Conv2dWeight", dw, g.WLen(), "O*(C/Groups)*KH*KW", dy, x, w, g, t != nil); err != nil {
 		return err
 	}
-	j := convJobs.Get().(*convJob)
-	defer j.put()
+	j := ws.convJob()
+	defer ws.doneConv(j)
 	p, err := resolve(q, g.O, j.sw, j.zw)
 	j.sw, j.zw = p.sw, p.zw
 	if err != nil {

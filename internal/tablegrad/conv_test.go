@@ -105,15 +105,15 @@ func TestConvExactTableIsStraightThrough(t *testing.T) {
 				q.XZero = int32(rng.IntN(256))
 			}
 			dx, dw := make([]float32, g.XLen()), make([]float32, g.WLen())
-			if err := Conv2dData(dx, dy, x, w, g, tab, q, 0); err != nil {
+			if err := Conv2dData(dx, dy, x, w, g, tab, q, 0, nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := Conv2dWeight(dw, dy, x, w, g, tab, q, 0); err != nil {
+			if err := Conv2dWeight(dw, dy, x, w, g, tab, q, 0, nil); err != nil {
 				t.Fatal(err)
 			}
 			wantX, wantW, magX, magW := stConv(dy, x, w, g, s, q)
 			check(t, fmt.Sprintf("%v %s", s, c.name), dx, dw, wantX, wantW, magX, magW)
-			if err := Conv2dBoth(dx, dw, dy, x, w, g, tab, q, 0); err != nil {
+			if err := Conv2dBoth(dx, dw, dy, x, w, g, tab, q, 0, nil); err != nil {
 				t.Fatal(err)
 			}
 			check(t, fmt.Sprintf("%v %s fused", s, c.name), dx, dw, wantX, wantW, magX, magW)
@@ -164,6 +164,8 @@ func convMagnitudes(gr *lut.Gradients, dy []float32, x, w []byte, g kernel.ConvG
 // references within float32 rounding and give the same bits on 1, 2 and 3
 // threads.
 func TestConvMatchesReference(t *testing.T) {
+	// One workspace serves every call on two threads, whatever its shape.
+	shared := new(Workspace)
 	rng := rand.New(rand.NewPCG(7, 8))
 	grads := []*lut.Gradients{randomGradients(rng), mustGradient(t, nonLinearTable(t, allSigns[2]), 4)}
 	for gi, gr := range grads {
@@ -183,17 +185,21 @@ func TestConvMatchesReference(t *testing.T) {
 				magX, magW := convMagnitudes(gr, dy, x, w, g, q)
 				first := map[bool][2][]float32{}
 				run := func(label string, threads int, fused bool) {
+					var ws *Workspace
+					if threads == 2 {
+						ws = shared
+					}
 					dx, dw := make([]float32, g.XLen()), make([]float32, g.WLen())
 					if fused {
 						label += "/fused"
-						if err := Conv2dBoth(dx, dw, dy, x, w, g, tab, q, threads); err != nil {
+						if err := Conv2dBoth(dx, dw, dy, x, w, g, tab, q, threads, ws); err != nil {
 							t.Fatal(err)
 						}
 					} else {
-						if err := Conv2dData(dx, dy, x, w, g, tab, q, threads); err != nil {
+						if err := Conv2dData(dx, dy, x, w, g, tab, q, threads, ws); err != nil {
 							t.Fatal(err)
 						}
-						if err := Conv2dWeight(dw, dy, x, w, g, tab, q, threads); err != nil {
+						if err := Conv2dWeight(dw, dy, x, w, g, tab, q, threads, ws); err != nil {
 							t.Fatal(err)
 						}
 					}

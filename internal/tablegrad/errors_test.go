@@ -24,30 +24,30 @@ func TestErrors(t *testing.T) {
 		name, want string
 		err        error
 	}{
-		{"nil tables", "needs gradient tables", GEMMData(dx, dy, x, w, m, n, k, nil, nil, 1)},
+		{"nil tables", "needs gradient tables", GEMMData(dx, dy, x, w, m, n, k, nil, nil, 1, nil)},
 		{"nil gradients", "needs gradient tables", GEMMDataRef(dx, dy, x, w, m, n, k, nil, nil)},
-		{"negative size", "must not be negative", GEMMWeight(dw, dy, x, w, -1, n, k, false, tab, nil, 1)},
-		{"short activations", "activations hold 7 codes", GEMMData(dx, dy, x[:7], w, m, n, k, tab, nil, 1)},
-		{"short weights", "weights hold 11 codes", GEMMWeight(dw, dy, x, w[:11], m, n, k, true, tab, nil, 1)},
-		{"short dy", "output gradient holds 5", GEMMBoth(dx, dw, dy[:5], x, w, m, n, k, false, tab, nil, 1)},
-		{"short dx", "result holds 7 values, need m*k", GEMMData(dx[:7], dy, x, w, m, n, k, tab, nil, 1)},
-		{"short dw", "result holds 11 values, need n*k", GEMMBoth(dx, dw[:11], dy, x, w, m, n, k, false, tab, nil, 1)},
-		{"scale count", "2 weight scales for 3 outputs", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: 1, WScale: []float32{1, 1}, WZero: []int32{0}}, 1)},
-		{"zero point count", "0 weight zero points for 3 outputs", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: 1, WScale: []float32{1}}, 1)},
+		{"negative size", "must not be negative", GEMMWeight(dw, dy, x, w, -1, n, k, false, tab, nil, 1, nil)},
+		{"short activations", "activations hold 7 codes", GEMMData(dx, dy, x[:7], w, m, n, k, tab, nil, 1, nil)},
+		{"short weights", "weights hold 11 codes", GEMMWeight(dw, dy, x, w[:11], m, n, k, true, tab, nil, 1, nil)},
+		{"short dy", "output gradient holds 5", GEMMBoth(dx, dw, dy[:5], x, w, m, n, k, false, tab, nil, 1, nil)},
+		{"short dx", "result holds 7 values, need m*k", GEMMData(dx[:7], dy, x, w, m, n, k, tab, nil, 1, nil)},
+		{"short dw", "result holds 11 values, need n*k", GEMMBoth(dx, dw[:11], dy, x, w, m, n, k, false, tab, nil, 1, nil)},
+		{"scale count", "2 weight scales for 3 outputs", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: 1, WScale: []float32{1, 1}, WZero: []int32{0}}, 1, nil)},
+		{"zero point count", "0 weight zero points for 3 outputs", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: 1, WScale: []float32{1}}, 1, nil)},
 		{"NaN weight scale", "weight scale NaN of output 1", GEMMWeightRef(dw, dy, x, w, m, n, k, false, g, &Quant{XScale: 1, WScale: []float32{1, float32(math.NaN()), 1}, WZero: []int32{0}})},
-		{"zero activation scale", "activation scale 0 must be positive", GEMMWeight(dw, dy, x, w, m, n, k, false, tab, &Quant{WScale: []float32{1}, WZero: []int32{0}}, 1)},
-		{"infinite activation scale", "must be positive and finite", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: float32(math.Inf(1)), WScale: []float32{1}, WZero: []int32{0}}, 1)},
-		{"activation zero point", "activation zero point 300 is not an 8-bit code", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: 1, XZero: 300, WScale: []float32{1}, WZero: []int32{0}}, 1)},
-		{"weight zero point", "weight zero point -129 of output 0", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: 1, WScale: []float32{1}, WZero: []int32{-129}}, 1)},
-		{"conv nil tables", "needs gradient tables", Conv2dData(cdx, cdy, cx, cw, conv, nil, good, 1)},
-		{"conv geometry", "groups = 2 must divide", Conv2dWeight(cdw, cdy, cx, cw, geom(1, 3, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 2), tab, good, 1)},
-		{"conv kernel too big", "does not fit the padded", Conv2dBoth(cdx, cdw, cdy, cx, cw, geom(1, 2, 2, 2, 3, 5, 5, 1, 1, 1, 1, 1, 1, 1), tab, good, 1)},
+		{"zero activation scale", "activation scale 0 must be positive", GEMMWeight(dw, dy, x, w, m, n, k, false, tab, &Quant{WScale: []float32{1}, WZero: []int32{0}}, 1, nil)},
+		{"infinite activation scale", "must be positive and finite", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: float32(math.Inf(1)), WScale: []float32{1}, WZero: []int32{0}}, 1, nil)},
+		{"activation zero point", "activation zero point 300 is not an 8-bit code", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: 1, XZero: 300, WScale: []float32{1}, WZero: []int32{0}}, 1, nil)},
+		{"weight zero point", "weight zero point -129 of output 0", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: 1, WScale: []float32{1}, WZero: []int32{-129}}, 1, nil)},
+		{"conv nil tables", "needs gradient tables", Conv2dData(cdx, cdy, cx, cw, conv, nil, good, 1, nil)},
+		{"conv geometry", "groups = 2 must divide", Conv2dWeight(cdw, cdy, cx, cw, geom(1, 3, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 2), tab, good, 1, nil)},
+		{"conv kernel too big", "does not fit the padded", Conv2dBoth(cdx, cdw, cdy, cx, cw, geom(1, 2, 2, 2, 3, 5, 5, 1, 1, 1, 1, 1, 1, 1), tab, good, 1, nil)},
 		{"conv short input", "input holds 49 codes, need N*C*H*W = 50", Conv2dDataRef(cdx, cdy, cx[:49], cw, conv, g, good)},
 		{"conv short weights", "weights hold 5 codes", Conv2dWeightRef(cdw, cdy, cx, cw[:5], conv, g, good)},
-		{"conv short dy", "output gradient holds 3 values", Conv2dData(cdx, cdy[:3], cx, cw, conv, tab, good, 1)},
-		{"conv short dx", "result holds 1 values, need N*C*H*W", Conv2dData(cdx[:1], cdy, cx, cw, conv, tab, good, 1)},
-		{"conv short dw", "result holds 1 values, need O*(C/Groups)*KH*KW", Conv2dBoth(cdx, cdw[:1], cdy, cx, cw, conv, tab, good, 1)},
-		{"conv scale count", "2 weight scales for 3 outputs", Conv2dBoth(cdx, cdw, cdy, cx, cw, conv, tab, &Quant{XScale: 1, WScale: []float32{1, 1}, WZero: []int32{0}}, 1)},
+		{"conv short dy", "output gradient holds 3 values", Conv2dData(cdx, cdy[:3], cx, cw, conv, tab, good, 1, nil)},
+		{"conv short dx", "result holds 1 values, need N*C*H*W", Conv2dData(cdx[:1], cdy, cx, cw, conv, tab, good, 1, nil)},
+		{"conv short dw", "result holds 1 values, need O*(C/Groups)*KH*KW", Conv2dBoth(cdx, cdw[:1], cdy, cx, cw, conv, tab, good, 1, nil)},
+		{"conv scale count", "2 weight scales for 3 outputs", Conv2dBoth(cdx, cdw, cdy, cx, cw, conv, tab, &Quant{XScale: 1, WScale: []float32{1, 1}, WZero: []int32{0}}, 1, nil)},
 	}
 	for _, c := range cases {
 		if c.err == nil || !strings.Contains(c.err.Error(), c.want) {
@@ -76,14 +76,14 @@ func TestEmptySums(t *testing.T) {
 	}
 	k := 5
 	dw := filled(3 * k)
-	if err := GEMMWeight(dw, nil, nil, make([]byte, 3*k), 0, 3, k, false, tab, nil, 1); err != nil {
+	if err := GEMMWeight(dw, nil, nil, make([]byte, 3*k), 0, 3, k, false, tab, nil, 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	dx, dw2 := filled(2*k), filled(3*k)
-	if err := GEMMData(dx, nil, make([]byte, 2*k), nil, 2, 0, k, tab, nil, 1); err != nil {
+	if err := GEMMData(dx, nil, make([]byte, 2*k), nil, 2, 0, k, tab, nil, 1, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := GEMMBoth(filled(0), dw2, nil, nil, make([]byte, 3*k), 0, 3, k, false, tab, nil, 1); err != nil {
+	if err := GEMMBoth(filled(0), dw2, nil, nil, make([]byte, 3*k), 0, 3, k, false, tab, nil, 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range [][]float32{dw, dx, dw2} {

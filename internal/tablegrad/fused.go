@@ -21,15 +21,15 @@ import (
 // the references return up to float32 rounding (not the bits of the
 // separate functions: the sums run in another order), the same bits for
 // every thread count.
-func GEMMBoth(dx, dw, dy []float32, x, w []byte, m, n, k int, inOut bool, t *Tables, q *Quant, threads int) error {
+func GEMMBoth(dx, dw, dy []float32, x, w []byte, m, n, k int, inOut bool, t *Tables, q *Quant, threads int, ws *Workspace) error {
 	if err := checkGEMM("GEMMBoth", dx, m*k, "m*k", dy, x, w, m, n, k, t != nil); err != nil {
 		return err
 	}
 	if err := checkGEMM("GEMMBoth", dw, n*k, "n*k", dy, x, w, m, n, k, true); err != nil {
 		return err
 	}
-	j := getGEMMJob()
-	defer j.put()
+	j := ws.gemmJob()
+	defer ws.doneGEMM(j)
 	p, err := resolve(q, n, j.sw, j.zw)
 	j.sw, j.zw = p.sw, p.zw
 	if err != nil {
@@ -101,15 +101,15 @@ const maxImageChunks = 16
 // weight gradient, GW[pad][w]·Σ dy over the outputs where the tap falls in
 // the padding, is added from sums of dy over the rectangle of outputs where
 // it does not.
-func Conv2dBoth(dx, dw, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q *Quant, threads int) error {
+func Conv2dBoth(dx, dw, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q *Quant, threads int, ws *Workspace) error {
 	if err := checkConv("Conv2dBoth", dx, g.XLen(), "N*C*H*W", dy, x, w, g, t != nil); err != nil {
 		return err
 	}
 	if err := checkConv("Conv2dBoth", dw, g.WLen(), "O*(C/Groups)*KH*KW", dy, x, w, g, true); err != nil {
 		return err
 	}
-	j := convJobs.Get().(*convJob)
-	defer j.put()
+	j := ws.convJob()
+	defer ws.doneConv(j)
 	p, err := resolve(q, g.O, j.sw, j.zw)
 	j.sw, j.zw = p.sw, p.zw
 	if err != nil {

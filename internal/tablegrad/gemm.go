@@ -49,14 +49,6 @@ type gemmJob struct {
 
 var gemmJobs = sync.Pool{New: func() any { return new(gemmJob) }}
 
-func getGEMMJob() *gemmJob { return gemmJobs.Get().(*gemmJob) }
-
-// put clears the job's references to the caller's data and pools it.
-func (j *gemmJob) put() {
-	j.t, j.out, j.dy, j.x, j.w, j.dw = nil, nil, nil, nil, nil, nil
-	gemmJobs.Put(j)
-}
-
 // GEMMData computes the data gradient of an approximate matrix product
 // acc[i][j] = Σ_l T[x[i*k+l]][w[j*k+l]] (activation codes x m×k, weight
 // codes w n×k, one row per output, as kernel.GEMM takes them) from the
@@ -69,12 +61,12 @@ func (j *gemmJob) put() {
 // GEMMDataRef returns up to float32 rounding, the same bits for every
 // thread count (threads <= 0: one per core). Buffers may be longer than
 // needed; only dx[:m*k] is written.
-func GEMMData(dx, dy []float32, x, w []byte, m, n, k int, t *Tables, q *Quant, threads int) error {
+func GEMMData(dx, dy []float32, x, w []byte, m, n, k int, t *Tables, q *Quant, threads int, ws *Workspace) error {
 	if err := checkGEMM("GEMMData", dx, m*k, "m*k", dy, x, w, m, n, k, t != nil); err != nil {
 		return err
 	}
-	j := getGEMMJob()
-	defer j.put()
+	j := ws.gemmJob()
+	defer ws.doneGEMM(j)
 	p, err := resolve(q, n, j.sw, j.zw)
 	j.sw, j.zw = p.sw, p.zw
 	if err != nil {
@@ -122,12 +114,12 @@ func (j *gemmData) Run(part, lo, hi int) {
 //
 // stored one row per output (n×k, the layout of w) or, with inOut, one
 // row per input (dw[l*n+j], k×n). Threads and buffers as GEMMData.
-func GEMMWeight(dw, dy []float32, x, w []byte, m, n, k int, inOut bool, t *Tables, q *Quant, threads int) error {
+func GEMMWeight(dw, dy []float32, x, w []byte, m, n, k int, inOut bool, t *Tables, q *Quant, threads int, ws *Workspace) error {
 	if err := checkGEMM("GEMMWeight", dw, n*k, "n*k", dy, x, w, m, n, k, t != nil); err != nil {
 		return err
 	}
-	j := getGEMMJob()
-	defer j.put()
+	j := ws.gemmJob()
+	defer ws.doneGEMM(j)
 	p, err := resolve(q, n, j.sw, j.zw)
 	j.sw, j.zw = p.sw, p.zw
 	if err != nil {

@@ -112,8 +112,8 @@ func TestGEMMByHand(t *testing.T) {
 			err1 = GEMMDataRef(dx, dy, x, w, 1, 2, 1, g, q)
 			err2 = GEMMWeightRef(dw, dy, x, w, 1, 2, 1, false, g, q)
 		} else {
-			err1 = GEMMData(dx, dy, x, w, 1, 2, 1, tab, q, 1)
-			err2 = GEMMWeight(dw, dy, x, w, 1, 2, 1, false, tab, q, 1)
+			err1 = GEMMData(dx, dy, x, w, 1, 2, 1, tab, q, 1, nil)
+			err2 = GEMMWeight(dw, dy, x, w, 1, 2, 1, false, tab, q, 1, nil)
 		}
 		if err1 != nil || err2 != nil {
 			t.Fatal(err1, err2)
@@ -174,15 +174,15 @@ func TestGEMMExactTableIsStraightThrough(t *testing.T) {
 					q.XZero = int32(rng.IntN(256))
 				}
 				dx, dw := make([]float32, m*k), make([]float32, n*k)
-				if err := GEMMData(dx, dy, x, w, m, n, k, tab, q, 0); err != nil {
+				if err := GEMMData(dx, dy, x, w, m, n, k, tab, q, 0, nil); err != nil {
 					t.Fatal(err)
 				}
-				if err := GEMMWeight(dw, dy, x, w, m, n, k, false, tab, q, 0); err != nil {
+				if err := GEMMWeight(dw, dy, x, w, m, n, k, false, tab, q, 0, nil); err != nil {
 					t.Fatal(err)
 				}
 				wantX, wantW, magX, magW := stGEMM(dy, x, w, m, n, k, s, q)
 				check(t, fmt.Sprintf("%v H=%d %v", s, h, sz), dx, dw, wantX, wantW, magX, magW)
-				if err := GEMMBoth(dx, dw, dy, x, w, m, n, k, false, tab, q, 0); err != nil {
+				if err := GEMMBoth(dx, dw, dy, x, w, m, n, k, false, tab, q, 0, nil); err != nil {
 					t.Fatal(err)
 				}
 				check(t, fmt.Sprintf("%v H=%d %v fused", s, h, sz), dx, dw, wantX, wantW, magX, magW)
@@ -230,6 +230,8 @@ func gemmMagnitudes(g *lut.Gradients, dy []float32, x, w []byte, m, n, k int, q 
 // the fast kernels agree with the references within float32 rounding and
 // give the same bits on 1, 2 and 3 threads.
 func TestGEMMMatchesReference(t *testing.T) {
+	// One workspace serves every call on two threads, whatever its shape.
+	shared := new(Workspace)
 	rng := rand.New(rand.NewPCG(3, 4))
 	grads := []*lut.Gradients{
 		randomGradients(rng),
@@ -258,23 +260,27 @@ func TestGEMMMatchesReference(t *testing.T) {
 				magX, magW := gemmMagnitudes(g, dy, x, w, m, n, k, q)
 				first := map[bool][3][]float32{}
 				run := func(label string, threads int, fused bool) {
+					var ws *Workspace
+					if threads == 2 {
+						ws = shared
+					}
 					dx, dw, dwT := make([]float32, m*k), make([]float32, n*k), make([]float32, n*k)
 					if fused {
 						label += "/fused"
-						if err := GEMMBoth(dx, dw, dy, x, w, m, n, k, false, tab, q, threads); err != nil {
+						if err := GEMMBoth(dx, dw, dy, x, w, m, n, k, false, tab, q, threads, ws); err != nil {
 							t.Fatal(err)
 						}
-						if err := GEMMBoth(make([]float32, m*k), dwT, dy, x, w, m, n, k, true, tab, q, threads); err != nil {
+						if err := GEMMBoth(make([]float32, m*k), dwT, dy, x, w, m, n, k, true, tab, q, threads, ws); err != nil {
 							t.Fatal(err)
 						}
 					} else {
-						if err := GEMMData(dx, dy, x, w, m, n, k, tab, q, threads); err != nil {
+						if err := GEMMData(dx, dy, x, w, m, n, k, tab, q, threads, ws); err != nil {
 							t.Fatal(err)
 						}
-						if err := GEMMWeight(dw, dy, x, w, m, n, k, false, tab, q, threads); err != nil {
+						if err := GEMMWeight(dw, dy, x, w, m, n, k, false, tab, q, threads, ws); err != nil {
 							t.Fatal(err)
 						}
-						if err := GEMMWeight(dwT, dy, x, w, m, n, k, true, tab, q, threads); err != nil {
+						if err := GEMMWeight(dwT, dy, x, w, m, n, k, true, tab, q, threads, ws); err != nil {
 							t.Fatal(err)
 						}
 					}
