@@ -78,7 +78,6 @@ type convScratch struct {
 
 var convScratches = sync.Pool{New: func() any { return new(convScratch) }}
 
-
 func (j *convJob) setup(t *Tables, p params, g kernel.ConvGeom, out, dy []float32, x, w []byte) {
 	j.t, j.p, j.g, j.out, j.dy, j.x, j.w = t, p, g, out, dy, x, w
 	j.k, j.oh, j.ow = g.FanIn(), g.OutH(), g.OutW()
