@@ -31,7 +31,8 @@ import (
 // in float64, so the result does not depend on how channels are split over
 // threads.
 
-// convJob is one convolution gradient call, pooled like gemmJob.
+// convJob is one convolution gradient call: its arguments and the memory
+// kept between calls (in a Workspace, or pooled).
 type convJob struct {
 	t       *Tables
 	p       params

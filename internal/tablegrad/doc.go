@@ -32,9 +32,9 @@
 // and so on) that looks up every slope of the definition in the lut's own
 // index convention and sums in float64; the fast functions agree with it
 // within float32 rounding and return the same bits for every thread count.
-// They run on the module's shared workers (internal/parallel) and take
-// their working memory from pools, so calls in steady state allocate
-// nothing.
+// They run on the module's shared workers (internal/parallel) and keep
+// their working memory in a Workspace (one per layer) or, given none, in
+// pools, so calls in steady state allocate nothing.
 //
 // With the exact multiplier's slopes the results are the straight-through
 // gradients, through the same code as any other table.

@@ -24,7 +24,8 @@ import (
 // goroutine: waking workers costs a few microseconds.
 const minParallelProducts = 1 << 15
 
-// gemmJob is one GEMM gradient call; pooled so that calls in steady state
+// gemmJob is one GEMM gradient call: its arguments and the memory kept
+// between calls (in a Workspace, or pooled), so that calls in steady state
 // allocate nothing.
 type gemmJob struct {
 	t       *Tables
