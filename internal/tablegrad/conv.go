@@ -21,15 +21,8 @@ import (
 // bounds per product, and each input position is written once, by its
 // task: no col2im scatter, no partial sums.
 //
-// Weight gradient: one task per (group, run of output channels) walks the
-// images in order; for each it builds the image's column panel (every
-// tap's activation codes over the output positions, the zero point's code
-// where the tap falls in the padding, as the forward pass reads it) and
-// then, per tap and output channel, takes one gather-dot of the channel's
-// output gradient plane and the tap's panel row in the row of the
-// transposed GW the weight code fixes. Sums over images run in image order
-// in float64, so the result does not depend on how channels are split over
-// threads.
+// Weight gradient: by histograms of the output gradient over activation
+// codes, see histogram.go.
 
 // convJob is one convolution gradient call: its arguments and the memory
 // kept between calls (in a Workspace, or pooled).
@@ -48,13 +41,18 @@ type convJob struct {
 	rowTaps, colTaps []tap
 	rowAt, colAt     []int32 // taps of row iy are rowTaps[rowAt[iy]:rowAt[iy+1]]
 	runs             bool    // kernel columns reversed in wT (see prepareData)
-	// Weight gradient: output channels per task. Fused: image chunks,
-	// and per task the weight-gradient sums (acc), the padding's shares and
-	// the per-channel sums of dy (see Conv2dBoth).
-	ochunk, chunks int
-	dw             []float32
-	acc            []float32
-	padSum, colSum []float64
+	// Weight gradient and fused pass: chunks of images; fused: per task
+	// the weight-gradient sums (acc), the padding's shares and the
+	// per-channel sums of dy (see Conv2dBoth).
+	chunks int
+	// Histogram weight gradient: images per chunk, taps per task, task
+	// splits per chunk, and per (group, chunk, tap, channel) the
+	// contracted sums.
+	perChunk, tapBlock, splits int
+	partial                    []float64
+	dw                         []float32
+	acc                        []float32
+	padSum, colSum             []float64
 
 	sw, zw []float64
 }
@@ -70,11 +68,11 @@ var convJobs = sync.Pool{New: func() any { return new(convJob) }}
 type convScratch struct {
 	dT   []float32 // data gradient: output gradient of one image and group, position-major
 	corr []float64 // data gradient: per output position, Σ_o dT·zw_o
-	col  []byte    // weight gradient: column panel of one image and group
-	acc  []float64 // weight gradient: the task's sums, channel-major
-	sums []float64 // weight gradient: per channel, Σ dy
+	col  []byte    // weight gradient: one tap's activation codes over an image's output positions
 	// fused: 2-D prefix sums of one channel's output gradient
 	prefix []float64
+	// histogram weight gradient: one tap's histogram, 256 codes × og
+	hist []float32
 }
 
 var convScratches = sync.Pool{New: func() any { return new(convScratch) }}
@@ -287,114 +285,44 @@ func Conv2dWeight(dw, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q
 		return err
 	}
 	j.setup(t, p, g, dw, dy, x, w)
-	threads = workThreads(g.YLen()*j.k, threads)
-	// About four tasks per thread: each rebuilds the column panels of its
-	// group, which costs a gather-dot per output channel of the task.
-	per := max(1, min(j.og, ceilDiv(4*parallel.Threads(threads), g.Groups)))
-	j.ochunk = ceilDiv(j.og, per)
-	j.chunks = ceilDiv(j.og, j.ochunk)
-	tasks := g.Groups * j.chunks
-	parallel.RunParts(tasks, tasks, threads, (*convWeight)(j))
+	conv2dWeightHist(j, workThreads(g.YLen()*j.k, threads))
 	return nil
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-type convWeight convJob
-
-// Run computes tasks [lo, hi): task grp*chunks+c is output channels
-// [c*ochunk, (c+1)*ochunk) of group grp.
-func (j *convWeight) Run(_, lo, hi int) {
-	s := convScratches.Get().(*convScratch)
-	for task := lo; task < hi; task++ {
-		grp, c := task/j.chunks, task%j.chunks
-		o0 := grp*j.og + c*j.ochunk
-		j.task(s, grp, o0, min(o0+j.ochunk, (grp+1)*j.og))
-	}
-	convScratches.Put(s)
-}
-
-func (j *convWeight) task(s *convScratch, grp, o0, o1 int) {
-	g := &j.g
-	k, opos := j.k, j.opos
-	no := o1 - o0
-	s.acc = grow(s.acc, no*k)
-	clear(s.acc)
-	s.sums = grow(s.sums, no)
-	clear(s.sums)
-	s.col = grow(s.col, k*opos)
-	for n := 0; n < g.N; n++ {
-		(*convJob)(j).buildColumns(s.col, n, grp)
-		for oo := 0; oo < no; oo++ {
-			var sum float64
-			for _, d := range j.dy[(n*g.O+o0+oo)*opos:][:opos] {
-				sum += float64(d)
-			}
-			s.sums[oo] += sum
-		}
-		for l := 0; l < k; l++ {
-			col := s.col[l*opos : (l+1)*opos]
-			for oo := 0; oo < no; oo++ {
-				o := o0 + oo
-				plane := j.dy[(n*g.O+o)*opos:][:opos]
-				s.acc[oo*k+l] += float64(dot(plane, col, &j.t.gwT[j.w[o*k+l]]))
-			}
-		}
-	}
-	for oo := 0; oo < no; oo++ {
-		corr := j.p.zx * s.sums[oo]
-		out := j.out[(o0+oo)*k:][:k]
-		for l := range out {
-			out[l] = float32(j.p.sx * (s.acc[oo*k+l] - corr))
-		}
-	}
-}
-
-// buildColumns writes the column panel of image n, group grp into col:
-// row l = (c, ky, kx) holds, for every output position, the activation
-// code tap l reads there, the pad code where it falls outside the input.
-func (j *convJob) buildColumns(col []byte, n, grp int) {
+// tapCodes writes into dst, for every output position, the activation code
+// kernel position (ky, kx) reads there from one input channel's plane, the
+// pad code where it falls outside the input.
+func (j *convJob) tapCodes(dst, plane []byte, ky, kx int) {
 	g := &j.g
 	pad := j.p.pad
 	ow := j.ow
-	for c := 0; c < j.cg; c++ {
-		plane := j.x[(n*g.C+grp*j.cg+c)*g.H*g.W:][:g.H*g.W]
-		for ky := 0; ky < g.KH; ky++ {
-			for kx := 0; kx < g.KW; kx++ {
-				l := (c*g.KH+ky)*g.KW + kx
-				dst := col[l*j.opos:][:j.opos]
-				// Output columns [lo, hi) read inside the row.
-				ix0 := kx*g.DilW - g.PadW
-				lo := min(ceilDiv(max(-ix0, 0), g.StrideW), ow)
-				hi := lo
-				if last := g.W - 1 - ix0; last >= 0 {
-					hi = min(max(last/g.StrideW+1, lo), ow)
-				}
-				for oy := 0; oy < j.oh; oy++ {
-					seg := dst[oy*ow : (oy+1)*ow]
-					iy := oy*g.StrideH - g.PadH + ky*g.DilH
-					if iy < 0 || iy >= g.H {
-						for i := range seg {
-							seg[i] = pad
-						}
-						continue
-					}
-					xrow := plane[iy*g.W : (iy+1)*g.W]
-					for i := range seg[:lo] {
-						seg[i] = pad
-					}
-					if g.StrideW == 1 {
-						copy(seg[lo:hi], xrow[ix0+lo:])
-					} else {
-						for ox := lo; ox < hi; ox++ {
-							seg[ox] = xrow[ix0+ox*g.StrideW]
-						}
-					}
-					for i := hi; i < ow; i++ {
-						seg[i] = pad
-					}
-				}
+	// Output columns [lo, hi) read inside the row.
+	ix0 := kx*g.DilW - g.PadW
+	lo, hi := inside(ow, g.W, g.StrideW, g.PadW, kx*g.DilW)
+	for oy := 0; oy < j.oh; oy++ {
+		seg := dst[oy*ow : (oy+1)*ow]
+		iy := oy*g.StrideH - g.PadH + ky*g.DilH
+		if iy < 0 || iy >= g.H {
+			for i := range seg {
+				seg[i] = pad
 			}
+			continue
+		}
+		xrow := plane[iy*g.W : (iy+1)*g.W]
+		for i := range seg[:lo] {
+			seg[i] = pad
+		}
+		if g.StrideW == 1 {
+			copy(seg[lo:hi], xrow[ix0+lo:])
+		} else {
+			for ox := lo; ox < hi; ox++ {
+				seg[ox] = xrow[ix0+ox*g.StrideW]
+			}
+		}
+		for i := hi; i < ow; i++ {
+			seg[i] = pad
 		}
 	}
 }

@@ -1,0 +1,39 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func histAddAVX2(h *float32, codes *byte, d *float32, n, width int)
+//
+// For each of the n positions, the position's width floats of d are added
+// to the histogram row of its code, eight at a time: every sum gets the
+// same adds in the same order as in histAddGo.
+TEXT ·histAddAVX2(SB), NOSPLIT, $0-40
+	MOVQ h+0(FP), DI
+	MOVQ codes+8(FP), SI
+	MOVQ d+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ width+32(FP), R8
+	MOVQ R8, R9
+	SHLQ $2, R9
+
+position:
+	MOVBQZX (SI), AX
+	IMULQ R9, AX
+	LEAQ (DI)(AX*1), R10
+	MOVQ R8, R11
+
+block:
+	VMOVUPS (R10), Y0
+	VADDPS (DX), Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ $32, DX
+	ADDQ $32, R10
+	SUBQ $8, R11
+	JNZ block
+
+	INCQ SI
+	DECQ CX
+	JNZ position
+
+	VZEROUPPER
+	RET

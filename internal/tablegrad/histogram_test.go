@@ -1,0 +1,39 @@
+package tablegrad
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestHistAdd: the histogram adds of every width from 1 to 40 and 64,
+// with runs of repeated codes, against a plain loop, bit for bit (the
+// vector form, where the CPU has it, included).
+func TestHistAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, width := range append([]int{64}, func() []int {
+		ws := make([]int, 40)
+		for i := range ws {
+			ws[i] = i + 1
+		}
+		return ws
+	}()...) {
+		n := 1 + rng.IntN(300)
+		c := codes(rng, n)
+		for i := 1; i < n; i += 7 {
+			c[i] = c[i-1] // the same row twice in a row
+		}
+		d := floats(rng, n*width)
+		h0 := floats(rng, 256*width)
+		want := append([]float32(nil), h0...)
+		for q, a := range c {
+			for o := 0; o < width; o++ {
+				want[int(a)*width+o] += d[q*width+o]
+			}
+		}
+		got := append([]float32(nil), h0...)
+		histAdd(got, c, d, width)
+		if i := sameBits(got, want); i >= 0 {
+			t.Fatalf("width %d: h[%d] = %v, want %v", width, i, got[i], want[i])
+		}
+	}
+}
