@@ -2,6 +2,7 @@ package tablegrad
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/goapprox/goapprox/internal/cputime"
@@ -14,8 +15,9 @@ import (
 // that they share the machine's load. They report products per second as
 // Gprod/s (each call touches every product of the layer once) and the CPU
 // time per call as cpu-ms/op. Calls keep their memory in a Workspace, as
-// a layer does. A /1thread suffix pins one thread. "both" is
-// the fused pass that computes the two gradients together.
+// a layer does. A /1thread suffix pins one thread; a /go
+// suffix turns the vector forms off. "both" is the linear layer's fused
+// pass that computes the two gradients together.
 
 // benchGradients are the slopes of a made-up non-linear table, smoothed:
 // the kernels do not depend on the values.
@@ -44,10 +46,14 @@ func benchRun(b *testing.B, products int, f func() error) {
 	cputime.Report(b, cpu)
 }
 
-// variants runs f on every core and on one thread.
+// variants runs f on every core, on one thread, and without the vector
+// forms.
 func variants(b *testing.B, name string, f func(b *testing.B, threads int)) {
 	b.Run(name, func(b *testing.B) { f(b, 0) })
 	b.Run(name+"/1thread", func(b *testing.B) { f(b, 1) })
+	if useVector && !strings.HasSuffix(name, "forward-lut") {
+		b.Run(name+"/go", func(b *testing.B) { withoutVector(func() { f(b, 0) }) })
+	}
 }
 
 // BenchmarkGEMM: LeNet-5's fc1 at batch 64 (400 -> 120).
@@ -106,9 +112,6 @@ func BenchmarkConv2d(b *testing.B) {
 		})
 		variants(b, c.name+"/weight", func(b *testing.B, threads int) {
 			benchRun(b, products, func() error { return Conv2dWeight(dw, dy, x, w, g, t, q, threads, ws) })
-		})
-		variants(b, c.name+"/both", func(b *testing.B, threads int) {
-			benchRun(b, products, func() error { return Conv2dBoth(dx, dw, dy, x, w, g, t, q, threads, ws) })
 		})
 	}
 }

@@ -113,10 +113,6 @@ func TestConvExactTableIsStraightThrough(t *testing.T) {
 			}
 			wantX, wantW, magX, magW := stConv(dy, x, w, g, s, q)
 			check(t, fmt.Sprintf("%v %s", s, c.name), dx, dw, wantX, wantW, magX, magW)
-			if err := Conv2dBoth(dx, dw, dy, x, w, g, tab, q, 0, nil); err != nil {
-				t.Fatal(err)
-			}
-			check(t, fmt.Sprintf("%v %s fused", s, c.name), dx, dw, wantX, wantW, magX, magW)
 		}
 	}
 }
@@ -162,7 +158,7 @@ func convMagnitudes(gr *lut.Gradients, dy []float32, x, w []byte, g kernel.ConvG
 // kind of convolution, with and without quantization parameters (the
 // padding then reads a non-zero code); the fast kernels agree with the
 // references within float32 rounding and give the same bits on 1, 2 and 3
-// threads.
+// threads and without the vector forms.
 func TestConvMatchesReference(t *testing.T) {
 	// One workspace serves every call on two threads, whatever its shape.
 	shared := new(Workspace)
@@ -183,25 +179,18 @@ func TestConvMatchesReference(t *testing.T) {
 					t.Fatal(err)
 				}
 				magX, magW := convMagnitudes(gr, dy, x, w, g, q)
-				first := map[bool][2][]float32{}
-				run := func(label string, threads int, fused bool) {
+				var firstX, firstW []float32
+				run := func(label string, threads int) {
 					var ws *Workspace
 					if threads == 2 {
 						ws = shared
 					}
 					dx, dw := make([]float32, g.XLen()), make([]float32, g.WLen())
-					if fused {
-						label += "/fused"
-						if err := Conv2dBoth(dx, dw, dy, x, w, g, tab, q, threads, ws); err != nil {
-							t.Fatal(err)
-						}
-					} else {
-						if err := Conv2dData(dx, dy, x, w, g, tab, q, threads, ws); err != nil {
-							t.Fatal(err)
-						}
-						if err := Conv2dWeight(dw, dy, x, w, g, tab, q, threads, ws); err != nil {
-							t.Fatal(err)
-						}
+					if err := Conv2dData(dx, dy, x, w, g, tab, q, threads, ws); err != nil {
+						t.Fatal(err)
+					}
+					if err := Conv2dWeight(dw, dy, x, w, g, tab, q, threads, ws); err != nil {
+						t.Fatal(err)
 					}
 					for i := range dx {
 						if !closeTo(float64(dx[i]), float64(wantX[i]), magX[i], 1e-5) {
@@ -213,12 +202,10 @@ func TestConvMatchesReference(t *testing.T) {
 							t.Fatalf("%s %s: dw[%d] = %v, reference %v", name, label, i, dw[i], wantW[i])
 						}
 					}
-					f, ok := first[fused]
-					if !ok {
-						first[fused] = [2][]float32{dx, dw}
+					if firstX == nil {
+						firstX, firstW = dx, dw
 						return
 					}
-					firstX, firstW := f[0], f[1]
 					if i := sameBits(dx, firstX); i >= 0 {
 						t.Fatalf("%s %s: dx[%d] = %v, but %v on one thread", name, label, i, dx[i], firstX[i])
 					}
@@ -226,11 +213,10 @@ func TestConvMatchesReference(t *testing.T) {
 						t.Fatalf("%s %s: dw[%d] = %v, but %v on one thread", name, label, i, dw[i], firstW[i])
 					}
 				}
-				for _, fused := range []bool{false, true} {
-					for _, threads := range []int{1, 2, 3} {
-						run(fmt.Sprintf("threads=%d", threads), threads, fused)
-					}
+				for _, threads := range []int{1, 2, 3} {
+					run(fmt.Sprintf("threads=%d", threads), threads)
 				}
+				withoutVector(func() { run("no vector", 2) })
 			}
 		}
 	}

@@ -41,13 +41,13 @@ func TestErrors(t *testing.T) {
 		{"weight zero point", "weight zero point -129 of output 0", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: 1, WScale: []float32{1}, WZero: []int32{-129}}, 1, nil)},
 		{"conv nil tables", "needs gradient tables", Conv2dData(cdx, cdy, cx, cw, conv, nil, good, 1, nil)},
 		{"conv geometry", "groups = 2 must divide", Conv2dWeight(cdw, cdy, cx, cw, geom(1, 3, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 2), tab, good, 1, nil)},
-		{"conv kernel too big", "does not fit the padded", Conv2dBoth(cdx, cdw, cdy, cx, cw, geom(1, 2, 2, 2, 3, 5, 5, 1, 1, 1, 1, 1, 1, 1), tab, good, 1, nil)},
+		{"conv kernel too big", "does not fit the padded", Conv2dData(cdx, cdy, cx, cw, geom(1, 2, 2, 2, 3, 5, 5, 1, 1, 1, 1, 1, 1, 1), tab, good, 1, nil)},
 		{"conv short input", "input holds 49 codes, need N*C*H*W = 50", Conv2dDataRef(cdx, cdy, cx[:49], cw, conv, g, good)},
 		{"conv short weights", "weights hold 5 codes", Conv2dWeightRef(cdw, cdy, cx, cw[:5], conv, g, good)},
 		{"conv short dy", "output gradient holds 3 values", Conv2dData(cdx, cdy[:3], cx, cw, conv, tab, good, 1, nil)},
 		{"conv short dx", "result holds 1 values, need N*C*H*W", Conv2dData(cdx[:1], cdy, cx, cw, conv, tab, good, 1, nil)},
-		{"conv short dw", "result holds 1 values, need O*(C/Groups)*KH*KW", Conv2dBoth(cdx, cdw[:1], cdy, cx, cw, conv, tab, good, 1, nil)},
-		{"conv scale count", "2 weight scales for 3 outputs", Conv2dBoth(cdx, cdw, cdy, cx, cw, conv, tab, &Quant{XScale: 1, WScale: []float32{1, 1}, WZero: []int32{0}}, 1, nil)},
+		{"conv short dw", "result holds 1 values, need O*(C/Groups)*KH*KW", Conv2dWeight(cdw[:1], cdy, cx, cw, conv, tab, good, 1, nil)},
+		{"conv scale count", "2 weight scales for 3 outputs", Conv2dWeight(cdw, cdy, cx, cw, conv, tab, &Quant{XScale: 1, WScale: []float32{1, 1}, WZero: []int32{0}}, 1, nil)},
 	}
 	for _, c := range cases {
 		if c.err == nil || !strings.Contains(c.err.Error(), c.want) {

@@ -30,10 +30,16 @@ func TestHistAdd(t *testing.T) {
 				want[int(a)*width+o] += d[q*width+o]
 			}
 		}
-		got := append([]float32(nil), h0...)
-		histAdd(got, c, d, width)
-		if i := sameBits(got, want); i >= 0 {
-			t.Fatalf("width %d: h[%d] = %v, want %v", width, i, got[i], want[i])
+		for _, vector := range []bool{true, false} {
+			got := append([]float32(nil), h0...)
+			if vector {
+				histAdd(got, c, d, width)
+			} else {
+				withoutVector(func() { histAdd(got, c, d, width) })
+			}
+			if i := sameBits(got, want); i >= 0 {
+				t.Fatalf("width %d, vector %v: h[%d] = %v, want %v", width, vector && useVector, i, got[i], want[i])
+			}
 		}
 	}
 }

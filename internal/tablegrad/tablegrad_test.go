@@ -85,6 +85,14 @@ func closeTo(got, want, scale, tol float64) bool {
 	return math.Abs(got-want) <= tol*scale+1e-30
 }
 
+// withoutVector runs f with the pure-Go loops.
+func withoutVector(f func()) {
+	saved := useVector
+	useVector = false
+	defer func() { useVector = saved }()
+	f()
+}
+
 func sameBits(a, b []float32) int {
 	for i := range a {
 		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
@@ -326,7 +334,8 @@ func TestGEMMMatchesReference(t *testing.T) {
 }
 
 // TestDot: the gather-dot of every length from 0 to 70 (whole blocks and
-// tails) with edge codes, against a float64 sum.
+// tails) with edge codes, against a float64 sum; the dense dot product of
+// the gathered slopes, with and without the vector form, bit for bit.
 func TestDot(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	row := new([256]float32)
@@ -340,8 +349,21 @@ func TestDot(t *testing.T) {
 			want += float64(d[i]) * float64(row[idx[i]])
 			mag += math.Abs(float64(d[i]) * float64(row[idx[i]]))
 		}
-		if got := dot(d, idx, row); !closeTo(float64(got), want, mag, 1e-6) {
+		got := dot(d, idx, row)
+		if !closeTo(float64(got), want, mag, 1e-6) {
 			t.Fatalf("n=%d: dot = %v, want %v", n, got, want)
+		}
+		// The dense product of the gathered slopes, vector and pure Go,
+		// gives the same bits.
+		m := make([]float32, n)
+		for i, a := range idx {
+			m[i] = row[a]
+		}
+		dense := dotDense(d, m)
+		var pure float32
+		withoutVector(func() { pure = dotDense(d, m) })
+		if math.Float32bits(dense) != math.Float32bits(got) || math.Float32bits(pure) != math.Float32bits(got) {
+			t.Fatalf("n=%d: dotDense = %v (pure Go %v), dot %v", n, dense, pure, got)
 		}
 	}
 }

@@ -2,8 +2,9 @@ package tablegrad
 
 // Workspace is the working memory of one layer's gradient calls, kept
 // between calls so that a training step allocates nothing for them: the
-// transposed operands and, for the fused convolution, the per-chunk
-// weight-gradient sums (about 4·(C/Groups)·KH·KW·O·16 bytes). The zero value
+// transposed operands, the convolution's output gradient laid out
+// position-major (as large as dy) and its weight-gradient sums per chunk of
+// images. The zero value
 // is ready to use. A Workspace serves one call at a time; a nil *Workspace
 // makes the call take its memory from a pool shared by all calls.
 type Workspace struct {
@@ -35,7 +36,7 @@ func (ws *Workspace) convJob() *convJob {
 }
 
 func (ws *Workspace) doneConv(j *convJob) {
-	j.t, j.out, j.dy, j.x, j.w, j.dw = nil, nil, nil, nil, nil, nil
+	j.t, j.out, j.dy, j.x, j.w = nil, nil, nil, nil, nil
 	if ws == nil {
 		convJobs.Put(j)
 	}

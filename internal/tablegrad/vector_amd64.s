@@ -37,3 +37,27 @@ block:
 
 	VZEROUPPER
 	RET
+
+// func dotDenseBlocks(d, m *float32, blocks int, acc *[8]float32)
+//
+// Lane u of acc gets d[8b+u]·m[8b+u] over the blocks b in order, multiplied
+// and added in two roundings (no FMA), as the Go loop does.
+TEXT ·dotDenseBlocks(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), SI
+	MOVQ m+8(FP), DI
+	MOVQ blocks+16(FP), CX
+	MOVQ acc+24(FP), R8
+	VXORPS Y0, Y0, Y0
+
+block8:
+	VMOVUPS (SI), Y1
+	VMULPS (DI), Y1, Y1
+	VADDPS Y1, Y0, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ block8
+
+	VMOVUPS Y0, (R8)
+	VZEROUPPER
+	RET

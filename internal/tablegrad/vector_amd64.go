@@ -10,8 +10,18 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func histAddAVX2(h *float32, codes *byte, d *float32, n, width int)
 
+// dotDenseBlocks adds d[t]·m[t] of the first 8*blocks terms to the eight
+// lanes of acc, lane t%8 (see vector_amd64.s).
+//
+//go:noescape
+func dotDenseBlocks(d, m *float32, blocks int, acc *[8]float32)
+
+// useVector selects the AVX2 forms of histAdd and dotDense; tests turn it
+// off to compare them with the pure-Go loops.
+var useVector = cpu.X86.HasAVX2
+
 func init() {
-	if cpu.X86.HasAVX2 {
+	if useVector {
 		histAdd = histAddVector
 	}
 }
@@ -19,7 +29,7 @@ func init() {
 // histAddVector runs histAdd's vector form on widths it serves, histAddGo
 // on the others.
 func histAddVector(h []float32, codes []byte, d []float32, width int) {
-	if width%8 != 0 || len(codes) == 0 {
+	if !useVector || width%8 != 0 || len(codes) == 0 {
 		histAddGo(h, codes, d, width)
 		return
 	}
