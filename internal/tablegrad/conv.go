@@ -49,8 +49,8 @@ type convJob struct {
 	// Data gradient: the output gradient of every image and group,
 	// position-major and scaled (N×Groups×positions×og), and the zero
 	// points' share per position.
-	dT   []float32
-	corr []float64
+	dT            []float32
+	corr, corrPre []float64
 	// Both gradients: chunks of images, images per chunk. Weight
 	// gradient: taps per task, tasks per chunk, and per (group, chunk) the
 	// contracted sums (tap-major, og per tap) and the sums of dy per
@@ -71,7 +71,9 @@ var convJobs = sync.Pool{New: func() any { return new(convJob) }}
 // convScratch is one task's memory; pooled, so that tasks running at the
 // same time each have their own and calls in steady state allocate nothing.
 type convScratch struct {
-	m []float32 // data gradient: one channel's slopes, 256 rows (see convData.task)
+	m    []float32 // data gradient: one channel's slopes, 256 rows (see convData.task)
+	segs []seg     // data gradient: an input position's runs of terms
+	dots []float32 // data gradient: a span's dot products
 	// Weight gradient: a chunk's output gradient, position-major; one
 	// tap's activation codes over an image's output positions; one tap's
 	// histogram, 256 codes × og.
@@ -126,6 +128,7 @@ func Conv2dData(dx, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q *
 	j.prepareData()
 	j.dT = grow(j.dT, g.YLen())
 	j.corr = grow(j.corr, g.N*g.Groups*j.opos)
+	j.corrPre = grow(j.corrPre, g.N*g.Groups*j.oh*(j.ow+1))
 	parallel.Run(g.N*g.Groups, threads, 1, (*convPositions)(j))
 	// Chunks of images with at least minChunkPixels input positions per
 	// channel, so that gathering a channel's slopes stays a small part of
@@ -168,6 +171,17 @@ func (j *convPositions) Run(_, lo, hi int) {
 			}
 			corr[q] = c
 		}
+		// Per output row, the prefix sums of the shares: the spans of
+		// runs mode take a kernel row's run of shares as one difference.
+		pre := j.corrPre[task*j.oh*(j.ow+1):][:j.oh*(j.ow+1)]
+		for oy := 0; oy < j.oh; oy++ {
+			var sum float64
+			pre[oy*(j.ow+1)] = 0
+			for ox, v := range corr[oy*j.ow : (oy+1)*j.ow] {
+				sum += v
+				pre[oy*(j.ow+1)+ox+1] = sum
+			}
+		}
 	}
 }
 
@@ -209,41 +223,26 @@ func (j *convJob) tapAt(l int) int {
 }
 
 // pixel returns the data gradient at an input position of channel c (its
-// index in the group) reached by the taps rows × cols, from the slopes row
-// m of its activation code (the channel's taps in the order of tapAt, og
-// floats each) and the image's position-major output gradient dT with its
-// zero-point shares corr.
-func (j *convJob) pixel(m, dT []float32, corr []float64, rows, cols []tap) float64 {
-	if len(cols) == 0 {
-		return 0
-	}
+// index in the group) reached by the taps rows × cols, when the taps do not
+// form runs (see spans): from the slopes row m of its activation code (the
+// channel's taps, og floats each) and the image's position-major output
+// gradient dT with its zero-point shares corr, as one dense dot product
+// over one segment per tap (segs is scratch for them).
+func (j *convJob) pixel(m, dT []float32, corr []float64, rows, cols []tap, segs []seg) float64 {
 	g := &j.g
 	og := j.og
-	var sum float64
-	if j.runs {
-		// The taps of a kernel row: kernel columns cols[n-1].k down to
-		// cols[0].k, output columns from cols[n-1].o up.
-		last := cols[len(cols)-1]
-		kr, ox, cnt := g.KW-1-int(last.k), int(last.o), len(cols)
-		for _, r := range rows {
-			l := int(r.k)*g.KW + kr
-			q := int(r.o)*j.ow + ox
-			sum += float64(dotDense(dT[q*og:(q+cnt)*og], m[l*og:(l+cnt)*og]))
-			for _, cr := range corr[q : q+cnt] {
-				sum -= cr
-			}
-		}
-		return sum
-	}
+	segs = segs[:0]
+	var c float64
 	for _, r := range rows {
 		lrow := int(r.k) * g.KW
 		qrow := int(r.o) * j.ow
 		for _, cl := range cols {
 			l, q := lrow+int(cl.k), qrow+int(cl.o)
-			sum += float64(dotDense(dT[q*og:(q+1)*og], m[l*og:(l+1)*og])) - corr[q]
+			segs = append(segs, seg{a: int32(l * og), b: int32(q * og)})
+			c += corr[q]
 		}
 	}
-	return sum
+	return float64(denseSegs(m, dT, segs, og)) - c
 }
 
 // reach lists, for each of size input rows (or columns), the kernel taps
@@ -288,6 +287,7 @@ func (j *convData) task(s *convScratch, ci, chunk int) {
 	// in the order of the transposed weights.
 	wc := j.wT[(grp*k+c*taps)*og:][:width]
 	s.m = grow(s.m, 256*width)
+	s.segs = grow(s.segs, taps)
 	for a := range 256 {
 		row, m := &j.t.gx[a], s.m[a*width:][:width]
 		for i, b := range wc {
@@ -301,15 +301,68 @@ func (j *convData) task(s *convScratch, ci, chunk int) {
 		corr := j.corr[task*opos:][:opos]
 		xs := j.x[(n*g.C+ci)*hw:][:hw]
 		out := j.out[(n*g.C+ci)*hw:][:hw]
+		pre := j.corrPre[task*j.oh*(j.ow+1):][:j.oh*(j.ow+1)]
 		for iy := 0; iy < g.H; iy++ {
 			rows := j.rowTaps[j.rowAt[iy]:j.rowAt[iy+1]]
-			for ix := 0; ix < g.W; ix++ {
-				cols := j.colTaps[j.colAt[ix]:j.colAt[ix+1]]
-				a := int(xs[iy*g.W+ix])
-				out[iy*g.W+ix] = float32((*convJob)(j).pixel(s.m[a*width:][:width], dT, corr, rows, cols))
+			if !j.runs {
+				for ix := 0; ix < g.W; ix++ {
+					cols := j.colTaps[j.colAt[ix]:j.colAt[ix+1]]
+					a := int(xs[iy*g.W+ix])
+					out[iy*g.W+ix] = float32((*convJob)(j).pixel(s.m[a*width:][:width], dT, corr, rows, cols, s.segs))
+				}
+				continue
 			}
+			(*convJob)(j).spans(s, width, rows, xs[iy*g.W:][:g.W], dT, pre, out[iy*g.W:][:g.W])
 		}
 	}
+}
+
+// spans computes one input row's data gradients in runs mode (unit stride
+// and dilation along the width): the row's positions fall into spans of
+// neighbours reached by the same kernel columns, whose taps are the same
+// segments one output position further on per input position, so a span
+// is one spanDots call. The zero points' shares come from the per-row
+// prefix sums pre.
+func (j *convJob) spans(s *convScratch, width int, rows []tap, xs []byte, dT []float32, pre []float64, out []float32) {
+	g := &j.g
+	og, ow := j.og, j.ow
+	s.dots = grow(s.dots, g.W)
+	for ix0 := 0; ix0 < g.W; {
+		cols := j.colTaps[j.colAt[ix0]:j.colAt[ix0+1]]
+		ix1 := ix0 + 1
+		for ix1 < g.W && sameRun(cols, j.colTaps[j.colAt[ix1]:j.colAt[ix1+1]]) {
+			ix1++
+		}
+		if len(cols) == 0 || len(rows) == 0 {
+			clear(out[ix0:ix1])
+			ix0 = ix1
+			continue
+		}
+		last := cols[len(cols)-1]
+		kr, ox, cnt := g.KW-1-int(last.k), int(last.o), len(cols)
+		segs := s.segs[:0]
+		for _, r := range rows {
+			segs = append(segs, seg{a: int32((int(r.k)*g.KW + kr) * og), b: int32((int(r.o)*ow + ox) * og)})
+		}
+		dots := s.dots[:ix1-ix0]
+		spanDots(s.m, width, xs[ix0:ix1], dT, og, segs, cnt*og, dots)
+		for p, v := range dots {
+			var c float64
+			for _, r := range rows {
+				at := int(r.o)*(ow+1) + ox + p
+				c += pre[at+cnt] - pre[at]
+			}
+			out[ix0+p] = float32(float64(v) - c)
+		}
+		ix0 = ix1
+	}
+}
+
+// sameRun reports whether two input columns are reached by the same kernel
+// columns (then, with unit stride and dilation, the second from output
+// columns one further on).
+func sameRun(a, b []tap) bool {
+	return len(a) == len(b) && (len(a) == 0 || a[len(a)-1].k == b[len(b)-1].k)
 }
 
 // Conv2dWeight computes the weight gradient of the convolution

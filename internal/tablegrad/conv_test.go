@@ -35,6 +35,11 @@ var testConvs = []struct {
 	{"1x1", geom(3, 5, 4, 5, 17, 1, 1, 1, 1, 0, 0, 1, 1, 1)},
 	{"whole", geom(2, 2, 3, 3, 9, 5, 5, 1, 1, 1, 1, 1, 1, 1)},
 	{"lenet-conv2-small", geom(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)},
+	// Eight output channels per group: whole vector blocks in every run,
+	// the runs cut short at the padded borders.
+	{"pad-og8", geom(2, 3, 7, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"groups-og8", geom(2, 4, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 2)},
+	{"5x5-pad2-og8", geom(1, 2, 9, 11, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1)},
 }
 
 // stConv returns the straight-through convolution gradients from the

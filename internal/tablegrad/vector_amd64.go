@@ -10,13 +10,21 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func histAddAVX2(h *float32, codes *byte, d *float32, n, width int)
 
-// dotDenseBlocks adds d[t]·m[t] of the first 8*blocks terms to the eight
-// lanes of acc, lane t%8 (see vector_amd64.s).
+// denseSegsBlocks adds the whole blocks of every segment to the lanes of
+// acc, as denseSegs describes (see vector_amd64.s). nseg and blocks are at
+// least 1.
 //
 //go:noescape
-func dotDenseBlocks(d, m *float32, blocks int, acc *[8]float32)
+func denseSegsBlocks(a, b *float32, segs *seg, nseg, blocks int, acc *[8]float32)
 
-// useVector selects the AVX2 forms of histAdd and dotDense; tests turn it
+// spanDotsBlocks is spanDots's vector form (see vector_amd64.s): n
+// positions, blocks blocks of eight per segment, nseg and blocks at least
+// 1, every offset in bounds.
+//
+//go:noescape
+func spanDotsBlocks(m *float32, rowWidth int, codes *byte, d *float32, step int, segs *seg, nseg, blocks, n int, out *float32)
+
+// useVector selects the AVX2 forms of histAdd, denseSegs and spanDots; tests turn it
 // off to compare them with the pure-Go loops.
 var useVector = cpu.X86.HasAVX2
 

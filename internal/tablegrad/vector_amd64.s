@@ -38,26 +38,102 @@ block:
 	VZEROUPPER
 	RET
 
-// func dotDenseBlocks(d, m *float32, blocks int, acc *[8]float32)
+// func denseSegsBlocks(a, b *float32, segs *seg, nseg, blocks int, acc *[8]float32)
 //
-// Lane u of acc gets d[8b+u]·m[8b+u] over the blocks b in order, multiplied
-// and added in two roundings (no FMA), as the Go loop does.
-TEXT ·dotDenseBlocks(SB), NOSPLIT, $0-32
-	MOVQ d+0(FP), SI
-	MOVQ m+8(FP), DI
-	MOVQ blocks+16(FP), CX
-	MOVQ acc+24(FP), R8
-	VXORPS Y0, Y0, Y0
+// For each segment (two int32 offsets, in floats), its blocks of eight
+// products a·b are added to the eight lanes held in Y0, multiplied and
+// added in two roundings, as denseSegs's Go loop does.
+TEXT ·denseSegsBlocks(SB), NOSPLIT, $0-48
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ segs+16(FP), BX
+	MOVQ nseg+24(FP), CX
+	MOVQ blocks+32(FP), R8
+	MOVQ acc+40(FP), R9
+	VMOVUPS (R9), Y0
 
-block8:
-	VMOVUPS (SI), Y1
-	VMULPS (DI), Y1, Y1
+segment:
+	MOVLQSX 0(BX), AX
+	MOVLQSX 4(BX), DX
+	LEAQ (SI)(AX*4), R10
+	LEAQ (DI)(DX*4), R11
+	MOVQ R8, R12
+
+segblock:
+	VMOVUPS (R10), Y1
+	VMULPS (R11), Y1, Y1
 	VADDPS Y1, Y0, Y0
-	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNZ block8
+	ADDQ $32, R10
+	ADDQ $32, R11
+	DECQ R12
+	JNZ segblock
 
-	VMOVUPS Y0, (R8)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ segment
+
+	VMOVUPS Y0, (R9)
+	VZEROUPPER
+	RET
+
+// func spanDotsBlocks(m *float32, rowWidth int, codes *byte, d *float32, step int, segs *seg, nseg, blocks, n int, out *float32)
+//
+// For each of n positions: the slopes row m + code*rowWidth, the segments'
+// blocks of eight products added to eight lanes in Y0 (two roundings per
+// product, as in Go), the lanes folded as ((0+4)+(2+6))+((1+5)+(3+7)) and
+// stored; the output gradient pointer moves on by step floats.
+TEXT ·spanDotsBlocks(SB), NOSPLIT, $0-80
+	MOVQ m+0(FP), SI
+	MOVQ rowWidth+8(FP), R13
+	SHLQ $2, R13
+	MOVQ codes+16(FP), R14
+	MOVQ d+24(FP), DI
+	MOVQ step+32(FP), R15
+	SHLQ $2, R15
+	MOVQ n+64(FP), R9
+	MOVQ out+72(FP), R12
+
+spanpos:
+	MOVBQZX (R14), AX
+	IMULQ R13, AX
+	LEAQ (SI)(AX*1), DX
+	VXORPS Y0, Y0, Y0
+	MOVQ segs+40(FP), BX
+	MOVQ nseg+48(FP), CX
+
+spanseg:
+	MOVLQSX 0(BX), AX
+	LEAQ (DX)(AX*4), R10
+	MOVLQSX 4(BX), AX
+	LEAQ (DI)(AX*4), R11
+	MOVQ blocks+56(FP), R8
+
+spanblock:
+	VMOVUPS (R10), Y1
+	VMULPS (R11), Y1, Y1
+	VADDPS Y1, Y0, Y0
+	ADDQ $32, R10
+	ADDQ $32, R11
+	DECQ R8
+	JNZ spanblock
+
+	ADDQ $8, BX
+	DECQ CX
+	JNZ spanseg
+
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, (R12)
+
+	ADDQ $4, R12
+	INCQ R14
+	ADDQ R15, DI
+	DECQ R9
+	JNZ spanpos
+
 	VZEROUPPER
 	RET
