@@ -22,7 +22,7 @@
 //     stride, padding, dilation and group count (depthwise included), with
 //     the geometry and code layouts of kernel.Conv2d; padded positions read
 //     the activation zero point's code, as in the forward pass;
-//   - GEMMBoth and Conv2dBoth: both gradients in one pass over the
+//   - GEMMBoth: a linear layer's two gradients in one pass over the
 //     products, for a training step that needs both (cheaper than the two
 //     separate calls).
 //

@@ -92,24 +92,36 @@ func (j *convHist) task(s *convScratch, unit, b int) {
 	k, og, opos := j.k, j.og, j.opos
 	grp, c := unit/j.chunks, unit%j.chunks
 	n0, n1 := c*j.perChunk, min((c+1)*j.perChunk, g.N)
-	// The chunk's output gradient, position-major per image.
-	s.dT = grow(s.dT, (n1-n0)*opos*og)
+	// The chunk's output gradient, position-major per image, stride
+	// floats per position: og rounded up to whole vector blocks (the extra
+	// columns zero, their histogram sums unused) unless that would more
+	// than double the adds.
+	stride := og
+	if og >= 4 {
+		stride = (og + 7) &^ 7
+	}
+	s.dT = grow(s.dT, (n1-n0)*opos*stride)
+	if stride != og {
+		clear(s.dT)
+	}
 	for n := n0; n < n1; n++ {
-		d := s.dT[(n-n0)*opos*og:][:opos*og]
+		d := s.dT[(n-n0)*opos*stride:][:opos*stride]
 		for oo := 0; oo < og; oo++ {
 			for q, v := range j.dy[(n*g.O+grp*og+oo)*opos:][:opos] {
-				d[q*og+oo] = v
+				d[q*stride+oo] = v
 			}
 		}
 	}
 	if b == 0 {
 		sums := j.colSum[unit*og:][:og]
 		clear(sums)
-		for i, v := range s.dT[:(n1-n0)*opos*og] {
-			sums[i%og] += float64(v)
+		for q := 0; q < (n1-n0)*opos; q++ {
+			for oo, v := range s.dT[q*stride : q*stride+og] {
+				sums[oo] += float64(v)
+			}
 		}
 	}
-	s.hist = grow(s.hist, 256*og)
+	s.hist = grow(s.hist, 256*stride)
 	s.col = grow(s.col, opos)
 	hw := g.H * g.W
 	taps := g.KH * g.KW
@@ -119,14 +131,14 @@ func (j *convHist) task(s *convScratch, unit, b int) {
 		clear(s.hist)
 		for n := n0; n < n1; n++ {
 			(*convJob)(j).tapCodes(s.col, j.x[(n*g.C+ci)*hw:][:hw], ky, kx)
-			histAdd(s.hist, s.col, s.dT[(n-n0)*opos*og:][:opos*og], og)
+			histAdd(s.hist, s.col, s.dT[(n-n0)*opos*stride:][:opos*stride], stride)
 		}
 		out := j.partial[(unit*k+l)*og:][:og]
 		for oo := range out {
 			row := &j.t.gwT[j.w[(grp*og+oo)*k+l]]
 			var sum float64
 			for a := range row {
-				sum += float64(row[a]) * float64(s.hist[a*og+oo])
+				sum += float64(row[a]) * float64(s.hist[a*stride+oo])
 			}
 			out[oo] = sum
 		}
