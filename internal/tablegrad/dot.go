@@ -1,11 +1,14 @@
 package tablegrad
 
-// Every fast kernel is built on one gather-dot: the sum over t of
+// The linear layer's kernels are built on gather-dots: the sum over t of
 // d[t]·row[idx[t]], where row is one 256-entry row of a gradient table
 // chosen by the code that stays fixed along the sum (the activation code
 // for the data gradient, the weight code for the weight gradient) and idx
 // holds the codes that vary. The row is 1 KiB and stays in L1 for the whole
 // sum, d and idx are read contiguously, and the 256 KiB table stays in L2.
+// (The convolutions gather each channel's slopes once instead, see conv.go
+// and histogram.go: their weights meet many more positions than a linear
+// layer's meet batch rows.)
 //
 // The sum has one fixed order, whatever the thread count: eight lanes,
 // lane u taking the terms t ≡ u (mod 8) in order (the tail's terms go to
