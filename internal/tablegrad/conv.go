@@ -11,7 +11,7 @@ import (
 // for every input position, so the slopes a position can need are known
 // before the walk. For each input channel, the slopes of every activation
 // code against every weight that channel meets, M[a][tap, o] = GX[a][w[o]
-// [c][tap]], are gathered once (256 rows of KH·KW·og floats, in L2), and
+// [c][tap]], are gathered once (256 rows of KH·KW·og floats), and
 // the gradient of an input position with code a is then a plain float dot
 // product of row M[a] with the output gradient at the positions its taps
 // reach: no lookup per product, and eight products per vector instruction
