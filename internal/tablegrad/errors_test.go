@@ -49,6 +49,15 @@ func TestErrors(t *testing.T) {
 		{"conv short dw", "result holds 1 values, need O*(C/Groups)*KH*KW", Conv2dWeight(cdw[:1], cdy, cx, cw, conv, tab, good, 1, nil)},
 		{"conv scale count", "2 weight scales for 3 outputs", Conv2dWeight(cdw, cdy, cx, cw, conv, tab, &Quant{XScale: 1, WScale: []float32{1, 1}, WZero: []int32{0}}, 1, nil)},
 	}
+	_, errNil := FromTable(nil, 0)
+	_, errWindow := FromTable(lut.Exact(true, true), -1)
+	cases = append(cases, []struct {
+		name, want string
+		err        error
+	}{
+		{"no table", "needs a multiplier table", errNil},
+		{"negative window", "gradient window -1 is out of range", errWindow},
+	}...)
 	for _, c := range cases {
 		if c.err == nil || !strings.Contains(c.err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one saying %q", c.name, c.err, c.want)

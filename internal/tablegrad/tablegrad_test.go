@@ -170,8 +170,10 @@ func TestGEMMExactTableIsStraightThrough(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, s := range allSigns {
 		for _, h := range []lut.Window{0, 4} {
-			g := mustGradient(t, lut.ExactTable(s), h)
-			tab := Prepare(g)
+			tab, err := FromTable(lut.ExactTable(s), h)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, sz := range [][3]int{{7, 13, 29}, {64, 120, 40}, {3, 1, 9}} {
 				m, n, k := sz[0], sz[1], sz[2]
 				x, w, dy := codes(rng, m*k), codes(rng, n*k), floats(rng, m*n)

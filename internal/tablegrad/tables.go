@@ -43,6 +43,20 @@ func Prepare(g *lut.Gradients) *Tables {
 	return t
 }
 
+// FromTable returns the prepared slopes of table t smoothed with window h
+// (lut.Gradient, then Prepare): what a layer keeps per multiplier and
+// window.
+func FromTable(t *lut.Table, h lut.Window) (*Tables, error) {
+	if t == nil {
+		return nil, fmt.Errorf("tablegrad: FromTable needs a multiplier table, got nil")
+	}
+	g, err := lut.Gradient(t, h)
+	if err != nil {
+		return nil, err
+	}
+	return Prepare(g), nil
+}
+
 // Quant says how the codes stand for the values the layer differentiates:
 // an activation code x stands for XScale·(x − XZero), a weight code w of
 // output o for WScale[o]·(w − WZero[o]). The gradients are then those of
