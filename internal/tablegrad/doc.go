@@ -11,8 +11,8 @@
 // smoothed with a window), and leaves the rest of the chain (scales, zero
 // points, clipping masks, bias) as it is.
 //
-// Prepare arranges a lut.Gradients once per table and window; the Tables
-// it returns are immutable and shared. Then, for a layer's forward codes
+// FromTable (or Prepare, given the slopes) arranges a table's slopes once
+// per table and window; the Tables it returns are immutable and shared. Then, for a layer's forward codes
 // and output gradient:
 //
 //   - GEMMData and GEMMWeight: a linear layer (activation codes m×k,
