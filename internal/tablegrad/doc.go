@@ -12,8 +12,8 @@
 // points, clipping masks, bias) as it is.
 //
 // FromTable (or Prepare, given the slopes) arranges a table's slopes once
-// per table and window; the Tables it returns are immutable and shared. Then, for a layer's forward codes
-// and output gradient:
+// per table and window; the Tables it returns are immutable and shared.
+// Then, for a layer's forward codes and output gradient:
 //
 //   - GEMMData and GEMMWeight: a linear layer (activation codes m×k,
 //     weight codes n×k as kernel.GEMM takes them; the weight gradient in
