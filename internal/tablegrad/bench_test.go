@@ -84,7 +84,8 @@ func BenchmarkGEMM(b *testing.B) {
 // 28x28, padding 2; a first layer, whose data gradient a step does not
 // need) and conv2 (6 -> 16 channels, 5x5 on 14x14), and ResNet-20's 3x3
 // convolutions of the first and last stage (batch 128, 16 -> 16 channels
-// on 32x32 and 64 -> 64 on 8x8, padding 1).
+// on 32x32 and 64 -> 64 on 8x8, padding 1) and its first stride-2 one
+// (16 -> 32 channels, 32x32 -> 16x16).
 var benchConvGeoms = []struct {
 	name string
 	g    kernel.ConvGeom
@@ -93,6 +94,7 @@ var benchConvGeoms = []struct {
 	{"lenet5-conv2", geom(64, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)},
 	{"resnet20-16x32x32", geom(128, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
 	{"resnet20-64x8x8", geom(128, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"resnet20-16to32-s2", geom(128, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
 }
 
 // BenchmarkConv2d: the layers of benchConvGeoms.

@@ -71,9 +71,10 @@ var convJobs = sync.Pool{New: func() any { return new(convJob) }}
 // convScratch is one task's memory; pooled, so that tasks running at the
 // same time each have their own and calls in steady state allocate nothing.
 type convScratch struct {
-	m    []float32 // data gradient: one channel's slopes, 256 rows (see convData.task)
-	segs []seg     // data gradient: an input position's runs of terms
-	dots []float32 // data gradient: a span's dot products
+	m     []float32 // data gradient: one channel's slopes, 256 rows (see convData.task)
+	segs  []seg     // data gradient: an input position's runs of terms
+	dots  []float32 // data gradient: a span's dot products
+	codes []byte    // data gradient: a span's activation codes
 	// Weight gradient: a chunk's output gradient, position-major; one
 	// tap's activation codes over an image's output positions; one tap's
 	// histogram, 256 codes × og.
@@ -222,29 +223,6 @@ func (j *convJob) tapAt(l int) int {
 	return l - kx + j.g.KW - 1 - kx
 }
 
-// pixel returns the data gradient at an input position of channel c (its
-// index in the group) reached by the taps rows × cols, when the taps do not
-// form runs (see spans): from the slopes row m of its activation code (the
-// channel's taps, og floats each) and the image's position-major output
-// gradient dT with its zero-point shares corr, as one dense dot product
-// over one segment per tap (segs is scratch for them).
-func (j *convJob) pixel(m, dT []float32, corr []float64, rows, cols []tap, segs []seg) float64 {
-	g := &j.g
-	og := j.og
-	segs = segs[:0]
-	var c float64
-	for _, r := range rows {
-		lrow := int(r.k) * g.KW
-		qrow := int(r.o) * j.ow
-		for _, cl := range cols {
-			l, q := lrow+int(cl.k), qrow+int(cl.o)
-			segs = append(segs, seg{a: int32(l * og), b: int32(q * og)})
-			c += corr[q]
-		}
-	}
-	return float64(denseSegs(m, dT, segs, og)) - c
-}
-
 // reach lists, for each of size input rows (or columns), the kernel taps
 // that reach it and the output rows they reach it from, in tap order.
 func reach(taps []tap, at []int32, size, kernelSize, outSize, stride, pad, dil int) ([]tap, []int32) {
@@ -304,65 +282,103 @@ func (j *convData) task(s *convScratch, ci, chunk int) {
 		pre := j.corrPre[task*j.oh*(j.ow+1):][:j.oh*(j.ow+1)]
 		for iy := 0; iy < g.H; iy++ {
 			rows := j.rowTaps[j.rowAt[iy]:j.rowAt[iy+1]]
-			if !j.runs {
-				for ix := 0; ix < g.W; ix++ {
-					cols := j.colTaps[j.colAt[ix]:j.colAt[ix+1]]
-					a := int(xs[iy*g.W+ix])
-					out[iy*g.W+ix] = float32((*convJob)(j).pixel(s.m[a*width:][:width], dT, corr, rows, cols, s.segs))
-				}
-				continue
-			}
-			(*convJob)(j).spans(s, width, rows, xs[iy*g.W:][:g.W], dT, pre, out[iy*g.W:][:g.W])
+			(*convJob)(j).spans(s, width, rows, xs[iy*g.W:][:g.W], dT, corr, pre, out[iy*g.W:][:g.W])
 		}
 	}
 }
 
-// spans computes one input row's data gradients in runs mode (unit stride
-// and dilation along the width): the row's positions fall into spans of
-// neighbours reached by the same kernel columns, whose taps are the same
-// segments one output position further on per input position, so a span
-// is one spanDots call. The zero points' shares come from the per-row
-// prefix sums pre.
-func (j *convJob) spans(s *convScratch, width int, rows []tap, xs []byte, dT []float32, pre []float64, out []float32) {
+// spans computes one input row's data gradients. Input columns a stride
+// apart (one apart in runs mode, where the stride and dilation along the
+// width are 1) that are reached by the same kernel columns, each from the
+// next output column, form a span: their terms are the same segments one
+// output position further on per member, so a span is one spanDots call.
+// A segment is a kernel row's run of taps in runs mode, one tap otherwise.
+// The zero points' shares come from the per-row prefix sums pre in runs
+// mode, from corr otherwise.
+func (j *convJob) spans(s *convScratch, width int, rows []tap, xs []byte, dT []float32, corr, pre []float64, out []float32) {
 	g := &j.g
 	og, ow := j.og, j.ow
+	step := g.StrideW
+	if j.runs {
+		step = 1
+	}
 	s.dots = grow(s.dots, g.W)
-	for ix0 := 0; ix0 < g.W; {
-		cols := j.colTaps[j.colAt[ix0]:j.colAt[ix0+1]]
-		ix1 := ix0 + 1
-		for ix1 < g.W && sameRun(cols, j.colTaps[j.colAt[ix1]:j.colAt[ix1+1]]) {
-			ix1++
-		}
-		if len(cols) == 0 || len(rows) == 0 {
-			clear(out[ix0:ix1])
-			ix0 = ix1
-			continue
-		}
-		last := cols[len(cols)-1]
-		kr, ox, cnt := g.KW-1-int(last.k), int(last.o), len(cols)
-		segs := s.segs[:0]
-		for _, r := range rows {
-			segs = append(segs, seg{a: int32((int(r.k)*g.KW + kr) * og), b: int32((int(r.o)*ow + ox) * og)})
-		}
-		dots := s.dots[:ix1-ix0]
-		spanDots(s.m, width, xs[ix0:ix1], dT, og, segs, cnt*og, dots)
-		for p, v := range dots {
-			var c float64
-			for _, r := range rows {
-				at := int(r.o)*(ow+1) + ox + p
-				c += pre[at+cnt] - pre[at]
+	s.codes = grow(s.codes, g.W)
+	for rho := 0; rho < step; rho++ {
+		for ix0 := rho; ix0 < g.W; {
+			cols := j.colTaps[j.colAt[ix0]:j.colAt[ix0+1]]
+			n := 1
+			for prev, ix := cols, ix0+step; ix < g.W; ix += step {
+				next := j.colTaps[j.colAt[ix]:j.colAt[ix+1]]
+				if !shifted(prev, next) {
+					break
+				}
+				prev = next
+				n++
 			}
-			out[ix0+p] = float32(float64(v) - c)
+			if len(cols) == 0 || len(rows) == 0 {
+				for p := 0; p < n; p++ {
+					out[ix0+p*step] = 0
+				}
+				ix0 += n * step
+				continue
+			}
+			segs := s.segs[:0]
+			runWidth := og
+			if j.runs {
+				last := cols[len(cols)-1]
+				kr, ox, cnt := g.KW-1-int(last.k), int(last.o), len(cols)
+				runWidth = cnt * og
+				for _, r := range rows {
+					segs = append(segs, seg{a: int32((int(r.k)*g.KW + kr) * og), b: int32((int(r.o)*ow + ox) * og)})
+				}
+			} else {
+				for _, r := range rows {
+					for _, cl := range cols {
+						segs = append(segs, seg{a: int32((int(r.k)*g.KW + int(cl.k)) * og), b: int32((int(r.o)*ow + int(cl.o)) * og)})
+					}
+				}
+			}
+			codes := s.codes[:n]
+			for p := range codes {
+				codes[p] = xs[ix0+p*step]
+			}
+			dots := s.dots[:n]
+			spanDots(s.m, width, codes, dT, og, segs, runWidth, dots)
+			for p, v := range dots {
+				var c float64
+				if j.runs {
+					cnt, ox := len(cols), int(cols[len(cols)-1].o)
+					for _, r := range rows {
+						at := int(r.o)*(ow+1) + ox + p
+						c += pre[at+cnt] - pre[at]
+					}
+				} else {
+					for _, r := range rows {
+						for _, cl := range cols {
+							c += corr[int(r.o)*ow+int(cl.o)+p]
+						}
+					}
+				}
+				out[ix0+p*step] = float32(float64(v) - c)
+			}
+			ix0 += n * step
 		}
-		ix0 = ix1
 	}
 }
 
-// sameRun reports whether two input columns are reached by the same kernel
-// columns (then, with unit stride and dilation, the second from output
-// columns one further on).
-func sameRun(a, b []tap) bool {
-	return len(a) == len(b) && (len(a) == 0 || a[len(a)-1].k == b[len(b)-1].k)
+// shifted reports whether input column b is reached by the same kernel
+// columns as a, each from the next output column.
+func shifted(a, b []tap) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if b[i].k != a[i].k || b[i].o != a[i].o+1 {
+			return false
+		}
+	}
+	return true
 }
 
 // Conv2dWeight computes the weight gradient of the convolution

@@ -40,6 +40,8 @@ var testConvs = []struct {
 	{"pad-og8", geom(2, 3, 7, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
 	{"groups-og8", geom(2, 4, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 2)},
 	{"5x5-pad2-og8", geom(1, 2, 9, 11, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1)},
+	{"stride2-og8", geom(2, 3, 9, 10, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
+	{"dilation2-og16", geom(1, 2, 9, 9, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1)},
 }
 
 // stConv returns the straight-through convolution gradients from the

@@ -43,3 +43,35 @@ func TestHistAdd(t *testing.T) {
 		}
 	}
 }
+
+// TestSpanDots: spans of 1 to 9 positions (pairs and a last single one in
+// the vector form) against denseSegs per position, bit for bit, with and
+// without the vector form.
+func TestSpanDots(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, runWidth := range []int{8, 16, 24, 48, 5} {
+		rowWidth := 3 * runWidth
+		m := floats(rng, 256*rowWidth)
+		for n := 1; n <= 9; n++ {
+			step := 8 + rng.IntN(8)
+			d := floats(rng, n*step+4*runWidth)
+			segs := []seg{{0, 0}, {int32(2 * runWidth), int32(runWidth)}, {int32(runWidth), int32(3 * runWidth)}}
+			codes := codes(rng, n)
+			want := make([]float32, n)
+			for p, a := range codes {
+				withoutVector(func() { want[p] = denseSegs(m[int(a)*rowWidth:][:rowWidth], d[p*step:], segs, runWidth) })
+			}
+			for _, vector := range []bool{true, false} {
+				got := make([]float32, n)
+				if vector {
+					spanDots(m, rowWidth, codes, d, step, segs, runWidth, got)
+				} else {
+					withoutVector(func() { spanDots(m, rowWidth, codes, d, step, segs, runWidth, got) })
+				}
+				if i := sameBits(got, want); i >= 0 {
+					t.Fatalf("width %d, %d positions, vector %v: position %d = %v, want %v", runWidth, n, vector && useVector, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -79,9 +79,12 @@ segblock:
 // func spanDotsBlocks(m *float32, rowWidth int, codes *byte, d *float32, step int, segs *seg, nseg, blocks, n int, out *float32)
 //
 // For each of n positions: the slopes row m + code*rowWidth, the segments'
-// blocks of eight products added to eight lanes in Y0 (two roundings per
+// blocks of eight products added to eight lanes (two roundings per
 // product, as in Go), the lanes folded as ((0+4)+(2+6))+((1+5)+(3+7)) and
-// stored; the output gradient pointer moves on by step floats.
+// stored; the output gradient pointer moves on by step floats per
+// position. Positions go in pairs, each with its own accumulator (Y0, Y2),
+// so that the two chains of dependent adds overlap; each position's sums
+// are those it would get alone.
 TEXT ·spanDotsBlocks(SB), NOSPLIT, $0-80
 	MOVQ m+0(FP), SI
 	MOVQ rowWidth+8(FP), R13
@@ -90,10 +93,72 @@ TEXT ·spanDotsBlocks(SB), NOSPLIT, $0-80
 	MOVQ d+24(FP), DI
 	MOVQ step+32(FP), R15
 	SHLQ $2, R15
-	MOVQ n+64(FP), R9
 	MOVQ out+72(FP), R12
 
-spanpos:
+pairs:
+	MOVQ n+64(FP), AX
+	CMPQ AX, $2
+	JLT last
+	MOVBQZX (R14), AX
+	IMULQ R13, AX
+	LEAQ (SI)(AX*1), DX
+	MOVBQZX 1(R14), AX
+	IMULQ R13, AX
+	LEAQ (SI)(AX*1), R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y2, Y2, Y2
+	MOVQ segs+40(FP), BX
+	MOVQ nseg+48(FP), CX
+
+pairseg:
+	MOVLQSX 0(BX), AX
+	LEAQ (DX)(AX*4), R10
+	LEAQ (R9)(AX*4), AX
+	MOVLQSX 4(BX), R11
+	LEAQ (DI)(R11*4), R11
+	MOVQ blocks+56(FP), R8
+
+pairblock:
+	VMOVUPS (R10), Y1
+	VMULPS (R11), Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS (AX), Y3
+	VMULPS (R11)(R15*1), Y3, Y3
+	VADDPS Y3, Y2, Y2
+	ADDQ $32, R10
+	ADDQ $32, AX
+	ADDQ $32, R11
+	DECQ R8
+	JNZ pairblock
+
+	ADDQ $8, BX
+	DECQ CX
+	JNZ pairseg
+
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, (R12)
+	VEXTRACTF128 $1, Y2, X3
+	VADDPS X3, X2, X2
+	VMOVHLPS X2, X2, X3
+	VADDPS X3, X2, X2
+	VMOVSHDUP X2, X3
+	VADDSS X3, X2, X2
+	VMOVSS X2, 4(R12)
+
+	ADDQ $8, R12
+	ADDQ $2, R14
+	LEAQ (DI)(R15*2), DI
+	SUBQ $2, n+64(FP)
+	JMP pairs
+
+last:
+	TESTQ AX, AX
+	JZ done
 	MOVBQZX (R14), AX
 	IMULQ R13, AX
 	LEAQ (SI)(AX*1), DX
@@ -101,25 +166,25 @@ spanpos:
 	MOVQ segs+40(FP), BX
 	MOVQ nseg+48(FP), CX
 
-spanseg:
+lastseg:
 	MOVLQSX 0(BX), AX
 	LEAQ (DX)(AX*4), R10
 	MOVLQSX 4(BX), AX
 	LEAQ (DI)(AX*4), R11
 	MOVQ blocks+56(FP), R8
 
-spanblock:
+lastblock:
 	VMOVUPS (R10), Y1
 	VMULPS (R11), Y1, Y1
 	VADDPS Y1, Y0, Y0
 	ADDQ $32, R10
 	ADDQ $32, R11
 	DECQ R8
-	JNZ spanblock
+	JNZ lastblock
 
 	ADDQ $8, BX
 	DECQ CX
-	JNZ spanseg
+	JNZ lastseg
 
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
@@ -129,11 +194,6 @@ spanblock:
 	VADDSS X1, X0, X0
 	VMOVSS X0, (R12)
 
-	ADDQ $4, R12
-	INCQ R14
-	ADDQ R15, DI
-	DECQ R9
-	JNZ spanpos
-
+done:
 	VZEROUPPER
 	RET
