@@ -11,8 +11,8 @@ import (
 // for every input position, so the slopes a position can need are known
 // before the walk. For each input channel, the slopes of every activation
 // code against every weight that channel meets, M[a][tap, o] = GX[a][w[o]
-// [c][tap]], are gathered once (256 rows of KH·KW·og floats), and
-// the gradient of an input position with code a is then a plain float dot
+// [c][tap]], are gathered once (256 rows of KH·KW·og floats), and the
+// gradient of an input position with code a is then a plain float dot
 // product of row M[a] with the output gradient at the positions its taps
 // reach: no lookup per product, and eight products per vector instruction
 // where the CPU has AVX2. The output gradient is laid out once per call
@@ -20,7 +20,10 @@ import (
 // that each tap reads og contiguous floats; with unit stride and dilation
 // along the width the taps of a kernel row reach consecutive output
 // positions, and with the kernel columns stored reversed a kernel row is
-// one run of KW·og floats in both operands. Which taps reach an input row or
+// one run of KW·og floats in both operands. Input positions of a row a
+// stride apart that are reached by the same kernel columns meet the same
+// slopes against output positions one further on, so such a span is one
+// call of the vector kernel (spanDots). Which taps reach an input row or
 // column is listed once per call, so the walk neither divides nor tests
 // bounds per product, and each input position is written once, by the
 // task of its channel and chunk of images: no col2im scatter, no partial

@@ -56,17 +56,17 @@ func TestSpanDots(t *testing.T) {
 			step := 8 + rng.IntN(8)
 			d := floats(rng, n*step+4*runWidth)
 			segs := []seg{{0, 0}, {int32(2 * runWidth), int32(runWidth)}, {int32(runWidth), int32(3 * runWidth)}}
-			codes := codes(rng, n)
+			cs := codes(rng, n)
 			want := make([]float32, n)
-			for p, a := range codes {
+			for p, a := range cs {
 				withoutVector(func() { want[p] = denseSegs(m[int(a)*rowWidth:][:rowWidth], d[p*step:], segs, runWidth) })
 			}
 			for _, vector := range []bool{true, false} {
 				got := make([]float32, n)
 				if vector {
-					spanDots(m, rowWidth, codes, d, step, segs, runWidth, got)
+					spanDots(m, rowWidth, cs, d, step, segs, runWidth, got)
 				} else {
-					withoutVector(func() { spanDots(m, rowWidth, codes, d, step, segs, runWidth, got) })
+					withoutVector(func() { spanDots(m, rowWidth, cs, d, step, segs, runWidth, got) })
 				}
 				if i := sameBits(got, want); i >= 0 {
 					t.Fatalf("width %d, %d positions, vector %v: position %d = %v, want %v", runWidth, n, vector && useVector, i, got[i], want[i])
