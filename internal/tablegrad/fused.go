@@ -2,16 +2,15 @@ package tablegrad
 
 import "github.com/goapprox/goapprox/internal/parallel"
 
-// How the fused kernels are fast: a training step needs both gradients,
-// and both visit the same products (x, w, dy). One pass reads each
-// product's codes and output gradient once and takes both slopes from the
-// two 1 KiB rows the activation code fixes (Tables.gx and Tables.gw): the
-// data gradient's sum runs in registers along the pass, the weight gradient's
-// sums are a row of accumulators in L1 (one per output, for the tap or
+// How the fused linear kernel is fast: a training step needs both
+// gradients, and both visit the same products (x, w, dy). One pass reads
+// each product's codes and output gradient once and takes both slopes from
+// the two 1 KiB rows the activation code fixes (Tables.gx and Tables.gw):
+// the data gradient's sum runs in registers along the pass, the weight
+// gradient's sums are a row of accumulators in L1 (one per output, for the
 // input at hand) that the pass adds to. Summation orders are fixed by the
-// shapes alone (the data gradient as in dotAxpy; the weight gradient over
-// the batch in order within a fixed chunk of it, then the chunks in order
-// in float64), so results do not depend on the thread count.
+// shapes alone (the data gradient as in dotAxpy, the weight gradient over
+// the batch rows in order), so results do not depend on the thread count.
 
 // GEMMBoth computes what GEMMData and GEMMWeight compute, in one pass over
 // the products: dx (m×k) and dw (n×k, or k×n with inOut). It returns what

@@ -4,9 +4,9 @@ package tablegrad
 // between calls so that a training step allocates nothing for them: the
 // transposed operands, the convolution's output gradient laid out
 // position-major (as large as dy) and its weight-gradient sums per chunk of
-// images. The zero value
-// is ready to use. A Workspace serves one call at a time; a nil *Workspace
-// makes the call take its memory from a pool shared by all calls.
+// images. The zero value is ready to use. A Workspace serves one call at a
+// time; a nil *Workspace makes the call take its memory from a pool shared
+// by all calls.
 type Workspace struct {
 	gemm gemmJob
 	conv convJob
