@@ -399,3 +399,31 @@ func TestDot(t *testing.T) {
 		}
 	}
 }
+
+// TestDotAxpy: the fused step of every length from 0 to 40 with edge
+// codes: its sum and the accumulators it adds to, against float64.
+func TestDotAxpy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	gx, gw := new([256]float32), new([256]float32)
+	for i := range gx {
+		gx[i], gw[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+	}
+	for n := 0; n <= 40; n++ {
+		d, idx, acc := floats(rng, n), codes(rng, n), floats(rng, n)
+		got := append([]float32(nil), acc...)
+		s := dotAxpy(d, idx, gx, gw, got)
+		var want, mag float64
+		for i := range d {
+			p := float64(d[i]) * float64(gx[idx[i]])
+			want += p
+			mag += math.Abs(p)
+			q := float64(d[i]) * float64(gw[idx[i]])
+			if w := float64(acc[i]) + q; !closeTo(float64(got[i]), w, math.Abs(float64(acc[i]))+math.Abs(q), 1e-6) {
+				t.Fatalf("n=%d: acc[%d] = %v, want %v", n, i, got[i], w)
+			}
+		}
+		if !closeTo(float64(s), want, mag, 1e-6) {
+			t.Fatalf("n=%d: sum = %v, want %v", n, s, want)
+		}
+	}
+}
