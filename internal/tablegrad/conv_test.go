@@ -1,0 +1,230 @@
+package tablegrad
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/goapprox/goapprox/lut"
+	"github.com/goapprox/goapprox/ops/kernel"
+)
+
+func geom(n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups int) kernel.ConvGeom {
+	return kernel.ConvGeom{N: n, C: c, H: h, W: w, O: o, KH: kh, KW: kw, StrideH: sh, StrideW: sw,
+		PadH: ph, PadW: pw, DilH: dh, DilW: dw, Groups: groups}
+}
+
+// testConvs cover every convolution kind: plain, stride 2, padding,
+// dilation, mixed strides, grouped, depthwise, 1x1, and a kernel as large
+// as the padded input.
+var testConvs = []struct {
+	name string
+	g    kernel.ConvGeom
+}{
+	{"plain", geom(2, 3, 7, 6, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1)},
+	{"pad", geom(2, 2, 5, 7, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"stride2-pad", geom(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
+	{"stride2-5x5-pad2", geom(1, 2, 11, 10, 3, 5, 5, 2, 2, 2, 2, 1, 1, 1)},
+	{"dilation2", geom(2, 2, 9, 9, 3, 3, 3, 1, 1, 2, 1, 2, 2, 1)},
+	{"mixed", geom(1, 2, 10, 9, 3, 3, 2, 2, 1, 1, 0, 1, 2, 1)},
+	{"groups", geom(2, 6, 6, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 3)},
+	{"depthwise", geom(2, 5, 8, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5)},
+	{"depthwise-s2", geom(2, 4, 9, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4)},
+	{"depthwise-mult2", geom(1, 3, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 3)},
+	{"1x1", geom(3, 5, 4, 5, 17, 1, 1, 1, 1, 0, 0, 1, 1, 1)},
+	{"whole", geom(2, 2, 3, 3, 9, 5, 5, 1, 1, 1, 1, 1, 1, 1)},
+	{"lenet-conv2-small", geom(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)},
+	// Eight output channels per group: whole vector blocks in every run,
+	// the runs cut short at the padded borders.
+	{"pad-og8", geom(2, 3, 7, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"groups-og8", geom(2, 4, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 2)},
+	{"5x5-pad2-og8", geom(1, 2, 9, 11, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1)},
+	{"stride2-og8", geom(2, 3, 9, 10, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
+	{"dilation2-og16", geom(1, 2, 9, 9, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1)},
+}
+
+// stConv returns the straight-through convolution gradients from the
+// operand values the codes stand for, directly over outputs and taps
+// (padding is real 0 and so contributes nothing), in float64, with the
+// sums of the magnitudes of their terms.
+func stConv(dy []float32, x, w []byte, g kernel.ConvGeom, s lut.Signs, q *Quant) (dx, dw, dxMag, dwMag []float64) {
+	dx, dw = make([]float64, g.XLen()), make([]float64, g.WLen())
+	dxMag, dwMag = make([]float64, g.XLen()), make([]float64, g.WLen())
+	oh, ow, cg, og := g.OutH(), g.OutW(), g.InPerGroup(), g.OutPerGroup()
+	sx, zx := float64(q.XScale), float64(q.XZero)
+	for n := 0; n < g.N; n++ {
+		for o := 0; o < g.O; o++ {
+			sw, zw := float64(q.WScale[min(o, len(q.WScale)-1)]), float64(q.WZero[min(o, len(q.WZero)-1)])
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					d := float64(dy[((n*g.O+o)*oh+oy)*ow+ox])
+					for c := 0; c < cg; c++ {
+						ci := o/og*cg + c
+						for ky := 0; ky < g.KH; ky++ {
+							for kx := 0; kx < g.KW; kx++ {
+								iy, ix := oy*g.StrideH-g.PadH+ky*g.DilH, ox*g.StrideW-g.PadW+kx*g.DilW
+								if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
+									continue
+								}
+								xi := ((n*g.C+ci)*g.H+iy)*g.W + ix
+								wi := ((o*cg+c)*g.KH+ky)*g.KW + kx
+								xv, wv := float64(s.X.Value(int(x[xi]))), float64(s.W.Value(int(w[wi])))
+								dx[xi] += d * sw * (wv - zw)
+								dxMag[xi] += math.Abs(d*sw) * (math.Abs(wv) + math.Abs(zw))
+								dw[wi] += sx * d * (xv - zx)
+								dwMag[wi] += math.Abs(sx*d) * (math.Abs(xv) + math.Abs(zx))
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	// The fast weight gradient also sums the padded positions' terms (the
+	// zero point's code minus the zero point): zero in exact arithmetic,
+	// but they count towards the rounding.
+	for o := 0; o < g.O; o++ {
+		for i := 0; i < g.WLen()/g.O; i++ {
+			var sum float64
+			for n := 0; n < g.N; n++ {
+				for p := 0; p < oh*ow; p++ {
+					sum += math.Abs(sx * float64(dy[(n*g.O+o)*oh*ow+p]))
+				}
+			}
+			dwMag[o*g.WLen()/g.O+i] += sum * 2 * math.Abs(zx)
+		}
+	}
+	return dx, dw, dxMag, dwMag
+}
+
+// TestConvExactTableIsStraightThrough: as for the GEMM, every kind of
+// convolution, every signedness.
+func TestConvExactTableIsStraightThrough(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range allSigns {
+		tab := Prepare(mustGradient(t, lut.ExactTable(s), 2))
+		for _, c := range testConvs {
+			g := c.g
+			x, w, dy := codes(rng, g.XLen()), codes(rng, g.WLen()), floats(rng, g.YLen())
+			q := randomQuant(rng, g.O, true)
+			if s.X == lut.Unsigned {
+				q.XZero = int32(rng.IntN(256))
+			}
+			dx, dw := make([]float32, g.XLen()), make([]float32, g.WLen())
+			if err := Conv2dData(dx, dy, x, w, g, tab, q, 0, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := Conv2dWeight(dw, dy, x, w, g, tab, q, 0, nil); err != nil {
+				t.Fatal(err)
+			}
+			wantX, wantW, magX, magW := stConv(dy, x, w, g, s, q)
+			check(t, fmt.Sprintf("%v %s", s, c.name), dx, dw, wantX, wantW, magX, magW)
+		}
+	}
+}
+
+// convMagnitudes is gemmMagnitudes for a convolution, over the same terms
+// as the references.
+func convMagnitudes(gr *lut.Gradients, dy []float32, x, w []byte, g kernel.ConvGeom, q *Quant) (mx, mw []float64) {
+	p, _ := resolve(q, g.O, nil, nil)
+	mx, mw = make([]float64, g.XLen()), make([]float64, g.WLen())
+	oh, ow, cg, og := g.OutH(), g.OutW(), g.InPerGroup(), g.OutPerGroup()
+	for n := 0; n < g.N; n++ {
+		for o := 0; o < g.O; o++ {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					d := math.Abs(float64(dy[((n*g.O+o)*oh+oy)*ow+ox]))
+					for c := 0; c < cg; c++ {
+						ci := o/og*cg + c
+						for ky := 0; ky < g.KH; ky++ {
+							for kx := 0; kx < g.KW; kx++ {
+								iy, ix := oy*g.StrideH-g.PadH+ky*g.DilH, ox*g.StrideW-g.PadW+kx*g.DilW
+								wi := ((o*cg+c)*g.KH+ky)*g.KW + kx
+								a, inside := int(p.pad), iy >= 0 && iy < g.H && ix >= 0 && ix < g.W
+								xi := ((n*g.C+ci)*g.H+iy)*g.W + ix
+								if inside {
+									a = int(x[xi])
+								}
+								at := a<<8 | int(w[wi])
+								mw[wi] += p.sx * d * (math.Abs(float64(gr.W[at])) + math.Abs(p.zx))
+								if inside {
+									mx[xi] += d * p.scale(o) * (math.Abs(float64(gr.X[at])) + math.Abs(p.zero(o)))
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return mx, mw
+}
+
+// TestConvMatchesReference: random and made-up non-linear slopes on every
+// kind of convolution, with and without quantization parameters (the
+// padding then reads a non-zero code); the fast kernels agree with the
+// references within float32 rounding and give the same bits on 1, 2 and 3
+// threads and without the vector forms.
+func TestConvMatchesReference(t *testing.T) {
+	// One workspace serves every call on two threads, whatever its shape.
+	shared := new(Workspace)
+	rng := rand.New(rand.NewPCG(7, 8))
+	grads := []*lut.Gradients{randomGradients(rng), mustGradient(t, nonLinearTable(t, allSigns[2]), 4)}
+	for gi, gr := range grads {
+		tab := Prepare(gr)
+		for _, c := range testConvs {
+			g := c.g
+			x, w, dy := codes(rng, g.XLen()), codes(rng, g.WLen()), floats(rng, g.YLen())
+			for _, q := range []*Quant{nil, randomQuant(rng, g.O, false), randomQuant(rng, g.O, true)} {
+				name := fmt.Sprintf("grads%d/%s/quant=%v", gi, c.name, q != nil)
+				wantX, wantW := make([]float32, g.XLen()), make([]float32, g.WLen())
+				if err := Conv2dDataRef(wantX, dy, x, w, g, gr, q); err != nil {
+					t.Fatal(err)
+				}
+				if err := Conv2dWeightRef(wantW, dy, x, w, g, gr, q); err != nil {
+					t.Fatal(err)
+				}
+				magX, magW := convMagnitudes(gr, dy, x, w, g, q)
+				var firstX, firstW []float32
+				run := func(label string, threads int) {
+					var ws *Workspace
+					if threads == 2 {
+						ws = shared
+					}
+					dx, dw := make([]float32, g.XLen()), make([]float32, g.WLen())
+					if err := Conv2dData(dx, dy, x, w, g, tab, q, threads, ws); err != nil {
+						t.Fatal(err)
+					}
+					if err := Conv2dWeight(dw, dy, x, w, g, tab, q, threads, ws); err != nil {
+						t.Fatal(err)
+					}
+					for i := range dx {
+						if !closeTo(float64(dx[i]), float64(wantX[i]), magX[i], 1e-5) {
+							t.Fatalf("%s %s: dx[%d] = %v, reference %v", name, label, i, dx[i], wantX[i])
+						}
+					}
+					for i := range dw {
+						if !closeTo(float64(dw[i]), float64(wantW[i]), magW[i], 1e-5) {
+							t.Fatalf("%s %s: dw[%d] = %v, reference %v", name, label, i, dw[i], wantW[i])
+						}
+					}
+					if firstX == nil {
+						firstX, firstW = dx, dw
+						return
+					}
+					if i := sameBits(dx, firstX); i >= 0 {
+						t.Fatalf("%s %s: dx[%d] = %v, but %v on one thread", name, label, i, dx[i], firstX[i])
+					}
+					if i := sameBits(dw, firstW); i >= 0 {
+						t.Fatalf("%s %s: dw[%d] = %v, but %v on one thread", name, label, i, dw[i], firstW[i])
+					}
+				}
+				for _, threads := range []int{1, 2, 3} {
+					run(fmt.Sprintf("threads=%d", threads), threads)
+				}
+				withoutVector(func() { run("no vector", 2) })
+			}
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package tablegrad
+
+import "github.com/goapprox/goapprox/internal/parallel"
+
+// How the convolution's weight gradient is fast: for a weight tap l of
+// output channel o the weight code is fixed, so the gradient
+//
+//	Σ_positions dy[o][q]·GW[a_q][w_ol] = Σ_a GW[a][w_ol]·H[a][o]
+//
+// where H[a][o] is the sum of dy[o] over the positions at which tap l reads
+// activation code a. The histogram H of a tap (256 codes × the group's
+// output channels) is built by adding, for each output position, the
+// position's row of output gradients (one per channel, contiguous in the
+// position-major layout) to the row of the code the tap reads there: a
+// run of plain float adds, no table lookup and no multiplication. One
+// contraction of 256 terms per (tap, channel) then takes the slopes. The
+// histogram is contracted once per chunk of images of at least
+// minChunkPositions output positions, which keeps the contraction a small
+// fraction of the adds; chunks are fixed by the shape, each chunk's
+// contractions summed in float64 and the chunks added in order, so the
+// result does not depend on the thread count.
+
+// minChunkPositions is the fewest output positions a chunk of images has
+// (unless the batch has fewer).
+const minChunkPositions = 2048
+
+// histAdd adds, for every position q < n, the row d[q*width:(q+1)*width]
+// to the histogram row h[codes[q]*width:]: the adds of one position run in
+// order, so any implementation gives the same sums.
+var histAdd = histAddGo
+
+func histAddGo(h []float32, codes []byte, d []float32, width int) {
+	for q, a := range codes {
+		row := h[int(a)*width:][:width]
+		for o, v := range d[q*width:][:width] {
+			row[o] += v
+		}
+	}
+}
+
+// conv2dWeightHist computes what Conv2dWeight computes, by histograms.
+func conv2dWeightHist(j *convJob, threads int) {
+	g := &j.g
+	k := j.k
+	perChunk := max(1, min(g.N, ceilDiv(minChunkPositions, j.opos)))
+	j.chunks = ceilDiv(g.N, perChunk)
+	j.perChunk = perChunk
+	// Split each chunk's taps so that there are about four tasks per
+	// thread; a task builds its chunk's position-major gradient itself.
+	split := max(1, min(k, ceilDiv(4*parallel.Threads(threads), j.chunks*g.Groups)))
+	j.tapBlock = ceilDiv(k, split)
+	split = ceilDiv(k, j.tapBlock)
+	j.splits = split
+	units := g.Groups * j.chunks
+	j.partial = grow(j.partial, units*k*j.og)
+	j.colSum = grow(j.colSum, units*j.og)
+	tasks := units * split
+	parallel.RunParts(tasks, tasks, threads, (*convHist)(j))
+	// Add the chunks in order, take the zero point's share and scale.
+	for o := 0; o < g.O; o++ {
+		grp, oo := o/j.og, o%j.og
+		var sum float64
+		for c := 0; c < j.chunks; c++ {
+			sum += j.colSum[(grp*j.chunks+c)*j.og+oo]
+		}
+		corr := j.p.zx * sum
+		for l := 0; l < k; l++ {
+			var s float64
+			for c := 0; c < j.chunks; c++ {
+				s += j.partial[((grp*j.chunks+c)*k+l)*j.og+oo]
+			}
+			j.out[o*k+l] = float32(j.p.sx * (s - corr))
+		}
+	}
+}
+
+type convHist convJob
+
+// Run computes tasks [lo, hi): task (grp*chunks+c)*splits+b is tap block b
+// of chunk c of group grp.
+func (j *convHist) Run(_, lo, hi int) {
+	s := convScratches.Get().(*convScratch)
+	for task := lo; task < hi; task++ {
+		unit, b := task/j.splits, task%j.splits
+		j.task(s, unit, b)
+	}
+	convScratches.Put(s)
+}
+
+func (j *convHist) task(s *convScratch, unit, b int) {
+	g := &j.g
+	k, og, opos := j.k, j.og, j.opos
+	grp, c := unit/j.chunks, unit%j.chunks
+	n0, n1 := c*j.perChunk, min((c+1)*j.perChunk, g.N)
+	// The chunk's output gradient, position-major per image, stride
+	// floats per position: og rounded up to whole vector blocks (the extra
+	// columns zero, their histogram sums unused) unless that would more
+	// than double the adds.
+	stride := og
+	if og >= 4 {
+		stride = (og + 7) &^ 7
+	}
+	s.dT = grow(s.dT, (n1-n0)*opos*stride)
+	if stride != og {
+		clear(s.dT)
+	}
+	for n := n0; n < n1; n++ {
+		d := s.dT[(n-n0)*opos*stride:][:opos*stride]
+		for oo := 0; oo < og; oo++ {
+			for q, v := range j.dy[(n*g.O+grp*og+oo)*opos:][:opos] {
+				d[q*stride+oo] = v
+			}
+		}
+	}
+	if b == 0 {
+		sums := j.colSum[unit*og:][:og]
+		clear(sums)
+		for q := 0; q < (n1-n0)*opos; q++ {
+			for oo, v := range s.dT[q*stride : q*stride+og] {
+				sums[oo] += float64(v)
+			}
+		}
+	}
+	s.hist = grow(s.hist, 256*stride)
+	s.col = grow(s.col, opos)
+	hw := g.H * g.W
+	taps := g.KH * g.KW
+	for l := b * j.tapBlock; l < min((b+1)*j.tapBlock, k); l++ {
+		ci := grp*j.cg + l/taps
+		ky, kx := l%taps/g.KW, l%g.KW
+		clear(s.hist)
+		for n := n0; n < n1; n++ {
+			(*convJob)(j).tapCodes(s.col, j.x[(n*g.C+ci)*hw:][:hw], ky, kx)
+			histAdd(s.hist, s.col, s.dT[(n-n0)*opos*stride:][:opos*stride], stride)
+		}
+		out := j.partial[(unit*k+l)*og:][:og]
+		for oo := range out {
+			row := &j.t.gwT[j.w[(grp*og+oo)*k+l]]
+			var sum float64
+			for a := range row {
+				sum += float64(row[a]) * float64(s.hist[a*stride+oo])
+			}
+			out[oo] = sum
+		}
+	}
+}

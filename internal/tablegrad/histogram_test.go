@@ -1,0 +1,77 @@
+package tablegrad
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestHistAdd: the histogram adds of every width from 1 to 40 and 64,
+// with runs of repeated codes, against a plain loop, bit for bit (the
+// vector form, where the CPU has it, included).
+func TestHistAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, width := range append([]int{64}, func() []int {
+		ws := make([]int, 40)
+		for i := range ws {
+			ws[i] = i + 1
+		}
+		return ws
+	}()...) {
+		n := 1 + rng.IntN(300)
+		c := codes(rng, n)
+		for i := 1; i < n; i += 7 {
+			c[i] = c[i-1] // the same row twice in a row
+		}
+		d := floats(rng, n*width)
+		h0 := floats(rng, 256*width)
+		want := append([]float32(nil), h0...)
+		for q, a := range c {
+			for o := 0; o < width; o++ {
+				want[int(a)*width+o] += d[q*width+o]
+			}
+		}
+		for _, vector := range []bool{true, false} {
+			got := append([]float32(nil), h0...)
+			if vector {
+				histAdd(got, c, d, width)
+			} else {
+				withoutVector(func() { histAdd(got, c, d, width) })
+			}
+			if i := sameBits(got, want); i >= 0 {
+				t.Fatalf("width %d, vector %v: h[%d] = %v, want %v", width, vector && useVector, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestSpanDots: spans of 1 to 9 positions (pairs and a last single one in
+// the vector form) against denseSegs per position, bit for bit, with and
+// without the vector form.
+func TestSpanDots(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, runWidth := range []int{8, 16, 24, 48, 5} {
+		rowWidth := 3 * runWidth
+		m := floats(rng, 256*rowWidth)
+		for n := 1; n <= 9; n++ {
+			step := 8 + rng.IntN(8)
+			d := floats(rng, n*step+4*runWidth)
+			segs := []seg{{0, 0}, {int32(2 * runWidth), int32(runWidth)}, {int32(runWidth), int32(3 * runWidth)}}
+			cs := codes(rng, n)
+			want := make([]float32, n)
+			for p, a := range cs {
+				withoutVector(func() { want[p] = denseSegs(m[int(a)*rowWidth:][:rowWidth], d[p*step:], segs, runWidth) })
+			}
+			for _, vector := range []bool{true, false} {
+				got := make([]float32, n)
+				if vector {
+					spanDots(m, rowWidth, cs, d, step, segs, runWidth, got)
+				} else {
+					withoutVector(func() { spanDots(m, rowWidth, cs, d, step, segs, runWidth, got) })
+				}
+				if i := sameBits(got, want); i >= 0 {
+					t.Fatalf("width %d, %d positions, vector %v: position %d = %v, want %v", runWidth, n, vector && useVector, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

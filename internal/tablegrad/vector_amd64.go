@@ -1,0 +1,47 @@
+//go:build amd64 && !purego
+
+package tablegrad
+
+import "golang.org/x/sys/cpu"
+
+// histAddAVX2 is histAdd for widths that are a multiple of 8, eight
+// floats per add (see hist_amd64.s).
+//
+//go:noescape
+func histAddAVX2(h *float32, codes *byte, d *float32, n, width int)
+
+// denseSegsBlocks adds the whole blocks of every segment to the lanes of
+// acc, as denseSegs describes (see vector_amd64.s). nseg and blocks are at
+// least 1.
+//
+//go:noescape
+func denseSegsBlocks(a, b *float32, segs *seg, nseg, blocks int, acc *[8]float32)
+
+// spanDotsBlocks is spanDots's vector form (see vector_amd64.s): n
+// positions, blocks blocks of eight per segment, nseg and blocks at least
+// 1, every offset in bounds.
+//
+//go:noescape
+func spanDotsBlocks(m *float32, rowWidth int, codes *byte, d *float32, step int, segs *seg, nseg, blocks, n int, out *float32)
+
+// useVector selects the AVX2 forms of histAdd, denseSegs and spanDots; tests turn it
+// off to compare them with the pure-Go loops.
+var useVector = cpu.X86.HasAVX2
+
+func init() {
+	if useVector {
+		histAdd = histAddVector
+	}
+}
+
+// histAddVector runs histAdd's vector form on widths it serves, histAddGo
+// on the others.
+func histAddVector(h []float32, codes []byte, d []float32, width int) {
+	if !useVector || width%8 != 0 || len(codes) == 0 {
+		histAddGo(h, codes, d, width)
+		return
+	}
+	_ = h[256*width-1]
+	_ = d[len(codes)*width-1]
+	histAddAVX2(&h[0], &codes[0], &d[0], len(codes), width)
+}
