@@ -7,6 +7,7 @@ import (
 
 	"github.com/goapprox/goapprox/internal/cputime"
 	"github.com/goapprox/goapprox/lut"
+	"github.com/goapprox/goapprox/ops/geom"
 	"github.com/goapprox/goapprox/ops/kernel"
 )
 
@@ -51,7 +52,7 @@ func benchRun(b *testing.B, products int, f func() error) {
 func variants(b *testing.B, name string, f func(b *testing.B, threads int)) {
 	b.Run(name, func(b *testing.B) { f(b, 0) })
 	b.Run(name+"/1thread", func(b *testing.B) { f(b, 1) })
-	if useVector && !strings.HasSuffix(name, "forward-lut") {
+	if useVector() && !strings.HasSuffix(name, "forward-lut") {
 		b.Run(name+"/go", func(b *testing.B) { withoutVector(func() { f(b, 0) }) })
 	}
 }
@@ -88,13 +89,13 @@ func BenchmarkGEMM(b *testing.B) {
 // (16 -> 32 channels, 32x32 -> 16x16).
 var benchConvGeoms = []struct {
 	name string
-	g    kernel.ConvGeom
+	g    geom.Conv
 }{
-	{"lenet5-conv1", geom(64, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1)},
-	{"lenet5-conv2", geom(64, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)},
-	{"resnet20-16x32x32", geom(128, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
-	{"resnet20-64x8x8", geom(128, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
-	{"resnet20-16to32-s2", geom(128, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
+	{"lenet5-conv1", convGeom(64, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1)},
+	{"lenet5-conv2", convGeom(64, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)},
+	{"resnet20-16x32x32", convGeom(128, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"resnet20-64x8x8", convGeom(128, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"resnet20-16to32-s2", convGeom(128, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
 }
 
 // BenchmarkConv2d: the layers of benchConvGeoms.

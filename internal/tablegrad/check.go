@@ -3,7 +3,7 @@ package tablegrad
 import (
 	"fmt"
 
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // checkGEMM reports arguments of a GEMM gradient that cannot be computed:
@@ -27,7 +27,7 @@ func checkGEMM(fn string, out []float32, need int, needName string, dy []float32
 }
 
 // checkConv is checkGEMM for a convolution of geometry g.
-func checkConv(fn string, out []float32, need int, needName string, dy []float32, x, w []byte, g kernel.ConvGeom, haveTable bool) error {
+func checkConv(fn string, out []float32, need int, needName string, dy []float32, x, w []byte, g geom.Conv, haveTable bool) error {
 	if !haveTable {
 		return fmt.Errorf("tablegrad: %s needs gradient tables, got nil", fn)
 	}

@@ -4,7 +4,7 @@ import (
 	"sync"
 
 	"github.com/goapprox/goapprox/internal/parallel"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // How the convolution's data gradient is fast: the weights are the same
@@ -37,7 +37,7 @@ import (
 type convJob struct {
 	t       *Tables
 	p       params
-	g       kernel.ConvGeom
+	g       geom.Conv
 	out, dy []float32
 	x, w    []byte
 
@@ -88,7 +88,7 @@ type convScratch struct {
 
 var convScratches = sync.Pool{New: func() any { return new(convScratch) }}
 
-func (j *convJob) setup(t *Tables, p params, g kernel.ConvGeom, out, dy []float32, x, w []byte) {
+func (j *convJob) setup(t *Tables, p params, g geom.Conv, out, dy []float32, x, w []byte) {
 	j.t, j.p, j.g, j.out, j.dy, j.x, j.w = t, p, g, out, dy, x, w
 	j.k, j.oh, j.ow = g.FanIn(), g.OutH(), g.OutW()
 	j.opos, j.og, j.cg = j.oh*j.ow, g.OutPerGroup(), g.InPerGroup()
@@ -116,7 +116,7 @@ func workThreads(products, threads int) int {
 // Conv2dDataRef returns up to float32 rounding, the same bits for every
 // thread count (threads <= 0: one per core). Buffers may be longer than
 // needed; only dx[:N*C*H*W] is written.
-func Conv2dData(dx, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q *Quant, threads int, ws *Workspace) error {
+func Conv2dData(dx, dy []float32, x, w []byte, g geom.Conv, t *Tables, q *Quant, threads int, ws *Workspace) error {
 	if err := checkConv("Conv2dData", dx, g.XLen(), "N*C*H*W", dy, x, w, g, t != nil); err != nil {
 		return err
 	}
@@ -394,7 +394,7 @@ func shifted(a, b []tap) bool {
 // where a is the activation code the tap reads there, and outside the input
 // the code of q's activation zero point (what the forward pass reads). dw
 // has the layout of w. Threads and buffers as Conv2dData.
-func Conv2dWeight(dw, dy []float32, x, w []byte, g kernel.ConvGeom, t *Tables, q *Quant, threads int, ws *Workspace) error {
+func Conv2dWeight(dw, dy []float32, x, w []byte, g geom.Conv, t *Tables, q *Quant, threads int, ws *Workspace) error {
 	if err := checkConv("Conv2dWeight", dw, g.WLen(), "O*(C/Groups)*KH*KW", dy, x, w, g, t != nil); err != nil {
 		return err
 	}

@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	"github.com/goapprox/goapprox/lut"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
-func geom(n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups int) kernel.ConvGeom {
-	return kernel.ConvGeom{N: n, C: c, H: h, W: w, O: o, KH: kh, KW: kw, StrideH: sh, StrideW: sw,
+func convGeom(n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups int) geom.Conv {
+	return geom.Conv{N: n, C: c, H: h, W: w, O: o, KH: kh, KW: kw, StrideH: sh, StrideW: sw,
 		PadH: ph, PadW: pw, DilH: dh, DilW: dw, Groups: groups}
 }
 
@@ -20,35 +20,35 @@ func geom(n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups int) kernel.Conv
 // as the padded input.
 var testConvs = []struct {
 	name string
-	g    kernel.ConvGeom
+	g    geom.Conv
 }{
-	{"plain", geom(2, 3, 7, 6, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1)},
-	{"pad", geom(2, 2, 5, 7, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
-	{"stride2-pad", geom(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
-	{"stride2-5x5-pad2", geom(1, 2, 11, 10, 3, 5, 5, 2, 2, 2, 2, 1, 1, 1)},
-	{"dilation2", geom(2, 2, 9, 9, 3, 3, 3, 1, 1, 2, 1, 2, 2, 1)},
-	{"mixed", geom(1, 2, 10, 9, 3, 3, 2, 2, 1, 1, 0, 1, 2, 1)},
-	{"groups", geom(2, 6, 6, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 3)},
-	{"depthwise", geom(2, 5, 8, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5)},
-	{"depthwise-s2", geom(2, 4, 9, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4)},
-	{"depthwise-mult2", geom(1, 3, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 3)},
-	{"1x1", geom(3, 5, 4, 5, 17, 1, 1, 1, 1, 0, 0, 1, 1, 1)},
-	{"whole", geom(2, 2, 3, 3, 9, 5, 5, 1, 1, 1, 1, 1, 1, 1)},
-	{"lenet-conv2-small", geom(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)},
+	{"plain", convGeom(2, 3, 7, 6, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1)},
+	{"pad", convGeom(2, 2, 5, 7, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"stride2-pad", convGeom(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
+	{"stride2-5x5-pad2", convGeom(1, 2, 11, 10, 3, 5, 5, 2, 2, 2, 2, 1, 1, 1)},
+	{"dilation2", convGeom(2, 2, 9, 9, 3, 3, 3, 1, 1, 2, 1, 2, 2, 1)},
+	{"mixed", convGeom(1, 2, 10, 9, 3, 3, 2, 2, 1, 1, 0, 1, 2, 1)},
+	{"groups", convGeom(2, 6, 6, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 3)},
+	{"depthwise", convGeom(2, 5, 8, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5)},
+	{"depthwise-s2", convGeom(2, 4, 9, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4)},
+	{"depthwise-mult2", convGeom(1, 3, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 3)},
+	{"1x1", convGeom(3, 5, 4, 5, 17, 1, 1, 1, 1, 0, 0, 1, 1, 1)},
+	{"whole", convGeom(2, 2, 3, 3, 9, 5, 5, 1, 1, 1, 1, 1, 1, 1)},
+	{"lenet-conv2-small", convGeom(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1)},
 	// Eight output channels per group: whole vector blocks in every run,
 	// the runs cut short at the padded borders.
-	{"pad-og8", geom(2, 3, 7, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
-	{"groups-og8", geom(2, 4, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 2)},
-	{"5x5-pad2-og8", geom(1, 2, 9, 11, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1)},
-	{"stride2-og8", geom(2, 3, 9, 10, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
-	{"dilation2-og16", geom(1, 2, 9, 9, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1)},
+	{"pad-og8", convGeom(2, 3, 7, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"groups-og8", convGeom(2, 4, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 2)},
+	{"5x5-pad2-og8", convGeom(1, 2, 9, 11, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1)},
+	{"stride2-og8", convGeom(2, 3, 9, 10, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
+	{"dilation2-og16", convGeom(1, 2, 9, 9, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1)},
 }
 
 // stConv returns the straight-through convolution gradients from the
 // operand values the codes stand for, directly over outputs and taps
 // (padding is real 0 and so contributes nothing), in float64, with the
 // sums of the magnitudes of their terms.
-func stConv(dy []float32, x, w []byte, g kernel.ConvGeom, s lut.Signs, q *Quant) (dx, dw, dxMag, dwMag []float64) {
+func stConv(dy []float32, x, w []byte, g geom.Conv, s lut.Signs, q *Quant) (dx, dw, dxMag, dwMag []float64) {
 	dx, dw = make([]float64, g.XLen()), make([]float64, g.WLen())
 	dxMag, dwMag = make([]float64, g.XLen()), make([]float64, g.WLen())
 	oh, ow, cg, og := g.OutH(), g.OutW(), g.InPerGroup(), g.OutPerGroup()
@@ -126,7 +126,7 @@ func TestConvExactTableIsStraightThrough(t *testing.T) {
 
 // convMagnitudes is gemmMagnitudes for a convolution, over the same terms
 // as the references.
-func convMagnitudes(gr *lut.Gradients, dy []float32, x, w []byte, g kernel.ConvGeom, q *Quant) (mx, mw []float64) {
+func convMagnitudes(gr *lut.Gradients, dy []float32, x, w []byte, g geom.Conv, q *Quant) (mx, mw []float64) {
 	p, _ := resolve(q, g.O, nil, nil)
 	mx, mw = make([]float64, g.XLen()), make([]float64, g.WLen())
 	oh, ow, cg, og := g.OutH(), g.OutW(), g.InPerGroup(), g.OutPerGroup()

@@ -23,7 +23,7 @@ func denseSegs(a, b []float32, segs []seg, width int) float32 {
 	var acc [8]float32
 	blocks := width / 8
 	if blocks > 0 {
-		if useVector {
+		if useVector() {
 			denseSegsBlocks(&a[0], &b[0], &segs[0], len(segs), blocks, &acc)
 		} else {
 			for _, s := range segs {
@@ -67,7 +67,7 @@ func spanDots(m []float32, rowWidth int, codes []byte, d []float32, step int, se
 	if len(codes) == 0 {
 		return
 	}
-	if useVector && runWidth%8 == 0 && runWidth > 0 && len(segs) > 0 {
+	if useVector() && runWidth%8 == 0 && runWidth > 0 && len(segs) > 0 {
 		_ = m[256*rowWidth-1]
 		last := (len(codes) - 1) * step
 		for _, s := range segs {

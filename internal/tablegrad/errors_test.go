@@ -16,7 +16,7 @@ func TestErrors(t *testing.T) {
 	m, n, k := 2, 3, 4
 	x, w, dy := make([]byte, m*k), make([]byte, n*k), make([]float32, m*n)
 	dx, dw := make([]float32, m*k), make([]float32, n*k)
-	conv := geom(1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1)
+	conv := convGeom(1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1)
 	cx, cw, cdy := make([]byte, conv.XLen()), make([]byte, conv.WLen()), make([]float32, conv.YLen())
 	cdx, cdw := make([]float32, conv.XLen()), make([]float32, conv.WLen())
 	good := &Quant{XScale: 1, WScale: []float32{1}, WZero: []int32{0}}
@@ -40,8 +40,8 @@ func TestErrors(t *testing.T) {
 		{"activation zero point", "activation zero point 300 is not an 8-bit code", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: 1, XZero: 300, WScale: []float32{1}, WZero: []int32{0}}, 1, nil)},
 		{"weight zero point", "weight zero point -129 of output 0", GEMMData(dx, dy, x, w, m, n, k, tab, &Quant{XScale: 1, WScale: []float32{1}, WZero: []int32{-129}}, 1, nil)},
 		{"conv nil tables", "needs gradient tables", Conv2dData(cdx, cdy, cx, cw, conv, nil, good, 1, nil)},
-		{"conv geometry", "groups = 2 must divide", Conv2dWeight(cdw, cdy, cx, cw, geom(1, 3, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 2), tab, good, 1, nil)},
-		{"conv kernel too big", "does not fit the padded", Conv2dData(cdx, cdy, cx, cw, geom(1, 2, 2, 2, 3, 5, 5, 1, 1, 1, 1, 1, 1, 1), tab, good, 1, nil)},
+		{"conv geometry", "groups = 2 must divide", Conv2dWeight(cdw, cdy, cx, cw, convGeom(1, 3, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 2), tab, good, 1, nil)},
+		{"conv kernel too big", "does not fit the padded", Conv2dData(cdx, cdy, cx, cw, convGeom(1, 2, 2, 2, 3, 5, 5, 1, 1, 1, 1, 1, 1, 1), tab, good, 1, nil)},
 		{"conv short input", "input holds 49 codes, need N*C*H*W = 50", Conv2dDataRef(cdx, cdy, cx[:49], cw, conv, g, good)},
 		{"conv short weights", "weights hold 5 codes", Conv2dWeightRef(cdw, cdy, cx, cw[:5], conv, g, good)},
 		{"conv short dy", "output gradient holds 3 values", Conv2dData(cdx, cdy[:3], cx, cw, conv, tab, good, 1, nil)},
@@ -50,7 +50,7 @@ func TestErrors(t *testing.T) {
 		{"conv scale count", "2 weight scales for 3 outputs", Conv2dWeight(cdw, cdy, cx, cw, conv, tab, &Quant{XScale: 1, WScale: []float32{1, 1}, WZero: []int32{0}}, 1, nil)},
 	}
 	_, errNil := FromTable(nil, 0)
-	_, errWindow := FromTable(lut.Exact(true, true), -1)
+	_, errWindow := FromTable(lut.ExactTable(lut.Both(lut.Signed)), -1)
 	cases = append(cases, []struct {
 		name, want string
 		err        error

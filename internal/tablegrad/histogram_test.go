@@ -38,7 +38,7 @@ func TestHistAdd(t *testing.T) {
 				withoutVector(func() { histAdd(got, c, d, width) })
 			}
 			if i := sameBits(got, want); i >= 0 {
-				t.Fatalf("width %d, vector %v: h[%d] = %v, want %v", width, vector && useVector, i, got[i], want[i])
+				t.Fatalf("width %d, vector %v: h[%d] = %v, want %v", width, vector && useVector(), i, got[i], want[i])
 			}
 		}
 	}
@@ -69,7 +69,7 @@ func TestSpanDots(t *testing.T) {
 					withoutVector(func() { spanDots(m, rowWidth, cs, d, step, segs, runWidth, got) })
 				}
 				if i := sameBits(got, want); i >= 0 {
-					t.Fatalf("width %d, %d positions, vector %v: position %d = %v, want %v", runWidth, n, vector && useVector, i, got[i], want[i])
+					t.Fatalf("width %d, %d positions, vector %v: position %d = %v, want %v", runWidth, n, vector && useVector(), i, got[i], want[i])
 				}
 			}
 		}

@@ -2,7 +2,7 @@ package tablegrad
 
 import (
 	"github.com/goapprox/goapprox/lut"
-	"github.com/goapprox/goapprox/ops/kernel"
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // The references below are the specification: every slope is looked up
@@ -69,7 +69,7 @@ func GEMMWeightRef(dw, dy []float32, x, w []byte, m, n, k int, inOut bool, g *lu
 // field reads p through weight tap (c', ky, kx) of
 //
 //	dy·sw_o·(g.X[x_p<<8 | w[o][c'][ky][kx]] − zw_o)
-func Conv2dDataRef(dx, dy []float32, x, w []byte, geom kernel.ConvGeom, g *lut.Gradients, q *Quant) error {
+func Conv2dDataRef(dx, dy []float32, x, w []byte, geom geom.Conv, g *lut.Gradients, q *Quant) error {
 	if err := checkConv("Conv2dDataRef", dx, geom.XLen(), "N*C*H*W", dy, x, w, geom, g != nil); err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func Conv2dDataRef(dx, dy []float32, x, w []byte, geom kernel.ConvGeom, g *lut.G
 //
 // where a is the activation code the tap reads there, the zero point's
 // code outside the input.
-func Conv2dWeightRef(dw, dy []float32, x, w []byte, geom kernel.ConvGeom, g *lut.Gradients, q *Quant) error {
+func Conv2dWeightRef(dw, dy []float32, x, w []byte, geom geom.Conv, g *lut.Gradients, q *Quant) error {
 	if err := checkConv("Conv2dWeightRef", dw, geom.WLen(), "O*(C/Groups)*KH*KW", dy, x, w, geom, g != nil); err != nil {
 		return err
 	}

@@ -87,9 +87,9 @@ func closeTo(got, want, scale, tol float64) bool {
 
 // withoutVector runs f with the pure-Go loops.
 func withoutVector(f func()) {
-	saved := useVector
-	useVector = false
-	defer func() { useVector = saved }()
+	saved := vectorOff
+	vectorOff = true
+	defer func() { vectorOff = saved }()
 	f()
 }
 

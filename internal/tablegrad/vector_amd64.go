@@ -2,7 +2,7 @@
 
 package tablegrad
 
-import "golang.org/x/sys/cpu"
+import "github.com/goapprox/goapprox/internal/asm"
 
 // histAddAVX2 is histAdd for widths that are a multiple of 8, eight
 // floats per add (see hist_amd64.s).
@@ -24,20 +24,20 @@ func denseSegsBlocks(a, b *float32, segs *seg, nseg, blocks int, acc *[8]float32
 //go:noescape
 func spanDotsBlocks(m *float32, rowWidth int, codes *byte, d *float32, step int, segs *seg, nseg, blocks, n int, out *float32)
 
-// useVector selects the AVX2 forms of histAdd, denseSegs and spanDots; tests turn it
-// off to compare them with the pure-Go loops.
-var useVector = cpu.X86.HasAVX2
+// useVector says whether the AVX2 forms of histAdd, denseSegs and spanDots
+// run: the CPU has AVX2 and assembly is on (internal/asm), unless a test
+// turned them off (vectorOff) to compare them with the pure-Go loops.
+func useVector() bool { return !vectorOff && asm.AVX2() }
 
-func init() {
-	if useVector {
-		histAdd = histAddVector
-	}
-}
+// vectorOff turns the vector forms off in tests.
+var vectorOff bool
+
+func init() { histAdd = histAddVector }
 
 // histAddVector runs histAdd's vector form on widths it serves, histAddGo
 // on the others.
 func histAddVector(h []float32, codes []byte, d []float32, width int) {
-	if !useVector || width%8 != 0 || len(codes) == 0 {
+	if !useVector() || width%8 != 0 || len(codes) == 0 {
 		histAddGo(h, codes, d, width)
 		return
 	}

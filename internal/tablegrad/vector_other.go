@@ -3,7 +3,10 @@
 package tablegrad
 
 // useVector is false: this build has no vector forms.
-var useVector = false
+func useVector() bool { return false }
+
+// vectorOff turns the vector forms off in tests; here there are none.
+var vectorOff bool
 
 func denseSegsBlocks(a, b *float32, segs *seg, nseg, blocks int, acc *[8]float32) {
 	panic("tablegrad: no vector dot product in this build")
