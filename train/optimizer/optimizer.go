@@ -8,6 +8,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/goapprox/goapprox/internal/asm/f32"
 	"github.com/goapprox/goapprox/internal/parallel"
 )
 
@@ -362,17 +363,5 @@ func (u *paramUpdate) Run(part, lo, hi int) {
 // adam is Adam's update of one part; the first multiple of 4 elements go
 // through the vector kernel where there is one.
 func (u *paramUpdate) adam(w, g, m, v []float32) (check float32) {
-	k := adamVector(u, w, g, m, v, &check)
-	lr, bc1, bc2, eps := u.lr, u.bc1, u.bc2, u.eps
-	b1, c1, b2, c2 := u.b1, u.c1, u.b2, u.c2
-	for i := k; i < len(g); i++ {
-		gi := g[i]
-		m[i] = float32(b1*m[i]) + float32(c1*gi)
-		v[i] = float32(b2*v[i]) + float32(c2*gi*gi)
-		mHat := float64(m[i]) / bc1
-		vHat := float64(v[i]) / bc2
-		w[i] -= float32(lr * mHat / (math.Sqrt(vHat) + eps))
-		check += w[i] - w[i]
-	}
-	return check
+	return f32.Adam(f32.AdamStep{LR: u.lr, BC1: u.bc1, BC2: u.bc2, Eps: u.eps, B1: u.b1, C1: u.c1, B2: u.b2, C2: u.c2}, w, g, m, v)
 }

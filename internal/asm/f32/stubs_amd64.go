@@ -33,6 +33,12 @@ func quantize8(src *float32, n int, inv, scale, lo, hi float32, zp int32, bytes 
 //go:noescape
 func rescale8(acc *int32, y *float32, n int, corr, scale float64)
 
+// adamAVX is Adam's vector form (adam_amd64.s) on n elements, a multiple
+// of 4, leaving Σ(w-w) per lane in a.check.
+//
+//go:noescape
+func adamAVX(w, grad, m, v *float32, n int, a *adamArgs)
+
 // The activation and batch norm kernels (act_amd64.s): AVX and AVX2
 // instructions only, no FMA, so that they give their twins' bits.
 

@@ -13,6 +13,7 @@ func quantize8(src *float32, n int, inv, scale, lo, hi float32, zp int32, bytes 
 	panic(noAsm)
 }
 func rescale8(acc *int32, y *float32, n int, corr, scale float64)       { panic(noAsm) }
+func adamAVX(w, grad, m, v *float32, n int, a *adamArgs)                { panic(noAsm) }
 func reluAVX2(y, x *float32, n int)                                     { panic(noAsm) }
 func reluGradAVX2(dx, x, dy *float32, n int)                            { panic(noAsm) }
 func relu6AVX2(y, x *float32, n int)                                    { panic(noAsm) }

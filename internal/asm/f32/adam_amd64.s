@@ -5,7 +5,7 @@
 // func adamAVX(w, grad, m, v *float32, n int, a *adamArgs)
 //
 // Four elements a step, each with the operations of the Go loop in
-// paramUpdate.Run in the same order, so the same bits: the moments in
+// adamGo in the same order, so the same bits: the moments in
 // float32 (multiplications and additions, no FMA), the step in float64
 // (VDIVPD and VSQRTPD round as DIVSD and SQRTSD), converted back to
 // float32 with the rounding of a Go conversion.
