@@ -60,7 +60,7 @@ func TestQuickstartProgramCompiles(t *testing.T) {
 	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly", "GOWORK=off")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("the complete program of docs/quickstart.md (the ```go blocks marked %s) no longer compiles; update the doc:\n%s\nprogram:\n%s",
+		t.Fatalf("the complete program of docs/quickstart.md (the ```go blocks marked %s) does not compile; if the module itself builds, update the doc:\n%s\nprogram:\n%s",
 			programMarker, out, numbered(src))
 	}
 }
