@@ -10,6 +10,7 @@ import (
 	"github.com/goapprox/goapprox/approxlayer"
 	"github.com/goapprox/goapprox/nn"
 	"github.com/goapprox/goapprox/ops"
+	"github.com/goapprox/goapprox/quantize"
 )
 
 // Options say which layers to convert and how to quantize them. The zero
@@ -25,9 +26,11 @@ type Options struct {
 	// Weights, when not empty, are the only nodes taken as weights; use it
 	// when a Mul multiplies two leaves and the weight is the left one.
 	Weights []*G.Node
-	// Preset is the quantization preset (default approxlayer.DefaultPreset)
-	// and Observer replaces its observer kinds when not empty.
-	Preset, Observer string
+	// Preset names the quantization preset (quantize.PresetNames; default
+	// approxlayer.DefaultPreset).
+	Preset string
+	// Observer, when not empty, replaces the preset's observer kinds.
+	Observer quantize.ObserverKind
 	// FastFloat runs the Float mode of float32 layers that replace a
 	// gorgonia.Conv2d on GoApprox's float kernels, which are faster than
 	// gorgonia's im2col and BLAS product but sum in another order: outputs
@@ -248,7 +251,7 @@ func buildLayer(c *copier, mt match, opt Options, seed int64) (*approxlayer.Laye
 		lopts = append(lopts, approxlayer.WithPreset(opt.Preset))
 	}
 	if opt.Observer != "" {
-		lopts = append(lopts, approxlayer.WithObserver(opt.Observer))
+		lopts = append(lopts, approxlayer.WithObserver(string(opt.Observer)))
 	}
 	var l *approxlayer.Layer
 	switch mt.kind {

@@ -17,22 +17,27 @@
 //
 // # Presets
 //
-// PresetByName returns a documented pairing of activation and weight schemes:
-// "signed" (int8 activations affine per tensor, int8 weights symmetric per
-// output channel), "unsigned" (uint8 activations and weights, affine, per
-// tensor: for unsigned tables such as EvoApprox mul8u) and "torchapprox"
-// (activation codes 0..127 affine, int8 weights symmetric per tensor: the
-// reference library's default). A lookup table indexes a code by its low
-// byte, so a scheme must fit the signedness of the table operand it feeds;
-// Preset.Check and Scheme.FitsTable turn a mismatch into an error.
+// A Preset is a documented pairing of activation and weight schemes with
+// their observers: Signed (int8 activations affine per tensor, int8 weights
+// symmetric per output channel), Unsigned (uint8 activations and weights,
+// affine, per tensor: for unsigned tables such as EvoApprox mul8u) and
+// TorchApprox (activation codes 0..127 affine, int8 weights symmetric per
+// tensor: the reference library's default). Their names, "signed",
+// "unsigned" and "torchapprox", are what flags take: PresetByName and
+// PresetNames. A lookup table indexes a code by its low byte, so a scheme
+// must fit the signedness of the table operand it feeds; Preset.Check and
+// Scheme.FitsTable turn a mismatch into an error.
 //
 // # Observers
 //
-// NewObserver builds an observer of kind "minmax" (running min/max),
-// "moving_average" (PyTorch's moving-average min/max, constant 0.01) or
-// "histogram" (clipping range minimising the L2 quantization error); the
-// scheme decides per tensor or per channel. Observers skip and count NaN
-// and Inf values, keep their parameters while frozen, and serialise their
-// state as JSON (State, SetState, ObserverFromState) so that a checkpoint
-// restores bit-identical parameters.
+// NewObserver builds an observer of an ObserverKind: KindMinMax (running
+// min/max), KindMovingAverage (PyTorch's moving-average min/max, constant
+// 0.01) or KindHistogram (clipping range minimising the L2 quantization
+// error); the scheme decides per tensor or per channel. A kind's name
+// ("minmax", "moving_average", "histogram") is what flags and observer
+// states hold: ParseObserverKind, ObserverNames, and *ObserverKind is a
+// flag.Value. Observers skip and count NaN and Inf values, keep their
+// parameters while frozen, and serialise their state as JSON (State,
+// SetState, ObserverFromState) so that a checkpoint restores bit-identical
+// parameters.
 package quantize

@@ -10,10 +10,7 @@ import (
 // the preset, check it against the table's signedness, observe a batch,
 // freeze, and fake-quantize.
 func Example() {
-	preset, err := quantize.PresetByName("torchapprox")
-	if err != nil {
-		panic(err)
-	}
+	preset := quantize.TorchApprox // or, from a flag, quantize.PresetByName("torchapprox")
 	// A table with signed activation and weight operands (like EvoApprox mul8s).
 	if err := preset.Check(true, true); err != nil {
 		panic(err)

@@ -75,7 +75,7 @@ func NewHistogram(s Scheme, bins int) (*Histogram, error) {
 func (o *Histogram) Scheme() Scheme { return o.scheme }
 
 // Kind returns KindHistogram.
-func (o *Histogram) Kind() string { return KindHistogram }
+func (o *Histogram) Kind() ObserverKind { return KindHistogram }
 
 // Bins returns the number of histogram bins.
 func (o *Histogram) Bins() int { return o.bins }

@@ -18,7 +18,7 @@ const DefaultAveragingConstant float32 = 0.01
 //
 //	min += c * (batchMin - min);  max += c * (batchMax - max)
 type MinMax struct {
-	kind      string
+	kind      ObserverKind
 	scheme    Scheme
 	averaging float32 // 0 for a running min/max
 
@@ -54,7 +54,7 @@ func NewMovingAverageMinMax(s Scheme, c float32) (*MinMax, error) {
 func (o *MinMax) Scheme() Scheme { return o.scheme }
 
 // Kind returns KindMinMax or KindMovingAverage.
-func (o *MinMax) Kind() string { return o.kind }
+func (o *MinMax) Kind() ObserverKind { return o.kind }
 
 // AveragingConstant returns the moving-average constant, 0 for a running min/max.
 func (o *MinMax) AveragingConstant() float32 { return o.averaging }

@@ -31,8 +31,8 @@ type Observer interface {
 	// Reset forgets everything observed, including errors and the
 	// non-finite count; it does not unfreeze.
 	Reset()
-	// Kind is the observer's kind as NewObserver names it.
-	Kind() string
+	// Kind is the observer's kind.
+	Kind() ObserverKind
 	// NonFinite counts the NaN and ±Inf values skipped since the last Reset.
 	NonFinite() int64
 	// State serialises everything the observer has learnt (JSON), so that
@@ -42,22 +42,70 @@ type Observer interface {
 	SetState(data []byte) error
 }
 
-// Observer kinds for NewObserver.
+// ObserverKind names an observer algorithm. Its string is the name flags,
+// configuration files and observer states use; ParseObserverKind turns such
+// a name back into a kind.
+type ObserverKind string
+
+// The observer kinds.
 const (
-	KindMinMax        = "minmax"
-	KindMovingAverage = "moving_average"
-	KindHistogram     = "histogram"
+	// KindMinMax is a running min/max (NewMinMax).
+	KindMinMax ObserverKind = "minmax"
+	// KindMovingAverage is PyTorch's moving-average min/max with constant
+	// DefaultAveragingConstant (NewMovingAverageMinMax).
+	KindMovingAverage ObserverKind = "moving_average"
+	// KindHistogram chooses the clipping range that minimises the L2
+	// quantization error of a histogram (NewHistogram).
+	KindHistogram ObserverKind = "histogram"
 )
 
-// ObserverKinds lists the kinds NewObserver accepts.
-func ObserverKinds() []string { return []string{KindMinMax, KindMovingAverage, KindHistogram} }
+// ObserverKinds lists the observer kinds, in a fixed order.
+func ObserverKinds() []ObserverKind {
+	return []ObserverKind{KindMinMax, KindMovingAverage, KindHistogram}
+}
+
+// ObserverNames returns the names of the observer kinds, in the order of
+// ObserverKinds, for flags and messages.
+func ObserverNames() []string {
+	kinds := ObserverKinds()
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	return names
+}
+
+// ParseObserverKind returns the observer kind with the given name.
+func ParseObserverKind(name string) (ObserverKind, error) {
+	for _, k := range ObserverKinds() {
+		if string(k) == name {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("quantize: no observer kind %q; the kinds are %s", name, strings.Join(ObserverNames(), ", "))
+}
+
+// String returns the kind's name.
+func (k ObserverKind) String() string { return string(k) }
+
+// Set parses a kind's name (flag.Value), so that a command-line flag can
+// hold an ObserverKind directly.
+func (k *ObserverKind) Set(name string) error {
+	parsed, err := ParseObserverKind(name)
+	if err != nil {
+		return err
+	}
+	*k = parsed
+	return nil
+}
 
 // NewObserver returns an observer of the given kind with its default
 // settings (moving average constant DefaultAveragingConstant, histogram
-// DefaultHistogramBins bins). Whether it is per tensor or per channel, and
-// along which axis, is the scheme's choice.
-func NewObserver(kind string, s Scheme) (Observer, error) {
-	switch kind {
+// DefaultHistogramBins bins). The kind is an ObserverKind or its name as a
+// string (from a flag or a Preset). Whether the observer is per tensor or
+// per channel, and along which axis, is the scheme's choice.
+func NewObserver[K ~string](kind K, s Scheme) (Observer, error) {
+	switch k := ObserverKind(kind); k {
 	case KindMinMax:
 		return NewMinMax(s)
 	case KindMovingAverage:
@@ -65,7 +113,8 @@ func NewObserver(kind string, s Scheme) (Observer, error) {
 	case KindHistogram:
 		return NewHistogram(s, DefaultHistogramBins)
 	}
-	return nil, fmt.Errorf("quantize: no observer kind %q; the kinds are %s", kind, strings.Join(ObserverKinds(), ", "))
+	_, err := ParseObserverKind(string(kind))
+	return nil, err
 }
 
 // ObserverFromState rebuilds an observer, with its kind, scheme and
@@ -82,7 +131,7 @@ func ObserverFromState(data []byte) (Observer, error) {
 	case KindHistogram:
 		o = &Histogram{scheme: head.Scheme, bins: head.Bins}
 	default:
-		return nil, fmt.Errorf("quantize: observer state has kind %q; the kinds are %s", head.Kind, strings.Join(ObserverKinds(), ", "))
+		return nil, fmt.Errorf("quantize: observer state has kind %q; the kinds are %s", head.Kind, strings.Join(ObserverNames(), ", "))
 	}
 	if err := o.SetState(data); err != nil {
 		return nil, err
@@ -97,13 +146,13 @@ const stateVersion = 1
 // stateHeader holds the fields every observer state starts with, and the
 // settings ObserverFromState needs before it can call SetState.
 type stateHeader struct {
-	Kind              string  `json:"kind"`
-	Version           int     `json:"version"`
-	Scheme            Scheme  `json:"scheme"`
-	AveragingConstant float32 `json:"averaging_constant,omitempty"`
-	Bins              int     `json:"bins,omitempty"`
-	Frozen            bool    `json:"frozen"`
-	NonFinite         int64   `json:"non_finite"`
+	Kind              ObserverKind `json:"kind"`
+	Version           int          `json:"version"`
+	Scheme            Scheme       `json:"scheme"`
+	AveragingConstant float32      `json:"averaging_constant,omitempty"`
+	Bins              int          `json:"bins,omitempty"`
+	Frozen            bool         `json:"frozen"`
+	NonFinite         int64        `json:"non_finite"`
 }
 
 // checkHeader verifies that a state belongs to an observer with this kind,

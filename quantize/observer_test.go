@@ -1,6 +1,8 @@
 package quantize
 
 import (
+	"flag"
+	"io"
 	"math"
 	"math/rand"
 	"reflect"
@@ -33,7 +35,7 @@ var conformanceSchemes = []Scheme{
 func TestObserverConformance(t *testing.T) {
 	for _, kind := range ObserverKinds() {
 		for _, s := range conformanceSchemes {
-			name := kind + " " + s.String()
+			name := string(kind) + " " + s.String()
 			newObs := func() Observer {
 				o, err := NewObserver(kind, s)
 				if err != nil {
@@ -505,5 +507,51 @@ func BenchmarkHistogramParams(b *testing.B) {
 		if _, err := h.Params(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// An observer kind is a typed value whose name round-trips through
+// ParseObserverKind and a command-line flag, and NewObserver takes either.
+func TestObserverKindNames(t *testing.T) {
+	want := []string{"minmax", "moving_average", "histogram"}
+	if got := ObserverNames(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ObserverNames() = %v, want %v", got, want)
+	}
+	s := Scheme{Bits: 8}
+	for i, k := range ObserverKinds() {
+		if k.String() != want[i] {
+			t.Errorf("kind %d is %q, want %q", i, k, want[i])
+		}
+		parsed, err := ParseObserverKind(want[i])
+		if err != nil || parsed != k {
+			t.Errorf("ParseObserverKind(%q) = %q, %v", want[i], parsed, err)
+		}
+		fromName, err := NewObserver(want[i], s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromKind, err := NewObserver(k, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fromName.Kind() != k || fromKind.Kind() != k {
+			t.Errorf("%s: observers of kinds %q (by name) and %q (by kind)", k, fromName.Kind(), fromKind.Kind())
+		}
+	}
+	for _, bad := range []string{"", "MinMax", "minmax "} {
+		if _, err := ParseObserverKind(bad); err == nil || !strings.Contains(err.Error(), "minmax, moving_average, histogram") {
+			t.Errorf("ParseObserverKind(%q): %v", bad, err)
+		}
+	}
+
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	kind := KindMinMax
+	fs.Var(&kind, "observer", "observer kind")
+	if err := fs.Parse([]string{"-observer", "histogram"}); err != nil || kind != KindHistogram {
+		t.Errorf("flag -observer histogram: kind %q, %v", kind, err)
+	}
+	if err := fs.Parse([]string{"-observer", "kmeans"}); err == nil || kind != KindHistogram {
+		t.Errorf("flag -observer kmeans: kind %q, %v; want an error and the kind unchanged", kind, err)
 	}
 }

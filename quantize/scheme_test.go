@@ -230,6 +230,37 @@ func TestPresets(t *testing.T) {
 	}
 }
 
+// The preset variables are the presets PresetByName finds, in the order
+// of Presets, and changing a variable does not change what PresetByName
+// returns.
+func TestPresetVariables(t *testing.T) {
+	vars := []Preset{Signed, Unsigned, TorchApprox}
+	if !reflect.DeepEqual(vars, Presets()) {
+		t.Fatalf("Signed, Unsigned, TorchApprox = %+v, Presets() = %+v", vars, Presets())
+	}
+	for _, p := range vars {
+		byName, err := PresetByName(p.Name)
+		if err != nil || !reflect.DeepEqual(byName, p) {
+			t.Errorf("PresetByName(%q) = %+v, %v; want %+v", p.Name, byName, err, p)
+		}
+		for _, k := range []string{p.ActivationObserver, p.WeightObserver} {
+			if _, err := ParseObserverKind(k); err != nil {
+				t.Errorf("preset %s: %v", p.Name, err)
+			}
+		}
+	}
+	if Unsigned.Activation.Signed || !Signed.Weight.PerChannel || TorchApprox.Activation.QMax != 127 {
+		t.Errorf("preset variables hold the wrong schemes: %+v", vars)
+	}
+
+	saved := Signed
+	defer func() { Signed = saved }()
+	Signed.Weight.Bits = 4
+	if p, _ := PresetByName("signed"); p.Weight.Bits != 8 {
+		t.Errorf("changing quantize.Signed changed PresetByName(\"signed\"): weight bits %d", p.Weight.Bits)
+	}
+}
+
 // The real table type satisfies TableSignedness, and its signedness decides.
 func TestPresetOnLutTable(t *testing.T) {
 	signed, _ := PresetByName("signed")
