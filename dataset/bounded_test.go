@@ -65,21 +65,6 @@ func TestHugeFilesRefusedBySize(t *testing.T) {
 	}
 }
 
-func TestReadBounded(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "f")
-	writeFile(t, p, []byte("12345"))
-	if b, err := readBounded(p, 5, "a test file"); err != nil || string(b) != "12345" {
-		t.Errorf("5 bytes with limit 5: %q, %v", b, err)
-	}
-	if _, err := readBounded(p, 4, "a test file"); err == nil || !strings.Contains(err.Error(), "5 bytes is larger than a test file can be (at most 4 bytes)") {
-		t.Errorf("5 bytes with limit 4: %v", err)
-	}
-	if _, err := readBounded(dir, 1<<20, "a test file"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
-		t.Errorf("directory: %v", err)
-	}
-}
-
 func TestDigitsGzipExpansionBounded(t *testing.T) {
 	// A small archive that expands past any digits file is cut off at the
 	// bound and refused, without holding the whole expansion.

@@ -3,6 +3,7 @@ package dataset
 import (
 	"errors"
 	"fmt"
+	"github.com/goapprox/goapprox/internal/boundedfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -261,7 +262,7 @@ func readClassNames(dir, file string, classes int) ([]string, error) {
 	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	raw, err := readBounded(p, maxLabelFileBytes, "a class-name file")
+	raw, err := boundedfile.ReadFile(p, maxLabelFileBytes, "a class-name file")
 	if err != nil {
 		return nil, err
 	}

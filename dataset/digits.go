@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"github.com/goapprox/goapprox/internal/boundedfile"
 	"io"
 	"path/filepath"
 	"strconv"
@@ -54,7 +55,7 @@ func loadDigits(info Info, split Split, dirs []string) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", info.Name, err)
 	}
-	raw, err := readBounded(path, maxDigitsFileBytes, "scikit-learn's digits.csv(.gz)")
+	raw, err := boundedfile.ReadFile(path, maxDigitsFileBytes, "scikit-learn's digits.csv(.gz)")
 	if err != nil {
 		return nil, err
 	}

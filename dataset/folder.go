@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/goapprox/goapprox/internal/boundedfile"
 	"image"
 	_ "image/jpeg" // registers JPEG with image.Decode
 	_ "image/png"  // registers PNG with image.Decode
@@ -261,7 +262,7 @@ func loadFolder(name string, split Split, opts Options) (*Dataset, error) {
 
 // decodeInto decodes the image at path and draws it, resized, into dst.
 func decodeInto(dst *image.RGBA, path string) error {
-	raw, err := readBounded(path, maxImageFileBytes, "a PNG or JPEG image")
+	raw, err := boundedfile.ReadFile(path, maxImageFileBytes, "a PNG or JPEG image")
 	if err != nil {
 		return err
 	}

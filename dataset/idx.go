@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/goapprox/goapprox/internal/boundedfile"
 	"io"
 )
 
@@ -134,7 +135,7 @@ func WriteIDX(w io.Writer, dims []int, data []uint8) error {
 // readIDXFile reads an idx file (gzip or plain); errors name the file. A
 // file larger than maxIDXFileBytes is refused before it is read.
 func readIDXFile(path string) (*IDX, error) {
-	f, size, err := openBounded(path, maxIDXFileBytes, "an idx file")
+	f, size, err := boundedfile.Open(path, maxIDXFileBytes, "an idx file")
 	if err != nil {
 		return nil, err
 	}

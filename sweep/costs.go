@@ -4,9 +4,9 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/goapprox/goapprox/internal/boundedfile"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -26,14 +26,17 @@ type Costs map[string]Cost
 // costColumns are the columns a costs CSV may have besides name.
 var costColumns = []string{"power", "area"}
 
+// maxCostsBytes bounds a costs CSV: a line per multiplier.
+const maxCostsBytes = 16 << 20
+
 // ReadCosts reads a costs CSV file (see ParseCosts).
 func ReadCosts(path string) (Costs, error) {
-	f, err := os.Open(path)
+	f, _, err := boundedfile.Open(path, maxCostsBytes, "a costs CSV")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	c, err := ParseCosts(f)
+	c, err := ParseCosts(io.LimitReader(f, maxCostsBytes))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

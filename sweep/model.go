@@ -6,7 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
+	"github.com/goapprox/goapprox/internal/boundedfile"
+	"github.com/goapprox/goapprox/internal/ckptfile"
 
 	"github.com/goapprox/goapprox/lut"
 	"github.com/goapprox/goapprox/ops"
@@ -44,7 +45,7 @@ type Model struct {
 // model. anyLUT is one multiplier of the measurements to come: a trainer
 // with fine-tuning epochs must be configured with one.
 func OpenModel(path string, anyLUT string, o ModelOptions) (*Model, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.ReadFile(path, ckptfile.DefaultMaxSize, "a training checkpoint")
 	if err != nil {
 		return nil, fmt.Errorf("reading the checkpoint: %w", err)
 	}

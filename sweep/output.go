@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/goapprox/goapprox/internal/boundedfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -125,10 +126,14 @@ func Markdown(r Result) string {
 	return b.String()
 }
 
+// maxResultBytes bounds a sweep.json: a row is about a kilobyte, so this
+// holds tens of thousands of multipliers.
+const maxResultBytes = 256 << 20
+
 // ReadResult reads the sweep.json of a sweep or shard folder.
 func ReadResult(dir string) (Result, error) {
 	var r Result
-	data, err := os.ReadFile(filepath.Join(dir, JSONFile))
+	data, err := boundedfile.ReadFile(filepath.Join(dir, JSONFile), maxResultBytes, "a sweep's "+JSONFile)
 	if err != nil {
 		return r, fmt.Errorf("%s is not a sweep folder: %w", dir, err)
 	}

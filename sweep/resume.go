@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/goapprox/goapprox/internal/boundedfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -62,23 +62,9 @@ func WriteRecord(dir string, r Record) error {
 func ReadRecord(dir string) (Record, error) {
 	var r Record
 	path := filepath.Join(dir, RecordFile)
-	f, err := os.Open(path)
+	b, err := boundedfile.ReadFile(path, maxRecordBytes, "a sweep record")
 	if err != nil {
 		return r, err
-	}
-	defer f.Close()
-	tooLarge := func() error {
-		return fmt.Errorf("%s is larger than a sweep record can be (%d bytes): not a file of this sweep", path, maxRecordBytes)
-	}
-	if fi, err := f.Stat(); err == nil && fi.Size() > maxRecordBytes {
-		return r, tooLarge()
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxRecordBytes+1)) // bounded also when the size lies (a pipe, a growing file)
-	if err != nil {
-		return r, err
-	}
-	if len(b) > maxRecordBytes {
-		return r, tooLarge()
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
 		return r, fmt.Errorf("%s: %w", path, err)

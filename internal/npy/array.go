@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
+
+	"github.com/goapprox/goapprox/internal/boundedfile"
 )
 
 // Array is a whole array read from an .npy file. Exactly one of Float32
@@ -59,13 +59,13 @@ func ParseArray(b []byte) (Array, error) {
 	return a, nil
 }
 
-// ReadFile reads a whole array file, as ParseArray decodes it. A file larger
-// than maxBytes is refused by its size before any of it is read, and the
-// read itself stops after maxBytes (a file that grows, or a device, cannot
-// make it read more). Errors from opening the file are returned unwrapped,
-// so os.IsNotExist works on them.
+// ReadFile reads a whole array file, as ParseArray decodes it, through
+// internal/boundedfile: a file larger than maxBytes is refused by its size
+// before any of it is read, and one that is not a regular file (a device)
+// is refused. Errors from opening the file are returned unwrapped, so
+// os.IsNotExist works on them.
 func ReadFile(path string, maxBytes int64) (Array, error) {
-	b, err := readBounded(path, maxBytes)
+	b, err := boundedfile.ReadFile(path, maxBytes, "an .npy array file")
 	if err != nil {
 		return Array{}, err
 	}
@@ -76,30 +76,3 @@ func ReadFile(path string, maxBytes int64) (Array, error) {
 	return a, nil
 }
 
-// readBounded returns the contents of a file of at most maxBytes bytes. A
-// larger regular file is refused from its size alone; anything else (a
-// file that grows, a pipe, a device) is read through a reader that stops
-// after maxBytes. Errors from opening the file are returned unwrapped.
-func readBounded(path string, maxBytes int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if fi.Mode().IsRegular() && fi.Size() > maxBytes {
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d bytes an array file here can take; "+
-			"refusing to read it: is it the right file?", path, fi.Size(), maxBytes)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if int64(len(b)) > maxBytes {
-		return nil, fmt.Errorf("%s holds more than %d bytes, the most an array file here can take; is it the right file?", path, maxBytes)
-	}
-	return b, nil
-}
