@@ -85,26 +85,27 @@ func ParseGradient(s string) (Gradient, error) {
 	}
 	g.Window = lut.Window(h)
 	if err := g.Validate(); err != nil {
-		return Gradient{}, err
+		return Gradient{}, fmt.Errorf("ops: %w", err)
 	}
 	return g, nil
 }
 
-// Validate reports a gradient no layer can use.
+// Validate reports a gradient no layer can use (the message has no
+// package prefix: callers say which layer or flag it belongs to).
 func (g Gradient) Validate() error {
 	switch g.Kind {
 	case StraightThrough:
 		if g.Window != 0 {
-			return fmt.Errorf("ops: gradient window %d given for straight-through gradients: the window only applies to table gradients", int(g.Window))
+			return fmt.Errorf("gradient window %d given for straight-through gradients: the window only applies to table gradients", int(g.Window))
 		}
 		return nil
 	case TableGradient:
 		if err := g.Window.Check(); err != nil {
-			return fmt.Errorf("ops: table gradient: %w", err)
+			return fmt.Errorf("table gradient: %w", err)
 		}
 		return nil
 	}
-	return fmt.Errorf("ops: unknown gradient kind %d: use StraightThrough or TableGradient", int(g.Kind))
+	return fmt.Errorf("unknown gradient kind %d: use StraightThrough or TableGradient", int(g.Kind))
 }
 
 // SetGradient sets the layer's backward pass after checking its window.
