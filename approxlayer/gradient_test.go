@@ -85,4 +85,5 @@ func TestCheckpointRecordsGradient(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "bad gradient") || !strings.Contains(err.Error(), "300") {
 		t.Fatalf("bad gradient in a file: %v", err)
 	}
+	t.Log(err)
 }
