@@ -29,8 +29,11 @@ const (
 	TableGradient
 )
 
-// DefaultGradientWindow is the window of "table" given without one.
-const DefaultGradientWindow lut.Window = 4
+// DefaultGradientWindow is the window of "table" given without one: of the
+// windows tried in docs/results-gradients.md, the one that retrained best
+// (small windows follow the table's local steps and mislead training with
+// harsh multipliers).
+const DefaultGradientWindow lut.Window = 32
 
 // Gradient is a layer's choice of backward pass. The zero value is the
 // straight-through estimator.

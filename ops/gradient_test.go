@@ -22,7 +22,7 @@ func TestParseGradient(t *testing.T) {
 	}{
 		{"", Gradient{}, "ste"},
 		{"ste", Gradient{}, "ste"},
-		{"table", Gradient{Kind: TableGradient, Window: DefaultGradientWindow}, "table:window=4"},
+		{"table", Gradient{Kind: TableGradient, Window: DefaultGradientWindow}, "table:window=32"},
 		{"table:window=0", Gradient{Kind: TableGradient}, "table:window=0"},
 		{"table:window=127", Gradient{Kind: TableGradient, Window: 127}, "table:window=127"},
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 func TestGradFlag(t *testing.T) {
-	for in, want := range map[string]string{"ste": "", "table": "table:window=4", "table:window=0": "table:window=0", "table:window=16": "table:window=16"} {
+	for in, want := range map[string]string{"ste": "", "table": "table:window=32", "table:window=0": "table:window=0", "table:window=16": "table:window=16"} {
 		o, err := parseFlags([]string{"-grad", in}, os.Stderr, time.Time{})
 		if err != nil || o.cfg.Gradient != want {
 			t.Errorf("-grad %s: config gradient %q, %v; want %q", in, o.cfg.Gradient, err, want)
