@@ -1,7 +1,11 @@
 package train
 
 import (
+	"context"
+	"errors"
 	"math"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -100,6 +104,50 @@ func TestGradientConfigErrors(t *testing.T) {
 		c.Gradient = in
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Gradient %q: error %v, want one containing %q", in, err, want)
+		}
+	}
+}
+
+// TestTableGradientRunResumes stops a run with table gradients inside its
+// approximate phase and resumes it from the checkpoint in a new trainer:
+// weights must equal the uninterrupted run's bit for bit.
+func TestTableGradientRunResumes(t *testing.T) {
+	cfg := smallConfig()
+	cfg.FloatEpochs, cfg.QATEpochs, cfg.ApproxEpochs = 0, 1, 2
+	cfg.Gradient = "table:window=8"
+	whole := newSmall(t, cfg)
+	if _, err := whole.Run(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	wantW, _, _ := state(t, whole)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	first := newSmall(t, cfg, WithHooks(Hooks{EpochEnd: func(m EpochMetrics) {
+		if m.Index == 2 { // QAT and the first approximate epoch
+			cancel()
+		}
+	}}))
+	if _, err := first.RunContext(ctx, dir); !errors.Is(err, context.Canceled) {
+		t.Fatalf("run returned %v, want context.Canceled", err)
+	}
+	ck, err := ReadCheckpoint(filepath.Join(dir, LastCheckpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Config.Gradient != cfg.Gradient {
+		t.Fatalf("checkpoint gradient %q", ck.Config.Gradient)
+	}
+	second := newSmall(t, cfg)
+	if err := second.Restore(ck); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.Run(dir); err != nil {
+		t.Fatal(err)
+	}
+	gotW, _, _ := state(t, second)
+	for name, w := range wantW {
+		if !reflect.DeepEqual(gotW[name], w) {
+			t.Errorf("%s differs from the uninterrupted run", name)
 		}
 	}
 }
