@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/goapprox/goapprox/internal/tablegrad"
@@ -274,4 +275,38 @@ func convTableBackwardG[T values.Float](s *LayerState, rec *runRecord, wrt int, 
 	store32(r, r32)
 	applyMaskG(r, mask, threads)
 	return nil
+}
+
+// fusedGrads holds both table gradients of a linear node, computed in one
+// pass (tablegrad.GEMMBoth, cheaper than the two separate products) by
+// whichever of its two gradient ops runs first, for the other. The ofDY,
+// ofX and ofW pointers identify the inputs they were computed from; every
+// forward run clears them, so a step never reads the previous step's.
+type fusedGrads struct {
+	// nodes are the gradient ops' nodes, set by SymDiff: only then is it
+	// known that the other op exists and whether its result is used.
+	nodes          [2]*gorgonia.Node
+	ofDY, ofX, ofW *float32
+	dx, dw         []float32 // before masking
+}
+
+func (f *fusedGrads) forget() { f.ofDY, f.ofX, f.ofW = nil, nil, nil }
+
+// wanted reports whether the gradient op wrt should take its result from a
+// fused pass: both ops exist and the other one's result is used.
+func (f *fusedGrads) wanted(wrt int) bool {
+	return f.nodes[0] != nil && f.nodes[1] != nil && gradNeeded(f.nodes[1-wrt])
+}
+
+// holds reports whether the fused results were computed from these inputs.
+func (f *fusedGrads) holds(dy, x, w []float32) bool {
+	return f.ofDY == &dy[0] && f.ofX == &x[0] && f.ofW == &w[0]
+}
+
+// result returns the fused gradient with respect to input wrt.
+func (f *fusedGrads) result(wrt int) []float32 {
+	if wrt == 0 {
+		return f.dx
+	}
+	return f.dw
 }

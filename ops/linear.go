@@ -337,6 +337,7 @@ func (op *LinearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 		}
 		if gop, ok := g.Op().(*LinearGradOp); ok {
 			gop.node = g
+			op.rec.both.nodes[wrt] = g
 		}
 		ret[wrt] = g
 	}
@@ -451,6 +452,18 @@ func linearTableBackward(s *LayerState, rec *runRecord, layout WeightLayout, wrt
 	m, k := xs[0], xs[1]
 	n, _ := layout.dims(ws)
 	xq, wq := rec.gradCodes(x, xs, w, ws, own, threads)
+	mask := xq.mask
+	if wrt == 1 {
+		mask = wq.mask
+	}
+	f := &rec.both
+	fuse := f.wanted(wrt) && len(dy) > 0 && len(x) > 0 && len(w) > 0
+	if fuse && f.holds(dy, x, w) {
+		// The other gradient op computed both.
+		copy(r, f.result(wrt))
+		applyMask(r, mask, threads)
+		return nil
+	}
 	wb := wq.bytes
 	if layout == InOut && len(ws) == 2 {
 		// The kernels want one row of k codes per output.
@@ -459,11 +472,17 @@ func linearTableBackward(s *LayerState, rec *runRecord, layout WeightLayout, wrt
 		wb = sc.wT
 	}
 	q := rec.tableQuant(&sc.quant)
-	mask := xq.mask
-	if wrt == 0 {
+	switch {
+	case fuse:
+		f.dx, f.dw = grow(f.dx, m*k), grow(f.dw, n*k)
+		if err := tablegrad.GEMMBoth(f.dx, f.dw, dy, xq.bytes, wb, m, n, k, layout == InOut, t, q, threads, &sc.ws); err != nil {
+			return fmt.Errorf("ops: layer %q: %w", s.ID, err)
+		}
+		f.ofDY, f.ofX, f.ofW = &dy[0], &x[0], &w[0]
+		copy(r, f.result(wrt))
+	case wrt == 0:
 		err = tablegrad.GEMMData(r, dy, xq.bytes, wb, m, n, k, t, q, threads, &sc.ws)
-	} else {
-		mask = wq.mask
+	default:
 		err = tablegrad.GEMMWeight(r, dy, xq.bytes, wb, m, n, k, layout == InOut, t, q, threads, &sc.ws)
 	}
 	if err != nil {

@@ -22,6 +22,7 @@ type runRecord struct {
 	mode   Mode
 	grad   Gradient   // the state's gradient choice at the forward run
 	table  *lut.Table // the table the forward run used (nil outside Approximate and Surrogate mode)
+	both   fusedGrads // a linear node's two table gradients, computed in one pass
 	xp, wp quantize.Params
 	noise  *noiseRecord // nil when no noise was added
 	// grads is set when gradient ops were added for the node: the forward
@@ -171,6 +172,7 @@ func (r *runRecord) begin(s *LayerState, x []float32, xShape []int, w []float32,
 	}
 	r.ran, r.mode, r.noise = true, s.Mode, nil
 	r.grad, r.table = s.Gradient, nil
+	r.both.forget()
 	if s.Mode.NeedsTable() {
 		r.table = s.Table
 	}
