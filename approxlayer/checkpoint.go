@@ -65,8 +65,12 @@ type layerRecord struct {
 	// Surrogate holds the Surrogate mode settings; absent (as in files
 	// written before the mode existed) means the zero settings.
 	Surrogate *surrogateRecord `json:"surrogate,omitempty"`
-	XParams   quantize.Params  `json:"x_params"`
-	WParams   quantize.Params  `json:"w_params"`
+	// Gradient is the backward pass as ops.ParseGradient reads it; absent
+	// (straight-through layers, and files written before the option
+	// existed) means straight-through.
+	Gradient string          `json:"gradient,omitempty"`
+	XParams  quantize.Params `json:"x_params"`
+	WParams  quantize.Params `json:"w_params"`
 	// XObserver and WObserver are the observers' own states (null for a
 	// layer whose parameters were fixed with SetQuantParams).
 	XObserver json.RawMessage `json:"x_observer"`
@@ -200,6 +204,9 @@ func recordLayer(l *Layer) (layerRecord, error) {
 		NoiseSigma: s.NoiseSigma, NoiseMu: s.NoiseMu,
 		XParams: s.XParams, WParams: s.WParams,
 		Surrogate: recordSurrogate(s.Surrogate),
+	}
+	if s.Gradient != (ops.Gradient{}) {
+		rec.Gradient = s.Gradient.String()
 	}
 	if s.Table != nil {
 		rec.Table = &tableRecord{Name: s.Table.Name(), Fingerprint: s.Table.Fingerprint()}
@@ -371,6 +378,10 @@ func prepareLayer(l *Layer, rec layerRecord, resolve TableResolver) (func() erro
 	if err != nil {
 		return nil, fmt.Errorf("bad surrogate settings: %w", err)
 	}
+	grad, err := ops.ParseGradient(rec.Gradient)
+	if err != nil {
+		return nil, fmt.Errorf("bad gradient: %w", err)
+	}
 	if err := rec.XParams.Validate(); err != nil {
 		return nil, fmt.Errorf("bad activation parameters: %w", err)
 	}
@@ -421,6 +432,7 @@ func prepareLayer(l *Layer, rec layerRecord, resolve TableResolver) (func() erro
 		s.XObserver, s.WObserver = xo, wo
 		s.Table = table
 		s.Surrogate = sur
+		s.Gradient = grad
 		if err := setW(); err != nil {
 			return err
 		}

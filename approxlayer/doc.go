@@ -34,6 +34,11 @@
 // runs. The fit is cached per table and settings; FitSurrogates does it
 // ahead of the first run.
 //
+// SetGradient (per layer, or by pattern on the registry) chooses the
+// backward pass: straight-through (the default) or the multiplier's own
+// slopes (ops.TableGradient), which need Approximate mode when the layer
+// trains. Checkpoints record it.
+//
 // # Quantization
 //
 // A layer's quantization comes from a preset of package quantize (default

@@ -461,6 +461,21 @@ func (l *Layer) FitSurrogate() (*surrogate.Surrogate, error) {
 	return sg, nil
 }
 
+// Gradient returns the layer's backward pass.
+func (l *Layer) Gradient() ops.Gradient { return l.state.Gradient }
+
+// SetGradient chooses the layer's backward pass: straight-through (the
+// default) or the multiplier's own slopes (ops.TableGradient, with a window
+// 0..127). Table gradients need Approximate mode when the layer trains: a
+// training step in another mode stops with an error naming the layer, while
+// evaluation in any mode ignores the option.
+func (l *Layer) SetGradient(g ops.Gradient) error {
+	if err := g.Validate(); err != nil {
+		return fmt.Errorf("approxlayer: layer %q: %w", l.name, err)
+	}
+	return l.state.SetGradient(g)
+}
+
 // Training reports whether the layer is in training.
 func (l *Layer) Training() bool { return l.state.Training }
 

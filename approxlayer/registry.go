@@ -191,6 +191,24 @@ func (r *Registry) SetTable(t *lut.Table, patterns ...string) error {
 	return nil
 }
 
+// SetGradient sets the backward pass of the selected layers (all when no
+// pattern is given); see Layer.SetGradient.
+func (r *Registry) SetGradient(g ops.Gradient, patterns ...string) error {
+	ls, err := r.Select(patterns...)
+	if err != nil {
+		return err
+	}
+	if err := g.Validate(); err != nil {
+		return fmt.Errorf("approxlayer: %w", err)
+	}
+	for _, l := range ls {
+		if err := l.SetGradient(g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SetNoise sets the Noise mode's relative sigma and absolute mu of the
 // selected layers (all when no pattern is given).
 func (r *Registry) SetNoise(sigma, mu float64, patterns ...string) error {

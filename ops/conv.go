@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goapprox/goapprox/internal/floatkernel"
+	"github.com/goapprox/goapprox/internal/tablegrad"
 	"github.com/goapprox/goapprox/internal/values"
 	"github.com/goapprox/goapprox/ops/geom"
 )
@@ -390,6 +391,7 @@ type Conv2dGradOp struct {
 	ws    floatkernel.Workspace
 	own32 *[2]operandG[float32]
 	own64 *[2]operandG[float64]
+	tg    tableScratch
 }
 
 func (op *Conv2dGradOp) Arity() int    { return 3 }
@@ -447,10 +449,41 @@ func (op *Conv2dGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 		clear(r)
 		return out, nil
 	}
+	if op.rec.grad.Kind == TableGradient {
+		if err := convTableBackward(op.State, op.rec, op.WRT, r, x, w, dy, g, &op.own, &op.tg); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	if err := convBackward(op.rec, op.WRT, r, x, w, dy, g, &op.own, &op.ws, op.State.threads()); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// convTableBackward writes into r the gradient with respect to input wrt
+// with the table's slopes in place of the operands' values, masked as the
+// straight-through gradient is.
+func convTableBackward(s *LayerState, rec *runRecord, wrt int, r, x, w, dy []float32, g geom.Conv, own *[2]operand, sc *tableScratch) error {
+	t, err := s.tablesFor(rec)
+	if err != nil {
+		return err
+	}
+	threads := s.threads()
+	xq, wq := rec.gradCodes(x, xShape(g), w, wShape(g), own, threads)
+	q := rec.tableQuant(&sc.quant)
+	mask := xq.mask
+	if wrt == 0 {
+		err = tablegrad.Conv2dData(r, dy, xq.bytes, wq.bytes, g, t, q, threads, &sc.ws)
+	} else {
+		mask = wq.mask
+		err = tablegrad.Conv2dWeight(r, dy, xq.bytes, wq.bytes, g, t, q, threads, &sc.ws)
+	}
+	if err != nil {
+		return fmt.Errorf("ops: layer %q: %w", s.ID, err)
+	}
+	applyMask(r, mask, threads)
+	return nil
 }
 
 // convBackward writes into r the gradient with respect to input wrt.

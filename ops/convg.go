@@ -177,7 +177,14 @@ func convGradDoG[T values.Float](op *Conv2dGradOp, prealloc gorgonia.Value, vs [
 		clear(r)
 		return out, nil
 	}
-	convBackwardG(op.rec, op.WRT, r, x, w, dy, g, genericOwn[T](&op.own64, &op.own32), op.State.threads())
+	own := genericOwn[T](&op.own64, &op.own32)
+	if op.rec.grad.Kind == TableGradient {
+		if err := convTableBackwardG(op.State, op.rec, op.WRT, r, x, w, dy, g, own, &op.tg); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	convBackwardG(op.rec, op.WRT, r, x, w, dy, g, own, op.State.threads())
 	return out, nil
 }
 

@@ -27,10 +27,17 @@
 //     rounding of the sums. The surrogate's GEMMs run on gonum's float32
 //     BLAS with its own workers, not LayerState.Threads.
 //
-// Gradients are straight-through in every mode: those of the exact product
-// of the fake-quantized float tensors, passed only where a value fell inside
-// [qmin, qmax]. The table never changes a gradient; scales and zero points
-// get none. Gradient ops are added by symbolic differentiation (SDOp), so
+// Gradients are straight-through by default, in every mode: those of the
+// exact product of the fake-quantized float tensors, passed only where a
+// value fell inside [qmin, qmax]; scales and zero points get none. In
+// Approximate mode a layer may instead differentiate its multiplier
+// (LayerState.Gradient = TableGradient, with a smoothing window): the
+// table's slopes along each operand (lut.Gradient, computed by
+// internal/tablegrad from the forward run's codes) replace the operands'
+// values, and masks, scales and zero points act as before. With the exact
+// multiplier both give the same gradients. The slopes are prepared once per
+// table and window and cached in the LayerState; a training step in another
+// mode with table gradients is an error. Gradient ops are added by symbolic differentiation (SDOp), so
 // the ops run under gorgonia's TapeMachine; the LispMachine (ADOp.DoDiff)
 // is not supported.
 //

@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goapprox/goapprox/internal/floatkernel"
+	"github.com/goapprox/goapprox/internal/tablegrad"
 	"github.com/goapprox/goapprox/internal/values"
 )
 
@@ -336,6 +337,7 @@ func (op *LinearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 		}
 		if gop, ok := g.Op().(*LinearGradOp); ok {
 			gop.node = g
+			op.rec.both.nodes[wrt] = g
 		}
 		ret[wrt] = g
 	}
@@ -358,6 +360,7 @@ type LinearGradOp struct {
 	vector bool           // the weight is a vector
 	own32  *[2]operandG[float32]
 	own64  *[2]operandG[float64]
+	tg     tableScratch
 }
 
 func (op *LinearGradOp) Arity() int { return 3 }
@@ -427,8 +430,66 @@ func (op *LinearGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 		clear(r)
 		return out, nil
 	}
+	if op.rec.grad.Kind == TableGradient {
+		if err := linearTableBackward(op.State, op.rec, op.Layout, op.WRT, r, x, w, dy, xs, ws, &op.own, &op.tg); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	linearBackward(op.rec, op.Layout, op.WRT, r, x, w, dy, xs, ws, &op.own, op.State.threads())
 	return out, nil
+}
+
+// linearTableBackward writes into r the gradient with respect to input wrt
+// with the table's slopes in place of the operands' values, masked as the
+// straight-through gradient is.
+func linearTableBackward(s *LayerState, rec *runRecord, layout WeightLayout, wrt int, r, x, w, dy []float32, xs, ws tensor.Shape, own *[2]operand, sc *tableScratch) error {
+	t, err := s.tablesFor(rec)
+	if err != nil {
+		return err
+	}
+	threads := s.threads()
+	m, k := xs[0], xs[1]
+	n, _ := layout.dims(ws)
+	xq, wq := rec.gradCodes(x, xs, w, ws, own, threads)
+	mask := xq.mask
+	if wrt == 1 {
+		mask = wq.mask
+	}
+	f := &rec.both
+	fuse := f.wanted(wrt) && len(dy) > 0 && len(x) > 0 && len(w) > 0
+	if fuse && f.holds(dy, x, w) {
+		// The other gradient op computed both.
+		copy(r, f.result(wrt))
+		applyMask(r, mask, threads)
+		return nil
+	}
+	wb := wq.bytes
+	if layout == InOut && len(ws) == 2 {
+		// The kernels want one row of k codes per output.
+		sc.wT = grow(sc.wT, len(wb))
+		transposeBytes(sc.wT, wb, k, n)
+		wb = sc.wT
+	}
+	q := rec.tableQuant(&sc.quant)
+	switch {
+	case fuse:
+		f.dx, f.dw = grow(f.dx, m*k), grow(f.dw, n*k)
+		if err := tablegrad.GEMMBoth(f.dx, f.dw, dy, xq.bytes, wb, m, n, k, layout == InOut, t, q, threads, &sc.ws); err != nil {
+			return fmt.Errorf("ops: layer %q: %w", s.ID, err)
+		}
+		f.ofDY, f.ofX, f.ofW = &dy[0], &x[0], &w[0]
+		copy(r, f.result(wrt))
+	case wrt == 0:
+		err = tablegrad.GEMMData(r, dy, xq.bytes, wb, m, n, k, t, q, threads, &sc.ws)
+	default:
+		err = tablegrad.GEMMWeight(r, dy, xq.bytes, wb, m, n, k, layout == InOut, t, q, threads, &sc.ws)
+	}
+	if err != nil {
+		return fmt.Errorf("ops: layer %q: %w", s.ID, err)
+	}
+	applyMask(r, mask, threads)
+	return nil
 }
 
 // linearBackward writes into r the gradient with respect to input wrt.

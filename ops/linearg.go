@@ -133,6 +133,12 @@ func linearGradDoG[T values.Float](op *LinearGradOp, prealloc gorgonia.Value, vs
 		return out, nil
 	}
 	own := genericOwn[T](&op.own64, &op.own32)
+	if op.rec.grad.Kind == TableGradient {
+		if err := linearTableBackwardG(op.State, op.rec, op.Layout, op.WRT, r, x, w, dy, shapes[0], shapes[1], own, &op.tg); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	linearBackwardG(op.rec, op.Layout, op.WRT, r, x, w, dy, shapes[0], shapes[1], own, op.State.threads())
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/goapprox/goapprox/internal/asm/f32"
 	"github.com/goapprox/goapprox/internal/values"
+	"github.com/goapprox/goapprox/lut"
 	"github.com/goapprox/goapprox/quantize"
 )
 
@@ -19,6 +20,9 @@ import (
 type runRecord struct {
 	ran    bool
 	mode   Mode
+	grad   Gradient   // the state's gradient choice at the forward run
+	table  *lut.Table // the table the forward run used (nil outside Approximate and Surrogate mode)
+	both   fusedGrads // a linear node's two table gradients, computed in one pass
 	xp, wp quantize.Params
 	noise  *noiseRecord // nil when no noise was added
 	// grads is set when gradient ops were added for the node: the forward
@@ -167,6 +171,11 @@ func (r *runRecord) begin(s *LayerState, x []float32, xShape []int, w []float32,
 		}
 	}
 	r.ran, r.mode, r.noise = true, s.Mode, nil
+	r.grad, r.table = s.Gradient, nil
+	r.both.forget()
+	if s.Mode.NeedsTable() {
+		r.table = s.Table
+	}
 	copyParams(&r.xp, s.XParams)
 	copyParams(&r.wp, s.WParams)
 	r.x.forget()
@@ -205,9 +214,12 @@ func (r *runRecord) quantizeInputs(s *LayerState, x []float32, xs []int, w []flo
 		xh, wh = &s.XHist, &s.WHist
 	}
 	keep := r.grads
-	keepXFloat := keep && !(gx == gradXCodes && bytes)
+	// Table gradients read the table indices, not fake-quantized values.
+	tableGrad := bytes && r.grad.Kind == TableGradient
+	keepXFloat := keep && !(gx == gradXCodes && bytes) && !tableGrad
+	keepWFloat := keep && !tableGrad
 	r.x.quantize(&r.xp, x, xs, xh, s.threads(), bytes, fq || keepXFloat, keep)
-	r.w.quantize(&r.wp, w, ws, wh, s.threads(), bytes, fq || keep, keep)
+	r.w.quantize(&r.wp, w, ws, wh, s.threads(), bytes, fq || keepWFloat, keep)
 }
 
 // gradOperands returns what a gradient op with respect to input wrt needs:
@@ -236,6 +248,21 @@ func (r *runRecord) gradInputs(x []float32, xs []int, w []float32, ws []int, own
 		return own[i].q
 	}
 	return get(0, x, xs, &r.xp, &r.x, gx == gradXCodes), get(1, w, ws, &r.wp, &r.w, false)
+}
+
+// gradCodes returns the table indices and masks of x and w for table
+// gradients, from the forward run when it quantized these very data and
+// computed otherwise into own.
+func (r *runRecord) gradCodes(x []float32, xs []int, w []float32, ws []int, own *[2]operand, threads int) (xq, wq quantized) {
+	get := func(i int, values []float32, shape []int, p *quantize.Params, fromRun *operand) quantized {
+		if fromRun.src != nil && len(values) == fromRun.n && &values[0] == fromRun.src && fromRun.params == p &&
+			fromRun.q.bytes != nil && fromRun.q.mask != nil {
+			return fromRun.q
+		}
+		own[i].quantize(p, values, shape, nil, threads, true, false, true)
+		return own[i].q
+	}
+	return get(0, x, xs, &r.xp, &r.x), get(1, w, ws, &r.wp, &r.w)
 }
 
 // noiseRec holds what the gradient through y = yq + n·std(yq)·sigma + mu

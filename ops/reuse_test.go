@@ -89,11 +89,19 @@ func TestResultsIndependentOfThreadCount(t *testing.T) {
 // compute the same gradients themselves.
 func TestGradientOpsQuantizeWhenForwardDidNotKeep(t *testing.T) {
 	r := rand.New(rand.NewSource(20))
+	table := Gradient{Kind: TableGradient, Window: 3}
 	for _, lc := range layerCases() {
-		for _, mode := range []Mode{Quantized, Approximate} {
-			t.Run(lc.name+"/"+mode.String(), func(t *testing.T) {
+		for _, v := range []struct {
+			mode Mode
+			grad Gradient
+		}{{Quantized, Gradient{}}, {Approximate, Gradient{}}, {Approximate, table}} {
+			mode := v.mode
+			t.Run(lc.name+"/"+mode.String()+"/"+v.grad.String(), func(t *testing.T) {
 				s := quantState(lc.name, mode, lc.ws[lc.wAxis], lc.wAxis)
-				if err := s.SetTable(tableOf(t, false, true, func(a, b int) int { return a * b })); err != nil {
+				if err := s.SetTable(tableOf(t, false, true, func(a, b int) int { return a*b/3 + (a*a)%17 })); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.SetGradient(v.grad); err != nil {
 					t.Fatal(err)
 				}
 				x, w := denseOf(lc.xs, randFloats(r, prod(lc.xs), 1.5)), denseOf(lc.ws, randFloats(r, prod(lc.ws), 1))
@@ -200,11 +208,18 @@ func setGrads(op gorgonia.Op, keep bool) {
 // allocate (almost) nothing once warm.
 func TestOpsReuseTheirBuffers(t *testing.T) {
 	r := rand.New(rand.NewSource(21))
-	for _, mode := range []Mode{Float, Quantized, Approximate} {
-		t.Run(mode.String(), func(t *testing.T) {
+	for _, v := range []struct {
+		mode Mode
+		grad Gradient
+	}{{Float, Gradient{}}, {Quantized, Gradient{}}, {Approximate, Gradient{}}, {Approximate, Gradient{Kind: TableGradient, Window: 3}}} {
+		mode := v.mode
+		t.Run(mode.String()+"/"+v.grad.String(), func(t *testing.T) {
 			lc := bigLayerCases()[4] // depthwise conv: output shaped as the input
 			s := quantState("reuse", mode, lc.ws[0], 0)
 			if err := s.SetTable(tableOf(t, false, true, func(a, b int) int { return a * b })); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetGradient(v.grad); err != nil {
 				t.Fatal(err)
 			}
 			x, w := denseOf(lc.xs, randFloats(r, prod(lc.xs), 1)), denseOf(lc.ws, randFloats(r, prod(lc.ws), 1))

@@ -32,6 +32,10 @@ type LayerState struct {
 	// (rank or fidelity target, code weighting). The fitted surrogate is
 	// cached per table and settings (see FitSurrogate).
 	Surrogate SurrogateSettings
+	// Gradient chooses the backward pass: straight-through (the zero
+	// value) or the table's own slopes, which need Approximate mode. Set it
+	// with SetGradient, which checks it.
+	Gradient Gradient
 
 	// XObserver and WObserver, when not nil, observe the activations and
 	// weights on every training run outside Float mode; XParams and WParams
@@ -68,8 +72,9 @@ type LayerState struct {
 	RecordHistograms bool
 	XHist, WHist     [256]int64
 
-	prepared  preparedTable
-	surrogate surrogateCache
+	prepared   preparedTable
+	surrogate  surrogateCache
+	gradTables gradientTables
 }
 
 // DefaultActivationParams and DefaultWeightParams are TorchApprox's default
@@ -128,6 +133,9 @@ func (s *LayerState) Validate() error {
 	}
 	if s.Threads < 0 {
 		return fmt.Errorf("ops: layer %q: Threads = %d; use 0 for all cores or a positive count", s.ID, s.Threads)
+	}
+	if err := s.Gradient.Validate(); err != nil {
+		return fmt.Errorf("ops: layer %q: %w", s.ID, err)
 	}
 	if s.Mode == Float {
 		return nil

@@ -110,6 +110,10 @@ func writeState(h hash.Hash, s *LayerState) {
 		fmt.Fprintf(h, "lut=%s signed=%t,%t ", s.Table.Fingerprint(), s.Table.SignedX(), s.Table.SignedW())
 	}
 	s.Surrogate.writeHash(h)
+	if s.Gradient != (Gradient{}) {
+		// Straight-through layers hash as they did before the option.
+		fmt.Fprintf(h, "grad{kind=%d window=%d} ", s.Gradient.Kind, s.Gradient.Window)
+	}
 	writeParams(h, s.XParams)
 	writeParams(h, s.WParams)
 	h.Write([]byte("}"))

@@ -85,6 +85,9 @@ type Assignment struct {
 	// RetrainEpochs and AccuracyRetrained: after fine-tuning (nil without).
 	RetrainEpochs     int      `json:"retrain_epochs"`
 	AccuracyRetrained *float64 `json:"accuracy_retrained,omitempty"`
+	// Gradient is the fine-tuning's backward pass (absent:
+	// straight-through).
+	Gradient string `json:"gradient,omitempty"`
 	// Sensitivity holds the per-layer measurements the choice rests on.
 	Sensitivity SensitivityResult `json:"sensitivity"`
 }
@@ -158,7 +161,7 @@ func Assign(m *Model, o AssignOptions) (Assignment, error) {
 	layers := sens.Layers
 	a := Assignment{Checkpoint: m.Path, CheckpointSHA256: m.SHA256, Model: sens.Model, Dataset: sens.Dataset,
 		MaxLoss: o.MaxLoss, AccuracyExact: sens.AccuracyExact, Exact: exact.name, ExactPower: exact.power,
-		RetrainEpochs: o.RetrainEpochs, Sensitivity: sens}
+		RetrainEpochs: o.RetrainEpochs, Gradient: m.Gradient(), Sensitivity: sens}
 	for _, l := range layers {
 		a.EnergyExact += float64(l.Muls) * exact.power
 	}

@@ -26,6 +26,9 @@ type ModelOptions struct {
 	RetrainEpochs int
 	// RetrainLR is the fine-tuning learning rate (0: the checkpoint's).
 	RetrainLR float64
+	// Gradient is the fine-tuning's backward pass (train.Config.Gradient:
+	// "" or "ste", "table", "table:window=H").
+	Gradient string
 	// TrainerOptions are passed to train.New (tests give their own data).
 	TrainerOptions []train.Option
 }
@@ -38,6 +41,8 @@ type Model struct {
 	ck     *train.Checkpoint
 	tr     *train.Trainer
 	quant  string
+	// gradient is the fine-tuning's backward pass (ModelOptions.Gradient).
+	gradient string
 }
 
 // OpenModel reads a checkpoint written by train (cmd/train writes
@@ -69,12 +74,13 @@ func OpenModel(path string, anyLUT string, o ModelOptions) (*Model, error) {
 		cfg.ApproxLR = o.RetrainLR
 	}
 	cfg.LUT, cfg.LayerLUTs = anyLUT, nil
+	cfg.Gradient = o.Gradient
 	tr, err := train.New(cfg, o.TrainerOptions...)
 	if err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(data)
-	return &Model{Path: path, SHA256: hex.EncodeToString(sum[:]), ck: ck, tr: tr, quant: cfg.Quant}, nil
+	return &Model{Path: path, SHA256: hex.EncodeToString(sum[:]), ck: ck, tr: tr, quant: cfg.Quant, gradient: cfg.Gradient}, nil
 }
 
 // Close releases the trainer.
@@ -82,6 +88,10 @@ func (m *Model) Close() { m.tr.Close() }
 
 // Config is the checkpoint's training configuration.
 func (m *Model) Config() train.Config { return m.ck.Config }
+
+// Gradient is the backward pass of the model's fine-tuning
+// (ModelOptions.Gradient).
+func (m *Model) Gradient() string { return m.gradient }
 
 // Trainer gives access to the rebuilt trainer (its layers and sizes).
 func (m *Model) Trainer() *train.Trainer { return m.tr }

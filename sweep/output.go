@@ -174,6 +174,8 @@ func Merge(parts []Result) (Result, error) {
 			return Result{}, fmt.Errorf("%s swept another multiplier list", where)
 		case p.RetrainEpochs != first.RetrainEpochs:
 			return Result{}, fmt.Errorf("%s retrained %d epochs, the first %d", where, p.RetrainEpochs, first.RetrainEpochs)
+		case p.Gradient != first.Gradient:
+			return Result{}, fmt.Errorf("%s retrained with gradient %q, the first with %q", where, p.Gradient, first.Gradient)
 		case p.AccuracyExact != first.AccuracyExact || p.TestSamples != first.TestSamples:
 			return Result{}, fmt.Errorf("%s measured another exact accuracy (%v on %d samples, first %v on %d): not the same data or code",
 				where, p.AccuracyExact, p.TestSamples, first.AccuracyExact, first.TestSamples)

@@ -28,6 +28,7 @@ type Record struct {
 	Shard            Shard    `json:"shard"`
 	RetrainEpochs    int      `json:"retrain_epochs"`
 	RetrainLR        float64  `json:"retrain_lr"`
+	Gradient         string   `json:"gradient,omitempty"`
 	DataDir          string   `json:"data_dir"`
 	// CostsSHA256 is CostsDigest of the costs; empty without costs.
 	CostsSHA256 string `json:"costs_sha256"`
@@ -95,6 +96,9 @@ func (r Record) Differences(now Record) []string {
 	}
 	if now.RetrainLR != r.RetrainLR {
 		d = append(d, fmt.Sprintf("-retrain-lr: %g now, %g in the interrupted run", now.RetrainLR, r.RetrainLR))
+	}
+	if now.Gradient != r.Gradient {
+		d = append(d, fmt.Sprintf("-grad: %q now, %q in the interrupted run", now.Gradient, r.Gradient))
 	}
 	if now.DataDir != r.DataDir {
 		d = append(d, fmt.Sprintf("-data: %q now, %q in the interrupted run", now.DataDir, r.DataDir))

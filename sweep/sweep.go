@@ -41,6 +41,9 @@ type Result struct {
 	Quant            string `json:"quant"`
 	TestSamples      int    `json:"test_samples"`
 	RetrainEpochs    int    `json:"retrain_epochs"`
+	// Gradient is the retraining's backward pass (train.Config.Gradient;
+	// absent: straight-through).
+	Gradient string `json:"gradient,omitempty"`
 	// AccuracyExact is the accuracy with exact products (Quantized mode).
 	AccuracyExact float64 `json:"accuracy_exact"`
 	// LUTs is the full list of the sweep, in order; shards run slices of it.
@@ -81,7 +84,7 @@ func Run(m *Model, o Options) (Result, error) {
 	res := Result{
 		Checkpoint: m.Path, CheckpointSHA256: m.SHA256,
 		Model: cfg.Model, Dataset: cfg.Dataset, Quant: cfg.Quant,
-		TestSamples: m.Trainer().TestSamples(), RetrainEpochs: o.RetrainEpochs,
+		TestSamples: m.Trainer().TestSamples(), RetrainEpochs: o.RetrainEpochs, Gradient: m.Gradient(),
 		LUTs: append([]string(nil), o.LUTs...), Rows: []Row{},
 	}
 	if !o.Shard.IsWhole() {

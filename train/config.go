@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/goapprox/goapprox/dataset"
+	"github.com/goapprox/goapprox/ops"
 	"github.com/goapprox/goapprox/quantize"
 	"github.com/goapprox/goapprox/train/optimizer"
 	"github.com/goapprox/goapprox/zoo"
@@ -91,6 +92,12 @@ type Config struct {
 	// With neither, the run stops after quantization-aware training.
 	LUT       string     `json:"lut,omitempty"`
 	LayerLUTs []LayerLUT `json:"layer_luts,omitempty"`
+	// Gradient is the backward pass of the layers with a multiplier in
+	// the approximate phase, as ops.ParseGradient reads it: "" or "ste"
+	// for straight-through gradients, "table" or "table:window=H" for the
+	// multiplier's own slopes. Other phases, and layers left without a
+	// multiplier, always use straight-through gradients.
+	Gradient string `json:"gradient,omitempty"`
 }
 
 // PhaseSettings override a run's optimizer and learning-rate settings in
@@ -311,6 +318,9 @@ func (c Config) validate(ownModel, ownData bool) error {
 		bad("epoch counts must not be negative (float %d, QAT %d, noise %d, approximate %d)", c.FloatEpochs, c.QATEpochs, c.NoiseEpochs, c.ApproxEpochs)
 	}
 	errs = append(errs, c.validateNoise()...)
+	if _, err := ops.ParseGradient(c.Gradient); err != nil {
+		errs = append(errs, err)
+	}
 	if c.ApproxEpochs > 0 && !c.HasApprox() {
 		bad("%d approximate epochs but no multiplier: give a LUT (-lut) or per-layer LUTs (-layer-lut), or 0 approximate epochs", c.ApproxEpochs)
 	}

@@ -62,6 +62,11 @@ func (t *Trainer) SetPhase(p Phase) error {
 		t.progress.Phase, t.progress.Epoch = p, 0
 		t.opt = opt
 	}
+	// Only the approximate phase's layers with a multiplier may use table
+	// gradients (applyGradient); every other phase trains straight through.
+	if err := t.layers.SetGradient(ops.Gradient{}); err != nil {
+		return err
+	}
 	switch p {
 	case PhaseFloat:
 		return t.layers.SetMode(ops.Float)
@@ -77,8 +82,31 @@ func (t *Trainer) SetPhase(p Phase) error {
 		if err := t.freezeQuantization(); err != nil {
 			return err
 		}
-		return t.applyMultipliers()
+		if err := t.applyMultipliers(); err != nil {
+			return err
+		}
+		return t.applyGradient()
 	}
+}
+
+// applyGradient gives the layers in Approximate mode the configured
+// backward pass; the layers left without a multiplier (Quantized mode)
+// keep straight-through gradients, the only ones their mode has.
+func (t *Trainer) applyGradient() error {
+	g, err := ops.ParseGradient(t.cfg.Gradient)
+	if err != nil {
+		return err
+	}
+	for _, l := range t.layers.Layers() {
+		lg := ops.Gradient{}
+		if l.Mode() == ops.Approximate {
+			lg = g
+		}
+		if err := l.SetGradient(lg); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // freezeQuantization ends quantization-aware training: the layers go to

@@ -31,6 +31,9 @@ import (
 //     observers watching every batch (the preset's histogram observers).
 //   - approximate: fine-tuning with a multiplier, Approximate mode with the
 //     observers frozen, as the trainer runs that phase.
+//   - approximate-table: the approximate phase with table gradients
+//     (ops.TableGradient, the default window) in place of straight-through
+//     ones, so that approximate-table/approximate is their cost.
 //   - quantized-frozen: Quantized mode with the observers frozen as in the
 //     approximate phase, so that approximate/quantized-frozen is the cost
 //     of the table lookups alone.
@@ -76,7 +79,7 @@ const (
 )
 
 // benchPhases are the sub-benchmarks, in the order of a training run.
-var benchPhases = []string{"float", "quantized", "approximate", "quantized-frozen"}
+var benchPhases = []string{"float", "quantized", "approximate", "approximate-table", "quantized-frozen"}
 
 func BenchmarkLeNet5TrainStep(b *testing.B) { benchTrainSteps(b, mnistBench("lenet5")) }
 
@@ -183,7 +186,7 @@ func (s *stepper) setPhase(phase string) error {
 		return layers.SetMode(ops.Float)
 	case "quantized":
 		return layers.SetMode(ops.Quantized)
-	case "approximate", "quantized-frozen":
+	case "approximate", "approximate-table", "quantized-frozen":
 		if err := layers.SetMode(ops.Quantized); err != nil {
 			return err
 		}
@@ -203,7 +206,13 @@ func (s *stepper) setPhase(phase string) error {
 		if err := layers.SetTable(t); err != nil {
 			return err
 		}
-		return layers.SetMode(ops.Approximate)
+		if err := layers.SetMode(ops.Approximate); err != nil {
+			return err
+		}
+		if phase == "approximate-table" {
+			return layers.SetGradient(ops.Gradient{Kind: ops.TableGradient, Window: ops.DefaultGradientWindow})
+		}
+		return nil
 	}
 	return fmt.Errorf("unknown phase %q", phase)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goapprox/goapprox/dataset"
+	"github.com/goapprox/goapprox/ops"
 	"github.com/goapprox/goapprox/train"
 )
 
@@ -96,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 	fs.IntVar(&c.ApproxEpochs, "approx-epochs", defaultApproxEpochs, "epochs of fine-tuning with the approximate multiplier")
 	fs.StringVar(&c.LUT, "lut", defaultLUT, "multiplier of every layer: a spec (see go run ./cmd/lut list) or a table file (.npy, .bin, .csv); \"none\" for no approximate phase")
 	fs.Var(&layers, "layer-lut", "`NAME=SPEC|FILE`: multiplier of the layers matching NAME (a glob); repeatable, overrides -lut")
+	fs.StringVar(&c.Gradient, "grad", "", "`ste|table[:window=H]`: backward pass of the approximate phase: straight-through (default) or the multiplier's own slopes, smoothed with half-width H (default "+ops.DefaultGradientWindow.String()+")")
 	fs.StringVar(&c.Quant, "quant", c.Quant, "quantization preset: "+strings.Join(presetNames(), ", "))
 	fs.IntVar(&c.Batch, "batch", c.Batch, "batch size")
 	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate")
@@ -133,6 +135,11 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 	if c.LUT == noLUT {
 		c.LUT = ""
 	}
+	g, err := canonicalGradient(c.Gradient)
+	if err != nil {
+		return nil, fmt.Errorf("-grad: %w", err)
+	}
+	c.Gradient = g
 	if o.set["momentum"] {
 		c.Momentum = &momentum
 	}
@@ -183,6 +190,9 @@ func (o *options) check() error {
 	if o.set["approx-lr"] && !c.HasApprox() {
 		errs = append(errs, errors.New("-approx-lr without a multiplier (-lut none): there is no approximate phase"))
 	}
+	if c.Gradient != "" && !c.HasApprox() {
+		errs = append(errs, errors.New("-grad table without a multiplier (-lut none): table gradients act in the approximate phase only"))
+	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -199,9 +209,23 @@ func (o *options) check() error {
 // configFlags are the flags that change a run's result; on -resume they
 // must agree with the checkpoint.
 var configFlags = []string{"model", "dataset", "float-epochs", "qat-epochs", "noise-epochs", "noise-sigma", "noise-mu",
-	"approx-epochs", "lut", "layer-lut",
+	"approx-epochs", "lut", "layer-lut", "grad",
 	"quant", "batch", "lr", "approx-lr", "schedule", "optimizer", "seed", "limit",
 	"momentum", "weight-decay", "nesterov", "milestones", "gamma", "warmup-epochs", "augment", "image-size"}
+
+// canonicalGradient reads a -grad value into the form configurations
+// record: "" for straight-through, "table:window=H" for table gradients, so
+// that equal choices compare equal when a run is resumed.
+func canonicalGradient(s string) (string, error) {
+	g, err := ops.ParseGradient(s)
+	if err != nil {
+		return "", err
+	}
+	if g == (ops.Gradient{}) {
+		return "", nil
+	}
+	return g.String(), nil
+}
 
 // parseMilestones parses "E1,E2,...".
 func parseMilestones(s string) ([]int, error) {
@@ -265,6 +289,8 @@ func copyFlag(name string, dst *train.Config, src train.Config) {
 		dst.LUT = src.LUT
 	case "layer-lut":
 		dst.LayerLUTs = src.LayerLUTs
+	case "grad":
+		dst.Gradient = src.Gradient
 	case "quant":
 		dst.Quant = src.Quant
 	case "batch":

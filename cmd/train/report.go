@@ -77,6 +77,9 @@ func printHeader(w io.Writer, o *options, tr *train.Trainer) {
 	for _, l := range c.LayerLUTs {
 		lutText += ", " + l.String()
 	}
+	if c.Gradient != "" {
+		lutText += " (retrained with " + c.Gradient + " gradients)"
+	}
 	noise := ""
 	if c.NoiseEpochs > 0 {
 		noise = fmt.Sprintf(", noise %d", c.NoiseEpochs)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/goapprox/goapprox/ops"
 	"github.com/goapprox/goapprox/sweep"
 )
 
@@ -41,6 +42,7 @@ type modelFlags struct {
 	threads    int
 	retrain    int
 	retrainLR  float64
+	grad       string
 	out        string
 }
 
@@ -53,6 +55,7 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&m.threads, "threads", 0, "worker threads (0: all cores); also sets GOMAXPROCS")
 	fs.IntVar(&m.retrain, "retrain-epochs", 0, "epochs of approximate fine-tuning after the first evaluation")
 	fs.Float64Var(&m.retrainLR, "retrain-lr", 0, "learning rate of the fine-tuning (default: the checkpoint's approximate-phase rate)")
+	fs.StringVar(&m.grad, "grad", "", "`ste|table[:window=H]`: backward pass of the fine-tuning: straight-through (default) or the multiplier's own slopes, smoothed with half-width H (default "+ops.DefaultGradientWindow.String()+")")
 	fs.StringVar(&m.out, "out", "", "output folder (required)")
 }
 
@@ -73,6 +76,14 @@ func (m *modelFlags) check(fs *flag.FlagSet) ([]string, sweep.Costs, error) {
 	}
 	if m.threads < 0 {
 		errs = append(errs, fmt.Errorf("-threads %d must not be negative", m.threads))
+	}
+	if g, err := canonicalGradient(m.grad); err != nil {
+		errs = append(errs, fmt.Errorf("-grad: %w", err))
+	} else {
+		m.grad = g
+	}
+	if m.grad != "" && m.retrain == 0 {
+		errs = append(errs, errors.New("-grad chooses the backward pass of the fine-tuning: give -retrain-epochs N too"))
 	}
 	list, err := sweep.ExpandLUTs(m.luts, m.lutDir)
 	if err != nil {
@@ -95,7 +106,7 @@ func (m *modelFlags) check(fs *flag.FlagSet) ([]string, sweep.Costs, error) {
 
 func (m *modelFlags) open(anyLUT string) (*sweep.Model, error) {
 	return sweep.OpenModel(m.checkpoint, anyLUT, sweep.ModelOptions{
-		DataDir: m.data, Threads: m.threads, RetrainEpochs: m.retrain, RetrainLR: m.retrainLR})
+		DataDir: m.data, Threads: m.threads, RetrainEpochs: m.retrain, RetrainLR: m.retrainLR, Gradient: m.grad})
 }
 
 // subFlags returns a flag set for a subcommand with its usage text.
@@ -231,7 +242,7 @@ func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard,
 	}
 	defer m.Close()
 	rec := sweep.Record{Checkpoint: mf.checkpoint, CheckpointSHA256: m.SHA256, LUTs: list, Shard: shard,
-		RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, DataDir: mf.data, CostsSHA256: sweep.CostsDigest(costs)}
+		RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, Gradient: mf.grad, DataDir: mf.data, CostsSHA256: sweep.CostsDigest(costs)}
 	var resumed *sweep.Result
 	if run.resume {
 		prev, started, err := sweep.Resume(dir, rec)
