@@ -38,6 +38,8 @@ type core struct {
 	evalVM  G.VM
 	opt     *optimizer.Optimizer
 
+	search *searchGraph // the gradient search's nodes (WithSearch), or nil
+
 	xBuf []float32
 	yBuf []int
 }
@@ -48,12 +50,20 @@ type coreOptions struct {
 	quant   string
 	seed    uint64
 	threads int
+	// search, when not nil, builds the gradient search's graph (search.go).
+	search *SearchGraphOptions
 }
 
 // newCore rewrites the model into approximate layers and compiles the
 // machines.
 func newCore(m *Model, o coreOptions) (*core, error) {
-	res, err := graph.Rewrite(m.Graph, graph.Options{Preset: o.quant, Seed: int64(o.seed), Weights: m.Weights, FastFloat: true})
+	gopts := graph.Options{Preset: o.quant, Seed: int64(o.seed), Weights: m.Weights, FastFloat: true}
+	var sg *searchGraph
+	if o.search != nil {
+		sg = newSearchGraph(*o.search, o.seed, o.threads)
+		gopts.LayerOutput = sg.addNoise
+	}
+	res, err := graph.Rewrite(m.Graph, gopts)
 	if err != nil {
 		return nil, fmt.Errorf("rewriting the model into approximate layers: %w", err)
 	}
@@ -61,7 +71,7 @@ func newCore(m *Model, o coreOptions) (*core, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &core{model: m, batchNorms: m.batchNorms(), res: res, layers: res.Layers, params: params, batch: o.batch}
+	c := &core{model: m, batchNorms: m.batchNorms(), res: res, layers: res.Layers, params: params, batch: o.batch, search: sg}
 	if c.layers.Len() == 0 {
 		return nil, errors.New("the model has no multiplication layer to make approximate (a Mul of the input by a weight, or a convolution)")
 	}
@@ -86,6 +96,15 @@ func newCore(m *Model, o coreOptions) (*core, error) {
 	c.y = G.NewVector(res.Graph, tensor.Int, G.WithShape(o.batch), G.WithName("labels"))
 	if c.cost, err = nn.SoftmaxCrossEntropy(c.logits, c.y); err != nil {
 		return nil, err
+	}
+	if sg != nil {
+		// The sigmas train with the other parameters but are not part of
+		// the model a checkpoint holds (extra).
+		if c.cost, err = sg.loss(res.Graph, c.cost); err != nil {
+			return nil, err
+		}
+		params = append(params, sg.sigmas...)
+		c.params = params
 	}
 	if _, err := G.Grad(c.cost, params...); err != nil {
 		return nil, fmt.Errorf("differentiating the loss: %w", err)
@@ -139,6 +158,7 @@ func (c *core) bind(b dataset.Batch) error {
 func (c *core) setTraining(on bool) {
 	c.setBatchNormTraining(on)
 	c.res.SetTraining(on)
+	c.search.setTraining(on)
 }
 
 func (c *core) setBatchNormTraining(on bool) {
@@ -156,6 +176,7 @@ func (c *core) evaluationMode() (restore func()) {
 	return func() {
 		c.setBatchNormTraining(bnTraining)
 		c.res.SetTraining(layerTraining)
+		c.search.setTraining(layerTraining)
 	}
 }
 
