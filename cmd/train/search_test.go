@@ -163,4 +163,14 @@ func TestSearchBudgetNotMet(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr.String(), "no lambda keeps the accuracy within the budget") {
 		t.Errorf("exit %d, %q; want 1 and the budget error", code, stderr.String())
 	}
+	// A costs file that names none of the multipliers (a typo in the names).
+	costs := filepath.Join(t.TempDir(), "costs.csv")
+	if err := os.WriteFile(costs, []byte("name,power\nmul8u_1JFF,0.39\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	code = run(append(args[:len(args)-2], "-costs", costs, "-out", filepath.Join(t.TempDir(), "c")), &stdout, &stderr, false)
+	if code != 1 || !strings.Contains(stderr.String(), "-costs names none of the 1 multipliers given (names are table names: trunc:t=14,signed=true)") {
+		t.Errorf("exit %d, %q; want 1 and the costs error", code, stderr.String())
+	}
 }
