@@ -98,13 +98,13 @@ func newCore(m *Model, o coreOptions) (*core, error) {
 		return nil, err
 	}
 	if sg != nil {
-		// The sigmas train with the other parameters but are not part of
-		// the model a checkpoint holds (extra).
+		// The sigmas have gradients like the parameters, but only Search
+		// trains them (c.params holds them then) and checkpoints never hold
+		// them.
 		if c.cost, err = sg.loss(res.Graph, c.cost); err != nil {
 			return nil, err
 		}
-		params = append(params, sg.sigmas...)
-		c.params = params
+		params = append(params[:len(params):len(params)], sg.sigmas...)
 	}
 	if _, err := G.Grad(c.cost, params...); err != nil {
 		return nil, fmt.Errorf("differentiating the loss: %w", err)

@@ -50,7 +50,7 @@ type searchGraph struct {
 	seed    uint64
 	threads int
 	layers  []*approxlayer.Layer
-	sigmas  G.Nodes // one-element float32 vectors, trained as parameters
+	sigmas  G.Nodes // one-element float32 vectors, trained by Search only
 	noise   []*search.LearnedNoiseOp
 	lambda  *G.Node
 	on      bool // the noise runs in training (during Search)
@@ -167,7 +167,9 @@ type SearchResult struct {
 // sigma starts at o.SigmaInitial and every noise at its first run, so a
 // search from the same restored state repeats bit for bit. The trainer
 // must be built WithSearch; call Restore first to start from a checkpoint.
-// Afterwards the noise is off and λ is 0.
+// Afterwards the noise is off, λ is 0, the optimizer is fresh and only
+// the model's parameters train: the trainer's checkpoints are those of a
+// trainer built without the search.
 func (t *Trainer) Search(o SearchOptions) (SearchResult, error) {
 	sg := t.search
 	if sg == nil {
@@ -205,10 +207,18 @@ func (t *Trainer) Search(o SearchOptions) (SearchResult, error) {
 		return SearchResult{}, err
 	}
 	sg.on = true
+	model := t.params
+	t.params = append(model[:len(model):len(model)], sg.sigmas...)
 	defer func() {
 		sg.on = false
 		sg.setTraining(false)
 		_ = sg.setLambda(0)
+		t.params = model
+		// The search's moments are of no later use, and a checkpoint must
+		// hold the model's parameters only.
+		if fresh, err := t.cfg.newOptimizer(); err == nil {
+			t.opt = fresh
+		}
 	}()
 	res := SearchResult{Ops: sg.ops()}
 	for _, l := range sg.layers {

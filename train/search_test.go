@@ -113,6 +113,22 @@ func TestSearchAssign(t *testing.T) {
 			t.Errorf("layer %s: assigned %s, running %v", c.Name, c.Multiplier, tab)
 		}
 	}
+	// The retrained trainer's checkpoint is a plain one: a trainer built
+	// without the search restores it and evaluates the same.
+	after, err := tn.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := newSmall(t, cfg)
+	if err := plain.SetMultipliers("", tn.Config().LayerLUTs); err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Restore(after); err != nil {
+		t.Fatalf("a plain trainer cannot restore the search trainer's checkpoint: %v", err)
+	}
+	if ev, err := plain.Evaluate(); err != nil || ev.Accuracy != a.AccuracyAfter {
+		t.Errorf("plain trainer: accuracy %v (%v), search trainer %v", ev.Accuracy, err, a.AccuracyAfter)
+	}
 	// λ = 0: only the task moves the sigmas (the gradient reaches them),
 	// and they end below those the regulariser pushed.
 	z, err := tn.SearchAssign(ck, SearchOptions{Lambda: 0, SigmaInitial: 0.1, Epochs: 2, LR: 0.01}, m, 0)
