@@ -60,6 +60,9 @@ type Report struct {
 	// Library is the multipliers the layers were matched from.
 	Library Library  `json:"library"`
 	Layers  []Choice `json:"layers"`
+	// Schedule is the budget search's order of lambdas (nil without a
+	// budget).
+	Schedule *Schedule `json:"schedule,omitempty"`
 	// LambdasTried are the budget search's points (one, the lambda given,
 	// without a budget).
 	LambdasTried []Point       `json:"lambdas_tried"`

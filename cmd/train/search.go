@@ -30,10 +30,13 @@ predicted error std of every multiplier there; each layer gets the cheapest
 fitting multiplier (by the -costs power; by MAE without costs). The assigned
 model is evaluated, retrained -retrain-epochs epochs and evaluated again.
 
--budget POINTS searches lambda instead of taking -lambda: 0.005, 0.05, 0.5,
-then two bisection steps, each lambda searched from the same checkpoint,
-assigned and retrained; the largest saving whose accuracy after retraining
-stays within POINTS of the exact model wins.
+-budget POINTS searches lambda instead of taking -lambda: a decade grid
+(-lambda-min 0.005, -lambda-decades 3: 0.005, 0.05, 0.5) walked upwards until
+a lambda misses the budget, then -lambda-refine 2 bisection steps, each
+lambda searched from the same checkpoint, assigned and retrained; the largest
+saving whose accuracy after retraining stays within POINTS of the exact model
+wins. When every grid lambda meets the budget there is nothing to refine:
+raise -lambda-min or -lambda-decades to search further.
 
 Writes search.json, search.csv, search.md, search-sigma.png and, with a
 budget, search-lambdas.png. Include the exact multiplier among the tables:
@@ -45,6 +48,7 @@ type searchFlags struct {
 	budget                      float64
 	searchEpochs                int
 	searchLR                    float64
+	schedule                    search.Schedule
 	quiet                       bool
 }
 
@@ -59,6 +63,10 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&sf.sigmaMax, "sigma-max", search.DefaultSigmaMax, "largest relative noise the regulariser rewards")
 	fs.IntVar(&sf.searchEpochs, "search-epochs", 1, "epochs of search training per lambda")
 	fs.Float64Var(&sf.searchLR, "search-lr", 0, "learning rate of the search (default: the checkpoint's QAT rate)")
+	def := search.DefaultSchedule()
+	fs.Float64Var(&sf.schedule.Min, "lambda-min", def.Min, "smallest lambda of the budget search's decade grid")
+	fs.IntVar(&sf.schedule.Decades, "lambda-decades", def.Decades, "number of decades of the budget search's grid (lambda-min, 10·lambda-min, ...)")
+	fs.IntVar(&sf.schedule.Refine, "lambda-refine", def.Refine, "bisection steps of the budget search after the grid")
 	fs.BoolVar(&sf.quiet, "quiet", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
 		return exit("search", err, stderr, true)
@@ -89,6 +97,9 @@ func (sf *searchFlags) check(mf *modelFlags, fs *flag.FlagSet) ([]string, sweep.
 	}
 	if err := s.Check(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := sf.schedule.Check(); err != nil {
+		errs = append(errs, fmt.Errorf("-lambda-min, -lambda-decades, -lambda-refine: %w", err))
 	}
 	if sf.searchEpochs < 1 {
 		errs = append(errs, fmt.Errorf("-search-epochs %d: the search needs at least one epoch", sf.searchEpochs))
@@ -163,7 +174,7 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 	var points []search.Point
 	lambda := s.Lambda
 	if s.Budget != nil {
-		res, err := search.SearchLambda(evaluate, exact, *s.Budget, search.DefaultSchedule())
+		res, err := search.SearchLambda(evaluate, exact, *s.Budget, sf.schedule)
 		if err != nil {
 			return err
 		}
@@ -183,6 +194,9 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 	r.Budget, r.SearchEpochs, r.RetrainEpochs = s.Budget, sf.searchEpochs, mf.retrain
 	r.AccuracyExact, r.AccuracyBefore, r.AccuracyAfter = exact, best.AccuracyBefore, best.AccuracyAfter
 	r.LambdasTried, r.SigmaHistory = points, best.Search.History
+	if s.Budget != nil {
+		r.Schedule = &sf.schedule
+	}
 	if err := search.WriteReport(mf.out, r); err != nil {
 		return err
 	}

@@ -139,6 +139,8 @@ func TestSearchFlagErrors(t *testing.T) {
 		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-sigma-init", "2"}, "initial sigma 2 is not below sigma max 1"},
 		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-budget", "-0.5"}, "budget -0.5"},
 		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-search-epochs", "0"}, "-search-epochs 0"},
+		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-lambda-min", "0"}, "smallest lambda of the grid is 0"},
+		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-lambda-decades", "0"}, "0 decades of lambda"},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer
