@@ -42,6 +42,8 @@ type Report struct {
 	SigmaMax     float64  `json:"sigma_max"`
 	Budget       *float64 `json:"budget,omitempty"` // points below exact
 	SearchEpochs int      `json:"search_epochs"`
+	// SearchLR is the learning rate of the search epochs (0: not recorded).
+	SearchLR float64 `json:"search_lr,omitempty"`
 	// RetrainEpochs of approximate retraining gave AccuracyAfter.
 	RetrainEpochs int `json:"retrain_epochs"`
 
@@ -217,6 +219,9 @@ func (r Report) Markdown() string {
 	fmt.Fprintf(&b, "# %s\n\n", title)
 	fmt.Fprintf(&b, "lambda %g, initial sigma %g, sigma max %g, %d search epoch(s), %d retraining epoch(s)",
 		r.Lambda, r.SigmaInitial, r.SigmaMax, r.SearchEpochs, r.RetrainEpochs)
+	if r.SearchLR != 0 {
+		fmt.Fprintf(&b, ", search learning rate %g", r.SearchLR)
+	}
 	if r.Budget != nil {
 		fmt.Fprintf(&b, ", budget %.2f points", *r.Budget)
 	}

@@ -192,6 +192,10 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 	cfg := m.Config()
 	r.Model, r.Dataset, r.Checkpoint = cfg.Model, cfg.Dataset, mf.checkpoint
 	r.Budget, r.SearchEpochs, r.RetrainEpochs = s.Budget, sf.searchEpochs, mf.retrain
+	r.SearchLR = sf.searchLR
+	if r.SearchLR == 0 {
+		r.SearchLR = cfg.LR
+	}
 	r.AccuracyExact, r.AccuracyBefore, r.AccuracyAfter = exact, best.AccuracyBefore, best.AccuracyAfter
 	r.LambdasTried, r.SigmaHistory = points, best.Search.History
 	if s.Budget != nil {

@@ -91,8 +91,8 @@ func TestSearchCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Lambda != 0.5 || r.SearchEpochs != 1 || r.RetrainEpochs != 1 || len(r.SigmaHistory) != 1 {
-		t.Errorf("settings: lambda %v, %d search and %d retrain epochs, %d sigma epochs", r.Lambda, r.SearchEpochs, r.RetrainEpochs, len(r.SigmaHistory))
+	if r.Lambda != 0.5 || r.SearchEpochs != 1 || r.RetrainEpochs != 1 || len(r.SigmaHistory) != 1 || r.SearchLR != 1e-3 {
+		t.Errorf("settings: lambda %v, %d search and %d retrain epochs, %d sigma epochs, search lr %v (want the checkpoint's 1e-3)", r.Lambda, r.SearchEpochs, r.RetrainEpochs, len(r.SigmaHistory), r.SearchLR)
 	}
 	for _, acc := range []float64{r.AccuracyExact, r.AccuracyBefore, r.AccuracyAfter} {
 		if !(acc > 0.1 && acc <= 1) {
