@@ -40,6 +40,14 @@ type Options struct {
 	// Seed seeds each layer's noise generator (layer i gets Seed+i) and
 	// the dropouts that replace gorgonia's (dropout i gets Seed+i).
 	Seed int64
+	// LayerOutput, when set, is called for each converted layer, in graph
+	// order, with the layer and its output node (the product, before any
+	// bias the graph adds after it: where Noise mode adds its noise); the
+	// node it returns, of the same shape, stands for the layer's output in
+	// the rewritten graph. A gradient search puts its learned noise there
+	// (package search). Result.Node of the source output gives the
+	// returned node.
+	LayerOutput func(l *approxlayer.Layer, y *G.Node) (*G.Node, error)
 }
 
 // Result is a rewritten graph.
@@ -271,7 +279,7 @@ func buildLayer(c *copier, mt match, opt Options, seed int64) (*approxlayer.Laye
 		// Float mode then gives gorgonia.Conv2d's own bits.
 		l.State().FloatLikeGorgonia = true
 	}
-	y, err := applyLayer(l, mt.form, x)
+	y, err := applyLayer(l, mt.form, x, opt.LayerOutput)
 	if err != nil {
 		return nil, nil, fmt.Errorf("graph: layer %q: %w", mt.name, err)
 	}
@@ -281,8 +289,23 @@ func buildLayer(c *copier, mt match, opt Options, seed int64) (*approxlayer.Laye
 // applyLayer feeds x to the layer in the orientation of the source
 // product and returns a node of the source output's shape. The layers
 // take samples as rows, so W·x forms are computed on xᵀ (or x as one row)
-// and turned back.
-func applyLayer(l *approxlayer.Layer, f form, x *G.Node) (*G.Node, error) {
+// and turned back. after, when not nil, is applied to the layer's output
+// before it is turned back.
+func applyLayer(l *approxlayer.Layer, f form, x *G.Node, after func(*approxlayer.Layer, *G.Node) (*G.Node, error)) (*G.Node, error) {
+	forward := func(x *G.Node) (*G.Node, error) {
+		y, err := l.Forward(x)
+		if err != nil || after == nil {
+			return y, err
+		}
+		z, err := after(l, y)
+		if err != nil {
+			return nil, fmt.Errorf("Options.LayerOutput: %w", err)
+		}
+		if z == nil || !z.Shape().Eq(y.Shape()) || z.Dtype() != y.Dtype() {
+			return nil, fmt.Errorf("Options.LayerOutput returned %v for an output of shape %v (%v); it must return a node of the output's shape and type", describe(z), y.Shape(), y.Dtype())
+		}
+		return z, nil
+	}
 	switch f {
 	case formXv, formVX, formVW, formDot:
 		// A vector operand: one sample as a row, or a one-output layer.
@@ -299,7 +322,7 @@ func applyLayer(l *approxlayer.Layer, f form, x *G.Node) (*G.Node, error) {
 			}
 			x = row
 		}
-		y, err := l.Forward(x)
+		y, err := forward(x)
 		if err != nil {
 			return nil, err
 		}
@@ -315,7 +338,7 @@ func applyLayer(l *approxlayer.Layer, f form, x *G.Node) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		y, err := l.Forward(row)
+		y, err := forward(row)
 		if err != nil {
 			return nil, err
 		}
@@ -325,11 +348,19 @@ func applyLayer(l *approxlayer.Layer, f form, x *G.Node) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		y, err := l.Forward(xt)
+		y, err := forward(xt)
 		if err != nil {
 			return nil, err
 		}
 		return G.Transpose(y)
 	}
-	return l.Forward(x)
+	return forward(x)
+}
+
+// describe names a node returned by a hook in an error.
+func describe(n *G.Node) string {
+	if n == nil {
+		return "nil"
+	}
+	return fmt.Sprintf("a node of shape %v (%v)", n.Shape(), n.Dtype())
 }

@@ -56,5 +56,7 @@
 // ConvFields); PredictLayer(template,
 // tables) and the learned σ_l make the layer's LayerFacts, and Match with
 // LibraryOf(tables, costs) gives the assignment, to retrain in Approximate
-// mode. Report's fields say what to record.
+// mode. Report's fields say what to record. Package train does all of
+// this (train.WithSearch, Trainer.Search, SearchFacts, SearchAssign), and
+// `train search` runs it from a checkpoint.
 package search

@@ -18,7 +18,7 @@ import (
 //
 //	out = y + N(0,1)·std(y)·σ
 //
-// with σ a scalar node of y's dtype (float32 or float64) that the search
+// with σ a scalar node (or a one-element tensor) of y's dtype (float32 or float64) that the search
 // trains, std(y) the unbiased standard deviation over the whole batch (as
 // torch.std and ops' Noise mode compute it). The gradient reaches σ
 // (d out_i/d σ = n_i·std(y)) and y, including the flow through std(y):
@@ -47,6 +47,7 @@ func LearnedNoise(y, sigma *gorgonia.Node, id string, seed uint64, threads int) 
 		return nil, nil, fmt.Errorf("search: layer %q output is a scalar; learned noise needs a tensor", id)
 	}
 	op := NewLearnedNoiseOp(id, seed, y.Shape().Dims(), threads)
+	op.SigmaDims = sigma.Shape().Dims()
 	out, err := gorgonia.ApplyOp(op, y, sigma)
 	if err != nil {
 		return nil, nil, err
@@ -60,14 +61,17 @@ const NoiseChunk = 1 << 13
 
 // LearnedNoiseOp is the op LearnedNoise builds. ID names the layer, Seed
 // fixes the noise, Dims is the output's rank and Threads bounds the workers
-// (0: all cores). The op's run state (training switch, run index, what the
+// (0: all cores). SigmaDims is the rank of the sigma node: 0 for a
+// scalar, 1 for a one-element vector (the form an optimizer that updates
+// tensors trains). The op's run state (training switch, run index, what the
 // gradient of the last run needs) is its own: two ops never share noise.
 type LearnedNoiseOp struct {
-	ID      string
-	Seed    uint64
-	Dims    int
-	Threads int
-	run     *noiseRun
+	ID        string
+	Seed      uint64
+	Dims      int
+	SigmaDims int
+	Threads   int
+	run       *noiseRun
 }
 
 // NewLearnedNoiseOp returns the op for an output of rank dims, in training
@@ -149,7 +153,15 @@ func (op *LearnedNoiseOp) Arity() int { return 2 }
 func (op *LearnedNoiseOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	t := gorgonia.TensorType{Dims: op.Dims, Of: a}
-	return hm.NewFnType(t, a, t)
+	return hm.NewFnType(t, sigmaType(op.SigmaDims, a), t)
+}
+
+// sigmaType is the type of a sigma node of rank dims holding a.
+func sigmaType(dims int, a hm.Type) hm.Type {
+	if dims == 0 {
+		return a
+	}
+	return gorgonia.TensorType{Dims: dims, Of: a}
 }
 func (op *LearnedNoiseOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 2 {
@@ -272,7 +284,7 @@ func (op *LearnedNoiseOp) OverwritesInput() int { return -1 }
 // but their own states are different ops (their noise runs and training
 // switches are separate), and must not be merged into one node.
 func (op *LearnedNoiseOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "search.LearnedNoise(id=%q seed=%d dims=%d threads=%d run=%p)", op.ID, op.Seed, op.Dims, op.Threads, op.run)
+	fmt.Fprintf(h, "search.LearnedNoise(id=%q seed=%d dims=%d sigmadims=%d threads=%d run=%p)", op.ID, op.Seed, op.Dims, op.SigmaDims, op.Threads, op.run)
 }
 func (op *LearnedNoiseOp) Hashcode() uint32 { return hashOf(op) }
 func (op *LearnedNoiseOp) String() string   { return fmt.Sprintf("LearnedNoise(%s)", op.ID) }
@@ -285,7 +297,7 @@ func (op *LearnedNoiseOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.
 	}
 	out := make(gorgonia.Nodes, 2)
 	for wrt := range out {
-		g, err := gorgonia.ApplyOp(&LearnedNoiseGradOp{Wrt: wrt, ID: op.ID, Dims: op.Dims, Threads: op.Threads, run: op.run}, inputs[0], inputs[1], grad)
+		g, err := gorgonia.ApplyOp(&LearnedNoiseGradOp{Wrt: wrt, ID: op.ID, Dims: op.Dims, SigmaDims: op.SigmaDims, Threads: op.Threads, run: op.run}, inputs[0], inputs[1], grad)
 		if err != nil {
 			return nil, err
 		}
@@ -303,12 +315,13 @@ func (op *LearnedNoiseOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.
 //
 // the second term of d/dy_i being the flow through std(y).
 type LearnedNoiseGradOp struct {
-	Wrt     int
-	ID      string
-	Dims    int
-	Threads int
-	run     *noiseRun
-	out     *tensor.Dense // result buffer reused between runs
+	Wrt       int
+	ID        string
+	Dims      int
+	SigmaDims int
+	Threads   int
+	run       *noiseRun
+	out       *tensor.Dense // result buffer reused between runs
 }
 
 var errNoForward = errors.New("search: a learned-noise gradient ran before its forward op: run the forward pass first")
@@ -317,10 +330,11 @@ func (op *LearnedNoiseGradOp) Arity() int { return 3 }
 func (op *LearnedNoiseGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	t := gorgonia.TensorType{Dims: op.Dims, Of: a}
+	s := sigmaType(op.SigmaDims, a)
 	if op.Wrt == 0 {
-		return hm.NewFnType(t, a, t, t)
+		return hm.NewFnType(t, s, t, t)
 	}
-	return hm.NewFnType(t, a, t, a)
+	return hm.NewFnType(t, s, t, s)
 }
 func (op *LearnedNoiseGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 3 {
@@ -409,7 +423,7 @@ func (op *LearnedNoiseGradOp) ReturnsPtr() bool     { return false }
 func (op *LearnedNoiseGradOp) CallsExtern() bool    { return false }
 func (op *LearnedNoiseGradOp) OverwritesInput() int { return -1 }
 func (op *LearnedNoiseGradOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "search.LearnedNoiseGrad(wrt=%d id=%q dims=%d threads=%d run=%p)", op.Wrt, op.ID, op.Dims, op.Threads, op.run)
+	fmt.Fprintf(h, "search.LearnedNoiseGrad(wrt=%d id=%q dims=%d sigmadims=%d threads=%d run=%p)", op.Wrt, op.ID, op.Dims, op.SigmaDims, op.Threads, op.run)
 }
 func (op *LearnedNoiseGradOp) Hashcode() uint32 { return hashOf(op) }
 func (op *LearnedNoiseGradOp) String() string {

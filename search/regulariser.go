@@ -30,10 +30,11 @@ func Regulariser(sigmas gorgonia.Nodes, ops []int64, sigmaMax float64) (*gorgoni
 		if !isScalarShape(s.Shape()) {
 			return nil, fmt.Errorf("search: sigma node %s has shape %v; each layer's sigma is a scalar", s.Name(), s.Shape())
 		}
-		if s.Dtype() != sigmas[0].Dtype() {
-			return nil, fmt.Errorf("search: sigma nodes %s (%v) and %s (%v) differ in type", sigmas[0].Name(), sigmas[0].Dtype(), s.Name(), s.Dtype())
+		if s.Dtype() != sigmas[0].Dtype() || s.Dims() != sigmas[0].Dims() {
+			return nil, fmt.Errorf("search: sigma nodes %s (%v, shape %v) and %s (%v, shape %v) differ in type", sigmas[0].Name(), sigmas[0].Dtype(), sigmas[0].Shape(), s.Name(), s.Dtype(), s.Shape())
 		}
 	}
+	op.SigmaDims = sigmas[0].Dims()
 	return gorgonia.ApplyOp(op, sigmas...)
 }
 
@@ -68,7 +69,9 @@ func SearchLoss(crossEntropy *gorgonia.Node, sigmas gorgonia.Nodes, ops []int64,
 	return gorgonia.Sub(crossEntropy, penalty)
 }
 
-// RegulariserOp is the op Regulariser builds. Weights[l] is ops_l/Σops.
+// RegulariserOp is the op Regulariser builds. Weights[l] is ops_l/Σops;
+// SigmaDims is the rank of the sigma nodes (0: scalars, 1: one-element
+// vectors).
 //
 // Its gradient with respect to σ_l is Weights[l]·sign(σ_l) where
 // |σ_l| < SigmaMax and 0 where |σ_l| >= SigmaMax. Two points need a choice:
@@ -77,8 +80,9 @@ func SearchLoss(crossEntropy *gorgonia.Node, sigmas gorgonia.Nodes, ops []int64,
 // so that the regulariser never pushes a sigma beyond its cap (PyTorch's
 // minimum would split the gradient and give half).
 type RegulariserOp struct {
-	Weights  []float64
-	SigmaMax float64
+	Weights   []float64
+	SigmaMax  float64
+	SigmaDims int
 }
 
 // NewRegulariserOp checks the op counts and sigmaMax and returns the op.
@@ -128,8 +132,9 @@ func (op *RegulariserOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	ts := make([]hm.Type, len(op.Weights)+1)
 	for i := range ts {
-		ts[i] = a
+		ts[i] = sigmaType(op.SigmaDims, a)
 	}
+	ts[len(op.Weights)] = a
 	return hm.NewFnType(ts...)
 }
 func (op *RegulariserOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -169,7 +174,7 @@ func (op *RegulariserOp) ReturnsPtr() bool     { return false }
 func (op *RegulariserOp) CallsExtern() bool    { return false }
 func (op *RegulariserOp) OverwritesInput() int { return -1 }
 func (op *RegulariserOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "search.Regulariser(max=%x w=[", bits(op.SigmaMax))
+	fmt.Fprintf(h, "search.Regulariser(max=%x sigmadims=%d w=[", bits(op.SigmaMax), op.SigmaDims)
 	for _, w := range op.Weights {
 		fmt.Fprintf(h, "%x ", bits(w))
 	}
@@ -194,7 +199,7 @@ func (op *RegulariserOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.N
 	}
 	out := make(gorgonia.Nodes, len(inputs))
 	for l, s := range inputs {
-		g, err := gorgonia.ApplyOp(&RegulariserGradOp{Weight: op.Weights[l], SigmaMax: op.SigmaMax}, s, grad)
+		g, err := gorgonia.ApplyOp(&RegulariserGradOp{Weight: op.Weights[l], SigmaMax: op.SigmaMax, SigmaDims: op.SigmaDims}, s, grad)
 		if err != nil {
 			return nil, err
 		}
@@ -206,14 +211,16 @@ func (op *RegulariserOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.N
 // RegulariserGradOp computes dR/dσ_l times the upstream gradient from σ_l
 // and that gradient; Weight is the layer's ops_l/Σops.
 type RegulariserGradOp struct {
-	Weight   float64
-	SigmaMax float64
+	Weight    float64
+	SigmaMax  float64
+	SigmaDims int
 }
 
 func (op *RegulariserGradOp) Arity() int { return 2 }
 func (op *RegulariserGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
-	return hm.NewFnType(a, a, a)
+	s := sigmaType(op.SigmaDims, a)
+	return hm.NewFnType(s, a, s)
 }
 func (op *RegulariserGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 2 {
@@ -255,7 +262,7 @@ func (op *RegulariserGradOp) ReturnsPtr() bool     { return false }
 func (op *RegulariserGradOp) CallsExtern() bool    { return false }
 func (op *RegulariserGradOp) OverwritesInput() int { return -1 }
 func (op *RegulariserGradOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "search.RegulariserGrad(max=%x w=%x)", bits(op.SigmaMax), bits(op.Weight))
+	fmt.Fprintf(h, "search.RegulariserGrad(max=%x sigmadims=%d w=%x)", bits(op.SigmaMax), op.SigmaDims, bits(op.Weight))
 }
 func (op *RegulariserGradOp) Hashcode() uint32 { return hashOf(op) }
 func (op *RegulariserGradOp) String() string   { return "SearchRegulariserGrad" }

@@ -42,6 +42,11 @@ type Report struct {
 	SigmaMax     float64  `json:"sigma_max"`
 	Budget       *float64 `json:"budget,omitempty"` // points below exact
 	SearchEpochs int      `json:"search_epochs"`
+	// SearchLR is the learning rate of the search epochs (0: not recorded).
+	SearchLR float64 `json:"search_lr,omitempty"`
+	// Gradient is the retraining's backward pass (ops.ParseGradient's
+	// form; absent: straight-through).
+	Gradient string `json:"gradient,omitempty"`
 	// RetrainEpochs of approximate retraining gave AccuracyAfter.
 	RetrainEpochs int `json:"retrain_epochs"`
 
@@ -60,6 +65,9 @@ type Report struct {
 	// Library is the multipliers the layers were matched from.
 	Library Library  `json:"library"`
 	Layers  []Choice `json:"layers"`
+	// Schedule is the budget search's order of lambdas (nil without a
+	// budget).
+	Schedule *Schedule `json:"schedule,omitempty"`
 	// LambdasTried are the budget search's points (one, the lambda given,
 	// without a budget).
 	LambdasTried []Point       `json:"lambdas_tried"`
@@ -214,6 +222,9 @@ func (r Report) Markdown() string {
 	fmt.Fprintf(&b, "# %s\n\n", title)
 	fmt.Fprintf(&b, "lambda %g, initial sigma %g, sigma max %g, %d search epoch(s), %d retraining epoch(s)",
 		r.Lambda, r.SigmaInitial, r.SigmaMax, r.SearchEpochs, r.RetrainEpochs)
+	if r.SearchLR != 0 {
+		fmt.Fprintf(&b, ", search learning rate %g", r.SearchLR)
+	}
 	if r.Budget != nil {
 		fmt.Fprintf(&b, ", budget %.2f points", *r.Budget)
 	}

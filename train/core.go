@@ -39,6 +39,8 @@ type core struct {
 	evalVM  G.VM
 	opt     *optimizer.Optimizer
 
+	search *searchGraph // the gradient search's nodes (WithSearch), or nil
+
 	xBuf []float32
 	yBuf []int
 }
@@ -49,12 +51,20 @@ type coreOptions struct {
 	quant   string
 	seed    uint64
 	threads int
+	// search, when not nil, builds the gradient search's graph (search.go).
+	search *SearchGraphOptions
 }
 
 // newCore rewrites the model into approximate layers and compiles the
 // machines.
 func newCore(m *Model, o coreOptions) (*core, error) {
-	res, err := graph.Rewrite(m.Graph, graph.Options{Preset: o.quant, Seed: int64(o.seed), Weights: m.Weights, FastFloat: true})
+	gopts := graph.Options{Preset: o.quant, Seed: int64(o.seed), Weights: m.Weights, FastFloat: true}
+	var sg *searchGraph
+	if o.search != nil {
+		sg = newSearchGraph(*o.search, o.seed, o.threads)
+		gopts.LayerOutput = sg.addNoise
+	}
+	res, err := graph.Rewrite(m.Graph, gopts)
 	if err != nil {
 		return nil, fmt.Errorf("rewriting the model into approximate layers: %w", err)
 	}
@@ -62,7 +72,7 @@ func newCore(m *Model, o coreOptions) (*core, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &core{model: m, batchNorms: m.batchNorms(), res: res, layers: res.Layers, params: params, batch: o.batch}
+	c := &core{model: m, batchNorms: m.batchNorms(), res: res, layers: res.Layers, params: params, batch: o.batch, search: sg}
 	if c.layers.Len() == 0 {
 		return nil, errors.New("the model has no multiplication layer to make approximate (a Mul of the input by a weight, or a convolution)")
 	}
@@ -87,6 +97,15 @@ func newCore(m *Model, o coreOptions) (*core, error) {
 	c.y = G.NewVector(res.Graph, tensor.Int, G.WithShape(o.batch), G.WithName("labels"))
 	if c.cost, err = nn.SoftmaxCrossEntropy(c.logits, c.y); err != nil {
 		return nil, err
+	}
+	if sg != nil {
+		// The sigmas have gradients like the parameters, but only Search
+		// trains them (c.params holds them then) and checkpoints never hold
+		// them.
+		if c.cost, err = sg.loss(res.Graph, c.cost); err != nil {
+			return nil, err
+		}
+		params = append(params[:len(params):len(params)], sg.sigmas...)
 	}
 	if _, err := G.Grad(c.cost, params...); err != nil {
 		return nil, fmt.Errorf("differentiating the loss: %w", err)
@@ -140,6 +159,7 @@ func (c *core) bind(b dataset.Batch) error {
 func (c *core) setTraining(on bool) {
 	c.setBatchNormTraining(on)
 	c.res.SetTraining(on)
+	c.search.setTraining(on)
 }
 
 func (c *core) setBatchNormTraining(on bool) {
@@ -157,6 +177,7 @@ func (c *core) evaluationMode() (restore func()) {
 	return func() {
 		c.setBatchNormTraining(bnTraining)
 		c.res.SetTraining(layerTraining)
+		c.search.setTraining(layerTraining)
 	}
 }
 

@@ -80,6 +80,21 @@
 // optimizer moment or an evaluation's loss (checked after every epoch and
 // before every checkpoint). The last checkpoint stays as it was.
 //
+// # Gradient search
+//
+// A trainer built WithSearch carries agn-approx's gradient search (package
+// search) in its graph: a learned noise after every approximate layer's
+// product, before the bias, each with a trainable relative sigma (a
+// one-element parameter without weight decay), and the loss
+// cross_entropy − λ·R(σ). Outside Search the noise is off and λ is 0, so
+// the trainer evaluates and retrains like any other. SearchAssign takes
+// one λ end to end from a checkpoint: Search (train the sigmas with the
+// weights, logging every sigma per epoch), SearchFacts (a calibration run
+// with exact products: each layer's output std and the error model's
+// prediction for every multiplier), search.Match, then the assignment in
+// Approximate mode, evaluated before and after retraining. cmd/train's
+// `train search` drives it, with a budget search over λ.
+//
 // # Sweeps
 //
 // A tool comparing multipliers builds a Trainer from a checkpoint's

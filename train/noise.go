@@ -163,16 +163,34 @@ type layerProbe struct {
 // the measured std for EvoApprox tables; PopulationChannels is within 6.5%
 // on MNIST for every multiplier measured.
 func (t *Trainer) predictErrors(layers []*approxlayer.Layer) ([]prediction, error) {
+	probes, batches, err := t.probeLayers(layers)
+	if err != nil {
+		return nil, fmt.Errorf("predicting the noise phase's sigma and mu: %w", err)
+	}
+	preds := make([]prediction, len(probes))
+	for i, p := range probes {
+		var err error
+		if preds[i], err = p.predict(batches); err != nil {
+			return nil, fmt.Errorf("predicting the noise of layer %s: %w", p.layer.Name(), err)
+		}
+	}
+	return preds, nil
+}
+
+// probeLayers runs noiseCalibrationBatches training batches forward in
+// Quantized mode (batch norm and layers in evaluation, so nothing learns)
+// and returns what each layer's probe saw, with the number of batches run.
+func (t *Trainer) probeLayers(layers []*approxlayer.Layer) ([]*layerProbe, int, error) {
 	probes := make([]*layerProbe, len(layers))
 	for i, l := range layers {
 		op, x, err := opNode(t.res.Graph, l)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		probes[i] = &layerProbe{layer: l, op: op, x: x}
 	}
 	if err := t.layers.SetMode(ops.Quantized); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer t.evaluationMode()()
 	for _, p := range probes {
@@ -189,7 +207,7 @@ func (t *Trainer) predictErrors(layers []*approxlayer.Layer) ([]prediction, erro
 	batches := 0
 	for ; batches < noiseCalibrationBatches && t.iter.Next(); batches++ {
 		if err := t.bind(t.iter.Batch()); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		err := t.evalVM.RunAll()
 		if err == nil {
@@ -201,17 +219,10 @@ func (t *Trainer) predictErrors(layers []*approxlayer.Layer) ([]prediction, erro
 		}
 		t.evalVM.Reset()
 		if err != nil {
-			return nil, fmt.Errorf("predicting the noise phase's sigma and mu: %w", err)
+			return nil, 0, err
 		}
 	}
-	preds := make([]prediction, len(probes))
-	for i, p := range probes {
-		var err error
-		if preds[i], err = p.predict(batches); err != nil {
-			return nil, fmt.Errorf("predicting the noise of layer %s: %w", p.layer.Name(), err)
-		}
-	}
-	return preds, nil
+	return probes, batches, nil
 }
 
 // opNode finds a layer's Linear or Conv2d op below its output (which may
@@ -283,13 +294,36 @@ func (p *layerProbe) geom(x []int) geom.Conv {
 
 // predict turns what the batches showed into the noise's sigma and mu.
 func (p *layerProbe) predict(batches int) (prediction, error) {
+	model, outStd, err := p.model(batches)
+	if err != nil {
+		return prediction{}, err
+	}
+	l := p.layer
+	model.Table = l.Table()
+	pred, err := errmodel.Predict(model, errmodel.PopulationChannels)
+	if err != nil {
+		return prediction{}, err
+	}
+	r := prediction{std: pred.Output.Std, mean: pred.Output.Mean, outputStd: outStd}
+	if r.sigma, r.mu, err = errmodel.NoiseParams(pred, outStd); err != nil {
+		return prediction{}, err
+	}
+	if r.globalSigma, r.globalMu, err = errmodel.ForLayer(l, nil, outStd); err != nil {
+		return prediction{}, err
+	}
+	return r, nil
+}
+
+// model is the error model's view of the layer from what the batches
+// showed (without a table), and the mean std of its output.
+func (p *layerProbe) model(batches int) (errmodel.Layer, float64, error) {
 	if batches == 0 || len(p.fields) == 0 {
-		return prediction{}, fmt.Errorf("no calibration batch ran")
+		return errmodel.Layer{}, 0, fmt.Errorf("no calibration batch ran")
 	}
 	l, s := p.layer, p.layer.State()
 	w, ok := l.Weight().Value().Data().([]float32)
 	if !ok {
-		return prediction{}, fmt.Errorf("the weight is not float32")
+		return errmodel.Layer{}, 0, fmt.Errorf("the weight is not float32")
 	}
 	wShape := []int(l.Weight().Shape())
 	wCodes := make([]int32, len(w))
@@ -300,27 +334,15 @@ func (p *layerProbe) predict(batches int) (prediction, error) {
 	}
 	channels, err := errmodel.ChannelHists(wCodes, wShape, axis)
 	if err != nil {
-		return prediction{}, err
+		return errmodel.Layer{}, 0, err
 	}
 	groups := 1
 	if l.Kind() == approxlayer.KindConv2d {
 		groups = max(l.ConvArgs().Groups, 1)
 	}
-	model := errmodel.Layer{Table: l.Table(), FanIn: l.FanIn(), Channels: l.Out(), Groups: groups,
+	model := errmodel.Layer{FanIn: l.FanIn(), Channels: l.Out(), Groups: groups,
 		XParams: s.XParams, WParams: s.WParams, WChannels: channels, Fields: p.fields}
-	pred, err := errmodel.Predict(model, errmodel.PopulationChannels)
-	if err != nil {
-		return prediction{}, err
-	}
-	outStd := p.stdSum / float64(batches)
-	r := prediction{std: pred.Output.Std, mean: pred.Output.Mean, outputStd: outStd}
-	if r.sigma, r.mu, err = errmodel.NoiseParams(pred, outStd); err != nil {
-		return prediction{}, err
-	}
-	if r.globalSigma, r.globalMu, err = errmodel.ForLayer(l, nil, outStd); err != nil {
-		return prediction{}, err
-	}
-	return r, nil
+	return model, p.stdSum / float64(batches), nil
 }
 
 // reseedNoise gives every layer a noise generator seeded by the run's seed,

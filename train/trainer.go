@@ -69,6 +69,8 @@ type Trainer struct {
 	// phase starts (nil before).
 	noise []NoiseLayer
 	ctx   context.Context // of RunContext, checked between steps
+	// searchGraph, set by WithSearch, makes the graph a gradient search's.
+	searchGraph *SearchGraphOptions
 }
 
 // New loads the data, builds the model, rewrites it into approximate
@@ -150,7 +152,7 @@ func (t *Trainer) buildModel() error {
 			return fmt.Errorf("model %s: %w", cfg.Model, err)
 		}
 	}
-	c, err := newCore(m, coreOptions{batch: cfg.Batch, quant: cfg.Quant, seed: cfg.Seed, threads: cfg.Threads})
+	c, err := newCore(m, coreOptions{batch: cfg.Batch, quant: cfg.Quant, seed: cfg.Seed, threads: cfg.Threads, search: t.searchGraph})
 	if err != nil {
 		return fmt.Errorf("model %s: %w", cfg.Model, err)
 	}

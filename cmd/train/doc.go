@@ -23,6 +23,12 @@
 // ends exactly where an uninterrupted run would. The run holds the folder
 // for itself (a .lock file, flock(2)): a second run into it is refused.
 //
+// Subcommands measure a trained checkpoint instead: sweep (every
+// multiplier everywhere), merge, sensitivity, assign (a greedy per-layer
+// choice), search (the gradient search: learned per-layer noise tolerance,
+// multipliers matched to it, approximate retraining) and models; run
+// train SUBCOMMAND -h for each one's flags.
+//
 // Progress bars show each epoch's rate, ETA, running loss and accuracy when
 // stdout is a terminal; otherwise one line per epoch is printed.
 package main

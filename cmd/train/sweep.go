@@ -24,6 +24,7 @@ var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"sensitivity": runSensitivity,
 	"assign":      runAssign,
 	"models":      runModels,
+	"search":      runSearch,
 }
 
 // stringList collects a repeatable flag.

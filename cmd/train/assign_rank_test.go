@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/goapprox/goapprox/sweep"
+	"github.com/goapprox/goapprox/train"
+)
+
+// With RankRetrainEpochs the greedy assignment ranks by drops measured
+// after retraining: each recorded drop, the reference and the checked
+// accuracy equal what a separate model measures with the same retraining.
+func TestAssignRanksAfterRetraining(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model and retrains it once per layer and candidate")
+	}
+	ck := tinyCheckpoint(t)
+	open := func() *sweep.Model {
+		m, err := sweep.OpenModel(ck, "exact:signed=true", sweep.ModelOptions{Threads: 2, RetrainEpochs: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(m.Close)
+		return m
+	}
+	power := func(v float64) sweep.Cost { return sweep.Cost{Power: &v} }
+	costs := sweep.Costs{"exact:signed=true": power(1), "trunc:t=4,signed=true": power(0.8), "trunc:t=10,signed=true": power(0.1)}
+	a, err := sweep.Assign(open(), sweep.AssignOptions{
+		Candidates: []string{"exact:signed=true", "trunc:t=4,signed=true", "trunc:t=10,signed=true"},
+		Costs:      costs, MaxLoss: 0.02, RankRetrainEpochs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.RankRetrainEpochs != 1 || a.RankReference == nil {
+		t.Fatalf("rank retraining not recorded: %d epochs, reference %v", a.RankRetrainEpochs, a.RankReference)
+	}
+	m := open()
+	ref, err := m.Measure("exact:signed=true", nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *a.RankReference != ref.After[0] {
+		t.Errorf("reference %v, the exact model retrained one epoch gives %v", *a.RankReference, ref.After[0])
+	}
+	approximate := 0
+	for _, l := range a.Layers {
+		if l.Name == a.Exact {
+			continue
+		}
+		approximate++
+		meas, err := m.Measure("", []train.LayerLUT{{Layer: l.Layer, LUT: l.LUT}}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ref.After[0] - meas.After[0]; l.Drop != want {
+			t.Errorf("layer %s with %s: drop %v, measured after retraining %v", l.Layer, l.Name, l.Drop, want)
+		}
+	}
+	if approximate > 0 {
+		meas, err := m.Measure("", a.LayerLUTs(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Accuracy != meas.After[0] || a.MeasuredLoss != ref.After[0]-meas.After[0] {
+			t.Errorf("checked accuracy %v (loss %v), retrained assignment measures %v", a.Accuracy, a.MeasuredLoss, meas.After[0])
+		}
+	}
+	if !strings.Contains(sweep.Summary(a), "ranked after 1 epoch(s) of retraining") {
+		t.Errorf("summary does not say how drops were ranked:\n%s", sweep.Summary(a))
+	}
+}
+
+func TestAssignRankRetrainFlag(t *testing.T) {
+	costs := filepath.Join(t.TempDir(), "costs.csv")
+	if err := os.WriteFile(costs, []byte("name,power\nexact,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"assign", "-checkpoint", "x.ckpt", "-lut", "exact", "-costs", costs, "-out", t.TempDir(), "-rank-retrain-epochs", "-1"}, &stdout, &stderr, false)
+	if code != 2 || !strings.Contains(stderr.String(), "-rank-retrain-epochs -1 must not be negative") {
+		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/goapprox/goapprox/lut"
+	"github.com/goapprox/goapprox/search"
+	"github.com/goapprox/goapprox/sweep"
+	"github.com/goapprox/goapprox/train"
+)
+
+const searchAbout = `Gradient search (agn-approx): learns how much relative noise each layer of a
+trained model tolerates, then gives each layer the cheapest multiplier whose
+predicted error fits, and retrains the assigned model.
+
+From the checkpoint, the model trains -search-epochs epochs with a learned
+noise after every approximate layer (output + N(0,1)·std(output)·sigma, sigma
+trainable per layer, starting at -sigma-init) on the loss
+cross_entropy − lambda·Σ (ops_l/ops)·min(|sigma_l|, -sigma-max); each epoch
+prints every layer's sigma. A calibration run with exact products gives each
+layer's output std (tolerated error std = |sigma|·std) and the error model's
+predicted error std of every multiplier there; each layer gets the cheapest
+fitting multiplier (by the -costs power; by MAE without costs). The assigned
+model is evaluated, retrained -retrain-epochs epochs and evaluated again.
+
+-budget POINTS searches lambda instead of taking -lambda: a decade grid
+(-lambda-min 0.005, -lambda-decades 3: 0.005, 0.05, 0.5) walked upwards until
+a lambda misses the budget, then -lambda-refine 2 bisection steps, each
+lambda searched from the same checkpoint, assigned and retrained; the largest
+saving whose accuracy after retraining stays within POINTS of the exact model
+wins. When every grid lambda meets the budget there is nothing to refine:
+raise -lambda-min or -lambda-decades to search further.
+
+Writes search.json, search.csv, search.md, search-sigma.png and, with a
+budget, search-lambdas.png. Include the exact multiplier among the tables:
+a layer no approximate multiplier fits falls back to it.`
+
+// searchFlags are train search's own flags.
+type searchFlags struct {
+	lambda, sigmaInit, sigmaMax float64
+	budget                      float64
+	searchEpochs                int
+	searchLR                    float64
+	schedule                    search.Schedule
+	quiet                       bool
+}
+
+func runSearch(args []string, stdout, stderr io.Writer) int {
+	var mf modelFlags
+	var sf searchFlags
+	fs := subFlags("search", "-checkpoint FILE (-lut SPEC|FILE ... | -luts DIR) [-costs CSV] [-budget POINTS | -lambda L] -out DIR [options]", searchAbout, stderr)
+	mf.register(fs)
+	fs.Float64Var(&sf.lambda, "lambda", search.DefaultLambda, "weight of the noise reward against the cross-entropy (ignored with -budget)")
+	fs.Float64Var(&sf.budget, "budget", -1, "`POINTS` of accuracy below the exact model the lambda search may lose (0.5 = half a point); unset: one search at -lambda")
+	fs.Float64Var(&sf.sigmaInit, "sigma-init", search.DefaultSigmaInitial, "every layer's relative noise at the start of the search")
+	fs.Float64Var(&sf.sigmaMax, "sigma-max", search.DefaultSigmaMax, "largest relative noise the regulariser rewards")
+	fs.IntVar(&sf.searchEpochs, "search-epochs", 1, "epochs of search training per lambda")
+	fs.Float64Var(&sf.searchLR, "search-lr", 0, "learning rate of the search (default: the checkpoint's noise-phase rate, its QAT rate unless a recipe set one)")
+	def := search.DefaultSchedule()
+	fs.Float64Var(&sf.schedule.Min, "lambda-min", def.Min, "smallest lambda of the budget search's decade grid")
+	fs.IntVar(&sf.schedule.Decades, "lambda-decades", def.Decades, "number of decades of the budget search's grid (lambda-min, 10·lambda-min, ...)")
+	fs.IntVar(&sf.schedule.Refine, "lambda-refine", def.Refine, "bisection steps of the budget search after the grid")
+	fs.BoolVar(&sf.quiet, "quiet", false, "no progress lines")
+	if err := fs.Parse(args); err != nil {
+		return exit("search", err, stderr, true)
+	}
+	list, costs, settings, err := sf.check(&mf, fs)
+	if err != nil {
+		return exit("search", err, stderr, true)
+	}
+	return exit("search", searchRun(&mf, &sf, list, costs, settings, stdout, stderr), stderr, false)
+}
+
+// check validates the flags together: the shared ones, then the search's
+// settings (search.Settings.Check).
+func (sf *searchFlags) check(mf *modelFlags, fs *flag.FlagSet) ([]string, sweep.Costs, search.Settings, error) {
+	budgetSet := false
+	fs.Visit(func(f *flag.Flag) { budgetSet = budgetSet || f.Name == "budget" })
+	var errs []error
+	list, costs, err := mf.check(fs)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	s := search.Settings{Lambda: sf.lambda, SigmaInitial: sf.sigmaInit, SigmaMax: sf.sigmaMax, Multipliers: len(list)}
+	if budgetSet {
+		s.Budget = &sf.budget
+	}
+	if len(list) == 0 {
+		s.Multipliers = 1 // a missing list is the shared flags' error, said once
+	}
+	if err := s.Check(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := sf.schedule.Check(); err != nil {
+		errs = append(errs, fmt.Errorf("-lambda-min, -lambda-decades, -lambda-refine: %w", err))
+	}
+	if sf.searchEpochs < 1 {
+		errs = append(errs, fmt.Errorf("-search-epochs %d: the search needs at least one epoch", sf.searchEpochs))
+	}
+	if sf.searchLR < 0 || math.IsNaN(sf.searchLR) || math.IsInf(sf.searchLR, 0) {
+		errs = append(errs, fmt.Errorf("-search-lr %g must be finite and > 0 (or 0 for the checkpoint's QAT rate)", sf.searchLR))
+	}
+	return list, costs, s, errors.Join(errs...)
+}
+
+func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs, s search.Settings, stdout, stderr io.Writer) error {
+	lock, err := lockFolder(mf.out, true, stderr)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	ck, err := train.ReadCheckpoint(mf.checkpoint)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", mf.checkpoint, err)
+	}
+	m, err := sweep.OpenModel(mf.checkpoint, list[0], sweep.ModelOptions{
+		DataDir: mf.data, Threads: mf.threads, RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, Gradient: mf.grad,
+		TrainerOptions: []train.Option{train.WithSearch(train.SearchGraphOptions{SigmaMax: s.SigmaMax})}})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	mults := train.SearchMultipliers{Args: list}
+	byName := map[string]float64{}
+	for _, arg := range list {
+		tab, err := m.Table(arg)
+		if err != nil {
+			return fmt.Errorf("multiplier %s: %w", arg, err)
+		}
+		mults.Tables = append(mults.Tables, tab)
+		if c, ok := costs[tab.Name()]; ok && c.Power != nil {
+			byName[tab.Name()] = *c.Power
+		}
+	}
+	if costs != nil && len(byName) == 0 {
+		return fmt.Errorf("-costs names none of the %d multipliers given (names are table names: %s); check the costs file", len(list), tableNames(mults.Tables))
+	}
+	if mults.Library, err = search.LibraryOf(mults.Tables, byName); err != nil {
+		return err
+	}
+	exact, err := m.ExactAccuracy()
+	if err != nil {
+		return err
+	}
+	tr := m.Trainer()
+	progress := func(line string) {
+		if !sf.quiet {
+			fmt.Fprintln(stdout, line)
+		}
+	}
+	progress(fmt.Sprintf("gradient search of %s: %d layers, %d multipliers, exact products %.2f%%", mf.checkpoint, tr.Layers().Len(), len(list), 100*exact))
+	outcomes := map[float64]train.SearchOutcome{}
+	evaluate := func(lambda float64) (search.Outcome, error) {
+		o := train.SearchOptions{Lambda: lambda, SigmaInitial: s.SigmaInitial, Epochs: sf.searchEpochs, LR: sf.searchLR, Log: progress}
+		out, err := tr.SearchAssign(ck, o, mults, mf.retrain)
+		if err != nil {
+			return search.Outcome{}, err
+		}
+		outcomes[lambda] = out
+		saved := "unknown"
+		if out.Assignment.EnergySaved != nil {
+			saved = fmt.Sprintf("%.1f%%", 100**out.Assignment.EnergySaved)
+		}
+		progress(fmt.Sprintf("lambda %g: energy saved %s, accuracy %.2f%% before retraining, %.2f%% after", lambda, saved, 100*out.AccuracyBefore, 100*out.AccuracyAfter))
+		return search.Outcome{EnergySaved: out.Assignment.EnergySaved, Accuracy: out.AccuracyAfter}, nil
+	}
+	var points []search.Point
+	lambda := s.Lambda
+	if s.Budget != nil {
+		res, err := search.SearchLambda(evaluate, exact, *s.Budget, sf.schedule)
+		if err != nil {
+			return err
+		}
+		points, lambda = res.Points, res.Points[res.Best].Lambda
+	} else {
+		o, err := evaluate(lambda)
+		if err != nil {
+			return err
+		}
+		loss := 100 * (exact - o.Accuracy)
+		points = []search.Point{{Lambda: lambda, Phase: "given", EnergySaved: o.EnergySaved, Accuracy: o.Accuracy, Loss: loss, WithinBudget: true}}
+	}
+	best := outcomes[lambda]
+	r := search.NewReport(best.Assignment, mults.Library, lambda, s.SigmaInitial, s.SigmaMax)
+	cfg := m.Config()
+	r.Model, r.Dataset, r.Checkpoint = cfg.Model, cfg.Dataset, mf.checkpoint
+	r.Budget, r.SearchEpochs, r.RetrainEpochs = s.Budget, sf.searchEpochs, mf.retrain
+	r.SearchLR = sf.searchLR
+	if r.SearchLR == 0 {
+		r.SearchLR = cfg.ForPhase(train.PhaseNoise).LR
+	}
+	r.Gradient = mf.grad
+	r.AccuracyExact, r.AccuracyBefore, r.AccuracyAfter = exact, best.AccuracyBefore, best.AccuracyAfter
+	r.LambdasTried, r.SigmaHistory = points, best.Search.History
+	if s.Budget != nil {
+		r.Schedule = &sf.schedule
+	}
+	if err := search.WriteReport(mf.out, r); err != nil {
+		return err
+	}
+	printSearch(stdout, r)
+	files := []string{search.ReportJSON, search.ReportCSV, search.ReportMD, search.PlotSigma}
+	if s.Budget != nil {
+		files = append(files, search.PlotLambdas)
+	}
+	fmt.Fprintf(stdout, "\nwrote %s (%s)\n", filepath.Clean(mf.out), strings.Join(files, ", "))
+	return nil
+}
+
+func tableNames(ts []*lut.Table) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.Name()
+	}
+	return strings.Join(names, ", ")
+}
+
+// printSearch prints the chosen assignment as an aligned table.
+func printSearch(w io.Writer, r search.Report) {
+	fmt.Fprintf(w, "\nlambda %g: exact %.2f%%, assigned %.2f%% before retraining, %.2f%% after", r.Lambda,
+		100*r.AccuracyExact, 100*r.AccuracyBefore, 100*r.AccuracyAfter)
+	if r.EnergySaved != nil {
+		fmt.Fprintf(w, "; multiplication energy saved %.1f%%", 100**r.EnergySaved)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "layer\tsigma\ttolerated std\tmultiplier\tpredicted std\t")
+	for _, l := range r.Layers {
+		fmt.Fprintf(tw, "%s\t%.4g\t%.4g\t%s\t%.4g\t\n", l.Name, l.Sigma, l.ToleratedStd, l.Multiplier, l.PredictedStd)
+	}
+	tw.Flush()
+}
