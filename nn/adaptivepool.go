@@ -138,65 +138,15 @@ func (op *AdaptiveAvgPool2DOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorg
 	if len(inputs) != 1 {
 		return nil, fmt.Errorf("adaptive average pool: %d inputs, expected 1", len(inputs))
 	}
-	g, err := gorgonia.ApplyOp(&adaptiveAvgPoolGradOp{fwd: op}, inputs[0], grad)
+	g, err := gorgonia.ApplyOp(&reshapeGradOp{fwd: op}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
 	return gorgonia.Nodes{g}, nil
 }
 
-// adaptiveAvgPoolGradOp computes dx from dy; x is an input only for its
-// shape. It keeps its output buffer between runs.
-type adaptiveAvgPoolGradOp struct {
-	fwd *AdaptiveAvgPool2DOp
-	out *tensor.Dense
-}
-
-func (op *adaptiveAvgPoolGradOp) Arity() int { return 2 }
-func (op *adaptiveAvgPoolGradOp) Type() hm.Type {
-	t := gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
-	return hm.NewFnType(t, t, t)
-}
-func (op *adaptiveAvgPoolGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("adaptive average pool gradient: %d inputs, expected 2", len(in))
-	}
-	s, err := shapeOf(in[0], "adaptive average pool gradient x")
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
-}
-func (op *adaptiveAvgPoolGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
-	return op.UsePreallocDo(nil, in...)
-}
-func (op *adaptiveAvgPoolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("adaptive average pool gradient: %d inputs, expected 2", len(in))
-	}
-	xs := in[0].Shape()
-	dy, dys, err := float32s(in[1], "adaptive average pool gradient dy")
-	if err != nil {
-		return nil, err
-	}
-	want, err := op.fwd.outShape(xs)
-	if err != nil {
-		return nil, err
-	}
-	if !dys.Eq(want) {
-		return nil, fmt.Errorf("adaptive average pool gradient: dy has shape %v, want %v for x %v", dys, want, xs)
-	}
-	out, dx := output(prealloc, &op.out, xs, dy)
-	op.fwd.pool(dx, xs, dy, true)
-	return out, nil
-}
-func (op *adaptiveAvgPoolGradOp) ReturnsPtr() bool     { return false }
-func (op *adaptiveAvgPoolGradOp) CallsExtern() bool    { return false }
-func (op *adaptiveAvgPoolGradOp) OverwritesInput() int { return -1 }
-func (op *adaptiveAvgPoolGradOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "nn.AdaptiveAvgPool2DGrad(%dx%d)", op.fwd.oh, op.fwd.ow)
-}
-func (op *adaptiveAvgPoolGradOp) Hashcode() uint32 { return hashOf(op) }
-func (op *adaptiveAvgPoolGradOp) String() string {
-	return fmt.Sprintf("AdaptiveAvgPool2DGrad(%dx%d)", op.fwd.oh, op.fwd.ow)
+// The reshape interface of reshapeGradOp.
+func (op *AdaptiveAvgPool2DOp) gradName() string { return "adaptive average pool gradient" }
+func (op *AdaptiveAvgPool2DOp) backward(dx []float32, xs tensor.Shape, dy []float32, _ tensor.Shape) {
+	op.pool(dx, xs, dy, true)
 }

@@ -101,7 +101,7 @@ func TestAdaptiveAvgPoolHashAndErrors(t *testing.T) {
 	if a.Hashcode() != (&AdaptiveAvgPool2DOp{oh: 6, ow: 6}).Hashcode() {
 		t.Error("equal ops hash differently")
 	}
-	if (&adaptiveAvgPoolGradOp{fwd: a}).Hashcode() == a.Hashcode() {
+	if (&reshapeGradOp{fwd: a}).Hashcode() == a.Hashcode() {
 		t.Error("the gradient op hashes as the forward op")
 	}
 	g := G.NewGraph()
@@ -119,7 +119,7 @@ func TestAdaptiveAvgPoolHashAndErrors(t *testing.T) {
 	}
 	x32 := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(1, 1, 4, 4))
 	dyWrong := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(1, 1, 4, 4))
-	if _, err := (&adaptiveAvgPoolGradOp{fwd: a}).Do(x32, dyWrong); err == nil || !strings.Contains(err.Error(), "want (1, 1, 6, 6)") {
+	if _, err := (&reshapeGradOp{fwd: a}).Do(x32, dyWrong); err == nil || !strings.Contains(err.Error(), "want (1, 1, 6, 6)") {
 		t.Errorf("mismatched dy: error %v", err)
 	}
 }
@@ -128,7 +128,7 @@ func TestAdaptiveAvgPoolHashAndErrors(t *testing.T) {
 // runs reuse their buffers.
 func TestAdaptiveAvgPoolNoAllocation(t *testing.T) {
 	fwd := &AdaptiveAvgPool2DOp{oh: 6, ow: 6}
-	grad := &adaptiveAvgPoolGradOp{fwd: fwd}
+	grad := &reshapeGradOp{fwd: fwd}
 	x := randTensor(1, 1, 2, 8, 13, 13)
 	dy := randTensor(2, 1, 2, 8, 6, 6)
 	run := func() {

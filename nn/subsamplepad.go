@@ -141,66 +141,15 @@ func (op *SubsamplePadOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.
 	if len(inputs) != 1 {
 		return nil, fmt.Errorf("subsample-pad: %d inputs, expected 1", len(inputs))
 	}
-	g, err := gorgonia.ApplyOp(&subsamplePadGradOp{fwd: op}, inputs[0], grad)
+	g, err := gorgonia.ApplyOp(&reshapeGradOp{fwd: op}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
 	return gorgonia.Nodes{g}, nil
 }
 
-// subsamplePadGradOp computes dx from dy; x is an input only for its
-// shape. It keeps its output buffer between runs.
-type subsamplePadGradOp struct {
-	fwd *SubsamplePadOp
-	out *tensor.Dense
-}
-
-func (op *subsamplePadGradOp) Arity() int { return 2 }
-func (op *subsamplePadGradOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	t := gorgonia.TensorType{Dims: 4, Of: a}
-	return hm.NewFnType(t, t, t)
-}
-func (op *subsamplePadGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("subsample-pad gradient: %d inputs, expected 2", len(in))
-	}
-	s, err := shapeOf(in[0], "subsample-pad gradient x")
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
-}
-func (op *subsamplePadGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
-	return op.UsePreallocDo(nil, in...)
-}
-func (op *subsamplePadGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("subsample-pad gradient: %d inputs, expected 2", len(in))
-	}
-	xs := in[0].Shape()
-	dy, dys, err := float32s(in[1], "subsample-pad gradient dy")
-	if err != nil {
-		return nil, err
-	}
-	want, err := op.fwd.outShape(xs)
-	if err != nil {
-		return nil, err
-	}
-	if !dys.Eq(want) {
-		return nil, fmt.Errorf("subsample-pad gradient: dy has shape %v, want %v for x %v", dys, want, xs)
-	}
-	out, dx := output(prealloc, &op.out, xs, dy)
-	op.fwd.copyPlanes(dx, xs, dy, dys, true)
-	return out, nil
-}
-func (op *subsamplePadGradOp) ReturnsPtr() bool     { return false }
-func (op *subsamplePadGradOp) CallsExtern() bool    { return false }
-func (op *subsamplePadGradOp) OverwritesInput() int { return -1 }
-func (op *subsamplePadGradOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "nn.SubsamplePadGrad(stride=%d,pad=%d,%d)", op.fwd.stride, op.fwd.padBefore, op.fwd.padAfter)
-}
-func (op *subsamplePadGradOp) Hashcode() uint32 { return hashOf(op) }
-func (op *subsamplePadGradOp) String() string {
-	return fmt.Sprintf("SubsamplePadGrad(stride %d, pad %d+%d)", op.fwd.stride, op.fwd.padBefore, op.fwd.padAfter)
+// The reshape interface of reshapeGradOp.
+func (op *SubsamplePadOp) gradName() string { return "subsample-pad gradient" }
+func (op *SubsamplePadOp) backward(dx []float32, xs tensor.Shape, dy []float32, dys tensor.Shape) {
+	op.copyPlanes(dx, xs, dy, dys, true)
 }

@@ -127,7 +127,7 @@ func TestSubsamplePadHashAndErrors(t *testing.T) {
 			t.Errorf("ops %d and %d hash alike", j, i)
 		}
 		seen[op.Hashcode()] = i
-		grad := &subsamplePadGradOp{fwd: op}
+		grad := &reshapeGradOp{fwd: op}
 		if grad.Hashcode() == op.Hashcode() {
 			t.Errorf("op %d: gradient op hashes as the forward op", i)
 		}
@@ -156,7 +156,7 @@ func TestSubsamplePadHashAndErrors(t *testing.T) {
 	if _, err := op.Do(f64); err == nil || !strings.Contains(err.Error(), "has dtype float64, want float32") {
 		t.Errorf("float64 input: error %v", err)
 	}
-	grad := &subsamplePadGradOp{fwd: op}
+	grad := &reshapeGradOp{fwd: op}
 	x32 := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(1, 1, 4, 4))
 	dyWrong := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(1, 3, 4, 4))
 	if _, err := grad.Do(x32, dyWrong); err == nil || !strings.Contains(err.Error(), "want (1, 3, 2, 2)") {
@@ -168,7 +168,7 @@ func TestSubsamplePadHashAndErrors(t *testing.T) {
 // reuse their buffers.
 func TestSubsamplePadNoAllocation(t *testing.T) {
 	fwd := &SubsamplePadOp{stride: 2, padBefore: 8, padAfter: 8}
-	grad := &subsamplePadGradOp{fwd: fwd}
+	grad := &reshapeGradOp{fwd: fwd}
 	x := randTensor(1, 1, 4, 16, 32, 32)
 	dy := randTensor(2, 1, 4, 32, 16, 16)
 	run := func() {
