@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	G "gorgonia.org/gorgonia"
@@ -22,9 +23,13 @@ type copier struct {
 	// it returns the node that stands for it in dst.
 	build map[*G.Node]func(*copier) (*G.Node, error)
 	// seed seeds the dropouts that replace gorgonia's: the i-th gets
-	// seed+i; dropouts collects them.
+	// seed+i; dropouts collects them and the graph's own nn dropouts.
 	seed     int64
 	dropouts []*nn.DropoutOp
+	// batchNorms and gorgoniaBatchNorms collect the graph's batch
+	// normalisations, each once, for Result.SetTraining.
+	batchNorms         []*nn.BatchNormState
+	gorgoniaBatchNorms []*G.BatchNormOp
 }
 
 func newCopier(src *G.ExprGraph) *copier {
@@ -154,10 +159,41 @@ func (c *copier) copyApplication(n *G.Node) (*G.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph: rebuilding %v: %w", n.Name(), err)
 	}
+	if err := c.noteSwitch(n); err != nil {
+		return nil, err
+	}
 	if name := givenName(n, kids); name != "" {
 		G.WithName(name)(m)
 	}
 	return m, nil
+}
+
+// noteSwitch records the dropout or batch normalisation that n applies, if
+// any, for Result.SetTraining. The copy applies the same op, so its state
+// is the original's.
+func (c *copier) noteSwitch(n *G.Node) error {
+	switch op := n.Op().(type) {
+	case *nn.DropoutOp:
+		if !slices.Contains(c.dropouts, op) {
+			c.dropouts = append(c.dropouts, op)
+		}
+	case *nn.BatchNormOp:
+		if !slices.Contains(c.batchNorms, op.State()) {
+			c.batchNorms = append(c.batchNorms, op.State())
+		}
+	case *G.BatchNormOp:
+		if slices.Contains(c.gorgoniaBatchNorms, op) {
+			return nil
+		}
+		// Switching it to training resets its statistics, which
+		// Result.SetTraining copies aside first; that works for the two
+		// dtypes gorgonia's batch norm has.
+		if mean, _ := op.Stats(); mean.Dtype() != G.Float32 && mean.Dtype() != G.Float64 {
+			return fmt.Errorf("graph: batch norm %q keeps %v statistics; only float32 and float64 ones can be switched between training and evaluation", n.Name(), mean.Dtype())
+		}
+		c.gorgoniaBatchNorms = append(c.gorgoniaBatchNorms, op)
+	}
+	return nil
 }
 
 // givenName returns the name a user gave n, or "" when n carries

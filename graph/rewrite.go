@@ -56,18 +56,66 @@ type Result struct {
 	Graph *G.ExprGraph
 	// Layers holds the approximate layers in graph order.
 	Layers *approxlayer.Registry
-	// Dropouts are the seeded dropouts that replace gorgonia's, in graph
-	// order.
+	// Dropouts are the graph's dropouts: the seeded ones that replace
+	// gorgonia's and the graph's own nn.Dropout ops, in graph order.
 	Dropouts []*nn.DropoutOp
-	nodes    map[*G.Node]*G.Node
+	// BatchNorms are the states of the graph's nn batch normalisations,
+	// GorgoniaBatchNorms its gorgonia.BatchNorm ops, each once.
+	BatchNorms         []*nn.BatchNormState
+	GorgoniaBatchNorms []*G.BatchNormOp
+	nodes              map[*G.Node]*G.Node
+	training           bool
 }
 
-// SetTraining switches every layer (observers, noise) and every dropout
-// between training and evaluation.
+// SetTraining switches everything in the graph that computes differently
+// in training and in evaluation: the approximate layers (observers,
+// noise), the dropouts and every batch normalisation, GoApprox's and
+// Gorgonia's. Gorgonia's batch norm resets its running statistics when
+// switched to training; SetTraining keeps them.
 func (r *Result) SetTraining(on bool) {
+	r.training = on
 	r.Layers.SetTraining(on)
 	for _, d := range r.Dropouts {
 		d.SetTraining(on)
+	}
+	for _, s := range r.BatchNorms {
+		s.Training = on
+	}
+	for _, op := range r.GorgoniaBatchNorms {
+		setGorgoniaTraining(op, on)
+	}
+}
+
+// Training reports the mode SetTraining last set: training for a new
+// Result, as a freshly built graph trains.
+func (r *Result) Training() bool { return r.training }
+
+// Evaluate puts the graph in evaluation mode and returns the function that
+// puts it back in the mode it was in:
+//
+//	defer res.Evaluate()()
+func (r *Result) Evaluate() (restore func()) {
+	was := r.training
+	r.SetTraining(false)
+	return func() { r.SetTraining(was) }
+}
+
+// setGorgoniaTraining switches a gorgonia batch norm, keeping its running
+// statistics, which its SetTraining(true) resets.
+func setGorgoniaTraining(op *G.BatchNormOp, on bool) {
+	if !on {
+		op.SetTraining(false) // returns no error when switching off
+		return
+	}
+	mean, variance := op.Stats()
+	m, v := mean.Clone().(tensor.Tensor), variance.Clone().(tensor.Tensor)
+	// Reset and SetStats fail only for dtypes other than float32 and
+	// float64, which Rewrite refused.
+	if err := op.SetTraining(true); err != nil {
+		panic(fmt.Sprintf("graph: switching a batch norm to training: %v", err))
+	}
+	if err := op.SetStats(m, v); err != nil {
+		panic(fmt.Sprintf("graph: restoring a batch norm's statistics: %v", err))
 	}
 }
 
@@ -147,7 +195,8 @@ func Rewrite(g *G.ExprGraph, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	return &Result{Graph: c.dst, Layers: reg, Dropouts: c.dropouts, nodes: c.nodes}, nil
+	return &Result{Graph: c.dst, Layers: reg, Dropouts: c.dropouts, BatchNorms: c.batchNorms,
+		GorgoniaBatchNorms: c.gorgoniaBatchNorms, nodes: c.nodes, training: true}, nil
 }
 
 // nameLayers names each layer after its weight, and refuses weights shared

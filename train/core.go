@@ -154,31 +154,20 @@ func (c *core) bind(b dataset.Batch) error {
 	return G.Let(c.y, tensor.New(tensor.WithShape(c.batch), tensor.WithBacking(c.yBuf)))
 }
 
-// setTraining switches batch norm, the layers (observers, noise) and
-// dropout between training and evaluation.
+// setTraining switches the model between training and evaluation: batch
+// norm, the layers (observers, noise), dropout (graph.Result.SetTraining)
+// and the search's noise.
 func (c *core) setTraining(on bool) {
-	c.setBatchNormTraining(on)
 	c.res.SetTraining(on)
 	c.search.setTraining(on)
 }
 
-func (c *core) setBatchNormTraining(on bool) {
-	for _, bn := range c.batchNorms {
-		bn.State.Training = on
-	}
-}
-
 // evaluationMode puts the model in evaluation mode and returns the
-// function that restores the training flags it had.
+// function that puts it back in the mode it was in.
 func (c *core) evaluationMode() (restore func()) {
-	bnTraining := len(c.batchNorms) > 0 && c.batchNorms[0].State.Training
-	layerTraining := c.layers.Len() > 0 && c.layers.Layers()[0].Training()
+	was := c.res.Training()
 	c.setTraining(false)
-	return func() {
-		c.setBatchNormTraining(bnTraining)
-		c.res.SetTraining(layerTraining)
-		c.search.setTraining(layerTraining)
-	}
+	return func() { c.setTraining(was) }
 }
 
 // runForward runs a batch through the forward pass only.

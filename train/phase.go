@@ -137,9 +137,8 @@ func (t *Trainer) calibrate() error {
 	if err := t.layers.SetMode(ops.Quantized); err != nil {
 		return err
 	}
-	t.setBatchNormTraining(false)
-	t.layers.SetTraining(true)
-	defer t.layers.SetTraining(false)
+	defer t.evaluationMode()()
+	t.layers.SetTraining(true) // the observers see the data; batch norm uses its running statistics
 	t.iter.Start(0)
 	for i := 0; i < calibrationBatches && t.iter.Next(); i++ {
 		if err := t.runForward(t.iter.Batch()); err != nil {
