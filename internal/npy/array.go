@@ -75,4 +75,3 @@ func ReadFile(path string, maxBytes int64) (Array, error) {
 	}
 	return a, nil
 }
-
