@@ -71,7 +71,7 @@ func OpenModel(path string, anyLUT string, o ModelOptions) (*Model, error) {
 	cfg.Threads = o.Threads
 	cfg.ApproxEpochs = o.RetrainEpochs
 	if o.RetrainLR != 0 {
-		cfg.ApproxLR = o.RetrainLR
+		cfg = cfg.WithPhaseLR(train.PhaseApprox, o.RetrainLR)
 	}
 	cfg.LUT, cfg.LayerLUTs = anyLUT, nil
 	cfg.Gradient = o.Gradient

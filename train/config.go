@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/goapprox/goapprox/dataset"
@@ -145,6 +146,27 @@ func (c Config) ForPhase(p Phase) Config {
 			c.WeightDecay = *ps.WeightDecay
 		}
 	}
+	return c
+}
+
+// WithPhaseLR returns the configuration with phase p's base learning rate
+// set to lr, whatever set it before (the run-wide rate for the float and
+// QAT phases, ApproxLR for the noise and approximate phases, or p's
+// PhaseSettings).
+func (c Config) WithPhaseLR(p Phase, lr float64) Config {
+	switch p {
+	case PhaseNoise, PhaseApprox:
+		c.ApproxLR = lr
+	default:
+		c.LR = lr
+	}
+	settings := slices.Clone(c.PhaseSettings)
+	for i := range settings {
+		if settings[i].Phase == p && settings[i].LR != 0 {
+			settings[i].LR = lr
+		}
+	}
+	c.PhaseSettings = settings
 	return c
 }
 

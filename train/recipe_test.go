@@ -104,3 +104,29 @@ func TestPhaseSettingsErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestWithPhaseLR checks that a rate given for one phase wins over the
+// recipe's phase settings and leaves the other phases and the original
+// configuration alone.
+func TestWithPhaseLR(t *testing.T) {
+	base := DefaultConfig()
+	base.Model, base.Dataset = "resnet20", "cifar10"
+	cfg, err := ApplyRecipe("agn-approx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.WithPhaseLR(PhaseApprox, 0.02)
+	if lr := got.ForPhase(PhaseApprox).approxLR(); lr != 0.02 {
+		t.Errorf("approximate phase rate %g, want 0.02", lr)
+	}
+	if lr := got.ForPhase(PhaseQAT).LR; lr != 0.01 {
+		t.Errorf("QAT rate %g, want the recipe's 0.01", lr)
+	}
+	if lr := cfg.ForPhase(PhaseApprox).approxLR(); lr != 0.001 {
+		t.Errorf("the original configuration changed: approximate rate %g", lr)
+	}
+	plain := DefaultConfig().WithPhaseLR(PhaseApprox, 0.5)
+	if lr := plain.ForPhase(PhaseApprox).approxLR(); lr != 0.5 || plain.LR != DefaultConfig().LR {
+		t.Errorf("without phase settings: approximate %g, run-wide %g", lr, plain.LR)
+	}
+}
