@@ -28,8 +28,8 @@ func TestModelsRunConcurrently(t *testing.T) {
 		if err := m.reg.SetMode(ops.Approximate); err != nil {
 			t.Fatal(err)
 		}
-		for _, l := range m.reg.Layers() {
-			l.State().Threads = 2
+		if err := m.reg.SetThreads(2); err != nil {
+			t.Fatal(err)
 		}
 		return m
 	}

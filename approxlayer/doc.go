@@ -21,8 +21,16 @@
 // the table are read by the ops on every run, so they are switched per
 // layer at run time without rebuilding the graph or the machine. A Registry
 // keeps the layers of a model in order and applies a mode, a table,
-// surrogate settings, training or a freeze to all of them or to those whose
-// names match glob patterns: the get_approx_modules of TorchApprox.
+// surrogate settings, noise, thread counts, training or a freeze to all of
+// them or to those whose names match glob patterns: the get_approx_modules
+// of TorchApprox.
+//
+// A layer's state changes one way: through the setters of the layer
+// (SetMode, SetTable, SetQuantParams, SetNoise, SetGradient,
+// SetSurrogateRank, SetThreads, Reseed, SetTraining, RecordHistograms,
+// FreezeObservers, ...) or of the registry, each of which checks what it is
+// given, or through construction options (WithPreset, WithObserver,
+// WithSeed, WithGorgoniaFloat). State returns a copy for reading.
 //
 // # Error surrogate
 //

@@ -54,6 +54,7 @@ type config struct {
 	seed     int64
 	bias     bool
 	float64  bool
+	gorgonia bool
 }
 
 // Option configures a layer constructor.
@@ -77,6 +78,13 @@ func WithBias() Option { return func(c *config) { c.bias = true } }
 // WithFloat64 makes NewLinear and NewConv2d create float64 parameters (the
 // same draws as float32 ones, not rounded), for float64 graphs.
 func WithFloat64() Option { return func(c *config) { c.float64 = true } }
+
+// WithGorgoniaFloat makes a convolution in Float mode compute as
+// gorgonia.Conv2d does, so that its outputs equal gorgonia's bit for bit,
+// rather than on the faster float kernels (ops.LayerState.FloatLikeGorgonia).
+// Package graph gives it to the layers that replace a gorgonia.Conv2d.
+// Linear and float64 layers compute that way anyway.
+func WithGorgoniaFloat() Option { return func(c *config) { c.gorgonia = true } }
 
 func makeConfig(opts []Option) config {
 	c := config{preset: DefaultPreset, seed: 1}
@@ -155,6 +163,7 @@ func newLayer(name string, kind Kind, w *G.Node, wantDims, outAxis int, c config
 		}
 	}
 	s.Training = true
+	s.FloatLikeGorgonia = c.gorgonia
 	return &Layer{name: name, kind: kind, preset: preset, state: s, weight: w}, nil
 }
 
@@ -330,9 +339,21 @@ func (l *Layer) Learnables() G.Nodes {
 	return G.Nodes{l.weight}
 }
 
-// State returns the run-time state the layer's ops read: mode, table,
-// quantization parameters and observers, noise, histograms.
-func (l *Layer) State() *ops.LayerState { return l.state }
+// State returns a copy of the run-time state the layer's ops read: mode,
+// table, quantization parameters and observers, noise, histograms. The copy
+// is a snapshot for reading: writing to it changes nothing. Change a layer
+// through its setters (SetMode, SetTable, SetQuantParams, SetNoise,
+// SetThreads, ...) or the registry's, which check what they are given. The
+// quantization parameters are copied; the observers and the table are
+// shared with the layer, so an observer read through the snapshot shows its
+// current range. The noise generator is left out (Rand is nil): drawing
+// from it would change the layer's noise; Reseed restarts it.
+func (l *Layer) State() ops.LayerState {
+	s := *l.state
+	s.XParams, s.WParams = s.XParams.Clone(), s.WParams.Clone()
+	s.Rand = nil
+	return s
+}
 
 // Preset returns the quantization preset the layer was built with.
 func (l *Layer) Preset() quantize.Preset { return l.preset }
@@ -491,6 +512,24 @@ func (l *Layer) SetNoise(sigma, mu float64) error {
 	l.state.NoiseSigma, l.state.NoiseMu = sigma, mu
 	return nil
 }
+
+// Threads returns the bound on the workers of the layer's kernels; 0 means
+// all cores.
+func (l *Layer) Threads() int { return l.state.Threads }
+
+// SetThreads bounds the workers of the layer's kernels: n >= 1 workers, or
+// 0 for all cores. Results do not depend on the count.
+func (l *Layer) SetThreads(n int) error {
+	if n < 0 {
+		return fmt.Errorf("approxlayer: layer %q: %d threads; use 0 for all cores or a positive count", l.name, n)
+	}
+	l.state.Threads = n
+	return nil
+}
+
+// Reseed restarts the generator that draws the noise of Noise mode from
+// seed, so that a run can draw the same noise again.
+func (l *Layer) Reseed(seed int64) { l.state.Rand = rand.New(rand.NewSource(seed)) }
 
 // FreezeObservers stops the observers, so that the quantization parameters
 // stay as they are; UnfreezeObservers lets them learn again.

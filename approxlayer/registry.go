@@ -224,6 +224,24 @@ func (r *Registry) SetNoise(sigma, mu float64, patterns ...string) error {
 	return nil
 }
 
+// SetThreads bounds the kernels' workers of the selected layers (all of
+// them without patterns): n >= 1, or 0 for all cores.
+func (r *Registry) SetThreads(n int, patterns ...string) error {
+	if n < 0 {
+		return fmt.Errorf("approxlayer: %d threads; use 0 for all cores or a positive count", n)
+	}
+	ls, err := r.Select(patterns...)
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		if err := l.SetThreads(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SetTraining puts every layer in training (on) or evaluation.
 func (r *Registry) SetTraining(on bool) {
 	for _, l := range r.layers {

@@ -56,7 +56,8 @@ func ForLayer(l *approxlayer.Layer, t *lut.Table, outputStd float64) (sigma, mu 
 	if l == nil {
 		return 0, 0, errors.New("errmodel: nil layer")
 	}
-	return FromState(l.State(), t, l.FanIn(), outputStd)
+	s := l.State()
+	return FromState(&s, t, l.FanIn(), outputStd)
 }
 
 // Std returns the unbiased standard deviation of y, as Noise mode computes

@@ -64,6 +64,6 @@
 // In Float mode the rewritten layers compute what the original computed,
 // bit for bit: a product makes gorgonia's own BLAS call, a convolution
 // that replaces gorgonia.Conv2d computes as it does
-// (LayerState.FloatLikeGorgonia; Options.FastFloat trades that for the
+// (approxlayer.WithGorgoniaFloat; Options.FastFloat trades that for the
 // faster float kernels).
 package graph

@@ -310,6 +310,10 @@ func buildLayer(c *copier, mt match, opt Options, seed int64) (*approxlayer.Laye
 	if opt.Observer != "" {
 		lopts = append(lopts, approxlayer.WithObserver(string(opt.Observer)))
 	}
+	if mt.form == formConv && !opt.FastFloat {
+		// Float mode then gives gorgonia.Conv2d's own bits.
+		lopts = append(lopts, approxlayer.WithGorgoniaFloat())
+	}
 	var l *approxlayer.Layer
 	switch mt.kind {
 	case approxlayer.KindLinear:
@@ -323,10 +327,6 @@ func buildLayer(c *copier, mt match, opt Options, seed int64) (*approxlayer.Laye
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("graph: %w", err)
-	}
-	if mt.form == formConv && !opt.FastFloat {
-		// Float mode then gives gorgonia.Conv2d's own bits.
-		l.State().FloatLikeGorgonia = true
 	}
 	y, err := applyLayer(l, mt.form, x, opt.LayerOutput)
 	if err != nil {

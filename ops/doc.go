@@ -7,7 +7,11 @@
 // An approximate layer's run-time state (mode, table, quantization
 // parameters, observers, noise) lives in a LayerState shared by the layer
 // and its ops and read on every run, so switching mode or table never needs
-// a new graph or machine. In every mode the forward result is:
+// a new graph or machine. Whoever creates a LayerState and hands it to the
+// ops owns it and may change its fields between runs (Validate checks them
+// at every run); the layers of package approxlayer own theirs and are
+// changed only through their setters, which check each change, and show
+// their state as a copy. In every mode the forward result is:
 //
 //   - Float: the float product.
 //   - Quantized: the float product of the fake-quantized input and weights.

@@ -60,8 +60,8 @@ type LayerState struct {
 	// FloatLikeGorgonia makes a convolution in Float mode compute as
 	// gorgonia.Conv2d does (im2col and one BLAS product per group), so that
 	// its outputs equal gorgonia's bit for bit, rather than on the faster
-	// float kernels. graph.Rewrite sets it for the layers that replace a
-	// gorgonia.Conv2d. Float64 layers always compute that way; linear
+	// float kernels. approxlayer.WithGorgoniaFloat sets it (graph.Rewrite
+	// does so for the layers that replace a gorgonia.Conv2d). Float64 layers always compute that way; linear
 	// layers always make gorgonia.Mul's BLAS call in Float mode.
 	FloatLikeGorgonia bool
 

@@ -100,8 +100,7 @@ type layerStats struct {
 func (m *Model) exactStats() (float64, layerStats, error) {
 	reg := m.tr.Layers()
 	for _, l := range reg.Layers() {
-		s := l.State()
-		s.XHist, s.WHist = [256]int64{}, [256]int64{}
+		l.ResetHistograms()
 	}
 	reg.RecordHistograms(true)
 	acc, err := m.ExactAccuracy()
@@ -116,7 +115,7 @@ func (m *Model) exactStats() (float64, layerStats, error) {
 	}
 	var st layerStats
 	for _, l := range reg.Layers() {
-		s := *l.State() // a copy: later runs overwrite the histograms
+		s := l.State() // a snapshot: later runs overwrite the histograms
 		st.state = append(st.state, &s)
 		std := math.NaN()
 		if out := l.Output(); out != nil && out.Value() != nil {

@@ -193,10 +193,7 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 	t.epochs = append([]EpochMetrics(nil), c.Epochs...)
 	t.evals = append([]Evaluation(nil), c.Evaluations...)
 	t.noise = append([]NoiseLayer(nil), c.Noise...)
-	for _, l := range t.layers.Layers() {
-		l.State().Threads = t.cfg.Threads
-	}
-	return nil
+	return t.layers.SetThreads(t.cfg.Threads)
 }
 
 // checkProgress refuses a progress record no run can reach; the digest

@@ -85,8 +85,8 @@ func newCore(m *Model, o coreOptions) (*core, error) {
 			c.extra = append(c.extra, p)
 		}
 	}
-	for _, l := range res.Layers.Layers() {
-		l.State().Threads = o.threads
+	if err := res.Layers.SetThreads(o.threads); err != nil {
+		return nil, err
 	}
 
 	c.x = res.Node(m.Input)

@@ -2,7 +2,6 @@ package train
 
 import (
 	"fmt"
-	"math/rand"
 
 	G "gorgonia.org/gorgonia"
 
@@ -352,6 +351,6 @@ func (p *layerProbe) model(batches int) (errmodel.Layer, float64, error) {
 func (t *Trainer) reseedNoise(epochIndex int) {
 	for i, l := range t.layers.Layers() {
 		seed := int64(t.cfg.Seed)*1_000_003 + int64(epochIndex)*1_009 + int64(i) + 1
-		l.State().Rand = rand.New(rand.NewSource(seed))
+		l.Reseed(seed)
 	}
 }
