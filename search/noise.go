@@ -3,6 +3,7 @@ package search
 import (
 	"errors"
 	"fmt"
+	"github.com/goapprox/goapprox/internal/values"
 	"hash"
 	"math"
 	randv2 "math/rand/v2"
@@ -167,14 +168,14 @@ func (op *LearnedNoiseOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, err
 	if len(in) != 2 {
 		return nil, fmt.Errorf("search learned noise %q: %d inputs, expected the output and sigma", op.ID, len(in))
 	}
-	s, err := shapeOf(in[0], "search learned noise input")
+	s, err := values.Shape(in[0], -1, "search learned noise input")
 	if err != nil {
 		return nil, err
 	}
 	if s.Dims() != op.Dims {
 		return nil, fmt.Errorf("search learned noise %q: input shape %v; the op was built for %d dimensions", op.ID, s, op.Dims)
 	}
-	sg, err := shapeOf(in[1], "search learned noise sigma")
+	sg, err := values.Shape(in[1], -1, "search learned noise sigma")
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +287,7 @@ func (op *LearnedNoiseOp) OverwritesInput() int { return -1 }
 func (op *LearnedNoiseOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "search.LearnedNoise(id=%q seed=%d dims=%d sigmadims=%d threads=%d run=%p)", op.ID, op.Seed, op.Dims, op.SigmaDims, op.Threads, op.run)
 }
-func (op *LearnedNoiseOp) Hashcode() uint32 { return hashOf(op) }
+func (op *LearnedNoiseOp) Hashcode() uint32 { return values.Hash(op.WriteHash) }
 func (op *LearnedNoiseOp) String() string   { return fmt.Sprintf("LearnedNoise(%s)", op.ID) }
 
 func (op *LearnedNoiseOp) DiffWRT(inputs int) []bool { return []bool{true, true} }
@@ -340,7 +341,7 @@ func (op *LearnedNoiseGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape,
 	if len(in) != 3 {
 		return nil, fmt.Errorf("search learned noise gradient %q: %d inputs, expected y, sigma and the upstream gradient", op.ID, len(in))
 	}
-	s, err := shapeOf(in[op.Wrt], "search learned noise gradient input")
+	s, err := values.Shape(in[op.Wrt], -1, "search learned noise gradient input")
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +426,7 @@ func (op *LearnedNoiseGradOp) OverwritesInput() int { return -1 }
 func (op *LearnedNoiseGradOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "search.LearnedNoiseGrad(wrt=%d id=%q dims=%d sigmadims=%d threads=%d run=%p)", op.Wrt, op.ID, op.Dims, op.SigmaDims, op.Threads, op.run)
 }
-func (op *LearnedNoiseGradOp) Hashcode() uint32 { return hashOf(op) }
+func (op *LearnedNoiseGradOp) Hashcode() uint32 { return values.Hash(op.WriteHash) }
 func (op *LearnedNoiseGradOp) String() string {
 	return fmt.Sprintf("LearnedNoiseGrad(%s, wrt=%d)", op.ID, op.Wrt)
 }

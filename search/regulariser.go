@@ -3,6 +3,7 @@ package search
 import (
 	"errors"
 	"fmt"
+	"github.com/goapprox/goapprox/internal/values"
 	"hash"
 	"math"
 
@@ -142,7 +143,7 @@ func (op *RegulariserOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, erro
 		return nil, fmt.Errorf("search regulariser: %d inputs for %d layers", len(in), len(op.Weights))
 	}
 	for i, d := range in {
-		s, err := shapeOf(d, "search regulariser sigma")
+		s, err := values.Shape(d, -1, "search regulariser sigma")
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +181,7 @@ func (op *RegulariserOp) WriteHash(h hash.Hash) {
 	}
 	fmt.Fprint(h, "])")
 }
-func (op *RegulariserOp) Hashcode() uint32 { return hashOf(op) }
+func (op *RegulariserOp) Hashcode() uint32 { return values.Hash(op.WriteHash) }
 func (op *RegulariserOp) String() string {
 	return fmt.Sprintf("SearchRegulariser(%d layers)", len(op.Weights))
 }
@@ -226,7 +227,7 @@ func (op *RegulariserGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, 
 	if len(in) != 2 {
 		return nil, fmt.Errorf("search regulariser gradient: %d inputs, expected sigma and the upstream gradient", len(in))
 	}
-	s, err := shapeOf(in[0], "search regulariser gradient sigma")
+	s, err := values.Shape(in[0], -1, "search regulariser gradient sigma")
 	if err != nil {
 		return nil, err
 	}
@@ -264,5 +265,5 @@ func (op *RegulariserGradOp) OverwritesInput() int { return -1 }
 func (op *RegulariserGradOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "search.RegulariserGrad(max=%x sigmadims=%d w=%x)", bits(op.SigmaMax), op.SigmaDims, bits(op.Weight))
 }
-func (op *RegulariserGradOp) Hashcode() uint32 { return hashOf(op) }
+func (op *RegulariserGradOp) Hashcode() uint32 { return values.Hash(op.WriteHash) }
 func (op *RegulariserGradOp) String() string   { return "SearchRegulariserGrad" }

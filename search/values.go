@@ -2,8 +2,6 @@ package search
 
 import (
 	"fmt"
-	"hash"
-	"hash/fnv"
 	"math"
 
 	"gorgonia.org/gorgonia"
@@ -102,25 +100,9 @@ func newScalar(v float64, dt tensor.Dtype) gorgonia.Value {
 	return gorgonia.NewF32(float32(v))
 }
 
-// shapeOf converts an InferShape argument.
-func shapeOf(d gorgonia.DimSizer, what string) (tensor.Shape, error) {
-	s, ok := d.(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("%s: expected a tensor.Shape, got %T", what, d)
-	}
-	return s, nil
-}
-
 // isScalarShape accepts Gorgonia's scalar shape and one-element shapes.
 func isScalarShape(s tensor.Shape) bool {
 	return s.IsScalar() || s.TotalSize() == 1
-}
-
-// hashOf is the 32-bit FNV-1a hash of what an op's WriteHash writes.
-func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
 }
 
 func bits(v float64) uint64 { return math.Float64bits(v) }
