@@ -142,7 +142,8 @@ func newStepper(setup benchSetup, phase string) (*stepper, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := graph.Rewrite(net.Graph, graph.Options{Preset: "torchapprox", Seed: 1})
+	// FastFloat as the trainer sets it: Float mode on GoApprox's float kernels.
+	res, err := graph.Rewrite(net.Graph, graph.Options{Preset: "torchapprox", Seed: 1, FastFloat: true})
 	if err != nil {
 		return nil, err
 	}
