@@ -50,7 +50,17 @@ func quantizeTensor(q *quantized, p quantize.Params, values []float32, shape []i
 
 // quantizeRange quantizes elements [lo, hi) of the tensor.
 func quantizeRange(q *quantized, p quantize.Params, values []float32, shape []int, hist *[256]int64, lo, hi int) {
-	inner, channels := len(values), 1
+	channelRuns(p, len(values), shape, lo, hi, func(r *codeRange, start, end int) {
+		r.quantizeRun(q, values, hist, start, end)
+	})
+}
+
+// channelRuns calls f for each run of elements of [lo, hi) that share a
+// channel's parameters (the whole range when p is per tensor), with that
+// channel's codeRange, in order. n is the tensor's length and shape its
+// shape.
+func channelRuns(p quantize.Params, n int, shape []int, lo, hi int, f func(r *codeRange, start, end int)) {
+	inner, channels := n, 1
 	if p.IsPerChannel() {
 		inner = 1
 		for _, d := range shape[p.Axis+1:] {
@@ -64,7 +74,7 @@ func quantizeRange(q *quantized, p quantize.Params, values []float32, shape []in
 		ch := run % channels
 		r := codeRange{inv: 1 / p.Scale[ch], scale: p.Scale[ch], zp: p.ZeroPoint[ch],
 			lo: float64(p.QMin - p.ZeroPoint[ch]), hi: float64(p.QMax - p.ZeroPoint[ch])}
-		r.quantizeRun(q, values, hist, start, end)
+		f(&r, start, end)
 		start = end
 	}
 }

@@ -48,20 +48,7 @@ func quantizeG[T values.Float](q *quantizedG[T], p quantize.Params, v []T, shape
 
 // quantizeRangeG quantizes elements [lo, hi), a channel's run at a time.
 func quantizeRangeG[T values.Float](q *quantizedG[T], p quantize.Params, v []T, shape []int, hist *[256]int64, lo, hi int) {
-	inner, channels := len(v), 1
-	if p.IsPerChannel() {
-		inner = 1
-		for _, d := range shape[p.Axis+1:] {
-			inner *= d
-		}
-		channels = shape[p.Axis]
-	}
-	for start := lo; start < hi; {
-		run := start / inner
-		end := min((run+1)*inner, hi)
-		ch := run % channels
-		r := codeRange{inv: 1 / p.Scale[ch], scale: p.Scale[ch], zp: p.ZeroPoint[ch],
-			lo: float64(p.QMin - p.ZeroPoint[ch]), hi: float64(p.QMax - p.ZeroPoint[ch])}
+	channelRuns(p, len(v), shape, lo, hi, func(r *codeRange, start, end int) {
 		scale := float64(r.scale)
 		for i := start; i < end; i++ {
 			c, in := r.offset(float32(v[i]))
@@ -79,8 +66,7 @@ func quantizeRangeG[T values.Float](q *quantizedG[T], p quantize.Params, v []T, 
 				hist[byte(code)]++
 			}
 		}
-		start = end
-	}
+	})
 }
 
 // operandG is one input of a run of a generic op after quantization, with
