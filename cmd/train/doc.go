@@ -10,7 +10,7 @@
 //
 // With no flags it uses the first 30,000 MNIST training images, two QAT
 // epochs and one approximate epoch with the built-in trunc:t=9,signed=true,
-// which takes about two to three minutes on two cores; the test set is
+// which takes under a minute on two cores; the test set is
 // always used in full.
 //
 // The run folder (-out, default runs/MODEL-DATASET-TIME) receives
