@@ -57,7 +57,11 @@ type AssignOptions struct {
 	// ranks by, and the check of the whole assignment, after that many
 	// epochs of approximate retraining (see the algorithm above).
 	RankRetrainEpochs int
-	Progress          func(string)
+	// RankModel is the model the ranking retrains: the same checkpoint
+	// opened with a smaller ModelOptions.Limit makes each ranking
+	// retraining shorter. nil: the model Assign was given.
+	RankModel *Model
+	Progress  func(string)
 }
 
 // LayerChoice is the multiplier chosen for one layer.
@@ -106,6 +110,9 @@ type Assignment struct {
 	// which the ranked drops, Accuracy and MeasuredLoss refer to.
 	RankRetrainEpochs int      `json:"rank_retrain_epochs,omitempty"`
 	RankReference     *float64 `json:"rank_reference_accuracy,omitempty"`
+	// RankRetrainSamples is the number of training samples each ranking
+	// retraining epoch ran on.
+	RankRetrainSamples int `json:"rank_retrain_samples,omitempty"`
 	// Sensitivity holds the per-layer measurements the choice rests on
 	// (before retraining).
 	Sensitivity SensitivityResult `json:"sensitivity"`
@@ -184,12 +191,20 @@ func Assign(m *Model, o AssignOptions) (Assignment, error) {
 	for _, l := range layers {
 		a.EnergyExact += float64(l.Muls) * exact.power
 	}
-	drops, reference, err := rankDrops(m, o, sens, cheaper, exact)
+	rank := m
+	if o.RankModel != nil {
+		if o.RankModel.SHA256 != m.SHA256 {
+			return a, fmt.Errorf("the ranking model %s is not the checkpoint %s being assigned", o.RankModel.Path, m.Path)
+		}
+		rank = o.RankModel
+	}
+	drops, reference, err := rankDrops(rank, o, sens, cheaper, exact)
 	if err != nil {
 		return a, err
 	}
 	if o.RankRetrainEpochs > 0 {
 		a.RankRetrainEpochs, a.RankReference = o.RankRetrainEpochs, &reference
+		a.RankRetrainSamples = rank.Trainer().TrainSamples()
 	}
 	drop := func(l, c int) float64 { return math.Max(0, drops[l][c]) }
 
@@ -211,7 +226,7 @@ func Assign(m *Model, o AssignOptions) (Assignment, error) {
 		a.Saving = 1 - a.Energy/a.EnergyExact
 		a.Accuracy, a.MeasuredLoss = reference, 0
 		if per := a.LayerLUTs(); len(per) > 0 {
-			meas, err := m.Measure("", per, o.RankRetrainEpochs)
+			meas, err := rank.Measure("", per, o.RankRetrainEpochs)
 			if err != nil {
 				return a, err
 			}
@@ -243,7 +258,7 @@ func Assign(m *Model, o AssignOptions) (Assignment, error) {
 	return a, nil
 }
 
-// rankDrops returns the drops the greedy step ranks by, drops[l][c] for
+// rankDrops returns the drops the greedy step ranks by (retraining m), drops[l][c] for
 // layer l and cheaper candidate c, and the accuracy they are measured
 // from: the sensitivity's (before retraining), or, with
 // RankRetrainEpochs, each measured after that retraining against the

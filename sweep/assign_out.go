@@ -45,8 +45,8 @@ func Summary(a Assignment) string {
 	fmt.Fprintf(&b, "Budget: %.2f points below the exact model's %.2f%%. Reference: %s (power %g).\n\n",
 		100*a.MaxLoss, 100*a.AccuracyExact, a.Exact, a.ExactPower)
 	if a.RankReference != nil {
-		fmt.Fprintf(&b, "Drops ranked after %d epoch(s) of retraining each, against the exact model retrained as long (%.2f%%); the loss below is measured after that retraining too.\n\n",
-			a.RankRetrainEpochs, 100**a.RankReference)
+		fmt.Fprintf(&b, "Drops ranked after %d epoch(s) of retraining each on %d training samples, against the exact model retrained as long (%.2f%%); the loss below is measured after that retraining too.\n\n",
+			a.RankRetrainEpochs, a.RankRetrainSamples, 100**a.RankReference)
 	}
 	b.WriteString("| layer | muls/sample | share | multiplier | power | drop alone (points) |\n|---|---:|---:|---|---:|---:|\n")
 	for _, l := range a.Layers {

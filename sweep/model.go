@@ -29,6 +29,10 @@ type ModelOptions struct {
 	// Gradient is the fine-tuning's backward pass (train.Config.Gradient:
 	// "" or "ste", "table", "table:window=H").
 	Gradient string
+	// Limit retrains on the first Limit training samples only (0: the
+	// checkpoint's training set), for measurements that only need a short
+	// retraining.
+	Limit int
 	// TrainerOptions are passed to train.New (tests give their own data).
 	TrainerOptions []train.Option
 }
@@ -70,6 +74,12 @@ func OpenModel(path string, anyLUT string, o ModelOptions) (*Model, error) {
 	}
 	cfg.Threads = o.Threads
 	cfg.ApproxEpochs = o.RetrainEpochs
+	if o.Limit < 0 {
+		return nil, fmt.Errorf("limit %d must not be negative (0: the checkpoint's training set)", o.Limit)
+	}
+	if o.Limit > 0 {
+		cfg.Limit = o.Limit
+	}
 	if o.RetrainLR != 0 {
 		cfg = cfg.WithPhaseLR(train.PhaseApprox, o.RetrainLR)
 	}

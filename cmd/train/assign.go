@@ -16,7 +16,9 @@ moves that save the most multiplication energy per point of estimated loss
 estimate if it overshoots; the result is retrained -retrain-epochs epochs.
 -rank-retrain-epochs N measures the drops and the check after N epochs of
 retraining each instead (what retraining can repair is not counted as
-loss), at the cost of one short retraining per layer and candidate.
+loss), at the cost of one short retraining per layer and candidate;
+-rank-retrain-limit N makes those retrainings shorter (the first N training
+samples only).
 One candidate must be exact (e.g. exact or mul8u_1JFF.bin): savings are
 relative to its power. Writes assignment.json, summary.md and the
 sensitivity measurements.`
@@ -24,11 +26,12 @@ sensitivity measurements.`
 func runAssign(args []string, stdout, stderr io.Writer) int {
 	var mf modelFlags
 	var maxLoss float64
-	var rankRetrain int
+	var rankRetrain, rankLimit int
 	fs := subFlags("assign", "-checkpoint FILE -lut ...|-luts DIR -costs CSV -max-loss F -out DIR", assignAbout, stderr)
 	mf.register(fs)
 	fs.Float64Var(&maxLoss, "max-loss", 0.005, "tolerated accuracy loss, a fraction (0.005 = half a point)")
 	fs.IntVar(&rankRetrain, "rank-retrain-epochs", 0, "measure each layer's drops, and the whole assignment, after `N` epochs of retraining (against the exact model retrained as long); 0: before retraining")
+	fs.IntVar(&rankLimit, "rank-retrain-limit", 0, "retrain the ranking measurements on the first `N` training samples only (0: the checkpoint's training set)")
 	if err := fs.Parse(args); err != nil {
 		return exit("assign", err, stderr, true)
 	}
@@ -38,6 +41,12 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 	}
 	if err == nil && rankRetrain < 0 {
 		err = fmt.Errorf("-rank-retrain-epochs %d must not be negative", rankRetrain)
+	}
+	if err == nil && rankLimit < 0 {
+		err = fmt.Errorf("-rank-retrain-limit %d must not be negative", rankLimit)
+	}
+	if err == nil && rankLimit > 0 && rankRetrain == 0 {
+		err = errors.New("-rank-retrain-limit shortens the ranking's retraining: give -rank-retrain-epochs too")
 	}
 	if err != nil {
 		return exit("assign", err, stderr, true)
@@ -52,8 +61,17 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 		return exit("assign", err, stderr, false)
 	}
 	defer m.Close()
+	var rank *sweep.Model
+	if rankLimit > 0 {
+		rank, err = sweep.OpenModel(mf.checkpoint, list[0], sweep.ModelOptions{DataDir: mf.data, Threads: mf.threads,
+			RetrainEpochs: rankRetrain, RetrainLR: mf.retrainLR, Gradient: mf.grad, Limit: rankLimit})
+		if err != nil {
+			return exit("assign", fmt.Errorf("-rank-retrain-limit %d: %w", rankLimit, err), stderr, false)
+		}
+		defer rank.Close()
+	}
 	a, err := sweep.Assign(m, sweep.AssignOptions{Candidates: list, Costs: costs, MaxLoss: maxLoss,
-		RetrainEpochs: mf.retrain, RankRetrainEpochs: rankRetrain, Progress: func(s string) { fmt.Fprintln(stdout, s) }})
+		RetrainEpochs: mf.retrain, RankRetrainEpochs: rankRetrain, RankModel: rank, Progress: func(s string) { fmt.Fprintln(stdout, s) }})
 	if err == nil {
 		err = sweep.WriteAssignment(mf.out, a)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,14 +14,22 @@ import (
 
 // With RankRetrainEpochs the greedy assignment ranks by drops measured
 // after retraining: each recorded drop, the reference and the checked
-// accuracy equal what a separate model measures with the same retraining.
+// accuracy equal what a separate model measures with the same retraining,
+// on the whole training set or, with a ranking model of a smaller Limit,
+// on its first samples.
 func TestAssignRanksAfterRetraining(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model and retrains it once per layer and candidate")
 	}
 	ck := tinyCheckpoint(t)
-	open := func() *sweep.Model {
-		m, err := sweep.OpenModel(ck, "exact:signed=true", sweep.ModelOptions{Threads: 2, RetrainEpochs: 1})
+	for _, limit := range []int{0, 320} {
+		t.Run(fmt.Sprintf("limit=%d", limit), func(t *testing.T) { testAssignRanked(t, ck, limit) })
+	}
+}
+
+func testAssignRanked(t *testing.T, ck string, limit int) {
+	open := func(limit int) *sweep.Model {
+		m, err := sweep.OpenModel(ck, "exact:signed=true", sweep.ModelOptions{Threads: 2, RetrainEpochs: 1, Limit: limit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,16 +38,28 @@ func TestAssignRanksAfterRetraining(t *testing.T) {
 	}
 	power := func(v float64) sweep.Cost { return sweep.Cost{Power: &v} }
 	costs := sweep.Costs{"exact:signed=true": power(1), "trunc:t=4,signed=true": power(0.8), "trunc:t=10,signed=true": power(0.1)}
-	a, err := sweep.Assign(open(), sweep.AssignOptions{
+	o := sweep.AssignOptions{
 		Candidates: []string{"exact:signed=true", "trunc:t=4,signed=true", "trunc:t=10,signed=true"},
-		Costs:      costs, MaxLoss: 0.02, RankRetrainEpochs: 1})
+		Costs:      costs, MaxLoss: 0.02, RankRetrainEpochs: 1}
+	if limit > 0 {
+		o.RankModel = open(limit)
+	}
+	whole := open(0)
+	a, err := sweep.Assign(whole, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.RankRetrainEpochs != 1 || a.RankReference == nil {
 		t.Fatalf("rank retraining not recorded: %d epochs, reference %v", a.RankRetrainEpochs, a.RankReference)
 	}
-	m := open()
+	samples := whole.Trainer().TrainSamples()
+	if limit > 0 {
+		samples = limit
+	}
+	if a.RankRetrainSamples != samples {
+		t.Errorf("ranking retrained on %d samples, recorded %d", samples, a.RankRetrainSamples)
+	}
+	m := open(limit)
 	ref, err := m.Measure("exact:signed=true", nil, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -79,9 +100,18 @@ func TestAssignRankRetrainFlag(t *testing.T) {
 	if err := os.WriteFile(costs, []byte("name,power\nexact,1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"assign", "-checkpoint", "x.ckpt", "-lut", "exact", "-costs", costs, "-out", t.TempDir(), "-rank-retrain-epochs", "-1"}, &stdout, &stderr, false)
-	if code != 2 || !strings.Contains(stderr.String(), "-rank-retrain-epochs -1 must not be negative") {
-		t.Errorf("exit %d: %s", code, stderr.String())
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-rank-retrain-epochs", "-1"}, "-rank-retrain-epochs -1 must not be negative"},
+		{[]string{"-rank-retrain-epochs", "1", "-rank-retrain-limit", "-5"}, "-rank-retrain-limit -5 must not be negative"},
+		{[]string{"-rank-retrain-limit", "500"}, "-rank-retrain-limit shortens the ranking's retraining: give -rank-retrain-epochs too"},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"assign", "-checkpoint", "x.ckpt", "-lut", "exact", "-costs", costs, "-out", t.TempDir()}, c.args...)
+		if code := run(args, &stdout, &stderr, false); code != 2 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d: %s", c.args, code, stderr.String())
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -38,6 +39,15 @@ saving whose accuracy after retraining stays within POINTS of the exact model
 wins. When every grid lambda meets the budget there is nothing to refine:
 raise -lambda-min or -lambda-decades to search further.
 
+Every lambda taken is saved in OUT/lambdas as soon as it is done: -resume
+continues a search that stopped, searching only the lambdas it lacks, and
+-reuse DIR takes the lambdas of another search with the same checkpoint,
+multipliers and settings (another -budget, say). Scale-out: -shard i/n
+searches every n-th lambda of the grid from position i into
+OUT/shard-i-of-n (on a cluster the shard comes from SLURM_ARRAY_TASK_ID and
+SLURM_ARRAY_TASK_COUNT, as for sweeps); the same command without -shard
+and with -resume then refines and writes the report.
+
 Writes search.json, search.csv, search.md, search-sigma.png and, with a
 budget, search-lambdas.png. Include the exact multiplier among the tables:
 a layer no approximate multiplier fits falls back to it.`
@@ -50,6 +60,11 @@ type searchFlags struct {
 	searchLR                    float64
 	schedule                    search.Schedule
 	quiet                       bool
+	// resume reuses the lambdas saved in -out (by an interrupted run or by
+	// the shards); reuse names other searches' folders to take lambdas from.
+	resume bool
+	reuse  stringList
+	shard  sweep.Shard
 }
 
 func runSearch(args []string, stdout, stderr io.Writer) int {
@@ -68,10 +83,22 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&sf.schedule.Decades, "lambda-decades", def.Decades, "number of decades of the budget search's grid (lambda-min, 10·lambda-min, ...)")
 	fs.IntVar(&sf.schedule.Refine, "lambda-refine", def.Refine, "bisection steps of the budget search after the grid")
 	fs.BoolVar(&sf.quiet, "quiet", false, "no progress lines")
+	fs.BoolVar(&sf.resume, "resume", false, "reuse the lambdas already searched in -out (by an interrupted run or by its shards) and search only the others")
+	fs.Var(&sf.reuse, "reuse", "`DIR` of another search of the same checkpoint, multipliers and settings whose lambdas to reuse (e.g. one run with another -budget); repeatable")
+	var shardFlag string
+	var shardCount int
+	fs.StringVar(&shardFlag, "shard", "", "`i/n`: search only every n-th lambda of the budget grid from position i (0-based), into OUT/shard-i-of-n; finish with -resume")
+	fs.IntVar(&shardCount, "shard-count", 0, "number of shards when the index comes from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
 	if err := fs.Parse(args); err != nil {
 		return exit("search", err, stderr, true)
 	}
 	list, costs, settings, err := sf.check(&mf, fs)
+	if err == nil {
+		sf.shard, err = pickShard(shardFlag, shardCount, os.Getenv)
+	}
+	if err == nil && !sf.shard.IsWhole() && settings.Budget == nil {
+		err = errors.New("-shard splits the lambda grid of a budget search: give -budget (and the same grid flags to every shard and to the final run)")
+	}
 	if err != nil {
 		return exit("search", err, stderr, true)
 	}
@@ -111,11 +138,17 @@ func (sf *searchFlags) check(mf *modelFlags, fs *flag.FlagSet) ([]string, sweep.
 }
 
 func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs, s search.Settings, stdout, stderr io.Writer) error {
-	lock, err := lockFolder(mf.out, true, stderr)
+	dir := shardDir(mf.out, sf.shard)
+	lock, err := lockFolder(dir, true, stderr)
 	if err != nil {
 		return err
 	}
 	defer lock.Release()
+	if !sf.resume {
+		if files, err := savedLambdaFiles(dir); err != nil || len(files) > 0 {
+			return fmt.Errorf("%s already holds a search (%d lambdas saved): continue it with -resume (which also finishes a sharded search), or choose another -out", dir, len(files))
+		}
+	}
 	ck, err := train.ReadCheckpoint(mf.checkpoint)
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", mf.checkpoint, err)
@@ -129,12 +162,16 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 	defer m.Close()
 	mults := train.SearchMultipliers{Args: list}
 	byName := map[string]float64{}
+	key := lambdaKey{CheckpointSHA256: m.SHA256, CostsSHA256: sweep.CostsDigest(costs),
+		SigmaInitial: s.SigmaInitial, SigmaMax: s.SigmaMax, SearchEpochs: sf.searchEpochs, SearchLR: sf.searchLR,
+		RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, Gradient: mf.grad}
 	for _, arg := range list {
 		tab, err := m.Table(arg)
 		if err != nil {
 			return fmt.Errorf("multiplier %s: %w", arg, err)
 		}
 		mults.Tables = append(mults.Tables, tab)
+		key.Multipliers = append(key.Multipliers, tab.Name()+"@"+tab.Fingerprint())
 		if c, ok := costs[tab.Name()]; ok && c.Power != nil {
 			byName[tab.Name()] = *c.Power
 		}
@@ -145,7 +182,11 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 	if mults.Library, err = search.LibraryOf(mults.Tables, byName); err != nil {
 		return err
 	}
-	exact, err := m.ExactAccuracy()
+	sources := append([]string(nil), sf.reuse...)
+	if sf.resume {
+		sources = append(sources, dir)
+	}
+	saved, err := loadLambdas(sources, key)
 	if err != nil {
 		return err
 	}
@@ -155,22 +196,51 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 			fmt.Fprintln(stdout, line)
 		}
 	}
-	progress(fmt.Sprintf("gradient search of %s: %d layers, %d multipliers, exact products %.2f%%", mf.checkpoint, tr.Layers().Len(), len(list), 100*exact))
 	outcomes := map[float64]train.SearchOutcome{}
 	evaluate := func(lambda float64) (search.Outcome, error) {
-		o := train.SearchOptions{Lambda: lambda, SigmaInitial: s.SigmaInitial, Epochs: sf.searchEpochs, LR: sf.searchLR, Log: progress}
-		out, err := tr.SearchAssign(ck, o, mults, mf.retrain)
-		if err != nil {
-			return search.Outcome{}, err
+		out, reused := saved[lambda]
+		if !reused {
+			o := train.SearchOptions{Lambda: lambda, SigmaInitial: s.SigmaInitial, Epochs: sf.searchEpochs, LR: sf.searchLR, Log: progress}
+			if out, err = tr.SearchAssign(ck, o, mults, mf.retrain); err != nil {
+				return search.Outcome{}, err
+			}
+			if err := saveLambda(dir, key, lambda, out); err != nil {
+				return search.Outcome{}, err
+			}
 		}
 		outcomes[lambda] = out
-		saved := "unknown"
+		energy := "unknown"
 		if out.Assignment.EnergySaved != nil {
-			saved = fmt.Sprintf("%.1f%%", 100**out.Assignment.EnergySaved)
+			energy = fmt.Sprintf("%.1f%%", 100**out.Assignment.EnergySaved)
 		}
-		progress(fmt.Sprintf("lambda %g: energy saved %s, accuracy %.2f%% before retraining, %.2f%% after", lambda, saved, 100*out.AccuracyBefore, 100*out.AccuracyAfter))
+		how := ""
+		if reused {
+			how = " (searched before, reused)"
+		}
+		progress(fmt.Sprintf("lambda %g%s: energy saved %s, accuracy %.2f%% before retraining, %.2f%% after", lambda, how, energy, 100*out.AccuracyBefore, 100*out.AccuracyAfter))
 		return search.Outcome{EnergySaved: out.Assignment.EnergySaved, Accuracy: out.AccuracyAfter}, nil
 	}
+	if !sf.shard.IsWhole() {
+		grid := sf.schedule.Grid()
+		var mine []float64
+		for _, i := range sf.shard.Select(len(grid)) {
+			mine = append(mine, grid[i])
+		}
+		progress(fmt.Sprintf("gradient search of %s, shard %s: lambdas %v of the grid %v", mf.checkpoint, sf.shard, mine, grid))
+		for _, lambda := range mine {
+			if _, err := evaluate(lambda); err != nil {
+				return fmt.Errorf("lambda %g: %w", lambda, err)
+			}
+		}
+		fmt.Fprintf(stdout, "shard %s done: %d lambdas saved in %s\nwhen every shard is done, run the same command without -shard and with -resume to finish the search and write its report\n",
+			sf.shard, len(mine), filepath.Join(dir, lambdasDir))
+		return nil
+	}
+	exact, err := m.ExactAccuracy()
+	if err != nil {
+		return err
+	}
+	progress(fmt.Sprintf("gradient search of %s: %d layers, %d multipliers, exact products %.2f%%, %d lambdas searched before", mf.checkpoint, tr.Layers().Len(), len(list), 100*exact, len(saved)))
 	var points []search.Point
 	lambda := s.Lambda
 	if s.Budget != nil {
