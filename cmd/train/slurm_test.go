@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -13,11 +14,15 @@ import (
 
 	"github.com/goapprox/goapprox/lut"
 	"github.com/goapprox/goapprox/lut/multiplier"
+	"github.com/goapprox/goapprox/search"
 	"github.com/goapprox/goapprox/sweep"
 )
 
-// sbatchScript is the job script docs/cluster.md shows.
-const sbatchScript = "../../docs/cluster/sweep.sbatch"
+// sbatchScript and searchScript are the job scripts docs/cluster.md shows.
+const (
+	sbatchScript = "../../docs/cluster/sweep.sbatch"
+	searchScript = "../../docs/cluster/search.sbatch"
+)
 
 // needSlurm skips the test unless a Slurm cluster takes jobs here.
 func needSlurm(t *testing.T) {
@@ -76,11 +81,12 @@ func waitJob(t *testing.T, jid string) string {
 	return string(show)
 }
 
-// submit submits the docs' job script with sbatch options and script
-// arguments, waits for it and checks that every array task completed.
-func submit(t *testing.T, dir string, env []string, opts []string, scriptArgs ...string) string {
+// submit submits one of the docs' job scripts with sbatch options and
+// script arguments, waits for it and checks that every array task
+// completed.
+func submit(t *testing.T, file, dir string, env []string, opts []string, scriptArgs ...string) string {
 	t.Helper()
-	script, err := filepath.Abs(sbatchScript)
+	script, err := filepath.Abs(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,19 +103,22 @@ func submit(t *testing.T, dir string, env []string, opts []string, scriptArgs ..
 	return jid
 }
 
-// TestClusterDocShowsTheJobScript: docs/cluster.md shows sweep.sbatch as
-// it is, so the script the Slurm test runs is the one the reader copies.
+// TestClusterDocShowsTheJobScript: docs/cluster.md shows sweep.sbatch and
+// search.sbatch as they are, so the scripts the Slurm tests run are the
+// ones the reader copies.
 func TestClusterDocShowsTheJobScript(t *testing.T) {
-	script, err := os.ReadFile(sbatchScript)
-	if err != nil {
-		t.Fatal(err)
-	}
 	doc, err := os.ReadFile("../../docs/cluster.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(doc), "```sh\n"+string(script)+"```\n") {
-		t.Fatalf("docs/cluster.md does not show %s as it is (a sh code block holding the whole file)", sbatchScript)
+	for _, file := range []string{sbatchScript, searchScript} {
+		script, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(doc), "```sh\n"+string(script)+"```\n") {
+			t.Errorf("docs/cluster.md does not show %s as it is (a sh code block holding the whole file)", file)
+		}
 	}
 }
 
@@ -124,21 +133,7 @@ func TestSlurmSweepJobArray(t *testing.T) {
 	ck := tinyCheckpoint(t)
 	bin := buildTrain(t)
 	work := t.TempDir()
-	luts := filepath.Join(work, "luts")
-	if err := os.Mkdir(luts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []struct{ file, spec string }{
-		{"a-exact.npy", "exact:signed=true"}, {"b-trunc8.npy", "trunc:t=8,signed=true"}, {"c-mitchell.npy", "mitchell:signed=true"},
-	} {
-		tab, err := multiplier.Parse(f.spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := lut.WriteFile(filepath.Join(luts, f.file), tab); err != nil {
-			t.Fatal(err)
-		}
-	}
+	luts := writeClusterTables(t, work)
 	costs := filepath.Join(work, "costs.csv")
 	if err := os.WriteFile(costs, []byte("name,power,area\na-exact,0.39,700\nb-trunc8,0.2,300\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -151,7 +146,7 @@ func TestSlurmSweepJobArray(t *testing.T) {
 	// The script's own --array, --cpus-per-task and --mem are for a real sweep; this one is small.
 	small := []string{"--array=0-1", "--cpus-per-task=1", "--mem=1G", "--time=10"}
 
-	jid := submit(t, work, env, small)
+	jid := submit(t, sbatchScript, work, env, small)
 	shards := []string{filepath.Join(out, "shard-000-of-002"), filepath.Join(out, "shard-001-of-002")}
 	for i := range shards {
 		log, err := os.ReadFile(filepath.Join(work, "logs", fmt.Sprintf("sweep-%s_%d.out", jid, i)))
@@ -182,12 +177,85 @@ func TestSlurmSweepJobArray(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jid = submit(t, work, env, []string{"--array=1", "--cpus-per-task=1", "--mem=1G", "--time=10"}, "-shard", "1/2")
+	jid = submit(t, sbatchScript, work, env, []string{"--array=1", "--cpus-per-task=1", "--mem=1G", "--time=10"}, "-shard", "1/2")
 	log, err := os.ReadFile(filepath.Join(work, "logs", fmt.Sprintf("sweep-%s_1.out", jid)))
 	if err != nil || !strings.Contains(string(log), "1 of its 1 multipliers were measured before") {
 		t.Fatalf("rerun of task 1: %v\n%s", err, log)
 	}
 	if after, err := sweep.ReadResult(shards[1]); err != nil || !reflect.DeepEqual(before, after) {
 		t.Errorf("the resumed complete shard changed (%v):\n%+v\n%+v", err, before, after)
+	}
+}
+
+// writeClusterTables writes the three multiplier tables of the Slurm tests
+// into DIR/luts and returns that folder.
+func writeClusterTables(t *testing.T, dir string) string {
+	t.Helper()
+	luts := filepath.Join(dir, "luts")
+	if err := os.Mkdir(luts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct{ file, spec string }{
+		{"a-exact.npy", "exact:signed=true"}, {"b-trunc8.npy", "trunc:t=8,signed=true"}, {"c-mitchell.npy", "mitchell:signed=true"},
+	} {
+		tab, err := multiplier.Parse(f.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lut.WriteFile(filepath.Join(luts, f.file), tab); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return luts
+}
+
+// TestSlurmSearchJobArray submits docs/cluster/search.sbatch to a real
+// Slurm cluster as the docs say: a job array of two tasks, each searching
+// its share of the default lambda grid, then the same script as an array of
+// one task, which (without a shard, with the script's -resume) reuses the
+// shards' lambdas and writes the report. That report must be the one the
+// search run whole on this machine writes.
+func TestSlurmSearchJobArray(t *testing.T) {
+	needSlurm(t)
+	ck := tinyCheckpoint(t)
+	bin := buildTrain(t)
+	work := t.TempDir()
+	luts := writeClusterTables(t, work)
+	costs := filepath.Join(work, "costs.csv")
+	if err := os.WriteFile(costs, []byte("name,power\na-exact,0.39\nb-trunc8,0.2\nc-mitchell,0.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(work, "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(work, "search")
+	env := []string{"TRAIN=" + bin, "CHECKPOINT=" + ck, "LUTS=" + luts, "COSTS=" + costs, "BUDGET=100", "OUT=" + out}
+	small := []string{"--cpus-per-task=1", "--mem=1G", "--time=10"}
+
+	jid := submit(t, searchScript, work, env, append([]string{"--array=0-1"}, small...))
+	for i, n := range []int{2, 1} { // the grid 0.005, 0.05, 0.5 dealt to two shards
+		log, err := os.ReadFile(filepath.Join(work, "logs", fmt.Sprintf("search-%s_%d.out", jid, i)))
+		if err != nil || !strings.Contains(string(log), fmt.Sprintf("shard %d/2 done: %d lambdas saved", i, n)) {
+			t.Fatalf("array task %d: log %v:\n%s", i, err, log)
+		}
+	}
+	jid = submit(t, searchScript, work, env, append([]string{"--array=0"}, small...))
+	log, err := os.ReadFile(filepath.Join(work, "logs", fmt.Sprintf("search-%s_0.out", jid)))
+	if err != nil || !strings.Contains(string(log), "wrote "+out) {
+		t.Fatalf("final task: log %v:\n%s", err, log)
+	}
+	whole := filepath.Join(work, "whole")
+	slurm(t, work, nil, bin, "search", "-checkpoint", ck, "-luts", luts, "-costs", costs, "-budget", "100",
+		"-search-epochs", "1", "-retrain-epochs", "1", "-threads", "2", "-quiet", "-out", whole)
+	a, err := os.ReadFile(filepath.Join(whole, search.ReportJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, search.ReportJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("the job array's search.json differs from the whole search's:\n%s\n%s", b, a)
 	}
 }
