@@ -57,6 +57,11 @@ type AssignOptions struct {
 	// ranks by, and the check of the whole assignment, after that many
 	// epochs of approximate retraining (see the algorithm above).
 	RankRetrainEpochs int
+	// Sensitivity, when given, holds the per-layer drops of an earlier
+	// measurement of the same checkpoint (train sensitivity, or an earlier
+	// Assign) covering every cheaper candidate; Assign then measures
+	// none again.
+	Sensitivity *SensitivityResult
 	// RankModel is the model the ranking retrains: the same checkpoint
 	// opened with a smaller ModelOptions.Limit makes each ranking
 	// retraining shorter. nil: the model Assign was given.
@@ -131,9 +136,9 @@ func (a Assignment) LayerLUTs() []train.LayerLUT {
 }
 
 type candidate struct {
-	arg, name string
-	power     float64
-	exact     bool
+	arg, name, fingerprint string
+	power                  float64
+	exact                  bool
 }
 
 // Assign chooses a multiplier per layer (see the algorithm above), measures
@@ -155,7 +160,7 @@ func Assign(m *Model, o AssignOptions) (Assignment, error) {
 			missing = append(missing, t.Name())
 			continue
 		}
-		cands = append(cands, candidate{arg: arg, name: t.Name(), power: *c.Power, exact: t.IsExact()})
+		cands = append(cands, candidate{arg: arg, name: t.Name(), fingerprint: t.Fingerprint(), power: *c.Power, exact: t.IsExact()})
 	}
 	if len(missing) > 0 {
 		return Assignment{}, fmt.Errorf("no power in the costs file for %v: every candidate needs one (name,power,area rows)", missing)
@@ -180,7 +185,13 @@ func Assign(m *Model, o AssignOptions) (Assignment, error) {
 	for i, c := range cheaper {
 		args[i] = c.arg
 	}
-	sens, err := MeasureSensitivity(m, args, o.Progress)
+	var sens SensitivityResult
+	var err error
+	if o.Sensitivity != nil {
+		sens, err = reuseSensitivity(m, *o.Sensitivity, cheaper)
+	} else {
+		sens, err = MeasureSensitivity(m, args, o.Progress)
+	}
 	if err != nil {
 		return Assignment{}, err
 	}
@@ -256,6 +267,45 @@ func Assign(m *Model, o AssignOptions) (Assignment, error) {
 		}
 	}
 	return a, nil
+}
+
+// reuseSensitivity returns the measurements of s for the candidates, in
+// their order, after checking that s measured this checkpoint's layers.
+func reuseSensitivity(m *Model, s SensitivityResult, cands []candidate) (SensitivityResult, error) {
+	if s.CheckpointSHA256 != m.SHA256 {
+		return s, fmt.Errorf("the sensitivity measurements are of checkpoint %s (SHA-256 %.12s…), not of %s (%.12s…): measure this one", s.Checkpoint, s.CheckpointSHA256, m.Path, m.SHA256)
+	}
+	layers := m.Layers()
+	if len(s.Layers) != len(layers) {
+		return s, fmt.Errorf("the sensitivity measurements have %d layers, the model %d", len(s.Layers), len(layers))
+	}
+	for i := range layers {
+		if s.Layers[i].Layer != layers[i].Layer {
+			return s, fmt.Errorf("the sensitivity measurements' layer %d is %s, the model's %s", i, s.Layers[i].Layer, layers[i].Layer)
+		}
+	}
+	byFingerprint := map[string]Sensitivity{}
+	for _, ms := range s.Multipliers {
+		if len(ms.Layers) != len(layers) {
+			return s, fmt.Errorf("the sensitivity measurements of %s cover %d of the %d layers", ms.Name, len(ms.Layers), len(layers))
+		}
+		byFingerprint[ms.Fingerprint] = ms
+	}
+	out := s
+	out.Multipliers = nil
+	var missing []string
+	for _, c := range cands {
+		ms, ok := byFingerprint[c.fingerprint]
+		if !ok {
+			missing = append(missing, c.name)
+			continue
+		}
+		out.Multipliers = append(out.Multipliers, ms)
+	}
+	if len(missing) > 0 {
+		return s, fmt.Errorf("the sensitivity measurements lack %v (by table content): measure them too, or leave the reuse out", missing)
+	}
+	return out, nil
 }
 
 // rankDrops returns the drops the greedy step ranks by (retraining m), drops[l][c] for

@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
+	"github.com/goapprox/goapprox/internal/boundedfile"
 )
 
 // File names of a sensitivity folder.
@@ -103,4 +104,23 @@ func sensitivityPlot(r SensitivityResult) ([]byte, error) {
 	p.Add(grid)
 	w := vg.Length(math.Max(7, 1.2*float64(len(names))+1)) * vg.Inch
 	return render(p, w, 5*vg.Inch)
+}
+
+// ReadSensitivity reads the sensitivity.json of a sensitivity or
+// assignment folder (dir), or that file itself.
+func ReadSensitivity(path string) (SensitivityResult, error) {
+	var r SensitivityResult
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, SensitivityJSON)
+	}
+	data, err := boundedfile.ReadFile(path, maxResultBytes, "a "+SensitivityJSON)
+	if err != nil {
+		return r, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return r, fmt.Errorf("%s is not a %s of train sensitivity or assign: %w", path, SensitivityJSON, err)
+	}
+	return r, nil
 }

@@ -18,7 +18,8 @@ estimate if it overshoots; the result is retrained -retrain-epochs epochs.
 retraining each instead (what retraining can repair is not counted as
 loss), at the cost of one short retraining per layer and candidate;
 -rank-retrain-limit N makes those retrainings shorter (the first N training
-samples only).
+samples only). -sensitivity reuses the drops of an earlier run (another
+budget, say) instead of measuring them again.
 One candidate must be exact (e.g. exact or mul8u_1JFF.bin): savings are
 relative to its power. Writes assignment.json, summary.md and the
 sensitivity measurements.`
@@ -27,10 +28,12 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 	var mf modelFlags
 	var maxLoss float64
 	var rankRetrain, rankLimit int
+	var sensitivity string
 	fs := subFlags("assign", "-checkpoint FILE -lut ...|-luts DIR -costs CSV -max-loss F -out DIR", assignAbout, stderr)
 	mf.register(fs)
 	fs.Float64Var(&maxLoss, "max-loss", 0.005, "tolerated accuracy loss, a fraction (0.005 = half a point)")
 	fs.IntVar(&rankRetrain, "rank-retrain-epochs", 0, "measure each layer's drops, and the whole assignment, after `N` epochs of retraining (against the exact model retrained as long); 0: before retraining")
+	fs.StringVar(&sensitivity, "sensitivity", "", "`PATH` of the sensitivity.json (or its folder) of an earlier train sensitivity or assign run of this checkpoint whose drops to reuse instead of measuring them again")
 	fs.IntVar(&rankLimit, "rank-retrain-limit", 0, "retrain the ranking measurements on the first `N` training samples only (0: the checkpoint's training set)")
 	if err := fs.Parse(args); err != nil {
 		return exit("assign", err, stderr, true)
@@ -61,6 +64,14 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 		return exit("assign", err, stderr, false)
 	}
 	defer m.Close()
+	var sens *sweep.SensitivityResult
+	if sensitivity != "" {
+		s, err := sweep.ReadSensitivity(sensitivity)
+		if err != nil {
+			return exit("assign", fmt.Errorf("-sensitivity: %w", err), stderr, false)
+		}
+		sens = &s
+	}
 	var rank *sweep.Model
 	if rankLimit > 0 {
 		rank, err = sweep.OpenModel(mf.checkpoint, list[0], sweep.ModelOptions{DataDir: mf.data, Threads: mf.threads,
@@ -71,7 +82,7 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 		defer rank.Close()
 	}
 	a, err := sweep.Assign(m, sweep.AssignOptions{Candidates: list, Costs: costs, MaxLoss: maxLoss,
-		RetrainEpochs: mf.retrain, RankRetrainEpochs: rankRetrain, RankModel: rank, Progress: func(s string) { fmt.Fprintln(stdout, s) }})
+		RetrainEpochs: mf.retrain, RankRetrainEpochs: rankRetrain, RankModel: rank, Sensitivity: sens, Progress: func(s string) { fmt.Fprintln(stdout, s) }})
 	if err == nil {
 		err = sweep.WriteAssignment(mf.out, a)
 	}

@@ -240,4 +240,27 @@ func TestSensitivityAndAssign(t *testing.T) {
 		}
 		tc.check(a)
 	}
+
+	// Reusing the drops of the budget-1 run gives the budget-0 run's
+	// assignment byte for byte; drops of another list are refused.
+	reused := filepath.Join(dir, "assign0-reused")
+	code, stdout, stderr := trainCmd("assign", "-checkpoint", ck, "-threads", "2", "-out", reused, "-costs", costs,
+		"-max-loss", "0", "-lut", "exact:signed=true", "-lut", "trunc:t=4,signed=true", "-lut", "trunc:t=10,signed=true",
+		"-sensitivity", filepath.Join(dir, "assign1"))
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	if strings.Contains(stdout, "predicted sigma") { // a sensitivity measurement's progress line
+		t.Errorf("the reusing run measured drops again:\n%s", stdout)
+	}
+	want, _ := os.ReadFile(filepath.Join(dir, "assign0", sweep.AssignmentJSON))
+	got, _ := os.ReadFile(filepath.Join(reused, sweep.AssignmentJSON))
+	if len(want) == 0 || string(got) != string(want) {
+		t.Errorf("assignment with reused drops:\n%s\nmeasured:\n%s", got, want)
+	}
+	code, _, stderr = trainCmd("assign", "-checkpoint", ck, "-threads", "2", "-out", filepath.Join(dir, "bad"), "-costs", costs,
+		"-lut", "exact:signed=true", "-lut", "trunc:t=4,signed=true", "-lut", "trunc:t=10,signed=true", "-sensitivity", dir)
+	if code != 1 || !strings.Contains(stderr, "the sensitivity measurements lack [trunc:t=4,signed=true] (by table content)") {
+		t.Errorf("drops of another list: exit %d, %s", code, stderr)
+	}
 }
