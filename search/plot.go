@@ -1,7 +1,6 @@
 package search
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"math"
@@ -11,7 +10,8 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/goapprox/goapprox/internal/plotpng"
 )
 
 var (
@@ -56,7 +56,7 @@ func sigmaPlot(r Report) ([]byte, error) {
 	p.Y.Max = 1.15 * math.Max(p.Y.Max, r.SigmaMax)
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
-	return render(p, vg.Length(math.Max(5, 0.4*float64(n)+2))*vg.Inch, 5*vg.Inch)
+	return plotpng.Render(p, vg.Length(math.Max(5, 0.4*float64(n)+2))*vg.Inch, 5*vg.Inch)
 }
 
 // lambdaPlot draws accuracy after retraining against the energy saved for
@@ -134,16 +134,6 @@ func lambdaPlot(r Report) (png []byte, ok bool, err error) {
 	p.X.Max += 0.2 * xs // room for the labels
 	p.Legend.Left = true
 	p.Legend.Top = false
-	png, err = render(p, 7*vg.Inch, 5*vg.Inch)
+	png, err = plotpng.Render(p, 7*vg.Inch, 5*vg.Inch)
 	return png, err == nil, err
-}
-
-func render(p *plot.Plot, w, h vg.Length) ([]byte, error) {
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))
-	p.Draw(draw.New(img))
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("encoding PNG: %w", err)
-	}
-	return buf.Bytes(), nil
 }

@@ -1,7 +1,6 @@
 package sweep
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"math"
@@ -12,9 +11,10 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
+
+	"github.com/goapprox/goapprox/internal/plotpng"
 )
 
 var (
@@ -139,7 +139,7 @@ func scatterPlot(r Result, title, xLabel string, logX bool, x func(Row) (float64
 	} else {
 		p.X.Max += 0.12 * (p.X.Max - p.X.Min)
 	}
-	return render(p, 8*vg.Inch, 6*vg.Inch)
+	return plotpng.Render(p, 8*vg.Inch, 6*vg.Inch)
 }
 
 // barPlot draws one bar per multiplier (before retraining) and, when
@@ -197,17 +197,7 @@ func barPlot(r Result, title string) ([]byte, error) {
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	w := vg.Length(math.Max(6, 0.4*float64(n)+1.5)) * vg.Inch
-	return render(p, w, 6*vg.Inch)
-}
-
-func render(p *plot.Plot, w, h vg.Length) ([]byte, error) {
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))
-	p.Draw(draw.New(img))
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("encoding PNG: %w", err)
-	}
-	return buf.Bytes(), nil
+	return plotpng.Render(p, w, 6*vg.Inch)
 }
 
 // logTicks labels a log axis by decades when it spans them, and with

@@ -18,6 +18,7 @@ import (
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
 	"github.com/goapprox/goapprox/internal/boundedfile"
+	"github.com/goapprox/goapprox/internal/plotpng"
 )
 
 // File names of a sensitivity folder.
@@ -103,7 +104,7 @@ func sensitivityPlot(r SensitivityResult) ([]byte, error) {
 	grid.Vertical.Color = color.Transparent
 	p.Add(grid)
 	w := vg.Length(math.Max(7, 1.2*float64(len(names))+1)) * vg.Inch
-	return render(p, w, 5*vg.Inch)
+	return plotpng.Render(p, w, 5*vg.Inch)
 }
 
 // ReadSensitivity reads the sensitivity.json of a sensitivity or

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -14,9 +13,9 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
+	"github.com/goapprox/goapprox/internal/plotpng"
 	"github.com/goapprox/goapprox/lut"
 )
 
@@ -168,16 +167,10 @@ func drawHeatmap(m heatmap) ([]byte, error) {
 	bar.Add(&plotter.ColorBar{ColorMap: colours, Vertical: true})
 
 	const width, height, barWidth = 7.5 * vg.Inch, 6.2 * vg.Inch, 1.3 * vg.Inch
-	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(120))
-	dc := draw.New(img)
-	p.Draw(draw.Crop(dc, 0, -barWidth, 0, 0))
-	bar.Draw(draw.Crop(dc, width-barWidth, 0, 0, 0))
-
-	var b bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&b); err != nil {
-		return nil, fmt.Errorf("encoding PNG: %w", err)
-	}
-	return b.Bytes(), nil
+	return plotpng.Draw(width, height, func(dc draw.Canvas) {
+		p.Draw(draw.Crop(dc, 0, -barWidth, 0, 0))
+		bar.Draw(draw.Crop(dc, width-barWidth, 0, 0, 0))
+	})
 }
 
 // operandTicks labels an operand axis every 32 values, including the ends

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"image/color"
 	"math"
 
@@ -9,8 +8,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/goapprox/goapprox/internal/plotpng"
 	"github.com/goapprox/goapprox/train"
 )
 
@@ -30,18 +29,12 @@ func Plot(r *train.Result) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	const w, h = 7 * vg.Inch, 7 * vg.Inch
-	img := vgimg.New(w, h)
-	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter,
 		PadTop: vg.Millimeter, PadBottom: vg.Millimeter, PadLeft: vg.Millimeter, PadRight: vg.Millimeter}
-	loss.Draw(tiles.At(dc, 0, 0))
-	acc.Draw(tiles.At(dc, 0, 1))
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return plotpng.Draw(7*vg.Inch, 7*vg.Inch, func(dc draw.Canvas) {
+		loss.Draw(tiles.At(dc, 0, 0))
+		acc.Draw(tiles.At(dc, 0, 1))
+	})
 }
 
 // runPlots builds the loss and accuracy plots that Plot draws.
