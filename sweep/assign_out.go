@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
+	"github.com/goapprox/goapprox/internal/boundedfile"
 )
 
 // File names of an assignment folder.
@@ -68,4 +70,30 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// ReadAssignment reads the assignment.json of an assign folder (dir) or
+// that file itself.
+func ReadAssignment(path string) (Assignment, error) {
+	var a Assignment
+	return a, readResultFile(path, AssignmentJSON, "train assign", &a)
+}
+
+// readResultFile decodes the JSON file path, or the file name inside the
+// folder path, into v, refusing unknown fields: a file of another command
+// or version is named as such rather than read half.
+func readResultFile(path, name, command string, v any) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, name)
+	}
+	data, err := boundedfile.ReadFile(path, maxResultBytes, "a "+name)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s is not a %s of %s: %w", path, name, command, err)
+	}
+	return nil
 }

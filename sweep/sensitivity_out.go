@@ -17,7 +17,6 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
-	"github.com/goapprox/goapprox/internal/boundedfile"
 	"github.com/goapprox/goapprox/internal/plotpng"
 )
 
@@ -111,17 +110,5 @@ func sensitivityPlot(r SensitivityResult) ([]byte, error) {
 // assignment folder (dir), or that file itself.
 func ReadSensitivity(path string) (SensitivityResult, error) {
 	var r SensitivityResult
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		path = filepath.Join(path, SensitivityJSON)
-	}
-	data, err := boundedfile.ReadFile(path, maxResultBytes, "a "+SensitivityJSON)
-	if err != nil {
-		return r, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return r, fmt.Errorf("%s is not a %s of train sensitivity or assign: %w", path, SensitivityJSON, err)
-	}
-	return r, nil
+	return r, readResultFile(path, SensitivityJSON, "train sensitivity or assign", &r)
 }

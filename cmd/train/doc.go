@@ -26,7 +26,8 @@
 // Subcommands measure a trained checkpoint instead: sweep (every
 // multiplier everywhere), merge, sensitivity, assign (a greedy per-layer
 // choice), search (the gradient search: learned per-layer noise tolerance,
-// multipliers matched to it, approximate retraining) and models; run
+// multipliers matched to it, approximate retraining), compare (the three
+// side by side after retraining, per accuracy budget) and models; run
 // train SUBCOMMAND -h for each one's flags.
 //
 // Progress bars show each epoch's rate, ETA, running loss and accuracy when

@@ -60,6 +60,17 @@ func TestSearchShardsAndResume(t *testing.T) {
 		t.Errorf("sharded and resumed search wrote another search.json than the whole search:\n%s\n%s", a, b)
 	}
 
+	// train compare reads the search's every lambda as points of the
+	// search method.
+	cmp := filepath.Join(t.TempDir(), "cmp")
+	cmpOut := runOK(t, "compare", "-out", cmp, "-budgets", "100", whole)
+	if !strings.Contains(cmpOut, "| 100 points (≥ ") || !strings.Contains(cmpOut, "| search | λ ") {
+		t.Errorf("compare of the search:\n%s", cmpOut)
+	}
+	if csv, err := os.ReadFile(filepath.Join(cmp, "compare.csv")); err != nil || strings.Count(string(csv), "\nsearch,λ ") != 4 {
+		t.Errorf("compare.csv (%v) should hold the 4 lambdas searched:\n%s", err, csv)
+	}
+
 	// Another initial sigma is another experiment: its lambdas are not
 	// mixed in.
 	stderr.Reset()
@@ -85,4 +96,25 @@ func runOKQuiet(t *testing.T, args []string) string {
 		}
 	}
 	return runOK(t, kept...)
+}
+
+func TestCompareFlagErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"compare", "-out", t.TempDir()}, "usage: train compare -out DIR RUN_DIR..."},
+		{[]string{"compare", "-out", t.TempDir(), "-budgets", "0.5,x", "a"}, `-budgets "0.5,x": "x" is not a number of points`},
+		{[]string{"compare", "-out", t.TempDir(), "-budgets", "-1", "a"}, "budget -1 points must be a finite number >= 0"},
+		{[]string{"compare", "-out", t.TempDir(), "-floor", "0", "a"}, "-floor 0 must be in (0, 100] points"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(c.args, &stdout, &stderr, false); code != 2 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, stderr.String(), c.want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"compare", "-out", t.TempDir(), t.TempDir()}, &stdout, &stderr, false); code != 1 || !strings.Contains(stderr.String(), "holds none of sweep.json") {
+		t.Errorf("a folder of no run: exit %d, %q", code, stderr.String())
+	}
 }

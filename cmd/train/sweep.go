@@ -25,6 +25,7 @@ var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"assign":      runAssign,
 	"models":      runModels,
 	"search":      runSearch,
+	"compare":     runCompare,
 }
 
 // stringList collects a repeatable flag.
