@@ -288,7 +288,11 @@ func (s *Set) Table(budgets []float64) string {
 			if p.AccuracyBefore != nil {
 				acc += fmt.Sprintf(" (%.2f%%)", 100**p.AccuracyBefore)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %.1f%% | %s |\n", first, m, p.Label, 100*p.EnergySaved, acc)
+			label := p.Label
+			if m != Uniform {
+				label += " (" + filepath.Base(p.Source) + ")"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %.1f%% | %s |\n", first, m, label, 100*p.EnergySaved, acc)
 		}
 	}
 	return b.String()

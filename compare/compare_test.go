@@ -89,9 +89,9 @@ func TestBestWithinBudgets(t *testing.T) {
 	for _, want := range []string{
 		"| 0.5 points (≥ 98.50%) | uniform | mild | 25.0% | 98.90% (98.00%) |",
 		"|  | greedy | none within the budget | | |",
-		"|  | search | λ 0.5 | 55.0% | 98.70% (50.00%) |",
+		"|  | search | λ 0.5 (search) | 55.0% | 98.70% (50.00%) |",
 		"| 1 points (≥ 98.00%) | uniform | medium | 50.0% | 98.40% (90.00%) |",
-		"|  | greedy | max loss 1.00 points | 60.0% | 98.20% (97.00%) |",
+		"|  | greedy | max loss 1.00 points (assign) | 60.0% | 98.20% (97.00%) |",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
