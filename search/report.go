@@ -49,6 +49,9 @@ type Report struct {
 	Gradient string `json:"gradient,omitempty"`
 	// RetrainEpochs of approximate retraining gave AccuracyAfter.
 	RetrainEpochs int `json:"retrain_epochs"`
+	// TrainSamples is the number of training samples each search and
+	// retraining epoch ran on (0: not recorded).
+	TrainSamples int `json:"train_samples,omitempty"`
 
 	// Accuracies are fractions: the exact (Quantized) model, the assigned
 	// model before retraining and after it.

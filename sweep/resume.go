@@ -29,6 +29,7 @@ type Record struct {
 	RetrainEpochs    int      `json:"retrain_epochs"`
 	RetrainLR        float64  `json:"retrain_lr"`
 	Gradient         string   `json:"gradient,omitempty"`
+	Limit            int      `json:"limit,omitempty"`
 	DataDir          string   `json:"data_dir"`
 	// CostsSHA256 is CostsDigest of the costs; empty without costs.
 	CostsSHA256 string `json:"costs_sha256"`
@@ -99,6 +100,9 @@ func (r Record) Differences(now Record) []string {
 	}
 	if now.Gradient != r.Gradient {
 		d = append(d, fmt.Sprintf("-grad: %q now, %q in the interrupted run", now.Gradient, r.Gradient))
+	}
+	if now.Limit != r.Limit {
+		d = append(d, fmt.Sprintf("-limit: %d now, %d in the interrupted run", now.Limit, r.Limit))
 	}
 	if now.DataDir != r.DataDir {
 		d = append(d, fmt.Sprintf("-data: %q now, %q in the interrupted run", now.DataDir, r.DataDir))

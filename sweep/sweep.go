@@ -40,7 +40,10 @@ type Result struct {
 	Dataset          string `json:"dataset"`
 	Quant            string `json:"quant"`
 	TestSamples      int    `json:"test_samples"`
-	RetrainEpochs    int    `json:"retrain_epochs"`
+	// TrainSamples is the number of training samples each retraining
+	// epoch ran on.
+	TrainSamples  int `json:"train_samples,omitempty"`
+	RetrainEpochs int `json:"retrain_epochs"`
 	// Gradient is the retraining's backward pass (train.Config.Gradient;
 	// absent: straight-through).
 	Gradient string `json:"gradient,omitempty"`
@@ -86,6 +89,9 @@ func Run(m *Model, o Options) (Result, error) {
 		Model: cfg.Model, Dataset: cfg.Dataset, Quant: cfg.Quant,
 		TestSamples: m.Trainer().TestSamples(), RetrainEpochs: o.RetrainEpochs, Gradient: m.Gradient(),
 		LUTs: append([]string(nil), o.LUTs...), Rows: []Row{},
+	}
+	if o.RetrainEpochs > 0 {
+		res.TrainSamples = m.Trainer().TrainSamples()
 	}
 	if !o.Shard.IsWhole() {
 		s := o.Shard

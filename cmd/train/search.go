@@ -154,7 +154,7 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 		return fmt.Errorf("checkpoint %s: %w", mf.checkpoint, err)
 	}
 	m, err := sweep.OpenModel(mf.checkpoint, list[0], sweep.ModelOptions{
-		DataDir: mf.data, Threads: mf.threads, RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, Gradient: mf.grad,
+		DataDir: mf.data, Threads: mf.threads, RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, Gradient: mf.grad, Limit: mf.limit,
 		TrainerOptions: []train.Option{train.WithSearch(train.SearchGraphOptions{SigmaMax: s.SigmaMax})}})
 	if err != nil {
 		return err
@@ -164,7 +164,7 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 	byName := map[string]float64{}
 	key := lambdaKey{CheckpointSHA256: m.SHA256, CostsSHA256: sweep.CostsDigest(costs),
 		SigmaInitial: s.SigmaInitial, SigmaMax: s.SigmaMax, SearchEpochs: sf.searchEpochs, SearchLR: sf.searchLR,
-		RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, Gradient: mf.grad}
+		RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, Gradient: mf.grad, Limit: mf.limit}
 	for _, arg := range list {
 		tab, err := m.Table(arg)
 		if err != nil {
@@ -262,6 +262,7 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 	cfg := m.Config()
 	r.Model, r.Dataset, r.Checkpoint = cfg.Model, cfg.Dataset, mf.checkpoint
 	r.Budget, r.SearchEpochs, r.RetrainEpochs = s.Budget, sf.searchEpochs, mf.retrain
+	r.TrainSamples = tr.TrainSamples()
 	r.SearchLR = sf.searchLR
 	if r.SearchLR == 0 {
 		r.SearchLR = cfg.ForPhase(train.PhaseNoise).LR

@@ -44,6 +44,7 @@ type lambdaKey struct {
 	RetrainEpochs int      `json:"retrain_epochs"`
 	RetrainLR     float64  `json:"retrain_lr"`
 	Gradient      string   `json:"gradient,omitempty"`
+	Limit         int      `json:"limit,omitempty"`
 	DataDir       string   `json:"data_dir,omitempty"`
 }
 

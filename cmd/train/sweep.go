@@ -45,6 +45,7 @@ type modelFlags struct {
 	retrain    int
 	retrainLR  float64
 	grad       string
+	limit      int
 	out        string
 }
 
@@ -58,6 +59,7 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&m.retrain, "retrain-epochs", 0, "epochs of approximate fine-tuning after the first evaluation")
 	fs.Float64Var(&m.retrainLR, "retrain-lr", 0, "learning rate of the fine-tuning (default: the checkpoint's approximate-phase rate)")
 	fs.StringVar(&m.grad, "grad", "", "`ste|table[:window=H]`: backward pass of the fine-tuning: straight-through (default) or the multiplier's own slopes, smoothed with half-width H (default "+ops.DefaultGradientWindow.String()+")")
+	fs.IntVar(&m.limit, "limit", 0, "retrain (and search) on the first `N` training samples only (0: the checkpoint's training set)")
 	fs.StringVar(&m.out, "out", "", "output folder (required)")
 }
 
@@ -108,7 +110,7 @@ func (m *modelFlags) check(fs *flag.FlagSet) ([]string, sweep.Costs, error) {
 
 func (m *modelFlags) open(anyLUT string) (*sweep.Model, error) {
 	return sweep.OpenModel(m.checkpoint, anyLUT, sweep.ModelOptions{
-		DataDir: m.data, Threads: m.threads, RetrainEpochs: m.retrain, RetrainLR: m.retrainLR, Gradient: m.grad})
+		DataDir: m.data, Threads: m.threads, RetrainEpochs: m.retrain, RetrainLR: m.retrainLR, Gradient: m.grad, Limit: m.limit})
 }
 
 // subFlags returns a flag set for a subcommand with its usage text.
@@ -244,7 +246,7 @@ func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard,
 	}
 	defer m.Close()
 	rec := sweep.Record{Checkpoint: mf.checkpoint, CheckpointSHA256: m.SHA256, LUTs: list, Shard: shard,
-		RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, Gradient: mf.grad, DataDir: mf.data, CostsSHA256: sweep.CostsDigest(costs)}
+		RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, Gradient: mf.grad, Limit: mf.limit, DataDir: mf.data, CostsSHA256: sweep.CostsDigest(costs)}
 	var resumed *sweep.Result
 	if run.resume {
 		prev, started, err := sweep.Resume(dir, rec)

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/goapprox/goapprox/sweep"
+)
+
+// -limit retrains on the first N training samples: the sweep records how
+// many, measures what a model opened with that limit measures, and a
+// resumed sweep with another limit is refused.
+func TestSweepLimit(t *testing.T) {
+	ck := tinyCheckpoint(t)
+	out := filepath.Join(t.TempDir(), "s")
+	code, _, stderr := trainCmd("sweep", "-checkpoint", ck, "-threads", "2", "-quiet", "-lut", "trunc:t=10,signed=true",
+		"-retrain-epochs", "1", "-limit", "320", "-out", out)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	r, err := sweep.ReadResult(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.TrainSamples != 320 || len(r.Rows) != 1 || r.Rows[0].AccuracyAfter == nil {
+		t.Fatalf("train samples %d, rows %+v", r.TrainSamples, r.Rows)
+	}
+	m, err := sweep.OpenModel(ck, "trunc:t=10,signed=true", sweep.ModelOptions{Threads: 1, RetrainEpochs: 1, Limit: 320})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	meas, err := m.Measure("trunc:t=10,signed=true", nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *r.Rows[0].AccuracyAfter != meas.After[0] {
+		t.Errorf("sweep with -limit 320: %v after retraining; a model opened with Limit 320: %v", *r.Rows[0].AccuracyAfter, meas.After[0])
+	}
+	whole, err := sweep.OpenModel(ck, "trunc:t=10,signed=true", sweep.ModelOptions{Threads: 1, RetrainEpochs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer whole.Close()
+	if n := whole.Trainer().TrainSamples(); n <= 320 {
+		t.Fatalf("the tiny model trains on %d samples; the test needs more than the limit", n)
+	}
+	code, _, stderr = trainCmd("sweep", "-checkpoint", ck, "-threads", "2", "-quiet", "-lut", "trunc:t=10,signed=true",
+		"-retrain-epochs", "1", "-limit", "640", "-resume", "-out", out)
+	if code != 1 || !strings.Contains(stderr, "-limit: 640 now, 320 in the interrupted run") {
+		t.Errorf("resume with another limit: exit %d, %s", code, stderr)
+	}
+	code, _, stderr = trainCmd("sweep", "-checkpoint", ck, "-lut", "exact", "-retrain-epochs", "1", "-limit", "-3", "-out", t.TempDir())
+	if code == 0 || !strings.Contains(stderr, "limit -3 must not be negative") {
+		t.Errorf("negative limit: exit %d, %s", code, stderr)
+	}
+}
