@@ -31,9 +31,10 @@ func variants(t testing.TB) []variant {
 		m    convMode
 		g    gemmOrient
 	}{{"im2col", convIm2col, gemmLanesW}, {"direct", convDirect, gemmLanesX}, {"shifted", convShifted, gemmLanesW},
-		{"direct-stacked", convDirectStacked, gemmLanesX}, {"shifted-stacked", convShiftedStacked, gemmAuto}, {"auto", convAuto, gemmAuto}}
+		{"direct-stacked", convDirectStacked, gemmLanesX}, {"shifted-stacked", convShiftedStacked, gemmAuto},
+		{"pregather", convPregather, gemmPregather}, {"auto", convAuto, gemmAuto}}
 	if testing.Short() {
-		modes = modes[:5] // the exported variant covers auto
+		modes = modes[:len(modes)-1] // the exported variant covers auto
 	}
 	for _, im := range impls {
 		for _, mode := range modes {

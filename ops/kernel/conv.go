@@ -59,6 +59,7 @@ const (
 	// The same two with lanes running on across images (see convJob.stacked).
 	convDirectStacked
 	convShiftedStacked
+	convPregather // lanes over output channels, positions select (pregather.go)
 )
 
 func checkConv(acc []int32, x, w []byte, g geom.Conv, p *Prepared) error {
@@ -146,6 +147,13 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geo
 		return err
 	}
 	im = im.forTable(p)
+	if mode == convPregather {
+		if pgUsable(p, g.OutPerGroup(), g.FanIn(), pgConvSrc(g)) {
+			convPregathered(im, acc, x, w, pad, g, p, threads)
+			return nil
+		}
+		mode = convAuto
+	}
 	j := convJobs.Get().(*convJob)
 	*j = convJob{im: im, lay: &p.byW, acc: acc, x: x, w: w, pad: pad, g: g, direct2: j.direct2}
 	j.k, j.oh, j.ow = g.FanIn(), g.OutH(), g.OutW()
@@ -178,7 +186,13 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geo
 	case convShiftedStacked:
 		j.direct, j.shifted, j.stacked = true, true, true
 	case convAuto:
-		j.chooseForm(og)
+		best := j.chooseForm(og)
+		if c, ok := pgConvCost(im, p, g, resolveThreads(threads)); ok && c < best {
+			*j = convJob{direct2: j.direct2}
+			convJobs.Put(j)
+			convPregathered(im, acc, x, w, pad, g, p, threads)
+			return nil
+		}
 	}
 	if j.shifted {
 		j.wq = j.ow
@@ -204,7 +218,7 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geo
 }
 
 // chooseForm picks the input layout with the lowest estimated cost, in
-// lookups of j.im: the lanes computed (wasted ones included), the bytes
+// lookups of j.im, and returns that cost: the lanes computed (wasted ones included), the bytes
 // built (at the kernel's measured cost per byte) and the fixed costs of
 // kernel calls and tasks. The panel gathers one byte per product of a
 // block; the direct form copies about one byte per input pixel but wastes
@@ -213,7 +227,7 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geo
 // per image (whole blocks per image, the last one rounded up, a task per
 // image) or on across images (stacked: no rounding, few tasks, but the
 // rows below each image's last output row are wasted).
-func (j *convJob) chooseForm(og int) {
+func (j *convJob) chooseForm(og int) (cost int) {
 	g, im := j.g, j.im
 	cg, hp, n := g.InPerGroup(), g.H+2*g.PadH, g.N
 	calls := func(lanes int) int { return og * ceilDiv(lanes, maxLanes) * (im.callCost + j.k*im.stepCost) }
@@ -243,6 +257,7 @@ func (j *convJob) chooseForm(og int) {
 	j.direct = best > 0
 	j.stacked = best == 2 || best == 4
 	j.shifted = best >= 3
+	return costs[best]
 }
 
 // directSpans splits the direct form's lanes into spans, the work of one

@@ -66,6 +66,14 @@ type impl struct {
 	// one byte of the lane operand into its panel (an 8x8 transpose in
 	// 64-bit words), in lookups of this kernel.
 	packCost int
+	// pg and pgBuild are the pre-gathered kernel and the builder of its
+	// rows (pregather.go), nil for the portable ones. pgStep, pgEntry and pgOut are its costs in 1/64 lookups of
+	// this implementation: adding one lane of one step, building one
+	// entry of P, and turning one sum into its int32 and writing it.
+	// pgStep 0 keeps the path from being chosen (it can still be forced).
+	pg                     pgFunc
+	pgBuild                pgBuildFunc
+	pgStep, pgEntry, pgOut int
 }
 
 // impls lists every implementation this build carries, portable first.

@@ -1,0 +1,362 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 pre-gathered kernels. See pregather.go for the design and
+// kernel_avx2_amd64.go for the contract.
+//
+// pgRowsAVX2xU adds U units of sixteen uint16 entries per selector step.
+// Registers:
+//   Y(2u), Y(2u+1)  unit u's sums: S += the entry words as uint32 (even
+//                   lane + 65536*odd lane), H += the words >> 16 (odd lane)
+//   Y8-Y11          the loaded entries of units 0-3
+//   DI p, SI offs, CX steps, R9 src, R10 bases, R11 rows left, R12 acc,
+//   R13 first, BX the current row's codes (src + base), DX the current
+//   step's 256 rows of P, AX the step, R8 the code, then its row of P.
+
+// PGUNIT adds the sixteen entries at off(R8) to the sums S and H.
+#define PGUNIT(off, S, H, T) \
+	VMOVDQU off(R8), T; \
+	VPADDD  T, S, S; \
+	VPSRLD  $16, T, T; \
+	VPADDD  T, H, H
+
+
+// func pgRowsAVX2x1(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, first int)
+TEXT ·pgRowsAVX2x1(SB), NOSPLIT, $0-64
+	MOVQ p+0(FP), DI
+	MOVQ offs+8(FP), SI
+	MOVQ steps+16(FP), CX
+	MOVQ src+24(FP), R9
+	MOVQ bases+32(FP), R10
+	MOVQ n+40(FP), R11
+	MOVQ acc+48(FP), R12
+	MOVQ first+56(FP), R13
+
+row:
+	MOVLQSX (R10), BX
+	ADDQ    R9, BX
+	TESTQ   R13, R13
+	JZ      load
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	JMP     steps
+
+load:
+	VMOVDQU 0(R12), Y0
+	VMOVDQU 32(R12), Y1
+
+steps:
+	MOVQ DI, DX
+	XORQ AX, AX
+
+step:
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $5, R8
+	ADDQ    DX, R8
+	PGUNIT(0, Y0, Y1, Y8)
+	ADDQ    $8192, DX
+	INCQ    AX
+	CMPQ    AX, CX
+	JLT     step
+
+	VMOVDQU Y0, 0(R12)
+	VMOVDQU Y1, 32(R12)
+	ADDQ    $4, R10
+	ADDQ    $64, R12
+	DECQ    R11
+	JNZ     row
+	VZEROUPPER
+	RET
+
+// func pgRowsAVX2x2(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, first int)
+TEXT ·pgRowsAVX2x2(SB), NOSPLIT, $0-64
+	MOVQ p+0(FP), DI
+	MOVQ offs+8(FP), SI
+	MOVQ steps+16(FP), CX
+	MOVQ src+24(FP), R9
+	MOVQ bases+32(FP), R10
+	MOVQ n+40(FP), R11
+	MOVQ acc+48(FP), R12
+	MOVQ first+56(FP), R13
+
+row:
+	MOVLQSX (R10), BX
+	ADDQ    R9, BX
+	TESTQ   R13, R13
+	JZ      load
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	JMP     steps
+
+load:
+	VMOVDQU 0(R12), Y0
+	VMOVDQU 32(R12), Y1
+	VMOVDQU 64(R12), Y2
+	VMOVDQU 96(R12), Y3
+
+steps:
+	MOVQ DI, DX
+	XORQ AX, AX
+
+step:
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $6, R8
+	ADDQ    DX, R8
+	PGUNIT(0, Y0, Y1, Y8)
+	PGUNIT(32, Y2, Y3, Y9)
+	ADDQ    $16384, DX
+	INCQ    AX
+	CMPQ    AX, CX
+	JLT     step
+
+	VMOVDQU Y0, 0(R12)
+	VMOVDQU Y1, 32(R12)
+	VMOVDQU Y2, 64(R12)
+	VMOVDQU Y3, 96(R12)
+	ADDQ    $4, R10
+	ADDQ    $128, R12
+	DECQ    R11
+	JNZ     row
+	VZEROUPPER
+	RET
+
+// func pgRowsAVX2x3(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, first int)
+TEXT ·pgRowsAVX2x3(SB), NOSPLIT, $0-64
+	MOVQ p+0(FP), DI
+	MOVQ offs+8(FP), SI
+	MOVQ steps+16(FP), CX
+	MOVQ src+24(FP), R9
+	MOVQ bases+32(FP), R10
+	MOVQ n+40(FP), R11
+	MOVQ acc+48(FP), R12
+	MOVQ first+56(FP), R13
+
+row:
+	MOVLQSX (R10), BX
+	ADDQ    R9, BX
+	TESTQ   R13, R13
+	JZ      load
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	JMP     steps
+
+load:
+	VMOVDQU 0(R12), Y0
+	VMOVDQU 32(R12), Y1
+	VMOVDQU 64(R12), Y2
+	VMOVDQU 96(R12), Y3
+	VMOVDQU 128(R12), Y4
+	VMOVDQU 160(R12), Y5
+
+steps:
+	MOVQ DI, DX
+	XORQ AX, AX
+
+step:
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	LEAQ    (R8)(R8*2), R8
+	SHLQ    $5, R8
+	ADDQ    DX, R8
+	PGUNIT(0, Y0, Y1, Y8)
+	PGUNIT(32, Y2, Y3, Y9)
+	PGUNIT(64, Y4, Y5, Y10)
+	ADDQ    $24576, DX
+	INCQ    AX
+	CMPQ    AX, CX
+	JLT     step
+
+	VMOVDQU Y0, 0(R12)
+	VMOVDQU Y1, 32(R12)
+	VMOVDQU Y2, 64(R12)
+	VMOVDQU Y3, 96(R12)
+	VMOVDQU Y4, 128(R12)
+	VMOVDQU Y5, 160(R12)
+	ADDQ    $4, R10
+	ADDQ    $192, R12
+	DECQ    R11
+	JNZ     row
+	VZEROUPPER
+	RET
+
+// func pgRowsAVX2x4(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, first int)
+TEXT ·pgRowsAVX2x4(SB), NOSPLIT, $0-64
+	MOVQ p+0(FP), DI
+	MOVQ offs+8(FP), SI
+	MOVQ steps+16(FP), CX
+	MOVQ src+24(FP), R9
+	MOVQ bases+32(FP), R10
+	MOVQ n+40(FP), R11
+	MOVQ acc+48(FP), R12
+	MOVQ first+56(FP), R13
+
+row:
+	MOVLQSX (R10), BX
+	ADDQ    R9, BX
+	TESTQ   R13, R13
+	JZ      load
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	JMP     steps
+
+load:
+	VMOVDQU 0(R12), Y0
+	VMOVDQU 32(R12), Y1
+	VMOVDQU 64(R12), Y2
+	VMOVDQU 96(R12), Y3
+	VMOVDQU 128(R12), Y4
+	VMOVDQU 160(R12), Y5
+	VMOVDQU 192(R12), Y6
+	VMOVDQU 224(R12), Y7
+
+steps:
+	MOVQ DI, DX
+	XORQ AX, AX
+
+step:
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $7, R8
+	ADDQ    DX, R8
+	PGUNIT(0, Y0, Y1, Y8)
+	PGUNIT(32, Y2, Y3, Y9)
+	PGUNIT(64, Y4, Y5, Y10)
+	PGUNIT(96, Y6, Y7, Y11)
+	ADDQ    $32768, DX
+	INCQ    AX
+	CMPQ    AX, CX
+	JLT     step
+
+	VMOVDQU Y0, 0(R12)
+	VMOVDQU Y1, 32(R12)
+	VMOVDQU Y2, 64(R12)
+	VMOVDQU Y3, 96(R12)
+	VMOVDQU Y4, 128(R12)
+	VMOVDQU Y5, 160(R12)
+	VMOVDQU Y6, 192(R12)
+	VMOVDQU Y7, 224(R12)
+	ADDQ    $4, R10
+	ADDQ    $256, R12
+	DECQ    R11
+	JNZ     row
+	VZEROUPPER
+	RET
+
+// pgBuildAVX2 transposes, for each unit of sixteen lanes, the lanes'
+// source rows (256 uint16 entries each, at tab + rowOffs[q]) into 256 rows
+// of P (rowBytes apart), eight entries of each source row at a time: Y_i
+// holds lanes i and i+8 in its two 128-bit halves, and three rounds of
+// word, dword and qword unpacks transpose both 8x8 blocks at once, so
+// that Y8+j ends up holding the sixteen lanes of row s0+j.
+//
+// func pgBuildAVX2(dst *byte, rowBytes int, tab *[257][256]uint16, rowOffs *int64, units int)
+TEXT ·pgBuildAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ rowBytes+8(FP), R8
+	MOVQ tab+16(FP), SI
+	MOVQ rowOffs+24(FP), R9
+	MOVQ units+32(FP), R10
+
+unit:
+	XORQ CX, CX
+	MOVQ DI, DX
+
+block:
+	LEAQ (SI)(CX*1), BX
+	MOVQ        0(R9), AX
+	VMOVDQU     (BX)(AX*1), X0
+	MOVQ        64(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y0, Y0
+	MOVQ        8(R9), AX
+	VMOVDQU     (BX)(AX*1), X1
+	MOVQ        72(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y1, Y1
+	MOVQ        16(R9), AX
+	VMOVDQU     (BX)(AX*1), X2
+	MOVQ        80(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y2, Y2
+	MOVQ        24(R9), AX
+	VMOVDQU     (BX)(AX*1), X3
+	MOVQ        88(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y3, Y3
+	MOVQ        32(R9), AX
+	VMOVDQU     (BX)(AX*1), X4
+	MOVQ        96(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y4, Y4
+	MOVQ        40(R9), AX
+	VMOVDQU     (BX)(AX*1), X5
+	MOVQ        104(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y5, Y5
+	MOVQ        48(R9), AX
+	VMOVDQU     (BX)(AX*1), X6
+	MOVQ        112(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y6, Y6
+	MOVQ        56(R9), AX
+	VMOVDQU     (BX)(AX*1), X7
+	MOVQ        120(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y7, Y7
+	VPUNPCKLWD  Y1, Y0, Y8
+	VPUNPCKHWD  Y1, Y0, Y9
+	VPUNPCKLWD  Y3, Y2, Y10
+	VPUNPCKHWD  Y3, Y2, Y11
+	VPUNPCKLWD  Y5, Y4, Y12
+	VPUNPCKHWD  Y5, Y4, Y13
+	VPUNPCKLWD  Y7, Y6, Y14
+	VPUNPCKHWD  Y7, Y6, Y15
+	VPUNPCKLDQ  Y10, Y8, Y0
+	VPUNPCKHDQ  Y10, Y8, Y1
+	VPUNPCKLDQ  Y11, Y9, Y2
+	VPUNPCKHDQ  Y11, Y9, Y3
+	VPUNPCKLDQ  Y14, Y12, Y4
+	VPUNPCKHDQ  Y14, Y12, Y5
+	VPUNPCKLDQ  Y15, Y13, Y6
+	VPUNPCKHDQ  Y15, Y13, Y7
+	VPUNPCKLQDQ Y4, Y0, Y8
+	VPUNPCKHQDQ Y4, Y0, Y9
+	VPUNPCKLQDQ Y5, Y1, Y10
+	VPUNPCKHQDQ Y5, Y1, Y11
+	VPUNPCKLQDQ Y6, Y2, Y12
+	VPUNPCKHQDQ Y6, Y2, Y13
+	VPUNPCKLQDQ Y7, Y3, Y14
+	VPUNPCKHQDQ Y7, Y3, Y15
+	MOVQ        DX, R11
+	VMOVDQU     Y8, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y9, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y10, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y11, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y12, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y13, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y14, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y15, (R11)
+	LEAQ        (DX)(R8*8), DX
+	ADDQ        $16, CX
+	CMPQ        CX, $512
+	JLT         block
+	ADDQ        $32, DI
+	ADDQ        $128, R9
+	DECQ        R10
+	JNZ         unit
+	VZEROUPPER
+	RET

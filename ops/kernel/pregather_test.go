@@ -1,0 +1,122 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestPregatherKernels checks every implementation's pre-gathered kernel
+// against the definition, Σ over the steps of the P entry each selector
+// code picks, at every chunk width, with step counts around one, P entries
+// at the edges (0 and 0xFFFF, the largest pair words), overlapping offsets
+// and a second call that adds to the sums of the first.
+func TestPregatherKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, im := range impls {
+		kern := im.pgKernel()
+		for width := pgUnit; width <= pgMaxWidth; width += pgUnit {
+			for _, steps := range [][2]int{{1, 0}, {1, 1}, {2, 3}, {7, 30}, {40, 1}} {
+				k := steps[0] + steps[1]
+				p := make([]byte, k*512*width)
+				for i := 0; i < len(p); i += 2 {
+					v := uint16(rng.Uint32())
+					switch rng.IntN(4) {
+					case 0:
+						v = 0xFFFF
+					case 1:
+						v = 0
+					}
+					binary.LittleEndian.PutUint16(p[i:], v)
+				}
+				src := codes(rng, 300, 0)
+				offs := make([]int32, k)
+				for l := range offs {
+					offs[l] = int32(rng.IntN(100))
+				}
+				n := 1 + rng.IntN(40)
+				bases := make([]int32, n)
+				for i := range bases {
+					bases[i] = int32(rng.IntN(200))
+				}
+				acc := make([]uint32, n*width+5)
+				for i := range acc {
+					acc[i] = rng.Uint32() // first must overwrite these
+				}
+				tail := append([]uint32(nil), acc[n*width:]...)
+				k0 := steps[0]
+				kern(p[:k0*512*width], width, offs[:k0], src, bases, acc, true)
+				if k > k0 {
+					kern(p[k0*512*width:], width, offs[k0:], src, bases, acc, false)
+				}
+				bias := int32(rng.Uint32())
+				for i, b := range bases {
+					var got [pgMaxWidth]int32
+					pgLanes(&got, acc[i*width:][:width], bias)
+					for q := range width {
+						want := bias
+						for l, o := range offs {
+							s := int(src[int(b)+int(o)])
+							want += int32(binary.LittleEndian.Uint16(p[((l*256+s)*width+q)*2:]))
+						}
+						if got[q] != want {
+							t.Fatalf("%s width %d steps %v row %d lane %d: %d, want %d", im.name, width, steps, i, q, got[q], want)
+						}
+					}
+				}
+				for i, v := range acc[n*width:] {
+					if v != tail[i] {
+						t.Fatalf("%s width %d: wrote past the rows' sums", im.name, width)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPregatherBuilders checks every implementation's builder of P against
+// the definition, at every chunk width, with lanes padded by the zero row
+// and codes at the edges, on a table whose entries are all distinct.
+func TestPregatherBuilders(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	tab := new([65536]int32)
+	for i := range tab {
+		tab[i] = int32(i) - 1000 // entry-base = x<<8|w, all distinct
+	}
+	p := Prepare(tab)
+	for _, im := range impls {
+		build := im.pgBuilder()
+		for width := pgUnit; width <= pgMaxWidth; width += pgUnit {
+			nl := width - rng.IntN(pgUnit)
+			var rows [pgMaxWidth]int64
+			lanes := codes(rng, width, 0)
+			for q := range rows {
+				rows[q] = 256 * 512
+				if q < nl {
+					rows[q] = 512 * int64(lanes[q])
+				}
+			}
+			dst := make([]byte, 256*2*width+7)
+			for i := range dst {
+				dst[i] = 0xA5
+			}
+			build(dst, width, &p.pgRows, &rows)
+			for s := range 256 {
+				for q := range width {
+					want := uint16(0)
+					if q < nl {
+						want = uint16(s<<8 | int(lanes[q]))
+					}
+					if got := binary.LittleEndian.Uint16(dst[(s*width+q)*2:]); got != want {
+						t.Fatalf("%s width %d: row %d lane %d = %#x, want %#x", im.name, width, s, q, got, want)
+					}
+				}
+			}
+			for _, b := range dst[256*2*width:] {
+				if b != 0xA5 {
+					t.Fatalf("%s width %d: wrote past the rows", im.name, width)
+				}
+			}
+		}
+	}
+}
