@@ -97,23 +97,21 @@ func avx2Row(lay *layout, sel []byte, offs []int32, src []byte, lanes int, bias 
 // uses them too. They read single codes, so src needs no slack.
 
 //go:noescape
-func pgRowsAVX2x1(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, first int)
+func pgRowsAVX2x1(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
 
 //go:noescape
-func pgRowsAVX2x2(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, first int)
+func pgRowsAVX2x2(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
 
 //go:noescape
-func pgRowsAVX2x3(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, first int)
+func pgRowsAVX2x3(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
 
 //go:noescape
-func pgRowsAVX2x4(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, first int)
+func pgRowsAVX2x4(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
 
-func pgAVX2(p []byte, width int, offs []int32, src []byte, bases []int32, acc []uint32, first bool) {
+func pgAVX2(p []byte, width int, offs []int32, src []byte, bases []int32, acc []uint32, flags int, bias int32) {
 	steps, n := len(offs), len(bases)
 	if steps == 0 || n == 0 {
-		if first {
-			clear(acc[:n*width])
-		}
+		pgGo(p, width, offs, src, bases, acc, flags, bias)
 		return
 	}
 	// Slicing checks that P and acc hold what the kernel touches.
@@ -125,19 +123,15 @@ func pgAVX2(p []byte, width int, offs []int32, src []byte, bases []int32, acc []
 			panic("kernel: pgAVX2 would read outside src or P")
 		}
 	}
-	f := 0
-	if first {
-		f = 1
-	}
 	switch width / pgUnit {
 	case 1:
-		pgRowsAVX2x1(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], f)
+		pgRowsAVX2x1(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
 	case 2:
-		pgRowsAVX2x2(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], f)
+		pgRowsAVX2x2(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
 	case 3:
-		pgRowsAVX2x3(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], f)
+		pgRowsAVX2x3(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
 	default:
-		pgRowsAVX2x4(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], f)
+		pgRowsAVX2x4(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
 	}
 }
 

@@ -62,18 +62,26 @@ const (
 
 // pgFunc is a pre-gathered kernel: for each selector row i, with codes
 // src[bases[i]+offs[l]] for its steps l, it adds the P rows of those codes
-// (p holds len(offs) steps of 256 rows of width uint16 entries) to
-// acc[i*width:][:width], or sets them if first. width is 16, 32, 48 or 64.
-type pgFunc func(p []byte, width int, offs []int32, src []byte, bases []int32, acc []uint32, first bool)
+// (p holds len(offs) steps of 256 rows of width uint16 entries) to the
+// row's sums acc[i*width:][:width], pairs of lanes as described above.
+// flags: with pgFirst it sets the sums instead of adding to them; with
+// pgLast it then leaves the lanes' int32 sums plus bias there instead, in
+// lane order (as uint32). width is 16, 32, 48 or 64.
+type pgFunc func(p []byte, width int, offs []int32, src []byte, bases []int32, acc []uint32, flags int, bias int32)
+
+const (
+	pgFirst = 1 << iota
+	pgLast
+)
 
 // pgGo is the portable pre-gathered kernel, the twin of the SIMD ones.
-func pgGo(p []byte, width int, offs []int32, src []byte, bases []int32, acc []uint32, first bool) {
+func pgGo(p []byte, width int, offs []int32, src []byte, bases []int32, acc []uint32, flags int, bias int32) {
 	rowBytes := 2 * width
 	stepBytes := 256 * rowBytes
 	p = p[:len(offs)*stepBytes]
 	for i, b := range bases {
 		a := acc[i*width:][:width]
-		if first {
+		if flags&pgFirst != 0 {
 			clear(a)
 		}
 		xs := src[b:]
@@ -87,6 +95,18 @@ func pgGo(p []byte, width int, offs []int32, src []byte, bases []int32, acc []ui
 					au[e] += v
 					au[pgUnit/2+e] += v >> 16
 				}
+			}
+		}
+		if flags&pgLast != 0 {
+			for u := 0; u < width; u += pgUnit {
+				au := a[u : u+pgUnit]
+				var lanes [pgUnit]uint32
+				for e := range pgUnit / 2 {
+					sum, hi := au[e], au[pgUnit/2+e]
+					lanes[2*e] = sum - hi<<16 + uint32(bias)
+					lanes[2*e+1] = hi + uint32(bias)
+				}
+				copy(au, lanes[:])
 			}
 		}
 	}
@@ -351,46 +371,52 @@ func (j *pgJob) runTask(t int, s *scratch) {
 			}
 			build(s.pgP[(l-l0)*256*rowBytes:], width, j.tab, &rows)
 		}
-		kern(s.pgP[:(l1-l0)*256*rowBytes], width, j.offs[l0:l1], j.src, bases, acc, l0 == 0)
+		flags := 0
+		if l0 == 0 {
+			flags |= pgFirst
+		}
+		if l1 == j.k {
+			flags |= pgLast
+		}
+		kern(s.pgP[:(l1-l0)*256*rowBytes], width, j.offs[l0:l1], j.src, bases, acc, flags, j.bias)
 	}
 	j.store(acc, width, grp, q0, nl, r0, nr)
 }
 
-// store writes the sums of nr selector rows from r0 (acc, width words per
-// row) for lanes q0..q0+nl of group grp.
+// store writes the sums of nr selector rows from r0 (acc, width lanes
+// per row) for lanes q0..q0+nl of group grp.
 func (j *pgJob) store(acc []uint32, width, grp, q0, nl, r0, nr int) {
-	var row [pgMaxWidth]int32
-	bias := j.bias
 	if !j.conv {
 		for i := range nr {
-			pgLanes(&row, acc[i*width:][:width], bias)
-			copy(j.acc[(r0+i)*j.lanes+q0:][:nl], row[:nl])
+			out := j.acc[(r0+i)*j.lanes+q0:][:nl]
+			for q, v := range acc[i*width:][:nl] {
+				out[q] = int32(v)
+			}
 		}
 		return
 	}
-	g := j.g
+	// A convolution's lanes are output channels, opos sums apart: they
+	// are written channel by channel, a run of up to pgTileRows positions
+	// at a time. Writing each row across the channels instead touches a
+	// cache line per channel, and with maps of 32x32 those lines are 4 KiB
+	// apart and evict each other from L1.
 	n, pos := r0/j.opos, r0%j.opos
-	for i := range nr {
-		pgLanes(&row, acc[i*width:][:width], bias)
-		out := j.acc[(n*g.O+grp*j.lanes+q0)*j.opos+pos:]
-		for q, v := range row[:nl] {
-			out[q*j.opos] = v
+	for i := 0; i < nr; {
+		nt := min(pgTileRows, nr-i, j.opos-pos)
+		at := (n*j.g.O+grp*j.lanes+q0)*j.opos + pos
+		rows := acc[i*width : (i+nt-1)*width+nl]
+		for q := range nl {
+			out := j.acc[at+q*j.opos:][:nt]
+			for t := range out {
+				out[t] = int32(rows[t*width+q])
+			}
 		}
-		if pos++; pos == j.opos {
+		i += nt
+		if pos += nt; pos == j.opos {
 			pos, n = 0, n+1
 		}
 	}
 }
 
-// pgLanes turns one row of pair sums (see the top of this file) into the
-// lanes' int32 sums plus bias.
-func pgLanes(row *[pgMaxWidth]int32, a []uint32, bias int32) {
-	for u := 0; u+pgUnit <= len(a); u += pgUnit {
-		au := a[u : u+pgUnit]
-		for e := range pgUnit / 2 {
-			sum, hi := au[e], au[pgUnit/2+e]
-			row[u+2*e] = int32(sum-hi<<16) + bias
-			row[u+2*e+1] = int32(hi) + bias
-		}
-	}
-}
+// pgTileRows is the number of rows a convolution's sums are written in.
+const pgTileRows = 16

@@ -10,9 +10,13 @@
 //   Y(2u), Y(2u+1)  unit u's sums: S += the entry words as uint32 (even
 //                   lane + 65536*odd lane), H += the words >> 16 (odd lane)
 //   Y8-Y11          the loaded entries of units 0-3
+//   Y12             bias in every dword (last call only)
 //   DI p, SI offs, CX steps, R9 src, R10 bases, R11 rows left, R12 acc,
-//   R13 first, BX the current row's codes (src + base), DX the current
+//   R13 flags, BX the current row's codes (src + base), DX the current
 //   step's 256 rows of P, AX the step, R8 the code, then its row of P.
+// With pgLast the sums are turned into the lanes' int32 sums plus bias
+// before they are stored: the even lanes' are S - H<<16, and two dword
+// unpacks and two 128-bit permutes put the lanes back in order.
 
 // PGUNIT adds the sixteen entries at off(R8) to the sums S and H.
 #define PGUNIT(off, S, H, T) \
@@ -21,9 +25,21 @@
 	VPSRLD  $16, T, T; \
 	VPADDD  T, H, H
 
+// PGLAST turns the sums S and H of a unit into its sixteen lanes' sums
+// plus bias (Y12), lanes 0-7 in S and 8-15 in H.
+#define PGLAST(S, H, T) \
+	VPSLLD     $16, H, T; \
+	VPSUBD     T, S, S; \
+	VPADDD     Y12, S, S; \
+	VPADDD     Y12, H, H; \
+	VPUNPCKLDQ H, S, T; \
+	VPUNPCKHDQ H, S, H; \
+	VPERM2I128 $0x20, H, T, S; \
+	VPERM2I128 $0x31, H, T, H
 
-// func pgRowsAVX2x1(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, first int)
-TEXT ·pgRowsAVX2x1(SB), NOSPLIT, $0-64
+
+// func pgRowsAVX2x1(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+TEXT ·pgRowsAVX2x1(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), DI
 	MOVQ offs+8(FP), SI
 	MOVQ steps+16(FP), CX
@@ -31,12 +47,13 @@ TEXT ·pgRowsAVX2x1(SB), NOSPLIT, $0-64
 	MOVQ bases+32(FP), R10
 	MOVQ n+40(FP), R11
 	MOVQ acc+48(FP), R12
-	MOVQ first+56(FP), R13
+	MOVQ flags+56(FP), R13
+	VPBROADCASTD bias+64(FP), Y12
 
 row:
 	MOVLQSX (R10), BX
 	ADDQ    R9, BX
-	TESTQ   R13, R13
+	TESTQ   $1, R13
 	JZ      load
 	VPXOR   Y0, Y0, Y0
 	VPXOR   Y1, Y1, Y1
@@ -60,7 +77,11 @@ step:
 	INCQ    AX
 	CMPQ    AX, CX
 	JLT     step
+	TESTQ   $2, R13
+	JZ      store
+	PGLAST(Y0, Y1, Y8)
 
+store:
 	VMOVDQU Y0, 0(R12)
 	VMOVDQU Y1, 32(R12)
 	ADDQ    $4, R10
@@ -70,8 +91,8 @@ step:
 	VZEROUPPER
 	RET
 
-// func pgRowsAVX2x2(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, first int)
-TEXT ·pgRowsAVX2x2(SB), NOSPLIT, $0-64
+// func pgRowsAVX2x2(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+TEXT ·pgRowsAVX2x2(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), DI
 	MOVQ offs+8(FP), SI
 	MOVQ steps+16(FP), CX
@@ -79,12 +100,13 @@ TEXT ·pgRowsAVX2x2(SB), NOSPLIT, $0-64
 	MOVQ bases+32(FP), R10
 	MOVQ n+40(FP), R11
 	MOVQ acc+48(FP), R12
-	MOVQ first+56(FP), R13
+	MOVQ flags+56(FP), R13
+	VPBROADCASTD bias+64(FP), Y12
 
 row:
 	MOVLQSX (R10), BX
 	ADDQ    R9, BX
-	TESTQ   R13, R13
+	TESTQ   $1, R13
 	JZ      load
 	VPXOR   Y0, Y0, Y0
 	VPXOR   Y1, Y1, Y1
@@ -113,7 +135,12 @@ step:
 	INCQ    AX
 	CMPQ    AX, CX
 	JLT     step
+	TESTQ   $2, R13
+	JZ      store
+	PGLAST(Y0, Y1, Y8)
+	PGLAST(Y2, Y3, Y9)
 
+store:
 	VMOVDQU Y0, 0(R12)
 	VMOVDQU Y1, 32(R12)
 	VMOVDQU Y2, 64(R12)
@@ -125,8 +152,8 @@ step:
 	VZEROUPPER
 	RET
 
-// func pgRowsAVX2x3(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, first int)
-TEXT ·pgRowsAVX2x3(SB), NOSPLIT, $0-64
+// func pgRowsAVX2x3(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+TEXT ·pgRowsAVX2x3(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), DI
 	MOVQ offs+8(FP), SI
 	MOVQ steps+16(FP), CX
@@ -134,12 +161,13 @@ TEXT ·pgRowsAVX2x3(SB), NOSPLIT, $0-64
 	MOVQ bases+32(FP), R10
 	MOVQ n+40(FP), R11
 	MOVQ acc+48(FP), R12
-	MOVQ first+56(FP), R13
+	MOVQ flags+56(FP), R13
+	VPBROADCASTD bias+64(FP), Y12
 
 row:
 	MOVLQSX (R10), BX
 	ADDQ    R9, BX
-	TESTQ   R13, R13
+	TESTQ   $1, R13
 	JZ      load
 	VPXOR   Y0, Y0, Y0
 	VPXOR   Y1, Y1, Y1
@@ -174,7 +202,13 @@ step:
 	INCQ    AX
 	CMPQ    AX, CX
 	JLT     step
+	TESTQ   $2, R13
+	JZ      store
+	PGLAST(Y0, Y1, Y8)
+	PGLAST(Y2, Y3, Y9)
+	PGLAST(Y4, Y5, Y10)
 
+store:
 	VMOVDQU Y0, 0(R12)
 	VMOVDQU Y1, 32(R12)
 	VMOVDQU Y2, 64(R12)
@@ -188,8 +222,8 @@ step:
 	VZEROUPPER
 	RET
 
-// func pgRowsAVX2x4(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, first int)
-TEXT ·pgRowsAVX2x4(SB), NOSPLIT, $0-64
+// func pgRowsAVX2x4(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+TEXT ·pgRowsAVX2x4(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), DI
 	MOVQ offs+8(FP), SI
 	MOVQ steps+16(FP), CX
@@ -197,12 +231,13 @@ TEXT ·pgRowsAVX2x4(SB), NOSPLIT, $0-64
 	MOVQ bases+32(FP), R10
 	MOVQ n+40(FP), R11
 	MOVQ acc+48(FP), R12
-	MOVQ first+56(FP), R13
+	MOVQ flags+56(FP), R13
+	VPBROADCASTD bias+64(FP), Y12
 
 row:
 	MOVLQSX (R10), BX
 	ADDQ    R9, BX
-	TESTQ   R13, R13
+	TESTQ   $1, R13
 	JZ      load
 	VPXOR   Y0, Y0, Y0
 	VPXOR   Y1, Y1, Y1
@@ -241,7 +276,14 @@ step:
 	INCQ    AX
 	CMPQ    AX, CX
 	JLT     step
+	TESTQ   $2, R13
+	JZ      store
+	PGLAST(Y0, Y1, Y8)
+	PGLAST(Y2, Y3, Y9)
+	PGLAST(Y4, Y5, Y10)
+	PGLAST(Y6, Y7, Y11)
 
+store:
 	VMOVDQU Y0, 0(R12)
 	VMOVDQU Y1, 32(R12)
 	VMOVDQU Y2, 64(R12)

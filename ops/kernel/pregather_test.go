@@ -45,21 +45,22 @@ func TestPregatherKernels(t *testing.T) {
 				}
 				tail := append([]uint32(nil), acc[n*width:]...)
 				k0 := steps[0]
-				kern(p[:k0*512*width], width, offs[:k0], src, bases, acc, true)
-				if k > k0 {
-					kern(p[k0*512*width:], width, offs[k0:], src, bases, acc, false)
-				}
 				bias := int32(rng.Uint32())
+				if k > k0 {
+					kern(p[:k0*512*width], width, offs[:k0], src, bases, acc, pgFirst, bias)
+					kern(p[k0*512*width:], width, offs[k0:], src, bases, acc, pgLast, bias)
+				} else {
+					kern(p, width, offs, src, bases, acc, pgFirst|pgLast, bias)
+				}
 				for i, b := range bases {
-					var got [pgMaxWidth]int32
-					pgLanes(&got, acc[i*width:][:width], bias)
+					got := acc[i*width:][:width]
 					for q := range width {
 						want := bias
 						for l, o := range offs {
 							s := int(src[int(b)+int(o)])
 							want += int32(binary.LittleEndian.Uint16(p[((l*256+s)*width+q)*2:]))
 						}
-						if got[q] != want {
+						if int32(got[q]) != want {
 							t.Fatalf("%s width %d steps %v row %d lane %d: %d, want %d", im.name, width, steps, i, q, got[q], want)
 						}
 					}
