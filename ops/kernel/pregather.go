@@ -38,9 +38,10 @@ import (
 //
 // A task is one chunk of lanes over a block of selector rows. It walks the
 // steps a block at a time: it builds the block's rows of P (about
-// pgBlockBytes) in its own buffer and adds them to the sums of all its
-// rows, which stay in a buffer of the task between blocks. Both fit in L2,
-// so each row of P is read there by all rows of the task. P for a whole
+// pgBlockBytes) in its own buffer, which stays in L2 while every row of the
+// task reads it at random, and adds them to the sums of all its rows,
+// which are kept in a buffer of the task between blocks and read and
+// written in order (the hardware prefetches them). P for a whole
 // layer is far larger than L2 (64 output channels and 576 steps make 18
 // MiB): kept whole and shared by the tasks, it was streamed from memory
 // by each of them, which cost more than building it once per task.
@@ -53,11 +54,13 @@ const (
 	// AVX2 kernel keeps in eight registers.
 	pgMaxWidth = 64
 	// pgBlockBytes is the size of the block of P a task builds and then
-	// reads with all its rows, and pgAccBytes that of its rows' sums: both
-	// together fit a Zen 3 core's 512 KiB L2. A task builds all of P, so
-	// the more rows share it the better: pgAccBytes/4 lane sums.
-	pgBlockBytes = 128 << 10
-	pgAccBytes   = 256 << 10
+	// reads with all its rows: it fits a Zen 3 core's 512 KiB L2 with
+	// room to spare. pgAccBytes bounds the sums of a task's rows: a task
+	// builds all of P, so the more rows share it the better, and the sums
+	// need not stay in a cache; smaller blocks of steps would load and
+	// store the sums more often.
+	pgBlockBytes = 192 << 10
+	pgAccBytes   = 1 << 20
 )
 
 // pgFunc is a pre-gathered kernel: for each selector row i, with codes

@@ -11,16 +11,16 @@
 //                   lane + 65536*odd lane), H += the words >> 16 (odd lane)
 //   Y8-Y11          the loaded entries of units 0-3
 //   Y12             bias in every dword (last call only)
-//   DI p, SI offs, CX steps, R9 src, R10 bases, R11 rows left, R12 acc,
+//   DI p, SI offs, CX steps, R9 steps-1 (two steps per pass), R10 bases, R11 rows left, R12 acc,
 //   R13 flags, BX the current row's codes (src + base), DX the current
-//   step's 256 rows of P, AX the step, R8 the code, then its row of P.
+//   step's 256 rows of P, AX the step, R8 the code, then its row's offset.
 // With pgLast the sums are turned into the lanes' int32 sums plus bias
 // before they are stored: the even lanes' are S - H<<16, and two dword
 // unpacks and two 128-bit permutes put the lanes back in order.
 
-// PGUNIT adds the sixteen entries at off(R8) to the sums S and H.
-#define PGUNIT(off, S, H, T) \
-	VMOVDQU off(R8), T; \
+// PGUNIT adds the sixteen entries at addr to the sums S and H.
+#define PGUNIT(addr, S, H, T) \
+	VMOVDQU addr, T; \
 	VPADDD  T, S, S; \
 	VPSRLD  $16, T, T; \
 	VPADDD  T, H, H
@@ -43,7 +43,7 @@ TEXT ·pgRowsAVX2x1(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), DI
 	MOVQ offs+8(FP), SI
 	MOVQ steps+16(FP), CX
-	MOVQ src+24(FP), R9
+	LEAQ -1(CX), R9
 	MOVQ bases+32(FP), R10
 	MOVQ n+40(FP), R11
 	MOVQ acc+48(FP), R12
@@ -52,7 +52,7 @@ TEXT ·pgRowsAVX2x1(SB), NOSPLIT, $0-72
 
 row:
 	MOVLQSX (R10), BX
-	ADDQ    R9, BX
+	ADDQ    src+24(FP), BX
 	TESTQ   $1, R13
 	JZ      load
 	VPXOR   Y0, Y0, Y0
@@ -66,17 +66,32 @@ load:
 steps:
 	MOVQ DI, DX
 	XORQ AX, AX
+	CMPQ R9, $0
+	JLE  tail
 
-step:
+pair:
 	MOVLQSX (SI)(AX*4), R8
 	MOVBQZX (BX)(R8*1), R8
 	SHLQ    $5, R8
-	ADDQ    DX, R8
-	PGUNIT(0, Y0, Y1, Y8)
-	ADDQ    $8192, DX
-	INCQ    AX
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	MOVLQSX 4(SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $5, R8
+	PGUNIT(8192(DX)(R8*1), Y0, Y1, Y8)
+	ADDQ    $16384, DX
+	ADDQ    $2, AX
+	CMPQ    AX, R9
+	JLT     pair
+
+tail:
 	CMPQ    AX, CX
-	JLT     step
+	JGE     done
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $5, R8
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+
+done:
 	TESTQ   $2, R13
 	JZ      store
 	PGLAST(Y0, Y1, Y8)
@@ -96,7 +111,7 @@ TEXT ·pgRowsAVX2x2(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), DI
 	MOVQ offs+8(FP), SI
 	MOVQ steps+16(FP), CX
-	MOVQ src+24(FP), R9
+	LEAQ -1(CX), R9
 	MOVQ bases+32(FP), R10
 	MOVQ n+40(FP), R11
 	MOVQ acc+48(FP), R12
@@ -105,7 +120,7 @@ TEXT ·pgRowsAVX2x2(SB), NOSPLIT, $0-72
 
 row:
 	MOVLQSX (R10), BX
-	ADDQ    R9, BX
+	ADDQ    src+24(FP), BX
 	TESTQ   $1, R13
 	JZ      load
 	VPXOR   Y0, Y0, Y0
@@ -123,18 +138,35 @@ load:
 steps:
 	MOVQ DI, DX
 	XORQ AX, AX
+	CMPQ R9, $0
+	JLE  tail
 
-step:
+pair:
 	MOVLQSX (SI)(AX*4), R8
 	MOVBQZX (BX)(R8*1), R8
 	SHLQ    $6, R8
-	ADDQ    DX, R8
-	PGUNIT(0, Y0, Y1, Y8)
-	PGUNIT(32, Y2, Y3, Y9)
-	ADDQ    $16384, DX
-	INCQ    AX
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32(DX)(R8*1), Y2, Y3, Y9)
+	MOVLQSX 4(SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $6, R8
+	PGUNIT(16384(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(16416(DX)(R8*1), Y2, Y3, Y9)
+	ADDQ    $32768, DX
+	ADDQ    $2, AX
+	CMPQ    AX, R9
+	JLT     pair
+
+tail:
 	CMPQ    AX, CX
-	JLT     step
+	JGE     done
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $6, R8
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32(DX)(R8*1), Y2, Y3, Y9)
+
+done:
 	TESTQ   $2, R13
 	JZ      store
 	PGLAST(Y0, Y1, Y8)
@@ -157,7 +189,7 @@ TEXT ·pgRowsAVX2x3(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), DI
 	MOVQ offs+8(FP), SI
 	MOVQ steps+16(FP), CX
-	MOVQ src+24(FP), R9
+	LEAQ -1(CX), R9
 	MOVQ bases+32(FP), R10
 	MOVQ n+40(FP), R11
 	MOVQ acc+48(FP), R12
@@ -166,7 +198,7 @@ TEXT ·pgRowsAVX2x3(SB), NOSPLIT, $0-72
 
 row:
 	MOVLQSX (R10), BX
-	ADDQ    R9, BX
+	ADDQ    src+24(FP), BX
 	TESTQ   $1, R13
 	JZ      load
 	VPXOR   Y0, Y0, Y0
@@ -188,20 +220,41 @@ load:
 steps:
 	MOVQ DI, DX
 	XORQ AX, AX
+	CMPQ R9, $0
+	JLE  tail
 
-step:
+pair:
 	MOVLQSX (SI)(AX*4), R8
 	MOVBQZX (BX)(R8*1), R8
 	LEAQ    (R8)(R8*2), R8
 	SHLQ    $5, R8
-	ADDQ    DX, R8
-	PGUNIT(0, Y0, Y1, Y8)
-	PGUNIT(32, Y2, Y3, Y9)
-	PGUNIT(64, Y4, Y5, Y10)
-	ADDQ    $24576, DX
-	INCQ    AX
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32(DX)(R8*1), Y2, Y3, Y9)
+	PGUNIT(64(DX)(R8*1), Y4, Y5, Y10)
+	MOVLQSX 4(SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	LEAQ    (R8)(R8*2), R8
+	SHLQ    $5, R8
+	PGUNIT(24576(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(24608(DX)(R8*1), Y2, Y3, Y9)
+	PGUNIT(24640(DX)(R8*1), Y4, Y5, Y10)
+	ADDQ    $49152, DX
+	ADDQ    $2, AX
+	CMPQ    AX, R9
+	JLT     pair
+
+tail:
 	CMPQ    AX, CX
-	JLT     step
+	JGE     done
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	LEAQ    (R8)(R8*2), R8
+	SHLQ    $5, R8
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32(DX)(R8*1), Y2, Y3, Y9)
+	PGUNIT(64(DX)(R8*1), Y4, Y5, Y10)
+
+done:
 	TESTQ   $2, R13
 	JZ      store
 	PGLAST(Y0, Y1, Y8)
@@ -227,7 +280,7 @@ TEXT ·pgRowsAVX2x4(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), DI
 	MOVQ offs+8(FP), SI
 	MOVQ steps+16(FP), CX
-	MOVQ src+24(FP), R9
+	LEAQ -1(CX), R9
 	MOVQ bases+32(FP), R10
 	MOVQ n+40(FP), R11
 	MOVQ acc+48(FP), R12
@@ -236,7 +289,7 @@ TEXT ·pgRowsAVX2x4(SB), NOSPLIT, $0-72
 
 row:
 	MOVLQSX (R10), BX
-	ADDQ    R9, BX
+	ADDQ    src+24(FP), BX
 	TESTQ   $1, R13
 	JZ      load
 	VPXOR   Y0, Y0, Y0
@@ -262,20 +315,41 @@ load:
 steps:
 	MOVQ DI, DX
 	XORQ AX, AX
+	CMPQ R9, $0
+	JLE  tail
 
-step:
+pair:
 	MOVLQSX (SI)(AX*4), R8
 	MOVBQZX (BX)(R8*1), R8
 	SHLQ    $7, R8
-	ADDQ    DX, R8
-	PGUNIT(0, Y0, Y1, Y8)
-	PGUNIT(32, Y2, Y3, Y9)
-	PGUNIT(64, Y4, Y5, Y10)
-	PGUNIT(96, Y6, Y7, Y11)
-	ADDQ    $32768, DX
-	INCQ    AX
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32(DX)(R8*1), Y2, Y3, Y9)
+	PGUNIT(64(DX)(R8*1), Y4, Y5, Y10)
+	PGUNIT(96(DX)(R8*1), Y6, Y7, Y11)
+	MOVLQSX 4(SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $7, R8
+	PGUNIT(32768(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32800(DX)(R8*1), Y2, Y3, Y9)
+	PGUNIT(32832(DX)(R8*1), Y4, Y5, Y10)
+	PGUNIT(32864(DX)(R8*1), Y6, Y7, Y11)
+	ADDQ    $65536, DX
+	ADDQ    $2, AX
+	CMPQ    AX, R9
+	JLT     pair
+
+tail:
 	CMPQ    AX, CX
-	JLT     step
+	JGE     done
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $7, R8
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32(DX)(R8*1), Y2, Y3, Y9)
+	PGUNIT(64(DX)(R8*1), Y4, Y5, Y10)
+	PGUNIT(96(DX)(R8*1), Y6, Y7, Y11)
+
+done:
 	TESTQ   $2, R13
 	JZ      store
 	PGLAST(Y0, Y1, Y8)
