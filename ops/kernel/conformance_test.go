@@ -361,6 +361,9 @@ func TestNoAllocation(t *testing.T) {
 	acc := make([]int32, 64*120)
 	g := convGeom(4, 8, 16, 16, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8)
 	cx, cw, cacc := codes(rng, g.XLen(), 0), codes(rng, g.WLen(), 0), make([]int32, g.YLen())
+	// The pre-gathered path, forced, with a padded input.
+	pg := convGeom(2, 16, 12, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1)
+	px, pw, pacc := codes(rng, pg.XLen(), 0), codes(rng, pg.WLen(), 0), make([]int32, pg.YLen())
 	for _, th := range []int{1, 2} {
 		allocs := testing.AllocsPerRun(20, func() {
 			if err := GEMM(acc, x, w, 64, 120, 300, p, th); err != nil {
@@ -369,9 +372,15 @@ func TestNoAllocation(t *testing.T) {
 			if err := Conv2d(cacc, cx, cw, 0, g, p, th); err != nil {
 				t.Fatal(err)
 			}
+			if err := gemmWith(current(), gemmPregather, acc, x, w, 64, 120, 300, p, th); err != nil {
+				t.Fatal(err)
+			}
+			if err := convWith(current(), convPregather, pacc, px, pw, 3, pg, p, th); err != nil {
+				t.Fatal(err)
+			}
 		})
 		if allocs > 0 {
-			t.Errorf("threads %d: %.1f allocations per call pair, want 0", th, allocs)
+			t.Errorf("threads %d: %.1f allocations per round of calls, want 0", th, allocs)
 		}
 	}
 }

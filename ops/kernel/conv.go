@@ -155,26 +155,7 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geo
 		mode = convAuto
 	}
 	j := convJobs.Get().(*convJob)
-	*j = convJob{im: im, lay: &p.byW, acc: acc, x: x, w: w, pad: pad, g: g, direct2: j.direct2}
-	j.k, j.oh, j.ow = g.FanIn(), g.OutH(), g.OutW()
-	j.opos = j.oh * j.ow
-	j.wq = ceilDiv(g.W+2*g.PadW, g.StrideW)
-	// Plane rows per image: output row y reads rows y..y+maxdy.
-	j.rowsPer = j.oh + (g.KH-1)*g.DilH/g.StrideH
-	// With stride 1 the padding below one row (image) can be the padding
-	// above the next: rows of W+PadW lanes (images of H+PadH rows), which
-	// on a 7x7 map with padding 1 wastes 15 of 64 lanes instead of 32 of
-	// 81. Only if every output reads an input pixel (padding within the
-	// kernel's reach), else outputs would not fit in the shorter rows.
-	if g.StrideW == 1 && g.PadW <= (g.KW-1)*g.DilW {
-		j.wq = g.W + g.PadW
-	}
-	if g.StrideH == 1 && g.PadH <= (g.KH-1)*g.DilH {
-		j.rowsPer = g.H + g.PadH
-	}
-	if im.biased {
-		j.bias = int32(j.k) * p.base
-	}
+	j.init(im, acc, x, w, pad, g, p)
 	og := g.OutPerGroup()
 	switch mode {
 	case convDirect:
@@ -186,8 +167,7 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geo
 	case convShiftedStacked:
 		j.direct, j.shifted, j.stacked = true, true, true
 	case convAuto:
-		best := j.chooseForm(og)
-		if c, ok := pgConvCost(im, p, g, resolveThreads(threads)); ok && c < best {
+		if j.picksPregather(p, threads) {
 			*j = convJob{direct2: j.direct2}
 			convJobs.Put(j)
 			convPregathered(im, acc, x, w, pad, g, p, threads)
@@ -215,6 +195,38 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geo
 	*j = convJob{direct2: j.direct2}
 	convJobs.Put(j)
 	return nil
+}
+
+// init sets up j for a call in one of the row-kernel layouts.
+func (j *convJob) init(im *impl, acc []int32, x, w []byte, pad byte, g geom.Conv, p *Prepared) {
+	*j = convJob{im: im, lay: &p.byW, acc: acc, x: x, w: w, pad: pad, g: g, direct2: j.direct2}
+	j.k, j.oh, j.ow = g.FanIn(), g.OutH(), g.OutW()
+	j.opos = j.oh * j.ow
+	j.wq = ceilDiv(g.W+2*g.PadW, g.StrideW)
+	// Plane rows per image: output row y reads rows y..y+maxdy.
+	j.rowsPer = j.oh + (g.KH-1)*g.DilH/g.StrideH
+	// With stride 1 the padding below one row (image) can be the padding
+	// above the next: rows of W+PadW lanes (images of H+PadH rows), which
+	// on a 7x7 map with padding 1 wastes 15 of 64 lanes instead of 32 of
+	// 81. Only if every output reads an input pixel (padding within the
+	// kernel's reach), else outputs would not fit in the shorter rows.
+	if g.StrideW == 1 && g.PadW <= (g.KW-1)*g.DilW {
+		j.wq = g.W + g.PadW
+	}
+	if g.StrideH == 1 && g.PadH <= (g.KH-1)*g.DilH {
+		j.rowsPer = g.H + g.PadH
+	}
+	if im.biased {
+		j.bias = int32(j.k) * p.base
+	}
+}
+
+// picksPregather chooses the row-kernel layout (chooseForm) and says
+// whether the pre-gathered path is estimated to cost less still.
+func (j *convJob) picksPregather(p *Prepared, threads int) bool {
+	best := j.chooseForm(j.g.OutPerGroup())
+	c, ok := pgConvCost(j.im, p, j.g, resolveThreads(threads))
+	return ok && c < best
 }
 
 // chooseForm picks the input layout with the lowest estimated cost, in

@@ -107,7 +107,7 @@ func gemmWith(im *impl, orient gemmOrient, acc []int32, x, w []byte, m, n, k int
 		}
 		orient = gemmAuto
 	case gemmAuto:
-		if c, ok := pgCost(im, p, 1, m, n, k, m*k, resolveThreads(threads)); ok && c < min(gemmCost(im, m, n, k), gemmCost(im, n, m, k)) {
+		if gemmPicksPregather(im, p, m, n, k, threads) {
 			gemmPregathered(im, acc, x, w, m, n, k, p, threads)
 			return nil
 		}
@@ -149,6 +149,13 @@ func gemmWith(im *impl, orient gemmOrient, acc []int32, x, w []byte, m, n, k int
 	*j = gemmJob{panel: j.panel, offs: j.offs, offsLast: j.offsLast}
 	gemmJobs.Put(j)
 	return nil
+}
+
+// gemmPicksPregather says whether the pre-gathered path is estimated to
+// cost less than the row kernel in either orientation.
+func gemmPicksPregather(im *impl, p *Prepared, m, n, k, threads int) bool {
+	c, ok := pgCost(im, p, 1, m, n, k, m*k, resolveThreads(threads))
+	return ok && c < min(gemmCost(im, m, n, k), gemmCost(im, n, m, k))
 }
 
 // gemmCost estimates, in lookups of im, a GEMM whose selector operand has

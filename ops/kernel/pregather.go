@@ -361,7 +361,7 @@ func (j *pgJob) runTask(t int, s *scratch) {
 	lb := max(1, pgBlockBytes/(256*rowBytes))
 	s.pgP = growBytes(s.pgP, min(lb, j.k)*256*rowBytes)
 	kern, build := j.im.pgKernel(), j.im.pgBuilder()
-	var rows [pgMaxWidth]int64
+	rows := &s.pgRows
 	ws := j.w[(grp*j.lanes+q0)*j.k:]
 	for l0 := 0; l0 < j.k; l0 += lb {
 		l1 := min(l0+lb, j.k)
@@ -372,7 +372,7 @@ func (j *pgJob) runTask(t int, s *scratch) {
 					rows[q] = 512 * int64(ws[q*j.k+l])
 				}
 			}
-			build(s.pgP[(l-l0)*256*rowBytes:], width, j.tab, &rows)
+			build(s.pgP[(l-l0)*256*rowBytes:], width, j.tab, rows)
 		}
 		flags := 0
 		if l0 == 0 {

@@ -121,3 +121,57 @@ func TestPregatherBuilders(t *testing.T) {
 		}
 	}
 }
+
+// TestPregatherChoice checks where the cost estimates of the AVX2
+// implementation take the pre-gathered path: the convolutions of a CIFAR
+// ResNet-20 at batch 128, LeNet-5's conv2 and a pointwise conv on 56x56
+// maps (many output positions per weight), and large GEMMs; not the
+// depthwise layers (one output channel per group) nor the linear layers
+// of a batch of 64, where building the rows would cost more than it saves.
+// A path that is never chosen would pass the conformance suite and still
+// leave every layer on the slower one.
+func TestPregatherChoice(t *testing.T) {
+	var im *impl
+	for _, c := range impls {
+		if c.name == "avx2" {
+			im = c
+		}
+	}
+	if im == nil {
+		t.Skip("no AVX2 kernel in this build or on this CPU")
+	}
+	p := benchTable()
+	want := map[string]bool{"lenet5-conv2": true, "mobilenetv2-pw": true,
+		"mobilenetv2-dw": false, "mobilenetv2-dw-s2": false, "zoo-b1.dw": false, "zoo-b5.dw": false}
+	convs := append(benchConvs, benchResNet20Convs...)
+	for _, c := range benchResNet20Convs {
+		want[c.name] = true
+	}
+	for _, c := range convs {
+		w, ok := want[c.name]
+		if !ok {
+			continue
+		}
+		for _, threads := range []int{1, 2} {
+			var j convJob
+			j.init(im, nil, nil, nil, 0, c.g, p)
+			if got := j.picksPregather(p, threads); got != w {
+				t.Errorf("%s, %d threads: pre-gathered %v, want %v", c.name, threads, got, w)
+			}
+		}
+	}
+	for _, c := range benchLinears {
+		if gemmPicksPregather(im, p, c.m, c.n, c.k, 2) {
+			t.Errorf("%s: GEMM takes the pre-gathered path", c.name)
+		}
+	}
+	if !gemmPicksPregather(im, p, 512, 512, 512, 2) {
+		t.Error("512x512x512 GEMM: not pre-gathered")
+	}
+	// A wide table cannot be held as uint16 rows.
+	wide := new([65536]int32)
+	wide[1] = 1 << 20
+	if gemmPicksPregather(im, Prepare(wide), 512, 512, 512, 2) {
+		t.Error("wide table: pre-gathered")
+	}
+}
