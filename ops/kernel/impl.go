@@ -66,13 +66,15 @@ type impl struct {
 	// one byte of the lane operand into its panel (an 8x8 transpose in
 	// 64-bit words), in lookups of this kernel.
 	packCost int
-	// pg and pgBuild are the pre-gathered kernel and the builder of its
-	// rows (pregather.go), nil for the portable ones. pgStep, pgEntry and pgOut are its costs in 1/64 lookups of
-	// this implementation: adding one lane of one step, building one
-	// entry of P, and turning one sum into its int32 and writing it.
-	// pgStep 0 keeps the path from being chosen (it can still be forced).
+	// pg, pgBuild and pgStore are the pre-gathered kernel, the builder of
+	// its rows and the store of a convolution's sums (pregather.go), nil
+	// for the portable ones. pgStep, pgEntry and pgOut are the path's
+	// costs in 1/64 lookups of this implementation: adding one lane of
+	// one step, building one entry of P, and writing one sum. pgStep 0
+	// keeps the path from being chosen (it can still be forced).
 	pg                     pgFunc
 	pgBuild                pgBuildFunc
+	pgStore                pgStoreFunc
 	pgStep, pgEntry, pgOut int
 }
 

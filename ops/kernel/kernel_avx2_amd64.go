@@ -58,7 +58,7 @@ func lutRowAVX2x1(windows *[256][512]byte, sel *byte, offs *int32, src *byte, k 
 // GEMMs of 64 selector rows, k = 400 and 64 to 128 lanes, cost what their
 // whole vectors of lanes cost along either operand.
 var avx2 = impl{name: "avx2", row: avx2Row, biased: true, enabled: asm.AVX2, gatherCost: 12, copyCost: 6, callCost: 500, stepCost: 8, packCost: 2,
-	pg: pgAVX2, pgBuild: pgBuildAVX2Go, pgStep: 18, pgEntry: 18, pgOut: 256}
+	pg: pgAVX2, pgBuild: pgBuildAVX2Go, pgStore: pgStoreAVX2Go, pgStep: 18, pgEntry: 18, pgOut: 256}
 
 // The AVX-512 kernel, where present, stays last in impls, so current()
 // picks it; the AVX2 kernel is still registered and tested there.
@@ -148,4 +148,20 @@ func pgBuildAVX2Go(dst []byte, width int, tab *[257][256]uint16, rows *[pgMaxWid
 		}
 	}
 	pgBuildAVX2(&dst[0], 2*width, tab, &rows[0], width/pgUnit)
+}
+
+//go:noescape
+func pgStoreAVX2(out *int32, opos int, acc *uint32, width int, nl int, groups int)
+
+func pgStoreAVX2Go(out []int32, opos int, acc []uint32, width, nl, groups int) {
+	if groups <= 0 || nl <= 0 {
+		return
+	}
+	// Slicing checks the bounds of everything the kernel touches.
+	out = out[:(nl-1)*opos+8*groups]
+	acc = acc[:8*groups*width]
+	if debugChecks && (width%pgUnit != 0 || nl > width) {
+		panic("kernel: pgStoreAVX2 would read past a row's lanes")
+	}
+	pgStoreAVX2(&out[0], opos, &acc[0], width, nl, groups)
 }

@@ -399,20 +399,20 @@ func (j *pgJob) store(acc []uint32, width, grp, q0, nl, r0, nr int) {
 		return
 	}
 	// A convolution's lanes are output channels, opos sums apart: they
-	// are written channel by channel, a run of up to pgTileRows positions
-	// at a time. Writing each row across the channels instead touches a
-	// cache line per channel, and with maps of 32x32 those lines are 4 KiB
-	// apart and evict each other from L1.
+	// are written channel by channel, runs of eight positions at a time
+	// (pgStoreFunc), then the rest of each run of positions within one
+	// image. Writing each row across the channels instead touches a cache
+	// line per channel, and with maps of 32x32 those lines are 4 KiB apart
+	// and evict each other from L1.
+	st := j.im.pgStorer()
 	n, pos := r0/j.opos, r0%j.opos
 	for i := 0; i < nr; {
-		nt := min(pgTileRows, nr-i, j.opos-pos)
+		nt := min(nr-i, j.opos-pos)
 		at := (n*j.g.O+grp*j.lanes+q0)*j.opos + pos
-		rows := acc[i*width : (i+nt-1)*width+nl]
-		for q := range nl {
-			out := j.acc[at+q*j.opos:][:nt]
-			for t := range out {
-				out[t] = int32(rows[t*width+q])
-			}
+		groups := nt / 8
+		st(j.acc[at:], j.opos, acc[i*width:], width, nl, groups)
+		if t0 := 8 * groups; t0 < nt {
+			pgStoreGo(j.acc[at+t0:], j.opos, acc[(i+t0)*width:], width, nl, nt-t0)
 		}
 		i += nt
 		if pos += nt; pos == j.opos {
@@ -421,5 +421,37 @@ func (j *pgJob) store(acc []uint32, width, grp, q0, nl, r0, nr int) {
 	}
 }
 
-// pgTileRows is the number of rows a convolution's sums are written in.
-const pgTileRows = 16
+// pgStoreFunc writes the lane sums of groups blocks of eight selector
+// rows (acc, width lanes per row) to a convolution's output: lane q < nl
+// of row t to out[q*opos+t].
+type pgStoreFunc func(out []int32, opos int, acc []uint32, width, nl, groups int)
+
+// pgStoreGo writes rows selector rows' lane sums as pgStoreFunc does (any
+// number of rows, not only blocks of eight): the portable store and the
+// SIMD stores' tail.
+func pgStoreGo(out []int32, opos int, acc []uint32, width, nl, rows int) {
+	if rows <= 0 || nl <= 0 {
+		return
+	}
+	acc = acc[:(rows-1)*width+nl]
+	for q := range nl {
+		o := out[q*opos:][:rows]
+		for t := range o {
+			o[t] = int32(acc[t*width+q])
+		}
+	}
+}
+
+// pgStoreGroups is pgStoreGo for blocks of eight rows.
+func pgStoreGroups(out []int32, opos int, acc []uint32, width, nl, groups int) {
+	pgStoreGo(out, opos, acc, width, nl, 8*groups)
+}
+
+// pgStorer is im's store of a convolution's sums, the portable one if it
+// has none.
+func (im *impl) pgStorer() pgStoreFunc {
+	if im.pgStore != nil {
+		return im.pgStore
+	}
+	return pgStoreGroups
+}

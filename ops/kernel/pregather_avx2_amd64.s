@@ -476,3 +476,109 @@ block:
 	JNZ         unit
 	VZEROUPPER
 	RET
+
+// pgStoreAVX2 writes groups blocks of eight selector rows' lane sums
+// (acc, width dwords per row) to out, lane q of row t at out[q*opos+t]:
+// eight rows of eight lanes are loaded, transposed (dword and qword
+// unpacks, then 128-bit permutes), and each lane's eight sums stored as
+// one vector, for the lanes below nl.
+//
+// func pgStoreAVX2(out *int32, opos int, acc *uint32, width int, nl int, groups int)
+TEXT ·pgStoreAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ opos+8(FP), R8
+	SHLQ $2, R8
+	MOVQ acc+16(FP), SI
+	MOVQ width+24(FP), R9
+	SHLQ $2, R9
+	MOVQ nl+32(FP), R10
+	MOVQ groups+40(FP), R11
+
+group:
+	XORQ CX, CX
+	MOVQ DI, DX
+	MOVQ R10, R12
+
+lanes:
+	LEAQ (SI)(CX*1), AX
+	VMOVDQU     (AX), Y0
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y1
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y2
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y3
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y4
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y5
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y6
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y7
+	VPUNPCKLDQ  Y1, Y0, Y8
+	VPUNPCKHDQ  Y1, Y0, Y9
+	VPUNPCKLDQ  Y3, Y2, Y10
+	VPUNPCKHDQ  Y3, Y2, Y11
+	VPUNPCKLDQ  Y5, Y4, Y12
+	VPUNPCKHDQ  Y5, Y4, Y13
+	VPUNPCKLDQ  Y7, Y6, Y14
+	VPUNPCKHDQ  Y7, Y6, Y15
+	VPUNPCKLQDQ Y10, Y8, Y0
+	VPUNPCKHQDQ Y10, Y8, Y1
+	VPUNPCKLQDQ Y11, Y9, Y2
+	VPUNPCKHQDQ Y11, Y9, Y3
+	VPUNPCKLQDQ Y14, Y12, Y4
+	VPUNPCKHQDQ Y14, Y12, Y5
+	VPUNPCKLQDQ Y15, Y13, Y6
+	VPUNPCKHQDQ Y15, Y13, Y7
+	VPERM2I128  $0x20, Y4, Y0, Y8
+	VPERM2I128  $0x20, Y5, Y1, Y9
+	VPERM2I128  $0x20, Y6, Y2, Y10
+	VPERM2I128  $0x20, Y7, Y3, Y11
+	VPERM2I128  $0x31, Y4, Y0, Y12
+	VPERM2I128  $0x31, Y5, Y1, Y13
+	VPERM2I128  $0x31, Y6, Y2, Y14
+	VPERM2I128  $0x31, Y7, Y3, Y15
+	MOVQ        DX, R13
+	VMOVDQU     Y8, (R13)
+	CMPQ        R12, $1
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y9, (R13)
+	CMPQ        R12, $2
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y10, (R13)
+	CMPQ        R12, $3
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y11, (R13)
+	CMPQ        R12, $4
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y12, (R13)
+	CMPQ        R12, $5
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y13, (R13)
+	CMPQ        R12, $6
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y14, (R13)
+	CMPQ        R12, $7
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y15, (R13)
+
+next:
+	ADDQ        $32, CX
+	LEAQ        (DX)(R8*8), DX
+	SUBQ        $8, R12
+	JG          lanes
+	ADDQ        $32, DI
+	LEAQ        (SI)(R9*8), SI
+	DECQ        R11
+	JNZ         group
+	VZEROUPPER
+	RET

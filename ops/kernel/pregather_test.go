@@ -175,3 +175,42 @@ func TestPregatherChoice(t *testing.T) {
 		t.Error("wide table: pre-gathered")
 	}
 }
+
+// TestPregatherStores checks every implementation's store of a
+// convolution's sums against the definition, lane q of row t to
+// out[q*opos+t], for every chunk width, lane counts that are not multiples
+// of the store's eight, one to three blocks of rows, and that nothing else
+// in out is written (the lanes past nl belong to other channels).
+func TestPregatherStores(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, im := range impls {
+		st := im.pgStorer()
+		for width := pgUnit; width <= pgMaxWidth; width += pgUnit {
+			for _, nl := range []int{1, 7, 8, 9, width - 1, width} {
+				for groups := 1; groups <= 3; groups++ {
+					rows := 8 * groups
+					opos := rows + rng.IntN(5)
+					acc := make([]uint32, rows*width)
+					for i := range acc {
+						acc[i] = rng.Uint32()
+					}
+					out := make([]int32, width*opos+3)
+					for i := range out {
+						out[i] = -7
+					}
+					st(out, opos, acc, width, nl, groups)
+					for i, v := range out {
+						q, r := i/opos, i%opos
+						want := int32(-7)
+						if q < nl && r < rows {
+							want = int32(acc[r*width+q])
+						}
+						if v != want {
+							t.Fatalf("%s width %d nl %d groups %d: out[%d] (lane %d, row %d) = %d, want %d", im.name, width, nl, groups, i, q, r, v, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
