@@ -17,7 +17,11 @@ import "sync/atomic"
 // layouts (column panel, stride-phase planes, column-shifted planes, each
 // optionally stacked across images), chosen by a cost estimate from
 // per-byte and per-step costs measured for each kernel (see Conv2d and
-// impl).
+// impl). When the lanes are weights and thousands of selector rows share
+// them, a GEMM or convolution can instead take the pre-gathered path,
+// which lays out each step's table rows for the call's lanes once and then
+// adds whole rows without lookups (pregather.go); the same estimates
+// choose it.
 
 // maxLanes is the widest block of lanes one row-kernel call computes. The
 // drivers guarantee that src holds maxLanes bytes from every offset they
