@@ -230,9 +230,9 @@ func (j *convJob) picksPregather(p *Prepared, threads int) bool {
 }
 
 // chooseForm picks the input layout with the lowest estimated cost, in
-// lookups of j.im, and returns that cost: the lanes computed (wasted ones included), the bytes
-// built (at the kernel's measured cost per byte) and the fixed costs of
-// kernel calls and tasks. The panel gathers one byte per product of a
+// lookups of j.im, and returns that cost: the lanes computed (wasted ones
+// included), the bytes built (at the kernel's measured cost per byte) and
+// the fixed costs of kernel calls and tasks. The panel gathers one byte per product of a
 // block; the direct form copies about one byte per input pixel but wastes
 // the padding columns' lanes; the shifted form wastes none but copies each
 // input pixel into KW/StrideW planes. Either direct form can run its lanes
