@@ -131,11 +131,14 @@ var benchConvs = []struct {
 	{"zoo-b4.dw-s2", convGeom(64, 96, 14, 14, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96)},
 }
 
-func benchConv(b *testing.B, asm bool) {
+func benchConv(b *testing.B, asm bool, convs []struct {
+	name string
+	g    geom.Conv
+}) {
 	defer SetAssembly(SetAssembly(asm))
 	p := benchTable()
 	rng := rand.New(rand.NewPCG(2, 2))
-	for _, c := range benchConvs {
+	for _, c := range convs {
 		for _, threads := range []int{0, 1} {
 			name := c.name
 			if threads == 1 {
@@ -159,5 +162,47 @@ func benchConv(b *testing.B, asm bool) {
 	}
 }
 
-func BenchmarkApproxConv2d(b *testing.B)         { benchConv(b, true) }
-func BenchmarkApproxConv2dPortable(b *testing.B) { benchConv(b, false) }
+func BenchmarkApproxConv2d(b *testing.B)         { benchConv(b, true, benchConvs) }
+func BenchmarkApproxConv2dPortable(b *testing.B) { benchConv(b, false, benchConvs) }
+
+// benchResNet20Convs are the convolutions of the zoo's ResNet-20 (CIFAR,
+// batch 128, option-A shortcuts): the stem, the 3x3 convs of the three
+// stages (16, 32, 64 channels on 32x32, 16x16, 8x8) and the stride-2
+// convs that enter stages 2 and 3. Many output positions share each
+// weight, which is the pre-gathered kernel's case.
+var benchResNet20Convs = []struct {
+	name string
+	g    geom.Conv
+}{
+	{"resnet20-stem", convGeom(128, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"resnet20-s1", convGeom(128, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"resnet20-s2-down", convGeom(128, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
+	{"resnet20-s2", convGeom(128, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"resnet20-s3-down", convGeom(128, 32, 16, 16, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
+	{"resnet20-s3", convGeom(128, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+}
+
+func BenchmarkApproxConv2dResNet20(b *testing.B) { benchConv(b, true, benchResNet20Convs) }
+
+// BenchmarkApproxConv2dResNet20Pregather forces the pre-gathered path on
+// one thread, for comparing with what the cost estimate picks.
+func BenchmarkApproxConv2dResNet20Pregather(b *testing.B) {
+	p := benchTable()
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, c := range benchResNet20Convs {
+		b.Run(c.name, func(b *testing.B) {
+			g := c.g
+			x, w := codes(rng, g.XLen(), 0), codes(rng, g.WLen(), 0)
+			acc := make([]int32, g.YLen())
+			b.ResetTimer()
+			cpu := cputime.Process()
+			for b.Loop() {
+				if err := convWith(current(), convPregather, acc, x, w, 0, g, p, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportLookups(b, g.YLen()*g.FanIn())
+			cputime.Report(b, cpu)
+		})
+	}
+}

@@ -31,9 +31,10 @@ func variants(t testing.TB) []variant {
 		m    convMode
 		g    gemmOrient
 	}{{"im2col", convIm2col, gemmLanesW}, {"direct", convDirect, gemmLanesX}, {"shifted", convShifted, gemmLanesW},
-		{"direct-stacked", convDirectStacked, gemmLanesX}, {"shifted-stacked", convShiftedStacked, gemmAuto}, {"auto", convAuto, gemmAuto}}
+		{"direct-stacked", convDirectStacked, gemmLanesX}, {"shifted-stacked", convShiftedStacked, gemmAuto},
+		{"pregather", convPregather, gemmPregather}, {"auto", convAuto, gemmAuto}}
 	if testing.Short() {
-		modes = modes[:5] // the exported variant covers auto
+		modes = modes[:len(modes)-1] // the exported variant covers auto
 	}
 	for _, im := range impls {
 		for _, mode := range modes {
@@ -360,6 +361,9 @@ func TestNoAllocation(t *testing.T) {
 	acc := make([]int32, 64*120)
 	g := convGeom(4, 8, 16, 16, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8)
 	cx, cw, cacc := codes(rng, g.XLen(), 0), codes(rng, g.WLen(), 0), make([]int32, g.YLen())
+	// The pre-gathered path, forced, with a padded input.
+	pg := convGeom(2, 16, 12, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1)
+	px, pw, pacc := codes(rng, pg.XLen(), 0), codes(rng, pg.WLen(), 0), make([]int32, pg.YLen())
 	for _, th := range []int{1, 2} {
 		allocs := testing.AllocsPerRun(20, func() {
 			if err := GEMM(acc, x, w, 64, 120, 300, p, th); err != nil {
@@ -368,9 +372,15 @@ func TestNoAllocation(t *testing.T) {
 			if err := Conv2d(cacc, cx, cw, 0, g, p, th); err != nil {
 				t.Fatal(err)
 			}
+			if err := gemmWith(current(), gemmPregather, acc, x, w, 64, 120, 300, p, th); err != nil {
+				t.Fatal(err)
+			}
+			if err := convWith(current(), convPregather, pacc, px, pw, 3, pg, p, th); err != nil {
+				t.Fatal(err)
+			}
 		})
 		if allocs > 0 {
-			t.Errorf("threads %d: %.1f allocations per call pair, want 0", th, allocs)
+			t.Errorf("threads %d: %.1f allocations per round of calls, want 0", th, allocs)
 		}
 	}
 }

@@ -59,6 +59,7 @@ const (
 	// The same two with lanes running on across images (see convJob.stacked).
 	convDirectStacked
 	convShiftedStacked
+	convPregather // lanes over output channels, positions select (pregather.go)
 )
 
 func checkConv(acc []int32, x, w []byte, g geom.Conv, p *Prepared) error {
@@ -146,27 +147,15 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geo
 		return err
 	}
 	im = im.forTable(p)
+	if mode == convPregather {
+		if pgUsable(p, g.OutPerGroup(), g.FanIn(), pgConvSrc(g)) {
+			convPregathered(im, acc, x, w, pad, g, p, threads)
+			return nil
+		}
+		mode = convAuto
+	}
 	j := convJobs.Get().(*convJob)
-	*j = convJob{im: im, lay: &p.byW, acc: acc, x: x, w: w, pad: pad, g: g, direct2: j.direct2}
-	j.k, j.oh, j.ow = g.FanIn(), g.OutH(), g.OutW()
-	j.opos = j.oh * j.ow
-	j.wq = ceilDiv(g.W+2*g.PadW, g.StrideW)
-	// Plane rows per image: output row y reads rows y..y+maxdy.
-	j.rowsPer = j.oh + (g.KH-1)*g.DilH/g.StrideH
-	// With stride 1 the padding below one row (image) can be the padding
-	// above the next: rows of W+PadW lanes (images of H+PadH rows), which
-	// on a 7x7 map with padding 1 wastes 15 of 64 lanes instead of 32 of
-	// 81. Only if every output reads an input pixel (padding within the
-	// kernel's reach), else outputs would not fit in the shorter rows.
-	if g.StrideW == 1 && g.PadW <= (g.KW-1)*g.DilW {
-		j.wq = g.W + g.PadW
-	}
-	if g.StrideH == 1 && g.PadH <= (g.KH-1)*g.DilH {
-		j.rowsPer = g.H + g.PadH
-	}
-	if im.biased {
-		j.bias = int32(j.k) * p.base
-	}
+	j.init(im, acc, x, w, pad, g, p)
 	og := g.OutPerGroup()
 	switch mode {
 	case convDirect:
@@ -178,7 +167,12 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geo
 	case convShiftedStacked:
 		j.direct, j.shifted, j.stacked = true, true, true
 	case convAuto:
-		j.chooseForm(og)
+		if j.picksPregather(p, threads) {
+			*j = convJob{direct2: j.direct2}
+			convJobs.Put(j)
+			convPregathered(im, acc, x, w, pad, g, p, threads)
+			return nil
+		}
 	}
 	if j.shifted {
 		j.wq = j.ow
@@ -203,17 +197,49 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geo
 	return nil
 }
 
+// init sets up j for a call in one of the row-kernel layouts.
+func (j *convJob) init(im *impl, acc []int32, x, w []byte, pad byte, g geom.Conv, p *Prepared) {
+	*j = convJob{im: im, lay: &p.byW, acc: acc, x: x, w: w, pad: pad, g: g, direct2: j.direct2}
+	j.k, j.oh, j.ow = g.FanIn(), g.OutH(), g.OutW()
+	j.opos = j.oh * j.ow
+	j.wq = ceilDiv(g.W+2*g.PadW, g.StrideW)
+	// Plane rows per image: output row y reads rows y..y+maxdy.
+	j.rowsPer = j.oh + (g.KH-1)*g.DilH/g.StrideH
+	// With stride 1 the padding below one row (image) can be the padding
+	// above the next: rows of W+PadW lanes (images of H+PadH rows), which
+	// on a 7x7 map with padding 1 wastes 15 of 64 lanes instead of 32 of
+	// 81. Only if every output reads an input pixel (padding within the
+	// kernel's reach), else outputs would not fit in the shorter rows.
+	if g.StrideW == 1 && g.PadW <= (g.KW-1)*g.DilW {
+		j.wq = g.W + g.PadW
+	}
+	if g.StrideH == 1 && g.PadH <= (g.KH-1)*g.DilH {
+		j.rowsPer = g.H + g.PadH
+	}
+	if im.biased {
+		j.bias = int32(j.k) * p.base
+	}
+}
+
+// picksPregather chooses the row-kernel layout (chooseForm) and says
+// whether the pre-gathered path is estimated to cost less still.
+func (j *convJob) picksPregather(p *Prepared, threads int) bool {
+	best := j.chooseForm(j.g.OutPerGroup())
+	c, ok := pgConvCost(j.im, p, j.g, resolveThreads(threads))
+	return ok && c < best
+}
+
 // chooseForm picks the input layout with the lowest estimated cost, in
-// lookups of j.im: the lanes computed (wasted ones included), the bytes
-// built (at the kernel's measured cost per byte) and the fixed costs of
-// kernel calls and tasks. The panel gathers one byte per product of a
+// lookups of j.im, and returns that cost: the lanes computed (wasted ones
+// included), the bytes built (at the kernel's measured cost per byte) and
+// the fixed costs of kernel calls and tasks. The panel gathers one byte per product of a
 // block; the direct form copies about one byte per input pixel but wastes
 // the padding columns' lanes; the shifted form wastes none but copies each
 // input pixel into KW/StrideW planes. Either direct form can run its lanes
 // per image (whole blocks per image, the last one rounded up, a task per
 // image) or on across images (stacked: no rounding, few tasks, but the
 // rows below each image's last output row are wasted).
-func (j *convJob) chooseForm(og int) {
+func (j *convJob) chooseForm(og int) (cost int) {
 	g, im := j.g, j.im
 	cg, hp, n := g.InPerGroup(), g.H+2*g.PadH, g.N
 	calls := func(lanes int) int { return og * ceilDiv(lanes, maxLanes) * (im.callCost + j.k*im.stepCost) }
@@ -243,6 +269,7 @@ func (j *convJob) chooseForm(og int) {
 	j.direct = best > 0
 	j.stacked = best == 2 || best == 4
 	j.shifted = best >= 3
+	return costs[best]
 }
 
 // directSpans splits the direct form's lanes into spans, the work of one

@@ -48,9 +48,10 @@ func checkGEMM(acc []int32, x, w []byte, m, n, k int, p *Prepared) error {
 type gemmOrient int
 
 const (
-	gemmAuto   gemmOrient = iota
-	gemmLanesW            // lanes over weight rows (output features), activation codes select
-	gemmLanesX            // lanes over activation rows (batch), weight codes select
+	gemmAuto      gemmOrient = iota
+	gemmLanesW               // lanes over weight rows (output features), activation codes select
+	gemmLanesX               // lanes over activation rows (batch), weight codes select
+	gemmPregather            // lanes over weight rows, pre-gathered (pregather.go)
 )
 
 // gemmJob is one GEMM call in the row-kernel form: a selector operand of R
@@ -98,6 +99,19 @@ func gemmWith(im *impl, orient gemmOrient, acc []int32, x, w []byte, m, n, k int
 		return nil
 	}
 	im = im.forTable(p)
+	switch orient {
+	case gemmPregather:
+		if pgUsable(p, n, k, m*k) {
+			gemmPregathered(im, acc, x, w, m, n, k, p, threads)
+			return nil
+		}
+		orient = gemmAuto
+	case gemmAuto:
+		if gemmPicksPregather(im, p, m, n, k, threads) {
+			gemmPregathered(im, acc, x, w, m, n, k, p, threads)
+			return nil
+		}
+	}
 	j := gemmJobs.Get().(*gemmJob)
 	*j = gemmJob{im: im, acc: acc, k: k, panel: j.panel, offs: j.offs, offsLast: j.offsLast}
 	// On a tie lanes go along the weights, which makes each output row a
@@ -135,6 +149,13 @@ func gemmWith(im *impl, orient gemmOrient, acc []int32, x, w []byte, m, n, k int
 	*j = gemmJob{panel: j.panel, offs: j.offs, offsLast: j.offsLast}
 	gemmJobs.Put(j)
 	return nil
+}
+
+// gemmPicksPregather says whether the pre-gathered path is estimated to
+// cost less than the row kernel in either orientation.
+func gemmPicksPregather(im *impl, p *Prepared, m, n, k, threads int) bool {
+	c, ok := pgCost(im, p, 1, m, n, k, m*k, resolveThreads(threads))
+	return ok && c < min(gemmCost(im, m, n, k), gemmCost(im, n, m, k))
 }
 
 // gemmCost estimates, in lookups of im, a GEMM whose selector operand has

@@ -17,7 +17,11 @@ import "sync/atomic"
 // layouts (column panel, stride-phase planes, column-shifted planes, each
 // optionally stacked across images), chosen by a cost estimate from
 // per-byte and per-step costs measured for each kernel (see Conv2d and
-// impl).
+// impl). When the lanes are weights and thousands of selector rows share
+// them, a GEMM or convolution can instead take the pre-gathered path,
+// which lays out each step's table rows for the call's lanes once and then
+// adds whole rows without lookups (pregather.go); the same estimates
+// choose it.
 
 // maxLanes is the widest block of lanes one row-kernel call computes. The
 // drivers guarantee that src holds maxLanes bytes from every offset they
@@ -66,6 +70,16 @@ type impl struct {
 	// one byte of the lane operand into its panel (an 8x8 transpose in
 	// 64-bit words), in lookups of this kernel.
 	packCost int
+	// pg, pgBuild and pgStore are the pre-gathered kernel, the builder of
+	// its rows and the store of a convolution's sums (pregather.go), nil
+	// for the portable ones. pgStep, pgEntry and pgOut are the path's
+	// costs in 1/64 lookups of this implementation: adding one lane of
+	// one step, building one entry of P, and writing one sum. pgStep 0
+	// keeps the path from being chosen (it can still be forced).
+	pg                     pgFunc
+	pgBuild                pgBuildFunc
+	pgStore                pgStoreFunc
+	pgStep, pgEntry, pgOut int
 }
 
 // impls lists every implementation this build carries, portable first.

@@ -56,8 +56,13 @@ func lutRowAVX2x1(windows *[256][512]byte, sel *byte, offs *int32, src *byte, k 
 // sums of every tile, is fitted from GEMMs of small k. The step cost is
 // small: a step's row is loaded block by block within the lookups, and
 // GEMMs of 64 selector rows, k = 400 and 64 to 128 lanes, cost what their
-// whole vectors of lanes cost along either operand.
-var avx2 = impl{name: "avx2", row: avx2Row, biased: true, enabled: asm.AVX2, gatherCost: 12, copyCost: 6, callCost: 500, stepCost: 8, packCost: 2}
+// whole vectors of lanes cost along either operand. The pre-gathered
+// path's costs are fitted to ResNet-20's and LeNet-5's convolutions at
+// batches from 1 to 128, each forced onto either path, so that it is
+// chosen where it ran faster: adding a lane of a step and building an
+// entry of P each cost a small fraction of a lookup.
+var avx2 = impl{name: "avx2", row: avx2Row, biased: true, enabled: asm.AVX2, gatherCost: 12, copyCost: 6, callCost: 500, stepCost: 8, packCost: 2,
+	pg: pgAVX2, pgBuild: pgBuildAVX2Go, pgStore: pgStoreAVX2Go, pgStep: 18, pgEntry: 18, pgOut: 256}
 
 // The AVX-512 kernel, where present, stays last in impls, so current()
 // picks it; the AVX2 kernel is still registered and tested there.
@@ -89,4 +94,78 @@ func avx2Row(lay *layout, sel []byte, offs []int32, src []byte, lanes int, bias 
 		// src holds maxLanes > 64*pairs bytes from offset 0 onwards.
 		lutRowAVX2x1(&lay.windows, &sel[0], &offs[0], &src[64*pairs], k, int(bias), &out[64*pairs], 1)
 	}
+}
+
+// The pre-gathered kernels (pregather.go) add one, two, three or four
+// 16-lane units of P per step; they need only AVX2, so the AVX-512 kernel
+// uses them too. They read single codes, so src needs no slack.
+
+//go:noescape
+func pgRowsAVX2x1(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+
+//go:noescape
+func pgRowsAVX2x2(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+
+//go:noescape
+func pgRowsAVX2x3(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+
+//go:noescape
+func pgRowsAVX2x4(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+
+func pgAVX2(p []byte, width int, offs []int32, src []byte, bases []int32, acc []uint32, flags int, bias int32) {
+	steps, n := len(offs), len(bases)
+	if steps == 0 || n == 0 {
+		pgGo(p, width, offs, src, bases, acc, flags, bias)
+		return
+	}
+	// Slicing checks that P and acc hold what the kernel touches.
+	p = p[:steps*512*width]
+	acc = acc[:n*width]
+	if debugChecks {
+		lo, hi := slices.Min(bases)+slices.Min(offs), slices.Max(bases)+slices.Max(offs)
+		if width%pgUnit != 0 || width > pgMaxWidth || lo < 0 || int(hi) >= len(src) {
+			panic("kernel: pgAVX2 would read outside src or P")
+		}
+	}
+	switch width / pgUnit {
+	case 1:
+		pgRowsAVX2x1(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
+	case 2:
+		pgRowsAVX2x2(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
+	case 3:
+		pgRowsAVX2x3(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
+	default:
+		pgRowsAVX2x4(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
+	}
+}
+
+//go:noescape
+func pgBuildAVX2(dst *byte, rowBytes int, tab *[257][256]uint16, rowOffs *int64, units int)
+
+func pgBuildAVX2Go(dst []byte, width int, tab *[257][256]uint16, rows *[pgMaxWidth]int64) {
+	dst = dst[:256*2*width]
+	if debugChecks {
+		for _, r := range rows[:width] {
+			if r < 0 || r > 256*512 || r%512 != 0 || width%pgUnit != 0 || width > pgMaxWidth {
+				panic("kernel: pgBuildAVX2 would read outside the table")
+			}
+		}
+	}
+	pgBuildAVX2(&dst[0], 2*width, tab, &rows[0], width/pgUnit)
+}
+
+//go:noescape
+func pgStoreAVX2(out *int32, opos int, acc *uint32, width int, nl int, groups int)
+
+func pgStoreAVX2Go(out []int32, opos int, acc []uint32, width, nl, groups int) {
+	if groups <= 0 || nl <= 0 {
+		return
+	}
+	// Slicing checks the bounds of everything the kernel touches.
+	out = out[:(nl-1)*opos+8*groups]
+	acc = acc[:8*groups*width]
+	if debugChecks && (width%pgUnit != 0 || nl > width) {
+		panic("kernel: pgStoreAVX2 would read past a row's lanes")
+	}
+	pgStoreAVX2(&out[0], opos, &acc[0], width, nl, groups)
 }

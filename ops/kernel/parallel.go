@@ -15,7 +15,13 @@ type scratch struct {
 	runs []run   // where the lanes' sums go in acc
 	taps []int32 // direct conv: offset of each fan-in step for lane 0 of a span
 	tmp  []byte  // direct conv, stride 2: padded rows before their column split
-	out  [maxLanes]int32
+	// pre-gathered path: the selector rows' offsets in src, their sums, the
+	// block of P they read and the source rows of its lanes
+	pgBases []int32
+	pgAcc   []uint32
+	pgP     []byte // a block of steps of P
+	pgRows  [pgMaxWidth]int64
+	out     [maxLanes]int32
 }
 
 // run is a stretch of lanes whose sums go to consecutive places in acc.

@@ -19,6 +19,10 @@ type Prepared struct {
 	// -16384..16384 and unsigned ones 0..65025, so real multipliers are
 	// narrow; a table with wider entries is served by the int32 rows only.
 	narrow bool
+	// pgRows[w][x] is table[x<<8|w]-base as uint16, and row 256 is zero:
+	// the source of the pre-gathered kernel's rows (pregather.go), which
+	// pads lanes with the zero row. Valid only for narrow tables.
+	pgRows [257][256]uint16
 	// base is the smallest entry. The byte planes store entry-base, which is
 	// non-negative, so signed and unsigned tables share one SIMD kernel; a
 	// sum over k products adds k*base back (in wrapping int32 arithmetic).
@@ -66,6 +70,11 @@ func Prepare(table *[65536]int32) *Prepared {
 	if p.narrow {
 		p.byX.fillPlanes(lo)
 		p.byW.fillPlanes(lo)
+		for w := range 256 {
+			for x, e := range p.byW.rows[w] {
+				p.pgRows[w][x] = uint16(e - lo)
+			}
+		}
 	}
 	return p
 }

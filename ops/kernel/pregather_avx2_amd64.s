@@ -1,0 +1,584 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 pre-gathered kernels. See pregather.go for the design and
+// kernel_avx2_amd64.go for the contract.
+//
+// pgRowsAVX2xU adds U units of sixteen uint16 entries per selector step.
+// Registers:
+//   Y(2u), Y(2u+1)  unit u's sums: S += the entry words as uint32 (even
+//                   lane + 65536*odd lane), H += the words >> 16 (odd lane)
+//   Y8-Y11          the loaded entries of units 0-3
+//   Y12             bias in every dword (last call only)
+//   DI p, SI offs, CX steps, R9 steps-1 (two steps per pass), R10 bases, R11 rows left, R12 acc,
+//   R13 flags, BX the current row's codes (src + base), DX the current
+//   step's 256 rows of P, AX the step, R8 the code, then its row's offset.
+// With pgLast the sums are turned into the lanes' int32 sums plus bias
+// before they are stored: the even lanes' are S - H<<16, and two dword
+// unpacks and two 128-bit permutes put the lanes back in order.
+
+// PGUNIT adds the sixteen entries at addr to the sums S and H.
+#define PGUNIT(addr, S, H, T) \
+	VMOVDQU addr, T; \
+	VPADDD  T, S, S; \
+	VPSRLD  $16, T, T; \
+	VPADDD  T, H, H
+
+// PGLAST turns the sums S and H of a unit into its sixteen lanes' sums
+// plus bias (Y12), lanes 0-7 in S and 8-15 in H.
+#define PGLAST(S, H, T) \
+	VPSLLD     $16, H, T; \
+	VPSUBD     T, S, S; \
+	VPADDD     Y12, S, S; \
+	VPADDD     Y12, H, H; \
+	VPUNPCKLDQ H, S, T; \
+	VPUNPCKHDQ H, S, H; \
+	VPERM2I128 $0x20, H, T, S; \
+	VPERM2I128 $0x31, H, T, H
+
+
+// func pgRowsAVX2x1(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+TEXT ·pgRowsAVX2x1(SB), NOSPLIT, $0-72
+	MOVQ p+0(FP), DI
+	MOVQ offs+8(FP), SI
+	MOVQ steps+16(FP), CX
+	LEAQ -1(CX), R9
+	MOVQ bases+32(FP), R10
+	MOVQ n+40(FP), R11
+	MOVQ acc+48(FP), R12
+	MOVQ flags+56(FP), R13
+	VPBROADCASTD bias+64(FP), Y12
+
+row:
+	MOVLQSX (R10), BX
+	ADDQ    src+24(FP), BX
+	TESTQ   $1, R13
+	JZ      load
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	JMP     steps
+
+load:
+	VMOVDQU 0(R12), Y0
+	VMOVDQU 32(R12), Y1
+
+steps:
+	MOVQ DI, DX
+	XORQ AX, AX
+	CMPQ R9, $0
+	JLE  tail
+
+pair:
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $5, R8
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	MOVLQSX 4(SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $5, R8
+	PGUNIT(8192(DX)(R8*1), Y0, Y1, Y8)
+	ADDQ    $16384, DX
+	ADDQ    $2, AX
+	CMPQ    AX, R9
+	JLT     pair
+
+tail:
+	CMPQ    AX, CX
+	JGE     done
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $5, R8
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+
+done:
+	TESTQ   $2, R13
+	JZ      store
+	PGLAST(Y0, Y1, Y8)
+
+store:
+	VMOVDQU Y0, 0(R12)
+	VMOVDQU Y1, 32(R12)
+	ADDQ    $4, R10
+	ADDQ    $64, R12
+	DECQ    R11
+	JNZ     row
+	VZEROUPPER
+	RET
+
+// func pgRowsAVX2x2(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+TEXT ·pgRowsAVX2x2(SB), NOSPLIT, $0-72
+	MOVQ p+0(FP), DI
+	MOVQ offs+8(FP), SI
+	MOVQ steps+16(FP), CX
+	LEAQ -1(CX), R9
+	MOVQ bases+32(FP), R10
+	MOVQ n+40(FP), R11
+	MOVQ acc+48(FP), R12
+	MOVQ flags+56(FP), R13
+	VPBROADCASTD bias+64(FP), Y12
+
+row:
+	MOVLQSX (R10), BX
+	ADDQ    src+24(FP), BX
+	TESTQ   $1, R13
+	JZ      load
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	JMP     steps
+
+load:
+	VMOVDQU 0(R12), Y0
+	VMOVDQU 32(R12), Y1
+	VMOVDQU 64(R12), Y2
+	VMOVDQU 96(R12), Y3
+
+steps:
+	MOVQ DI, DX
+	XORQ AX, AX
+	CMPQ R9, $0
+	JLE  tail
+
+pair:
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $6, R8
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32(DX)(R8*1), Y2, Y3, Y9)
+	MOVLQSX 4(SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $6, R8
+	PGUNIT(16384(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(16416(DX)(R8*1), Y2, Y3, Y9)
+	ADDQ    $32768, DX
+	ADDQ    $2, AX
+	CMPQ    AX, R9
+	JLT     pair
+
+tail:
+	CMPQ    AX, CX
+	JGE     done
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $6, R8
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32(DX)(R8*1), Y2, Y3, Y9)
+
+done:
+	TESTQ   $2, R13
+	JZ      store
+	PGLAST(Y0, Y1, Y8)
+	PGLAST(Y2, Y3, Y9)
+
+store:
+	VMOVDQU Y0, 0(R12)
+	VMOVDQU Y1, 32(R12)
+	VMOVDQU Y2, 64(R12)
+	VMOVDQU Y3, 96(R12)
+	ADDQ    $4, R10
+	ADDQ    $128, R12
+	DECQ    R11
+	JNZ     row
+	VZEROUPPER
+	RET
+
+// func pgRowsAVX2x3(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+TEXT ·pgRowsAVX2x3(SB), NOSPLIT, $0-72
+	MOVQ p+0(FP), DI
+	MOVQ offs+8(FP), SI
+	MOVQ steps+16(FP), CX
+	LEAQ -1(CX), R9
+	MOVQ bases+32(FP), R10
+	MOVQ n+40(FP), R11
+	MOVQ acc+48(FP), R12
+	MOVQ flags+56(FP), R13
+	VPBROADCASTD bias+64(FP), Y12
+
+row:
+	MOVLQSX (R10), BX
+	ADDQ    src+24(FP), BX
+	TESTQ   $1, R13
+	JZ      load
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	JMP     steps
+
+load:
+	VMOVDQU 0(R12), Y0
+	VMOVDQU 32(R12), Y1
+	VMOVDQU 64(R12), Y2
+	VMOVDQU 96(R12), Y3
+	VMOVDQU 128(R12), Y4
+	VMOVDQU 160(R12), Y5
+
+steps:
+	MOVQ DI, DX
+	XORQ AX, AX
+	CMPQ R9, $0
+	JLE  tail
+
+pair:
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	LEAQ    (R8)(R8*2), R8
+	SHLQ    $5, R8
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32(DX)(R8*1), Y2, Y3, Y9)
+	PGUNIT(64(DX)(R8*1), Y4, Y5, Y10)
+	MOVLQSX 4(SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	LEAQ    (R8)(R8*2), R8
+	SHLQ    $5, R8
+	PGUNIT(24576(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(24608(DX)(R8*1), Y2, Y3, Y9)
+	PGUNIT(24640(DX)(R8*1), Y4, Y5, Y10)
+	ADDQ    $49152, DX
+	ADDQ    $2, AX
+	CMPQ    AX, R9
+	JLT     pair
+
+tail:
+	CMPQ    AX, CX
+	JGE     done
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	LEAQ    (R8)(R8*2), R8
+	SHLQ    $5, R8
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32(DX)(R8*1), Y2, Y3, Y9)
+	PGUNIT(64(DX)(R8*1), Y4, Y5, Y10)
+
+done:
+	TESTQ   $2, R13
+	JZ      store
+	PGLAST(Y0, Y1, Y8)
+	PGLAST(Y2, Y3, Y9)
+	PGLAST(Y4, Y5, Y10)
+
+store:
+	VMOVDQU Y0, 0(R12)
+	VMOVDQU Y1, 32(R12)
+	VMOVDQU Y2, 64(R12)
+	VMOVDQU Y3, 96(R12)
+	VMOVDQU Y4, 128(R12)
+	VMOVDQU Y5, 160(R12)
+	ADDQ    $4, R10
+	ADDQ    $192, R12
+	DECQ    R11
+	JNZ     row
+	VZEROUPPER
+	RET
+
+// func pgRowsAVX2x4(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+TEXT ·pgRowsAVX2x4(SB), NOSPLIT, $0-72
+	MOVQ p+0(FP), DI
+	MOVQ offs+8(FP), SI
+	MOVQ steps+16(FP), CX
+	LEAQ -1(CX), R9
+	MOVQ bases+32(FP), R10
+	MOVQ n+40(FP), R11
+	MOVQ acc+48(FP), R12
+	MOVQ flags+56(FP), R13
+	VPBROADCASTD bias+64(FP), Y12
+
+row:
+	MOVLQSX (R10), BX
+	ADDQ    src+24(FP), BX
+	TESTQ   $1, R13
+	JZ      load
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	JMP     steps
+
+load:
+	VMOVDQU 0(R12), Y0
+	VMOVDQU 32(R12), Y1
+	VMOVDQU 64(R12), Y2
+	VMOVDQU 96(R12), Y3
+	VMOVDQU 128(R12), Y4
+	VMOVDQU 160(R12), Y5
+	VMOVDQU 192(R12), Y6
+	VMOVDQU 224(R12), Y7
+
+steps:
+	MOVQ DI, DX
+	XORQ AX, AX
+	CMPQ R9, $0
+	JLE  tail
+
+pair:
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $7, R8
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32(DX)(R8*1), Y2, Y3, Y9)
+	PGUNIT(64(DX)(R8*1), Y4, Y5, Y10)
+	PGUNIT(96(DX)(R8*1), Y6, Y7, Y11)
+	MOVLQSX 4(SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $7, R8
+	PGUNIT(32768(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32800(DX)(R8*1), Y2, Y3, Y9)
+	PGUNIT(32832(DX)(R8*1), Y4, Y5, Y10)
+	PGUNIT(32864(DX)(R8*1), Y6, Y7, Y11)
+	ADDQ    $65536, DX
+	ADDQ    $2, AX
+	CMPQ    AX, R9
+	JLT     pair
+
+tail:
+	CMPQ    AX, CX
+	JGE     done
+	MOVLQSX (SI)(AX*4), R8
+	MOVBQZX (BX)(R8*1), R8
+	SHLQ    $7, R8
+	PGUNIT(0(DX)(R8*1), Y0, Y1, Y8)
+	PGUNIT(32(DX)(R8*1), Y2, Y3, Y9)
+	PGUNIT(64(DX)(R8*1), Y4, Y5, Y10)
+	PGUNIT(96(DX)(R8*1), Y6, Y7, Y11)
+
+done:
+	TESTQ   $2, R13
+	JZ      store
+	PGLAST(Y0, Y1, Y8)
+	PGLAST(Y2, Y3, Y9)
+	PGLAST(Y4, Y5, Y10)
+	PGLAST(Y6, Y7, Y11)
+
+store:
+	VMOVDQU Y0, 0(R12)
+	VMOVDQU Y1, 32(R12)
+	VMOVDQU Y2, 64(R12)
+	VMOVDQU Y3, 96(R12)
+	VMOVDQU Y4, 128(R12)
+	VMOVDQU Y5, 160(R12)
+	VMOVDQU Y6, 192(R12)
+	VMOVDQU Y7, 224(R12)
+	ADDQ    $4, R10
+	ADDQ    $256, R12
+	DECQ    R11
+	JNZ     row
+	VZEROUPPER
+	RET
+
+// pgBuildAVX2 transposes, for each unit of sixteen lanes, the lanes'
+// source rows (256 uint16 entries each, at tab + rowOffs[q]) into 256 rows
+// of P (rowBytes apart), eight entries of each source row at a time: Y_i
+// holds lanes i and i+8 in its two 128-bit halves, and three rounds of
+// word, dword and qword unpacks transpose both 8x8 blocks at once, so
+// that Y8+j ends up holding the sixteen lanes of row s0+j.
+//
+// func pgBuildAVX2(dst *byte, rowBytes int, tab *[257][256]uint16, rowOffs *int64, units int)
+TEXT ·pgBuildAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ rowBytes+8(FP), R8
+	MOVQ tab+16(FP), SI
+	MOVQ rowOffs+24(FP), R9
+	MOVQ units+32(FP), R10
+
+unit:
+	XORQ CX, CX
+	MOVQ DI, DX
+
+block:
+	LEAQ (SI)(CX*1), BX
+	MOVQ        0(R9), AX
+	VMOVDQU     (BX)(AX*1), X0
+	MOVQ        64(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y0, Y0
+	MOVQ        8(R9), AX
+	VMOVDQU     (BX)(AX*1), X1
+	MOVQ        72(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y1, Y1
+	MOVQ        16(R9), AX
+	VMOVDQU     (BX)(AX*1), X2
+	MOVQ        80(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y2, Y2
+	MOVQ        24(R9), AX
+	VMOVDQU     (BX)(AX*1), X3
+	MOVQ        88(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y3, Y3
+	MOVQ        32(R9), AX
+	VMOVDQU     (BX)(AX*1), X4
+	MOVQ        96(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y4, Y4
+	MOVQ        40(R9), AX
+	VMOVDQU     (BX)(AX*1), X5
+	MOVQ        104(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y5, Y5
+	MOVQ        48(R9), AX
+	VMOVDQU     (BX)(AX*1), X6
+	MOVQ        112(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y6, Y6
+	MOVQ        56(R9), AX
+	VMOVDQU     (BX)(AX*1), X7
+	MOVQ        120(R9), AX
+	VINSERTI128 $1, (BX)(AX*1), Y7, Y7
+	VPUNPCKLWD  Y1, Y0, Y8
+	VPUNPCKHWD  Y1, Y0, Y9
+	VPUNPCKLWD  Y3, Y2, Y10
+	VPUNPCKHWD  Y3, Y2, Y11
+	VPUNPCKLWD  Y5, Y4, Y12
+	VPUNPCKHWD  Y5, Y4, Y13
+	VPUNPCKLWD  Y7, Y6, Y14
+	VPUNPCKHWD  Y7, Y6, Y15
+	VPUNPCKLDQ  Y10, Y8, Y0
+	VPUNPCKHDQ  Y10, Y8, Y1
+	VPUNPCKLDQ  Y11, Y9, Y2
+	VPUNPCKHDQ  Y11, Y9, Y3
+	VPUNPCKLDQ  Y14, Y12, Y4
+	VPUNPCKHDQ  Y14, Y12, Y5
+	VPUNPCKLDQ  Y15, Y13, Y6
+	VPUNPCKHDQ  Y15, Y13, Y7
+	VPUNPCKLQDQ Y4, Y0, Y8
+	VPUNPCKHQDQ Y4, Y0, Y9
+	VPUNPCKLQDQ Y5, Y1, Y10
+	VPUNPCKHQDQ Y5, Y1, Y11
+	VPUNPCKLQDQ Y6, Y2, Y12
+	VPUNPCKHQDQ Y6, Y2, Y13
+	VPUNPCKLQDQ Y7, Y3, Y14
+	VPUNPCKHQDQ Y7, Y3, Y15
+	MOVQ        DX, R11
+	VMOVDQU     Y8, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y9, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y10, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y11, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y12, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y13, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y14, (R11)
+	ADDQ        R8, R11
+	VMOVDQU     Y15, (R11)
+	LEAQ        (DX)(R8*8), DX
+	ADDQ        $16, CX
+	CMPQ        CX, $512
+	JLT         block
+	ADDQ        $32, DI
+	ADDQ        $128, R9
+	DECQ        R10
+	JNZ         unit
+	VZEROUPPER
+	RET
+
+// pgStoreAVX2 writes groups blocks of eight selector rows' lane sums
+// (acc, width dwords per row) to out, lane q of row t at out[q*opos+t]:
+// eight rows of eight lanes are loaded, transposed (dword and qword
+// unpacks, then 128-bit permutes), and each lane's eight sums stored as
+// one vector, for the lanes below nl.
+//
+// func pgStoreAVX2(out *int32, opos int, acc *uint32, width int, nl int, groups int)
+TEXT ·pgStoreAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ opos+8(FP), R8
+	SHLQ $2, R8
+	MOVQ acc+16(FP), SI
+	MOVQ width+24(FP), R9
+	SHLQ $2, R9
+	MOVQ nl+32(FP), R10
+	MOVQ groups+40(FP), R11
+
+group:
+	XORQ CX, CX
+	MOVQ DI, DX
+	MOVQ R10, R12
+
+lanes:
+	LEAQ (SI)(CX*1), AX
+	VMOVDQU     (AX), Y0
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y1
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y2
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y3
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y4
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y5
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y6
+	ADDQ        R9, AX
+	VMOVDQU     (AX), Y7
+	VPUNPCKLDQ  Y1, Y0, Y8
+	VPUNPCKHDQ  Y1, Y0, Y9
+	VPUNPCKLDQ  Y3, Y2, Y10
+	VPUNPCKHDQ  Y3, Y2, Y11
+	VPUNPCKLDQ  Y5, Y4, Y12
+	VPUNPCKHDQ  Y5, Y4, Y13
+	VPUNPCKLDQ  Y7, Y6, Y14
+	VPUNPCKHDQ  Y7, Y6, Y15
+	VPUNPCKLQDQ Y10, Y8, Y0
+	VPUNPCKHQDQ Y10, Y8, Y1
+	VPUNPCKLQDQ Y11, Y9, Y2
+	VPUNPCKHQDQ Y11, Y9, Y3
+	VPUNPCKLQDQ Y14, Y12, Y4
+	VPUNPCKHQDQ Y14, Y12, Y5
+	VPUNPCKLQDQ Y15, Y13, Y6
+	VPUNPCKHQDQ Y15, Y13, Y7
+	VPERM2I128  $0x20, Y4, Y0, Y8
+	VPERM2I128  $0x20, Y5, Y1, Y9
+	VPERM2I128  $0x20, Y6, Y2, Y10
+	VPERM2I128  $0x20, Y7, Y3, Y11
+	VPERM2I128  $0x31, Y4, Y0, Y12
+	VPERM2I128  $0x31, Y5, Y1, Y13
+	VPERM2I128  $0x31, Y6, Y2, Y14
+	VPERM2I128  $0x31, Y7, Y3, Y15
+	MOVQ        DX, R13
+	VMOVDQU     Y8, (R13)
+	CMPQ        R12, $1
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y9, (R13)
+	CMPQ        R12, $2
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y10, (R13)
+	CMPQ        R12, $3
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y11, (R13)
+	CMPQ        R12, $4
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y12, (R13)
+	CMPQ        R12, $5
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y13, (R13)
+	CMPQ        R12, $6
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y14, (R13)
+	CMPQ        R12, $7
+	JLE         next
+	ADDQ        R8, R13
+	VMOVDQU     Y15, (R13)
+
+next:
+	ADDQ        $32, CX
+	LEAQ        (DX)(R8*8), DX
+	SUBQ        $8, R12
+	JG          lanes
+	ADDQ        $32, DI
+	LEAQ        (SI)(R9*8), SI
+	DECQ        R11
+	JNZ         group
+	VZEROUPPER
+	RET

@@ -1,0 +1,216 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestPregatherKernels checks every implementation's pre-gathered kernel
+// against the definition, Σ over the steps of the P entry each selector
+// code picks, at every chunk width, with step counts around one, P entries
+// at the edges (0 and 0xFFFF, the largest pair words), overlapping offsets
+// and a second call that adds to the sums of the first.
+func TestPregatherKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, im := range impls {
+		kern := im.pgKernel()
+		for width := pgUnit; width <= pgMaxWidth; width += pgUnit {
+			for _, steps := range [][2]int{{1, 0}, {1, 1}, {2, 3}, {7, 30}, {40, 1}} {
+				k := steps[0] + steps[1]
+				p := make([]byte, k*512*width)
+				for i := 0; i < len(p); i += 2 {
+					v := uint16(rng.Uint32())
+					switch rng.IntN(4) {
+					case 0:
+						v = 0xFFFF
+					case 1:
+						v = 0
+					}
+					binary.LittleEndian.PutUint16(p[i:], v)
+				}
+				src := codes(rng, 300, 0)
+				offs := make([]int32, k)
+				for l := range offs {
+					offs[l] = int32(rng.IntN(100))
+				}
+				n := 1 + rng.IntN(40)
+				bases := make([]int32, n)
+				for i := range bases {
+					bases[i] = int32(rng.IntN(200))
+				}
+				acc := make([]uint32, n*width+5)
+				for i := range acc {
+					acc[i] = rng.Uint32() // first must overwrite these
+				}
+				tail := append([]uint32(nil), acc[n*width:]...)
+				k0 := steps[0]
+				bias := int32(rng.Uint32())
+				if k > k0 {
+					kern(p[:k0*512*width], width, offs[:k0], src, bases, acc, pgFirst, bias)
+					kern(p[k0*512*width:], width, offs[k0:], src, bases, acc, pgLast, bias)
+				} else {
+					kern(p, width, offs, src, bases, acc, pgFirst|pgLast, bias)
+				}
+				for i, b := range bases {
+					got := acc[i*width:][:width]
+					for q := range width {
+						want := bias
+						for l, o := range offs {
+							s := int(src[int(b)+int(o)])
+							want += int32(binary.LittleEndian.Uint16(p[((l*256+s)*width+q)*2:]))
+						}
+						if int32(got[q]) != want {
+							t.Fatalf("%s width %d steps %v row %d lane %d: %d, want %d", im.name, width, steps, i, q, got[q], want)
+						}
+					}
+				}
+				for i, v := range acc[n*width:] {
+					if v != tail[i] {
+						t.Fatalf("%s width %d: wrote past the rows' sums", im.name, width)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPregatherBuilders checks every implementation's builder of P against
+// the definition, at every chunk width, with lanes padded by the zero row
+// and codes at the edges, on a table whose entries are all distinct.
+func TestPregatherBuilders(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	tab := new([65536]int32)
+	for i := range tab {
+		tab[i] = int32(i) - 1000 // entry-base = x<<8|w, all distinct
+	}
+	p := Prepare(tab)
+	for _, im := range impls {
+		build := im.pgBuilder()
+		for width := pgUnit; width <= pgMaxWidth; width += pgUnit {
+			nl := width - rng.IntN(pgUnit)
+			var rows [pgMaxWidth]int64
+			lanes := codes(rng, width, 0)
+			for q := range rows {
+				rows[q] = 256 * 512
+				if q < nl {
+					rows[q] = 512 * int64(lanes[q])
+				}
+			}
+			dst := make([]byte, 256*2*width+7)
+			for i := range dst {
+				dst[i] = 0xA5
+			}
+			build(dst, width, &p.pgRows, &rows)
+			for s := range 256 {
+				for q := range width {
+					want := uint16(0)
+					if q < nl {
+						want = uint16(s<<8 | int(lanes[q]))
+					}
+					if got := binary.LittleEndian.Uint16(dst[(s*width+q)*2:]); got != want {
+						t.Fatalf("%s width %d: row %d lane %d = %#x, want %#x", im.name, width, s, q, got, want)
+					}
+				}
+			}
+			for _, b := range dst[256*2*width:] {
+				if b != 0xA5 {
+					t.Fatalf("%s width %d: wrote past the rows", im.name, width)
+				}
+			}
+		}
+	}
+}
+
+// TestPregatherChoice checks where the cost estimates of the AVX2
+// implementation take the pre-gathered path: the convolutions of a CIFAR
+// ResNet-20 at batch 128, LeNet-5's conv2 and a pointwise conv on 56x56
+// maps (many output positions per weight), and large GEMMs; not the
+// depthwise layers (one output channel per group) nor the linear layers
+// of a batch of 64, where building the rows would cost more than it saves.
+// A path that is never chosen would pass the conformance suite and still
+// leave every layer on the slower one.
+func TestPregatherChoice(t *testing.T) {
+	var im *impl
+	for _, c := range impls {
+		if c.name == "avx2" {
+			im = c
+		}
+	}
+	if im == nil {
+		t.Skip("no AVX2 kernel in this build or on this CPU")
+	}
+	p := benchTable()
+	want := map[string]bool{"lenet5-conv2": true, "mobilenetv2-pw": true,
+		"mobilenetv2-dw": false, "mobilenetv2-dw-s2": false, "zoo-b1.dw": false, "zoo-b5.dw": false}
+	convs := append(benchConvs, benchResNet20Convs...)
+	for _, c := range benchResNet20Convs {
+		want[c.name] = true
+	}
+	for _, c := range convs {
+		w, ok := want[c.name]
+		if !ok {
+			continue
+		}
+		for _, threads := range []int{1, 2} {
+			var j convJob
+			j.init(im, nil, nil, nil, 0, c.g, p)
+			if got := j.picksPregather(p, threads); got != w {
+				t.Errorf("%s, %d threads: pre-gathered %v, want %v", c.name, threads, got, w)
+			}
+		}
+	}
+	for _, c := range benchLinears {
+		if gemmPicksPregather(im, p, c.m, c.n, c.k, 2) {
+			t.Errorf("%s: GEMM takes the pre-gathered path", c.name)
+		}
+	}
+	if !gemmPicksPregather(im, p, 512, 512, 512, 2) {
+		t.Error("512x512x512 GEMM: not pre-gathered")
+	}
+	// A wide table cannot be held as uint16 rows.
+	wide := new([65536]int32)
+	wide[1] = 1 << 20
+	if gemmPicksPregather(im, Prepare(wide), 512, 512, 512, 2) {
+		t.Error("wide table: pre-gathered")
+	}
+}
+
+// TestPregatherStores checks every implementation's store of a
+// convolution's sums against the definition, lane q of row t to
+// out[q*opos+t], for every chunk width, lane counts that are not multiples
+// of the store's eight, one to three blocks of rows, and that nothing else
+// in out is written (the lanes past nl belong to other channels).
+func TestPregatherStores(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, im := range impls {
+		st := im.pgStorer()
+		for width := pgUnit; width <= pgMaxWidth; width += pgUnit {
+			for _, nl := range []int{1, 7, 8, 9, width - 1, width} {
+				for groups := 1; groups <= 3; groups++ {
+					rows := 8 * groups
+					opos := rows + rng.IntN(5)
+					acc := make([]uint32, rows*width)
+					for i := range acc {
+						acc[i] = rng.Uint32()
+					}
+					out := make([]int32, width*opos+3)
+					for i := range out {
+						out[i] = -7
+					}
+					st(out, opos, acc, width, nl, groups)
+					for i, v := range out {
+						q, r := i/opos, i%opos
+						want := int32(-7)
+						if q < nl && r < rows {
+							want = int32(acc[r*width+q])
+						}
+						if v != want {
+							t.Fatalf("%s width %d nl %d groups %d: out[%d] (lane %d, row %d) = %d, want %d", im.name, width, nl, groups, i, q, r, v, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
