@@ -84,6 +84,12 @@ type convScratch struct {
 	dT   []float32
 	col  []byte
 	hist []float32
+	// One tap's weight codes, one per output channel of the group, its
+	// slopes against every activation code and its contracted sums, as
+	// many columns as the histogram.
+	wl     []byte
+	slopes []float32
+	sums   []float64
 }
 
 var convScratches = sync.Pool{New: func() any { return new(convScratch) }}

@@ -13,7 +13,13 @@ import "github.com/goapprox/goapprox/internal/parallel"
 // position's row of output gradients (one per channel, contiguous in the
 // position-major layout) to the row of the code the tap reads there: a
 // run of plain float adds, no table lookup and no multiplication. One
-// contraction of 256 terms per (tap, channel) then takes the slopes. The
+// contraction of 256 terms per (tap, channel) then takes the slopes: the
+// tap's slopes are first laid out as the histogram is, a row per
+// activation code and a column per channel (where the CPU has AVX2, by
+// transposing blocks of the rows of the transposed GW that the channels'
+// weight codes select, which reads whole rows instead of gathering), so
+// that the contraction is a column-wise sum of products, each channel's
+// sum an independent chain and eight channels per vector instruction. The
 // histogram is contracted once per chunk of images of at least
 // minChunkPositions output positions, which keeps the contraction a small
 // fraction of the adds; chunks are fixed by the shape, each chunk's
@@ -123,6 +129,10 @@ func (j *convHist) task(s *convScratch, unit, b int) {
 	}
 	s.hist = grow(s.hist, 256*stride)
 	s.col = grow(s.col, opos)
+	s.wl = grow(s.wl, stride)
+	clear(s.wl)
+	s.sums = grow(s.sums, stride)
+	s.slopes = grow(s.slopes, 256*stride)
 	hw := g.H * g.W
 	taps := g.KH * g.KW
 	for l := b * j.tapBlock; l < min((b+1)*j.tapBlock, k); l++ {
@@ -133,14 +143,45 @@ func (j *convHist) task(s *convScratch, unit, b int) {
 			(*convJob)(j).tapCodes(s.col, j.x[(n*g.C+ci)*hw:][:hw], ky, kx)
 			histAdd(s.hist, s.col, s.dT[(n-n0)*opos*stride:][:opos*stride], stride)
 		}
-		out := j.partial[(unit*k+l)*og:][:og]
-		for oo := range out {
-			row := &j.t.gwT[j.w[(grp*og+oo)*k+l]]
-			var sum float64
-			for a := range row {
-				sum += float64(row[a]) * float64(s.hist[a*stride+oo])
-			}
-			out[oo] = sum
+		// The padding columns (code 0) sum the zero columns of the
+		// histogram; their sums are dropped.
+		for oo := range s.wl[:og] {
+			s.wl[oo] = j.w[(grp*og+oo)*k+l]
+		}
+		slopes(s.slopes, s.wl, stride, j.t)
+		contract(s.sums, s.slopes, s.hist, stride)
+		copy(j.partial[(unit*k+l)*og:][:og], s.sums)
+	}
+}
+
+// slopes writes a tap's slopes against every activation code, row by row
+// as the histogram has them: p[a*stride+j] = GW[a][wl[j]], for j <
+// len(wl).
+var slopes = slopesGo
+
+func slopesGo(p []float32, wl []byte, stride int, t *Tables) {
+	for a := range 256 {
+		row := &t.gw[a]
+		pp := p[a*stride:][:len(wl)]
+		for j, b := range wl {
+			pp[j] = row[b]
+		}
+	}
+}
+
+// contract sets out[j] = Σ_a p[a*stride+j]·h[a*stride+j] for j < len(out),
+// each sum over the activation codes a in order, in float64 (a product of
+// two float32 is exact there). The codes run in the outer loop, so the
+// columns' sums are independent chains of adds, and every implementation
+// gives the same bits.
+var contract = contractGo
+
+func contractGo(out []float64, p, h []float32, stride int) {
+	clear(out)
+	for a := range 256 {
+		pp, hh := p[a*stride:][:len(out)], h[a*stride:][:len(out)]
+		for j := range out {
+			out[j] += float64(pp[j]) * float64(hh[j])
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package tablegrad
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -70,6 +71,60 @@ func TestSpanDots(t *testing.T) {
 				}
 				if i := sameBits(got, want); i >= 0 {
 					t.Fatalf("width %d, %d positions, vector %v: position %d = %v, want %v", runWidth, n, vector && useVector(), i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestSlopesContract: a tap's slopes row by row and their contraction with
+// a histogram, for column counts of one to five vector blocks and a few
+// that are not whole blocks, rows wider than the columns included, against
+// the definitions (GW[a][w], the rows' products summed in float64 in
+// order), bit for bit, with and without the vector forms.
+func TestSlopesContract(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	gr := randomGradients(rng)
+	tab := Prepare(gr)
+	for _, cols := range []int{8, 16, 24, 32, 40, 64, 3, 12} {
+		for _, stride := range []int{cols, cols + 8} {
+			wl := codes(rng, cols)
+			h := floats(rng, 256*stride)
+			wantP := make([]float32, 256*stride)
+			want := make([]float64, cols)
+			for a := range 256 {
+				for j, b := range wl {
+					wantP[a*stride+j] = gr.W[a<<8|int(b)]
+					want[j] += float64(wantP[a*stride+j]) * float64(h[a*stride+j])
+				}
+			}
+			for _, vector := range []bool{true, false} {
+				p := make([]float32, 256*stride)
+				sums := make([]float64, cols)
+				for i := range sums {
+					sums[i] = rng.NormFloat64() // overwritten, not added to
+				}
+				f := func() {
+					slopes(p, wl, stride, tab)
+					contract(sums, p, h, stride)
+				}
+				if vector {
+					f()
+				} else {
+					withoutVector(f)
+				}
+				for a := range 256 {
+					for j := range wl {
+						if p[a*stride+j] != wantP[a*stride+j] {
+							t.Fatalf("%d columns, stride %d, vector %v: slope of code %d, column %d = %v, want %v",
+								cols, stride, vector && useVector(), a, j, p[a*stride+j], wantP[a*stride+j])
+						}
+					}
+				}
+				for j := range want {
+					if math.Float64bits(sums[j]) != math.Float64bits(want[j]) {
+						t.Fatalf("%d columns, stride %d, vector %v: sum %d = %v, want %v", cols, stride, vector && useVector(), j, sums[j], want[j])
+					}
 				}
 			}
 		}

@@ -24,15 +24,53 @@ func denseSegsBlocks(a, b *float32, segs *seg, nseg, blocks int, acc *[8]float32
 //go:noescape
 func spanDotsBlocks(m *float32, rowWidth int, codes *byte, d *float32, step int, segs *seg, nseg, blocks, n int, out *float32)
 
-// useVector says whether the AVX2 forms of histAdd, denseSegs and spanDots
-// run: the CPU has AVX2 and assembly is on (internal/asm), unless a test
-// turned them off (vectorOff) to compare them with the pure-Go loops.
+// slopesAVX2 is slopes's vector form for blocks of eight columns (see
+// vector_amd64.s); blocks is at least 1.
+//
+//go:noescape
+func slopesAVX2(p *float32, wl *byte, gwT *float32, stride, blocks int)
+
+// contractAVX2 is contract's vector form for blocks of eight columns;
+// blocks is at least 1.
+//
+//go:noescape
+func contractAVX2(out *float64, p, h *float32, stride, blocks int)
+
+// useVector says whether the AVX2 forms of histAdd, slopes, contract,
+// denseSegs and spanDots run: the CPU has AVX2 and assembly is on
+// (internal/asm), unless a test turned them off (vectorOff) to compare
+// them with the pure-Go loops.
 func useVector() bool { return !vectorOff && asm.AVX2() }
 
 // vectorOff turns the vector forms off in tests.
 var vectorOff bool
 
-func init() { histAdd = histAddVector }
+func init() {
+	histAdd = histAddVector
+	slopes = slopesVector
+	contract = contractVector
+}
+
+// slopesVector and contractVector run the vector forms when the columns
+// come in whole blocks of eight, the Go loops otherwise.
+func slopesVector(p []float32, wl []byte, stride int, t *Tables) {
+	if !useVector() || len(wl)%8 != 0 || len(wl) == 0 || stride < len(wl) {
+		slopesGo(p, wl, stride, t)
+		return
+	}
+	_ = p[255*stride+len(wl)-1]
+	slopesAVX2(&p[0], &wl[0], &t.gwT[0][0], stride, len(wl)/8)
+}
+
+func contractVector(out []float64, p, h []float32, stride int) {
+	if !useVector() || len(out)%8 != 0 || len(out) == 0 || stride < len(out) {
+		contractGo(out, p, h, stride)
+		return
+	}
+	_ = p[255*stride+len(out)-1]
+	_ = h[255*stride+len(out)-1]
+	contractAVX2(&out[0], &p[0], &h[0], stride, len(out)/8)
+}
 
 // histAddVector runs histAdd's vector form on widths it serves, histAddGo
 // on the others.
