@@ -148,20 +148,21 @@ func (j *convHist) task(s *convScratch, unit, b int) {
 		for oo := range s.wl[:og] {
 			s.wl[oo] = j.w[(grp*og+oo)*k+l]
 		}
-		slopes(s.slopes, s.wl, stride, j.t)
+		slopes(s.slopes, s.wl, stride, &j.t.gw, &j.t.gwT)
 		contract(s.sums, s.slopes, s.hist, stride)
 		copy(j.partial[(unit*k+l)*og:][:og], s.sums)
 	}
 }
 
-// slopes writes a tap's slopes against every activation code, row by row
-// as the histogram has them: p[a*stride+j] = GW[a][wl[j]], for j <
-// len(wl).
+// slopes writes the slopes of the weight codes wl against every
+// activation code, row by row: p[a*stride+j] = byAct[a][wl[j]] for j <
+// len(wl), where byWeight is byAct transposed (byWeight[b][a] =
+// byAct[a][b]), which the vector form reads.
 var slopes = slopesGo
 
-func slopesGo(p []float32, wl []byte, stride int, t *Tables) {
+func slopesGo(p []float32, wl []byte, stride int, byAct, _ *[256][256]float32) {
 	for a := range 256 {
-		row := &t.gw[a]
+		row := &byAct[a]
 		pp := p[a*stride:][:len(wl)]
 		for j, b := range wl {
 			pp[j] = row[b]

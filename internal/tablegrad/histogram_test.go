@@ -105,7 +105,7 @@ func TestSlopesContract(t *testing.T) {
 					sums[i] = rng.NormFloat64() // overwritten, not added to
 				}
 				f := func() {
-					slopes(p, wl, stride, tab)
+					slopes(p, wl, stride, &tab.gw, &tab.gwT)
 					contract(sums, p, h, stride)
 				}
 				if vector {

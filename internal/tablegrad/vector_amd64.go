@@ -53,13 +53,13 @@ func init() {
 
 // slopesVector and contractVector run the vector forms when the columns
 // come in whole blocks of eight, the Go loops otherwise.
-func slopesVector(p []float32, wl []byte, stride int, t *Tables) {
+func slopesVector(p []float32, wl []byte, stride int, byAct, byWeight *[256][256]float32) {
 	if !useVector() || len(wl)%8 != 0 || len(wl) == 0 || stride < len(wl) {
-		slopesGo(p, wl, stride, t)
+		slopesGo(p, wl, stride, byAct, byWeight)
 		return
 	}
 	_ = p[255*stride+len(wl)-1]
-	slopesAVX2(&p[0], &wl[0], &t.gwT[0][0], stride, len(wl)/8)
+	slopesAVX2(&p[0], &wl[0], &byWeight[0][0], stride, len(wl)/8)
 }
 
 func contractVector(out []float64, p, h []float32, stride int) {
