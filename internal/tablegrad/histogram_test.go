@@ -7,7 +7,8 @@ import (
 )
 
 // TestHistAdd: the histogram adds of every width from 1 to 40 and 64,
-// with runs of repeated codes, against a plain loop, bit for bit (the
+// with repeated codes (runs of two and longer, two codes taking turns),
+// against a plain loop, bit for bit (the
 // vector form, where the CPU has it, included).
 func TestHistAdd(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
@@ -22,6 +23,13 @@ func TestHistAdd(t *testing.T) {
 		c := codes(rng, n)
 		for i := 1; i < n; i += 7 {
 			c[i] = c[i-1] // the same row twice in a row
+		}
+		// Longer runs of one code, and two codes taking turns.
+		for i := n / 3; i < n/2; i++ {
+			c[i] = c[n/3]
+		}
+		for i := n / 2; i+2 < n*2/3; i++ {
+			c[i+2] = c[i]
 		}
 		d := floats(rng, n*width)
 		h0 := floats(rng, 256*width)

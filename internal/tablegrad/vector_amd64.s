@@ -6,7 +6,14 @@
 //
 // For each of the n positions, the position's width floats of d are added
 // to the histogram row of its code, eight at a time: every sum gets the
-// same adds in the same order as in histAddGo.
+// same adds in the same order as in histAddGo. Rows of one, two, four or
+// eight blocks (the layers' usual channel counts) keep the last position's
+// sums in registers: when a position has the code of the one before
+// (common: the activations' zero point, which padding reads too, and blank
+// image areas), its adds start from those registers instead of reloading
+// the row just stored, which would make each such position wait for the
+// store to be forwarded. The row is then loaded from d instead, a read
+// that does not wait, and the blend takes the registers.
 TEXT ·histAddAVX2(SB), NOSPLIT, $0-40
 	MOVQ h+0(FP), DI
 	MOVQ codes+8(FP), SI
@@ -15,6 +22,16 @@ TEXT ·histAddAVX2(SB), NOSPLIT, $0-40
 	MOVQ width+32(FP), R8
 	MOVQ R8, R9
 	SHLQ $2, R9
+	MOVQ $256, BX
+	CMPQ R8, $8
+	JEQ one
+	CMPQ R8, $16
+	JEQ two
+	CMPQ R8, $32
+	JEQ four
+	CMPQ R8, $64
+	JEQ eight
+	PCALIGN $32
 
 position:
 	MOVBQZX (SI), AX
@@ -35,6 +52,82 @@ block:
 	DECQ CX
 	JNZ position
 
+	VZEROUPPER
+	RET
+
+// HIST_ROW sets R12 to the histogram row of the position's code (rows of
+// 1<<shift bytes), R10 to the row to load (d when the code is the last
+// position's) and Y7 to all ones when it is, zeros otherwise.
+#define HIST_ROW(shift) \
+	MOVBQZX (SI), AX       \
+	MOVQ    AX, R12        \
+	SHLQ    $shift, R12    \
+	ADDQ    DI, R12        \
+	MOVQ    R12, R10       \
+	XORQ    R11, R11       \
+	CMPQ    AX, BX         \
+	CMOVQEQ DX, R10        \
+	SETEQ   R11            \
+	NEGQ    R11            \
+	MOVQ    AX, BX         \
+	VMOVQ   R11, X7        \
+	VPBROADCASTQ X7, Y7
+
+// HIST_BLOCK adds the position's block at byte offset off to the row's,
+// taking the row's block from register last when Y7 says so, and keeps the
+// sum in last.
+#define HIST_BLOCK(off, last) \
+	VMOVUPS   off(R10), Y0       \
+	VBLENDVPS Y7, last, Y0, Y0   \
+	VADDPS    off(DX), Y0, last  \
+	VMOVUPS   last, off(R12)
+
+// HIST_NEXT moves on to the next position (rows of bytes bytes).
+#define HIST_NEXT(bytes) \
+	ADDQ $bytes, DX \
+	INCQ SI         \
+	DECQ CX
+
+one:
+	HIST_ROW(5)
+	HIST_BLOCK(0, Y8)
+	HIST_NEXT(32)
+	JNZ one
+	VZEROUPPER
+	RET
+
+two:
+	HIST_ROW(6)
+	HIST_BLOCK(0, Y8)
+	HIST_BLOCK(32, Y9)
+	HIST_NEXT(64)
+	JNZ two
+	VZEROUPPER
+	RET
+
+four:
+	HIST_ROW(7)
+	HIST_BLOCK(0, Y8)
+	HIST_BLOCK(32, Y9)
+	HIST_BLOCK(64, Y10)
+	HIST_BLOCK(96, Y11)
+	HIST_NEXT(128)
+	JNZ four
+	VZEROUPPER
+	RET
+
+eight:
+	HIST_ROW(8)
+	HIST_BLOCK(0, Y8)
+	HIST_BLOCK(32, Y9)
+	HIST_BLOCK(64, Y10)
+	HIST_BLOCK(96, Y11)
+	HIST_BLOCK(128, Y12)
+	HIST_BLOCK(160, Y13)
+	HIST_BLOCK(192, Y14)
+	HIST_BLOCK(224, Y15)
+	HIST_NEXT(256)
+	JNZ eight
 	VZEROUPPER
 	RET
 
