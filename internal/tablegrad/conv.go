@@ -84,12 +84,12 @@ type convScratch struct {
 	segs  []seg     // data gradient: an input position's runs of terms
 	dots  []float32 // data gradient: a span's dot products
 	codes []byte    // data gradient: a span's activation codes
-	// Weight gradient: a chunk's output gradient, position-major; one
-	// tap's activation codes over an image's output positions; one tap's
-	// histogram, 256 codes × og.
-	dT   []float32
-	col  []byte
-	hist []float32
+	// Weight gradient: a chunk's output gradient, position-major; the
+	// chunk's padded planes of one input channel; one tap's histogram,
+	// 256 codes × og.
+	dT     []float32
+	planes []byte
+	hist   []float32
 	// One tap's weight codes, one per output channel of the group, its
 	// slopes against every activation code and its contracted sums, as
 	// many columns as the histogram.
@@ -424,38 +424,20 @@ func Conv2dWeight(dw, dy []float32, x, w []byte, g geom.Conv, t *Tables, q *Quan
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// tapCodes writes into dst, for every output position, the activation code
-// kernel position (ky, kx) reads there from one input channel's plane, the
-// pad code where it falls outside the input.
-func (j *convJob) tapCodes(dst, plane []byte, ky, kx int) {
+// padPlanes writes into planes the planes of input channel ci of images
+// [n0, n1), each hp×wp, the input at row PadH and column PadW and the pad
+// code around it.
+func (j *convJob) padPlanes(planes []byte, ci, n0, n1, hp, wp int) {
 	g := &j.g
-	pad := j.p.pad
-	ow := j.ow
-	// Output columns [lo, hi) read inside the row.
-	ix0 := kx*g.DilW - g.PadW
-	lo, hi := inside(ow, g.W, g.StrideW, g.PadW, kx*g.DilW)
-	for oy := 0; oy < j.oh; oy++ {
-		seg := dst[oy*ow : (oy+1)*ow]
-		iy := oy*g.StrideH - g.PadH + ky*g.DilH
-		if iy < 0 || iy >= g.H {
-			for i := range seg {
-				seg[i] = pad
-			}
-			continue
+	hw := g.H * g.W
+	for n := n0; n < n1; n++ {
+		p := planes[(n-n0)*hp*wp:][:hp*wp]
+		for i := range p {
+			p[i] = j.p.pad
 		}
-		xrow := plane[iy*g.W : (iy+1)*g.W]
-		for i := range seg[:lo] {
-			seg[i] = pad
-		}
-		if g.StrideW == 1 {
-			copy(seg[lo:hi], xrow[ix0+lo:])
-		} else {
-			for ox := lo; ox < hi; ox++ {
-				seg[ox] = xrow[ix0+ox*g.StrideW]
-			}
-		}
-		for i := hi; i < ow; i++ {
-			seg[i] = pad
+		x := j.x[(n*g.C+ci)*hw:][:hw]
+		for iy := 0; iy < g.H; iy++ {
+			copy(p[(g.PadH+iy)*wp+g.PadW:], x[iy*g.W:(iy+1)*g.W])
 		}
 	}
 }

@@ -12,7 +12,10 @@ import "github.com/goapprox/goapprox/internal/parallel"
 // output channels) is built by adding, for each output position, the
 // position's row of output gradients (one per channel, contiguous in the
 // position-major layout) to the row of the code the tap reads there: a
-// run of plain float adds, no table lookup and no multiplication. One
+// run of plain float adds, no table lookup and no multiplication. The
+// codes a tap reads over the output positions are a strided grid in the
+// input plane padded with the pad code, so they are read in place, the
+// plane padded once per input channel and chunk. One
 // contraction of 256 terms per (tap, channel) then takes the slopes: the
 // tap's slopes are first laid out as the histogram is, a row per
 // activation code and a column per channel (where the CPU has AVX2, by
@@ -30,16 +33,30 @@ import "github.com/goapprox/goapprox/internal/parallel"
 // (unless the batch has fewer).
 const minChunkPositions = 2048
 
-// histAdd adds, for every position q < n, the row d[q*width:(q+1)*width]
-// to the histogram row h[codes[q]*width:]: the adds of one position run in
+// grid says where a run of positions finds its activation codes: position
+// q = r*cols + c (rows×cols of them) reads codes[r*rowStride + c*step].
+// A tap's codes over the output positions are such a grid in a padded
+// plane, so they need not be copied out.
+type grid struct{ rows, cols, rowStride, step int }
+
+// last is the index of the last code the grid reads.
+func (gr grid) last() int { return (gr.rows-1)*gr.rowStride + (gr.cols-1)*gr.step }
+
+// histAdd adds, for every position q of the grid gr, the row
+// d[q*width:(q+1)*width] to the histogram row of the position's code,
+// h[code*width:]: the positions in order, the adds of one position in
 // order, so any implementation gives the same sums.
 var histAdd = histAddGo
 
-func histAddGo(h []float32, codes []byte, d []float32, width int) {
-	for q, a := range codes {
-		row := h[int(a)*width:][:width]
-		for o, v := range d[q*width:][:width] {
-			row[o] += v
+func histAddGo(h []float32, codes []byte, gr grid, d []float32, width int) {
+	q := 0
+	for r := 0; r < gr.rows; r++ {
+		for c := 0; c < gr.cols; c++ {
+			row := h[int(codes[r*gr.rowStride+c*gr.step])*width:][:width]
+			for o, v := range d[q*width:][:width] {
+				row[o] += v
+			}
+			q++
 		}
 	}
 }
@@ -128,20 +145,29 @@ func (j *convHist) task(s *convScratch, unit, b int) {
 		}
 	}
 	s.hist = grow(s.hist, 256*stride)
-	s.col = grow(s.col, opos)
 	s.wl = grow(s.wl, stride)
 	clear(s.wl)
 	s.sums = grow(s.sums, stride)
 	s.slopes = grow(s.slopes, 256*stride)
-	hw := g.H * g.W
 	taps := g.KH * g.KW
+	// The chunk's planes of the current input channel, padded with the
+	// pad code far enough that every tap's codes are a grid in them.
+	hp := max(g.PadH+g.H, (j.oh-1)*g.StrideH+(g.KH-1)*g.DilH+1)
+	wp := max(g.PadW+g.W, (j.ow-1)*g.StrideW+(g.KW-1)*g.DilW+1)
+	s.planes = grow(s.planes, (n1-n0)*hp*wp)
+	tg := grid{rows: j.oh, cols: j.ow, rowStride: g.StrideH * wp, step: g.StrideW}
+	planeOf := -1
 	for l := b * j.tapBlock; l < min((b+1)*j.tapBlock, k); l++ {
 		ci := grp*j.cg + l/taps
 		ky, kx := l%taps/g.KW, l%g.KW
+		if ci != planeOf {
+			(*convJob)(j).padPlanes(s.planes, ci, n0, n1, hp, wp)
+			planeOf = ci
+		}
 		clear(s.hist)
+		at := ky*g.DilH*wp + kx*g.DilW
 		for n := n0; n < n1; n++ {
-			(*convJob)(j).tapCodes(s.col, j.x[(n*g.C+ci)*hw:][:hw], ky, kx)
-			histAdd(s.hist, s.col, s.dT[(n-n0)*opos*stride:][:opos*stride], stride)
+			histAdd(s.hist, s.planes[(n-n0)*hp*wp+at:], tg, s.dT[(n-n0)*opos*stride:][:opos*stride], stride)
 		}
 		// The padding columns (code 0) sum the zero columns of the
 		// histogram; their sums are dropped.

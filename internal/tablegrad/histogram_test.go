@@ -6,10 +6,12 @@ import (
 	"testing"
 )
 
-// TestHistAdd: the histogram adds of every width from 1 to 40 and 64,
-// with repeated codes (runs of two and longer, two codes taking turns),
-// against a plain loop, bit for bit (the
-// vector form, where the CPU has it, included).
+// TestHistAdd: the histogram adds of every width from 1 to 40 and 64, on
+// grids of codes of one to six rows, steps of one to three codes and rows
+// that overlap, touch or leave gaps, with repeated codes (runs of two and
+// longer, two codes taking turns), against a plain loop over the
+// positions, bit for bit (the vector form, where the CPU has it,
+// included).
 func TestHistAdd(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, width := range append([]int{64}, func() []int {
@@ -19,35 +21,42 @@ func TestHistAdd(t *testing.T) {
 		}
 		return ws
 	}()...) {
-		n := 1 + rng.IntN(300)
-		c := codes(rng, n)
-		for i := 1; i < n; i += 7 {
+		gr := grid{rows: 1 + rng.IntN(6), cols: 1 + rng.IntN(60), step: 1 + rng.IntN(3)}
+		gr.rowStride = rng.IntN(gr.cols*gr.step + 6)
+		n := gr.rows * gr.cols
+		c := codes(rng, gr.last()+1)
+		for i := 1; i < len(c); i += 7 {
 			c[i] = c[i-1] // the same row twice in a row
 		}
 		// Longer runs of one code, and two codes taking turns.
-		for i := n / 3; i < n/2; i++ {
-			c[i] = c[n/3]
+		for i := len(c) / 3; i < len(c)/2; i++ {
+			c[i] = c[len(c)/3]
 		}
-		for i := n / 2; i+2 < n*2/3; i++ {
+		for i := len(c) / 2; i+2 < len(c)*2/3; i++ {
 			c[i+2] = c[i]
 		}
 		d := floats(rng, n*width)
 		h0 := floats(rng, 256*width)
 		want := append([]float32(nil), h0...)
-		for q, a := range c {
-			for o := 0; o < width; o++ {
-				want[int(a)*width+o] += d[q*width+o]
+		q := 0
+		for r := 0; r < gr.rows; r++ {
+			for col := 0; col < gr.cols; col++ {
+				a := int(c[r*gr.rowStride+col*gr.step])
+				for o := 0; o < width; o++ {
+					want[a*width+o] += d[q*width+o]
+				}
+				q++
 			}
 		}
 		for _, vector := range []bool{true, false} {
 			got := append([]float32(nil), h0...)
 			if vector {
-				histAdd(got, c, d, width)
+				histAdd(got, c, gr, d, width)
 			} else {
-				withoutVector(func() { histAdd(got, c, d, width) })
+				withoutVector(func() { histAdd(got, c, gr, d, width) })
 			}
 			if i := sameBits(got, want); i >= 0 {
-				t.Fatalf("width %d, vector %v: h[%d] = %v, want %v", width, vector && useVector(), i, got[i], want[i])
+				t.Fatalf("width %d, grid %+v, vector %v: h[%d] = %v, want %v", width, gr, vector && useVector(), i, got[i], want[i])
 			}
 		}
 	}

@@ -8,7 +8,7 @@ import "github.com/goapprox/goapprox/internal/asm"
 // floats per add (see hist_amd64.s).
 //
 //go:noescape
-func histAddAVX2(h *float32, codes *byte, d *float32, n, width int)
+func histAddAVX2(h *float32, codes *byte, d *float32, rows, cols, rowStride, step, width int)
 
 // denseSegsBlocks adds the whole blocks of every segment to the lanes of
 // acc, as denseSegs describes (see vector_amd64.s). nseg and blocks are at
@@ -74,12 +74,13 @@ func contractVector(out []float64, p, h []float32, stride int) {
 
 // histAddVector runs histAdd's vector form on widths it serves, histAddGo
 // on the others.
-func histAddVector(h []float32, codes []byte, d []float32, width int) {
-	if !useVector() || width%8 != 0 || len(codes) == 0 {
-		histAddGo(h, codes, d, width)
+func histAddVector(h []float32, codes []byte, gr grid, d []float32, width int) {
+	if !useVector() || width%8 != 0 || gr.rows <= 0 || gr.cols <= 0 || gr.rowStride < 0 || gr.step < 0 {
+		histAddGo(h, codes, gr, d, width)
 		return
 	}
 	_ = h[256*width-1]
-	_ = d[len(codes)*width-1]
-	histAddAVX2(&h[0], &codes[0], &d[0], len(codes), width)
+	_ = codes[gr.last()]
+	_ = d[gr.rows*gr.cols*width-1]
+	histAddAVX2(&h[0], &codes[0], &d[0], gr.rows, gr.cols, gr.rowStride, gr.step, width)
 }

@@ -2,24 +2,28 @@
 
 #include "textflag.h"
 
-// func histAddAVX2(h *float32, codes *byte, d *float32, n, width int)
+// func histAddAVX2(h *float32, codes *byte, d *float32, rows, cols, rowStride, step, width int)
 //
-// For each of the n positions, the position's width floats of d are added
-// to the histogram row of its code, eight at a time: every sum gets the
-// same adds in the same order as in histAddGo. Rows of one, two, four or
-// eight blocks (the layers' usual channel counts) keep the last position's
-// sums in registers: when a position has the code of the one before
-// (common: the activations' zero point, which padding reads too, and blank
-// image areas), its adds start from those registers instead of reloading
-// the row just stored, which would make each such position wait for the
-// store to be forwarded. The row is then loaded from d instead, a read
-// that does not wait, and the blend takes the registers.
-TEXT ·histAddAVX2(SB), NOSPLIT, $0-40
+// For each position of the grid (rows of cols codes, step bytes apart
+// within a row, rows rowStride bytes apart), the position's width floats
+// of d are added to the histogram row of its code, eight at a time: every
+// sum gets the same adds in the same order as in histAddGo. Rows of one,
+// two, four or eight blocks (the layers' usual channel counts) keep the
+// last position's sums in registers: when a position has the code of the
+// one before (common: the activations' zero point, which padding reads
+// too, and blank image areas), its adds start from those registers instead
+// of reloading the row just stored, which would make each such position
+// wait for the store to be forwarded. The row is then loaded from d
+// instead, a read that does not wait, and the blend takes the registers.
+TEXT ·histAddAVX2(SB), NOSPLIT, $0-64
 	MOVQ h+0(FP), DI
 	MOVQ codes+8(FP), SI
+	MOVQ SI, R14
 	MOVQ d+16(FP), DX
-	MOVQ n+24(FP), CX
-	MOVQ width+32(FP), R8
+	MOVQ rows+24(FP), R15
+	MOVQ cols+32(FP), CX
+	MOVQ step+48(FP), R13
+	MOVQ width+56(FP), R8
 	MOVQ R8, R9
 	SHLQ $2, R9
 	MOVQ $256, BX
@@ -48,8 +52,13 @@ block:
 	SUBQ $8, R11
 	JNZ block
 
-	INCQ SI
+	ADDQ R13, SI
 	DECQ CX
+	JNZ position
+	ADDQ rowStride+40(FP), R14
+	MOVQ R14, SI
+	MOVQ cols+32(FP), CX
+	DECQ R15
 	JNZ position
 
 	VZEROUPPER
@@ -82,17 +91,23 @@ block:
 	VADDPS    off(DX), Y0, last  \
 	VMOVUPS   last, off(R12)
 
-// HIST_NEXT moves on to the next position (rows of bytes bytes).
-#define HIST_NEXT(bytes) \
-	ADDQ $bytes, DX \
-	INCQ SI         \
-	DECQ CX
+// HIST_NEXT moves on to the next position (rows of bytes bytes) and jumps
+// to label while there is one.
+#define HIST_NEXT(bytes, label) \
+	ADDQ $bytes, DX             \
+	ADDQ R13, SI                \
+	DECQ CX                     \
+	JNZ  label                  \
+	ADDQ rowStride+40(FP), R14  \
+	MOVQ R14, SI                \
+	MOVQ cols+32(FP), CX        \
+	DECQ R15                    \
+	JNZ  label
 
 one:
 	HIST_ROW(5)
 	HIST_BLOCK(0, Y8)
-	HIST_NEXT(32)
-	JNZ one
+	HIST_NEXT(32, one)
 	VZEROUPPER
 	RET
 
@@ -100,8 +115,7 @@ two:
 	HIST_ROW(6)
 	HIST_BLOCK(0, Y8)
 	HIST_BLOCK(32, Y9)
-	HIST_NEXT(64)
-	JNZ two
+	HIST_NEXT(64, two)
 	VZEROUPPER
 	RET
 
@@ -111,8 +125,7 @@ four:
 	HIST_BLOCK(32, Y9)
 	HIST_BLOCK(64, Y10)
 	HIST_BLOCK(96, Y11)
-	HIST_NEXT(128)
-	JNZ four
+	HIST_NEXT(128, four)
 	VZEROUPPER
 	RET
 
@@ -126,8 +139,7 @@ eight:
 	HIST_BLOCK(160, Y13)
 	HIST_BLOCK(192, Y14)
 	HIST_BLOCK(224, Y15)
-	HIST_NEXT(256)
-	JNZ eight
+	HIST_NEXT(256, eight)
 	VZEROUPPER
 	RET
 
