@@ -28,10 +28,9 @@ import (
 // slopes against output positions one further on, so such a span is one
 // call of the vector kernel (spanDots). Which taps reach an input row or
 // column, and the spans of a row, are listed once per call, so the walk
-// neither divides nor tests
-// bounds per product, and each input position is written once, by the
-// task of its channel and chunk of images: no col2im scatter, no partial
-// sums, and sums in an order fixed by the shape.
+// neither divides nor tests bounds per product, and each input position is
+// written once, by the task of its channel and chunk of images: no col2im
+// scatter, no partial sums, and sums in an order fixed by the shape.
 //
 // Weight gradient: by histograms of the output gradient over activation
 // codes, see histogram.go.
