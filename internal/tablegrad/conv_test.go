@@ -45,10 +45,10 @@ var testConvs = []struct {
 	// ResNet-like layers at small sizes: rows of two, four and eight
 	// vector blocks, odd sizes, strides 1 and 2, images over several
 	// tasks.
-	{"resnet-og16", convGeom(3, 16, 9, 11, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
-	{"resnet-s2-og32", convGeom(3, 16, 11, 9, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
+	{"resnet-og16", convGeom(2, 16, 7, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"resnet-s2-og32", convGeom(2, 16, 9, 7, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
 	{"resnet-og64", convGeom(2, 8, 7, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
-	{"shortcut-1x1-s2-og32", convGeom(3, 16, 9, 9, 32, 1, 1, 2, 2, 0, 0, 1, 1, 1)},
+	{"shortcut-1x1-s2-og32", convGeom(2, 16, 7, 7, 32, 1, 1, 2, 2, 0, 0, 1, 1, 1)},
 }
 
 // stConv returns the straight-through convolution gradients from the
