@@ -10,12 +10,15 @@ import (
 // How the convolution's data gradient is fast: the weights are the same
 // for every input position, so the slopes a position can need are known
 // before the walk. For each input channel, the slopes of every activation
-// code against every weight that channel meets, M[a][tap, o] = GX[a][w[o]
-// [c][tap]], are gathered once (256 rows of KH·KW·og floats), and the
-// gradient of an input position with code a is then a plain float dot
-// product of row M[a] with the output gradient at the positions its taps
-// reach: no lookup per product, and eight products per vector instruction
-// where the CPU has AVX2. The output gradient is laid out once per call
+// code against every weight that channel meets, less the weight's zero
+// point, M[a][tap, o] = GX[a][w[o][c][tap]] − zw_o, are laid out once per
+// chunk of images (256 rows of KH·KW·og floats; where the CPU has AVX2 by
+// transposing the rows of the transposed GX that the weights select, see
+// slopes), and the gradient of an input position with code a is then a
+// plain float dot product of row M[a] with the output gradient at the
+// positions its taps reach, the zero points' share included: no lookup
+// per product, and eight products per vector instruction where the CPU
+// has AVX2. The output gradient is laid out once per call
 // position-major (og channels per output position, scaled per channel), so
 // that each tap reads og contiguous floats; with unit stride and dilation
 // along the width the taps of a kernel row reach consecutive output
@@ -24,10 +27,10 @@ import (
 // stride apart that are reached by the same kernel columns meet the same
 // slopes against output positions one further on, so such a span is one
 // call of the vector kernel (spanDots). Which taps reach an input row or
-// column is listed once per call, so the walk neither divides nor tests
-// bounds per product, and each input position is written once, by the
-// task of its channel and chunk of images: no col2im scatter, no partial
-// sums, and sums in an order fixed by the shape.
+// column, and the spans of a row, are listed once per call, so the walk
+// neither divides nor tests bounds per product, and each input position is
+// written once, by the task of its channel and chunk of images: no col2im
+// scatter, no partial sums, and sums in an order fixed by the shape.
 //
 // Weight gradient: by histograms of the output gradient over activation
 // codes, see histogram.go.
@@ -49,11 +52,13 @@ type convJob struct {
 	rowTaps, colTaps []tap
 	rowAt, colAt     []int32 // taps of row iy are rowTaps[rowAt[iy]:rowAt[iy+1]]
 	runs             bool    // kernel columns reversed in wT (see prepareData)
-	// Data gradient: the output gradient of every image and group,
-	// position-major and scaled (N×Groups×positions×og), and the zero
-	// points' share per position.
-	dT            []float32
-	corr, corrPre []float64
+	// Data gradient: the spans of the input columns (see spans), the same
+	// for every input row; the output gradient of every image and group,
+	// position-major and scaled (N×Groups×positions×og); the weight zero
+	// points as float32, one per output channel.
+	spanList []span
+	dT       []float32
+	zw32     []float32
 	// Both gradients: chunks of images, images per chunk. Weight
 	// gradient: taps per task, tasks per chunk, and per (group, chunk) the
 	// contracted sums (tap-major, og per tap) and the sums of dy per
@@ -78,12 +83,18 @@ type convScratch struct {
 	segs  []seg     // data gradient: an input position's runs of terms
 	dots  []float32 // data gradient: a span's dot products
 	codes []byte    // data gradient: a span's activation codes
-	// Weight gradient: a chunk's output gradient, position-major; one
-	// tap's activation codes over an image's output positions; one tap's
-	// histogram, 256 codes × og.
-	dT   []float32
-	col  []byte
-	hist []float32
+	// Weight gradient: a chunk's output gradient, position-major; the
+	// chunk's padded planes of one input channel; one tap's histogram,
+	// 256 codes × og.
+	dT     []float32
+	planes []byte
+	hist   []float32
+	// One tap's weight codes, one per output channel of the group, its
+	// slopes against every activation code and its contracted sums, as
+	// many columns as the histogram.
+	wl     []byte
+	slopes []float32
+	sums   []float64
 }
 
 var convScratches = sync.Pool{New: func() any { return new(convScratch) }}
@@ -131,13 +142,16 @@ func Conv2dData(dx, dy []float32, x, w []byte, g geom.Conv, t *Tables, q *Quant,
 	threads = workThreads(g.YLen()*j.k, threads)
 	j.prepareData()
 	j.dT = grow(j.dT, g.YLen())
-	j.corr = grow(j.corr, g.N*g.Groups*j.opos)
-	j.corrPre = grow(j.corrPre, g.N*g.Groups*j.oh*(j.ow+1))
 	parallel.Run(g.N*g.Groups, threads, 1, (*convPositions)(j))
 	// Chunks of images with at least minChunkPixels input positions per
-	// channel, so that gathering a channel's slopes stays a small part of
-	// a task.
+	// channel, so that laying out a channel's slopes stays a small part of
+	// a task, unless that leaves fewer than four tasks per thread. Each
+	// input position is computed alone, so the chunks do not change the
+	// result.
 	j.perChunk = max(1, min(g.N, ceilDiv(minChunkPixels, g.H*g.W)))
+	if want := 4 * parallel.Threads(threads); g.C*ceilDiv(g.N, j.perChunk) < want {
+		j.perChunk = ceilDiv(g.N, min(g.N, ceilDiv(want, g.C)))
+	}
 	j.chunks = ceilDiv(g.N, j.perChunk)
 	tasks := g.C * j.chunks
 	parallel.RunParts(tasks, tasks, threads, (*convData)(j))
@@ -145,15 +159,14 @@ func Conv2dData(dx, dy []float32, x, w []byte, g geom.Conv, t *Tables, q *Quant,
 }
 
 // minChunkPixels is the fewest input positions per channel a data-gradient
-// task walks (unless the batch has fewer): gathering the channel's slopes
+// task walks (unless the batch has fewer): laying out the channel's slopes
 // costs 256 rows, one per activation code.
-const minChunkPixels = 2048
+const minChunkPixels = 8192
 
 type convPositions convJob
 
 // Run lays out, for images and groups [lo, hi) (index n*Groups+grp), the
-// output gradient position-major and scaled per channel, and per output
-// position the zero points' share Σ_o dT·zw_o.
+// output gradient position-major and scaled per channel.
 func (j *convPositions) Run(_, lo, hi int) {
 	g := &j.g
 	og, opos := j.og, j.opos
@@ -165,25 +178,6 @@ func (j *convPositions) Run(_, lo, hi int) {
 			sw := j.p.scale(o)
 			for q, d := range j.dy[(n*g.O+o)*opos:][:opos] {
 				dT[q*og+oo] = float32(float64(d) * sw)
-			}
-		}
-		corr := j.corr[task*opos:][:opos]
-		for q := range corr {
-			var c float64
-			for oo, d := range dT[q*og : (q+1)*og] {
-				c += float64(d) * j.p.zero(grp*og+oo)
-			}
-			corr[q] = c
-		}
-		// Per output row, the prefix sums of the shares: the spans of
-		// runs mode take a kernel row's run of shares as one difference.
-		pre := j.corrPre[task*j.oh*(j.ow+1):][:j.oh*(j.ow+1)]
-		for oy := 0; oy < j.oh; oy++ {
-			var sum float64
-			pre[oy*(j.ow+1)] = 0
-			for ox, v := range corr[oy*j.ow : (oy+1)*j.ow] {
-				sum += v
-				pre[oy*(j.ow+1)+ox+1] = sum
 			}
 		}
 	}
@@ -214,7 +208,36 @@ func (j *convJob) prepareData() {
 	}
 	j.rowTaps, j.rowAt = reach(j.rowTaps, j.rowAt, g.H, g.KH, j.oh, g.StrideH, g.PadH, g.DilH)
 	j.colTaps, j.colAt = reach(j.colTaps, j.colAt, g.W, g.KW, j.ow, g.StrideW, g.PadW, g.DilW)
+	j.spanList = j.spanList[:0]
+	step := g.StrideW
+	if j.runs {
+		step = 1
+	}
+	for rho := 0; rho < step; rho++ {
+		for ix0 := rho; ix0 < g.W; {
+			n := 1
+			for prev, ix := j.colTaps[j.colAt[ix0]:j.colAt[ix0+1]], ix0+step; ix < g.W; ix += step {
+				next := j.colTaps[j.colAt[ix]:j.colAt[ix+1]]
+				if !shifted(prev, next) {
+					break
+				}
+				prev = next
+				n++
+			}
+			j.spanList = append(j.spanList, span{ix0: int32(ix0), n: int32(n)})
+			ix0 += n * step
+		}
+	}
+	j.zw32 = grow(j.zw32, g.O)
+	for o := range j.zw32 {
+		j.zw32[o] = float32(j.p.zero(o))
+	}
 }
+
+// span is a run of input columns of a row, n of them from ix0 a step apart
+// (one apart in runs mode), that are reached by the same kernel columns,
+// each from the next output column (see spans).
+type span struct{ ix0, n int32 }
 
 // tapAt is where the data gradient's layout (prepareData) keeps tap l =
 // (c, ky, kx).
@@ -264,41 +287,52 @@ func (j *convData) task(s *convScratch, ci, chunk int) {
 	grp, c := ci/j.cg, ci%j.cg
 	taps := g.KH * g.KW
 	width := taps * og
-	// The channel's slopes: row a holds GX[a][w] for each of its weights,
-	// in the order of the transposed weights.
+	// The channel's slopes: row a holds GX[a][w] − zw for each of its
+	// weights, in the order of the transposed weights, so that a position's
+	// dot product takes the zero points' share with the slopes.
 	wc := j.wT[(grp*k+c*taps)*og:][:width]
 	s.m = grow(s.m, 256*width)
 	s.segs = grow(s.segs, taps)
-	for a := range 256 {
-		row, m := &j.t.gx[a], s.m[a*width:][:width]
-		for i, b := range wc {
-			m[i] = row[b]
+	slopes(s.m, wc, width, &j.t.gx, &j.t.gxT)
+	if zw := j.zw32[grp*og : (grp+1)*og]; anyNonZero(zw) {
+		for a := range 256 {
+			m := s.m[a*width:][:width]
+			for i := 0; i < width; i += og {
+				for oo, z := range zw {
+					m[i+oo] -= z
+				}
+			}
 		}
 	}
 	hw := g.H * g.W
 	for n := chunk * j.perChunk; n < min((chunk+1)*j.perChunk, g.N); n++ {
 		task := n*g.Groups + grp
 		dT := j.dT[task*opos*og:][:opos*og]
-		corr := j.corr[task*opos:][:opos]
 		xs := j.x[(n*g.C+ci)*hw:][:hw]
 		out := j.out[(n*g.C+ci)*hw:][:hw]
-		pre := j.corrPre[task*j.oh*(j.ow+1):][:j.oh*(j.ow+1)]
 		for iy := 0; iy < g.H; iy++ {
 			rows := j.rowTaps[j.rowAt[iy]:j.rowAt[iy+1]]
-			(*convJob)(j).spans(s, width, rows, xs[iy*g.W:][:g.W], dT, corr, pre, out[iy*g.W:][:g.W])
+			(*convJob)(j).spans(s, width, rows, xs[iy*g.W:][:g.W], dT, out[iy*g.W:][:g.W])
 		}
 	}
 }
 
-// spans computes one input row's data gradients. Input columns a stride
-// apart (one apart in runs mode, where the stride and dilation along the
-// width are 1) that are reached by the same kernel columns, each from the
-// next output column, form a span: their terms are the same segments one
-// output position further on per member, so a span is one spanDots call.
-// A segment is a kernel row's run of taps in runs mode, one tap otherwise.
-// The zero points' shares come from the per-row prefix sums pre in runs
-// mode, from corr otherwise.
-func (j *convJob) spans(s *convScratch, width int, rows []tap, xs []byte, dT []float32, corr, pre []float64, out []float32) {
+func anyNonZero(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// spans computes one input row's data gradients, a span of columns (see
+// prepareData) at a time. The members of a span meet the same segments of
+// terms, each one output position further on than the one before, so a
+// span is one spanDots call. A segment is a kernel row's run of taps in
+// runs mode (where the stride and dilation along the width are 1), one tap
+// otherwise.
+func (j *convJob) spans(s *convScratch, width int, rows []tap, xs []byte, dT []float32, out []float32) {
 	g := &j.g
 	og, ow := j.og, j.ow
 	step := g.StrideW
@@ -307,65 +341,42 @@ func (j *convJob) spans(s *convScratch, width int, rows []tap, xs []byte, dT []f
 	}
 	s.dots = grow(s.dots, g.W)
 	s.codes = grow(s.codes, g.W)
-	for rho := 0; rho < step; rho++ {
-		for ix0 := rho; ix0 < g.W; {
-			cols := j.colTaps[j.colAt[ix0]:j.colAt[ix0+1]]
-			n := 1
-			for prev, ix := cols, ix0+step; ix < g.W; ix += step {
-				next := j.colTaps[j.colAt[ix]:j.colAt[ix+1]]
-				if !shifted(prev, next) {
-					break
-				}
-				prev = next
-				n++
+	for _, sp := range j.spanList {
+		ix0, n := int(sp.ix0), int(sp.n)
+		cols := j.colTaps[j.colAt[ix0]:j.colAt[ix0+1]]
+		if len(cols) == 0 || len(rows) == 0 {
+			for p := 0; p < n; p++ {
+				out[ix0+p*step] = 0
 			}
-			if len(cols) == 0 || len(rows) == 0 {
-				for p := 0; p < n; p++ {
-					out[ix0+p*step] = 0
-				}
-				ix0 += n * step
-				continue
+			continue
+		}
+		segs := s.segs[:0]
+		runWidth := og
+		if j.runs {
+			last := cols[len(cols)-1]
+			kr, ox := g.KW-1-int(last.k), int(last.o)
+			runWidth = len(cols) * og
+			for _, r := range rows {
+				segs = append(segs, seg{a: int32((int(r.k)*g.KW + kr) * og), b: int32((int(r.o)*ow + ox) * og)})
 			}
-			segs := s.segs[:0]
-			runWidth := og
-			if j.runs {
-				last := cols[len(cols)-1]
-				kr, ox, cnt := g.KW-1-int(last.k), int(last.o), len(cols)
-				runWidth = cnt * og
-				for _, r := range rows {
-					segs = append(segs, seg{a: int32((int(r.k)*g.KW + kr) * og), b: int32((int(r.o)*ow + ox) * og)})
-				}
-			} else {
-				for _, r := range rows {
-					for _, cl := range cols {
-						segs = append(segs, seg{a: int32((int(r.k)*g.KW + int(cl.k)) * og), b: int32((int(r.o)*ow + int(cl.o)) * og)})
-					}
-				}
+			// Consecutive columns: their codes and results are
+			// contiguous.
+			spanDots(s.m, width, xs[ix0:ix0+n], dT, og, segs, runWidth, out[ix0:ix0+n])
+			continue
+		}
+		for _, r := range rows {
+			for _, cl := range cols {
+				segs = append(segs, seg{a: int32((int(r.k)*g.KW + int(cl.k)) * og), b: int32((int(r.o)*ow + int(cl.o)) * og)})
 			}
-			codes := s.codes[:n]
-			for p := range codes {
-				codes[p] = xs[ix0+p*step]
-			}
-			dots := s.dots[:n]
-			spanDots(s.m, width, codes, dT, og, segs, runWidth, dots)
-			for p, v := range dots {
-				var c float64
-				if j.runs {
-					cnt, ox := len(cols), int(cols[len(cols)-1].o)
-					for _, r := range rows {
-						at := int(r.o)*(ow+1) + ox + p
-						c += pre[at+cnt] - pre[at]
-					}
-				} else {
-					for _, r := range rows {
-						for _, cl := range cols {
-							c += corr[int(r.o)*ow+int(cl.o)+p]
-						}
-					}
-				}
-				out[ix0+p*step] = float32(float64(v) - c)
-			}
-			ix0 += n * step
+		}
+		codes := s.codes[:n]
+		for p := range codes {
+			codes[p] = xs[ix0+p*step]
+		}
+		dots := s.dots[:n]
+		spanDots(s.m, width, codes, dT, og, segs, runWidth, dots)
+		for p, v := range dots {
+			out[ix0+p*step] = v
 		}
 	}
 }
@@ -412,38 +423,20 @@ func Conv2dWeight(dw, dy []float32, x, w []byte, g geom.Conv, t *Tables, q *Quan
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// tapCodes writes into dst, for every output position, the activation code
-// kernel position (ky, kx) reads there from one input channel's plane, the
-// pad code where it falls outside the input.
-func (j *convJob) tapCodes(dst, plane []byte, ky, kx int) {
+// padPlanes writes into planes the planes of input channel ci of images
+// [n0, n1), each hp×wp, the input at row PadH and column PadW and the pad
+// code around it.
+func (j *convJob) padPlanes(planes []byte, ci, n0, n1, hp, wp int) {
 	g := &j.g
-	pad := j.p.pad
-	ow := j.ow
-	// Output columns [lo, hi) read inside the row.
-	ix0 := kx*g.DilW - g.PadW
-	lo, hi := inside(ow, g.W, g.StrideW, g.PadW, kx*g.DilW)
-	for oy := 0; oy < j.oh; oy++ {
-		seg := dst[oy*ow : (oy+1)*ow]
-		iy := oy*g.StrideH - g.PadH + ky*g.DilH
-		if iy < 0 || iy >= g.H {
-			for i := range seg {
-				seg[i] = pad
-			}
-			continue
+	hw := g.H * g.W
+	for n := n0; n < n1; n++ {
+		p := planes[(n-n0)*hp*wp:][:hp*wp]
+		for i := range p {
+			p[i] = j.p.pad
 		}
-		xrow := plane[iy*g.W : (iy+1)*g.W]
-		for i := range seg[:lo] {
-			seg[i] = pad
-		}
-		if g.StrideW == 1 {
-			copy(seg[lo:hi], xrow[ix0+lo:])
-		} else {
-			for ox := lo; ox < hi; ox++ {
-				seg[ox] = xrow[ix0+ox*g.StrideW]
-			}
-		}
-		for i := hi; i < ow; i++ {
-			seg[i] = pad
+		x := j.x[(n*g.C+ci)*hw:][:hw]
+		for iy := 0; iy < g.H; iy++ {
+			copy(p[(g.PadH+iy)*wp+g.PadW:], x[iy*g.W:(iy+1)*g.W])
 		}
 	}
 }

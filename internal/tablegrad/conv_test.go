@@ -42,6 +42,13 @@ var testConvs = []struct {
 	{"5x5-pad2-og8", convGeom(1, 2, 9, 11, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1)},
 	{"stride2-og8", convGeom(2, 3, 9, 10, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
 	{"dilation2-og16", convGeom(1, 2, 9, 9, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1)},
+	// ResNet-like layers at small sizes: rows of two, four and eight
+	// vector blocks, odd sizes, strides 1 and 2, images over several
+	// tasks.
+	{"resnet-og16", convGeom(2, 16, 7, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"resnet-s2-og32", convGeom(2, 16, 9, 7, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
+	{"resnet-og64", convGeom(2, 8, 7, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"shortcut-1x1-s2-og32", convGeom(2, 16, 7, 7, 32, 1, 1, 2, 2, 0, 0, 1, 1, 1)},
 }
 
 // stConv returns the straight-through convolution gradients from the
@@ -163,7 +170,8 @@ func convMagnitudes(gr *lut.Gradients, dy []float32, x, w []byte, g geom.Conv, q
 
 // TestConvMatchesReference: random and made-up non-linear slopes on every
 // kind of convolution, with and without quantization parameters (the
-// padding then reads a non-zero code); the fast kernels agree with the
+// padding then reads a non-zero code), the activation codes random or (with
+// the made-up slopes) in runs of one code; the fast kernels agree with the
 // references within float32 rounding and give the same bits on 1, 2 and 3
 // threads and without the vector forms.
 func TestConvMatchesReference(t *testing.T) {
@@ -176,6 +184,9 @@ func TestConvMatchesReference(t *testing.T) {
 		for _, c := range testConvs {
 			g := c.g
 			x, w, dy := codes(rng, g.XLen()), codes(rng, g.WLen()), floats(rng, g.YLen())
+			if gi == 1 {
+				repeatCodes(rng, x)
+			}
 			for _, q := range []*Quant{nil, randomQuant(rng, g.O, false), randomQuant(rng, g.O, true)} {
 				name := fmt.Sprintf("grads%d/%s/quant=%v", gi, c.name, q != nil)
 				wantX, wantW := make([]float32, g.XLen()), make([]float32, g.WLen())
@@ -226,5 +237,24 @@ func TestConvMatchesReference(t *testing.T) {
 				withoutVector(func() { run("no vector", 2) })
 			}
 		}
+	}
+}
+
+// repeatCodes makes about half of c runs of one code, of random lengths
+// up to a dozen, code 0 (a ReLU's zero) among them: the histogram adds keep
+// a run's sums in registers.
+func repeatCodes(rng *rand.Rand, c []byte) {
+	for i := 0; i < len(c); {
+		n := 1 + rng.IntN(12)
+		if rng.IntN(2) == 0 {
+			v := c[i]
+			if rng.IntN(2) == 0 {
+				v = 0
+			}
+			for j := i; j < min(i+n, len(c)); j++ {
+				c[j] = v
+			}
+		}
+		i += n
 	}
 }

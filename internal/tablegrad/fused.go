@@ -83,15 +83,3 @@ func (j *gemmBoth) Run(_, lo, hi int) {
 		}
 	}
 }
-
-// inside returns the outputs [lo, hi) of out at which a kernel position at
-// offset off reads inside an input of size in (stride and padding given).
-func inside(out, in, stride, pad, off int) (lo, hi int) {
-	i0 := off - pad // the input index output 0 reads
-	lo = min(ceilDiv(max(-i0, 0), stride), out)
-	hi = lo
-	if last := in - 1 - i0; last >= 0 {
-		hi = min(max(last/stride+1, lo), out)
-	}
-	return lo, hi
-}

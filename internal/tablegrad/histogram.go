@@ -12,8 +12,17 @@ import "github.com/goapprox/goapprox/internal/parallel"
 // output channels) is built by adding, for each output position, the
 // position's row of output gradients (one per channel, contiguous in the
 // position-major layout) to the row of the code the tap reads there: a
-// run of plain float adds, no table lookup and no multiplication. One
-// contraction of 256 terms per (tap, channel) then takes the slopes. The
+// run of plain float adds, no table lookup and no multiplication. The
+// codes a tap reads over the output positions are a strided grid in the
+// input plane padded with the pad code, so they are read in place, the
+// plane padded once per input channel and chunk. One
+// contraction of 256 terms per (tap, channel) then takes the slopes: the
+// tap's slopes are first laid out as the histogram is, a row per
+// activation code and a column per channel (where the CPU has AVX2, by
+// transposing blocks of the rows of the transposed GW that the channels'
+// weight codes select, which reads whole rows instead of gathering), so
+// that the contraction is a column-wise sum of products, each channel's
+// sum an independent chain and eight channels per vector instruction. The
 // histogram is contracted once per chunk of images of at least
 // minChunkPositions output positions, which keeps the contraction a small
 // fraction of the adds; chunks are fixed by the shape, each chunk's
@@ -24,16 +33,30 @@ import "github.com/goapprox/goapprox/internal/parallel"
 // (unless the batch has fewer).
 const minChunkPositions = 2048
 
-// histAdd adds, for every position q < n, the row d[q*width:(q+1)*width]
-// to the histogram row h[codes[q]*width:]: the adds of one position run in
+// grid says where a run of positions finds its activation codes: position
+// q = r*cols + c (rows×cols of them) reads codes[r*rowStride + c*step].
+// A tap's codes over the output positions are such a grid in a padded
+// plane, so they need not be copied out.
+type grid struct{ rows, cols, rowStride, step int }
+
+// last is the index of the last code the grid reads.
+func (gr grid) last() int { return (gr.rows-1)*gr.rowStride + (gr.cols-1)*gr.step }
+
+// histAdd adds, for every position q of the grid gr, the row
+// d[q*width:(q+1)*width] to the histogram row of the position's code,
+// h[code*width:]: the positions in order, the adds of one position in
 // order, so any implementation gives the same sums.
 var histAdd = histAddGo
 
-func histAddGo(h []float32, codes []byte, d []float32, width int) {
-	for q, a := range codes {
-		row := h[int(a)*width:][:width]
-		for o, v := range d[q*width:][:width] {
-			row[o] += v
+func histAddGo(h []float32, codes []byte, gr grid, d []float32, width int) {
+	q := 0
+	for r := 0; r < gr.rows; r++ {
+		for c := 0; c < gr.cols; c++ {
+			row := h[int(codes[r*gr.rowStride+c*gr.step])*width:][:width]
+			for o, v := range d[q*width:][:width] {
+				row[o] += v
+			}
+			q++
 		}
 	}
 }
@@ -122,25 +145,70 @@ func (j *convHist) task(s *convScratch, unit, b int) {
 		}
 	}
 	s.hist = grow(s.hist, 256*stride)
-	s.col = grow(s.col, opos)
-	hw := g.H * g.W
+	s.wl = grow(s.wl, stride)
+	clear(s.wl)
+	s.sums = grow(s.sums, stride)
+	s.slopes = grow(s.slopes, 256*stride)
 	taps := g.KH * g.KW
+	// The chunk's planes of the current input channel, padded with the
+	// pad code far enough that every tap's codes are a grid in them.
+	hp := max(g.PadH+g.H, (j.oh-1)*g.StrideH+(g.KH-1)*g.DilH+1)
+	wp := max(g.PadW+g.W, (j.ow-1)*g.StrideW+(g.KW-1)*g.DilW+1)
+	s.planes = grow(s.planes, (n1-n0)*hp*wp)
+	tg := grid{rows: j.oh, cols: j.ow, rowStride: g.StrideH * wp, step: g.StrideW}
+	planeOf := -1
 	for l := b * j.tapBlock; l < min((b+1)*j.tapBlock, k); l++ {
 		ci := grp*j.cg + l/taps
 		ky, kx := l%taps/g.KW, l%g.KW
-		clear(s.hist)
-		for n := n0; n < n1; n++ {
-			(*convJob)(j).tapCodes(s.col, j.x[(n*g.C+ci)*hw:][:hw], ky, kx)
-			histAdd(s.hist, s.col, s.dT[(n-n0)*opos*stride:][:opos*stride], stride)
+		if ci != planeOf {
+			(*convJob)(j).padPlanes(s.planes, ci, n0, n1, hp, wp)
+			planeOf = ci
 		}
-		out := j.partial[(unit*k+l)*og:][:og]
-		for oo := range out {
-			row := &j.t.gwT[j.w[(grp*og+oo)*k+l]]
-			var sum float64
-			for a := range row {
-				sum += float64(row[a]) * float64(s.hist[a*stride+oo])
-			}
-			out[oo] = sum
+		clear(s.hist)
+		at := ky*g.DilH*wp + kx*g.DilW
+		for n := n0; n < n1; n++ {
+			histAdd(s.hist, s.planes[(n-n0)*hp*wp+at:], tg, s.dT[(n-n0)*opos*stride:][:opos*stride], stride)
+		}
+		// The padding columns (code 0) sum the zero columns of the
+		// histogram; their sums are dropped.
+		for oo := range s.wl[:og] {
+			s.wl[oo] = j.w[(grp*og+oo)*k+l]
+		}
+		slopes(s.slopes, s.wl, stride, &j.t.gw, &j.t.gwT)
+		contract(s.sums, s.slopes, s.hist, stride)
+		copy(j.partial[(unit*k+l)*og:][:og], s.sums)
+	}
+}
+
+// slopes writes the slopes of the weight codes wl against every
+// activation code, row by row: p[a*stride+j] = byAct[a][wl[j]] for j <
+// len(wl), where byWeight is byAct transposed (byWeight[b][a] =
+// byAct[a][b]), which the vector form reads.
+var slopes = slopesGo
+
+func slopesGo(p []float32, wl []byte, stride int, byAct, _ *[256][256]float32) {
+	for a := range 256 {
+		row := &byAct[a]
+		pp := p[a*stride:][:len(wl)]
+		for j, b := range wl {
+			pp[j] = row[b]
+		}
+	}
+}
+
+// contract sets out[j] = Σ_a p[a*stride+j]·h[a*stride+j] for j < len(out),
+// each sum over the activation codes a in order, in float64 (a product of
+// two float32 is exact there). The codes run in the outer loop, so the
+// columns' sums are independent chains of adds, and every implementation
+// gives the same bits.
+var contract = contractGo
+
+func contractGo(out []float64, p, h []float32, stride int) {
+	clear(out)
+	for a := range 256 {
+		pp, hh := p[a*stride:][:len(out)], h[a*stride:][:len(out)]
+		for j := range out {
+			out[j] += float64(pp[j]) * float64(hh[j])
 		}
 	}
 }

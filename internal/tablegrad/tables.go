@@ -15,6 +15,10 @@ type Tables struct {
 	// weight index b: the data gradient fixes the activation and gathers
 	// over weights.
 	gx [256][256]float32
+	// gxT[b][a] is gx transposed: the convolution's data gradient lays a
+	// channel's slopes out by activation code from whole rows of it (see
+	// slopes).
+	gxT [256][256]float32
 	// gwT[b][a] is the slope along the weight at activation index a,
 	// weight index b: the weight gradient fixes the weight and gathers
 	// over activations.
@@ -38,6 +42,7 @@ func Prepare(g *lut.Gradients) *Tables {
 		copy(t.gw[a][:], g.W[a<<8:(a+1)<<8])
 		for b := 0; b < 256; b++ {
 			t.gwT[b][a] = g.W[a<<8|b]
+			t.gxT[b][a] = g.X[a<<8|b]
 		}
 	}
 	return t

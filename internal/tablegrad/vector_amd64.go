@@ -8,7 +8,7 @@ import "github.com/goapprox/goapprox/internal/asm"
 // floats per add (see hist_amd64.s).
 //
 //go:noescape
-func histAddAVX2(h *float32, codes *byte, d *float32, n, width int)
+func histAddAVX2(h *float32, codes *byte, d *float32, rows, cols, rowStride, step, width int)
 
 // denseSegsBlocks adds the whole blocks of every segment to the lanes of
 // acc, as denseSegs describes (see vector_amd64.s). nseg and blocks are at
@@ -24,24 +24,63 @@ func denseSegsBlocks(a, b *float32, segs *seg, nseg, blocks int, acc *[8]float32
 //go:noescape
 func spanDotsBlocks(m *float32, rowWidth int, codes *byte, d *float32, step int, segs *seg, nseg, blocks, n int, out *float32)
 
-// useVector says whether the AVX2 forms of histAdd, denseSegs and spanDots
-// run: the CPU has AVX2 and assembly is on (internal/asm), unless a test
-// turned them off (vectorOff) to compare them with the pure-Go loops.
+// slopesAVX2 is slopes's vector form for blocks of eight columns (see
+// vector_amd64.s); blocks is at least 1.
+//
+//go:noescape
+func slopesAVX2(p *float32, wl *byte, gwT *float32, stride, blocks int)
+
+// contractAVX2 is contract's vector form for blocks of eight columns;
+// blocks is at least 1.
+//
+//go:noescape
+func contractAVX2(out *float64, p, h *float32, stride, blocks int)
+
+// useVector says whether the AVX2 forms of histAdd, slopes, contract,
+// denseSegs and spanDots run: the CPU has AVX2 and assembly is on
+// (internal/asm), unless a test turned them off (vectorOff) to compare
+// them with the pure-Go loops.
 func useVector() bool { return !vectorOff && asm.AVX2() }
 
 // vectorOff turns the vector forms off in tests.
 var vectorOff bool
 
-func init() { histAdd = histAddVector }
+func init() {
+	histAdd = histAddVector
+	slopes = slopesVector
+	contract = contractVector
+}
+
+// slopesVector and contractVector run the vector forms when the columns
+// come in whole blocks of eight, the Go loops otherwise.
+func slopesVector(p []float32, wl []byte, stride int, byAct, byWeight *[256][256]float32) {
+	if !useVector() || len(wl)%8 != 0 || len(wl) == 0 || stride < len(wl) {
+		slopesGo(p, wl, stride, byAct, byWeight)
+		return
+	}
+	_ = p[255*stride+len(wl)-1]
+	slopesAVX2(&p[0], &wl[0], &byWeight[0][0], stride, len(wl)/8)
+}
+
+func contractVector(out []float64, p, h []float32, stride int) {
+	if !useVector() || len(out)%8 != 0 || len(out) == 0 || stride < len(out) {
+		contractGo(out, p, h, stride)
+		return
+	}
+	_ = p[255*stride+len(out)-1]
+	_ = h[255*stride+len(out)-1]
+	contractAVX2(&out[0], &p[0], &h[0], stride, len(out)/8)
+}
 
 // histAddVector runs histAdd's vector form on widths it serves, histAddGo
 // on the others.
-func histAddVector(h []float32, codes []byte, d []float32, width int) {
-	if !useVector() || width%8 != 0 || len(codes) == 0 {
-		histAddGo(h, codes, d, width)
+func histAddVector(h []float32, codes []byte, gr grid, d []float32, width int) {
+	if !useVector() || width%8 != 0 || gr.rows <= 0 || gr.cols <= 0 || gr.rowStride < 0 || gr.step < 0 {
+		histAddGo(h, codes, gr, d, width)
 		return
 	}
 	_ = h[256*width-1]
-	_ = d[len(codes)*width-1]
-	histAddAVX2(&h[0], &codes[0], &d[0], len(codes), width)
+	_ = codes[gr.last()]
+	_ = d[gr.rows*gr.cols*width-1]
+	histAddAVX2(&h[0], &codes[0], &d[0], gr.rows, gr.cols, gr.rowStride, gr.step, width)
 }
