@@ -65,6 +65,7 @@ type convJob struct {
 	// channel.
 	chunks, perChunk int
 	tapBlock, splits int
+	tapSums          bool // weight gradient by tap sums, not histograms
 	partial, colSum  []float64
 
 	sw, zw []float64
@@ -95,6 +96,8 @@ type convScratch struct {
 	wl     []byte
 	slopes []float32
 	sums   []float64
+	// Tap sums (see tapsums.go): one walk's float32 sums.
+	acc []float32
 }
 
 var convScratches = sync.Pool{New: func() any { return new(convScratch) }}
@@ -429,14 +432,23 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 func (j *convJob) padPlanes(planes []byte, ci, n0, n1, hp, wp int) {
 	g := &j.g
 	hw := g.H * g.W
+	// Only the border takes the pad code: the rows above and below the
+	// input, and the columns left and right of each input row.
+	fill := func(b []byte) {
+		for i := range b {
+			b[i] = j.p.pad
+		}
+	}
 	for n := n0; n < n1; n++ {
 		p := planes[(n-n0)*hp*wp:][:hp*wp]
-		for i := range p {
-			p[i] = j.p.pad
-		}
+		fill(p[:g.PadH*wp])
+		fill(p[(g.PadH+g.H)*wp:])
 		x := j.x[(n*g.C+ci)*hw:][:hw]
 		for iy := 0; iy < g.H; iy++ {
-			copy(p[(g.PadH+iy)*wp+g.PadW:], x[iy*g.W:(iy+1)*g.W])
+			row := p[(g.PadH+iy)*wp:][:wp]
+			fill(row[:g.PadW])
+			copy(row[g.PadW:], x[iy*g.W:(iy+1)*g.W])
+			fill(row[g.PadW+g.W:])
 		}
 	}
 }

@@ -61,17 +61,28 @@ func histAddGo(h []float32, codes []byte, gr grid, d []float32, width int) {
 	}
 }
 
-// conv2dWeightHist computes what Conv2dWeight computes, by histograms.
+// conv2dWeightHist computes what Conv2dWeight computes, by histograms or
+// tap sums (see tapsums.go) by the shape: both share the chunks, the tasks
+// and the final sums.
 func conv2dWeightHist(j *convJob, threads int) {
 	g := &j.g
 	k := j.k
-	perChunk := max(1, min(g.N, ceilDiv(minChunkPositions, j.opos)))
+	j.tapSums = useTapSums(j.og)
+	minPositions := minChunkPositions
+	if j.tapSums {
+		minPositions = minTapSumPositions
+	}
+	perChunk := max(1, min(g.N, ceilDiv(minPositions, j.opos)))
 	j.chunks = ceilDiv(g.N, perChunk)
 	j.perChunk = perChunk
 	// Split each chunk's taps so that there are about four tasks per
 	// thread; a task builds its chunk's position-major gradient itself.
 	split := max(1, min(k, ceilDiv(4*parallel.Threads(threads), j.chunks*g.Groups)))
 	j.tapBlock = ceilDiv(k, split)
+	if j.tapSums {
+		// Whole walks of taps per task, but for the last.
+		j.tapBlock = ceilDiv(j.tapBlock, tapSumTaps) * tapSumTaps
+	}
 	split = ceilDiv(k, j.tapBlock)
 	j.splits = split
 	units := g.Groups * j.chunks
@@ -120,29 +131,50 @@ func (j *convHist) task(s *convScratch, unit, b int) {
 	// columns zero, their histogram sums unused) unless that would more
 	// than double the adds.
 	stride := og
-	if og >= 4 {
+	switch {
+	case j.tapSums:
+		stride = ceilDiv(og, tapSumCols) * tapSumCols
+	case og >= 4:
 		stride = (og + 7) &^ 7
 	}
 	s.dT = grow(s.dT, (n1-n0)*opos*stride)
 	if stride != og {
 		clear(s.dT)
 	}
+	// The tap sums read a column block at a time: their layout is
+	// block-major, each block position-major, so that a walk reads
+	// contiguous memory.
+	width, blockSize := stride, 0
+	if j.tapSums {
+		width, blockSize = tapSumCols, (n1-n0)*opos*tapSumCols
+	}
 	for n := n0; n < n1; n++ {
-		d := s.dT[(n-n0)*opos*stride:][:opos*stride]
 		for oo := 0; oo < og; oo++ {
+			d := s.dT[oo/width*blockSize+(n-n0)*opos*width+oo%width:]
 			for q, v := range j.dy[(n*g.O+grp*og+oo)*opos:][:opos] {
-				d[q*stride+oo] = v
+				d[q*width] = v
 			}
 		}
 	}
 	if b == 0 {
-		sums := j.colSum[unit*og:][:og]
+		// Each channel's sum over the positions in order; the channels
+		// of a position side by side, independent chains of adds.
+		s.sums = grow(s.sums, stride)
+		sums := s.sums
 		clear(sums)
-		for q := 0; q < (n1-n0)*opos; q++ {
-			for oo, v := range s.dT[q*stride : q*stride+og] {
-				sums[oo] += float64(v)
+		for blk := 0; blk < stride; blk += width {
+			sb := sums[blk:][:width]
+			for q := 0; q < (n1-n0)*opos; q++ {
+				for jj, v := range s.dT[blk*(n1-n0)*opos+q*width:][:width] {
+					sb[jj] += float64(v)
+				}
 			}
 		}
+		copy(j.colSum[unit*og:][:og], sums)
+	}
+	if j.tapSums {
+		j.tapSumTask(s, unit, grp, n0, n1, b*j.tapBlock, min((b+1)*j.tapBlock, k), stride)
+		return
 	}
 	s.hist = grow(s.hist, 256*stride)
 	s.wl = grow(s.wl, stride)
