@@ -96,8 +96,10 @@ type convScratch struct {
 	wl     []byte
 	slopes []float32
 	sums   []float64
-	// Tap sums (see tapsums.go): one walk's float32 sums.
-	acc []float32
+	// Tap sums (see tapsums.go): one walk's float32 sums and its taps'
+	// offsets in the padded planes.
+	acc  []float32
+	offs [tapSumTaps]int
 }
 
 var convScratches = sync.Pool{New: func() any { return new(convScratch) }}

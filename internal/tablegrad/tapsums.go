@@ -21,8 +21,8 @@ package tablegrad
 // so that one code picks a row at a fixed offset per tap. Wider groups
 // walk once per column block of tapSumCols channels.
 //
-// Sums: each walk covers at most tapSumRun positions of one image in
-// float32 (each product rounded, then added: no fused multiply-add, so the
+// Sums: each walk covers at most tapSumRun positions (whole images or rows
+// of one image, but at least a row) in float32 (each product rounded, then added: no fused multiply-add, so the
 // Go and vector forms give the same bits), and the walks' sums are added
 // in float64 in the order of the positions, the chunks of images (fixed by
 // the shape) in order after that, so the result does not depend on the
@@ -38,8 +38,8 @@ const (
 	// slopes.
 	tapSumRow = tapSumTaps * tapSumCols
 	// tapSumRun bounds the positions a walk sums in float32 before the
-	// sums move to float64.
-	tapSumRun = 256
+	// sums move to float64 (unless an image row has more).
+	tapSumRun = 512
 	// minTapSumPositions is the fewest output positions of a chunk of
 	// images (unless the batch has fewer): each chunk lays out its taps'
 	// slopes anew, while a walk over the chunk's output gradients, one
@@ -75,26 +75,30 @@ func useTapSums(og int) bool {
 
 // tapSums sets acc[t*tapSumCols+j] (t < tapSumTaps, j < tapSumCols) to
 // Σ_q d[q*dStride+j]·q[a*tapSumRow+t*tapSumCols+j] over the positions q of
-// the grid gr, where a is codes[offs[t]+the position's grid index]: each
-// product rounded to float32 and added in the order of the positions.
+// imgs grids gr, imgStride codes apart (position q = i*rows*cols + the
+// position's index in grid i), where a is codes[offs[t]+the position's
+// index in codes]: each product rounded to float32 and added in the order
+// of the positions.
 var tapSums = tapSumsGo
 
-func tapSumsGo(acc, q []float32, codes []byte, offs *[tapSumTaps]int, gr grid, d []float32, dStride int) {
+func tapSumsGo(acc, q []float32, codes []byte, offs *[tapSumTaps]int, gr grid, imgs, imgStride int, d []float32, dStride int) {
 	acc = acc[:tapSumRow]
 	clear(acc)
 	p := 0
-	for r := 0; r < gr.rows; r++ {
-		for c := 0; c < gr.cols; c++ {
-			at := r*gr.rowStride + c*gr.step
-			dd := d[p*dStride:][:tapSumCols]
-			for t, off := range offs {
-				row := q[int(codes[at+off])*tapSumRow+t*tapSumCols:][:tapSumCols]
-				a := acc[t*tapSumCols:][:tapSumCols]
-				for j, v := range dd {
-					a[j] += float32(v * row[j])
+	for i := 0; i < imgs; i++ {
+		for r := 0; r < gr.rows; r++ {
+			for c := 0; c < gr.cols; c++ {
+				at := i*imgStride + r*gr.rowStride + c*gr.step
+				dd := d[p*dStride:][:tapSumCols]
+				for t, off := range offs {
+					row := q[int(codes[at+off])*tapSumRow+t*tapSumCols:][:tapSumCols]
+					a := acc[t*tapSumCols:][:tapSumCols]
+					for j, v := range dd {
+						a[j] += float32(v * row[j])
+					}
 				}
+				p++
 			}
-			p++
 		}
 	}
 }
@@ -124,11 +128,18 @@ func (j *convHist) tapSumTask(s *convScratch, unit, grp, n0, n1, lo, hi, stride 
 	s.acc = grow(s.acc, tapSumRow)
 	s.sums = grow(s.sums, tapSumTaps*stride)
 	s.wl = grow(s.wl, tapSumCols)
-	rowsPer := max(1, tapSumRun/j.ow)
+	// A walk covers whole images when they are small, rows of one
+	// image otherwise.
+	rowsPer, imgsPer := max(1, min(j.oh, tapSumRun/j.ow)), 1
+	if rowsPer == j.oh {
+		imgsPer = max(1, tapSumRun/opos)
+	}
 	for l0 := lo; l0 < hi; l0 += tapSumTaps {
 		nt := min(tapSumTaps, hi-l0)
-		// Taps past hi repeat the last one; their sums are dropped.
-		var offs [tapSumTaps]int
+		// Taps past hi repeat the last one; their sums are dropped. The
+		// offsets live in the scratch memory: tapSums is called through
+		// a variable, so a local array would move to the heap.
+		offs := &s.offs
 		for t := range offs {
 			l := l0 + min(t, nt-1)
 			c, ky, kx := l/taps, l%taps/g.KW, l%g.KW
@@ -147,11 +158,11 @@ func (j *convHist) tapSumTask(s *convScratch, unit, grp, n0, n1, lo, hi, stride 
 				slopes(s.slopes[t*tapSumCols:], s.wl, tapSumRow, &j.t.gw, &j.t.gwT)
 			}
 			block := s.dT[cb/tapSumCols*imgs*opos*tapSumCols:][:imgs*opos*tapSumCols]
-			for n := 0; n < imgs; n++ {
-				d := block[n*opos*tapSumCols:][:opos*tapSumCols]
+			for n := 0; n < imgs; n += imgsPer {
+				d := block[n*opos*tapSumCols:]
 				for r0 := 0; r0 < j.oh; r0 += rowsPer {
 					gr := grid{rows: min(rowsPer, j.oh-r0), cols: j.ow, rowStride: g.StrideH * wp, step: g.StrideW}
-					tapSums(s.acc, s.slopes, s.planes[n*plane+r0*gr.rowStride:], &offs, gr, d[r0*j.ow*tapSumCols:], tapSumCols)
+					tapSums(s.acc, s.slopes, s.planes[n*plane+r0*gr.rowStride:], offs, gr, min(imgsPer, imgs-n), plane, d[r0*j.ow*tapSumCols:], tapSumCols)
 					for t := 0; t < nt; t++ {
 						sm := sums[t*stride+cb:][:tapSumCols]
 						for jj, v := range s.acc[t*tapSumCols:][:tapSumCols] {

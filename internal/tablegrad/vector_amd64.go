@@ -36,11 +36,11 @@ func slopesAVX2(p *float32, wl *byte, gwT *float32, stride, blocks int)
 //go:noescape
 func contractAVX2(out *float64, p, h *float32, stride, blocks int)
 
-// tapSumsAVX2 is tapSums's vector form (see vector_amd64.s); rows and
-// cols are at least 1.
+// tapSumsAVX2 is tapSums's vector form (see vector_amd64.s); imgs, rows
+// and cols are at least 1.
 //
 //go:noescape
-func tapSumsAVX2(acc, q *float32, codes *byte, offs *[tapSumTaps]int, d *float32, rows, cols, rowStride, step, dStride int)
+func tapSumsAVX2(acc, q *float32, codes *byte, offs *[tapSumTaps]int, d *float32, imgs, imgStride, rows, cols, rowStride, step, dStride int)
 
 // useVector says whether the AVX2 forms of histAdd, tapSums, slopes, contract,
 // denseSegs and spanDots run: the CPU has AVX2 and assembly is on
@@ -60,21 +60,22 @@ func init() {
 
 // tapSumsVector runs tapSums's vector form unless the vector forms are off
 // or the grid is empty.
-func tapSumsVector(acc, q []float32, codes []byte, offs *[tapSumTaps]int, gr grid, d []float32, dStride int) {
-	if !useVector() || gr.rows <= 0 || gr.cols <= 0 || gr.rowStride < 0 || gr.step < 0 || dStride < tapSumCols {
-		tapSumsGo(acc, q, codes, offs, gr, d, dStride)
+func tapSumsVector(acc, q []float32, codes []byte, offs *[tapSumTaps]int, gr grid, imgs, imgStride int, d []float32, dStride int) {
+	if !useVector() || imgs <= 0 || imgStride < 0 || gr.rows <= 0 || gr.cols <= 0 || gr.rowStride < 0 || gr.step < 0 || dStride < tapSumCols {
+		tapSumsGo(acc, q, codes, offs, gr, imgs, imgStride, d, dStride)
 		return
 	}
 	_ = acc[tapSumRow-1]
 	_ = q[256*tapSumRow-1]
+	last := (imgs-1)*imgStride + gr.last()
 	for _, off := range offs {
 		if off < 0 {
 			panic("tablegrad: negative tap offset")
 		}
-		_ = codes[off+gr.last()]
+		_ = codes[off+last]
 	}
-	_ = d[(gr.rows*gr.cols-1)*dStride+tapSumCols-1]
-	tapSumsAVX2(&acc[0], &q[0], &codes[0], offs, &d[0], gr.rows, gr.cols, gr.rowStride, gr.step, dStride)
+	_ = d[(imgs*gr.rows*gr.cols-1)*dStride+tapSumCols-1]
+	tapSumsAVX2(&acc[0], &q[0], &codes[0], offs, &d[0], imgs, imgStride, gr.rows, gr.cols, gr.rowStride, gr.step, dStride)
 }
 
 // slopesVector and contractVector run the vector forms when the columns

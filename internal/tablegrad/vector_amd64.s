@@ -511,26 +511,24 @@ cdone:
 	VMULPS  (64*t+32)(DI)(AX*1), Y9, Y11 \
 	VADDPS  Y11, acc1, acc1
 
-// func tapSumsAVX2(acc, q *float32, codes *byte, offs *[4]int, d *float32, rows, cols, rowStride, step, dStride int)
+// func tapSumsAVX2(acc, q *float32, codes *byte, offs *[4]int, d *float32, imgs, imgStride, rows, cols, rowStride, step, dStride int)
 //
 // The four taps' sums of sixteen channels in Y0-Y7, the position's output
 // gradients in Y8, Y9: per position, each tap's code picks its row of q
 // (256 bytes per code, 64 per tap), and the products are rounded and then
-// added, as tapSumsGo adds them.
-TEXT ·tapSumsAVX2(SB), NOSPLIT, $0-80
+// added, as tapSumsGo adds them. The grids of the images follow each
+// other (BX their first codes), the output gradients run on.
+TEXT ·tapSumsAVX2(SB), NOSPLIT, $0-96
 	MOVQ q+8(FP), DI
-	MOVQ codes+16(FP), SI
-	MOVQ SI, R14
 	MOVQ offs+24(FP), BX
 	MOVQ 0(BX), R8
 	MOVQ 8(BX), R9
 	MOVQ 16(BX), R10
 	MOVQ 24(BX), R11
+	MOVQ codes+16(FP), BX
 	MOVQ d+32(FP), DX
-	MOVQ rows+40(FP), R15
-	MOVQ cols+48(FP), CX
-	MOVQ step+64(FP), R13
-	MOVQ dStride+72(FP), R12
+	MOVQ step+80(FP), R13
+	MOVQ dStride+88(FP), R12
 	SHLQ $2, R12
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -540,6 +538,12 @@ TEXT ·tapSumsAVX2(SB), NOSPLIT, $0-80
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+
+tsimage:
+	MOVQ BX, SI
+	MOVQ BX, R14
+	MOVQ rows+56(FP), R15
+	MOVQ cols+64(FP), CX
 	PCALIGN $32
 
 tsposition:
@@ -553,11 +557,14 @@ tsposition:
 	ADDQ R13, SI
 	DECQ CX
 	JNZ tsposition
-	ADDQ rowStride+56(FP), R14
+	ADDQ rowStride+72(FP), R14
 	MOVQ R14, SI
-	MOVQ cols+48(FP), CX
+	MOVQ cols+64(FP), CX
 	DECQ R15
 	JNZ tsposition
+	ADDQ imgStride+48(FP), BX
+	DECQ imgs+40(FP)
+	JNZ tsimage
 
 	MOVQ acc+0(FP), DI
 	VMOVUPS Y0, 0(DI)
