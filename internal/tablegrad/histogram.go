@@ -157,20 +157,16 @@ func (j *convHist) task(s *convScratch, unit, b int) {
 		}
 	}
 	if b == 0 {
-		// Each channel's sum over the positions in order; the channels
-		// of a position side by side, independent chains of adds.
-		s.sums = grow(s.sums, stride)
-		sums := s.sums
+		// Each channel's sum over the chunk's positions: per image four
+		// chains of adds in registers, the positions taken in turn,
+		// then added as (0+1)+(2+3) to the sum of the images before.
+		sums := j.colSum[unit*og:][:og]
 		clear(sums)
-		for blk := 0; blk < stride; blk += width {
-			sb := sums[blk:][:width]
-			for q := 0; q < (n1-n0)*opos; q++ {
-				for jj, v := range s.dT[blk*(n1-n0)*opos+q*width:][:width] {
-					sb[jj] += float64(v)
-				}
+		for n := n0; n < n1; n++ {
+			for oo := range sums {
+				sums[oo] += sum4(j.dy[(n*g.O+grp*og+oo)*opos:][:opos])
 			}
 		}
-		copy(j.colSum[unit*og:][:og], sums)
 	}
 	if j.tapSums {
 		j.tapSumTask(s, unit, grp, n0, n1, b*j.tapBlock, min((b+1)*j.tapBlock, k), stride)
@@ -243,4 +239,22 @@ func contractGo(out []float64, p, h []float32, stride int) {
 			out[j] += float64(pp[j]) * float64(hh[j])
 		}
 	}
+}
+
+// sum4 returns the sum of v in float64, in four chains of adds (element i
+// in chain i mod 4), added as (0+1)+(2+3).
+func sum4(v []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		w := v[i : i+4 : i+4]
+		s0 += float64(w[0])
+		s1 += float64(w[1])
+		s2 += float64(w[2])
+		s3 += float64(w[3])
+	}
+	for ; i < len(v); i++ {
+		s0 += float64(v[i])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
