@@ -96,10 +96,12 @@ type convScratch struct {
 	wl     []byte
 	slopes []float32
 	sums   []float64
-	// Tap sums (see tapsums.go): one walk's float32 sums and its taps'
-	// offsets in the padded planes.
-	acc  []float32
-	offs [tapSumTaps]int
+	// Tap sums (see tapsums.go): one walk's float32 sums, its taps'
+	// offsets in the padded planes, and the channel in each slot of
+	// planes.
+	acc    []float32
+	offs   [tapSumTaps]int
+	slotOf [tapSumTaps + 1]int
 }
 
 var convScratches = sync.Pool{New: func() any { return new(convScratch) }}

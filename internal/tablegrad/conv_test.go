@@ -181,7 +181,8 @@ func convMagnitudes(gr *lut.Gradients, dy []float32, x, w []byte, g geom.Conv, q
 // the made-up slopes) in runs of one code; the fast kernels agree with the
 // references within float32 rounding and give the same bits on 1, 2 and 3
 // threads and without the vector forms, the weight gradient by the shape's
-// choice and forced by histograms and by tap sums.
+// choice and forced by histograms and by tap sums (on the usual chunks of
+// images and on chunks of one image).
 func TestConvMatchesReference(t *testing.T) {
 	// One workspace serves every call on two threads, whatever its shape.
 	shared := new(Workspace)
@@ -206,9 +207,10 @@ func TestConvMatchesReference(t *testing.T) {
 				}
 				magX, magW := convMagnitudes(gr, dy, x, w, g, q)
 				var firstX, firstW []float32
-				// The weight gradient's two paths give different
-				// bits; each is compared with itself.
-				var firstWBy [3][]float32
+				// The weight gradient's paths and chunks give
+				// different bits; each is compared with itself.
+				var firstWBy [4][]float32
+				config := 0
 				run := func(label string, threads int) {
 					var ws *Workspace
 					if threads == 2 {
@@ -237,21 +239,31 @@ func TestConvMatchesReference(t *testing.T) {
 					if i := sameBits(dx, firstX); i >= 0 {
 						t.Fatalf("%s %s: dx[%d] = %v, but %v on one thread", name, label, i, dx[i], firstX[i])
 					}
-					firstW = firstWBy[forcedWeightPath]
+					firstW = firstWBy[config]
 					if firstW == nil {
-						firstWBy[forcedWeightPath] = dw
+						firstWBy[config] = dw
 						return
 					}
 					if i := sameBits(dw, firstW); i >= 0 {
 						t.Fatalf("%s %s: dw[%d] = %v, but %v on one thread", name, label, i, dw[i], firstW[i])
 					}
 				}
-				for _, path := range []weightPath{weightByShape, weightByHistogram, weightByTapSums} {
-					withWeightPath(path, func() {
-						for _, threads := range []int{1, 2, 3} {
-							run(fmt.Sprintf("path=%d/threads=%d", path, threads), threads)
-						}
-						withoutVector(func() { run(fmt.Sprintf("path=%d/no vector", path), 2) })
+				// The last configuration: tap sums on chunks of one
+				// image, so that a task's taps span many channels.
+				paths := []weightPath{weightByShape, weightByHistogram, weightByTapSums, weightByTapSums}
+				for i, path := range paths {
+					config = i
+					chunk := minTapSumPositions
+					if i == 3 {
+						chunk = 1
+					}
+					withTapSumChunk(chunk, func() {
+						withWeightPath(path, func() {
+							for _, threads := range []int{1, 2, 3} {
+								run(fmt.Sprintf("config=%d/threads=%d", i, threads), threads)
+							}
+							withoutVector(func() { run(fmt.Sprintf("config=%d/no vector", i), 2) })
+						})
 					})
 				}
 			}
@@ -283,5 +295,14 @@ func withWeightPath(p weightPath, f func()) {
 	saved := forcedWeightPath
 	forcedWeightPath = p
 	defer func() { forcedWeightPath = saved }()
+	f()
+}
+
+// withTapSumChunk runs f with the tap sums' chunks of images at least
+// positions output positions.
+func withTapSumChunk(positions int, f func()) {
+	saved := minTapSumPositions
+	minTapSumPositions = positions
+	defer func() { minTapSumPositions = saved }()
 	f()
 }

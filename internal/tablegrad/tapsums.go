@@ -40,12 +40,14 @@ const (
 	// tapSumRun bounds the positions a walk sums in float32 before the
 	// sums move to float64 (unless an image row has more).
 	tapSumRun = 512
-	// minTapSumPositions is the fewest output positions of a chunk of
-	// images (unless the batch has fewer): each chunk lays out its taps'
-	// slopes anew, while a walk over the chunk's output gradients, one
-	// column block of them, should stay in the core's L2 cache.
-	minTapSumPositions = 4096
 )
+
+// minTapSumPositions is the fewest output positions of a chunk of images
+// (unless the batch has fewer): each chunk lays out its taps' slopes anew,
+// while a walk over the chunk's output gradients, one column block of
+// them, should stay in the core's L2 cache. Tests lower it to have tasks
+// walk many channels.
+var minTapSumPositions = 4096
 
 // weightPath says how Conv2dWeight computes: by shape, or forced to
 // histograms or tap sums in tests.
@@ -113,16 +115,22 @@ func (j *convHist) tapSumTask(s *convScratch, unit, grp, n0, n1, lo, hi, stride 
 	k, og, opos := j.k, j.og, j.opos
 	taps := g.KH * g.KW
 	imgs := n1 - n0
-	// The planes of every input channel the taps read, padded as for the
-	// histogram, one channel after the other: a tap's codes are then a
-	// grid at a fixed offset in them, whatever its channel.
+	// The chunk's planes of the input channels the walk's taps read,
+	// padded as for the histogram, in slots one after the other: a tap's
+	// codes are then a grid at a fixed offset in them, whatever its
+	// channel. A walk's taps are consecutive, so they span at most
+	// tapSumTaps channels, and later walks reach channels at or after
+	// the earlier ones': with one slot more than that, channel c in
+	// slot c mod slots, a channel is padded once per task and stays
+	// until the walks are past it, whatever the number of channels.
 	hp := max(g.PadH+g.H, (j.oh-1)*g.StrideH+(g.KH-1)*g.DilH+1)
 	wp := max(g.PadW+g.W, (j.ow-1)*g.StrideW+(g.KW-1)*g.DilW+1)
 	plane := hp * wp
 	c0, c1 := lo/taps, (hi-1)/taps+1
-	s.planes = grow(s.planes, (c1-c0)*imgs*plane)
-	for c := c0; c < c1; c++ {
-		(*convJob)(j).padPlanes(s.planes[(c-c0)*imgs*plane:], grp*j.cg+c, n0, n1, hp, wp)
+	slots := min(tapSumTaps+1, c1-c0)
+	s.planes = grow(s.planes, slots*imgs*plane)
+	for i := range s.slotOf {
+		s.slotOf[i] = -1
 	}
 	s.slopes = grow(s.slopes, 256*tapSumRow)
 	s.acc = grow(s.acc, tapSumRow)
@@ -143,7 +151,12 @@ func (j *convHist) tapSumTask(s *convScratch, unit, grp, n0, n1, lo, hi, stride 
 		for t := range offs {
 			l := l0 + min(t, nt-1)
 			c, ky, kx := l/taps, l%taps/g.KW, l%g.KW
-			offs[t] = (c-c0)*imgs*plane + ky*g.DilH*wp + kx*g.DilW
+			slot := (c - c0) % slots
+			if s.slotOf[slot] != c {
+				(*convJob)(j).padPlanes(s.planes[slot*imgs*plane:], grp*j.cg+c, n0, n1, hp, wp)
+				s.slotOf[slot] = c
+			}
+			offs[t] = slot*imgs*plane + ky*g.DilH*wp + kx*g.DilW
 		}
 		sums := s.sums[:tapSumTaps*stride]
 		clear(sums)
