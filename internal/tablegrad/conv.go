@@ -32,8 +32,10 @@ import (
 // written once, by the task of its channel and chunk of images: no col2im
 // scatter, no partial sums, and sums in an order fixed by the shape.
 //
-// Weight gradient: by histograms of the output gradient over activation
-// codes, see histogram.go.
+// Weight gradient: by sums along the output positions of each tap's
+// pre-gathered slopes (tapsums.go) for groups of more than eight output
+// channels, by histograms of the output gradient over activation codes
+// (histogram.go) for narrower groups, depthwise ones among them.
 
 // convJob is one convolution gradient call: its arguments and the memory
 // kept between calls (in a Workspace, or pooled).

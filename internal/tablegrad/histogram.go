@@ -2,7 +2,9 @@ package tablegrad
 
 import "github.com/goapprox/goapprox/internal/parallel"
 
-// How the convolution's weight gradient is fast: for a weight tap l of
+// How the convolution's weight gradient is fast for groups of few output
+// channels (wider groups take the tap sums, tapsums.go, which share the
+// chunks, tasks and final sums below): for a weight tap l of
 // output channel o the weight code is fixed, so the gradient
 //
 //	Σ_positions dy[o][q]·GW[a_q][w_ol] = Σ_a GW[a][w_ol]·H[a][o]
