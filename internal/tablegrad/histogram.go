@@ -75,6 +75,12 @@ func conv2dWeightHist(j *convJob, threads int) {
 		minPositions = minTapSumPositions
 	}
 	perChunk := max(1, min(g.N, ceilDiv(minPositions, j.opos)))
+	if j.tapSums {
+		// Very wide groups: a task's copy of the chunk's output
+		// gradient stays bounded, down to one image.
+		stride := ceilDiv(j.og, tapSumCols) * tapSumCols
+		perChunk = max(1, min(perChunk, maxTapSumFloats/(j.opos*stride)))
+	}
 	j.chunks = ceilDiv(g.N, perChunk)
 	j.perChunk = perChunk
 	// Split each chunk's taps so that there are about four tasks per

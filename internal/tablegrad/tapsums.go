@@ -42,6 +42,11 @@ const (
 	tapSumRun = 512
 )
 
+// maxTapSumFloats bounds a chunk's output gradient (positions times
+// channels, padded) when the group is wide enough that minTapSumPositions
+// would make it large; a chunk has at least one image.
+const maxTapSumFloats = 1 << 20
+
 // minTapSumPositions is the fewest output positions of a chunk of images
 // (unless the batch has fewer): each chunk lays out its taps' slopes anew,
 // while a walk over the chunk's output gradients, one column block of
