@@ -21,12 +21,12 @@ package tablegrad
 // so that one code picks a row at a fixed offset per tap. Wider groups
 // walk once per column block of tapSumCols channels.
 //
-// Sums: each walk covers at most tapSumRun positions (whole images or rows
-// of one image, but at least a row) in float32 (each product rounded, then added: no fused multiply-add, so the
-// Go and vector forms give the same bits), and the walks' sums are added
-// in float64 in the order of the positions, the chunks of images (fixed by
-// the shape) in order after that, so the result does not depend on the
-// thread count.
+// Sums: each walk sums at most tapSumRun positions (whole images, or rows
+// of one image but at least a row) in float32, each product rounded and
+// then added (no fused multiply-add, so that the Go and vector forms give
+// the same bits); the walks' sums are added in float64 in the order of the
+// positions, and the chunks of images (fixed by the shape) in order after
+// that, so the result does not depend on the thread count.
 
 const (
 	// tapSumTaps is how many taps one walk serves and tapSumCols how many
@@ -68,8 +68,8 @@ const (
 var forcedWeightPath weightPath
 
 // useTapSums says whether a group of og output channels takes the tap
-// sums. With fewer than a column block's channels the block would be
-// mostly padding, which the histogram does not pay.
+// sums. With eight channels or fewer, half of a column block or more
+// would be padding, which the histogram does not pay for.
 func useTapSums(og int) bool {
 	switch forcedWeightPath {
 	case weightByHistogram:

@@ -42,9 +42,9 @@ func contractAVX2(out *float64, p, h *float32, stride, blocks int)
 //go:noescape
 func tapSumsAVX2(acc, q *float32, codes *byte, offs *[tapSumTaps]int, d *float32, imgs, imgStride, rows, cols, rowStride, step, dStride int)
 
-// useVector says whether the AVX2 forms of histAdd, tapSums, slopes, contract,
-// denseSegs and spanDots run: the CPU has AVX2 and assembly is on
-// (internal/asm), unless a test turned them off (vectorOff) to compare
+// useVector says whether the AVX2 forms of histAdd, tapSums, slopes,
+// contract, denseSegs and spanDots run: the CPU has AVX2 and assembly is
+// on (internal/asm), unless a test turned them off (vectorOff) to compare
 // them with the pure-Go loops.
 func useVector() bool { return !vectorOff && asm.AVX2() }
 
@@ -59,7 +59,7 @@ func init() {
 }
 
 // tapSumsVector runs tapSums's vector form unless the vector forms are off
-// or the grid is empty.
+// or the walk is one it does not serve (empty, or strides that go back).
 func tapSumsVector(acc, q []float32, codes []byte, offs *[tapSumTaps]int, gr grid, imgs, imgStride int, d []float32, dStride int) {
 	if !useVector() || imgs <= 0 || imgStride < 0 || gr.rows <= 0 || gr.cols <= 0 || gr.rowStride < 0 || gr.step < 0 || dStride < tapSumCols {
 		tapSumsGo(acc, q, codes, offs, gr, imgs, imgStride, d, dStride)
