@@ -32,8 +32,10 @@ import (
 // written once, by the task of its channel and chunk of images: no col2im
 // scatter, no partial sums, and sums in an order fixed by the shape.
 //
-// Weight gradient: by histograms of the output gradient over activation
-// codes, see histogram.go.
+// Weight gradient: by sums along the output positions of each tap's
+// pre-gathered slopes (tapsums.go) for groups of more than eight output
+// channels, by histograms of the output gradient over activation codes
+// (histogram.go) for narrower groups, depthwise ones among them.
 
 // convJob is one convolution gradient call: its arguments and the memory
 // kept between calls (in a Workspace, or pooled).
@@ -65,6 +67,7 @@ type convJob struct {
 	// channel.
 	chunks, perChunk int
 	tapBlock, splits int
+	tapSums          bool // weight gradient by tap sums, not histograms
 	partial, colSum  []float64
 
 	sw, zw []float64
@@ -95,6 +98,12 @@ type convScratch struct {
 	wl     []byte
 	slopes []float32
 	sums   []float64
+	// Tap sums (see tapsums.go): one walk's float32 sums, its taps'
+	// offsets in the padded planes, and the channel in each slot of
+	// planes.
+	acc    []float32
+	offs   [tapSumTaps]int
+	slotOf [tapSumTaps + 1]int
 }
 
 var convScratches = sync.Pool{New: func() any { return new(convScratch) }}
@@ -429,14 +438,23 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 func (j *convJob) padPlanes(planes []byte, ci, n0, n1, hp, wp int) {
 	g := &j.g
 	hw := g.H * g.W
+	// Only the border takes the pad code: the rows above and below the
+	// input, and the columns left and right of each input row.
+	fill := func(b []byte) {
+		for i := range b {
+			b[i] = j.p.pad
+		}
+	}
 	for n := n0; n < n1; n++ {
 		p := planes[(n-n0)*hp*wp:][:hp*wp]
-		for i := range p {
-			p[i] = j.p.pad
-		}
+		fill(p[:g.PadH*wp])
+		fill(p[(g.PadH+g.H)*wp:])
 		x := j.x[(n*g.C+ci)*hw:][:hw]
 		for iy := 0; iy < g.H; iy++ {
-			copy(p[(g.PadH+iy)*wp+g.PadW:], x[iy*g.W:(iy+1)*g.W])
+			row := p[(g.PadH+iy)*wp:][:wp]
+			fill(row[:g.PadW])
+			copy(row[g.PadW:], x[iy*g.W:(iy+1)*g.W])
+			fill(row[g.PadW+g.W:])
 		}
 	}
 }

@@ -49,6 +49,13 @@ var testConvs = []struct {
 	{"resnet-s2-og32", convGeom(2, 16, 9, 7, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1)},
 	{"resnet-og64", convGeom(2, 8, 7, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1)},
 	{"shortcut-1x1-s2-og32", convGeom(2, 16, 7, 7, 32, 1, 1, 2, 2, 0, 0, 1, 1, 1)},
+	// Tap sums: a group of 48 channels (a padded column block), ten taps
+	// (a last walk of two), and more output positions per image than
+	// one walk sums; rows longer than a walk sums (a walk is then one
+	// row), the 1x3 kernel's taps in one plane.
+	{"og48-k10-long", convGeom(1, 10, 21, 30, 48, 1, 1, 1, 1, 0, 0, 1, 1, 1)},
+	{"og16-wide-rows", convGeom(2, 2, 3, 301, 16, 1, 3, 1, 1, 1, 1, 1, 1, 1)},
+	{"groups-og24-s2", convGeom(3, 6, 11, 13, 48, 3, 3, 2, 2, 1, 1, 1, 1, 2)},
 }
 
 // stConv returns the straight-through convolution gradients from the
@@ -173,7 +180,9 @@ func convMagnitudes(gr *lut.Gradients, dy []float32, x, w []byte, g geom.Conv, q
 // padding then reads a non-zero code), the activation codes random or (with
 // the made-up slopes) in runs of one code; the fast kernels agree with the
 // references within float32 rounding and give the same bits on 1, 2 and 3
-// threads and without the vector forms.
+// threads and without the vector forms, the weight gradient by the shape's
+// choice and forced by histograms and by tap sums (on the usual chunks of
+// images and on chunks of one image).
 func TestConvMatchesReference(t *testing.T) {
 	// One workspace serves every call on two threads, whatever its shape.
 	shared := new(Workspace)
@@ -198,6 +207,10 @@ func TestConvMatchesReference(t *testing.T) {
 				}
 				magX, magW := convMagnitudes(gr, dy, x, w, g, q)
 				var firstX, firstW []float32
+				// The weight gradient's paths and chunks give
+				// different bits; each is compared with itself.
+				var firstWBy [4][]float32
+				config := 0
 				run := func(label string, threads int) {
 					var ws *Workspace
 					if threads == 2 {
@@ -221,20 +234,38 @@ func TestConvMatchesReference(t *testing.T) {
 						}
 					}
 					if firstX == nil {
-						firstX, firstW = dx, dw
-						return
+						firstX = dx
 					}
 					if i := sameBits(dx, firstX); i >= 0 {
 						t.Fatalf("%s %s: dx[%d] = %v, but %v on one thread", name, label, i, dx[i], firstX[i])
+					}
+					firstW = firstWBy[config]
+					if firstW == nil {
+						firstWBy[config] = dw
+						return
 					}
 					if i := sameBits(dw, firstW); i >= 0 {
 						t.Fatalf("%s %s: dw[%d] = %v, but %v on one thread", name, label, i, dw[i], firstW[i])
 					}
 				}
-				for _, threads := range []int{1, 2, 3} {
-					run(fmt.Sprintf("threads=%d", threads), threads)
+				// The last configuration: tap sums on chunks of one
+				// image, so that a task's taps span many channels.
+				paths := []weightPath{weightByShape, weightByHistogram, weightByTapSums, weightByTapSums}
+				for i, path := range paths {
+					config = i
+					chunk := minTapSumPositions
+					if i == 3 {
+						chunk = 1
+					}
+					withTapSumChunk(chunk, func() {
+						withWeightPath(path, func() {
+							for _, threads := range []int{1, 2, 3} {
+								run(fmt.Sprintf("config=%d/threads=%d", i, threads), threads)
+							}
+							withoutVector(func() { run(fmt.Sprintf("config=%d/no vector", i), 2) })
+						})
+					})
 				}
-				withoutVector(func() { run("no vector", 2) })
 			}
 		}
 	}
@@ -257,4 +288,21 @@ func repeatCodes(rng *rand.Rand, c []byte) {
 		}
 		i += n
 	}
+}
+
+// withWeightPath runs f with Conv2dWeight's path forced.
+func withWeightPath(p weightPath, f func()) {
+	saved := forcedWeightPath
+	forcedWeightPath = p
+	defer func() { forcedWeightPath = saved }()
+	f()
+}
+
+// withTapSumChunk runs f with the tap sums' chunks of images at least
+// positions output positions.
+func withTapSumChunk(positions int, f func()) {
+	saved := minTapSumPositions
+	minTapSumPositions = positions
+	defer func() { minTapSumPositions = saved }()
+	f()
 }

@@ -2,7 +2,9 @@ package tablegrad
 
 import "github.com/goapprox/goapprox/internal/parallel"
 
-// How the convolution's weight gradient is fast: for a weight tap l of
+// How the convolution's weight gradient is fast for groups of few output
+// channels (wider groups take the tap sums, tapsums.go, which share the
+// chunks, tasks and final sums below): for a weight tap l of
 // output channel o the weight code is fixed, so the gradient
 //
 //	Σ_positions dy[o][q]·GW[a_q][w_ol] = Σ_a GW[a][w_ol]·H[a][o]
@@ -61,17 +63,34 @@ func histAddGo(h []float32, codes []byte, gr grid, d []float32, width int) {
 	}
 }
 
-// conv2dWeightHist computes what Conv2dWeight computes, by histograms.
+// conv2dWeightHist computes what Conv2dWeight computes, by histograms or
+// tap sums (see tapsums.go) by the shape: both share the chunks, the tasks
+// and the final sums.
 func conv2dWeightHist(j *convJob, threads int) {
 	g := &j.g
 	k := j.k
-	perChunk := max(1, min(g.N, ceilDiv(minChunkPositions, j.opos)))
+	j.tapSums = useTapSums(j.og)
+	minPositions := minChunkPositions
+	if j.tapSums {
+		minPositions = minTapSumPositions
+	}
+	perChunk := max(1, min(g.N, ceilDiv(minPositions, j.opos)))
+	if j.tapSums {
+		// Very wide groups: a task's copy of the chunk's output
+		// gradient stays bounded, down to one image.
+		stride := ceilDiv(j.og, tapSumCols) * tapSumCols
+		perChunk = max(1, min(perChunk, maxTapSumFloats/(j.opos*stride)))
+	}
 	j.chunks = ceilDiv(g.N, perChunk)
 	j.perChunk = perChunk
 	// Split each chunk's taps so that there are about four tasks per
 	// thread; a task builds its chunk's position-major gradient itself.
 	split := max(1, min(k, ceilDiv(4*parallel.Threads(threads), j.chunks*g.Groups)))
 	j.tapBlock = ceilDiv(k, split)
+	if j.tapSums {
+		// Whole walks of taps per task, but for the last.
+		j.tapBlock = ceilDiv(j.tapBlock, tapSumTaps) * tapSumTaps
+	}
 	split = ceilDiv(k, j.tapBlock)
 	j.splits = split
 	units := g.Groups * j.chunks
@@ -120,29 +139,46 @@ func (j *convHist) task(s *convScratch, unit, b int) {
 	// columns zero, their histogram sums unused) unless that would more
 	// than double the adds.
 	stride := og
-	if og >= 4 {
+	switch {
+	case j.tapSums:
+		stride = ceilDiv(og, tapSumCols) * tapSumCols
+	case og >= 4:
 		stride = (og + 7) &^ 7
 	}
 	s.dT = grow(s.dT, (n1-n0)*opos*stride)
 	if stride != og {
 		clear(s.dT)
 	}
+	// The tap sums read a column block at a time: their layout is
+	// block-major, each block position-major, so that a walk reads
+	// contiguous memory.
+	width, blockSize := stride, 0
+	if j.tapSums {
+		width, blockSize = tapSumCols, (n1-n0)*opos*tapSumCols
+	}
 	for n := n0; n < n1; n++ {
-		d := s.dT[(n-n0)*opos*stride:][:opos*stride]
 		for oo := 0; oo < og; oo++ {
+			d := s.dT[oo/width*blockSize+(n-n0)*opos*width+oo%width:]
 			for q, v := range j.dy[(n*g.O+grp*og+oo)*opos:][:opos] {
-				d[q*stride+oo] = v
+				d[q*width] = v
 			}
 		}
 	}
 	if b == 0 {
+		// Each channel's sum over the chunk's positions: per image four
+		// chains of adds in registers, the positions taken in turn,
+		// then added as (0+1)+(2+3) to the sum of the images before.
 		sums := j.colSum[unit*og:][:og]
 		clear(sums)
-		for q := 0; q < (n1-n0)*opos; q++ {
-			for oo, v := range s.dT[q*stride : q*stride+og] {
-				sums[oo] += float64(v)
+		for n := n0; n < n1; n++ {
+			for oo := range sums {
+				sums[oo] += sum4(j.dy[(n*g.O+grp*og+oo)*opos:][:opos])
 			}
 		}
+	}
+	if j.tapSums {
+		j.tapSumTask(s, unit, grp, n0, n1, b*j.tapBlock, min((b+1)*j.tapBlock, k), stride)
+		return
 	}
 	s.hist = grow(s.hist, 256*stride)
 	s.wl = grow(s.wl, stride)
@@ -211,4 +247,22 @@ func contractGo(out []float64, p, h []float32, stride int) {
 			out[j] += float64(pp[j]) * float64(hh[j])
 		}
 	}
+}
+
+// sum4 returns the sum of v in float64, in four chains of adds (element i
+// in chain i mod 4), added as (0+1)+(2+3).
+func sum4(v []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		w := v[i : i+4 : i+4]
+		s0 += float64(w[0])
+		s1 += float64(w[1])
+		s2 += float64(w[2])
+		s3 += float64(w[3])
+	}
+	for ; i < len(v); i++ {
+		s0 += float64(v[i])
+	}
+	return (s0 + s1) + (s2 + s3)
 }

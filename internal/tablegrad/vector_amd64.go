@@ -36,9 +36,15 @@ func slopesAVX2(p *float32, wl *byte, gwT *float32, stride, blocks int)
 //go:noescape
 func contractAVX2(out *float64, p, h *float32, stride, blocks int)
 
-// useVector says whether the AVX2 forms of histAdd, slopes, contract,
-// denseSegs and spanDots run: the CPU has AVX2 and assembly is on
-// (internal/asm), unless a test turned them off (vectorOff) to compare
+// tapSumsAVX2 is tapSums's vector form (see vector_amd64.s); imgs, rows
+// and cols are at least 1.
+//
+//go:noescape
+func tapSumsAVX2(acc, q *float32, codes *byte, offs *[tapSumTaps]int, d *float32, imgs, imgStride, rows, cols, rowStride, step, dStride int)
+
+// useVector says whether the AVX2 forms of histAdd, tapSums, slopes,
+// contract, denseSegs and spanDots run: the CPU has AVX2 and assembly is
+// on (internal/asm), unless a test turned them off (vectorOff) to compare
 // them with the pure-Go loops.
 func useVector() bool { return !vectorOff && asm.AVX2() }
 
@@ -49,6 +55,27 @@ func init() {
 	histAdd = histAddVector
 	slopes = slopesVector
 	contract = contractVector
+	tapSums = tapSumsVector
+}
+
+// tapSumsVector runs tapSums's vector form unless the vector forms are off
+// or the walk is one it does not serve (empty, or strides that go back).
+func tapSumsVector(acc, q []float32, codes []byte, offs *[tapSumTaps]int, gr grid, imgs, imgStride int, d []float32, dStride int) {
+	if !useVector() || imgs <= 0 || imgStride < 0 || gr.rows <= 0 || gr.cols <= 0 || gr.rowStride < 0 || gr.step < 0 || dStride < tapSumCols {
+		tapSumsGo(acc, q, codes, offs, gr, imgs, imgStride, d, dStride)
+		return
+	}
+	_ = acc[tapSumRow-1]
+	_ = q[256*tapSumRow-1]
+	last := (imgs-1)*imgStride + gr.last()
+	for _, off := range offs {
+		if off < 0 {
+			panic("tablegrad: negative tap offset")
+		}
+		_ = codes[off+last]
+	}
+	_ = d[(imgs*gr.rows*gr.cols-1)*dStride+tapSumCols-1]
+	tapSumsAVX2(&acc[0], &q[0], &codes[0], offs, &d[0], imgs, imgStride, gr.rows, gr.cols, gr.rowStride, gr.step, dStride)
 }
 
 // slopesVector and contractVector run the vector forms when the columns

@@ -499,3 +499,81 @@ csinglerow:
 cdone:
 	VZEROUPPER
 	RET
+
+// TAP_SUM multiplies the slopes of tap t (at byte offset 64*t of the row
+// of the code at offs[t]) by the output gradients in Y8, Y9 and adds the
+// products to the tap's sums, acc0 and acc1.
+#define TAP_SUM(offreg, t, acc0, acc1) \
+	MOVBQZX (SI)(offreg*1), AX           \
+	SHLQ    $8, AX                       \
+	VMULPS  (64*t)(DI)(AX*1), Y8, Y10    \
+	VADDPS  Y10, acc0, acc0              \
+	VMULPS  (64*t+32)(DI)(AX*1), Y9, Y11 \
+	VADDPS  Y11, acc1, acc1
+
+// func tapSumsAVX2(acc, q *float32, codes *byte, offs *[4]int, d *float32, imgs, imgStride, rows, cols, rowStride, step, dStride int)
+//
+// The four taps' sums of sixteen channels in Y0-Y7, the position's output
+// gradients in Y8, Y9: per position, each tap's code picks its row of q
+// (256 bytes per code, 64 per tap), and the products are rounded and then
+// added, as tapSumsGo adds them. The grids of the images follow each
+// other (BX their first codes), the output gradients run on.
+TEXT ·tapSumsAVX2(SB), NOSPLIT, $0-96
+	MOVQ q+8(FP), DI
+	MOVQ offs+24(FP), BX
+	MOVQ 0(BX), R8
+	MOVQ 8(BX), R9
+	MOVQ 16(BX), R10
+	MOVQ 24(BX), R11
+	MOVQ codes+16(FP), BX
+	MOVQ d+32(FP), DX
+	MOVQ step+80(FP), R13
+	MOVQ dStride+88(FP), R12
+	SHLQ $2, R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+tsimage:
+	MOVQ BX, SI
+	MOVQ BX, R14
+	MOVQ rows+56(FP), R15
+	MOVQ cols+64(FP), CX
+	PCALIGN $32
+
+tsposition:
+	VMOVUPS (DX), Y8
+	VMOVUPS 32(DX), Y9
+	TAP_SUM(R8, 0, Y0, Y1)
+	TAP_SUM(R9, 1, Y2, Y3)
+	TAP_SUM(R10, 2, Y4, Y5)
+	TAP_SUM(R11, 3, Y6, Y7)
+	ADDQ R12, DX
+	ADDQ R13, SI
+	DECQ CX
+	JNZ tsposition
+	ADDQ rowStride+72(FP), R14
+	MOVQ R14, SI
+	MOVQ cols+64(FP), CX
+	DECQ R15
+	JNZ tsposition
+	ADDQ imgStride+48(FP), BX
+	DECQ imgs+40(FP)
+	JNZ tsimage
+
+	MOVQ acc+0(FP), DI
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	VZEROUPPER
+	RET
