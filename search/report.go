@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
+	"github.com/goapprox/goapprox/internal/boundedfile"
 )
 
 // File names of a search folder.
@@ -122,17 +123,15 @@ func (r Report) Check() error {
 	return nil
 }
 
+// maxReportBytes bounds what is read of a search.json: a report is tens of
+// kilobytes even for hundreds of layers and multipliers.
+const maxReportBytes = 64 << 20
+
 // ReadReport reads and checks a search.json.
 func ReadReport(path string) (Report, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Report{}, err
-	}
 	var r Report
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return Report{}, fmt.Errorf("%s: %w", path, err)
+	if err := boundedfile.ReadJSON(path, maxReportBytes, "a "+ReportJSON+" of train search", &r); err != nil {
+		return Report{}, err
 	}
 	if err := r.Check(); err != nil {
 		return Report{}, fmt.Errorf("%s: %w", path, err)

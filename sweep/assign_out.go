@@ -1,7 +1,6 @@
 package sweep
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -86,14 +85,5 @@ func readResultFile(path, name, command string, v any) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		path = filepath.Join(path, name)
 	}
-	data, err := boundedfile.ReadFile(path, maxResultBytes, "a "+name)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s is not a %s of %s: %w", path, name, command, err)
-	}
-	return nil
+	return boundedfile.ReadJSON(path, maxResultBytes, "a "+name+" of "+command, v)
 }

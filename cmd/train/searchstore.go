@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -121,14 +120,8 @@ func loadLambdas(dirs []string, key lambdaKey) (map[float64]train.SearchOutcome,
 
 func readSavedLambda(path string) (savedLambda, error) {
 	var s savedLambda
-	data, err := boundedfile.ReadFile(path, maxLambdaFile, "a saved lambda of a search")
-	if err != nil {
-		return s, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return s, fmt.Errorf("%s is not a saved lambda of train search: %w; remove it to search that lambda again", path, err)
+	if err := boundedfile.ReadJSON(path, maxLambdaFile, "a saved lambda of train search", &s); err != nil {
+		return s, fmt.Errorf("%w; remove it to search that lambda again", err)
 	}
 	if want := lambdaFile(filepath.Dir(filepath.Dir(path)), s.Lambda); filepath.Base(want) != filepath.Base(path) {
 		return s, fmt.Errorf("%s holds lambda %g, not the lambda of its name; remove it to search that lambda again", path, s.Lambda)

@@ -2,6 +2,7 @@ package boundedfile
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -50,4 +51,22 @@ func ReadFile(path string, limit int64, what string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: grew past %d bytes while being read; expected %s", path, limit, what)
 	}
 	return buf.Bytes(), nil
+}
+
+// ReadJSON reads a JSON file of at most limit bytes (see Open) into v,
+// refusing fields v does not have: a file of another kind or version is
+// named as such instead of being read in half. what names the file ("a
+// search.json of train search"); a file that does not decode is an error
+// saying "PATH is not WHAT: why".
+func ReadJSON(path string, limit int64, what string, v any) error {
+	data, err := ReadFile(path, limit, what)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s is not %s: %w", path, what, err)
+	}
+	return nil
 }

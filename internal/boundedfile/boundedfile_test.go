@@ -52,3 +52,38 @@ func TestDeviceRefused(t *testing.T) {
 		t.Errorf("/dev/zero: %v", err)
 	}
 }
+
+// ReadJSON decodes a file within the limit, names the file and its kind when
+// it holds another kind (an unknown field) or no JSON, and passes the
+// reading errors on as ReadFile gives them.
+func TestReadJSON(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	type doc struct {
+		A int    `json:"a"`
+		B string `json:"b"`
+	}
+	var d doc
+	if err := ReadJSON(write("ok.json", `{"a": 3, "b": "x"}`), 1<<10, "a test document", &d); err != nil || d != (doc{3, "x"}) {
+		t.Fatalf("ReadJSON: %+v, %v", d, err)
+	}
+	other := write("other.json", `{"a": 3, "c": true}`)
+	if err := ReadJSON(other, 1<<10, "a test document", &d); err == nil || !strings.Contains(err.Error(), other+` is not a test document: json: unknown field "c"`) {
+		t.Errorf("another kind of file: %v", err)
+	}
+	if err := ReadJSON(write("bad.json", `{"a": `), 1<<10, "a test document", &d); err == nil || !strings.Contains(err.Error(), "is not a test document: unexpected EOF") {
+		t.Errorf("a truncated file: %v", err)
+	}
+	if err := ReadJSON(write("big.json", `{"a": 12345}`), 4, "a test document", &d); err == nil || !strings.Contains(err.Error(), "larger than a test document can be") {
+		t.Errorf("over the limit: %v", err)
+	}
+	if err := ReadJSON(filepath.Join(dir, "missing"), 1, "a test document", &d); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: %v, want fs.ErrNotExist", err)
+	}
+}
