@@ -207,13 +207,10 @@ func (s *Set) AddSearch(dir string, r search.Report) error {
 	return nil
 }
 
-// budgetSlack absorbs rounding in the comparison of a loss with a budget.
-const budgetSlack = 1e-9
-
 // Within reports whether p loses at most budget points against the exact
 // model.
 func (s *Set) Within(p Point, budget float64) bool {
-	return 100*(s.AccuracyExact-p.AccuracyAfter) <= budget+budgetSlack
+	return search.WithinBudget(100*(s.AccuracyExact-p.AccuracyAfter), budget)
 }
 
 // Best returns the point of method m that saves the most energy within
@@ -299,10 +296,10 @@ func (s *Set) Table(budgets []float64) string {
 }
 
 // CheckBudgets returns the first budget that is not a finite number of
-// points >= 0.
+// points >= 0 (search.CheckBudget's rule).
 func CheckBudgets(budgets []float64) error {
 	for _, b := range budgets {
-		if !(b >= 0) || math.IsInf(b, 0) {
+		if search.CheckBudget(b) != nil {
 			return fmt.Errorf("budget %g points must be a finite number >= 0", b)
 		}
 	}

@@ -87,6 +87,12 @@ var ErrBudgetNotMet = errors.New("no lambda keeps the accuracy within the budget
 // budgetSlack absorbs rounding in the comparison of a loss with the budget.
 const budgetSlack = 1e-9
 
+// WithinBudget reports whether a loss of lossPoints accuracy points (below
+// the exact model) stays within budget points. Every comparison of a result
+// with a budget uses it, so the search and the comparison of methods
+// (package compare) agree on what meets a budget.
+func WithinBudget(lossPoints, budget float64) bool { return lossPoints <= budget+budgetSlack }
+
 // SearchLambda tries lambdas by the schedule, calling evaluate (a search,
 // the matching, retraining and evaluation) once per lambda, and returns
 // every point tried with the best one. budget is in accuracy points below
@@ -115,7 +121,7 @@ func SearchLambda(evaluate func(lambda float64) (Outcome, error), accuracyExact,
 		}
 		loss := 100 * (accuracyExact - o.Accuracy)
 		p := Point{Lambda: lambda, Phase: phase, EnergySaved: o.EnergySaved, Accuracy: o.Accuracy,
-			Loss: loss, WithinBudget: loss <= budget+budgetSlack}
+			Loss: loss, WithinBudget: WithinBudget(loss, budget)}
 		res.Points = append(res.Points, p)
 		return p.WithinBudget, nil
 	}
