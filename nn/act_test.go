@@ -10,11 +10,25 @@ import (
 // runWithGrad evaluates y = build(x) and d(Σ y⊙w)/dx for given w.
 func runWithGrad(t *testing.T, x *tensor.Dense, w []float32, build func(*G.Node) (*G.Node, error)) (y, dx []float32) {
 	t.Helper()
+	y, grads := runGrads(t, func(in []*G.Node) (*G.Node, error) { return build(in[0]) }, w, x)
+	return y, grads[0]
+}
+
+// runGrads evaluates y = build(inputs) and the gradients of Σ y⊙w with
+// respect to every input (w nil: 1, 2, 3, ...). The inputs are copied.
+func runGrads(t *testing.T, build builder, w []float32, inputs ...*tensor.Dense) (y []float32, grads [][]float32) {
+	t.Helper()
 	g := G.NewGraph()
-	xn := G.NodeFromAny(g, x, G.WithName("x"))
-	yn, err := build(xn)
+	nodes := make([]*G.Node, len(inputs))
+	for i, in := range inputs {
+		nodes[i] = G.NodeFromAny(g, in.Clone().(*tensor.Dense), G.WithName(string(rune('a'+i))))
+	}
+	yn, err := build(nodes)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if w == nil {
+		w = binaryWeights(yn.Shape().TotalSize())
 	}
 	wn := G.NodeFromAny(g, tensor.New(tensor.WithShape(yn.Shape().Clone()...), tensor.WithBacking(w)), G.WithName("w"))
 	prod, err := G.HadamardProd(yn, wn)
@@ -25,7 +39,7 @@ func runWithGrad(t *testing.T, x *tensor.Dense, w []float32, build func(*G.Node)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := G.Grad(c, xn); err != nil {
+	if _, err := G.Grad(c, nodes...); err != nil {
 		t.Fatal(err)
 	}
 	var yv G.Value
@@ -35,11 +49,14 @@ func runWithGrad(t *testing.T, x *tensor.Dense, w []float32, build func(*G.Node)
 	if err := m.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	gx, err := xn.Grad()
-	if err != nil {
-		t.Fatal(err)
+	for _, n := range nodes {
+		gv, err := n.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		grads = append(grads, append([]float32(nil), gv.Data().([]float32)...))
 	}
-	return append([]float32(nil), yv.Data().([]float32)...), append([]float32(nil), gx.Data().([]float32)...)
+	return append([]float32(nil), yv.Data().([]float32)...), grads
 }
 
 func equal(a, b []float32) bool {

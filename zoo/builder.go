@@ -314,11 +314,12 @@ func (b *builder) maxpoolK(x *G.Node, k, stride int) *G.Node {
 	return y
 }
 
-func (b *builder) add(x, y *G.Node) *G.Node {
+// add adds a residual connection x + y followed by act, as one op.
+func (b *builder) add(x, y *G.Node, act nn.Activation) *G.Node {
 	if b.err != nil {
 		return nil
 	}
-	z, err := G.Add(x, y)
+	z, err := nn.AddAct(x, y, act)
 	if !b.check("residual add", err) {
 		return nil
 	}

@@ -5,9 +5,10 @@
 // same values as nn.BatchNorm followed by nn.ReLU or nn.ReLU6 in fewer passes
 // over the activations), nn.ReLU, nn.MaxPool2D, nn.GlobalAvgPool,
 // nn.AdaptiveAvgPool2D, nn.SubsamplePad for parameter-free shortcuts,
-// gorgonia.Add for residual connections; nn's ReLU and MaxPool2D replace
-// Gorgonia's Rectify and MaxPool2D, which allocate their results on every
-// run). Package graph then turns the multiplications into approximate
+// nn.AddAct for residual connections (the sum and the ReLU after it as one
+// op, the same values as gorgonia.Add followed by nn.ReLU); nn's ReLU and
+// MaxPool2D replace Gorgonia's Rectify and MaxPool2D, which allocate their
+// results on every run). Package graph then turns the multiplications into approximate
 // layers; nothing here knows about quantization.
 //
 // # Models

@@ -120,7 +120,7 @@ func (b *builder) basicBlock(name string, x *G.Node, out, stride int, short shor
 	}
 	h := b.convBN(name+".conv1", x, out, 3, stride, 1, nn.ActReLU)
 	h = b.convBN(name+".conv2", h, out, 3, 1, 1, nn.NoActivation)
-	return b.relu(b.add(h, s))
+	return b.add(h, s, nn.ActReLU)
 }
 
 // mobilenetv2-small is a MobileNetV2 sized for 28x28 inputs: stem conv 16 + BN +
@@ -199,7 +199,7 @@ func (b *builder) invertedResidual(name string, x *G.Node, t, out, stride int) *
 	h = b.bn(name+".dw", b.depthwise(name+".dw", h, 3, stride, 1), nn.ActReLU6)
 	h = b.convBN(name+".project", h, out, 1, 1, 0, nn.NoActivation)
 	if stride == 1 && in == out {
-		h = b.add(h, x)
+		h = b.add(h, x, nn.NoActivation)
 	}
 	return h
 }

@@ -511,17 +511,18 @@ func TestTrainsAfterRewriting(t *testing.T) {
 // and AlexNet's (which has no batch norm), and counts the option-A
 // shortcuts: the counts come from the architectures in models.go.
 func TestActivationsFusedIntoBatchNorm(t *testing.T) {
-	type counts struct{ relu, bnReLU, bnReLU6, bnPlain, padShortcuts int }
-	// ResNet with n blocks per stage: a ReLU after each of the 3n
-	// additions, the stem and 3n first convolutions fused, 3n second
-	// convolutions plain, option A at the first block of stages 2 and 3.
-	resnet := func(n int) counts { return counts{relu: 3 * n, bnReLU: 1 + 3*n, bnPlain: 3 * n, padShortcuts: 2} }
+	type counts struct{ relu, addReLU, add, bnReLU, bnReLU6, bnPlain, padShortcuts int }
+	// ResNet with n blocks per stage: each of the 3n additions fused with
+	// the ReLU after it, the stem and 3n first convolutions fused, 3n
+	// second convolutions plain, option A at the first block of stages 2
+	// and 3.
+	resnet := func(n int) counts { return counts{addReLU: 3 * n, bnReLU: 1 + 3*n, bnPlain: 3 * n, padShortcuts: 2} }
 	want := map[string]counts{
 		"mlp":               {bnReLU: 2},
 		"lenet5":            {bnReLU: 4},
-		"resnet8-1x1":       {relu: 3, bnReLU: 4, bnPlain: 5},       // stem + 3 conv1 fused; 3 conv2 + 2 shortcuts plain
-		"mobilenetv2-small": {bnReLU6: 1 + 1 + 5*2 + 1, bnPlain: 6}, // stem, b1 dw, b2-b6 expand+dw, last; 6 projections
-		"mobilenetv2":       {bnReLU6: 1 + 1 + 16*2 + 1, bnPlain: 17},
+		"resnet8-1x1":       {addReLU: 3, bnReLU: 4, bnPlain: 5},                              // stem + 3 conv1 fused; 3 conv2 + 2 shortcuts plain
+		"mobilenetv2-small": {bnReLU6: 1 + 1 + 5*2 + 1, bnPlain: 6, add: 3},                   // stem, b1 dw, b2-b6 expand+dw, last; 6 projections; residuals b1, b3, b5
+		"mobilenetv2":       {bnReLU6: 1 + 1 + 16*2 + 1, bnPlain: 17, add: 1 + 2 + 3 + 2 + 2}, // 24, 32, 64, 96 and 160 channels: blocks after the first
 		"vgg":               {bnReLU: 6},
 		"vgg11":             {bnReLU: 8},
 		"vgg16":             {bnReLU: 13},
@@ -551,6 +552,12 @@ func TestActivationsFusedIntoBatchNorm(t *testing.T) {
 				}
 			case *nn.ReLUOp, *nn.ReLU6Op:
 				got.relu++
+			case *nn.AddActOp:
+				if op.Act == nn.ActReLU {
+					got.addReLU++
+				} else {
+					got.add++
+				}
 			case *nn.BatchNormOp:
 				switch op.Activation() {
 				case nn.ActReLU:

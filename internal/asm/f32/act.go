@@ -63,6 +63,27 @@ func relu6Go(y, x []float32) {
 	}
 }
 
+// addActGo sets y[i] to a[i]+b[i] (the float32 sum) passed through the
+// activation: unchanged (hi 0 means none), max(·, 0) (hi +Inf) or
+// min(max(·, 0), 6) (hi 6), as ReLU and ReLU6 do.
+func addActGo(y, a, b []float32, hi float32) {
+	y, b = y[:len(a)], b[:len(a)]
+	for i, v := range a {
+		t := v + b[i]
+		// Comparisons rather than Go's max and min, which return a
+		// canonical NaN: a NaN sum keeps its bits, as in the AVX2 kernel.
+		if hi != 0 {
+			if t <= 0 {
+				t = 0
+			}
+			if t > hi {
+				t = hi
+			}
+		}
+		y[i] = t
+	}
+}
+
 func relu6GradGo(dx, x, dy []float32) {
 	dx, dy = dx[:len(x)], dy[:len(x)]
 	for i, v := range x {
@@ -165,6 +186,21 @@ func ReLU6Grad(dx, x, dy []float32) {
 		relu6GradAVX2(&dx[:len(x)][0], &x[0], &dy[:len(x)][0], k)
 	}
 	relu6GradGo(dx[k:], x[k:], dy[k:])
+}
+
+// AddAct sets y[i] = act(a[i] + b[i]), the sum rounded to float32 first,
+// for i < len(a): act is the identity for hi == 0, ReLU for hi == +Inf and
+// ReLU6 for hi == 6, with ReLU's and ReLU6's handling of NaN and -0. Other
+// values of hi are an error of the caller and panic.
+func AddAct(y, a, b []float32, hi float32) {
+	if hi != 0 && hi != 6 && !math.IsInf(float64(hi), 1) {
+		panic("f32: AddAct takes hi 0, 6 or +Inf")
+	}
+	k := vecPrefix(len(a), 8)
+	if k > 0 {
+		addActAVX2(&y[:len(a)][0], &a[0], &b[:len(a)][0], k, hi)
+	}
+	addActGo(y[k:], a[k:], b[k:], hi)
 }
 
 // ScaleShift sets y[i] = x[i]*k + b, the product rounded before the sum.

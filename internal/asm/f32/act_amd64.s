@@ -303,3 +303,43 @@ dyx_done:
 	VMOVUPD Y7, 96(BX)
 	VZEROUPPER
 	RET
+
+// func addActAVX2(y, a, b *float32, n int, hi float32)
+//
+// y = act(a + b), the sum rounded first: hi 0 no activation, +Inf ReLU,
+// 6 ReLU6 (the clamps as in reluAVX2 and relu6AVX2).
+TEXT ·addActAVX2(SB), NOSPLIT, $0-36
+	MOVQ         y+0(FP), DI
+	MOVQ         a+8(FP), SI
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS hi+32(FP), Y6
+	VXORPS       Y0, Y0, Y0
+	XORQ         AX, AX
+	VUCOMISS     X0, X6
+	JEQ          add_loop // hi == 0: no activation
+
+addact_loop:
+	CMPQ    AX, CX
+	JGE     addact_done
+	VMOVUPS (SI)(AX*4), Y1
+	VADDPS  (DX)(AX*4), Y1, Y1
+	VCMPPS  $0x16, Y0, Y1, Y2 // !(t <= 0): t > 0 or NaN
+	VANDPS  Y1, Y2, Y1        // others (including -0) become +0
+	VMINPS  Y1, Y6, Y1        // 6 < t ? 6 : t (hi +Inf: t), so NaN stays NaN
+	VMOVUPS Y1, (DI)(AX*4)
+	ADDQ    $8, AX
+	JMP     addact_loop
+
+add_loop:
+	CMPQ    AX, CX
+	JGE     addact_done
+	VMOVUPS (SI)(AX*4), Y1
+	VADDPS  (DX)(AX*4), Y1, Y1
+	VMOVUPS Y1, (DI)(AX*4)
+	ADDQ    $8, AX
+	JMP     add_loop
+
+addact_done:
+	VZEROUPPER
+	RET

@@ -115,6 +115,9 @@ func TestElementwiseMatchTwins(t *testing.T) {
 		{"ReLUGrad", ReLUGrad, reluGradGo},
 		{"ReLU6", func(y, x, _ []float32) { ReLU6(y, x) }, func(y, x, _ []float32) { relu6Go(y, x) }},
 		{"ReLU6Grad", ReLU6Grad, relu6GradGo},
+		{"Add", func(y, a, b []float32) { AddAct(y, a, b, 0) }, func(y, a, b []float32) { addActGo(y, a, b, 0) }},
+		{"AddReLU", func(y, a, b []float32) { AddAct(y, a, b, inf32) }, func(y, a, b []float32) { addActGo(y, a, b, inf32) }},
+		{"AddReLU6", func(y, a, b []float32) { AddAct(y, a, b, 6) }, func(y, a, b []float32) { addActGo(y, a, b, 6) }},
 		{"ScaleShift", func(y, x, _ []float32) { ScaleShift(y, x, 1.3, -0.7) },
 			func(y, x, _ []float32) { scaleShiftGo(y, x, 1.3, -0.7) }},
 		{"BNGradX", func(y, x, dy []float32) { BNGradX(y, x, dy, 0.3, 1.7, 0.9, 0.11, -0.23) },
@@ -506,5 +509,26 @@ func TestActivationEdges(t *testing.T) {
 		check("ReLUGrad", wantGrad)
 		ReLU6Grad(y, x, dy)
 		check("ReLU6Grad", wantGrad6)
+		// The sum with zeros is x itself (x + +0 keeps -0 as -0 only
+		// under round-down, so -0 + +0 = +0 here), so the fused
+		// activations must give ReLU's and ReLU6's results.
+		zeros := make([]float32, len(x))
+		AddAct(y, x, zeros, inf32)
+		check("AddAct(ReLU)", wantReLU)
+		AddAct(y, x, zeros, 6)
+		check("AddAct(ReLU6)", wantReLU6)
+		// A sum that leaves the range only once added, and Inf - Inf.
+		a := []float32{1, -1, 4, inf, 5, -3, 2, 0.25, 3}
+		b := []float32{-2, 3, 4, -inf, -5, 1, 2, 0.5, 4}
+		y = y[:len(a)]
+		AddAct(y, a, b, inf32)
+		check("AddAct(ReLU) sums", []float32{0, 2, 8, nan, 0, 0, 4, 0.75, 7})
+		AddAct(y, a, b, 6)
+		check("AddAct(ReLU6) sums", []float32{0, 2, 6, nan, 0, 0, 4, 0.75, 6})
+		AddAct(y, a, b, 0)
+		check("AddAct sums", []float32{-1, 2, 8, nan, 0, -2, 4, 0.75, 7})
+		y = y[:cap(y)]
 	})
 }
+
+var inf32 = float32(math.Inf(1))

@@ -55,6 +55,9 @@ func relu6AVX2(y, x *float32, n int)
 func relu6GradAVX2(dx, x, dy *float32, n int)
 
 //go:noescape
+func addActAVX2(y, a, b *float32, n int, hi float32)
+
+//go:noescape
 func scaleShiftAVX2(y, x *float32, n int, k, b float32)
 
 //go:noescape

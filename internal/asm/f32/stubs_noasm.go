@@ -18,6 +18,7 @@ func reluAVX2(y, x *float32, n int)                                     { panic(
 func reluGradAVX2(dx, x, dy *float32, n int)                            { panic(noAsm) }
 func relu6AVX2(y, x *float32, n int)                                    { panic(noAsm) }
 func relu6GradAVX2(dx, x, dy *float32, n int)                           { panic(noAsm) }
+func addActAVX2(y, a, b *float32, n int, hi float32)                    { panic(noAsm) }
 func scaleShiftAVX2(y, x *float32, n int, k, b float32)                 { panic(noAsm) }
 func sumLanesAVX2(v *float32, n int, p *[Lanes]float64)                 { panic(noAsm) }
 func sqDevLanesAVX2(v *float32, n int, mean float64, p *[Lanes]float64) { panic(noAsm) }
