@@ -229,7 +229,7 @@ func backwardDataVia(p path, impl blas.Float32, dx, dy, w []float32, g geom.Conv
 		return
 	case pathDirect:
 		d, _ := newDirectGeom(g)
-		backwardDataDirect(dx, dy, w, g, d, threads, ws)
+		backwardDataDirect(dx, dy, w, nil, g, d, threads, ws)
 		return
 	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()
@@ -316,7 +316,7 @@ func backwardWeightVia(p path, impl blas.Float32, dw, dy, x []float32, g geom.Co
 		depthwiseBackwardWeightFused(dw, dy, inputPlanes{floats: x}, g, phasedGeom(g), threads, ws)
 		return
 	case pathTaps:
-		backwardWeightTaps(dw, dy, x, g, threads, ws)
+		backwardWeightTaps(dw, dy, inputPlanes{floats: x}, g, threads, ws)
 		return
 	case pathWide:
 		backwardWeightWide(dw, dy, x, g, threads, ws)

@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
+	"github.com/goapprox/goapprox/internal/asm"
 	"github.com/goapprox/goapprox/ops/geom"
 )
 
@@ -131,6 +132,11 @@ var geoms = []geom.Conv{
 	// pointwise: taps gathered across channels, chunks of channels of
 	// unequal size
 	{N: 3, C: 40, H: 5, W: 3, O: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	// a CIFAR ResNet's 3x3 layer, small: many outputs, one panel partly
+	// padding, positions not a multiple of the transpose's blocks; the
+	// tap-major weight gradient on padded planes
+	{N: 3, C: 5, H: 9, W: 7, O: 20, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 2, C: 7, H: 8, W: 8, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 }
 
 // TestMatMulTiles checks products larger than one tile and one packed
@@ -543,5 +549,43 @@ func TestWidenRows(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTransposePanel checks the panel transpose (vector version where the
+// CPU has one, then the portable one) against its definition for every
+// output count up to a panel and position counts around the vector and
+// block sizes, over stale data, with NaN payloads moved bit for bit.
+func TestTransposePanel(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		prev := asm.Set(on)
+		for outs := 0; outs <= nr; outs++ {
+			for _, spatial := range []int{1, 7, 8, 9, 16, 63, 64, 65, 72, 200} {
+				src := make([]float32, outs*spatial)
+				for i := range src {
+					src[i] = math.Float32frombits(0x7fc00000 | uint32(i)) // distinct NaNs
+				}
+				dst := make([]float32, spatial*nr+1)
+				for i := range dst {
+					dst[i] = -7
+				}
+				transposePanel(dst[:spatial*nr], src, outs, spatial)
+				for p := 0; p < spatial; p++ {
+					for j := 0; j < nr; j++ {
+						want := uint32(0)
+						if j < outs {
+							want = math.Float32bits(src[j*spatial+p])
+						}
+						if got := math.Float32bits(dst[p*nr+j]); got != want {
+							t.Fatalf("asm %v, outs=%d spatial=%d: dst[%d][%d] = %#x, want %#x", on, outs, spatial, p, j, got, want)
+						}
+					}
+				}
+				if dst[len(dst)-1] != -7 {
+					t.Fatalf("asm %v, outs=%d spatial=%d: wrote past the end", on, outs, spatial)
+				}
+			}
+		}
+		asm.Set(prev)
 	}
 }

@@ -105,10 +105,11 @@ func directOK(g geom.Conv, w []float32) (directGeom, bool) {
 // column-matrix path's (see directOK).
 const directWeight = 2
 
-// backwardDataDirect is Conv2dBackwardData in the direct layout. Images
-// are spread over the workers; each dx element is one sum in a fixed
-// order, so the result does not depend on the thread count.
-func backwardDataDirect(dx, dy, w []float32, g geom.Conv, d directGeom, threads int, ws *Workspace) {
+// backwardDataDirect is Conv2dBackwardData in the direct layout, with
+// Conv2dBackwardDataMasked's mask (nil: none) applied as dx is written.
+// Images are spread over the workers; each dx element is one sum in a
+// fixed order, so the result does not depend on the thread count.
+func backwardDataDirect(dx, dy, w []float32, mask []bool, g geom.Conv, d directGeom, threads int, ws *Workspace) {
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	oh, ow := g.OutH(), g.OutW()
 	taps := g.KH * g.KW
@@ -171,16 +172,14 @@ func backwardDataDirect(dx, dy, w []float32, g geom.Conv, d directGeom, threads 
 					offsKernel(s1-s0, &a[s0*mr], &b.col[q0], &ws.offs[s0], &c[0], d.nPos)
 				}
 			}
+			size := g.H * g.W
 			for c := 0; c < cg; c++ {
-				dst := dx[n*xImg+(grp*cg+c)*g.H*g.W:][:g.H*g.W]
-				src := b.acc[c*d.nPos:]
-				if d.wp == g.W {
-					copy(dst, src[:g.H*g.W])
-					continue
+				at := n*xImg + (grp*cg+c)*size
+				var m []bool
+				if mask != nil {
+					m = mask[at:][:size]
 				}
-				for iy := 0; iy < g.H; iy++ {
-					copy(dst[iy*g.W:][:g.W], src[iy*d.wp:][:g.W])
-				}
+				copyRows(dx[at:][:size], b.acc[c*d.nPos:], m, g.H, g.W, g.W, d.wp)
 			}
 		}
 	})

@@ -23,8 +23,8 @@ const maskChunk = 1 << 15
 // Conv2dBackwardDataMasked is Conv2dBackwardData followed by dx[i] = +0
 // wherever mask[i] is false (mask nil: no mask), bit for bit: a masked
 // element is +0 even where the gradient was NaN or infinite, as when its
-// bits are ANDed with zero. Depthwise layers apply the mask as the kernel
-// writes dx; the others in one vector pass after it.
+// bits are ANDed with zero. Depthwise layers and the direct layout apply
+// the mask as they write dx; the others in one vector pass after it.
 func Conv2dBackwardDataMasked(impl blas.Float32, dx, dy, w []float32, mask []bool, g geom.Conv, threads int, ws *Workspace) error {
 	if err := check(g, dx, w, dy); err != nil {
 		return err
@@ -37,6 +37,11 @@ func Conv2dBackwardDataMasked(impl blas.Float32, dx, dy, w []float32, mask []boo
 	}
 	if isDepthwise(g) {
 		depthwiseBackwardData(dx, dy, w, mask, g, threads, ws)
+		return nil
+	}
+	if p := dataPath(impl, g, w); p == pathDirect {
+		d, _ := newDirectGeom(g)
+		backwardDataDirect(dx, dy, w, mask, g, d, threads, ws)
 		return nil
 	}
 	if err := Conv2dBackwardData(impl, dx, dy, w, g, threads, ws); err != nil {
@@ -72,6 +77,10 @@ func Conv2dBackwardWeightCodes(impl blas.Float32, dw, dy []float32, x []byte, si
 	q := newCodeScale(signed, zp, scale)
 	if isDepthwise(g) {
 		depthwiseBackwardWeight(dw, dy, inputPlanes{bytes: x, q: q}, g, threads, ws)
+		return nil
+	}
+	if weightPath(impl, g, nil) == pathTaps {
+		backwardWeightTaps(dw, dy, inputPlanes{bytes: x, q: q}, g, threads, ws)
 		return nil
 	}
 	ws.dequantized = growFloats(ws.dequantized, len(x))

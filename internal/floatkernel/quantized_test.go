@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
+	"github.com/goapprox/goapprox/internal/asm"
 	"github.com/goapprox/goapprox/ops/geom"
 )
 
@@ -28,6 +29,14 @@ func TestBackwardDataMasked(t *testing.T) {
 	r := rand.New(rand.NewSource(13))
 	special := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
 	ws := new(Workspace)
+	// The direct layout masks as it writes dx: it must be among the paths.
+	direct := false
+	for _, g := range quantizedGeoms() {
+		direct = direct || dataPath(gonum.Implementation{}, g, randSlice(r, g.WLen())) == pathDirect
+	}
+	if offsKernel != nil && asm.AVX2FMA() && !direct {
+		t.Fatal("no shape takes the direct data gradient")
+	}
 	for i, g := range quantizedGeoms() {
 		w, dy := randSlice(r, g.WLen()), randSlice(r, g.YLen())
 		for range 3 {
@@ -72,6 +81,17 @@ func TestBackwardDataMasked(t *testing.T) {
 func TestBackwardWeightCodes(t *testing.T) {
 	r := rand.New(rand.NewSource(14))
 	ws := new(Workspace)
+	// The tap-major path dequantizes as it pads (or, unpadded, as it
+	// copies): both must be among the shapes where the CPU has its kernel.
+	tapPads := map[bool]bool{}
+	for _, g := range quantizedGeoms() {
+		if weightPath(gonum.Implementation{}, g, nil) == pathTaps {
+			tapPads[g.PadH+g.PadW > 0] = true
+		}
+	}
+	if tapKernel != nil && asm.AVX2FMA() && (!tapPads[true] || !tapPads[false]) {
+		t.Fatalf("the shapes reach the tap-major path padded: %v, unpadded: %v; want both", tapPads[true], tapPads[false])
+	}
 	for i, g := range quantizedGeoms() {
 		dy := randSlice(r, g.YLen())
 		codes := make([]byte, g.XLen())

@@ -29,8 +29,24 @@ func dequantRowsUnit(dst *float32, src *byte, q *codeScale, rows, w, ds, ss int)
 //go:noescape
 func splitCodePairsUnit(even, odd *float32, src *byte, q *codeScale, rows, w, ds, ss int)
 
+//go:noescape
+func transposePanelUnit(dst, src *float32, outs, spatial int)
+
 // The vector movers run only where asm.AVX2 allows.
 func init() {
+	transposePanel = func(dst, src []float32, outs, spatial int) {
+		if !asm.AVX2() || outs%8 != 0 || spatial%8 != 0 || outs == 0 || spatial == 0 {
+			transposePanelGo(dst, src, outs, spatial)
+			return
+		}
+		dst, src = dst[:spatial*nr], src[:outs*spatial]
+		transposePanelUnit(&dst[0], &src[0], outs, spatial)
+		if outs < nr {
+			for p := 0; p < spatial; p++ {
+				clear(dst[p*nr+outs:][:nr-outs])
+			}
+		}
+	}
 	copyRows = func(dst, src []float32, mask []bool, rows, w, ds, ss int) {
 		if !asm.AVX2() {
 			copyRowsGo(dst, src, mask, rows, w, ds, ss)

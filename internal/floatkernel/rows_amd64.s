@@ -441,3 +441,87 @@ splitCodePairsUnitnext:
 splitCodePairsUnitdone:
 	VZEROUPPER
 	RET
+
+// func transposePanelUnit(dst, src *float32, outs, spatial int)
+//
+// dst[p*16+j] = src[j*spatial+p] for j < outs, p < spatial, both multiples
+// of 8 and at least 8: 8×8 blocks, each loaded as eight rows of 8 outputs'
+// positions, transposed in registers and stored as 8 positions' rows.
+TEXT ·transposePanelUnit(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ outs+16(FP), R8
+	SHRQ $3, R8
+	MOVQ spatial+24(FP), R9
+	LEAQ (R9*4), R10 // bytes between two outputs' planes
+	SHRQ $3, R9
+
+transposePanelUnitpos:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, CX
+
+transposePanelUnitout:
+	MOVQ    AX, DX
+	VMOVUPS (DX), Y0
+	ADDQ    R10, DX
+	VMOVUPS (DX), Y1
+	ADDQ    R10, DX
+	VMOVUPS (DX), Y2
+	ADDQ    R10, DX
+	VMOVUPS (DX), Y3
+	ADDQ    R10, DX
+	VMOVUPS (DX), Y4
+	ADDQ    R10, DX
+	VMOVUPS (DX), Y5
+	ADDQ    R10, DX
+	VMOVUPS (DX), Y6
+	ADDQ    R10, DX
+	VMOVUPS (DX), Y7
+	ADDQ    R10, DX
+	MOVQ    DX, AX
+
+	// Pairs of rows interleaved, then quadruples, then the halves swapped.
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS   $0x44, Y10, Y8, Y0
+	VSHUFPS   $0xEE, Y10, Y8, Y1
+	VSHUFPS   $0x44, Y11, Y9, Y2
+	VSHUFPS   $0xEE, Y11, Y9, Y3
+	VSHUFPS   $0x44, Y14, Y12, Y4
+	VSHUFPS   $0xEE, Y14, Y12, Y5
+	VSHUFPS   $0x44, Y15, Y13, Y6
+	VSHUFPS   $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+
+	VMOVUPS Y8, (BX)
+	VMOVUPS Y9, 64(BX)
+	VMOVUPS Y10, 128(BX)
+	VMOVUPS Y11, 192(BX)
+	VMOVUPS Y12, 256(BX)
+	VMOVUPS Y13, 320(BX)
+	VMOVUPS Y14, 384(BX)
+	VMOVUPS Y15, 448(BX)
+	ADDQ    $32, BX
+	DECQ    CX
+	JNZ     transposePanelUnitout
+
+	ADDQ $32, SI
+	ADDQ $512, DI
+	DECQ R9
+	JNZ  transposePanelUnitpos
+	VZEROUPPER
+	RET

@@ -56,7 +56,10 @@ func tapsOK(g geom.Conv) bool {
 // one tile of weights (6 taps × 16 outputs of one group) and sums all
 // images into it in order, so the result is the same for any thread
 // count.
-func backwardWeightTaps(dw, dy, x []float32, g geom.Conv, threads int, ws *Workspace) {
+//
+// x gives the input as floats or as quantization codes; codes are
+// dequantized as the planes are padded, in the same pass.
+func backwardWeightTaps(dw, dy []float32, x inputPlanes, g geom.Conv, threads int, ws *Workspace) {
 	cg, og := g.InPerGroup(), g.OutPerGroup()
 	oh, ow := g.OutH(), g.OutW()
 	spatial := oh * ow
@@ -75,33 +78,33 @@ func backwardWeightTaps(dw, dy, x []float32, g geom.Conv, threads int, ws *Works
 		o0 := grp*og + pn*nr
 		outs := min(nr, og-pn*nr)
 		src := dy[(n*g.O+o0)*spatial:][:outs*spatial]
-		// Position by position: each step writes one contiguous row of
-		// 16, reading the outputs' rows side by side.
-		for p := 0; p < spatial; p++ {
-			row := dst[p*nr:][:nr]
-			for j := 0; j < outs; j++ {
-				row[j] = src[j*spatial+p]
-			}
-			clear(row[outs:])
-		}
+		transposePanel(dst, src, outs, spatial)
 	})
 
-	// The planes the taps read: x itself, or x zero-padded.
-	src, hp, wp := x, g.H, g.W
-	if g.PadH != 0 || g.PadW != 0 {
+	// The planes the taps read: x itself, or x zero-padded or dequantized.
+	src, hp, wp := x.floats, g.H, g.W
+	if g.PadH != 0 || g.PadW != 0 || x.bytes != nil {
 		hp, wp = g.H+2*g.PadH, g.W+2*g.PadW
 		ws.padded = growFloats(ws.padded, g.N*g.C*hp*wp)
 		src = ws.padded
+		size := g.H * g.W
 		parallelFor(g.N*g.C, threads, func(t int) {
 			plane := src[t*hp*wp:][:hp*wp]
 			clear(plane[:g.PadH*wp])
 			clear(plane[(g.PadH+g.H)*wp:])
-			for iy := 0; iy < g.H; iy++ {
-				row := plane[(iy+g.PadH)*wp:][:wp]
-				clear(row[:g.PadW])
-				copy(row[g.PadW:], x[(t*g.H+iy)*g.W:][:g.W])
-				clear(row[g.PadW+g.W:])
+			if g.PadW != 0 {
+				for iy := 0; iy < g.H; iy++ {
+					row := plane[(iy+g.PadH)*wp:][:wp]
+					clear(row[:g.PadW])
+					clear(row[g.PadW+g.W:])
+				}
 			}
+			inner := plane[g.PadH*wp+g.PadW:]
+			if x.bytes != nil {
+				dequantRows(inner, x.bytes[t*size:][:size], x.q, g.H, g.W, wp, g.W)
+				return
+			}
+			copyRows(inner, x.floats[t*size:][:size], nil, g.H, g.W, wp, g.W)
 		})
 	}
 	planeLen, imgLen := hp*wp, g.C*hp*wp
@@ -136,6 +139,40 @@ func backwardWeightTaps(dw, dy, x []float32, g geom.Conv, threads int, ws *Works
 			row := dw[(grp*og+o)*nt:][:nt]
 			for r := range row {
 				row[r] = acc[r*ldc+o]
+			}
+		}
+	}
+}
+
+// transposePanel sets dst[p*nr+j] = src[j*spatial+p] for j < outs and
+// zero for outs <= j < nr, p < spatial: it moves up to nr output gradient
+// planes into one panel of the tap kernel. The vector version moves 8×8
+// blocks through registers.
+var transposePanel = transposePanelGo
+
+// transposeBlock is the number of positions transposePanelGo moves at a
+// time: their panel rows (4 KiB) stay in L1 while each output's run of
+// them is read in order.
+const transposeBlock = 64
+
+// transposePanelGo reads each output's positions in runs, not the outputs
+// side by side, which keeps the reads sequential: side by side, every read
+// starts a new cache line of a different plane.
+func transposePanelGo(dst, src []float32, outs, spatial int) {
+	dst, src = dst[:spatial*nr], src[:outs*spatial]
+	for p0 := 0; p0 < spatial; p0 += transposeBlock {
+		n := min(transposeBlock, spatial-p0)
+		block := dst[p0*nr:][:n*nr]
+		for j := 0; j < outs; j++ {
+			run := src[j*spatial+p0:][:n]
+			col := block[j:]
+			for i, v := range run {
+				col[i*nr] = v
+			}
+		}
+		if outs < nr {
+			for i := 0; i < n; i++ {
+				clear(block[i*nr+outs:][:nr-outs])
 			}
 		}
 	}
