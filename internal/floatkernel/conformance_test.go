@@ -112,7 +112,7 @@ func convPaths() []convPath {
 		return kernels && offsKernel != nil && stride1(g) && ok
 	}}, pathDirect, false, true, false)
 	add(convPath{name: "taps", applies: func(g geom.Conv) bool {
-		return kernels && tapKernel != nil && stride1(g)
+		return kernels && tapKernel != nil && !isDepthwise(g) && g.StrideH <= 2 && g.StrideW <= 2
 	}}, pathTaps, false, false, true)
 	add(convPath{name: "wide", finiteX: true, applies: func(g geom.Conv) bool {
 		return kernels && dotPtrsKernel != nil && stride1(g)
@@ -282,6 +282,7 @@ func TestPathRules(t *testing.T) {
 	lenetConv1 := geom.Conv{N: 64, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1}
 	dw := geom.Conv{N: 8, C: 16, H: 28, W: 28, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 16}
 	strided := geom.Conv{N: 2, C: 8, H: 9, W: 9, O: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	resnetEntry := geom.Conv{N: 128, C: 16, H: 32, W: 32, O: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	finite := func(g geom.Conv, n int) []float32 { return make([]float32, n) }
 	for _, c := range []struct {
 		name string
@@ -290,7 +291,8 @@ func TestPathRules(t *testing.T) {
 	}{
 		{"strided forward", forwardPath(impl, strided, finite(strided, strided.WLen())), pathPacked},
 		{"strided data", dataPath(impl, strided, finite(strided, strided.WLen())), pathPacked},
-		{"strided weight", weightPath(impl, strided, finite(strided, strided.XLen())), pathPacked},
+		{"strided weight, few outputs", weightPath(impl, strided, finite(strided, strided.XLen())), pathPacked},
+		{"resnet stage entry weight", weightPath(impl, resnetEntry, nil), pathTaps},
 		{"other BLAS", forwardPath(blasOnly{}, lenetConv2, finite(lenetConv2, lenetConv2.WLen())), pathBLAS},
 		{"lenet conv2 weight", weightPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.XLen())), pathTaps},
 		{"lenet conv1 weight", weightPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.XLen())), pathWide},

@@ -81,16 +81,23 @@ func TestBackwardDataMasked(t *testing.T) {
 func TestBackwardWeightCodes(t *testing.T) {
 	r := rand.New(rand.NewSource(14))
 	ws := new(Workspace)
-	// The tap-major path dequantizes as it pads (or, unpadded, as it
-	// copies): both must be among the shapes where the CPU has its kernel.
-	tapPads := map[bool]bool{}
+	// The tap-major path dequantizes as it pads, copies or splits stride
+	// phases: each must be among the shapes where the CPU has its kernel.
+	tapForms := map[string]bool{}
 	for _, g := range quantizedGeoms() {
 		if weightPath(gonum.Implementation{}, g, nil) == pathTaps {
-			tapPads[g.PadH+g.PadW > 0] = true
+			switch {
+			case g.StrideH > 1 || g.StrideW > 1:
+				tapForms["strided"] = true
+			case g.PadH+g.PadW > 0:
+				tapForms["padded"] = true
+			default:
+				tapForms["in place"] = true
+			}
 		}
 	}
-	if tapKernel != nil && asm.AVX2FMA() && (!tapPads[true] || !tapPads[false]) {
-		t.Fatalf("the shapes reach the tap-major path padded: %v, unpadded: %v; want both", tapPads[true], tapPads[false])
+	if tapKernel != nil && asm.AVX2FMA() && len(tapForms) < 3 {
+		t.Fatalf("the shapes reach the tap-major path in the forms %v; want strided, padded and in place", tapForms)
 	}
 	for i, g := range quantizedGeoms() {
 		dy := randSlice(r, g.YLen())

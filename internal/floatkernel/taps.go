@@ -44,12 +44,114 @@ func wideCost(g geom.Conv) int {
 	return g.Groups * cost * newWideGeom(g).rowPad
 }
 
+// dotCost is the multiply-adds per image, padding included, of the weight
+// gradient's dot kernel on the column matrix.
+func dotCost(g geom.Conv) int {
+	nt := g.InPerGroup() * g.KH * g.KW
+	return g.Groups * ceilDiv(nt, 3) * 3 * ceilDiv(g.OutPerGroup(), 4) * 4 * g.OutH() * g.OutW()
+}
+
 // tapsOK reports whether the tap-major weight gradient applies and is the
-// cheaper one: a kernel for it and stride 1. (It reads no input outside a
-// tap's window; an output gradient's Inf meets the padding's zeros as in
-// im2col, and as in PyTorch.)
+// cheaper one: a kernel for it, strides of at most 2, and fewer
+// multiply-adds than the wide layout (stride 1) or no more than the column
+// matrix's dot kernel (stride 2, where the wide layout does not apply).
+// (It reads no input outside a tap's window; an output gradient's Inf
+// meets the padding's zeros as in im2col, and as in PyTorch.)
 func tapsOK(g geom.Conv) bool {
-	return tapKernel != nil && asm.AVX2FMA() && g.StrideH == 1 && g.StrideW == 1 && tapsCost(g) < wideCost(g)
+	if tapKernel == nil || !asm.AVX2FMA() || g.StrideH > 2 || g.StrideW > 2 {
+		return false
+	}
+	if g.StrideH == 1 && g.StrideW == 1 {
+		return tapsCost(g) < wideCost(g)
+	}
+	return tapsCost(g) <= dotCost(g)
+}
+
+// tapPlanes is the layout of the input planes the tap kernel reads. With
+// stride 1 a tap reads a padded plane along the output columns from one
+// offset. With stride 2 it would read every other element, so the padded
+// plane is split into its stride phases (even and odd rows, even and odd
+// columns), and a tap reads the phase plane its offset falls in, again
+// contiguously: a padded row r·StrideH+ry is row r + ry/StrideH of phase
+// ry%StrideH.
+type tapPlanes struct {
+	sh, sw   int // strides: phases per plane along the rows and columns
+	ph, pw   int // rows and columns of a phase plane
+	phaseLen int // ph·pw
+	planeLen int // the phase planes of one channel of one image
+}
+
+func newTapPlanes(g geom.Conv) tapPlanes {
+	t := tapPlanes{sh: g.StrideH, sw: g.StrideW}
+	t.ph, t.pw = ceilDiv(g.H+2*g.PadH, t.sh), ceilDiv(g.W+2*g.PadW, t.sw)
+	t.phaseLen = t.ph * t.pw
+	t.planeLen = t.sh * t.sw * t.phaseLen
+	return t
+}
+
+// tapOffset is where tap (ky, kx) starts reading a channel's phase planes.
+func (t tapPlanes) tapOffset(g geom.Conv, ky, kx int) int {
+	ry, rx := ky*g.DilH, kx*g.DilW
+	return ((ry%t.sh)*t.sw+rx%t.sw)*t.phaseLen + (ry/t.sh)*t.pw + rx/t.sw
+}
+
+// inPlace reports whether x can be read as it is: floats, no padding, stride 1.
+func (t tapPlanes) inPlace(g geom.Conv, x inputPlanes) bool {
+	return x.bytes == nil && g.PadH == 0 && g.PadW == 0 && t.sh == 1 && t.sw == 1
+}
+
+// fill writes input plane i (image·C + channel) of x into dst, its phase
+// planes, zero-padded and dequantized.
+func (t tapPlanes) fill(dst []float32, x inputPlanes, i int, g geom.Conv) {
+	size := g.H * g.W
+	if t.sh == 1 && t.sw == 1 {
+		// Only the border needs zeros.
+		clear(dst[:g.PadH*t.pw])
+		clear(dst[(g.PadH+g.H)*t.pw:])
+		if g.PadW != 0 {
+			for iy := 0; iy < g.H; iy++ {
+				row := dst[(iy+g.PadH)*t.pw:][:t.pw]
+				clear(row[:g.PadW])
+				clear(row[g.PadW+g.W:])
+			}
+		}
+		inner := dst[g.PadH*t.pw+g.PadW:]
+		if x.bytes != nil {
+			dequantRows(inner, x.bytes[i*size:][:size], x.q, g.H, g.W, t.pw, g.W)
+			return
+		}
+		copyRows(inner, x.floats[i*size:][:size], nil, g.H, g.W, t.pw, g.W)
+		return
+	}
+	clear(dst)
+	for py := 0; py < t.sh; py++ {
+		// The input rows iy0, iy0+sh, ... fall in row phase py.
+		iy0 := ((py-g.PadH)%t.sh + t.sh) % t.sh
+		if iy0 >= g.H {
+			continue
+		}
+		rows := ceilDiv(g.H-iy0, t.sh)
+		at := py*t.sw*t.phaseLen + (iy0+g.PadH)/t.sh*t.pw
+		ss := t.sh * g.W
+		if t.sw == 1 {
+			out := dst[at+g.PadW:]
+			if x.bytes != nil {
+				dequantRows(out, x.bytes[i*size+iy0*g.W:], x.q, rows, g.W, t.pw, ss)
+			} else {
+				copyRows(out, x.floats[i*size+iy0*g.W:], nil, rows, g.W, t.pw, ss)
+			}
+			continue
+		}
+		// Even input columns land in column phase PadW%2, odd ones in the
+		// other.
+		even := dst[at+(g.PadW%2)*t.phaseLen+g.PadW/2:]
+		odd := dst[at+((g.PadW+1)%2)*t.phaseLen+(g.PadW+1)/2:]
+		if x.bytes != nil {
+			splitCodePairs(even, odd, x.bytes[i*size+iy0*g.W:], x.q, rows, g.W, t.pw, ss)
+		} else {
+			splitPairs(even, odd, x.floats[i*size+iy0*g.W:], rows, g.W, t.pw, ss)
+		}
+	}
 }
 
 // backwardWeightTaps is Conv2dBackwardWeight on tapKernel. A task owns
@@ -81,33 +183,18 @@ func backwardWeightTaps(dw, dy []float32, x inputPlanes, g geom.Conv, threads in
 		transposePanel(dst, src, outs, spatial)
 	})
 
-	// The planes the taps read: x itself, or x zero-padded or dequantized.
-	src, hp, wp := x.floats, g.H, g.W
-	if g.PadH != 0 || g.PadW != 0 || x.bytes != nil {
-		hp, wp = g.H+2*g.PadH, g.W+2*g.PadW
-		ws.padded = growFloats(ws.padded, g.N*g.C*hp*wp)
+	// The planes the taps read: x itself, or x zero-padded, dequantized or
+	// split into stride phases.
+	tp := newTapPlanes(g)
+	src := x.floats
+	if !tp.inPlace(g, x) {
+		ws.padded = growFloats(ws.padded, g.N*g.C*tp.planeLen)
 		src = ws.padded
-		size := g.H * g.W
 		parallelFor(g.N*g.C, threads, func(t int) {
-			plane := src[t*hp*wp:][:hp*wp]
-			clear(plane[:g.PadH*wp])
-			clear(plane[(g.PadH+g.H)*wp:])
-			if g.PadW != 0 {
-				for iy := 0; iy < g.H; iy++ {
-					row := plane[(iy+g.PadH)*wp:][:wp]
-					clear(row[:g.PadW])
-					clear(row[g.PadW+g.W:])
-				}
-			}
-			inner := plane[g.PadH*wp+g.PadW:]
-			if x.bytes != nil {
-				dequantRows(inner, x.bytes[t*size:][:size], x.q, g.H, g.W, wp, g.W)
-				return
-			}
-			copyRows(inner, x.floats[t*size:][:size], nil, g.H, g.W, wp, g.W)
+			tp.fill(src[t*tp.planeLen:][:tp.planeLen], x, t, g)
 		})
 	}
-	planeLen, imgLen := hp*wp, g.C*hp*wp
+	imgLen := g.C * tp.planeLen
 
 	// dwᵀ of each group, [group][tap][output], taps and outputs padded.
 	ldc := panels * nr
@@ -123,14 +210,14 @@ func backwardWeightTaps(dw, dy []float32, x inputPlanes, g geom.Conv, threads in
 			// Rows past the last tap repeat it; their sums are dropped.
 			r := min(rt*mr+i, nt-1)
 			c, ky, kx := r/taps, r%taps/g.KW, r%g.KW
-			b.tapRows[i] = &src[(grp*cg+c)*planeLen+ky*g.DilH*wp+kx*g.DilW]
+			b.tapRows[i] = &src[(grp*cg+c)*tp.planeLen+tp.tapOffset(g, ky, kx)]
 		}
 		acc := ws.partials[grp*accLen+rt*mr*ldc+pn*nr:]
 		for i := 0; i < mr; i++ {
 			clear(acc[i*ldc:][:nr])
 		}
 		bp := ws.shared[(grp*panels+pn)*g.N*panelLen:]
-		tapKernel(&b.tapRows, &bp[0], &acc[0], ldc, g.N, oh, ow, wp-ow, imgLen-oh*wp)
+		tapKernel(&b.tapRows, &bp[0], &acc[0], ldc, g.N, oh, ow, tp.pw-ow, imgLen-oh*tp.pw)
 		clear(b.tapRows[:]) // drop the pointers into x
 	})
 	for grp := 0; grp < g.Groups; grp++ {
