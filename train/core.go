@@ -10,6 +10,7 @@ import (
 
 	"github.com/goapprox/goapprox/approxlayer"
 	"github.com/goapprox/goapprox/dataset"
+	"github.com/goapprox/goapprox/engine"
 	"github.com/goapprox/goapprox/graph"
 	"github.com/goapprox/goapprox/nn"
 	"github.com/goapprox/goapprox/ops"
@@ -124,7 +125,9 @@ func newCore(m *Model, o coreOptions) (*core, error) {
 	// from the loss and from the gradients, which the optimizer checks
 	// before it changes anything (step); every op of the zoo's graphs, max
 	// pooling included, handles NaN without panicking.
-	c.trainVM = G.NewTapeMachine(res.Graph, G.BindDualValues(params...))
+	// The engine sums the gradients of values that feed several ops
+	// (residual inputs) on every core; Gorgonia's standard one uses one.
+	c.trainVM = G.NewTapeMachine(res.Graph, G.BindDualValues(params...), G.WithEngine(engine.New()))
 	c.xBuf = make([]float32, c.x.Shape().TotalSize())
 	c.yBuf = make([]int, o.batch)
 	return c, nil

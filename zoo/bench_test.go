@@ -12,6 +12,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goapprox/goapprox/dataset"
+	"github.com/goapprox/goapprox/engine"
 	"github.com/goapprox/goapprox/graph"
 	"github.com/goapprox/goapprox/internal/cputime"
 	"github.com/goapprox/goapprox/lut/multiplier"
@@ -164,7 +165,7 @@ func newStepper(setup benchSetup, phase string) (*stepper, error) {
 	}
 	s.xT = tensor.New(tensor.WithShape(s.x.Shape()...), tensor.Of(tensor.Float32))
 	s.yT = tensor.New(tensor.WithShape(setup.batch), tensor.Of(tensor.Int))
-	s.vm = G.NewTapeMachine(res.Graph, G.BindDualValues(params...))
+	s.vm = G.NewTapeMachine(res.Graph, G.BindDualValues(params...), G.WithEngine(engine.New()))
 	if s.opt, err = optimizer.New(setup.optimizer); err != nil {
 		s.close()
 		return nil, err
