@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+
+	"github.com/goapprox/goapprox/internal/parallel"
 )
 
 // DefaultHistogramBins is PyTorch's HistogramObserver default.
@@ -42,6 +44,8 @@ type Histogram struct {
 	nonFinite int64
 	err       error
 	cum       []float64 // scratch for clipRange's cumulative counts
+	// partCounts are the workers' bins in addParallel.
+	partCounts [][]float64
 }
 
 // histChannel is the histogram of one channel: counts over equal bins
@@ -110,9 +114,47 @@ func (o *Histogram) Observe(values []float32, shape []int) {
 			o.ch[c].widen(lo[c], hi[c], o.bins)
 		}
 	}
+	if channels == 1 && len(values) >= 2*scanChunk {
+		o.addParallel(values)
+		return
+	}
+	counts := o.scratch(1)[0]
 	forEachRun(len(values), inner, channels, func(c, start, end int) {
-		o.ch[c].add(values[start:end])
+		o.ch[c].add(values[start:end], counts)
 	})
+}
+
+// scratch returns parts bins of the histograms' size for counting.
+func (o *Histogram) scratch(parts int) [][]float64 {
+	for len(o.partCounts) < parts {
+		o.partCounts = append(o.partCounts, make([]float64, o.bins))
+	}
+	return o.partCounts[:parts]
+}
+
+// addParallel is add for a per-tensor histogram, split over the workers:
+// each counts its part into its own bins, and the parts' counts, whole
+// numbers, are summed exactly before they meet the histogram's, as add's
+// are: the result does not depend on the number of parts.
+func (o *Histogram) addParallel(values []float32) {
+	h := &o.ch[0]
+	if h.counts == nil {
+		return // nothing finite seen yet
+	}
+	h.clipCodes = 0
+	parts := o.scratch(parallel.Parts(len(values), 0, scanChunk))
+	for _, counts := range parts {
+		clear(counts)
+	}
+	parallel.RunParts(len(values), len(parts), 0, parallel.Func(func(p, start, end int) {
+		h.countInto(parts[p], values[start:end])
+	}))
+	for _, counts := range parts[1:] {
+		for i, c := range counts {
+			parts[0][i] += c
+		}
+	}
+	h.merge(parts[0])
 }
 
 // bin returns the index of the bin holding v.
@@ -126,16 +168,40 @@ func (h *histChannel) bin(v float64) int {
 	return int(math.Min(math.Max(i, 0), float64(n-1)))
 }
 
-// add counts the finite values, which must lie inside [h.lo, h.hi].
-func (h *histChannel) add(values []float32) {
+// add counts the finite values, which must lie inside [h.lo, h.hi]: it
+// counts them into scratch (the histogram's size), then adds those counts
+// to the histogram's, which are fractions once widen has spread them. A
+// count is whole until then, so one addition per bin rounds the same way
+// however the values were split.
+func (h *histChannel) add(values []float32, scratch []float64) {
+	if h.counts == nil {
+		return
+	}
 	h.clipCodes = 0
-	n := len(h.counts)
+	clear(scratch)
+	h.countInto(scratch, values)
+	h.merge(scratch)
+}
+
+// merge adds the whole-number counts of new values to the histogram's.
+func (h *histChannel) merge(counts []float64) {
+	for i, c := range counts {
+		if c != 0 {
+			h.counts[i] += c
+		}
+	}
+}
+
+// countInto adds one to the bin of counts (bins of h's width from h.lo)
+// of each finite value.
+func (h *histChannel) countInto(counts []float64, values []float32) {
+	n := len(counts)
 	lo := float64(h.lo)
 	width := (float64(h.hi) - lo) / float64(n)
 	if width == 0 {
 		for _, v := range values {
 			if isFinite(v) {
-				h.counts[0]++
+				counts[0]++
 			}
 		}
 		return
@@ -147,7 +213,7 @@ func (h *histChannel) add(values []float32) {
 		}
 		// v >= lo, so the conversion truncates as floor would; the top
 		// value lands one past the last bin and is kept in it.
-		h.counts[min(int((float64(v)-lo)*inv), n-1)]++
+		counts[min(int((float64(v)-lo)*inv), n-1)]++
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/goapprox/goapprox/internal/parallel"
 )
 
 // Observer watches the values of one tensor during training and proposes
@@ -234,23 +236,56 @@ func tensorRanges(s Scheme, values []float32, shape []int, seenChannels int) (in
 
 // channelRanges returns the minimum and maximum finite value of each
 // channel (+Inf/-Inf for a channel without any) and the count of skipped
-// non-finite values.
+// non-finite values. A per-tensor scan of many values is split over the
+// workers: min and max do not depend on the order (Go's min puts -0 below
+// +0), so the result is the serial one.
 func channelRanges(values []float32, inner, channels int) (lo, hi []float32, nonFinite int64) {
 	lo, hi = make([]float32, channels), make([]float32, channels)
 	for c := range lo {
 		lo[c], hi[c] = float32(math.Inf(1)), float32(math.Inf(-1))
 	}
-	forEachRun(len(values), inner, channels, func(c, start, end int) {
-		l, h := lo[c], hi[c]
-		for _, v := range values[start:end] {
-			if !isFinite(v) {
-				nonFinite++
-				continue
-			}
-			l, h = min(l, v), max(h, v)
+	if channels == 1 && len(values) >= 2*scanChunk {
+		parts := parallel.Parts(len(values), 0, scanChunk)
+		ranges := make([]scanRange, parts)
+		parallel.RunParts(len(values), parts, 0, parallel.Func(func(p, start, end int) {
+			r := &ranges[p]
+			r.lo, r.hi, r.nonFinite = finiteRange(values[start:end], float32(math.Inf(1)), float32(math.Inf(-1)))
+		}))
+		for _, r := range ranges {
+			lo[0], hi[0] = min(lo[0], r.lo), max(hi[0], r.hi)
+			nonFinite += r.nonFinite
 		}
-		lo[c], hi[c] = l, h
+		return lo, hi, nonFinite
+	}
+	forEachRun(len(values), inner, channels, func(c, start, end int) {
+		var bad int64
+		lo[c], hi[c], bad = finiteRange(values[start:end], lo[c], hi[c])
+		nonFinite += bad
 	})
+	return lo, hi, nonFinite
+}
+
+// scanChunk is the fewest values a worker scans in an observer's pass over
+// a tensor: below it, handing out the part costs more than the scan.
+const scanChunk = 1 << 16
+
+// scanRange is one worker's part of channelRanges.
+type scanRange struct {
+	lo, hi    float32
+	nonFinite int64
+}
+
+// finiteRange folds the finite values into the range [lo, hi] and counts
+// the others.
+func finiteRange(values []float32, lo, hi float32) (float32, float32, int64) {
+	var nonFinite int64
+	for _, v := range values {
+		if !isFinite(v) {
+			nonFinite++
+			continue
+		}
+		lo, hi = min(lo, v), max(hi, v)
+	}
 	return lo, hi, nonFinite
 }
 

@@ -210,7 +210,9 @@ func (s Scheme) ParamsFromMinMax(min, max []float32) (Params, error) {
 	return p, nil
 }
 
-func isFinite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
+// isFinite reports whether v is neither NaN nor ±Inf: its exponent bits
+// are not all ones.
+func isFinite(v float32) bool { return math.Float32bits(v)&0x7f800000 != 0x7f800000 }
 
 func maxf(a, b float32) float32 {
 	if a > b {
