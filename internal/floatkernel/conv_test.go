@@ -594,3 +594,39 @@ func TestTransposePanel(t *testing.T) {
 		asm.Set(prev)
 	}
 }
+
+// TestPlaceRows checks the zero-padded placement of rows (vector row
+// copies where the CPU has them) against its definition over stale data,
+// for margins and gaps of zero to a few floats.
+func TestPlaceRows(t *testing.T) {
+	for _, rows := range []int{0, 1, 2, 5} {
+		for _, w := range []int{1, 3, 8, 17} {
+			for _, top := range []int{0, 1, 2} {
+				for _, left := range []int{0, 1, 3} {
+					for _, gap := range []int{0, 1, 2} {
+						stride := w + gap
+						n := (top+rows+1)*stride + left + 3
+						src := make([]float32, rows*w)
+						for i := range src {
+							src[i] = float32(i + 1)
+						}
+						dst := make([]float32, n)
+						for i := range dst {
+							dst[i] = -7
+						}
+						placeRows(dst, src, rows, w, top, left, stride)
+						for i, got := range dst {
+							want := float32(0)
+							if p := i - top*stride - left; p >= 0 && p/stride < rows && p%stride < w {
+								want = src[p/stride*w+p%stride]
+							}
+							if got != want {
+								t.Fatalf("rows=%d w=%d top=%d left=%d stride=%d: dst[%d] = %g, want %g", rows, w, top, left, stride, i, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -148,13 +148,8 @@ func backwardDataDirect(dx, dy, w []float32, mask []bool, g geom.Conv, d directG
 		b.acc = growFloats(b.acc, chTiles*mr*d.nPos)
 		for grp := 0; grp < g.Groups; grp++ {
 			// The output gradient planes, zero-padded.
-			clear(b.col)
 			for o := 0; o < og; o++ {
-				plane := b.col[o*d.planeLen:]
-				src := dy[n*yImg+(grp*og+o)*oh*ow:][:oh*ow]
-				for oy := 0; oy < oh; oy++ {
-					copy(plane[(d.lh+oy)*d.wp+d.lw:][:ow], src[oy*ow:][:ow])
-				}
+				placeRows(b.col[o*d.planeLen:][:d.planeLen], dy[n*yImg+(grp*og+o)*oh*ow:][:oh*ow], oh, ow, d.lh, d.lw, d.wp)
 			}
 			// Position tiles outside, so that the output gradient a tile
 			// reads stays in cache for every channel tile.
@@ -266,13 +261,8 @@ func forwardDirect(y, x, w []float32, g geom.Conv, f forwardGeom, threads int, w
 		b.col = growFloats(b.col, cg*f.planeLen)
 		b.acc = growFloats(b.acc, outTiles*mr*f.nPos)
 		for grp := 0; grp < g.Groups; grp++ {
-			clear(b.col)
 			for c := 0; c < cg; c++ {
-				plane := b.col[c*f.planeLen:]
-				src := x[n*xImg+(grp*cg+c)*g.H*g.W:][:g.H*g.W]
-				for iy := 0; iy < g.H; iy++ {
-					copy(plane[(g.PadH+iy)*f.wp+g.PadW:][:g.W], src[iy*g.W:][:g.W])
-				}
+				placeRows(b.col[c*f.planeLen:][:f.planeLen], x[n*xImg+(grp*cg+c)*g.H*g.W:][:g.H*g.W], g.H, g.W, g.PadH, g.PadW, f.wp)
 			}
 			for q0 := 0; q0 < f.nPos; q0 += nr {
 				for ot := 0; ot < outTiles; ot++ {

@@ -144,3 +144,27 @@ func rowsEnd(rows, w, ds int) int {
 	}
 	return (rows-1)*ds + w
 }
+
+// placeRows writes rows rows of w floats, contiguous in src, into dst at
+// dst[(top+r)*stride+left:], and zeros everywhere else in dst: the
+// zero-padded planes of the direct layouts. It writes each element of dst
+// once, instead of clearing dst and then copying the rows over the zeros;
+// the gaps between rows are a float or two, zeroed by a counted loop (a
+// range loop would become a call to clear them).
+func placeRows(dst, src []float32, rows, w, top, left, stride int) {
+	start := top*stride + left
+	if rows == 0 || w == 0 {
+		clear(dst)
+		return
+	}
+	end := start + (rows-1)*stride + w
+	clear(dst[:start])
+	copyRows(dst[start:end], src[:rows*w], nil, rows, w, stride, w)
+	for r := 0; r+1 < rows; r++ {
+		gap := dst[start+r*stride+w : start+(r+1)*stride]
+		for i := 0; i < len(gap); i++ {
+			gap[i] = 0
+		}
+	}
+	clear(dst[end:])
+}
