@@ -44,8 +44,9 @@ type Histogram struct {
 	nonFinite int64
 	err       error
 	cum       []float64 // scratch for clipRange's cumulative counts
-	// partCounts are the workers' bins in addParallel.
-	partCounts [][]float64
+	// partCounts are the counting bins of add and addParallel, one set
+	// per worker.
+	partCounts [][]uint32
 }
 
 // histChannel is the histogram of one channel: counts over equal bins
@@ -118,16 +119,16 @@ func (o *Histogram) Observe(values []float32, shape []int) {
 		o.addParallel(values)
 		return
 	}
-	counts := o.scratch(1)[0]
+	counts := o.scratch(1)
 	forEachRun(len(values), inner, channels, func(c, start, end int) {
 		o.ch[c].add(values[start:end], counts)
 	})
 }
 
-// scratch returns parts bins of the histograms' size for counting.
-func (o *Histogram) scratch(parts int) [][]float64 {
+// scratch returns parts sets of the counting bins of countInto.
+func (o *Histogram) scratch(parts int) [][]uint32 {
 	for len(o.partCounts) < parts {
-		o.partCounts = append(o.partCounts, make([]float64, o.bins))
+		o.partCounts = append(o.partCounts, make([]uint32, countWays*o.bins))
 	}
 	return o.partCounts[:parts]
 }
@@ -143,18 +144,11 @@ func (o *Histogram) addParallel(values []float32) {
 	}
 	h.clipCodes = 0
 	parts := o.scratch(parallel.Parts(len(values), 0, scanChunk))
-	for _, counts := range parts {
-		clear(counts)
-	}
 	parallel.RunParts(len(values), len(parts), 0, parallel.Func(func(p, start, end int) {
+		clear(parts[p])
 		h.countInto(parts[p], values[start:end])
 	}))
-	for _, counts := range parts[1:] {
-		for i, c := range counts {
-			parts[0][i] += c
-		}
-	}
-	h.merge(parts[0])
+	h.merge(parts)
 }
 
 // bin returns the index of the bin holding v.
@@ -169,51 +163,107 @@ func (h *histChannel) bin(v float64) int {
 }
 
 // add counts the finite values, which must lie inside [h.lo, h.hi]: it
-// counts them into scratch (the histogram's size), then adds those counts
-// to the histogram's, which are fractions once widen has spread them. A
-// count is whole until then, so one addition per bin rounds the same way
-// however the values were split.
-func (h *histChannel) add(values []float32, scratch []float64) {
+// counts them into scratch (see scratch), then adds those counts to the
+// histogram's, which are fractions once widen has spread them. A count is
+// whole until then, so one addition per bin rounds the same way however
+// the values were split. Fewer values than the scratch has bins (a short
+// run of a per-channel histogram) are added to the histogram one by one,
+// which costs less than clearing and merging the scratch; the choice
+// depends on the shape alone.
+func (h *histChannel) add(values []float32, scratch [][]uint32) {
 	if h.counts == nil {
 		return
 	}
 	h.clipCodes = 0
-	clear(scratch)
-	h.countInto(scratch, values)
-	h.merge(scratch)
-}
-
-// merge adds the whole-number counts of new values to the histogram's.
-func (h *histChannel) merge(counts []float64) {
-	for i, c := range counts {
-		if c != 0 {
-			h.counts[i] += c
-		}
-	}
-}
-
-// countInto adds one to the bin of counts (bins of h's width from h.lo)
-// of each finite value.
-func (h *histChannel) countInto(counts []float64, values []float32) {
-	n := len(counts)
-	lo := float64(h.lo)
-	width := (float64(h.hi) - lo) / float64(n)
-	if width == 0 {
-		for _, v := range values {
-			if isFinite(v) {
-				counts[0]++
-			}
-		}
+	if len(values) < countWays*len(h.counts) {
+		h.addEach(values)
 		return
 	}
+	clear(scratch[0])
+	h.countInto(scratch[0], values)
+	h.merge(scratch[:1])
+}
+
+// addEach adds one to the histogram's bin of each finite value.
+func (h *histChannel) addEach(values []float32) {
+	n := len(h.counts)
+	lo := float64(h.lo)
+	width := (float64(h.hi) - lo) / float64(n)
 	inv := 1 / width
 	for _, v := range values {
 		if !isFinite(v) {
 			continue
 		}
-		// v >= lo, so the conversion truncates as floor would; the top
-		// value lands one past the last bin and is kept in it.
-		counts[min(int((float64(v)-lo)*inv), n-1)]++
+		if width == 0 {
+			h.counts[0]++
+			continue
+		}
+		h.counts[min(int((float64(v)-lo)*inv), n-1)]++ // as countInto
+	}
+}
+
+// countWays is the number of interleaved sets of bins countInto counts
+// into: values cluster (a ReLU's output is half zeros), and counting
+// neighbours into one bin makes each count wait for the previous store.
+const countWays = 4
+
+// countInto adds one to the bin (bins of h's width from h.lo) of each
+// finite value, value i counting in set i%countWays of sets (countWays
+// sets of len(h.counts) bins).
+func (h *histChannel) countInto(sets []uint32, values []float32) {
+	n := len(h.counts)
+	s0, s1, s2, s3 := sets[:n], sets[n:2*n], sets[2*n:3*n], sets[3*n:4*n]
+	lo := float64(h.lo)
+	width := (float64(h.hi) - lo) / float64(n)
+	if width == 0 {
+		for _, v := range values {
+			if isFinite(v) {
+				s0[0]++
+			}
+		}
+		return
+	}
+	inv := 1 / width
+	// v >= lo, so the conversion truncates as floor would; the top value
+	// lands one past the last bin and is kept in it.
+	bin := func(v float32) int { return min(int((float64(v)-lo)*inv), n-1) }
+	i := 0
+	for ; i+countWays <= len(values); i += countWays {
+		a, b, c, d := values[i], values[i+1], values[i+2], values[i+3]
+		if isFinite(a) {
+			s0[bin(a)]++
+		}
+		if isFinite(b) {
+			s1[bin(b)]++
+		}
+		if isFinite(c) {
+			s2[bin(c)]++
+		}
+		if isFinite(d) {
+			s3[bin(d)]++
+		}
+	}
+	for ; i < len(values); i++ {
+		if v := values[i]; isFinite(v) {
+			s0[bin(v)]++
+		}
+	}
+}
+
+// merge adds the whole-number counts in parts (each countWays sets of
+// bins) to the histogram's, one addition per bin.
+func (h *histChannel) merge(parts [][]uint32) {
+	n := len(h.counts)
+	for i := range h.counts {
+		var total uint64
+		for _, sets := range parts {
+			for w := range countWays {
+				total += uint64(sets[w*n+i])
+			}
+		}
+		if total != 0 {
+			h.counts[i] += float64(total)
+		}
 	}
 }
 

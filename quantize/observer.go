@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/goapprox/goapprox/internal/asm/f32"
 	"github.com/goapprox/goapprox/internal/parallel"
 )
 
@@ -278,15 +279,8 @@ type scanRange struct {
 // finiteRange folds the finite values into the range [lo, hi] and counts
 // the others.
 func finiteRange(values []float32, lo, hi float32) (float32, float32, int64) {
-	var nonFinite int64
-	for _, v := range values {
-		if !isFinite(v) {
-			nonFinite++
-			continue
-		}
-		lo, hi = min(lo, v), max(hi, v)
-	}
-	return lo, hi, nonFinite
+	l, h, bad := f32.FiniteRange(values)
+	return min(lo, l), max(hi, h), int64(bad)
 }
 
 // seen reports whether a channel range holds at least one finite value.

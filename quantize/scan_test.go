@@ -57,7 +57,7 @@ func TestScansSplitLikeSerial(t *testing.T) {
 			if seen(rlo, rhi) {
 				ref.ch[0].widen(rlo, rhi, ref.bins)
 			}
-			ref.ch[0].add(values, make([]float64, ref.bins))
+			ref.ch[0].add(values, [][]uint32{make([]uint32, countWays*ref.bins)})
 			if o.nonFinite != ref.nonFinite {
 				t.Fatalf("n=%d zeros=%v: %d non-finite, want %d", n, zeros, o.nonFinite, ref.nonFinite)
 			}
@@ -80,6 +80,34 @@ func TestScansSplitLikeSerial(t *testing.T) {
 			p2, err2 := ref.Params()
 			if err1 != nil || err2 != nil || p1.Scale[0] != p2.Scale[0] || p1.ZeroPoint[0] != p2.ZeroPoint[0] {
 				t.Fatalf("n=%d zeros=%v: params %v (%v), want %v (%v)", n, zeros, p1, err1, p2, err2)
+			}
+		}
+	}
+}
+
+// TestCountIntoMatchesAddEach checks the interleaved counting against
+// adding values one by one, from empty bins (whole counts, so equal), on
+// lengths around the interleaving and with non-finite values and the top
+// of the range.
+func TestCountIntoMatchesAddEach(t *testing.T) {
+	values := largeTensor(10007, false)
+	for _, n := range []int{0, 1, 3, 4, 5, 4099, 10007} {
+		v := values[:n]
+		lo, hi, _ := finiteRange(v, float32(math.Inf(1)), float32(math.Inf(-1)))
+		if !seen(lo, hi) {
+			lo, hi = 0, 1
+		}
+		for _, span := range [][2]float32{{lo, hi}, {hi, hi}} {
+			a := histChannel{lo: span[0], hi: span[1], counts: make([]float64, 64)}
+			b := histChannel{lo: span[0], hi: span[1], counts: make([]float64, 64)}
+			sets := make([]uint32, countWays*64)
+			a.countInto(sets, v)
+			a.merge([][]uint32{sets})
+			b.addEach(v)
+			for i := range b.counts {
+				if a.counts[i] != b.counts[i] {
+					t.Fatalf("n=%d span %v: bin %d holds %g, want %g", n, span, i, a.counts[i], b.counts[i])
+				}
 			}
 		}
 	}

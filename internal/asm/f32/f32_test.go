@@ -532,3 +532,62 @@ func TestActivationEdges(t *testing.T) {
 }
 
 var inf32 = float32(math.Inf(1))
+
+// TestFiniteRange checks FiniteRange against its definition (a fold with
+// Go's min and max over the finite elements, which puts -0 below +0) on
+// random lengths and starts, with the assembly on and off: random values,
+// values drawn from a small set of edge values (signed zeros only, all
+// non-finite, NaN payloads, the largest and smallest floats), and a
+// non-finite value in every position.
+func TestFiniteRange(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	edges := []float32{0, negZero, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		math.Float32frombits(0x7fc00123), math.Float32frombits(0xffc00001), math.MaxFloat32, -math.MaxFloat32,
+		math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, 1, -1}
+	want := func(x []float32) (lo, hi float32, bad int) {
+		lo, hi = float32(math.Inf(1)), float32(math.Inf(-1))
+		for _, v := range x {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				bad++
+				continue
+			}
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		return lo, hi, bad
+	}
+	check := func(t *testing.T, what string, x []float32) {
+		t.Helper()
+		lo, hi, bad := FiniteRange(x)
+		wl, wh, wb := want(x)
+		if math.Float32bits(lo) != math.Float32bits(wl) || math.Float32bits(hi) != math.Float32bits(wh) || bad != wb {
+			t.Fatalf("%s: [%g, %g] (%#x, %#x) with %d non-finite, want [%g, %g] (%#x, %#x) with %d",
+				what, lo, hi, math.Float32bits(lo), math.Float32bits(hi), bad, wl, wh, math.Float32bits(wl), math.Float32bits(wh), wb)
+		}
+	}
+	forEachSetting(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(31, 32))
+		for _, n := range lengths(r) {
+			buf := make([]float32, n+1)
+			x := buf[1:]
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			check(t, fmt.Sprintf("n=%d random", n), x)
+			for _, set := range [][]float32{edges, edges[:2], edges[2:5], {0, negZero, -1}, {0, negZero, 1}, {negZero}, {0}} {
+				for i := range x {
+					x[i] = set[r.IntN(len(set))]
+				}
+				check(t, fmt.Sprintf("n=%d from %v", n, set), x)
+			}
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			for i := range x {
+				saved := x[i]
+				x[i] = edges[2+i%3]
+				check(t, fmt.Sprintf("n=%d non-finite at %d", n, i), x)
+				x[i] = saved
+			}
+		}
+	})
+}

@@ -27,6 +27,12 @@ func addRowsUnit(dst, src *float32, rows, cols, dstStride, srcStride int)
 //go:noescape
 func nonFiniteUnit(x *float32, n int) bool
 
+// finiteRangeAVX2 is FiniteRange's vector part (finite_amd64.s), n a
+// positive multiple of 8.
+//
+//go:noescape
+func finiteRangeAVX2(x *float32, n int, r *rangeAcc)
+
 //go:noescape
 func quantize8(src *float32, n int, inv, scale, lo, hi float32, zp int32, bytes *byte, fq *float32, mask *bool)
 

@@ -12,6 +12,7 @@ func nonFiniteUnit(x *float32, n int) bool                                { pani
 func quantize8(src *float32, n int, inv, scale, lo, hi float32, zp int32, bytes *byte, fq *float32, mask *bool) {
 	panic(noAsm)
 }
+func finiteRangeAVX2(x *float32, n int, r *rangeAcc)                    { panic(noAsm) }
 func rescale8(acc *int32, y *float32, n int, corr, scale float64)       { panic(noAsm) }
 func adamAVX(w, grad, m, v *float32, n int, a *adamArgs)                { panic(noAsm) }
 func reluAVX2(y, x *float32, n int)                                     { panic(noAsm) }

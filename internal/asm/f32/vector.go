@@ -1,6 +1,10 @@
 package f32
 
-import "github.com/goapprox/goapprox/internal/asm"
+import (
+	"math"
+
+	"github.com/goapprox/goapprox/internal/asm"
+)
 
 // Axpy adds a·x[i] to y[i] for i < len(y). The assembly fuses each
 // multiply-add (one rounding), the twin rounds the product first, so the
@@ -98,4 +102,55 @@ func allFiniteGo(x []float32) bool {
 		s0 += x[i] * 0
 	}
 	return s0+s1+s2+s3 == 0
+}
+
+// FiniteRange returns the smallest and largest finite element of x (+Inf
+// and -Inf when there is none) and the number of elements that are ±Inf or
+// NaN. As with Go's min and max, -0 is below +0: the smallest element of
+// [+0, -0] is -0.
+func FiniteRange(x []float32) (lo, hi float32, nonFinite int) {
+	r := rangeAcc{lo: float32(math.Inf(1)), hi: float32(math.Inf(-1))}
+	k := vecPrefix(len(x), 8)
+	if k > 0 {
+		finiteRangeAVX2(&x[0], k, &r)
+		// The vector minimum and maximum may carry either zero.
+		if r.lo == 0 {
+			r.lo = signedZero(r.negZero)
+		}
+		if r.hi == 0 {
+			r.hi = signedZero(!r.posZero)
+		}
+	}
+	lo, hi, bad := finiteRangeGo(x[k:], r.lo, r.hi)
+	return lo, hi, r.nonFinite + bad
+}
+
+// rangeAcc is FiniteRange's state, shared with the vector kernel: keep the
+// field order (the kernel's offsets are 0, 4, 8, 16 and 17).
+type rangeAcc struct {
+	lo, hi           float32
+	nonFinite        int
+	negZero, posZero bool
+}
+
+// signedZero is -0 if negative, +0 otherwise.
+func signedZero(negative bool) float32 {
+	if negative {
+		return float32(math.Copysign(0, -1))
+	}
+	return 0
+}
+
+// finiteRangeGo folds the finite elements of x into [lo, hi] and counts
+// the others.
+func finiteRangeGo(x []float32, lo, hi float32) (float32, float32, int) {
+	bad := 0
+	for _, v := range x {
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
+			bad++
+			continue
+		}
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi, bad
 }
