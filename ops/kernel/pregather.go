@@ -292,13 +292,14 @@ type pgPadder pgJob
 func (pd *pgPadder) Run(_, lo, hi int) {
 	j := (*pgJob)(pd)
 	g := j.g
-	for pl := lo; pl < hi; pl++ {
-		dst := j.padded[pl*j.hp*j.wp:][:j.hp*j.wp]
-		fillBulk(dst, j.pad)
-		for y := 0; y < g.H; y++ {
-			copy(dst[(y+g.PadH)*j.wp+g.PadW:][:g.W], j.x[(pl*g.H+y)*g.W:][:g.W])
-		}
+	if lo >= hi {
+		return
 	}
+	// The pad code everywhere, then every plane's rows in one call of
+	// the row mover (a copy call per row costs more than its bytes).
+	plane := j.hp * j.wp
+	fillBulk(j.padded[lo*plane:hi*plane], j.pad)
+	copyRows(j.padded[lo*plane+g.PadH*j.wp+g.PadW:], j.wp, plane, j.x[lo*g.H*g.W:hi*g.H*g.W], g.W, g.H*g.W, g.H, g.W, hi-lo)
 }
 
 // run splits the selector rows into blocks and runs the tasks.
