@@ -85,6 +85,16 @@ func BenchmarkConv(b *testing.B) {
 				return Conv2dBackwardWeight(impl, w, y, x, g, 0, ws)
 			})
 		}
+		if _, _, ok := winogradGeom(g); ok {
+			// Winograd's and the direct path, forced, side by side.
+			for _, p := range []struct {
+				name string
+				id   path
+			}{{"direct", pathDirect}, {"winograd", pathWinograd}} {
+				run("forward-"+p.name, func() error { conv2dVia(p.id, impl, y, x, w, g, 0, ws); return nil })
+				run("backward-data-"+p.name, func() error { backwardDataVia(p.id, impl, x, y, w, g, 0, ws); return nil })
+			}
+		}
 		if !isDepthwise(g) {
 			// The same through gonum's BLAS, for comparison.
 			run("forward-gonum", func() error { return Conv2d(blasOnly{}, y, x, w, g, 0, ws) })

@@ -34,6 +34,9 @@ type convPath struct {
 	applies func(g geom.Conv) bool
 	finiteW bool // forward and data: the direct layout multiplies the weights by padding
 	finiteX bool // weight: the wide layout multiplies inputs of neighbouring rows by zero
+	// finiteIn: forward and data need a finite x or dy (Winograd's
+	// transforms turn an infinite input into NaN).
+	finiteIn bool
 	// outsideWindow reports whether the path multiplies values outside a
 	// tap's window on g (the depthwise phase planes' extra columns), so
 	// that non-finite weights or inputs may reach results the definition
@@ -111,6 +114,14 @@ func convPaths() []convPath {
 		_, ok := newDirectGeom(g)
 		return kernels && offsKernel != nil && stride1(g) && ok
 	}}, pathDirect, false, true, false)
+	add(convPath{name: "winograd-forward", finiteW: true, finiteIn: true, applies: func(g geom.Conv) bool {
+		_, _, ok := winogradGeom(g)
+		return kernels && ok
+	}}, pathWinograd, true, false, false)
+	add(convPath{name: "winograd-data", finiteW: true, finiteIn: true, applies: func(g geom.Conv) bool {
+		_, _, ok := winogradGeom(g)
+		return kernels && ok
+	}}, pathWinograd, false, true, false)
 	add(convPath{name: "taps", applies: func(g geom.Conv) bool {
 		return kernels && tapKernel != nil && stride1(g)
 	}}, pathTaps, false, false, true)
@@ -138,6 +149,12 @@ var convShapes = append(slices.Clone(geoms),
 	geom.Conv{N: 2, C: 4, H: 7, W: 9, O: 6, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2, Groups: 2},
 	geom.Conv{N: 2, C: 1, H: 11, W: 7, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1},
 	geom.Conv{N: 3, C: 4, H: 5, W: 6, O: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	// Winograd's shapes, taken by the rules: odd sizes (partial tiles),
+	// channels not multiples of the tiles, tile rows cut by the vector
+	// groups and by the blocks, padding 0 to 2
+	geom.Conv{N: 3, C: 33, H: 7, W: 9, O: 37, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	geom.Conv{N: 2, C: 32, H: 21, W: 13, O: 41, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	geom.Conv{N: 1, C: 40, H: 5, W: 36, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	// depthwise on the fused kernels: stride 1 and 2, rows around the
 	// kernels' block widths
 	geom.Conv{N: 2, C: 3, H: 9, W: 4, O: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 3},
@@ -217,14 +234,16 @@ func checkPath(t *testing.T, p convPath, asmOn bool) {
 				f(out, a, b, g, threads, ws)
 				assertSameClass(t, name+" "+what, out, want)
 			}
-			if p.forward != nil {
+			if p.forward != nil && !p.finiteIn {
 				// (Non-finite weights meet the padding's zeros in the
 				// column matrix, as a dy does in dw.)
 				nonFinite("y(x)", p.forward, g.YLen(), xBad, w, naiveConv(xBad, w, g))
 			}
 			if p.data != nil {
-				want, _ := naiveGrads(x, w, dyBad, g)
-				nonFinite("dx(dy)", p.data, g.XLen(), dyBad, w, want)
+				if !p.finiteIn {
+					want, _ := naiveGrads(x, w, dyBad, g)
+					nonFinite("dx(dy)", p.data, g.XLen(), dyBad, w, want)
+				}
 				if !p.finiteW && !(p.outsideWindow != nil && p.outsideWindow(g)) {
 					want, _ := naiveGrads(x, wBad, dy, g)
 					nonFinite("dx(w)", p.data, g.XLen(), dy, wBad, want)
@@ -282,22 +301,31 @@ func TestPathRules(t *testing.T) {
 	lenetConv1 := geom.Conv{N: 64, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1}
 	dw := geom.Conv{N: 8, C: 16, H: 28, W: 28, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 16}
 	strided := geom.Conv{N: 2, C: 8, H: 9, W: 9, O: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	resnetS1 := geom.Conv{N: 32, C: 16, H: 32, W: 32, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	resnetS2 := geom.Conv{N: 32, C: 32, H: 16, W: 16, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	resnetS3 := geom.Conv{N: 32, C: 64, H: 8, W: 8, O: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	finite := func(g geom.Conv, n int) []float32 { return make([]float32, n) }
 	for _, c := range []struct {
 		name string
 		got  path
 		want path
 	}{
-		{"strided forward", forwardPath(impl, strided, finite(strided, strided.WLen())), pathPacked},
-		{"strided data", dataPath(impl, strided, finite(strided, strided.WLen())), pathPacked},
+		{"strided forward", forwardPath(impl, strided, finite(strided, strided.XLen()), finite(strided, strided.WLen())), pathPacked},
+		{"strided data", dataPath(impl, strided, finite(strided, strided.YLen()), finite(strided, strided.WLen())), pathPacked},
 		{"strided weight", weightPath(impl, strided, finite(strided, strided.XLen())), pathPacked},
-		{"other BLAS", forwardPath(blasOnly{}, lenetConv2, finite(lenetConv2, lenetConv2.WLen())), pathBLAS},
+		{"other BLAS", forwardPath(blasOnly{}, lenetConv2, finite(lenetConv2, lenetConv2.XLen()), finite(lenetConv2, lenetConv2.WLen())), pathBLAS},
 		{"lenet conv2 weight", weightPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.XLen())), pathTaps},
 		{"lenet conv1 weight", weightPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.XLen())), pathWide},
-		{"lenet conv2 data", dataPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.WLen())), pathDirect},
-		{"lenet conv1 forward", forwardPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.WLen())), pathDirect},
-		{"depthwise forward", forwardPath(impl, dw, nil), pathPhased},
-		{"depthwise data", dataPath(impl, dw, nil), pathFused},
+		{"lenet conv2 data", dataPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.YLen()), finite(lenetConv2, lenetConv2.WLen())), pathDirect},
+		{"lenet conv1 forward", forwardPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.XLen()), finite(lenetConv1, lenetConv1.WLen())), pathDirect},
+		{"resnet20 s1 forward", forwardPath(impl, resnetS1, finite(resnetS1, resnetS1.XLen()), finite(resnetS1, resnetS1.WLen())), pathDirect},
+		{"resnet20 s1 data", dataPath(impl, resnetS1, finite(resnetS1, resnetS1.YLen()), finite(resnetS1, resnetS1.WLen())), pathDirect},
+		{"resnet20 s2 forward", forwardPath(impl, resnetS2, finite(resnetS2, resnetS2.XLen()), finite(resnetS2, resnetS2.WLen())), pathWinograd},
+		{"resnet20 s2 data", dataPath(impl, resnetS2, finite(resnetS2, resnetS2.YLen()), finite(resnetS2, resnetS2.WLen())), pathWinograd},
+		{"resnet20 s3 forward", forwardPath(impl, resnetS3, finite(resnetS3, resnetS3.XLen()), finite(resnetS3, resnetS3.WLen())), pathWinograd},
+		{"resnet20 s3 data", dataPath(impl, resnetS3, finite(resnetS3, resnetS3.YLen()), finite(resnetS3, resnetS3.WLen())), pathWinograd},
+		{"depthwise forward", forwardPath(impl, dw, nil, nil), pathPhased},
+		{"depthwise data", dataPath(impl, dw, nil, nil), pathFused},
 		{"depthwise weight", weightPath(impl, dw, nil), pathFused},
 	} {
 		if c.got != c.want {
@@ -313,7 +341,7 @@ func TestPathRules(t *testing.T) {
 	}
 	wBad := make([]float32, lenetConv2.WLen())
 	wBad[3] = float32(math.Inf(1))
-	if p := dataPath(impl, lenetConv2, wBad); p != pathPacked {
+	if p := dataPath(impl, lenetConv2, nil, wBad); p != pathPacked {
 		t.Errorf("data gradient with an infinite weight: path %d, want packed", p)
 	}
 }

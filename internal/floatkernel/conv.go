@@ -72,6 +72,7 @@ type Workspace struct {
 	dequantized []float32
 	sums        []float64 // the depthwise weight gradient's sums
 	padded      []float32 // zero-padded input planes (backwardWeightTaps)
+	wino        winoGeom  // the Winograd path's layout, read by the workers
 }
 
 // workerBufs is one worker's memory.
@@ -85,6 +86,7 @@ type workerBufs struct {
 	dotTile [dr * dc]float32
 	ptrs    []*float32 // rows of the gathered dot kernel's tiles
 	tiles   []float32  // sums of the gathered dot kernel's tiles
+	stage   []float32  // the Winograd path's outputs before they are placed
 	// One value per kernel tap: a phase's weights (depthwise data
 	// gradient) or one image's tap sums (depthwise weight gradient).
 	tapBuf []float32
@@ -104,7 +106,7 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g geom.Conv, threads int, ws *
 	if err := check(g, x, w, y); err != nil {
 		return err
 	}
-	conv2dVia(forwardPath(impl, g, w), impl, y, x, w, g, threads, ws)
+	conv2dVia(forwardPath(impl, g, x, w), impl, y, x, w, g, threads, ws)
 	return nil
 }
 
@@ -114,25 +116,29 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g geom.Conv, threads int, ws *
 type path int
 
 const (
-	pathBLAS   path = iota + 1 // unfold (im2col, col2im) and the caller's BLAS
-	pathPacked                 // unfold and the packed micro-kernel, or the dot kernel for dw
-	pathDirect                 // every tap read in place from one offset (direct.go)
-	pathTaps                   // tap-major weight gradient (taps.go)
-	pathWide                   // gathered dot kernel on the wide layout (wide.go)
-	pathPhased                 // depthwise loops over phase planes (depthwise.go)
-	pathFused                  // depthwise fused row kernels (depthwise.go)
+	pathBLAS     path = iota + 1 // unfold (im2col, col2im) and the caller's BLAS
+	pathPacked                   // unfold and the packed micro-kernel, or the dot kernel for dw
+	pathDirect                   // every tap read in place from one offset (direct.go)
+	pathTaps                     // tap-major weight gradient (taps.go)
+	pathWide                     // gathered dot kernel on the wide layout (wide.go)
+	pathPhased                   // depthwise loops over phase planes (depthwise.go)
+	pathFused                    // depthwise fused row kernels (depthwise.go)
+	pathWinograd                 // Winograd's F(2×2, 3×3) (winograd.go)
 )
 
 // forwardPath is the path Conv2d takes: the depthwise loops for depthwise
 // layers, the caller's BLAS unless it is gonum's on a CPU with the packed
-// kernels, the direct layout where it applies and costs less, the packed
-// column-matrix path otherwise.
-func forwardPath(impl blas.Float32, g geom.Conv, w []float32) path {
+// kernels, Winograd's where it applies and costs less, the direct layout
+// where it applies and costs less, the packed column-matrix path
+// otherwise.
+func forwardPath(impl blas.Float32, g geom.Conv, x, w []float32) path {
 	switch {
 	case isDepthwise(g):
 		return pathPhased
 	case !packed(impl, 1):
 		return pathBLAS
+	case winogradOK(g, x, w):
+		return pathWinograd
 	}
 	if _, ok := forwardDirectOK(g, w); ok {
 		return pathDirect
@@ -149,6 +155,12 @@ func conv2dVia(p path, impl blas.Float32, y, x, w []float32, g geom.Conv, thread
 	case pathPhased:
 		depthwiseForward(y, x, w, g, threads, ws)
 		return
+	case pathWinograd:
+		fw, _, _ := winogradGeom(g)
+		if winogradConv(y, x, nil, w, false, fw, g.N, threads, ws) {
+			return
+		}
+		fallthrough // transformed weights out of range
 	case pathDirect:
 		f, _ := newForwardGeom(g)
 		forwardDirect(y, x, w, g, f, threads, ws)
@@ -192,13 +204,13 @@ func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g geom.Conv, thr
 	if err := check(g, dx, w, dy); err != nil {
 		return err
 	}
-	backwardDataVia(dataPath(impl, g, w), impl, dx, dy, w, g, threads, ws)
+	backwardDataVia(dataPath(impl, g, dy, w), impl, dx, dy, w, g, threads, ws)
 	return nil
 }
 
 // dataPath is the path Conv2dBackwardData takes: as forwardPath, with the
 // fused depthwise kernels where they apply (fusedRows).
-func dataPath(impl blas.Float32, g geom.Conv, w []float32) path {
+func dataPath(impl blas.Float32, g geom.Conv, dy, w []float32) path {
 	switch {
 	case isDepthwise(g):
 		if phasedGeom(g).fusedRows(g) {
@@ -207,6 +219,8 @@ func dataPath(impl blas.Float32, g geom.Conv, w []float32) path {
 		return pathPhased
 	case !packed(impl, 1):
 		return pathBLAS
+	case winogradOK(g, dy, w):
+		return pathWinograd
 	}
 	if _, ok := directOK(g, w); ok {
 		return pathDirect
@@ -227,6 +241,11 @@ func backwardDataVia(p path, impl blas.Float32, dx, dy, w []float32, g geom.Conv
 	case pathFused:
 		depthwiseBackwardDataFused(dx, dy, w, nil, g, phasedGeom(g), threads, ws)
 		return
+	case pathWinograd:
+		if backwardDataWinograd(dx, dy, w, nil, g, threads, ws) {
+			return
+		}
+		fallthrough // transformed weights out of range
 	case pathDirect:
 		d, _ := newDirectGeom(g)
 		backwardDataDirect(dx, dy, w, nil, g, d, threads, ws)

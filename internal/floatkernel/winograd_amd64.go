@@ -1,0 +1,17 @@
+//go:build amd64 && !purego
+
+package floatkernel
+
+// winoInput8 and winoOutput8 are the AVX2 transforms of the Winograd path
+// (see winograd_amd64.s).
+//
+//go:noescape
+func winoInput8(groups int, in *float32, pitch int, v *float32, vs int)
+
+//go:noescape
+func winoOutput8(groups int, m *float32, ms int, out *float32, pitch int)
+
+// The kernels run only where asm.AVX2FMA allows (see winogradOK).
+func init() {
+	winoInput, winoOutput = winoInput8, winoOutput8
+}

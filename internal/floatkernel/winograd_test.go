@@ -1,0 +1,269 @@
+package floatkernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"slices"
+	"testing"
+
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/goapprox/goapprox/internal/asm"
+	"github.com/goapprox/goapprox/ops/geom"
+)
+
+func skipWithoutWinograd(t *testing.T) {
+	t.Helper()
+	if winoInput == nil || offsKernel == nil || !asm.AVX2FMA() {
+		t.Skip("no Winograd kernels in this build or on this CPU")
+	}
+}
+
+// randomWinogradShape is a 3×3 stride-1 convolution of random size:
+// rows and columns of any parity, padding 0 to 2, channels and outputs
+// not multiples of the tiles.
+func randomWinogradShape(r *rand.Rand) geom.Conv {
+	for {
+		g := geom.Conv{N: 1 + r.Intn(5), C: 1 + r.Intn(40), H: 1 + r.Intn(21), W: 1 + r.Intn(40), O: 1 + r.Intn(40),
+			KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: r.Intn(3), PadW: r.Intn(3), DilH: 1, DilW: 1, Groups: 1}
+		if g.Validate() == nil {
+			return g
+		}
+	}
+}
+
+// kernelSums replaces every tap of w by the sum of the magnitudes of its
+// kernel's taps.
+func kernelSums(w []float32) []float32 {
+	s := make([]float32, len(w))
+	for k := 0; k < len(w); k += 9 {
+		var sum float32
+		for _, v := range w[k : k+9] {
+			sum += float32(math.Abs(float64(v)))
+		}
+		for t := range 9 {
+			s[k+t] = sum
+		}
+	}
+	return s
+}
+
+func absSlice(s []float32) []float32 {
+	a := make([]float32, len(s))
+	for i, v := range s {
+		a[i] = float32(math.Abs(float64(v)))
+	}
+	return a
+}
+
+// assertWithin checks got against the float64 definition want, each
+// element within a few float32 roundings of mag, the sum over channels of
+// the magnitudes of its window's inputs times those of its kernel's
+// weights: the transforms add and subtract inputs and weights of a window
+// before multiplying, so their rounding errors scale with these sums
+// rather than with the sum of the magnitudes of the products, which the
+// additions cancel (a corner output of padding 2 is one product, computed
+// from sums of several).
+func assertWithin(t *testing.T, what string, got []float32, want, mag []float64) {
+	t.Helper()
+	const rel = 0x1p-24 * 8
+	for i := range want {
+		if d := math.Abs(float64(got[i]) - want[i]); !(d <= rel*mag[i]+1e-30) {
+			t.Fatalf("%s[%d] = %g, want %g (|diff| %g, sum of |terms| %g)", what, i, got[i], want[i], d, mag[i])
+		}
+	}
+}
+
+// TestWinogradRandomShapes checks the forward pass and the data gradient
+// on the Winograd path against the definition on random shapes, batches
+// of 1 to 5 and 1 to 3 threads, with the same bits for every thread count;
+// and that the masked data gradient is the unmasked one, masked.
+func TestWinogradRandomShapes(t *testing.T) {
+	skipWithoutWinograd(t)
+	r := rand.New(rand.NewSource(21))
+	ws := new(Workspace) // shared: leftovers of larger shapes must not leak
+	impl := gonum.Implementation{}
+	for i := range 60 {
+		g := randomWinogradShape(r)
+		x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
+		wantY, magY := naiveConv(x, w, g), naiveConv(absSlice(x), kernelSums(w), g)
+		wantDX, _ := naiveGrads(x, w, dy, g)
+		magDX, _ := naiveGrads(x, kernelSums(w), absSlice(dy), g)
+		mask := make([]bool, g.XLen())
+		for j := range mask {
+			mask[j] = r.Intn(3) > 0
+		}
+		var firstY, firstDX []float32
+		for _, threads := range []int{1, 2, 3} {
+			name := fmt.Sprintf("shape%d %+v threads%d", i, g, threads)
+			y := randSlice(r, g.YLen())
+			conv2dVia(pathWinograd, impl, y, x, w, g, threads, ws)
+			assertWithin(t, name+" y", y, wantY, magY)
+			dx := randSlice(r, g.XLen())
+			backwardDataVia(pathWinograd, impl, dx, dy, w, g, threads, ws)
+			assertWithin(t, name+" dx", dx, wantDX, magDX)
+			if firstY == nil {
+				firstY, firstDX = y, dx
+			} else {
+				if j := sameBitsAt(y, firstY); j >= 0 {
+					t.Fatalf("%s y[%d] = %g, with 1 thread %g", name, j, y[j], firstY[j])
+				}
+				if j := sameBitsAt(dx, firstDX); j >= 0 {
+					t.Fatalf("%s dx[%d] = %g, with 1 thread %g", name, j, dx[j], firstDX[j])
+				}
+			}
+			masked := randSlice(r, g.XLen())
+			if !backwardDataWinograd(masked, dy, w, mask, g, threads, ws) {
+				t.Fatalf("%s: transformed weights not finite", name)
+			}
+			for j, m := range mask {
+				want := dx[j]
+				if !m {
+					want = 0
+				}
+				if math.Float32bits(masked[j]) != math.Float32bits(want) {
+					t.Fatalf("%s masked dx[%d] = %g, want %g", name, j, masked[j], want)
+				}
+			}
+		}
+	}
+}
+
+// TestWinogradWindows checks that each output of the Winograd path
+// depends on its own window only: a NaN input makes NaN exactly the
+// outputs whose window holds it, as in the definition, whatever its
+// place in its tile, next to the padding or to the extra row and column
+// of odd output sizes.
+func TestWinogradWindows(t *testing.T) {
+	skipWithoutWinograd(t)
+	r := rand.New(rand.NewSource(22))
+	ws := new(Workspace)
+	impl := gonum.Implementation{}
+	nan := float32(math.NaN())
+	for i := range 40 {
+		g := randomWinogradShape(r)
+		x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
+		for range 1 + r.Intn(3) {
+			x[r.Intn(len(x))] = nan
+			dy[r.Intn(len(dy))] = nan
+		}
+		name := fmt.Sprintf("shape%d %+v", i, g)
+		y := randSlice(r, g.YLen())
+		conv2dVia(pathWinograd, impl, y, x, w, g, 2, ws)
+		assertSameNaN(t, name+" y", y, naiveConv(x, w, g))
+		dx := randSlice(r, g.XLen())
+		backwardDataVia(pathWinograd, impl, dx, dy, w, g, 2, ws)
+		want, _ := naiveGrads(x, w, dy, g)
+		assertSameNaN(t, name+" dx", dx, want)
+	}
+}
+
+func assertSameNaN(t *testing.T, what string, got []float32, want []float64) {
+	t.Helper()
+	for i := range want {
+		if math.IsNaN(float64(got[i])) != math.IsNaN(want[i]) {
+			t.Fatalf("%s[%d] = %g, want %g", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestWinogradRules checks when the rules take the Winograd path: not
+// with an infinite or NaN input, output gradient or weight, since its
+// transforms make Inf - Inf of an infinite input where the definition
+// has ±Inf (shown here on the forced path); and that weights whose
+// transform overflows move it to the direct path.
+func TestWinogradRules(t *testing.T) {
+	skipWithoutWinograd(t)
+	impl := gonum.Implementation{}
+	g := geom.Conv{N: 2, C: 32, H: 8, W: 8, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	r := rand.New(rand.NewSource(23))
+	x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
+	if p := forwardPath(impl, g, x, w); p != pathWinograd {
+		t.Fatalf("forward: path %d, want Winograd", p)
+	}
+	if p := dataPath(impl, g, dy, w); p != pathWinograd {
+		t.Fatalf("data: path %d, want Winograd", p)
+	}
+	inf := float32(math.Inf(1))
+	for _, bad := range []float32{inf, float32(math.NaN())} {
+		xBad, dyBad, wBad := slices.Clone(x), slices.Clone(dy), slices.Clone(w)
+		xBad[5], dyBad[7], wBad[3] = bad, bad, bad
+		for _, c := range []struct {
+			what string
+			p    path
+		}{
+			{"forward, bad x", forwardPath(impl, g, xBad, w)},
+			{"forward, bad w", forwardPath(impl, g, x, wBad)},
+			{"data, bad dy", dataPath(impl, g, dyBad, w)},
+			{"data, bad w", dataPath(impl, g, dy, wBad)},
+		} {
+			if c.p == pathWinograd {
+				t.Errorf("%s (%g): Winograd path", c.what, bad)
+			}
+		}
+	}
+
+	// Why: an infinite input in the middle of a tile's patch (row 1,
+	// column 1 of the first tile) with positive weights gives NaN.
+	pos := absSlice(w)
+	xInf := slices.Clone(absSlice(x))
+	xInf[1*g.W+1] = inf
+	y := make([]float32, g.YLen())
+	conv2dVia(pathWinograd, impl, y, xInf, pos, g, 1, nil)
+	if want := naiveConv(xInf, pos, g)[0]; !math.IsInf(want, 1) || !math.IsNaN(float64(y[0])) {
+		t.Errorf("forced Winograd with an infinite input: y[0] = %g (definition %g); want NaN, or the rule is not needed", y[0], want)
+	}
+	if err := Conv2d(impl, y, xInf, pos, g, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	assertSameClass(t, "Conv2d with an infinite input", y, naiveConv(xInf, pos, g))
+
+	// Finite weights whose transform overflows: the direct path's bits.
+	big := slices.Clone(w)
+	for i := range 9 {
+		big[i] = 3e38
+	}
+	small := make([]float32, len(x))
+	for i, v := range x {
+		small[i] = v * 1e-30
+	}
+	for _, threads := range []int{1, 3} {
+		got, direct := make([]float32, g.YLen()), make([]float32, g.YLen())
+		conv2dVia(pathWinograd, impl, got, small, big, g, threads, nil)
+		conv2dVia(pathDirect, impl, direct, small, big, g, threads, nil)
+		if j := sameBitsAt(got, direct); j >= 0 {
+			t.Fatalf("forward, overflowing weight transform: y[%d] = %g, direct path %g", j, got[j], direct[j])
+		}
+		dyS := make([]float32, len(dy))
+		for i, v := range dy {
+			dyS[i] = v * 1e-30
+		}
+		got, direct = make([]float32, g.XLen()), make([]float32, g.XLen())
+		backwardDataVia(pathWinograd, impl, got, dyS, big, g, threads, nil)
+		backwardDataVia(pathDirect, impl, direct, dyS, big, g, threads, nil)
+		if j := sameBitsAt(got, direct); j >= 0 {
+			t.Fatalf("data, overflowing weight transform: dx[%d] = %g, direct path %g", j, got[j], direct[j])
+		}
+	}
+}
+
+// TestWinogradAllocs checks that steady-state calls on the Winograd path
+// allocate no more than the direct path's.
+func TestWinogradAllocs(t *testing.T) {
+	skipWithoutWinograd(t)
+	impl := gonum.Implementation{}
+	g := geom.Conv{N: 4, C: 16, H: 12, W: 12, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	r := rand.New(rand.NewSource(24))
+	x, w, y := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
+	ws := new(Workspace)
+	allocs := func(p path) float64 {
+		return testing.AllocsPerRun(20, func() {
+			conv2dVia(p, impl, y, x, w, g, 2, ws)
+			backwardDataVia(p, impl, x, y, w, g, 2, ws)
+		})
+	}
+	if a, d := allocs(pathWinograd), allocs(pathDirect); a > d {
+		t.Errorf("Winograd path: %v allocations a call, direct %v", a, d)
+	}
+}
