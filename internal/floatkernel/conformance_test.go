@@ -149,10 +149,10 @@ var convShapes = append(slices.Clone(geoms),
 	geom.Conv{N: 2, C: 4, H: 7, W: 9, O: 6, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2, Groups: 2},
 	geom.Conv{N: 2, C: 1, H: 11, W: 7, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1},
 	geom.Conv{N: 3, C: 4, H: 5, W: 6, O: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
-	// Winograd's shapes, taken by the rules: odd sizes (partial tiles),
-	// channels not multiples of the tiles, tile rows cut by the vector
-	// groups and by the blocks, padding 0 to 2
-	geom.Conv{N: 3, C: 33, H: 7, W: 9, O: 37, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	// Winograd's shapes: odd sizes (partial tiles), channels not multiples
+	// of the tiles, tile rows cut by the vector groups and by the blocks,
+	// padding 0 to 2; the rules take the last two
+	geom.Conv{N: 3, C: 17, H: 7, W: 9, O: 19, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	geom.Conv{N: 2, C: 32, H: 21, W: 13, O: 41, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 	geom.Conv{N: 1, C: 40, H: 5, W: 36, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	// depthwise on the fused kernels: stride 1 and 2, rows around the
@@ -304,6 +304,8 @@ func TestPathRules(t *testing.T) {
 	resnetS1 := geom.Conv{N: 32, C: 16, H: 32, W: 32, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	resnetS2 := geom.Conv{N: 32, C: 32, H: 16, W: 16, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	resnetS3 := geom.Conv{N: 32, C: 64, H: 8, W: 8, O: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	// Too few tiles for the Winograd path's products.
+	small := geom.Conv{N: 32, C: 64, H: 4, W: 4, O: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	finite := func(g geom.Conv, n int) []float32 { return make([]float32, n) }
 	for _, c := range []struct {
 		name string
@@ -318,12 +320,14 @@ func TestPathRules(t *testing.T) {
 		{"lenet conv1 weight", weightPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.XLen())), pathWide},
 		{"lenet conv2 data", dataPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.YLen()), finite(lenetConv2, lenetConv2.WLen())), pathDirect},
 		{"lenet conv1 forward", forwardPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.XLen()), finite(lenetConv1, lenetConv1.WLen())), pathDirect},
-		{"resnet20 s1 forward", forwardPath(impl, resnetS1, finite(resnetS1, resnetS1.XLen()), finite(resnetS1, resnetS1.WLen())), pathDirect},
-		{"resnet20 s1 data", dataPath(impl, resnetS1, finite(resnetS1, resnetS1.YLen()), finite(resnetS1, resnetS1.WLen())), pathDirect},
+		{"resnet20 s1 forward", forwardPath(impl, resnetS1, finite(resnetS1, resnetS1.XLen()), finite(resnetS1, resnetS1.WLen())), pathWinograd},
+		{"resnet20 s1 data", dataPath(impl, resnetS1, finite(resnetS1, resnetS1.YLen()), finite(resnetS1, resnetS1.WLen())), pathWinograd},
 		{"resnet20 s2 forward", forwardPath(impl, resnetS2, finite(resnetS2, resnetS2.XLen()), finite(resnetS2, resnetS2.WLen())), pathWinograd},
 		{"resnet20 s2 data", dataPath(impl, resnetS2, finite(resnetS2, resnetS2.YLen()), finite(resnetS2, resnetS2.WLen())), pathWinograd},
 		{"resnet20 s3 forward", forwardPath(impl, resnetS3, finite(resnetS3, resnetS3.XLen()), finite(resnetS3, resnetS3.WLen())), pathWinograd},
 		{"resnet20 s3 data", dataPath(impl, resnetS3, finite(resnetS3, resnetS3.YLen()), finite(resnetS3, resnetS3.WLen())), pathWinograd},
+		{"small 3x3 forward", forwardPath(impl, small, finite(small, small.XLen()), finite(small, small.WLen())), pathDirect},
+		{"small 3x3 data", dataPath(impl, small, finite(small, small.YLen()), finite(small, small.WLen())), pathDirect},
 		{"depthwise forward", forwardPath(impl, dw, nil, nil), pathPhased},
 		{"depthwise data", dataPath(impl, dw, nil, nil), pathFused},
 		{"depthwise weight", weightPath(impl, dw, nil), pathFused},

@@ -137,7 +137,7 @@ func forwardPath(impl blas.Float32, g geom.Conv, x, w []float32) path {
 		return pathPhased
 	case !packed(impl, 1):
 		return pathBLAS
-	case winogradOK(g, x, w):
+	case winogradForwardOK(g, x, w):
 		return pathWinograd
 	}
 	if _, ok := forwardDirectOK(g, w); ok {
@@ -219,7 +219,7 @@ func dataPath(impl blas.Float32, g geom.Conv, dy, w []float32) path {
 		return pathPhased
 	case !packed(impl, 1):
 		return pathBLAS
-	case winogradOK(g, dy, w):
+	case winogradDataOK(g, dy, w):
 		return pathWinograd
 	}
 	if _, ok := directOK(g, w); ok {

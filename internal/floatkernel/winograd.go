@@ -12,8 +12,8 @@ import (
 // kernel. Per tile and pair (o, c) that is 16 multiply-adds instead of the
 // 36 of the four outputs, and the 16 element positions ξ of the 4×4
 // products make 16 independent matrix products, (outputs × channels) ·
-// (channels × tiles), which run on the direct path's offsKernel with the
-// transformed input read in place. The transforms are additions: the
+// (channels × tiles), which run on a 6×16 FMA micro-kernel (winoGemm) with
+// the transformed input read in place. The transforms are additions: the
 // weights' once per call, the input's and output's per image in vector
 // kernels (winoInput8, winoOutput8).
 //
@@ -31,11 +31,12 @@ import (
 // finite too (it is checked, the direct path taking over if not).
 
 // winoInput computes the input transforms of groups×8 tiles of a tile row,
-// and winoOutput the output transforms (see winograd_amd64.s); nil when
-// the build has none.
+// winoOutput the output transforms and winoProducts the products of one
+// element position (see winograd_amd64.s); nil when the build has none.
 var (
-	winoInput  func(groups int, in *float32, pitch int, v *float32, vs int)
-	winoOutput func(groups int, m *float32, ms int, out *float32, pitch int)
+	winoInput    func(groups int, in *float32, pitch int, v *float32, vs int)
+	winoOutput   func(groups int, m *float32, ms int, out *float32, pitch int)
+	winoProducts func(k int, a *float32, tiles int, b *float32, bp int, cols int, c *float32, ldc int)
 )
 
 // winoBlockTiles is the number of tiles whose transformed inputs and
@@ -58,6 +59,9 @@ type winoGeom struct {
 	outTiles              int // output tiles of the micro-kernel (mr outputs)
 	mPitch                int // an output's products in a block
 	sPitch                int // a row of outputs as winoOutput writes it
+	// inPlace: the outputs are whole tiles and vector groups (oh even, ow
+	// a multiple of 16), so winoOutput writes them in place.
+	inPlace bool
 }
 
 func newWinoGeom(ins, h, w, padH, padW, outs int) winoGeom {
@@ -76,6 +80,7 @@ func newWinoGeom(ins, h, w, padH, padW, outs int) winoGeom {
 	g.outTiles = ceilDiv(outs, mr)
 	g.mPitch = ceilDiv(block, nr) * nr
 	g.sPitch = 16 * g.groups
+	g.inPlace = g.oh%2 == 0 && g.ow == g.sPitch
 	return g
 }
 
@@ -87,7 +92,7 @@ const winoSlack = 32
 // on the Winograd path, and whether it applies to g at all: the kernels,
 // one group, a 3×3 kernel of stride and dilation 1, padding at most 2.
 func winogradGeom(g geom.Conv) (forward, data winoGeom, ok bool) {
-	if winoInput == nil || offsKernel == nil || !asm.AVX2FMA() ||
+	if winoInput == nil || winoOutput == nil || winoProducts == nil || !asm.AVX2FMA() ||
 		g.Groups != 1 || g.KH != 3 || g.KW != 3 || g.StrideH != 1 || g.StrideW != 1 ||
 		g.DilH != 1 || g.DilW != 1 || g.PadH > 2 || g.PadW > 2 {
 		return forward, data, false
@@ -97,17 +102,46 @@ func winogradGeom(g geom.Conv) (forward, data winoGeom, ok bool) {
 	return forward, data, true
 }
 
-// winogradOK reports whether the Winograd path applies to g with input
-// in (x or dy) and weights w, and is the cheaper one: enough channels
-// both ways for the products' inner steps to run long.
-func winogradOK(g geom.Conv, in, w []float32) bool {
-	_, _, ok := winogradGeom(g)
-	return ok && g.C >= winoMinChannels && g.O >= winoMinChannels && f32.AllFinite(w) && f32.AllFinite(in)
+// winogradForwardOK and winogradDataOK report whether the Winograd path
+// applies to g's forward pass (data gradient) with input x (output
+// gradient dy) and weights w, and costs less than the direct path: both
+// finite, and winoCost at most nine tenths of the direct path's
+// multiply-adds.
+func winogradForwardOK(g geom.Conv, x, w []float32) bool {
+	fw, _, ok := winogradGeom(g)
+	if !ok {
+		return false
+	}
+	f, _ := newForwardGeom(g)
+	direct := ceilDiv(g.O, mr) * mr * g.FanIn() * f.nPos
+	return 10*fw.cost() <= 9*direct && f32.AllFinite(w) && f32.AllFinite(x)
 }
 
-// winoMinChannels is the fewest input and output channels for which the
-// Winograd path is taken.
-const winoMinChannels = 32
+func winogradDataOK(g geom.Conv, dy, w []float32) bool {
+	_, data, ok := winogradGeom(g)
+	if !ok {
+		return false
+	}
+	d, _ := newDirectGeom(g)
+	return 10*data.cost() <= 9*directCost(g, d) && f32.AllFinite(w) && f32.AllFinite(dy)
+}
+
+// cost is an image's multiply-adds on the Winograd path, those of the
+// products (whole micro-tiles) and the transforms', counted as
+// winoTransformCost multiply-adds per tile and channel, input or output
+// (whole vector groups).
+func (wg winoGeom) cost() int {
+	tiles := 0
+	for ty0 := 0; ty0 < wg.tY; ty0 += wg.rowsPer {
+		tiles += ceilDiv((min(ty0+wg.rowsPer, wg.tY)-ty0)*wg.tX, nr) * nr
+	}
+	products := 16 * wg.outTiles * mr * wg.ins * tiles
+	return products + winoTransformCost*wg.tY*wg.groups*8*(wg.ins+wg.outs)
+}
+
+// winoTransformCost is the cost of transforming one tile of one channel,
+// in multiply-adds of the products.
+const winoTransformCost = 88
 
 // winoWeights transforms and packs the weights for the products: u holds
 // [ξ][output tile][channel][mr] (outputs past outs zero). The kernel of
@@ -158,10 +192,6 @@ func winogradConv(out, in []float32, mask []bool, w []float32, flipped bool, wg 
 	if !f32.AllFinite(u) {
 		return false
 	}
-	ws.offs = ws.offs[:0]
-	for c := 0; c < wg.ins; c++ {
-		ws.offs = append(ws.offs, c*wg.vPitch)
-	}
 	// In ws, so that the closure does not move it to the heap.
 	ws.wino = wg
 	wp := &ws.wino
@@ -171,13 +201,13 @@ func winogradConv(out, in []float32, mask []bool, w []float32, flipped bool, wg 
 		if mask != nil {
 			m = mask[i*outImg:][:outImg]
 		}
-		winogradImage(out[i*outImg:][:outImg], in[i*inImg:][:inImg], m, u, ws.offs, wp, b)
+		winogradImage(out[i*outImg:][:outImg], in[i*inImg:][:inImg], m, u, wp, b)
 	})
 	return true
 }
 
 // winogradImage is winogradConv on one image, in blocks of tile rows.
-func winogradImage(out, in []float32, mask []bool, u []float32, offs []int, wg *winoGeom, b *workerBufs) {
+func winogradImage(out, in []float32, mask []bool, u []float32, wg *winoGeom, b *workerBufs) {
 	// The zero-padded input planes.
 	b.col = growFloats(b.col, wg.ins*wg.planeLen+winoSlack)
 	clear(b.col)
@@ -188,7 +218,9 @@ func winogradImage(out, in []float32, mask []bool, u []float32, offs []int, wg *
 	ms := wg.outTiles * mr * wg.mPitch
 	b.pack = growFloats(b.pack, 16*vs+winoSlack)
 	b.acc = growFloats(b.acc, 16*ms+winoSlack)
-	b.stage = growFloats(b.stage, wg.outs*2*wg.rowsPer*wg.sPitch)
+	if !wg.inPlace {
+		b.stage = growFloats(b.stage, wg.outs*2*wg.rowsPer*wg.sPitch)
+	}
 	for ty0 := 0; ty0 < wg.tY; ty0 += wg.rowsPer {
 		ty1 := min(ty0+wg.rowsPer, wg.tY)
 		tiles := (ty1 - ty0) * wg.tX
@@ -199,22 +231,30 @@ func winogradImage(out, in []float32, mask []bool, u []float32, offs []int, wg *
 				winoInput(wg.groups, &b.col[c*wg.planeLen+2*ty*wg.pw], wg.pw, &b.pack[c*wg.vPitch+(ty-ty0)*wg.tX], vs)
 			}
 		}
-		for q0 := 0; q0 < tiles; q0 += nr {
-			for xi := 0; xi < 16; xi++ {
-				for ot := 0; ot < wg.outTiles; ot++ {
-					offsKernel(wg.ins, &u[(xi*wg.outTiles+ot)*wg.ins*mr], &b.pack[xi*vs+q0], &offs[0],
-						&b.acc[xi*ms+ot*mr*wg.mPitch+q0], wg.mPitch)
+		cols := ceilDiv(tiles, nr)
+		for xi := 0; xi < 16; xi++ {
+			winoProducts(wg.ins, &u[xi*wg.outTiles*wg.ins*mr], wg.outTiles, &b.pack[xi*vs], wg.vPitch, cols, &b.acc[xi*ms], wg.mPitch)
+		}
+		oy0 := 2 * ty0
+		kept := min(2*ty1, wg.oh) - oy0
+		if wg.inPlace {
+			// Whole rows of whole tiles: written where they belong.
+			for o := 0; o < wg.outs; o++ {
+				for ty := ty0; ty < ty1; ty++ {
+					winoOutput(wg.groups, &b.acc[o*wg.mPitch+(ty-ty0)*wg.tX], ms, &out[(o*wg.oh+2*ty)*wg.ow], wg.ow)
+				}
+				if mask != nil {
+					at := o*wg.oh*wg.ow + oy0*wg.ow
+					copyRows(out[at:], out[at:], mask[at:], kept, wg.ow, wg.ow, wg.ow)
 				}
 			}
+			continue
 		}
-		rows := 2 * (ty1 - ty0)
 		for o := 0; o < wg.outs; o++ {
 			for ty := ty0; ty < ty1; ty++ {
 				winoOutput(wg.groups, &b.acc[o*wg.mPitch+(ty-ty0)*wg.tX], ms, &b.stage[(o*2*wg.rowsPer+2*(ty-ty0))*wg.sPitch], wg.sPitch)
 			}
 		}
-		oy0 := 2 * ty0
-		kept := min(oy0+rows, wg.oh) - oy0
 		for o := 0; o < wg.outs; o++ {
 			at := o*wg.oh*wg.ow + oy0*wg.ow
 			var m []bool

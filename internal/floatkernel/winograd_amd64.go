@@ -2,8 +2,8 @@
 
 package floatkernel
 
-// winoInput8 and winoOutput8 are the AVX2 transforms of the Winograd path
-// (see winograd_amd64.s).
+// winoInput8 and winoOutput8 are the AVX2 transforms of the Winograd path,
+// winoGemm its FMA products (see winograd_amd64.s).
 //
 //go:noescape
 func winoInput8(groups int, in *float32, pitch int, v *float32, vs int)
@@ -11,7 +11,10 @@ func winoInput8(groups int, in *float32, pitch int, v *float32, vs int)
 //go:noescape
 func winoOutput8(groups int, m *float32, ms int, out *float32, pitch int)
 
-// The kernels run only where asm.AVX2FMA allows (see winogradOK).
+//go:noescape
+func winoGemm(k int, a *float32, tiles int, b *float32, bp int, cols int, c *float32, ldc int)
+
+// The kernels run only where asm.AVX2FMA allows (see winogradGeom).
 func init() {
-	winoInput, winoOutput = winoInput8, winoOutput8
+	winoInput, winoOutput, winoProducts = winoInput8, winoOutput8, winoGemm
 }

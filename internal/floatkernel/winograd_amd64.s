@@ -176,3 +176,102 @@ outloop:
 outdone:
 	VZEROUPPER
 	RET
+
+// func winoGemm(k int, a *float32, tiles int, b *float32, bp int, cols int, c *float32, ldc int)
+//
+// The products of one element position of a block: C[6t+i][16q+j] =
+// Σ_l a[(t·k+l)·6+i]·b[l·bp+16q+j] for row tiles t < tiles, column tiles
+// q < cols, l < k (k, tiles, cols >= 1), C rows ldc floats apart. Each
+// 6×16 tile is sgemm6x16Offs' (its steps in order from zero, written, not
+// added), with the steps of B bp floats apart and every tile in one call.
+TEXT ·winoGemm(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R13
+	MOVQ tiles+16(FP), R11
+	MOVQ b+24(FP), R14
+	MOVQ bp+32(FP), R9
+	MOVQ cols+40(FP), R12
+	MOVQ c+48(FP), BX
+	MOVQ ldc+56(FP), R8
+	SHLQ $2, R9
+	SHLQ $2, R8
+	// R11: the end of a, tiles·k·6 floats on.
+	IMULQ AX, R11
+	LEAQ  (R11)(R11*2), R11
+	SHLQ  $3, R11
+	ADDQ  R13, R11
+
+gcol:
+	MOVQ R13, SI
+	MOVQ BX, DX
+
+grow:
+	MOVQ   R14, DI
+	MOVQ   AX, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+gstep:
+	VMOVUPS      (DI), Y12
+	VMOVUPS      32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(SI), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(SI), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 16(SI), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(SI), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	ADDQ         $24, SI
+	ADDQ         R9, DI
+	DECQ         CX
+	JNZ          gstep
+
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	ADDQ    R8, DX
+	// SI is at the next row tile's steps.
+	CMPQ    SI, R11
+	JNE     grow
+
+	ADDQ $64, R14
+	ADDQ $64, BX
+	DECQ R12
+	JNZ  gcol
+	VZEROUPPER
+	RET

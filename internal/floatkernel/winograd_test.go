@@ -86,6 +86,15 @@ func TestWinogradRandomShapes(t *testing.T) {
 	impl := gonum.Implementation{}
 	for i := range 60 {
 		g := randomWinogradShape(r)
+		if i%4 == 0 {
+			// Outputs of whole tiles and vector groups, written in place
+			// (the data gradient's: dx of 16 or 32 columns, even rows).
+			g.W = 16*(1+r.Intn(2)) + 2 - 2*g.PadW
+			g.H += g.H % 2
+			if i%8 == 0 {
+				g.W, g.H = 16*(1+r.Intn(2)), 2+2*r.Intn(8)
+			}
+		}
 		x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
 		wantY, magY := naiveConv(x, w, g), naiveConv(absSlice(x), kernelSums(w), g)
 		wantDX, _ := naiveGrads(x, w, dy, g)
