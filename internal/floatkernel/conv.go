@@ -72,7 +72,7 @@ type Workspace struct {
 	dequantized []float32
 	sums        []float64 // the depthwise weight gradient's sums
 	padded      []float32 // zero-padded input planes (backwardWeightTaps)
-	wino        winoGeom  // the Winograd path's layout, read by the workers
+	wino        winoJob   // the Winograd path's call, read by the workers
 }
 
 // workerBufs is one worker's memory.

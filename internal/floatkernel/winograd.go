@@ -3,6 +3,7 @@ package floatkernel
 import (
 	"github.com/goapprox/goapprox/internal/asm"
 	"github.com/goapprox/goapprox/internal/asm/f32"
+	"github.com/goapprox/goapprox/internal/parallel"
 	"github.com/goapprox/goapprox/ops/geom"
 )
 
@@ -143,40 +144,75 @@ func (wg winoGeom) cost() int {
 // in multiply-adds of the products.
 const winoTransformCost = 88
 
-// winoWeights transforms and packs the weights for the products: u holds
-// [ξ][output tile][channel][mr] (outputs past outs zero). The kernel of
-// output o and channel c is w[(o·ins+c)·9:], or, flipped, the kernel of
-// output c and channel o reversed, as the data gradient reads it.
-func winoWeights(u, w []float32, wg winoGeom, flipped bool) {
+// winoJob is one call's work, kept in the Workspace so that handing it to
+// the workers allocates nothing: the weights' transform (winoWeightsLoop,
+// a part per output tile) and the images (winoImagesLoop).
+type winoJob struct {
+	wg      winoGeom
+	out, in []float32
+	mask    []bool // nil: none
+	w, u    []float32
+	flipped bool
+	workers []workerBufs
+}
+
+type (
+	winoWeightsLoop winoJob
+	winoImagesLoop  winoJob
+)
+
+// Run transforms and packs the weights of output tiles [lo, hi) for the
+// products: u holds [ξ][output tile][channel][mr] (outputs past outs zero).
+// The kernel of output o and channel c is w[(o·ins+c)·9:], or, flipped,
+// the kernel of output c and channel o reversed, as the data gradient
+// reads it.
+func (j *winoWeightsLoop) Run(_, lo, hi int) {
+	wg := &j.wg
 	ins, outs := wg.ins, wg.outs
-	clear(u)
-	for o := 0; o < outs; o++ {
-		for c := 0; c < ins; c++ {
-			var k [9]float32
-			if flipped {
-				src := w[(c*outs+o)*9:][:9]
-				for t := range k {
-					k[t] = src[8-t]
+	for ot := lo; ot < hi; ot++ {
+		for i := 0; i < mr; i++ {
+			o := ot*mr + i
+			for c := 0; c < ins; c++ {
+				var k [9]float32
+				switch {
+				case o >= outs:
+				case j.flipped:
+					src := j.w[(c*outs+o)*9:][:9]
+					for t := range k {
+						k[t] = src[8-t]
+					}
+				default:
+					copy(k[:], j.w[(o*ins+c)*9:][:9])
 				}
-			} else {
-				copy(k[:], w[(o*ins+c)*9:][:9])
-			}
-			// t = G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2.
-			var t [4][3]float32
-			for x := 0; x < 3; x++ {
-				g0, g1, g2 := k[x], k[3+x], k[6+x]
-				t[0][x], t[1][x], t[2][x], t[3][x] = g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
-			}
-			ot, i := o/mr, o%mr
-			for r := 0; r < 4; r++ {
-				g0, g1, g2 := t[r][0], t[r][1], t[r][2]
-				row := [4]float32{g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2}
-				for s, v := range row {
-					xi := 4*r + s
-					u[((xi*wg.outTiles+ot)*ins+c)*mr+i] = v
+				// t = G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2; then
+				// the same on the columns of t.
+				var t [4][3]float32
+				for x := 0; x < 3; x++ {
+					g0, g1, g2 := k[x], k[3+x], k[6+x]
+					t[0][x], t[1][x], t[2][x], t[3][x] = g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
+				}
+				for r := 0; r < 4; r++ {
+					g0, g1, g2 := t[r][0], t[r][1], t[r][2]
+					row := [4]float32{g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2}
+					for s, v := range row {
+						j.u[(((4*r+s)*wg.outTiles+ot)*ins+c)*mr+i] = v
+					}
 				}
 			}
 		}
+	}
+}
+
+// Run computes images [lo, hi) with worker part's buffers.
+func (j *winoImagesLoop) Run(part, lo, hi int) {
+	wg := &j.wg
+	inImg, outImg := wg.ins*wg.h*wg.w, wg.outs*wg.oh*wg.ow
+	for i := lo; i < hi; i++ {
+		var m []bool
+		if j.mask != nil {
+			m = j.mask[i*outImg:][:outImg]
+		}
+		winogradImage(j.out[i*outImg:][:outImg], j.in[i*inImg:][:inImg], m, j.u, wg, &j.workers[part])
 	}
 }
 
@@ -187,22 +223,16 @@ func winoWeights(u, w []float32, wg winoGeom, flipped bool) {
 func winogradConv(out, in []float32, mask []bool, w []float32, flipped bool, wg winoGeom, n, threads int, ws *Workspace) bool {
 	uLen := 16 * wg.outTiles * wg.ins * mr
 	ws.shared = growFloats(ws.shared, uLen)
-	u := ws.shared[:uLen]
-	winoWeights(u, w, wg, flipped)
-	if !f32.AllFinite(u) {
+	workers := workerCount(n, threads)
+	ws.begin(workers)
+	j := &ws.wino
+	*j = winoJob{wg: wg, out: out, in: in, mask: mask, w: w, u: ws.shared[:uLen], flipped: flipped, workers: ws.workers}
+	defer func() { *j = winoJob{} }() // keep no caller's memory
+	parallel.Run(wg.outTiles, threads, 1, (*winoWeightsLoop)(j))
+	if !f32.AllFinite(j.u) {
 		return false
 	}
-	// In ws, so that the closure does not move it to the heap.
-	ws.wino = wg
-	wp := &ws.wino
-	inImg, outImg := wg.ins*wg.h*wg.w, wg.outs*wg.oh*wg.ow
-	forEachImage(n, threads, ws, func(i int, b *workerBufs) {
-		var m []bool
-		if mask != nil {
-			m = mask[i*outImg:][:outImg]
-		}
-		winogradImage(out[i*outImg:][:outImg], in[i*inImg:][:inImg], m, u, wp, b)
-	})
+	parallel.Run(n, workers, 1, (*winoImagesLoop)(j))
 	return true
 }
 
