@@ -153,8 +153,8 @@ var convShapes = append(slices.Clone(geoms),
 	// of the tiles, tile rows cut by the vector groups and by the blocks,
 	// padding 0 to 2; the rules take the last two
 	geom.Conv{N: 3, C: 17, H: 7, W: 9, O: 19, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
-	geom.Conv{N: 2, C: 32, H: 21, W: 13, O: 41, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	geom.Conv{N: 1, C: 40, H: 5, W: 36, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	geom.Conv{N: 4, C: 32, H: 21, W: 13, O: 41, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	geom.Conv{N: 4, C: 40, H: 6, W: 36, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	// depthwise on the fused kernels: stride 1 and 2, rows around the
 	// kernels' block widths
 	geom.Conv{N: 2, C: 3, H: 9, W: 4, O: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 3},
@@ -304,7 +304,9 @@ func TestPathRules(t *testing.T) {
 	resnetS1 := geom.Conv{N: 32, C: 16, H: 32, W: 32, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	resnetS2 := geom.Conv{N: 32, C: 32, H: 16, W: 16, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	resnetS3 := geom.Conv{N: 32, C: 64, H: 8, W: 8, O: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
-	// Too few tiles for the Winograd path's products.
+	// Too few channels for the Winograd path's products to pay for its
+	// transforms; and images so small that its products take many at once.
+	few := geom.Conv{N: 32, C: 4, H: 32, W: 32, O: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	small := geom.Conv{N: 32, C: 64, H: 4, W: 4, O: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	finite := func(g geom.Conv, n int) []float32 { return make([]float32, n) }
 	for _, c := range []struct {
@@ -326,8 +328,10 @@ func TestPathRules(t *testing.T) {
 		{"resnet20 s2 data", dataPath(impl, resnetS2, finite(resnetS2, resnetS2.YLen()), finite(resnetS2, resnetS2.WLen())), pathWinograd},
 		{"resnet20 s3 forward", forwardPath(impl, resnetS3, finite(resnetS3, resnetS3.XLen()), finite(resnetS3, resnetS3.WLen())), pathWinograd},
 		{"resnet20 s3 data", dataPath(impl, resnetS3, finite(resnetS3, resnetS3.YLen()), finite(resnetS3, resnetS3.WLen())), pathWinograd},
-		{"small 3x3 forward", forwardPath(impl, small, finite(small, small.XLen()), finite(small, small.WLen())), pathDirect},
-		{"small 3x3 data", dataPath(impl, small, finite(small, small.YLen()), finite(small, small.WLen())), pathDirect},
+		{"few channels forward", forwardPath(impl, few, finite(few, few.XLen()), finite(few, few.WLen())), pathDirect},
+		{"few channels data", dataPath(impl, few, finite(few, few.YLen()), finite(few, few.WLen())), pathDirect},
+		{"small images forward", forwardPath(impl, small, finite(small, small.XLen()), finite(small, small.WLen())), pathWinograd},
+		{"small images data", dataPath(impl, small, finite(small, small.YLen()), finite(small, small.WLen())), pathWinograd},
 		{"depthwise forward", forwardPath(impl, dw, nil, nil), pathPhased},
 		{"depthwise data", dataPath(impl, dw, nil, nil), pathFused},
 		{"depthwise weight", weightPath(impl, dw, nil), pathFused},

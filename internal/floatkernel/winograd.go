@@ -31,31 +31,34 @@ import (
 // only for finite inputs and weights; the weights' transform must stay
 // finite too (it is checked, the direct path taking over if not).
 
-// winoInput computes the input transforms of groups×8 tiles of a tile row,
-// winoOutput the output transforms and winoProducts the products of one
+// winoInput computes the input transforms of rows tile rows of groups×8
+// tiles, winoOutput the output transforms and winoProducts the products of one
 // element position (see winograd_amd64.s); nil when the build has none.
 var (
-	winoInput    func(groups int, in *float32, pitch int, v *float32, vs int)
-	winoOutput   func(groups int, m *float32, ms int, out *float32, pitch int)
+	winoInput    func(groups, rows int, in *float32, half, pitch int, v *float32, vRow, vs int)
+	winoOutput   func(groups, rows int, m *float32, mRow, ms int, out *float32, pitch int)
 	winoProducts func(k int, a *float32, tiles int, b *float32, bp int, cols int, c *float32, ldc int)
 )
 
 // winoBlockTiles is the number of tiles whose transformed inputs and
-// products are made at once, rounded to whole tile rows: enough columns
-// for the matrix products to run long, few enough that both stay in the
-// second-level cache.
+// products are made at once, in whole tile rows of an image or whole
+// images: enough columns for the matrix products to run long and to reuse
+// each panel of weights, few enough that both stay in the second-level
+// cache.
 const winoBlockTiles = 64
 
-// winoGeom is the layout of one Winograd convolution of an image: ins
+// winoGeom is the layout of one Winograd convolution: images of ins
 // channels of h×w zero-padded by padH and padW into outs channels of
-// oh×ow.
+// oh×ow, imgsPer images a task.
 type winoGeom struct {
 	ins, h, w, padH, padW int
 	outs, oh, ow          int
 	tY, tX                int // tiles down and across
 	groups                int // vector groups of 8 tiles per tile row
-	pw, planeLen          int // padded row length and plane, 2tY+2 rows
+	half, pitch           int // a padded row's even columns, then its odd ones
+	planeLen              int // a padded plane, 2tY+2 rows
 	rowsPer               int // tile rows per block
+	imgsPer               int // images per task and block, when they are small
 	vPitch                int // a channel's transformed inputs in a block
 	outTiles              int // output tiles of the micro-kernel (mr outputs)
 	mPitch                int // an output's products in a block
@@ -70,13 +73,15 @@ func newWinoGeom(ins, h, w, padH, padW, outs int) winoGeom {
 	g.oh, g.ow = h+2*padH-2, w+2*padW-2
 	g.tY, g.tX = ceilDiv(g.oh, 2), ceilDiv(g.ow, 2)
 	g.groups = ceilDiv(g.tX, 8)
-	g.pw = 2*g.tX + 2
-	g.planeLen = (2*g.tY + 2) * g.pw
+	g.half = g.tX + 1
+	g.pitch = 2 * g.half
+	g.planeLen = (2*g.tY + 2) * g.pitch
 	g.rowsPer = min(g.tY, ceilDiv(winoBlockTiles, g.tX))
-	block := g.rowsPer * g.tX
+	g.imgsPer = max(1, winoBlockTiles/(g.rowsPer*g.tX))
+	block := g.imgsPer * g.rowsPer * g.tX
 	// A group cut by the end of its tile row writes up to 7 tiles past it
-	// (the next row's, rewritten after), and the products read whole
-	// micro-tiles of 16.
+	// (the next row's or image's, rewritten after), and the products read
+	// whole micro-tiles of 16.
 	g.vPitch = block + 8
 	g.outTiles = ceilDiv(outs, mr)
 	g.mPitch = ceilDiv(block, nr) * nr
@@ -115,7 +120,7 @@ func winogradForwardOK(g geom.Conv, x, w []float32) bool {
 	}
 	f, _ := newForwardGeom(g)
 	direct := ceilDiv(g.O, mr) * mr * g.FanIn() * f.nPos
-	return 10*fw.cost() <= 9*direct && f32.AllFinite(w) && f32.AllFinite(x)
+	return 10*fw.cost(g.N) <= 9*g.N*direct && f32.AllFinite(w) && f32.AllFinite(x)
 }
 
 func winogradDataOK(g geom.Conv, dy, w []float32) bool {
@@ -124,25 +129,29 @@ func winogradDataOK(g geom.Conv, dy, w []float32) bool {
 		return false
 	}
 	d, _ := newDirectGeom(g)
-	return 10*data.cost() <= 9*directCost(g, d) && f32.AllFinite(w) && f32.AllFinite(dy)
+	return 10*data.cost(g.N) <= 9*g.N*directCost(g, d) && f32.AllFinite(w) && f32.AllFinite(dy)
 }
 
-// cost is an image's multiply-adds on the Winograd path, those of the
-// products (whole micro-tiles) and the transforms', counted as
-// winoTransformCost multiply-adds per tile and channel, input or output
-// (whole vector groups).
-func (wg winoGeom) cost() int {
+// cost is the multiply-adds of n images on the Winograd path: those of
+// the products (whole micro-tiles of whole tasks) and the transforms',
+// counted as winoTransformCost multiply-adds per tile and channel, input
+// or output (whole vector groups), and winoWeightCost per kernel.
+func (wg winoGeom) cost(n int) int {
 	tiles := 0
 	for ty0 := 0; ty0 < wg.tY; ty0 += wg.rowsPer {
-		tiles += ceilDiv((min(ty0+wg.rowsPer, wg.tY)-ty0)*wg.tX, nr) * nr
+		tiles += ceilDiv(wg.imgsPer*(min(ty0+wg.rowsPer, wg.tY)-ty0)*wg.tX, nr) * nr
 	}
 	products := 16 * wg.outTiles * mr * wg.ins * tiles
-	return products + winoTransformCost*wg.tY*wg.groups*8*(wg.ins+wg.outs)
+	transforms := winoTransformCost * wg.imgsPer * wg.tY * wg.groups * 8 * (wg.ins + wg.outs)
+	return ceilDiv(n, wg.imgsPer)*(products+transforms) + winoWeightCost*wg.outTiles*mr*wg.ins
 }
 
-// winoTransformCost is the cost of transforming one tile of one channel,
-// in multiply-adds of the products.
-const winoTransformCost = 88
+// winoTransformCost and winoWeightCost are the costs of transforming one
+// tile of one channel and one kernel, in multiply-adds of the products.
+const (
+	winoTransformCost = 56
+	winoWeightCost    = 900
+)
 
 // winoJob is one call's work, kept in the Workspace so that handing it to
 // the workers allocates nothing: the weights' transform (winoWeightsLoop,
@@ -169,50 +178,57 @@ type (
 func (j *winoWeightsLoop) Run(_, lo, hi int) {
 	wg := &j.wg
 	ins, outs := wg.ins, wg.outs
+	stride := wg.outTiles * ins * mr // between element positions ξ
 	for ot := lo; ot < hi; ot++ {
-		for i := 0; i < mr; i++ {
-			o := ot*mr + i
-			for c := 0; c < ins; c++ {
+		for c := 0; c < ins; c++ {
+			for i := 0; i < mr; i++ {
 				var k [9]float32
+				o := ot*mr + i
 				switch {
 				case o >= outs:
 				case j.flipped:
 					src := j.w[(c*outs+o)*9:][:9]
-					for t := range k {
-						k[t] = src[8-t]
-					}
+					k = [9]float32{src[8], src[7], src[6], src[5], src[4], src[3], src[2], src[1], src[0]}
 				default:
-					copy(k[:], j.w[(o*ins+c)*9:][:9])
+					k = [9]float32(j.w[(o*ins+c)*9:][:9])
 				}
-				// t = G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2; then
-				// the same on the columns of t.
-				var t [4][3]float32
-				for x := 0; x < 3; x++ {
-					g0, g1, g2 := k[x], k[3+x], k[6+x]
-					t[0][x], t[1][x], t[2][x], t[3][x] = g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
-				}
-				for r := 0; r < 4; r++ {
-					g0, g1, g2 := t[r][0], t[r][1], t[r][2]
-					row := [4]float32{g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2}
-					for s, v := range row {
-						j.u[(((4*r+s)*wg.outTiles+ot)*ins+c)*mr+i] = v
-					}
-				}
+				winoKernel(j.u[(ot*ins+c)*mr+i:], stride, &k)
 			}
 		}
 	}
 }
 
-// Run computes images [lo, hi) with worker part's buffers.
+// winoKernel writes G g Gᵀ of the 3×3 kernel g, element ξ at u[ξ·stride].
+// G's rows are (1 0 0), (½ ½ ½), (½ -½ ½), (0 0 1).
+func winoKernel(u []float32, stride int, g *[9]float32) {
+	_ = u[15*stride]
+	// t = G g, by columns x of g.
+	var t [12]float32
+	for x := 0; x < 3; x++ {
+		g0, g1, g2 := g[x], g[3+x], g[6+x]
+		t[x], t[3+x], t[6+x], t[9+x] = g0, (g0+g1+g2)*0.5, (g0-g1+g2)*0.5, g2
+	}
+	// t Gᵀ, by rows r of t.
+	for r := 0; r < 4; r++ {
+		t0, t1, t2 := t[3*r], t[3*r+1], t[3*r+2]
+		row := u[4*r*stride:]
+		row[0], row[stride], row[2*stride], row[3*stride] = t0, (t0+t1+t2)*0.5, (t0-t1+t2)*0.5, t2
+	}
+}
+
+// Run computes tasks [lo, hi), imgsPer images each, with worker part's
+// buffers.
 func (j *winoImagesLoop) Run(part, lo, hi int) {
 	wg := &j.wg
 	inImg, outImg := wg.ins*wg.h*wg.w, wg.outs*wg.oh*wg.ow
-	for i := lo; i < hi; i++ {
+	n := len(j.in) / inImg
+	for t := lo; t < hi; t++ {
+		i0, i1 := t*wg.imgsPer, min((t+1)*wg.imgsPer, n)
 		var m []bool
 		if j.mask != nil {
-			m = j.mask[i*outImg:][:outImg]
+			m = j.mask[i0*outImg : i1*outImg]
 		}
-		winogradImage(j.out[i*outImg:][:outImg], j.in[i*inImg:][:inImg], m, j.u, wg, &j.workers[part])
+		winogradImages(j.out[i0*outImg:i1*outImg], j.in[i0*inImg:i1*inImg], m, i1-i0, j.u, wg, &j.workers[part])
 	}
 }
 
@@ -223,7 +239,8 @@ func (j *winoImagesLoop) Run(part, lo, hi int) {
 func winogradConv(out, in []float32, mask []bool, w []float32, flipped bool, wg winoGeom, n, threads int, ws *Workspace) bool {
 	uLen := 16 * wg.outTiles * wg.ins * mr
 	ws.shared = growFloats(ws.shared, uLen)
-	workers := workerCount(n, threads)
+	tasks := ceilDiv(n, wg.imgsPer)
+	workers := workerCount(tasks, threads)
 	ws.begin(workers)
 	j := &ws.wino
 	*j = winoJob{wg: wg, out: out, in: in, mask: mask, w: w, u: ws.shared[:uLen], flipped: flipped, workers: ws.workers}
@@ -232,66 +249,68 @@ func winogradConv(out, in []float32, mask []bool, w []float32, flipped bool, wg 
 	if !f32.AllFinite(j.u) {
 		return false
 	}
-	parallel.Run(n, workers, 1, (*winoImagesLoop)(j))
+	parallel.Run(tasks, workers, 1, (*winoImagesLoop)(j))
 	return true
 }
 
-// winogradImage is winogradConv on one image, in blocks of tile rows.
-func winogradImage(out, in []float32, mask []bool, u []float32, wg *winoGeom, b *workerBufs) {
-	// The zero-padded input planes.
-	b.col = growFloats(b.col, wg.ins*wg.planeLen+winoSlack)
+// winogradImages is winogradConv on nb images (at most imgsPer), in
+// blocks of tile rows or, small, all at once.
+func winogradImages(out, in []float32, mask []bool, nb int, u []float32, wg *winoGeom, b *workerBufs) {
+	outImg := wg.outs * wg.oh * wg.ow
+	// The zero-padded input planes, each row split into its even and odd
+	// columns, so that the tiles' columns are vectors in memory.
+	b.col = growFloats(b.col, nb*wg.ins*wg.planeLen+winoSlack)
 	clear(b.col)
-	for c := 0; c < wg.ins; c++ {
-		copyRows(b.col[c*wg.planeLen+wg.padH*wg.pw+wg.padW:], in[c*wg.h*wg.w:], nil, wg.h, wg.w, wg.pw, wg.w)
+	at := func(p int) int { return p%2*wg.half + p/2 } // padded column p
+	first, second := at(wg.padW), at(wg.padW+1)
+	for c := 0; c < nb*wg.ins; c++ {
+		row := c*wg.planeLen + wg.padH*wg.pitch
+		splitPairs(b.col[row+first:], b.col[row+second:], in[c*wg.h*wg.w:], wg.h, wg.w, wg.pitch, wg.w)
 	}
 	vs := wg.ins * wg.vPitch // between element positions ξ
 	ms := wg.outTiles * mr * wg.mPitch
 	b.pack = growFloats(b.pack, 16*vs+winoSlack)
 	b.acc = growFloats(b.acc, 16*ms+winoSlack)
 	if !wg.inPlace {
-		b.stage = growFloats(b.stage, wg.outs*2*wg.rowsPer*wg.sPitch)
+		b.stage = growFloats(b.stage, 2*wg.rowsPer*wg.sPitch)
 	}
 	for ty0 := 0; ty0 < wg.tY; ty0 += wg.rowsPer {
 		ty1 := min(ty0+wg.rowsPer, wg.tY)
-		tiles := (ty1 - ty0) * wg.tX
-		// Tile rows in order: a row's last group spills into the next's
-		// place, which the next rewrites.
+		rows := ty1 - ty0
+		imgTiles := rows * wg.tX // an image's tiles in the block
+		// Images and tile rows in order: a row's last group spills into the
+		// next's place, which the next rewrites.
 		for c := 0; c < wg.ins; c++ {
-			for ty := ty0; ty < ty1; ty++ {
-				winoInput(wg.groups, &b.col[c*wg.planeLen+2*ty*wg.pw], wg.pw, &b.pack[c*wg.vPitch+(ty-ty0)*wg.tX], vs)
+			for i := 0; i < nb; i++ {
+				winoInput(wg.groups, rows, &b.col[(i*wg.ins+c)*wg.planeLen+2*ty0*wg.pitch], wg.half, wg.pitch,
+					&b.pack[c*wg.vPitch+i*imgTiles], wg.tX, vs)
 			}
 		}
-		cols := ceilDiv(tiles, nr)
+		cols := ceilDiv(nb*imgTiles, nr)
 		for xi := 0; xi < 16; xi++ {
 			winoProducts(wg.ins, &u[xi*wg.outTiles*wg.ins*mr], wg.outTiles, &b.pack[xi*vs], wg.vPitch, cols, &b.acc[xi*ms], wg.mPitch)
 		}
 		oy0 := 2 * ty0
 		kept := min(2*ty1, wg.oh) - oy0
-		if wg.inPlace {
-			// Whole rows of whole tiles: written where they belong.
+		for i := 0; i < nb; i++ {
 			for o := 0; o < wg.outs; o++ {
-				for ty := ty0; ty < ty1; ty++ {
-					winoOutput(wg.groups, &b.acc[o*wg.mPitch+(ty-ty0)*wg.tX], ms, &out[(o*wg.oh+2*ty)*wg.ow], wg.ow)
+				m := &b.acc[o*wg.mPitch+i*imgTiles]
+				at := i*outImg + o*wg.oh*wg.ow + oy0*wg.ow
+				if wg.inPlace {
+					// Whole rows of whole tiles: written where they belong.
+					winoOutput(wg.groups, rows, m, wg.tX, ms, &out[at], wg.ow)
+					if mask != nil {
+						copyRows(out[at:], out[at:], mask[at:], kept, wg.ow, wg.ow, wg.ow)
+					}
+					continue
 				}
+				winoOutput(wg.groups, rows, m, wg.tX, ms, &b.stage[0], wg.sPitch)
+				var mk []bool
 				if mask != nil {
-					at := o*wg.oh*wg.ow + oy0*wg.ow
-					copyRows(out[at:], out[at:], mask[at:], kept, wg.ow, wg.ow, wg.ow)
+					mk = mask[at:]
 				}
+				copyRows(out[at:], b.stage, mk, kept, wg.ow, wg.ow, wg.sPitch)
 			}
-			continue
-		}
-		for o := 0; o < wg.outs; o++ {
-			for ty := ty0; ty < ty1; ty++ {
-				winoOutput(wg.groups, &b.acc[o*wg.mPitch+(ty-ty0)*wg.tX], ms, &b.stage[(o*2*wg.rowsPer+2*(ty-ty0))*wg.sPitch], wg.sPitch)
-			}
-		}
-		for o := 0; o < wg.outs; o++ {
-			at := o*wg.oh*wg.ow + oy0*wg.ow
-			var m []bool
-			if mask != nil {
-				m = mask[at:]
-			}
-			copyRows(out[at:], b.stage[o*2*wg.rowsPer*wg.sPitch:], m, kept, wg.ow, wg.ow, wg.sPitch)
 		}
 	}
 }

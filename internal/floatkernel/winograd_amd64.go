@@ -6,10 +6,10 @@ package floatkernel
 // winoGemm its FMA products (see winograd_amd64.s).
 //
 //go:noescape
-func winoInput8(groups int, in *float32, pitch int, v *float32, vs int)
+func winoInput8(groups, rows int, in *float32, half, pitch int, v *float32, vRow, vs int)
 
 //go:noescape
-func winoOutput8(groups int, m *float32, ms int, out *float32, pitch int)
+func winoOutput8(groups, rows int, m *float32, mRow, ms int, out *float32, pitch int)
 
 //go:noescape
 func winoGemm(k int, a *float32, tiles int, b *float32, bp int, cols int, c *float32, ldc int)

@@ -2,57 +2,60 @@
 
 #include "textflag.h"
 
-// WINO_ROW loads one input row of eight tiles (18 floats from SI+off),
-// splits it into the tiles' columns d0..d3 (even and odd floats, in tile
-// order) and applies the row transform of Bᵀ d B in place:
-// h0 = d0-d2, h1 = d1+d2, h2 = d2-d1, h3 = d1-d3, in r0..r3; t is scratch.
-#define WINO_ROW(addr0, addr1, addr2, addr3, r0, r1, r2, r3, t) \
-	VMOVUPS     addr0, r0            \
-	VMOVUPS     addr1, r1            \
-	VMOVUPS     addr2, r2            \
-	VMOVUPS     addr3, r3            \
-	VSHUFPS     $0x88, r1, r0, t     \
-	VSHUFPS     $0xDD, r1, r0, r1    \
-	VPERMPD     $0xD8, t, r0         \
-	VPERMPD     $0xD8, r1, r1        \
-	VSHUFPS     $0x88, r3, r2, t     \
-	VSHUFPS     $0xDD, r3, r2, r3    \
-	VPERMPD     $0xD8, t, r2         \
-	VPERMPD     $0xD8, r3, r3        \
-	VSUBPS      r2, r0, r0           \
-	VSUBPS      r3, r1, r3           \
-	VADDPS      r2, r1, t            \
-	VSUBPS      r1, r2, r2           \
-	VMOVAPS     t, r1
+// WINO_ROW loads one padded input row of eight tiles, d0 = e[0..7], d1 =
+// o[0..7], d2 = e[1..8], d3 = o[1..8] from its even columns e and odd
+// columns o, and applies the row transform of Bᵀ d B: h0 = d0-d2, h1 =
+// d1+d2, h2 = d2-d1, h3 = d1-d3, in r0..r3; t is scratch.
+#define WINO_ROW(e0, e1, o0, o1, r0, r1, r2, r3, t) \
+	VMOVUPS e0, r0        \
+	VMOVUPS o0, r1        \
+	VMOVUPS e1, r2        \
+	VSUBPS  r2, r0, r0    \
+	VSUBPS  o1, r1, r3    \
+	VADDPS  r2, r1, t     \
+	VSUBPS  r1, r2, r2    \
+	VMOVAPS t, r1
 
-// func winoInput8(groups int, in *float32, pitch int, v *float32, vs int)
+// func winoInput8(groups, rows int, in *float32, half, pitch int, v *float32, vRow, vs int)
 //
-// The input transform V = Bᵀ d B of F(2x2,3x3) for groups×8 consecutive
-// tiles of one tile row: tile j's 4×4 patch d has its rows pitch floats
-// apart from in+2j. Element (i, k) of tile j's V goes to v[(4i+k)·vs + j].
-// Each group reads 18 floats of each of the four rows.
-TEXT ·winoInput8(SB), NOSPLIT, $0-40
-	MOVQ groups+0(FP), CX
-	MOVQ in+8(FP), SI
-	MOVQ pitch+16(FP), R8
-	MOVQ v+24(FP), DX
-	MOVQ vs+32(FP), R9
+// The input transform V = Bᵀ d B of F(2x2,3x3) for rows tile rows of
+// groups×8 tiles. The padded input is split by column parity: padded row
+// y holds its even columns from in+y·pitch and its odd columns half floats
+// further, so tile j of a tile row reads even and odd columns j and j+1
+// of four rows; the next tile row starts two padded rows down. Element
+// (i, k) of tile j's V goes to v[(4i+k)·vs + j], the next tile row's
+// vRow floats further.
+TEXT ·winoInput8(SB), NOSPLIT, $0-64
+	MOVQ rows+8(FP), AX
+	MOVQ in+16(FP), DI
+	MOVQ pitch+32(FP), R8
+	MOVQ v+40(FP), DX
+	MOVQ vs+56(FP), R9
 	SHLQ $2, R8
 	SHLQ $2, R9
 	LEAQ (R8)(R8*2), BX  // three rows
 	LEAQ (R9)(R9*2), R10 // V of k = 3
-	MOVQ DX, R11         // V of i = 0
-	LEAQ (R11)(R9*4), R12
-	LEAQ (R12)(R9*4), R13
-	LEAQ (R13)(R9*4), R14
-	TESTQ CX, CX
+	TESTQ AX, AX
 	JEQ   indone
 
-inloop:
+inrow:
+	MOVQ  groups+0(FP), CX
+	MOVQ  DI, SI
+	MOVQ  half+24(FP), R15
+	SHLQ  $2, R15
+	ADDQ  DI, R15
+	MOVQ  DX, R11 // V of i = 0
+	LEAQ  (R11)(R9*4), R12
+	LEAQ  (R12)(R9*4), R13
+	LEAQ  (R13)(R9*4), R14
+	TESTQ CX, CX
+	JEQ   innext
+
+ingroup:
 	// Rows 0 and 1 stay in Y0..Y7.
-	WINO_ROW((SI), 32(SI), 8(SI), 40(SI), Y0, Y1, Y2, Y3, Y12)
-	WINO_ROW((SI)(R8*1), 32(SI)(R8*1), 8(SI)(R8*1), 40(SI)(R8*1), Y4, Y5, Y6, Y7, Y12)
-	WINO_ROW((SI)(R8*2), 32(SI)(R8*2), 8(SI)(R8*2), 40(SI)(R8*2), Y8, Y9, Y10, Y11, Y12)
+	WINO_ROW((SI), 4(SI), (R15), 4(R15), Y0, Y1, Y2, Y3, Y12)
+	WINO_ROW((SI)(R8*1), 4(SI)(R8*1), (R15)(R8*1), 4(R15)(R8*1), Y4, Y5, Y6, Y7, Y12)
+	WINO_ROW((SI)(R8*2), 4(SI)(R8*2), (R15)(R8*2), 4(R15)(R8*2), Y8, Y9, Y10, Y11, Y12)
 
 	// V0k = h0k - h2k, V1k = h1k + h2k, V2k = h2k - h1k.
 	VSUBPS  Y8, Y0, Y0
@@ -81,7 +84,7 @@ inloop:
 	VMOVUPS Y11, (R13)(R10*1)
 
 	// V3k = h1k - h3k.
-	WINO_ROW((SI)(BX*1), 32(SI)(BX*1), 8(SI)(BX*1), 40(SI)(BX*1), Y0, Y1, Y2, Y3, Y12)
+	WINO_ROW((SI)(BX*1), 4(SI)(BX*1), (R15)(BX*1), 4(R15)(BX*1), Y0, Y1, Y2, Y3, Y12)
 	VSUBPS  Y0, Y4, Y4
 	VSUBPS  Y1, Y5, Y5
 	VSUBPS  Y2, Y6, Y6
@@ -91,13 +94,21 @@ inloop:
 	VMOVUPS Y6, (R14)(R9*2)
 	VMOVUPS Y7, (R14)(R10*1)
 
-	ADDQ $64, SI
+	ADDQ $32, SI
+	ADDQ $32, R15
 	ADDQ $32, R11
 	ADDQ $32, R12
 	ADDQ $32, R13
 	ADDQ $32, R14
 	DECQ CX
-	JNZ  inloop
+	JNZ  ingroup
+
+innext:
+	LEAQ (DI)(R8*2), DI
+	MOVQ vRow+48(FP), R11
+	LEAQ (DX)(R11*4), DX
+	DECQ AX
+	JNZ  inrow
 
 indone:
 	VZEROUPPER
@@ -114,56 +125,63 @@ indone:
 	VSUBPS  t, z1, z1    \
 	VSUBPS  addr3, z1, z1
 
-// func winoOutput8(groups int, m *float32, ms int, out *float32, pitch int)
+// func winoOutput8(groups, rows int, m *float32, mRow, ms int, out *float32, pitch int)
 //
-// The output transform Y = Aᵀ M A of F(2x2,3x3) for groups×8 consecutive
-// tiles: element (i, k) of tile j's M is m[(4i+k)·ms + j], and tile j's
-// 2×2 outputs go to out[r·pitch + 2j + s]. Each group writes 16 floats of
-// each of the two rows.
-TEXT ·winoOutput8(SB), NOSPLIT, $0-40
-	MOVQ groups+0(FP), CX
-	MOVQ m+8(FP), SI
-	MOVQ ms+16(FP), R9
-	MOVQ out+24(FP), DI
-	MOVQ pitch+32(FP), R8
+// The output transform Y = Aᵀ M A of F(2x2,3x3) for rows tile rows of
+// groups×8 tiles: element (i, k) of tile j's M is m[(4i+k)·ms + j], the
+// next tile row's mRow floats further, and tile j's 2×2 outputs go to
+// out[r·pitch + 2j + s], the next tile row's two rows down. Each group
+// writes 16 floats of each of the two rows.
+TEXT ·winoOutput8(SB), NOSPLIT, $0-56
+	MOVQ rows+8(FP), AX
+	MOVQ m+16(FP), DX
+	MOVQ ms+32(FP), R9
+	MOVQ out+40(FP), BX
+	MOVQ pitch+48(FP), R8
 	SHLQ $2, R8
 	SHLQ $2, R9
 	LEAQ (R9)(R9*2), R10 // M of k = 3
-	MOVQ SI, R11         // M of i = 0
-	LEAQ (R11)(R9*4), R12
-	LEAQ (R12)(R9*4), R13
-	LEAQ (R13)(R9*4), R14
-	TESTQ CX, CX
+	TESTQ AX, AX
 	JEQ   outdone
 
-outloop:
+outrow:
+	MOVQ  groups+0(FP), CX
+	MOVQ  BX, DI
+	MOVQ  DX, R11 // M of i = 0
+	LEAQ  (R11)(R9*4), R12
+	LEAQ  (R12)(R9*4), R13
+	LEAQ  (R13)(R9*4), R14
+	TESTQ CX, CX
+	JEQ   outnext
+
+outgroup:
 	WINO_COL((R11), (R12), (R13), (R14), Y0, Y4, Y8)
 	WINO_COL((R11)(R9*1), (R12)(R9*1), (R13)(R9*1), (R14)(R9*1), Y1, Y5, Y8)
 	WINO_COL((R11)(R9*2), (R12)(R9*2), (R13)(R9*2), (R14)(R9*2), Y2, Y6, Y8)
 	WINO_COL((R11)(R10*1), (R12)(R10*1), (R13)(R10*1), (R14)(R10*1), Y3, Y7, Y8)
 
 	// Row r: y_r0 = z_r0+z_r1+z_r2, y_r1 = z_r1-z_r2-z_r3, interleaved.
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VSUBPS      Y2, Y1, Y1
-	VSUBPS      Y3, Y1, Y1
-	VUNPCKLPS   Y1, Y0, Y2
-	VUNPCKHPS   Y1, Y0, Y3
-	VPERM2F128  $0x20, Y3, Y2, Y0
-	VPERM2F128  $0x31, Y3, Y2, Y1
-	VMOVUPS     Y0, (DI)
-	VMOVUPS     Y1, 32(DI)
+	VADDPS     Y1, Y0, Y0
+	VADDPS     Y2, Y0, Y0
+	VSUBPS     Y2, Y1, Y1
+	VSUBPS     Y3, Y1, Y1
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y3
+	VPERM2F128 $0x20, Y3, Y2, Y0
+	VPERM2F128 $0x31, Y3, Y2, Y1
+	VMOVUPS    Y0, (DI)
+	VMOVUPS    Y1, 32(DI)
 
-	VADDPS      Y5, Y4, Y4
-	VADDPS      Y6, Y4, Y4
-	VSUBPS      Y6, Y5, Y5
-	VSUBPS      Y7, Y5, Y5
-	VUNPCKLPS   Y5, Y4, Y6
-	VUNPCKHPS   Y5, Y4, Y7
-	VPERM2F128  $0x20, Y7, Y6, Y4
-	VPERM2F128  $0x31, Y7, Y6, Y5
-	VMOVUPS     Y4, (DI)(R8*1)
-	VMOVUPS     Y5, 32(DI)(R8*1)
+	VADDPS     Y5, Y4, Y4
+	VADDPS     Y6, Y4, Y4
+	VSUBPS     Y6, Y5, Y5
+	VSUBPS     Y7, Y5, Y5
+	VUNPCKLPS  Y5, Y4, Y6
+	VUNPCKHPS  Y5, Y4, Y7
+	VPERM2F128 $0x20, Y7, Y6, Y4
+	VPERM2F128 $0x31, Y7, Y6, Y5
+	VMOVUPS    Y4, (DI)(R8*1)
+	VMOVUPS    Y5, 32(DI)(R8*1)
 
 	ADDQ $32, R11
 	ADDQ $32, R12
@@ -171,7 +189,14 @@ outloop:
 	ADDQ $32, R14
 	ADDQ $64, DI
 	DECQ CX
-	JNZ  outloop
+	JNZ  outgroup
+
+outnext:
+	MOVQ mRow+24(FP), R11
+	LEAQ (DX)(R11*4), DX
+	LEAQ (BX)(R8*2), BX
+	DECQ AX
+	JNZ  outrow
 
 outdone:
 	VZEROUPPER

@@ -185,7 +185,7 @@ func assertSameNaN(t *testing.T, what string, got []float32, want []float64) {
 func TestWinogradRules(t *testing.T) {
 	skipWithoutWinograd(t)
 	impl := gonum.Implementation{}
-	g := geom.Conv{N: 2, C: 32, H: 8, W: 8, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	g := geom.Conv{N: 16, C: 32, H: 8, W: 8, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	r := rand.New(rand.NewSource(23))
 	x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
 	if p := forwardPath(impl, g, x, w); p != pathWinograd {
