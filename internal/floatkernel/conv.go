@@ -42,8 +42,11 @@ func check(g geom.Conv, x, w, y []float32) error {
 // taking its rows by pointer gathers taps across kernel rows and channels
 // (wide.go); and the forward pass and the data gradient read every tap of
 // the zero-padded input or output gradient in place from one offset
-// (direct.go). Each is chosen by counting multiply-adds against the other
-// paths.
+// (direct.go). Ungrouped 3×3 layers of stride 1 with finite operands
+// instead take Winograd's F(2×2, 3×3) for both (winograd.go): 16
+// multiply-adds per 2×2 outputs and channel instead of 36, as 16 matrix
+// products between additive transforms. Each is chosen by counting
+// multiply-adds against the other paths.
 //
 // Depthwise layers (one input channel and fewer than six outputs per
 // group) use direct loops instead: one vector axpy or dot per kernel tap

@@ -15,8 +15,11 @@ import (
 // products make 16 independent matrix products, (outputs × channels) ·
 // (channels × tiles), which run on a 6×16 FMA micro-kernel (winoGemm) with
 // the transformed input read in place. The transforms are additions: the
-// weights' once per call, the input's and output's per image in vector
-// kernels (winoInput8, winoOutput8).
+// weights' once per call, split over the workers by output tile, the
+// input's and output's per image in vector kernels (winoInput8,
+// winoOutput8). Images go to the workers whole, a few at a time when they
+// are small, and each output is one fixed sequence of operations, so the
+// result does not depend on the thread count.
 //
 // Both the forward pass and the data gradient use it: the data gradient
 // of a stride-1 convolution is the convolution of the output gradient
@@ -32,8 +35,9 @@ import (
 // finite too (it is checked, the direct path taking over if not).
 
 // winoInput computes the input transforms of rows tile rows of groups×8
-// tiles, winoOutput the output transforms and winoProducts the products of one
-// element position (see winograd_amd64.s); nil when the build has none.
+// tiles, winoOutput the output transforms and winoProducts the products
+// of one element position (see winograd_amd64.s); nil when the build has
+// none.
 var (
 	winoInput    func(groups, rows int, in *float32, half, pitch int, v *float32, vRow, vs int)
 	winoOutput   func(groups, rows int, m *float32, mRow, ms int, out *float32, pitch int)
@@ -111,8 +115,8 @@ func winogradGeom(g geom.Conv) (forward, data winoGeom, ok bool) {
 // winogradForwardOK and winogradDataOK report whether the Winograd path
 // applies to g's forward pass (data gradient) with input x (output
 // gradient dy) and weights w, and costs less than the direct path: both
-// finite, and winoCost at most nine tenths of the direct path's
-// multiply-adds.
+// finite, and cost at most nine tenths of the direct path's multiply-adds
+// (directCost and the forward layout's count).
 func winogradForwardOK(g geom.Conv, x, w []float32) bool {
 	fw, _, ok := winogradGeom(g)
 	if !ok {
