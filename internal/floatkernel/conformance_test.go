@@ -34,9 +34,6 @@ type convPath struct {
 	applies func(g geom.Conv) bool
 	finiteW bool // forward and data: the direct layout multiplies the weights by padding
 	finiteX bool // weight: the wide layout multiplies inputs of neighbouring rows by zero
-	// finiteIn: forward and data need a finite x or dy (Winograd's
-	// transforms turn an infinite input into NaN).
-	finiteIn bool
 	// outsideWindow reports whether the path multiplies values outside a
 	// tap's window on g (the depthwise phase planes' extra columns), so
 	// that non-finite weights or inputs may reach results the definition
@@ -114,14 +111,18 @@ func convPaths() []convPath {
 		_, ok := newDirectGeom(g)
 		return kernels && offsKernel != nil && stride1(g) && ok
 	}}, pathDirect, false, true, false)
-	add(convPath{name: "winograd-forward", finiteW: true, finiteIn: true, applies: func(g geom.Conv) bool {
+	add(convPath{name: "winograd-forward", finiteW: true, applies: func(g geom.Conv) bool {
 		_, _, ok := winogradGeom(g)
 		return kernels && ok
 	}}, pathWinograd, true, false, false)
-	add(convPath{name: "winograd-data", finiteW: true, finiteIn: true, applies: func(g geom.Conv) bool {
+	add(convPath{name: "winograd-data", finiteW: true, applies: func(g geom.Conv) bool {
 		_, _, ok := winogradGeom(g)
 		return kernels && ok
 	}}, pathWinograd, false, true, false)
+	add(convPath{name: "winograd-weight", applies: func(g geom.Conv) bool {
+		_, ok := newWinoWeightGeom(g)
+		return kernels && ok
+	}}, pathWinograd, false, false, true)
 	add(convPath{name: "taps", applies: func(g geom.Conv) bool {
 		return kernels && tapKernel != nil && stride1(g)
 	}}, pathTaps, false, false, true)
@@ -151,10 +152,12 @@ var convShapes = append(slices.Clone(geoms),
 	geom.Conv{N: 3, C: 4, H: 5, W: 6, O: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	// Winograd's shapes: odd sizes (partial tiles), channels not multiples
 	// of the tiles, tile rows cut by the vector groups and by the blocks,
-	// padding 0 to 2; the rules take the last two
+	// padding 0 to 2; the rules take the last two, and all three results
+	// of the next
 	geom.Conv{N: 3, C: 17, H: 7, W: 9, O: 19, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	geom.Conv{N: 4, C: 32, H: 21, W: 13, O: 41, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 	geom.Conv{N: 4, C: 40, H: 6, W: 36, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	geom.Conv{N: 8, C: 16, H: 16, W: 16, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	// depthwise on the fused kernels: stride 1 and 2, rows around the
 	// kernels' block widths
 	geom.Conv{N: 2, C: 3, H: 9, W: 4, O: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 3},
@@ -234,16 +237,14 @@ func checkPath(t *testing.T, p convPath, asmOn bool) {
 				f(out, a, b, g, threads, ws)
 				assertSameClass(t, name+" "+what, out, want)
 			}
-			if p.forward != nil && !p.finiteIn {
+			if p.forward != nil {
 				// (Non-finite weights meet the padding's zeros in the
 				// column matrix, as a dy does in dw.)
 				nonFinite("y(x)", p.forward, g.YLen(), xBad, w, naiveConv(xBad, w, g))
 			}
 			if p.data != nil {
-				if !p.finiteIn {
-					want, _ := naiveGrads(x, w, dyBad, g)
-					nonFinite("dx(dy)", p.data, g.XLen(), dyBad, w, want)
-				}
+				want, _ := naiveGrads(x, w, dyBad, g)
+				nonFinite("dx(dy)", p.data, g.XLen(), dyBad, w, want)
 				if !p.finiteW && !(p.outsideWindow != nil && p.outsideWindow(g)) {
 					want, _ := naiveGrads(x, wBad, dy, g)
 					nonFinite("dx(w)", p.data, g.XLen(), dy, wBad, want)
@@ -316,10 +317,10 @@ func TestPathRules(t *testing.T) {
 	}{
 		{"strided forward", forwardPath(impl, strided, finite(strided, strided.XLen()), finite(strided, strided.WLen())), pathPacked},
 		{"strided data", dataPath(impl, strided, finite(strided, strided.YLen()), finite(strided, strided.WLen())), pathPacked},
-		{"strided weight", weightPath(impl, strided, finite(strided, strided.XLen())), pathPacked},
+		{"strided weight", weightPath(impl, strided, finite(strided, strided.YLen()), finite(strided, strided.XLen())), pathPacked},
 		{"other BLAS", forwardPath(blasOnly{}, lenetConv2, finite(lenetConv2, lenetConv2.XLen()), finite(lenetConv2, lenetConv2.WLen())), pathBLAS},
-		{"lenet conv2 weight", weightPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.XLen())), pathTaps},
-		{"lenet conv1 weight", weightPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.XLen())), pathWide},
+		{"lenet conv2 weight", weightPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.YLen()), finite(lenetConv2, lenetConv2.XLen())), pathTaps},
+		{"lenet conv1 weight", weightPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.YLen()), finite(lenetConv1, lenetConv1.XLen())), pathWide},
 		{"lenet conv2 data", dataPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.YLen()), finite(lenetConv2, lenetConv2.WLen())), pathDirect},
 		{"lenet conv1 forward", forwardPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.XLen()), finite(lenetConv1, lenetConv1.WLen())), pathDirect},
 		{"resnet20 s1 forward", forwardPath(impl, resnetS1, finite(resnetS1, resnetS1.XLen()), finite(resnetS1, resnetS1.WLen())), pathWinograd},
@@ -328,13 +329,17 @@ func TestPathRules(t *testing.T) {
 		{"resnet20 s2 data", dataPath(impl, resnetS2, finite(resnetS2, resnetS2.YLen()), finite(resnetS2, resnetS2.WLen())), pathWinograd},
 		{"resnet20 s3 forward", forwardPath(impl, resnetS3, finite(resnetS3, resnetS3.XLen()), finite(resnetS3, resnetS3.WLen())), pathWinograd},
 		{"resnet20 s3 data", dataPath(impl, resnetS3, finite(resnetS3, resnetS3.YLen()), finite(resnetS3, resnetS3.WLen())), pathWinograd},
+		{"resnet20 s1 weight", weightPath(impl, resnetS1, finite(resnetS1, resnetS1.YLen()), finite(resnetS1, resnetS1.XLen())), pathWinograd},
+		{"resnet20 s2 weight", weightPath(impl, resnetS2, finite(resnetS2, resnetS2.YLen()), finite(resnetS2, resnetS2.XLen())), pathWinograd},
+		{"resnet20 s3 weight", weightPath(impl, resnetS3, finite(resnetS3, resnetS3.YLen()), finite(resnetS3, resnetS3.XLen())), pathWinograd},
+		{"few channels weight", weightPath(impl, few, finite(few, few.YLen()), finite(few, few.XLen())), pathWide},
 		{"few channels forward", forwardPath(impl, few, finite(few, few.XLen()), finite(few, few.WLen())), pathDirect},
 		{"few channels data", dataPath(impl, few, finite(few, few.YLen()), finite(few, few.WLen())), pathDirect},
 		{"small images forward", forwardPath(impl, small, finite(small, small.XLen()), finite(small, small.WLen())), pathWinograd},
 		{"small images data", dataPath(impl, small, finite(small, small.YLen()), finite(small, small.WLen())), pathWinograd},
 		{"depthwise forward", forwardPath(impl, dw, nil, nil), pathPhased},
 		{"depthwise data", dataPath(impl, dw, nil, nil), pathFused},
-		{"depthwise weight", weightPath(impl, dw, nil), pathFused},
+		{"depthwise weight", weightPath(impl, dw, nil, nil), pathFused},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: path %d, want %d", c.name, c.got, c.want)
@@ -344,7 +349,7 @@ func TestPathRules(t *testing.T) {
 	// direct layout and the weight gradient off the wide one.
 	bad := make([]float32, lenetConv1.XLen())
 	bad[7] = float32(math.NaN())
-	if p := weightPath(impl, lenetConv1, bad); p != pathPacked {
+	if p := weightPath(impl, lenetConv1, nil, bad); p != pathPacked {
 		t.Errorf("weight gradient with a NaN input: path %d, want the dot kernel", p)
 	}
 	wBad := make([]float32, lenetConv2.WLen())

@@ -76,6 +76,7 @@ type Workspace struct {
 	sums        []float64 // the depthwise weight gradient's sums
 	padded      []float32 // zero-padded input planes (backwardWeightTaps)
 	wino        winoJob   // the Winograd path's call, read by the workers
+	winoWeight  winoWeightJob
 }
 
 // workerBufs is one worker's memory.
@@ -90,6 +91,8 @@ type workerBufs struct {
 	ptrs    []*float32 // rows of the gathered dot kernel's tiles
 	tiles   []float32  // sums of the gathered dot kernel's tiles
 	stage   []float32  // the Winograd path's outputs before they are placed
+	// nonFinite: the Winograd path met an operand that is not finite.
+	nonFinite bool
 	// One value per kernel tap: a phase's weights (depthwise data
 	// gradient) or one image's tap sums (depthwise weight gradient).
 	tapBuf []float32
@@ -140,7 +143,7 @@ func forwardPath(impl blas.Float32, g geom.Conv, x, w []float32) path {
 		return pathPhased
 	case !packed(impl, 1):
 		return pathBLAS
-	case winogradForwardOK(g, x, w):
+	case winogradForwardOK(g, w):
 		return pathWinograd
 	}
 	if _, ok := forwardDirectOK(g, w); ok {
@@ -160,10 +163,10 @@ func conv2dVia(p path, impl blas.Float32, y, x, w []float32, g geom.Conv, thread
 		return
 	case pathWinograd:
 		fw, _, _ := winogradGeom(g)
-		if winogradConv(y, x, nil, w, false, fw, g.N, threads, ws) {
+		if winogradConv(y, x, nil, w, false, fw, g.N, threads, true, ws) {
 			return
 		}
-		fallthrough // transformed weights out of range
+		fallthrough // an operand out of its range
 	case pathDirect:
 		f, _ := newForwardGeom(g)
 		forwardDirect(y, x, w, g, f, threads, ws)
@@ -222,7 +225,7 @@ func dataPath(impl blas.Float32, g geom.Conv, dy, w []float32) path {
 		return pathPhased
 	case !packed(impl, 1):
 		return pathBLAS
-	case winogradDataOK(g, dy, w):
+	case winogradDataOK(g, w):
 		return pathWinograd
 	}
 	if _, ok := directOK(g, w); ok {
@@ -248,7 +251,7 @@ func backwardDataVia(p path, impl blas.Float32, dx, dy, w []float32, g geom.Conv
 		if backwardDataWinograd(dx, dy, w, nil, g, threads, ws) {
 			return
 		}
-		fallthrough // transformed weights out of range
+		fallthrough // an operand out of its range
 	case pathDirect:
 		d, _ := newDirectGeom(g)
 		backwardDataDirect(dx, dy, w, nil, g, d, threads, ws)
@@ -298,7 +301,7 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g geom.Conv, t
 	if err := check(g, x, dw, dy); err != nil {
 		return err
 	}
-	backwardWeightVia(weightPath(impl, g, x), impl, dw, dy, x, g, threads, ws)
+	backwardWeightVia(weightPath(impl, g, dy, x), impl, dw, dy, x, g, threads, ws)
 	return nil
 }
 
@@ -307,7 +310,7 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g geom.Conv, t
 // unless it is gonum's on a CPU with the packed kernels, then the cheaper
 // of the tap-major and the wide layout where they apply, the dot kernel on
 // the column matrix otherwise.
-func weightPath(impl blas.Float32, g geom.Conv, x []float32) path {
+func weightPath(impl blas.Float32, g geom.Conv, dy, x []float32) path {
 	switch {
 	case isDepthwise(g):
 		if phasedGeom(g).fusedDots(g) {
@@ -316,6 +319,16 @@ func weightPath(impl blas.Float32, g geom.Conv, x []float32) path {
 		return pathPhased
 	case dotKernel == nil || !packed(impl, 1):
 		return pathBLAS
+	case winogradWeightOK(g):
+		return pathWinograd
+	}
+	return otherWeightPath(g, x)
+}
+
+// otherWeightPath is weightPath's choice among the tap-major, wide and
+// column-matrix layouts, where the packed kernels run.
+func otherWeightPath(g geom.Conv, x []float32) path {
+	switch {
 	case tapsOK(g):
 		return pathTaps
 	case wideOK(g, x):
@@ -342,6 +355,11 @@ func backwardWeightVia(p path, impl blas.Float32, dw, dy, x []float32, g geom.Co
 		return
 	case pathWide:
 		backwardWeightWide(dw, dy, x, g, threads, ws)
+		return
+	case pathWinograd:
+		if !backwardWeightWinograd(dw, dy, x, g, threads, ws) {
+			backwardWeightVia(otherWeightPath(g, x), impl, dw, dy, x, g, threads, ws)
+		}
 		return
 	case pathPacked:
 		backwardWeightDot(dw, dy, x, g, threads, ws)

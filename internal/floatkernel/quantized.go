@@ -44,7 +44,7 @@ func Conv2dBackwardDataMasked(impl blas.Float32, dx, dy, w []float32, mask []boo
 		if backwardDataWinograd(dx, dy, w, mask, g, threads, ws) {
 			return nil
 		}
-		fallthrough // transformed weights out of range
+		fallthrough // an operand out of its range
 	case pathDirect:
 		d, _ := newDirectGeom(g)
 		backwardDataDirect(dx, dy, w, mask, g, d, threads, ws)
@@ -85,7 +85,7 @@ func Conv2dBackwardWeightCodes(impl blas.Float32, dw, dy []float32, x []byte, si
 		depthwiseBackwardWeight(dw, dy, inputPlanes{bytes: x, q: q}, g, threads, ws)
 		return nil
 	}
-	if weightPath(impl, g, nil) == pathTaps {
+	if weightPath(impl, g, dy, nil) == pathTaps {
 		backwardWeightTaps(dw, dy, inputPlanes{bytes: x, q: q}, g, threads, ws)
 		return nil
 	}

@@ -85,7 +85,7 @@ func TestBackwardWeightCodes(t *testing.T) {
 	// copies): both must be among the shapes where the CPU has its kernel.
 	tapPads := map[bool]bool{}
 	for _, g := range quantizedGeoms() {
-		if weightPath(gonum.Implementation{}, g, nil) == pathTaps {
+		if weightPath(gonum.Implementation{}, g, nil, nil) == pathTaps {
 			tapPads[g.PadH+g.PadW > 0] = true
 		}
 	}

@@ -30,9 +30,11 @@ import (
 // patch into an output whose window lacks it), so zero padding and the
 // extra row and column of odd output sizes stay out of the outputs kept.
 // But the transforms form differences of inputs: an infinite input gives
-// Inf - Inf, NaN, where the definition gives ±Inf. So the path is taken
-// only for finite inputs and weights; the weights' transform must stay
-// finite too (it is checked, the direct path taking over if not).
+// Inf - Inf, NaN, where the definition gives ±Inf. So the workers check
+// each image's input as they take it, and if any is not finite, or the
+// weights' transform is not (finite weights can overflow it), the direct
+// path computes the whole call instead: twice the work, for a call whose
+// results are already infinite or NaN.
 
 // winoInput computes the input transforms of rows tile rows of groups×8
 // tiles, winoOutput the output transforms and winoProducts the products
@@ -72,7 +74,7 @@ type winoGeom struct {
 	inPlace bool
 }
 
-func newWinoGeom(ins, h, w, padH, padW, outs int) winoGeom {
+func newWinoGeom(ins, h, w, padH, padW, outs, blockTiles int) winoGeom {
 	g := winoGeom{ins: ins, h: h, w: w, padH: padH, padW: padW, outs: outs}
 	g.oh, g.ow = h+2*padH-2, w+2*padW-2
 	g.tY, g.tX = ceilDiv(g.oh, 2), ceilDiv(g.ow, 2)
@@ -80,8 +82,8 @@ func newWinoGeom(ins, h, w, padH, padW, outs int) winoGeom {
 	g.half = g.tX + 1
 	g.pitch = 2 * g.half
 	g.planeLen = (2*g.tY + 2) * g.pitch
-	g.rowsPer = min(g.tY, ceilDiv(winoBlockTiles, g.tX))
-	g.imgsPer = max(1, winoBlockTiles/(g.rowsPer*g.tX))
+	g.rowsPer = min(g.tY, ceilDiv(blockTiles, g.tX))
+	g.imgsPer = max(1, blockTiles/(g.rowsPer*g.tX))
 	block := g.imgsPer * g.rowsPer * g.tX
 	// A group cut by the end of its tile row writes up to 7 tiles past it
 	// (the next row's or image's, rewritten after), and the products read
@@ -107,33 +109,33 @@ func winogradGeom(g geom.Conv) (forward, data winoGeom, ok bool) {
 		g.DilH != 1 || g.DilW != 1 || g.PadH > 2 || g.PadW > 2 {
 		return forward, data, false
 	}
-	forward = newWinoGeom(g.C, g.H, g.W, g.PadH, g.PadW, g.O)
-	data = newWinoGeom(g.O, g.OutH(), g.OutW(), 2-g.PadH, 2-g.PadW, g.C)
+	forward = newWinoGeom(g.C, g.H, g.W, g.PadH, g.PadW, g.O, winoBlockTiles)
+	data = newWinoGeom(g.O, g.OutH(), g.OutW(), 2-g.PadH, 2-g.PadW, g.C, winoBlockTiles)
 	return forward, data, true
 }
 
 // winogradForwardOK and winogradDataOK report whether the Winograd path
-// applies to g's forward pass (data gradient) with input x (output
-// gradient dy) and weights w, and costs less than the direct path: both
-// finite, and cost at most nine tenths of the direct path's multiply-adds
-// (directCost and the forward layout's count).
-func winogradForwardOK(g geom.Conv, x, w []float32) bool {
+// applies to g's forward pass (data gradient) with weights w, and costs
+// less than the direct path: finite weights, as the direct path that takes
+// over from it needs, and cost at most nine tenths of the direct path's
+// multiply-adds (directCost and the forward layout's count).
+func winogradForwardOK(g geom.Conv, w []float32) bool {
 	fw, _, ok := winogradGeom(g)
 	if !ok {
 		return false
 	}
 	f, _ := newForwardGeom(g)
 	direct := ceilDiv(g.O, mr) * mr * g.FanIn() * f.nPos
-	return 10*fw.cost(g.N) <= 9*g.N*direct && f32.AllFinite(w) && f32.AllFinite(x)
+	return 10*fw.cost(g.N) <= 9*g.N*direct && f32.AllFinite(w)
 }
 
-func winogradDataOK(g geom.Conv, dy, w []float32) bool {
+func winogradDataOK(g geom.Conv, w []float32) bool {
 	_, data, ok := winogradGeom(g)
 	if !ok {
 		return false
 	}
 	d, _ := newDirectGeom(g)
-	return 10*data.cost(g.N) <= 9*g.N*directCost(g, d) && f32.AllFinite(w) && f32.AllFinite(dy)
+	return 10*data.cost(g.N) <= 9*g.N*directCost(g, d) && f32.AllFinite(w)
 }
 
 // cost is the multiply-adds of n images on the Winograd path: those of
@@ -166,6 +168,7 @@ type winoJob struct {
 	mask    []bool // nil: none
 	w, u    []float32
 	flipped bool
+	check   bool // give up on an input that is not finite
 	workers []workerBufs
 }
 
@@ -228,32 +231,53 @@ func (j *winoImagesLoop) Run(part, lo, hi int) {
 	n := len(j.in) / inImg
 	for t := lo; t < hi; t++ {
 		i0, i1 := t*wg.imgsPer, min((t+1)*wg.imgsPer, n)
+		b := &j.workers[part]
+		in := j.in[i0*inImg : i1*inImg]
+		if j.check && !f32.AllFinite(in) {
+			b.nonFinite = true
+			continue
+		}
 		var m []bool
 		if j.mask != nil {
 			m = j.mask[i0*outImg : i1*outImg]
 		}
-		winogradImages(j.out[i0*outImg:i1*outImg], j.in[i0*inImg:i1*inImg], m, i1-i0, j.u, wg, &j.workers[part])
+		winogradImages(j.out[i0*outImg:i1*outImg], in, m, i1-i0, j.u, wg, b)
 	}
 }
 
 // winogradConv computes the convolution of n images of in with the
 // weights w on the Winograd path, into out; mask (nil: none) zeroes the
-// outputs where it is false, as they are written. It returns false, and
-// writes nothing, when the transformed weights are not finite.
-func winogradConv(out, in []float32, mask []bool, w []float32, flipped bool, wg winoGeom, n, threads int, ws *Workspace) bool {
+// outputs where it is false, as they are written. It returns false, with
+// out unspecified, when the transformed weights are not finite or, with
+// check, an input is not.
+func winogradConv(out, in []float32, mask []bool, w []float32, flipped bool, wg winoGeom, n, threads int, check bool, ws *Workspace) bool {
 	uLen := 16 * wg.outTiles * wg.ins * mr
 	ws.shared = growFloats(ws.shared, uLen)
 	tasks := ceilDiv(n, wg.imgsPer)
 	workers := workerCount(tasks, threads)
 	ws.begin(workers)
 	j := &ws.wino
-	*j = winoJob{wg: wg, out: out, in: in, mask: mask, w: w, u: ws.shared[:uLen], flipped: flipped, workers: ws.workers}
+	*j = winoJob{wg: wg, out: out, in: in, mask: mask, w: w, u: ws.shared[:uLen], flipped: flipped, check: check, workers: ws.workers}
 	defer func() { *j = winoJob{} }() // keep no caller's memory
 	parallel.Run(wg.outTiles, threads, 1, (*winoWeightsLoop)(j))
 	if !f32.AllFinite(j.u) {
 		return false
 	}
-	parallel.Run(tasks, workers, 1, (*winoImagesLoop)(j))
+	return runChecked(tasks, workers, (*winoImagesLoop)(j), ws)
+}
+
+// runChecked runs loop on tasks tasks over workers workers and reports
+// whether none of them found an operand that is not finite.
+func runChecked(tasks, workers int, loop parallel.Loop, ws *Workspace) bool {
+	for t := range ws.workers[:workers] {
+		ws.workers[t].nonFinite = false
+	}
+	parallel.Run(tasks, workers, 1, loop)
+	for t := range ws.workers[:workers] {
+		if ws.workers[t].nonFinite {
+			return false
+		}
+	}
 	return true
 }
 
@@ -321,8 +345,9 @@ func winogradImages(out, in []float32, mask []bool, nb int, u []float32, wg *win
 
 // backwardDataWinograd is Conv2dBackwardData (with
 // Conv2dBackwardDataMasked's mask, nil: none) on the Winograd path; false,
-// with nothing written, when the transformed weights are not finite.
+// with dx unspecified, when the direct path must compute it (see
+// winogradConv).
 func backwardDataWinograd(dx, dy, w []float32, mask []bool, g geom.Conv, threads int, ws *Workspace) bool {
 	_, data, _ := winogradGeom(g)
-	return winogradConv(dx, dy, mask, w, true, data, g.N, threads, ws)
+	return winogradConv(dx, dy, mask, w, true, data, g.N, threads, true, ws)
 }

@@ -14,7 +14,10 @@ func winoOutput8(groups, rows int, m *float32, mRow, ms int, out *float32, pitch
 //go:noescape
 func winoGemm(k int, a *float32, tiles int, b *float32, bp int, cols int, c *float32, ldc int)
 
+//go:noescape
+func winoGrad8(groups, rows int, in *float32, half, pitch int, v *float32, vRow, vs int)
+
 // The kernels run only where asm.AVX2FMA allows (see winogradGeom).
 func init() {
-	winoInput, winoOutput, winoProducts = winoInput8, winoOutput8, winoGemm
+	winoInput, winoOutput, winoProducts, winoGrad = winoInput8, winoOutput8, winoGemm, winoGrad8
 }

@@ -300,3 +300,102 @@ gstep:
 	JNZ  gcol
 	VZEROUPPER
 	RET
+
+// func winoGrad8(groups, rows int, in *float32, half, pitch int, v *float32, vRow, vs int)
+//
+// The output gradient's transform A dY Aᵀ of F(2x2,3x3), A's rows (1 0),
+// (1 1), (1 -1), (0 -1), for rows tile rows of groups×8 tiles, laid out
+// as winoInput8's input: row y of the output gradient holds its even
+// columns from in+y·pitch and its odd ones half floats further, tile j
+// of a tile row reads columns j of two rows, and the next tile row starts
+// two rows down. Element (i, k) of tile j's transform goes to
+// v[(4i+k)·vs + j], the next tile row's vRow floats further.
+TEXT ·winoGrad8(SB), NOSPLIT, $0-64
+	MOVQ rows+8(FP), AX
+	MOVQ in+16(FP), DI
+	MOVQ pitch+32(FP), R8
+	MOVQ v+40(FP), DX
+	MOVQ vs+56(FP), R9
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ (R9)(R9*2), R10 // k = 3
+	VXORPS Y15, Y15, Y15
+	TESTQ AX, AX
+	JEQ   gdone
+
+gradrow:
+	MOVQ  groups+0(FP), CX
+	MOVQ  DI, SI
+	MOVQ  half+24(FP), R15
+	SHLQ  $2, R15
+	ADDQ  DI, R15
+	MOVQ  DX, R11 // i = 0
+	LEAQ  (R11)(R9*4), R12
+	LEAQ  (R12)(R9*4), R13
+	LEAQ  (R13)(R9*4), R14
+	TESTQ CX, CX
+	JEQ   gnext
+
+ggroup:
+	VMOVUPS (SI), Y0         // a = dy[0][0]
+	VMOVUPS (R15), Y1        // b = dy[0][1]
+	VMOVUPS (SI)(R8*1), Y2   // c = dy[1][0]
+	VMOVUPS (R15)(R8*1), Y3  // d = dy[1][1]
+
+	// Row i = 0: a, a+b, a-b, -b.
+	VADDPS  Y1, Y0, Y4
+	VSUBPS  Y1, Y0, Y5
+	VSUBPS  Y1, Y15, Y6
+	VMOVUPS Y0, (R11)
+	VMOVUPS Y4, (R11)(R9*1)
+	VMOVUPS Y5, (R11)(R9*2)
+	VMOVUPS Y6, (R11)(R10*1)
+
+	// Row 3: p = -c, q = -d: -c, -c-d, d-c, d.
+	VSUBPS  Y2, Y15, Y4
+	VSUBPS  Y3, Y4, Y5
+	VSUBPS  Y2, Y3, Y6
+	VMOVUPS Y4, (R14)
+	VMOVUPS Y5, (R14)(R9*1)
+	VMOVUPS Y6, (R14)(R9*2)
+	VMOVUPS Y3, (R14)(R10*1)
+
+	// Rows 1 and 2: p = a±c, q = b±d: p, p+q, p-q, -q.
+	VADDPS  Y2, Y0, Y4
+	VADDPS  Y3, Y1, Y5
+	VSUBPS  Y2, Y0, Y6
+	VSUBPS  Y3, Y1, Y7
+	VADDPS  Y5, Y4, Y8
+	VSUBPS  Y5, Y4, Y9
+	VSUBPS  Y5, Y15, Y10
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y8, (R12)(R9*1)
+	VMOVUPS Y9, (R12)(R9*2)
+	VMOVUPS Y10, (R12)(R10*1)
+	VADDPS  Y7, Y6, Y8
+	VSUBPS  Y7, Y6, Y9
+	VSUBPS  Y7, Y15, Y10
+	VMOVUPS Y6, (R13)
+	VMOVUPS Y8, (R13)(R9*1)
+	VMOVUPS Y9, (R13)(R9*2)
+	VMOVUPS Y10, (R13)(R10*1)
+
+	ADDQ $32, SI
+	ADDQ $32, R15
+	ADDQ $32, R11
+	ADDQ $32, R12
+	ADDQ $32, R13
+	ADDQ $32, R14
+	DECQ CX
+	JNZ  ggroup
+
+gnext:
+	LEAQ (DI)(R8*2), DI
+	MOVQ vRow+48(FP), R11
+	LEAQ (DX)(R11*4), DX
+	DECQ AX
+	JNZ  gradrow
+
+gdone:
+	VZEROUPPER
+	RET

@@ -75,7 +75,24 @@ func assertWithin(t *testing.T, what string, got []float32, want, mag []float64)
 	}
 }
 
-// TestWinogradRandomShapes checks the forward pass and the data gradient
+// kernelMags replaces every tap of the weight gradient's definition from
+// magnitudes (dwAbs) by the sum over its kernel's taps: the Winograd
+// transforms mix the taps of a kernel.
+func kernelMags(dwAbs []float64) []float64 {
+	s := make([]float64, len(dwAbs))
+	for k := 0; k < len(dwAbs); k += 9 {
+		var sum float64
+		for _, v := range dwAbs[k : k+9] {
+			sum += v
+		}
+		for t := range 9 {
+			s[k+t] = sum
+		}
+	}
+	return s
+}
+
+// TestWinogradRandomShapes checks the forward pass and both gradients
 // on the Winograd path against the definition on random shapes, batches
 // of 1 to 5 and 1 to 3 threads, with the same bits for every thread count;
 // and that the masked data gradient is the unmasked one, masked.
@@ -92,18 +109,24 @@ func TestWinogradRandomShapes(t *testing.T) {
 			g.W = 16*(1+r.Intn(2)) + 2 - 2*g.PadW
 			g.H += g.H % 2
 			if i%8 == 0 {
-				g.W, g.H = 16*(1+r.Intn(2)), 2+2*r.Intn(8)
+				g.W, g.H = 16*(1+r.Intn(2)), 4+2*r.Intn(7)
+			}
+			if g.Validate() != nil {
+				g.H = 6
 			}
 		}
 		x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
 		wantY, magY := naiveConv(x, w, g), naiveConv(absSlice(x), kernelSums(w), g)
 		wantDX, _ := naiveGrads(x, w, dy, g)
 		magDX, _ := naiveGrads(x, kernelSums(w), absSlice(dy), g)
+		_, wantDW := naiveGrads(x, w, dy, g)
+		_, dwAbs := naiveGrads(absSlice(x), w, absSlice(dy), g)
+		magDW := kernelMags(dwAbs)
 		mask := make([]bool, g.XLen())
 		for j := range mask {
 			mask[j] = r.Intn(3) > 0
 		}
-		var firstY, firstDX []float32
+		var firstY, firstDX, firstDW []float32
 		for _, threads := range []int{1, 2, 3} {
 			name := fmt.Sprintf("shape%d %+v threads%d", i, g, threads)
 			y := randSlice(r, g.YLen())
@@ -112,9 +135,15 @@ func TestWinogradRandomShapes(t *testing.T) {
 			dx := randSlice(r, g.XLen())
 			backwardDataVia(pathWinograd, impl, dx, dy, w, g, threads, ws)
 			assertWithin(t, name+" dx", dx, wantDX, magDX)
+			dw := randSlice(r, g.WLen())
+			backwardWeightVia(pathWinograd, impl, dw, dy, x, g, threads, ws)
+			assertWithin(t, name+" dw", dw, wantDW, magDW)
 			if firstY == nil {
-				firstY, firstDX = y, dx
+				firstY, firstDX, firstDW = y, dx, dw
 			} else {
+				if j := sameBitsAt(dw, firstDW); j >= 0 {
+					t.Fatalf("%s dw[%d] = %g, with 1 thread %g", name, j, dw[j], firstDW[j])
+				}
 				if j := sameBitsAt(y, firstY); j >= 0 {
 					t.Fatalf("%s y[%d] = %g, with 1 thread %g", name, j, y[j], firstY[j])
 				}
@@ -139,16 +168,15 @@ func TestWinogradRandomShapes(t *testing.T) {
 	}
 }
 
-// TestWinogradWindows checks that each output of the Winograd path
-// depends on its own window only: a NaN input makes NaN exactly the
-// outputs whose window holds it, as in the definition, whatever its
-// place in its tile, next to the padding or to the extra row and column
-// of odd output sizes.
+// TestWinogradWindows checks that each output of the Winograd forward
+// pass and data gradient, its input unchecked, depends on its own window
+// only: a NaN input makes NaN exactly the outputs whose window holds it,
+// as in the definition, whatever its place in its tile, next to the
+// padding or to the extra row and column of odd output sizes.
 func TestWinogradWindows(t *testing.T) {
 	skipWithoutWinograd(t)
 	r := rand.New(rand.NewSource(22))
 	ws := new(Workspace)
-	impl := gonum.Implementation{}
 	nan := float32(math.NaN())
 	for i := range 40 {
 		g := randomWinogradShape(r)
@@ -158,11 +186,16 @@ func TestWinogradWindows(t *testing.T) {
 			dy[r.Intn(len(dy))] = nan
 		}
 		name := fmt.Sprintf("shape%d %+v", i, g)
+		fw, data, _ := winogradGeom(g)
 		y := randSlice(r, g.YLen())
-		conv2dVia(pathWinograd, impl, y, x, w, g, 2, ws)
+		if !winogradConv(y, x, nil, w, false, fw, g.N, 2, false, ws) {
+			t.Fatalf("%s: transformed weights not finite", name)
+		}
 		assertSameNaN(t, name+" y", y, naiveConv(x, w, g))
 		dx := randSlice(r, g.XLen())
-		backwardDataVia(pathWinograd, impl, dx, dy, w, g, 2, ws)
+		if !winogradConv(dx, dy, nil, w, true, data, g.N, 2, false, ws) {
+			t.Fatalf("%s: transformed weights not finite", name)
+		}
 		want, _ := naiveGrads(x, w, dy, g)
 		assertSameNaN(t, name+" dx", dx, want)
 	}
@@ -177,15 +210,16 @@ func assertSameNaN(t *testing.T, what string, got []float32, want []float64) {
 	}
 }
 
-// TestWinogradRules checks when the rules take the Winograd path: not
-// with an infinite or NaN input, output gradient or weight, since its
-// transforms make Inf - Inf of an infinite input where the definition
-// has ±Inf (shown here on the forced path); and that weights whose
-// transform overflows move it to the direct path.
+// TestWinogradRules checks when the rules take the Winograd paths, and
+// that an operand that is not finite moves the work to another path: the
+// rules check the weights, and the workers the inputs and output
+// gradients, since the transforms make Inf - Inf of an infinite input
+// where the definition has ±Inf (shown here with the check off); and
+// finite weights whose transform overflows move it to the direct path.
 func TestWinogradRules(t *testing.T) {
 	skipWithoutWinograd(t)
 	impl := gonum.Implementation{}
-	g := geom.Conv{N: 16, C: 32, H: 8, W: 8, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	g := geom.Conv{N: 16, C: 32, H: 16, W: 16, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	r := rand.New(rand.NewSource(23))
 	x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
 	if p := forwardPath(impl, g, x, w); p != pathWinograd {
@@ -194,39 +228,60 @@ func TestWinogradRules(t *testing.T) {
 	if p := dataPath(impl, g, dy, w); p != pathWinograd {
 		t.Fatalf("data: path %d, want Winograd", p)
 	}
+	if p := weightPath(impl, g, dy, x); p != pathWinograd {
+		t.Fatalf("weight: path %d, want Winograd", p)
+	}
 	inf := float32(math.Inf(1))
 	for _, bad := range []float32{inf, float32(math.NaN())} {
-		xBad, dyBad, wBad := slices.Clone(x), slices.Clone(dy), slices.Clone(w)
-		xBad[5], dyBad[7], wBad[3] = bad, bad, bad
-		for _, c := range []struct {
-			what string
-			p    path
-		}{
-			{"forward, bad x", forwardPath(impl, g, xBad, w)},
-			{"forward, bad w", forwardPath(impl, g, x, wBad)},
-			{"data, bad dy", dataPath(impl, g, dyBad, w)},
-			{"data, bad w", dataPath(impl, g, dy, wBad)},
-		} {
-			if c.p == pathWinograd {
-				t.Errorf("%s (%g): Winograd path", c.what, bad)
-			}
+		wBad := slices.Clone(w)
+		wBad[3] = bad
+		if p := forwardPath(impl, g, x, wBad); p == pathWinograd {
+			t.Errorf("forward, weight %g: Winograd path", bad)
+		}
+		if p := dataPath(impl, g, dy, wBad); p == pathWinograd {
+			t.Errorf("data, weight %g: Winograd path", bad)
 		}
 	}
 
 	// Why: an infinite input in the middle of a tile's patch (row 1,
 	// column 1 of the first tile) with positive weights gives NaN.
 	pos := absSlice(w)
-	xInf := slices.Clone(absSlice(x))
+	xInf := absSlice(x)
 	xInf[1*g.W+1] = inf
+	fw, _, _ := winogradGeom(g)
 	y := make([]float32, g.YLen())
-	conv2dVia(pathWinograd, impl, y, xInf, pos, g, 1, nil)
+	winogradConv(y, xInf, nil, pos, false, fw, g.N, 1, false, new(Workspace))
 	if want := naiveConv(xInf, pos, g)[0]; !math.IsInf(want, 1) || !math.IsNaN(float64(y[0])) {
-		t.Errorf("forced Winograd with an infinite input: y[0] = %g (definition %g); want NaN, or the rule is not needed", y[0], want)
+		t.Errorf("unchecked Winograd with an infinite input: y[0] = %g (definition %g); want NaN, or the check is not needed", y[0], want)
 	}
-	if err := Conv2d(impl, y, xInf, pos, g, 1, nil); err != nil {
-		t.Fatal(err)
+	// Checked, as the rules run it, the call goes to another path; on
+	// 1 and 3 threads, the bad input in the first or the last image.
+	for _, threads := range []int{1, 3} {
+		for _, at := range []int{1*g.W + 1, g.XLen() - 5} {
+			xBad, dyBad := slices.Clone(x), slices.Clone(dy)
+			xBad[at], dyBad[g.YLen()-at] = inf, -inf
+			name := fmt.Sprintf("threads%d at%d", threads, at)
+			y := make([]float32, g.YLen())
+			conv2dVia(pathWinograd, impl, y, xBad, w, g, threads, nil)
+			assertSameClass(t, name+" y", y, naiveConv(xBad, w, g))
+			dx := make([]float32, g.XLen())
+			backwardDataVia(pathWinograd, impl, dx, dyBad, w, g, threads, nil)
+			wantDX, _ := naiveGrads(x, w, dyBad, g)
+			assertSameClass(t, name+" dx", dx, wantDX)
+			for _, c := range []struct {
+				what  string
+				dy, x []float32
+			}{{"dw(x)", dy, xBad}, {"dw(dy)", dyBad, x}} {
+				dw := make([]float32, g.WLen())
+				backwardWeightVia(pathWinograd, impl, dw, c.dy, c.x, g, threads, nil)
+				other := make([]float32, g.WLen())
+				backwardWeightVia(otherWeightPath(g, c.x), impl, other, c.dy, c.x, g, threads, nil)
+				if j := sameBitsAt(dw, other); j >= 0 {
+					t.Fatalf("%s %s[%d] = %g, other path %g", name, c.what, j, dw[j], other[j])
+				}
+			}
+		}
 	}
-	assertSameClass(t, "Conv2d with an infinite input", y, naiveConv(xInf, pos, g))
 
 	// Finite weights whose transform overflows: the direct path's bits.
 	big := slices.Clone(w)
@@ -264,12 +319,14 @@ func TestWinogradAllocs(t *testing.T) {
 	impl := gonum.Implementation{}
 	g := geom.Conv{N: 4, C: 16, H: 12, W: 12, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	r := rand.New(rand.NewSource(24))
-	x, w, y := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
+	x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
+	y, dx, dw := make([]float32, g.YLen()), make([]float32, g.XLen()), make([]float32, g.WLen())
 	ws := new(Workspace)
 	allocs := func(p path) float64 {
 		return testing.AllocsPerRun(20, func() {
 			conv2dVia(p, impl, y, x, w, g, 2, ws)
-			backwardDataVia(p, impl, x, y, w, g, 2, ws)
+			backwardDataVia(p, impl, dx, dy, w, g, 2, ws)
+			backwardWeightVia(p, impl, dw, dy, x, g, 2, ws)
 		})
 	}
 	if a := allocs(pathWinograd); a != 0 {
