@@ -17,7 +17,10 @@ func winoGemm(k int, a *float32, tiles int, b *float32, bp int, cols int, c *flo
 //go:noescape
 func winoGrad8(groups, rows int, in *float32, half, pitch int, v *float32, vRow, vs int)
 
+//go:noescape
+func winoDotAdd(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
 // The kernels run only where asm.AVX2FMA allows (see winogradGeom).
 func init() {
-	winoInput, winoOutput, winoProducts, winoGrad = winoInput8, winoOutput8, winoGemm, winoGrad8
+	winoInput, winoOutput, winoProducts, winoGrad, winoDot = winoInput8, winoOutput8, winoGemm, winoGrad8, winoDotAdd
 }

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "dot3x4_amd64.h"
 
 // WINO_ROW loads one padded input row of eight tiles, d0 = e[0..7], d1 =
 // o[0..7], d2 = e[1..8], d3 = o[1..8] from its even columns e and odd
@@ -397,5 +398,66 @@ gnext:
 	JNZ  gradrow
 
 gdone:
+	VZEROUPPER
+	RET
+
+// func winoDotAdd(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+//
+// c[i*ldc+j] += Σ_l a[i*lda+l]·b[j*ldb+l] for i < 3, j < 4, l < k, k a
+// multiple of 8: sdot3x4's sums, each added to its element of a C whose
+// rows are ldc floats apart.
+TEXT ·winoDotAdd(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R9
+	MOVQ c+40(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ (SI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (DI)(R9*1), R12
+	LEAQ (R12)(R9*1), R13
+	LEAQ (R13)(R9*1), R14
+	MOVQ ldc+48(FP), R8
+	SHLQ $2, R8
+
+	DOT3X4_ZERO
+
+	XORQ AX, AX
+	SHRQ $3, CX
+	JEQ  dotaddreduce
+
+dotaddloop:
+	DOT3X4_STEP
+	ADDQ $32, AX
+	DECQ CX
+	JNZ  dotaddloop
+
+dotaddreduce:
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VADDPS       (DX), X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         R8, DX
+	VHADDPS      Y5, Y4, Y4
+	VHADDPS      Y7, Y6, Y6
+	VHADDPS      Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS       X5, X4, X4
+	VADDPS       (DX), X4, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         R8, DX
+	VHADDPS      Y9, Y8, Y8
+	VHADDPS      Y11, Y10, Y10
+	VHADDPS      Y10, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS       X9, X8, X8
+	VADDPS       (DX), X8, X8
+	VMOVUPS      X8, (DX)
 	VZEROUPPER
 	RET

@@ -15,7 +15,7 @@ import (
 // with Y = A dY Aᵀ the output gradient's 4×4 transform (winoGrad8) and the
 // sum over every tile of every image: per element position ξ a product of
 // two matrices that both run along the tiles, which the dot kernel
-// (sdot3x4) computes. Outside the image the output gradient is zero, so
+// (winoDotAdd) computes. Outside the image the output gradient is zero, so
 // partial tiles add nothing. The transforms turn an infinite input or
 // output gradient into NaN (and Inf·0 is NaN in the products), so, as in
 // winogradConv, the workers check them and another path computes the call
@@ -27,18 +27,26 @@ import (
 // thread count.
 
 // winoGrad computes the output gradient's transforms of rows tile rows of
-// groups×8 tiles (see winograd_amd64.s); nil when the build has none.
-var winoGrad func(groups, rows int, in *float32, half, pitch int, v *float32, vRow, vs int)
+// groups×8 tiles, and winoDot adds a 3×4 tile of dot products to P (see
+// winograd_amd64.s); nil when the build has none.
+var (
+	winoGrad func(groups, rows int, in *float32, half, pitch int, v *float32, vRow, vs int)
+	winoDot  func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+)
 
 const (
 	// winoWeightBlocks is the most blocks the images are cut into, each
-	// of at least winoWeightTiles tiles if there are enough.
-	winoWeightBlocks = 8
-	// winoWeightTiles is the number of tiles whose transforms are made at
-	// once, as winoBlockTiles: long for the dot products, whose sums are
-	// folded at the end of each (one element position's transforms stay
-	// in the second-level cache).
-	winoWeightTiles = 256
+	// of at least winoWeightBlockTiles tiles if there are enough.
+	winoWeightBlocks     = 8
+	winoWeightBlockTiles = 256
+	// The transforms of 256 to 512 tiles are made at once, as
+	// winoBlockTiles, the more the fewer their floats beyond
+	// winoWeightFloats: long for the dot products, whose sums are folded at
+	// the end of each, while one element position's transforms stay in
+	// the second-level cache.
+	winoWeightMinTiles = 256
+	winoWeightMaxTiles = 512
+	winoWeightFloats   = 256 << 10
 )
 
 // winoWeightGeom is the weight gradient's layout: the forward pass's, in
@@ -49,20 +57,23 @@ type winoWeightGeom struct {
 	dyHalf, dyPitch, dyPlane int
 	kPad                     int // a block's tiles, padded to the dot kernel's step
 	blocks                   int // image blocks
+	oPad, cPad               int // P's rows and columns: whole tiles of the dot kernel
 }
 
 func newWinoWeightGeom(g geom.Conv) (winoWeightGeom, bool) {
 	_, _, ok := winogradGeom(g)
-	if !ok || winoGrad == nil || dotKernel == nil {
+	if !ok || winoGrad == nil || winoDot == nil {
 		return winoWeightGeom{}, false
 	}
 	var w winoWeightGeom
-	w.winoGeom = newWinoGeom(g.C, g.H, g.W, g.PadH, g.PadW, g.O, winoWeightTiles)
+	tiles := max(winoWeightMinTiles, min(winoWeightMaxTiles, winoWeightFloats/(16*(g.C+g.O))))
+	w.winoGeom = newWinoGeom(g.C, g.H, g.W, g.PadH, g.PadW, g.O, tiles)
 	w.dyHalf = 8 * w.groups // a group reads 8 tiles of every row
 	w.dyPitch = 2 * w.dyHalf
 	w.dyPlane = 2 * w.tY * w.dyPitch
 	w.kPad = ceilDiv(w.imgsPer*w.rowsPer*w.tX, dotStep) * dotStep
-	w.blocks = max(1, min(winoWeightBlocks, g.N*w.tY*w.tX/winoWeightTiles))
+	w.blocks = max(1, min(winoWeightBlocks, g.N*w.tY*w.tX/winoWeightBlockTiles))
+	w.oPad, w.cPad = ceilDiv(g.O, dr)*dr, ceilDiv(g.C, dc)*dc
 	return w, true
 }
 
@@ -92,7 +103,7 @@ func (w winoWeightGeom) cost(n int) int {
 	for ty0 := 0; ty0 < w.tY; ty0 += w.rowsPer {
 		blocks++
 	}
-	products := 16 * ceilDiv(w.outs, dr) * dr * ceilDiv(w.ins, dc) * dc * w.kPad * blocks
+	products := 16 * w.oPad * w.cPad * w.kPad * blocks
 	transforms := winoTransformCost * w.imgsPer * w.tY * w.groups * 8 * (w.ins + w.outs)
 	return ceilDiv(n, w.imgsPer)*(products+transforms) + winoWeightCost*w.outs*w.ins
 }
@@ -105,7 +116,7 @@ type winoWeightJob struct {
 	dw       []float32
 	dy, x    []float32
 	n        int
-	partials []float32 // a block's P: [ξ][outs][ins]
+	partials []float32 // a block's P: [ξ][oPad][cPad]
 	workers  []workerBufs
 }
 
@@ -118,7 +129,7 @@ type (
 // returns false, with dw unspecified, when an operand is not finite.
 func backwardWeightWinograd(dw, dy, x []float32, g geom.Conv, threads int, ws *Workspace) bool {
 	w, _ := newWinoWeightGeom(g)
-	pLen := 16 * w.outs * w.ins
+	pLen := 16 * w.oPad * w.cPad
 	ws.partials = growFloats(ws.partials, w.blocks*pLen)
 	workers := workerCount(w.blocks, threads)
 	ws.begin(workers)
@@ -136,11 +147,11 @@ func backwardWeightWinograd(dw, dy, x []float32, g geom.Conv, threads int, ws *W
 func (j *winoBlocksLoop) Run(part, lo, hi int) {
 	w := &j.w
 	inImg, outImg := w.ins*w.h*w.w, w.outs*w.oh*w.ow
-	pLen := 16 * w.outs * w.ins
+	pLen := 16 * w.oPad * w.cPad
 	for blk := lo; blk < hi; blk++ {
 		n0, n1 := blk*j.n/w.blocks, (blk+1)*j.n/w.blocks
 		p := j.partials[blk*pLen:][:pLen]
-		first := true
+		clear(p)
 		for i0 := n0; i0 < n1; i0 += w.imgsPer {
 			i1 := min(i0+w.imgsPer, n1)
 			b := &j.workers[part]
@@ -149,15 +160,14 @@ func (j *winoBlocksLoop) Run(part, lo, hi int) {
 				b.nonFinite = true
 				return
 			}
-			winogradWeightImages(p, first, dy, x, i1-i0, w, b)
-			first = false
+			winogradWeightImages(p, dy, x, i1-i0, w, b)
 		}
 	}
 }
 
-// winogradWeightImages adds (first: writes) the sums P of nb images (at
-// most imgsPer) to p.
-func winogradWeightImages(p []float32, first bool, dy, x []float32, nb int, w *winoWeightGeom, b *workerBufs) {
+// winogradWeightImages adds the sums P of nb images (at most imgsPer) to
+// p; its rows and columns past outs and ins get garbage.
+func winogradWeightImages(p []float32, dy, x []float32, nb int, w *winoWeightGeom, b *workerBufs) {
 	ins, outs := w.ins, w.outs
 	// The padded input planes, as winogradImages', and the output
 	// gradient's, zero past its rows and columns.
@@ -179,7 +189,6 @@ func winogradWeightImages(p []float32, first bool, dy, x []float32, nb int, w *w
 	vs, ys := ins*w.vPitch, outs*w.vPitch
 	b.pack = growFloats(b.pack, 16*vs+dc*w.vPitch+winoSlack)
 	b.acc = growFloats(b.acc, 16*ys+dr*w.vPitch+winoSlack)
-	tile := &b.dotTile
 	for ty0 := 0; ty0 < w.tY; ty0 += w.rowsPer {
 		ty1 := min(ty0+w.rowsPer, w.tY)
 		rows := ty1 - ty0
@@ -207,26 +216,15 @@ func winogradWeightImages(p []float32, first bool, dy, x []float32, nb int, w *w
 				clear(b.acc[xi*ys+o*w.vPitch+tiles : xi*ys+o*w.vPitch+k])
 			}
 		}
+		_ = p[16*w.oPad*w.cPad-1]
 		for xi := 0; xi < 16; xi++ {
-			px := p[xi*outs*ins:][:outs*ins]
 			for o0 := 0; o0 < outs; o0 += dr {
 				for c0 := 0; c0 < ins; c0 += dc {
-					dotKernel(k, &b.acc[xi*ys+o0*w.vPitch], w.vPitch, &b.pack[xi*vs+c0*w.vPitch], w.vPitch, &tile[0])
-					for i := 0; i < min(dr, outs-o0); i++ {
-						out := px[(o0+i)*ins+c0:][:min(dc, ins-c0)]
-						src := tile[i*dc:][:len(out)]
-						if first {
-							copy(out, src)
-							continue
-						}
-						for jj, v := range src {
-							out[jj] += v
-						}
-					}
+					winoDot(k, &b.acc[xi*ys+o0*w.vPitch], w.vPitch, &b.pack[xi*vs+c0*w.vPitch], w.vPitch,
+						&p[(xi*w.oPad+o0)*w.cPad+c0], w.cPad)
 				}
 			}
 		}
-		first = false
 	}
 }
 
@@ -234,13 +232,13 @@ func winogradWeightImages(p []float32, first bool, dy, x []float32, nb int, w *w
 // first block's, and writes dw = Gᵀ P G.
 func (j *winoSumLoop) Run(_, lo, hi int) {
 	w := &j.w
-	ins, outs := w.ins, w.outs
-	pLen := 16 * outs * ins
+	ins := w.ins
+	pLen := 16 * w.oPad * w.cPad
 	for o := lo; o < hi; o++ {
 		for xi := 0; xi < 16; xi++ {
-			sum := j.partials[(xi*outs+o)*ins:][:ins]
+			sum := j.partials[(xi*w.oPad+o)*w.cPad:][:ins]
 			for blk := 1; blk < w.blocks; blk++ {
-				for c, v := range j.partials[blk*pLen+(xi*outs+o)*ins:][:ins] {
+				for c, v := range j.partials[blk*pLen+(xi*w.oPad+o)*w.cPad:][:ins] {
 					sum[c] += v
 				}
 			}
@@ -248,7 +246,7 @@ func (j *winoSumLoop) Run(_, lo, hi int) {
 		var q [16]float32
 		for c := 0; c < ins; c++ {
 			for xi := range q {
-				q[xi] = j.partials[(xi*outs+o)*ins+c]
+				q[xi] = j.partials[(xi*w.oPad+o)*w.cPad+c]
 			}
 			winoKernelGrad((*[9]float32)(j.dw[(o*ins+c)*9:]), &q)
 		}
