@@ -315,31 +315,31 @@ func TestPathRules(t *testing.T) {
 		got  path
 		want path
 	}{
-		{"strided forward", forwardPath(impl, strided, finite(strided, strided.XLen()), finite(strided, strided.WLen())), pathPacked},
-		{"strided data", dataPath(impl, strided, finite(strided, strided.YLen()), finite(strided, strided.WLen())), pathPacked},
-		{"strided weight", weightPath(impl, strided, finite(strided, strided.YLen()), finite(strided, strided.XLen())), pathPacked},
-		{"other BLAS", forwardPath(blasOnly{}, lenetConv2, finite(lenetConv2, lenetConv2.XLen()), finite(lenetConv2, lenetConv2.WLen())), pathBLAS},
-		{"lenet conv2 weight", weightPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.YLen()), finite(lenetConv2, lenetConv2.XLen())), pathTaps},
-		{"lenet conv1 weight", weightPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.YLen()), finite(lenetConv1, lenetConv1.XLen())), pathWide},
-		{"lenet conv2 data", dataPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.YLen()), finite(lenetConv2, lenetConv2.WLen())), pathDirect},
-		{"lenet conv1 forward", forwardPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.XLen()), finite(lenetConv1, lenetConv1.WLen())), pathDirect},
-		{"resnet20 s1 forward", forwardPath(impl, resnetS1, finite(resnetS1, resnetS1.XLen()), finite(resnetS1, resnetS1.WLen())), pathWinograd},
-		{"resnet20 s1 data", dataPath(impl, resnetS1, finite(resnetS1, resnetS1.YLen()), finite(resnetS1, resnetS1.WLen())), pathWinograd},
-		{"resnet20 s2 forward", forwardPath(impl, resnetS2, finite(resnetS2, resnetS2.XLen()), finite(resnetS2, resnetS2.WLen())), pathWinograd},
-		{"resnet20 s2 data", dataPath(impl, resnetS2, finite(resnetS2, resnetS2.YLen()), finite(resnetS2, resnetS2.WLen())), pathWinograd},
-		{"resnet20 s3 forward", forwardPath(impl, resnetS3, finite(resnetS3, resnetS3.XLen()), finite(resnetS3, resnetS3.WLen())), pathWinograd},
-		{"resnet20 s3 data", dataPath(impl, resnetS3, finite(resnetS3, resnetS3.YLen()), finite(resnetS3, resnetS3.WLen())), pathWinograd},
-		{"resnet20 s1 weight", weightPath(impl, resnetS1, finite(resnetS1, resnetS1.YLen()), finite(resnetS1, resnetS1.XLen())), pathWinograd},
-		{"resnet20 s2 weight", weightPath(impl, resnetS2, finite(resnetS2, resnetS2.YLen()), finite(resnetS2, resnetS2.XLen())), pathWinograd},
-		{"resnet20 s3 weight", weightPath(impl, resnetS3, finite(resnetS3, resnetS3.YLen()), finite(resnetS3, resnetS3.XLen())), pathWinograd},
-		{"few channels weight", weightPath(impl, few, finite(few, few.YLen()), finite(few, few.XLen())), pathWide},
-		{"few channels forward", forwardPath(impl, few, finite(few, few.XLen()), finite(few, few.WLen())), pathDirect},
-		{"few channels data", dataPath(impl, few, finite(few, few.YLen()), finite(few, few.WLen())), pathDirect},
-		{"small images forward", forwardPath(impl, small, finite(small, small.XLen()), finite(small, small.WLen())), pathWinograd},
-		{"small images data", dataPath(impl, small, finite(small, small.YLen()), finite(small, small.WLen())), pathWinograd},
-		{"depthwise forward", forwardPath(impl, dw, nil, nil), pathPhased},
-		{"depthwise data", dataPath(impl, dw, nil, nil), pathFused},
-		{"depthwise weight", weightPath(impl, dw, nil, nil), pathFused},
+		{"strided forward", forwardPath(impl, strided, finite(strided, strided.WLen())), pathPacked},
+		{"strided data", dataPath(impl, strided, finite(strided, strided.WLen())), pathPacked},
+		{"strided weight", weightPath(impl, strided, finite(strided, strided.XLen())), pathPacked},
+		{"other BLAS", forwardPath(blasOnly{}, lenetConv2, finite(lenetConv2, lenetConv2.WLen())), pathBLAS},
+		{"lenet conv2 weight", weightPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.XLen())), pathTaps},
+		{"lenet conv1 weight", weightPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.XLen())), pathWide},
+		{"lenet conv2 data", dataPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.WLen())), pathDirect},
+		{"lenet conv1 forward", forwardPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.WLen())), pathDirect},
+		{"resnet20 s1 forward", forwardPath(impl, resnetS1, finite(resnetS1, resnetS1.WLen())), pathWinograd},
+		{"resnet20 s1 data", dataPath(impl, resnetS1, finite(resnetS1, resnetS1.WLen())), pathWinograd},
+		{"resnet20 s2 forward", forwardPath(impl, resnetS2, finite(resnetS2, resnetS2.WLen())), pathWinograd},
+		{"resnet20 s2 data", dataPath(impl, resnetS2, finite(resnetS2, resnetS2.WLen())), pathWinograd},
+		{"resnet20 s3 forward", forwardPath(impl, resnetS3, finite(resnetS3, resnetS3.WLen())), pathWinograd},
+		{"resnet20 s3 data", dataPath(impl, resnetS3, finite(resnetS3, resnetS3.WLen())), pathWinograd},
+		{"resnet20 s1 weight", weightPath(impl, resnetS1, finite(resnetS1, resnetS1.XLen())), pathWinograd},
+		{"resnet20 s2 weight", weightPath(impl, resnetS2, finite(resnetS2, resnetS2.XLen())), pathWinograd},
+		{"resnet20 s3 weight", weightPath(impl, resnetS3, finite(resnetS3, resnetS3.XLen())), pathWinograd},
+		{"few channels weight", weightPath(impl, few, finite(few, few.XLen())), pathWide},
+		{"few channels forward", forwardPath(impl, few, finite(few, few.WLen())), pathDirect},
+		{"few channels data", dataPath(impl, few, finite(few, few.WLen())), pathDirect},
+		{"small images forward", forwardPath(impl, small, finite(small, small.WLen())), pathWinograd},
+		{"small images data", dataPath(impl, small, finite(small, small.WLen())), pathWinograd},
+		{"depthwise forward", forwardPath(impl, dw, nil), pathPhased},
+		{"depthwise data", dataPath(impl, dw, nil), pathFused},
+		{"depthwise weight", weightPath(impl, dw, nil), pathFused},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: path %d, want %d", c.name, c.got, c.want)
@@ -349,12 +349,12 @@ func TestPathRules(t *testing.T) {
 	// direct layout and the weight gradient off the wide one.
 	bad := make([]float32, lenetConv1.XLen())
 	bad[7] = float32(math.NaN())
-	if p := weightPath(impl, lenetConv1, nil, bad); p != pathPacked {
+	if p := weightPath(impl, lenetConv1, bad); p != pathPacked {
 		t.Errorf("weight gradient with a NaN input: path %d, want the dot kernel", p)
 	}
 	wBad := make([]float32, lenetConv2.WLen())
 	wBad[3] = float32(math.Inf(1))
-	if p := dataPath(impl, lenetConv2, nil, wBad); p != pathPacked {
+	if p := dataPath(impl, lenetConv2, wBad); p != pathPacked {
 		t.Errorf("data gradient with an infinite weight: path %d, want packed", p)
 	}
 }

@@ -43,10 +43,10 @@ func check(g geom.Conv, x, w, y []float32) error {
 // (wide.go); and the forward pass and the data gradient read every tap of
 // the zero-padded input or output gradient in place from one offset
 // (direct.go). Ungrouped 3×3 layers of stride 1 with finite operands
-// instead take Winograd's F(2×2, 3×3) for both (winograd.go): 16
-// multiply-adds per 2×2 outputs and channel instead of 36, as 16 matrix
-// products between additive transforms. Each is chosen by counting
-// multiply-adds against the other paths.
+// instead take Winograd's F(2×2, 3×3) (winograd.go, winograd_weight.go):
+// 16 multiply-adds per 2×2 outputs and channel instead of 36, as 16
+// matrix products between additive transforms, for all three results.
+// Each is chosen by counting multiply-adds against the other paths.
 //
 // Depthwise layers (one input channel and fewer than six outputs per
 // group) use direct loops instead: one vector axpy or dot per kernel tap
@@ -112,7 +112,7 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g geom.Conv, threads int, ws *
 	if err := check(g, x, w, y); err != nil {
 		return err
 	}
-	conv2dVia(forwardPath(impl, g, x, w), impl, y, x, w, g, threads, ws)
+	conv2dVia(forwardPath(impl, g, w), impl, y, x, w, g, threads, ws)
 	return nil
 }
 
@@ -137,7 +137,7 @@ const (
 // kernels, Winograd's where it applies and costs less, the direct layout
 // where it applies and costs less, the packed column-matrix path
 // otherwise.
-func forwardPath(impl blas.Float32, g geom.Conv, x, w []float32) path {
+func forwardPath(impl blas.Float32, g geom.Conv, w []float32) path {
 	switch {
 	case isDepthwise(g):
 		return pathPhased
@@ -210,13 +210,13 @@ func Conv2dBackwardData(impl blas.Float32, dx, dy, w []float32, g geom.Conv, thr
 	if err := check(g, dx, w, dy); err != nil {
 		return err
 	}
-	backwardDataVia(dataPath(impl, g, dy, w), impl, dx, dy, w, g, threads, ws)
+	backwardDataVia(dataPath(impl, g, w), impl, dx, dy, w, g, threads, ws)
 	return nil
 }
 
 // dataPath is the path Conv2dBackwardData takes: as forwardPath, with the
 // fused depthwise kernels where they apply (fusedRows).
-func dataPath(impl blas.Float32, g geom.Conv, dy, w []float32) path {
+func dataPath(impl blas.Float32, g geom.Conv, w []float32) path {
 	switch {
 	case isDepthwise(g):
 		if phasedGeom(g).fusedRows(g) {
@@ -301,16 +301,17 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g geom.Conv, t
 	if err := check(g, x, dw, dy); err != nil {
 		return err
 	}
-	backwardWeightVia(weightPath(impl, g, dy, x), impl, dw, dy, x, g, threads, ws)
+	backwardWeightVia(weightPath(impl, g, x), impl, dw, dy, x, g, threads, ws)
 	return nil
 }
 
 // weightPath is the path Conv2dBackwardWeight takes: the depthwise loops
 // (fused where fusedDots applies) for depthwise layers, the caller's BLAS
-// unless it is gonum's on a CPU with the packed kernels, then the cheaper
-// of the tap-major and the wide layout where they apply, the dot kernel on
-// the column matrix otherwise.
-func weightPath(impl blas.Float32, g geom.Conv, dy, x []float32) path {
+// unless it is gonum's on a CPU with the packed kernels, Winograd's where
+// it applies and costs clearly less, then the cheaper of the tap-major
+// and the wide layout where they apply, the dot kernel on the column
+// matrix otherwise.
+func weightPath(impl blas.Float32, g geom.Conv, x []float32) path {
 	switch {
 	case isDepthwise(g):
 		if phasedGeom(g).fusedDots(g) {

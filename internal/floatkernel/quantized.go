@@ -39,7 +39,7 @@ func Conv2dBackwardDataMasked(impl blas.Float32, dx, dy, w []float32, mask []boo
 		depthwiseBackwardData(dx, dy, w, mask, g, threads, ws)
 		return nil
 	}
-	switch dataPath(impl, g, dy, w) {
+	switch dataPath(impl, g, w) {
 	case pathWinograd:
 		if backwardDataWinograd(dx, dy, w, mask, g, threads, ws) {
 			return nil
@@ -85,7 +85,7 @@ func Conv2dBackwardWeightCodes(impl blas.Float32, dw, dy []float32, x []byte, si
 		depthwiseBackwardWeight(dw, dy, inputPlanes{bytes: x, q: q}, g, threads, ws)
 		return nil
 	}
-	if weightPath(impl, g, dy, nil) == pathTaps {
+	if weightPath(impl, g, nil) == pathTaps {
 		backwardWeightTaps(dw, dy, inputPlanes{bytes: x, q: q}, g, threads, ws)
 		return nil
 	}

@@ -32,7 +32,7 @@ func TestBackwardDataMasked(t *testing.T) {
 	// The direct layout masks as it writes dx: it must be among the paths.
 	direct := false
 	for _, g := range quantizedGeoms() {
-		direct = direct || dataPath(gonum.Implementation{}, g, nil, randSlice(r, g.WLen())) == pathDirect
+		direct = direct || dataPath(gonum.Implementation{}, g, randSlice(r, g.WLen())) == pathDirect
 	}
 	if offsKernel != nil && asm.AVX2FMA() && !direct {
 		t.Fatal("no shape takes the direct data gradient")
@@ -85,7 +85,7 @@ func TestBackwardWeightCodes(t *testing.T) {
 	// copies): both must be among the shapes where the CPU has its kernel.
 	tapPads := map[bool]bool{}
 	for _, g := range quantizedGeoms() {
-		if weightPath(gonum.Implementation{}, g, nil, nil) == pathTaps {
+		if weightPath(gonum.Implementation{}, g, nil) == pathTaps {
 			tapPads[g.PadH+g.PadW > 0] = true
 		}
 	}

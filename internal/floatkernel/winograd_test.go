@@ -222,23 +222,23 @@ func TestWinogradRules(t *testing.T) {
 	g := geom.Conv{N: 16, C: 32, H: 16, W: 16, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	r := rand.New(rand.NewSource(23))
 	x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
-	if p := forwardPath(impl, g, x, w); p != pathWinograd {
+	if p := forwardPath(impl, g, w); p != pathWinograd {
 		t.Fatalf("forward: path %d, want Winograd", p)
 	}
-	if p := dataPath(impl, g, dy, w); p != pathWinograd {
+	if p := dataPath(impl, g, w); p != pathWinograd {
 		t.Fatalf("data: path %d, want Winograd", p)
 	}
-	if p := weightPath(impl, g, dy, x); p != pathWinograd {
+	if p := weightPath(impl, g, x); p != pathWinograd {
 		t.Fatalf("weight: path %d, want Winograd", p)
 	}
 	inf := float32(math.Inf(1))
 	for _, bad := range []float32{inf, float32(math.NaN())} {
 		wBad := slices.Clone(w)
 		wBad[3] = bad
-		if p := forwardPath(impl, g, x, wBad); p == pathWinograd {
+		if p := forwardPath(impl, g, wBad); p == pathWinograd {
 			t.Errorf("forward, weight %g: Winograd path", bad)
 		}
-		if p := dataPath(impl, g, dy, wBad); p == pathWinograd {
+		if p := dataPath(impl, g, wBad); p == pathWinograd {
 			t.Errorf("data, weight %g: Winograd path", bad)
 		}
 	}
