@@ -73,10 +73,10 @@ type Workspace struct {
 	// An input given as quantization codes, dequantized for the kernels
 	// that read floats (Conv2dBackwardWeightCodes).
 	dequantized []float32
-	sums        []float64 // the depthwise weight gradient's sums
-	padded      []float32 // zero-padded input planes (backwardWeightTaps)
-	wino        winoJob   // the Winograd path's call, read by the workers
-	winoWeight  winoWeightJob
+	sums        []float64     // the depthwise weight gradient's sums
+	padded      []float32     // zero-padded input planes (backwardWeightTaps)
+	wino        winoJob       // the Winograd path's call, read by the workers
+	winoWeight  winoWeightJob // the same for the weight gradient
 }
 
 // workerBufs is one worker's memory.
@@ -91,7 +91,7 @@ type workerBufs struct {
 	ptrs    []*float32 // rows of the gathered dot kernel's tiles
 	tiles   []float32  // sums of the gathered dot kernel's tiles
 	stage   []float32  // the Winograd path's outputs before they are placed
-	// nonFinite: the Winograd path met an operand that is not finite.
+	// nonFinite: the Winograd path made a result that is not finite.
 	nonFinite bool
 	// One value per kernel tap: a phase's weights (depthwise data
 	// gradient) or one image's tap sums (depthwise weight gradient).

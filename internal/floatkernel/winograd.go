@@ -30,11 +30,14 @@ import (
 // patch into an output whose window lacks it), so zero padding and the
 // extra row and column of odd output sizes stay out of the outputs kept.
 // But the transforms form differences of inputs: an infinite input gives
-// Inf - Inf, NaN, where the definition gives ±Inf. So the workers check
-// each image's input as they take it, and if any is not finite, or the
-// weights' transform is not (finite weights can overflow it), the direct
-// path computes the whole call instead: twice the work, for a call whose
-// results are already infinite or NaN.
+// Inf - Inf, NaN, where the definition gives ±Inf; and sums of several
+// inputs or products can overflow where the definition's sum would not.
+// Either way some output is not finite (an infinite or NaN input reaches
+// every output whose window holds it, an overflow every output it feeds),
+// so the workers check each image's outputs as they make them, and if any
+// is not finite, or the weights' transform is not (finite weights can
+// overflow it), the direct path computes the whole call instead: twice
+// the work, for a call whose results are infinite or NaN or nearly.
 
 // winoInput computes the input transforms of rows tile rows of groups×8
 // tiles, winoOutput the output transforms and winoProducts the products
@@ -168,7 +171,7 @@ type winoJob struct {
 	mask    []bool // nil: none
 	w, u    []float32
 	flipped bool
-	check   bool // give up on an input that is not finite
+	check   bool // give up on an output that is not finite
 	workers []workerBufs
 }
 
@@ -232,16 +235,18 @@ func (j *winoImagesLoop) Run(part, lo, hi int) {
 	for t := lo; t < hi; t++ {
 		i0, i1 := t*wg.imgsPer, min((t+1)*wg.imgsPer, n)
 		b := &j.workers[part]
-		in := j.in[i0*inImg : i1*inImg]
-		if j.check && !f32.AllFinite(in) {
-			b.nonFinite = true
-			continue
+		if b.nonFinite {
+			return // the call goes to the direct path
 		}
 		var m []bool
 		if j.mask != nil {
 			m = j.mask[i0*outImg : i1*outImg]
 		}
-		winogradImages(j.out[i0*outImg:i1*outImg], in, m, i1-i0, j.u, wg, b)
+		out := j.out[i0*outImg : i1*outImg]
+		winogradImages(out, j.in[i0*inImg:i1*inImg], m, i1-i0, j.u, wg, b)
+		if j.check && !f32.AllFinite(out) {
+			b.nonFinite = true
+		}
 	}
 }
 
@@ -249,7 +254,7 @@ func (j *winoImagesLoop) Run(part, lo, hi int) {
 // weights w on the Winograd path, into out; mask (nil: none) zeroes the
 // outputs where it is false, as they are written. It returns false, with
 // out unspecified, when the transformed weights are not finite or, with
-// check, an input is not.
+// check, an output is not.
 func winogradConv(out, in []float32, mask []bool, w []float32, flipped bool, wg winoGeom, n, threads int, check bool, ws *Workspace) bool {
 	uLen := 16 * wg.outTiles * wg.ins * mr
 	ws.shared = growFloats(ws.shared, uLen)
@@ -267,7 +272,7 @@ func winogradConv(out, in []float32, mask []bool, w []float32, flipped bool, wg 
 }
 
 // runChecked runs loop on tasks tasks over workers workers and reports
-// whether none of them found an operand that is not finite.
+// whether none of them found a result that is not finite.
 func runChecked(tasks, workers int, loop parallel.Loop, ws *Workspace) bool {
 	for t := range ws.workers[:workers] {
 		ws.workers[t].nonFinite = false

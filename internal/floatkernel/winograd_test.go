@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/goapprox/goapprox/internal/asm"
+	"github.com/goapprox/goapprox/internal/asm/f32"
 	"github.com/goapprox/goapprox/ops/geom"
 )
 
@@ -212,10 +213,11 @@ func assertSameNaN(t *testing.T, what string, got []float32, want []float64) {
 
 // TestWinogradRules checks when the rules take the Winograd paths, and
 // that an operand that is not finite moves the work to another path: the
-// rules check the weights, and the workers the inputs and output
-// gradients, since the transforms make Inf - Inf of an infinite input
-// where the definition has ±Inf (shown here with the check off); and
-// finite weights whose transform overflows move it to the direct path.
+// rules check the weights, and the workers the results, since the
+// transforms make Inf - Inf of an infinite input where the definition has
+// ±Inf (shown here with the check off) and can overflow where it does
+// not; and finite weights whose transform overflows move it to the direct
+// path.
 func TestWinogradRules(t *testing.T) {
 	skipWithoutWinograd(t)
 	impl := gonum.Implementation{}
@@ -280,6 +282,40 @@ func TestWinogradRules(t *testing.T) {
 					t.Fatalf("%s %s[%d] = %g, other path %g", name, c.what, j, dw[j], other[j])
 				}
 			}
+		}
+	}
+
+	// Finite inputs and output gradients whose transforms overflow, two
+	// columns apart in a row of a tile, where the definition's sums do
+	// not: the other paths' bits, and finite.
+	wSmall, dySmall := slices.Clone(w), slices.Clone(dy)
+	for i := range wSmall {
+		wSmall[i] *= 1e-3
+	}
+	for i := range dySmall {
+		dySmall[i] *= 1e-3
+	}
+	xBig, dyBig := slices.Clone(x), slices.Clone(dySmall)
+	xBig[2*g.W+4], xBig[2*g.W+6] = 3e38, -3e38
+	dyBig[2*g.W+4], dyBig[2*g.W+6] = 3e38, -3e38
+	for _, threads := range []int{1, 3} {
+		got, other := make([]float32, g.YLen()), make([]float32, g.YLen())
+		conv2dVia(pathWinograd, impl, got, xBig, wSmall, g, threads, nil)
+		conv2dVia(pathDirect, impl, other, xBig, wSmall, g, threads, nil)
+		if j := sameBitsAt(got, other); j >= 0 || !f32.AllFinite(got) {
+			t.Fatalf("forward, overflowing input transform: y[%d] = %g, direct path %g", j, got[max(j, 0)], other[max(j, 0)])
+		}
+		got, other = make([]float32, g.XLen()), make([]float32, g.XLen())
+		backwardDataVia(pathWinograd, impl, got, dyBig, wSmall, g, threads, nil)
+		backwardDataVia(pathDirect, impl, other, dyBig, wSmall, g, threads, nil)
+		if j := sameBitsAt(got, other); j >= 0 || !f32.AllFinite(got) {
+			t.Fatalf("data, overflowing transform: dx[%d] = %g, direct path %g", j, got[max(j, 0)], other[max(j, 0)])
+		}
+		got, other = make([]float32, g.WLen()), make([]float32, g.WLen())
+		backwardWeightVia(pathWinograd, impl, got, dySmall, xBig, g, threads, nil)
+		backwardWeightVia(otherWeightPath(g, xBig), impl, other, dySmall, xBig, g, threads, nil)
+		if j := sameBitsAt(got, other); j >= 0 || !f32.AllFinite(got) {
+			t.Fatalf("weight, overflowing transform: dw[%d] = %g, other path %g", j, got[max(j, 0)], other[max(j, 0)])
 		}
 	}
 

@@ -17,9 +17,9 @@ import (
 // two matrices that both run along the tiles, which the dot kernel
 // (winoDotAdd) computes. Outside the image the output gradient is zero, so
 // partial tiles add nothing. The transforms turn an infinite input or
-// output gradient into NaN (and Inf·0 is NaN in the products), so, as in
-// winogradConv, the workers check them and another path computes the call
-// if one is not finite.
+// output gradient into NaN (and Inf·0 is NaN in the products), and can
+// overflow where the definition does not; as in winogradConv, another
+// path computes the call if the result is not finite.
 //
 // The images are cut into winoWeightBlocks blocks, fixed by the batch
 // size; each block's sums are made in order of its images and tile blocks
@@ -126,7 +126,7 @@ type (
 )
 
 // backwardWeightWinograd is Conv2dBackwardWeight on the Winograd path; it
-// returns false, with dw unspecified, when an operand is not finite.
+// returns false, with dw unspecified, when dw is not finite.
 func backwardWeightWinograd(dw, dy, x []float32, g geom.Conv, threads int, ws *Workspace) bool {
 	w, _ := newWinoWeightGeom(g)
 	pLen := 16 * w.oPad * w.cPad
@@ -136,11 +136,9 @@ func backwardWeightWinograd(dw, dy, x []float32, g geom.Conv, threads int, ws *W
 	j := &ws.winoWeight
 	*j = winoWeightJob{w: w, dw: dw, dy: dy, x: x, n: g.N, partials: ws.partials, workers: ws.workers}
 	defer func() { *j = winoWeightJob{} }() // keep no caller's memory
-	if !runChecked(w.blocks, workers, (*winoBlocksLoop)(j), ws) {
-		return false
-	}
+	parallel.Run(w.blocks, workers, 1, (*winoBlocksLoop)(j))
 	parallel.Run(w.outs, threads, 1, (*winoSumLoop)(j))
-	return true
+	return f32.AllFinite(dw)
 }
 
 // Run computes the sums P of image blocks [lo, hi).
@@ -154,13 +152,7 @@ func (j *winoBlocksLoop) Run(part, lo, hi int) {
 		clear(p)
 		for i0 := n0; i0 < n1; i0 += w.imgsPer {
 			i1 := min(i0+w.imgsPer, n1)
-			b := &j.workers[part]
-			dy, x := j.dy[i0*outImg:i1*outImg], j.x[i0*inImg:i1*inImg]
-			if !f32.AllFinite(dy) || !f32.AllFinite(x) {
-				b.nonFinite = true
-				return
-			}
-			winogradWeightImages(p, dy, x, i1-i0, w, b)
+			winogradWeightImages(p, j.dy[i0*outImg:i1*outImg], j.x[i0*inImg:i1*inImg], i1-i0, w, &j.workers[part])
 		}
 	}
 }
