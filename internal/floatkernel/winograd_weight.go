@@ -21,10 +21,10 @@ import (
 // overflow where the definition does not; as in winogradConv, another
 // path computes the call if the result is not finite.
 //
-// The images are cut into winoWeightBlocks blocks, fixed by the batch
-// size; each block's sums are made in order of its images and tile blocks
-// and the blocks' added in order, so the result does not depend on the
-// thread count.
+// The images are cut into at most winoWeightBlocks blocks, as many as
+// the batch and image sizes give (newWinoWeightGeom); each block's sums
+// are made in order of its images and tile blocks and the blocks' added in
+// order, so the result does not depend on the thread count.
 
 // winoGrad computes the output gradient's transforms of rows tile rows of
 // groups×8 tiles, and winoDot adds a 3×4 tile of dot products to P (see
@@ -39,11 +39,11 @@ const (
 	// of at least winoWeightBlockTiles tiles if there are enough.
 	winoWeightBlocks     = 8
 	winoWeightBlockTiles = 256
-	// The transforms of 256 to 512 tiles are made at once, as
-	// winoBlockTiles, the more the fewer their floats beyond
-	// winoWeightFloats: long for the dot products, whose sums are folded at
-	// the end of each, while one element position's transforms stay in
-	// the second-level cache.
+	// The transforms of winoWeightMinTiles to winoWeightMaxTiles tiles
+	// are made at once (see winoBlockTiles), as many as keep them within
+	// winoWeightFloats: the dot products run over them and fold their sums
+	// at the end of each, so the longer the better, as long as one element
+	// position's transforms stay in the second-level cache.
 	winoWeightMinTiles = 256
 	winoWeightMaxTiles = 512
 	winoWeightFloats   = 256 << 10
