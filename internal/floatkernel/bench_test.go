@@ -58,6 +58,9 @@ func BenchmarkConv(b *testing.B) {
 		g := geoms[name]
 		r := rand.New(rand.NewSource(1))
 		x, w, y := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
+		// Results go to their own buffers: fed back as operands, they
+		// would grow to infinities, which move the rules to other paths.
+		yOut, dx, dw := make([]float32, g.YLen()), make([]float32, g.XLen()), make([]float32, g.WLen())
 		ws := new(Workspace)
 		macs := float64(g.YLen() * g.FanIn())
 		run := func(what string, f func() error) {
@@ -73,23 +76,40 @@ func BenchmarkConv(b *testing.B) {
 				b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 			})
 		}
-		run("forward", func() error { return Conv2d(impl, y, x, w, g, 0, ws) })
-		run("backward-data", func() error { return Conv2dBackwardData(impl, x, y, w, g, 0, ws) })
-		run("backward-weight", func() error { return Conv2dBackwardWeight(impl, w, y, x, g, 0, ws) })
+		run("forward", func() error { return Conv2d(impl, yOut, x, w, g, 0, ws) })
+		run("backward-data", func() error { return Conv2dBackwardData(impl, dx, y, w, g, 0, ws) })
+		run("backward-weight", func() error { return Conv2dBackwardWeight(impl, dw, y, x, g, 0, ws) })
 		if dotPtrsKernel != nil && !isDepthwise(g) {
 			// The weight gradient through im2col, as before the wide layout.
 			run("backward-weight-im2col", func() error {
 				saved := dotPtrsKernel
 				dotPtrsKernel = nil
 				defer func() { dotPtrsKernel = saved }()
-				return Conv2dBackwardWeight(impl, w, y, x, g, 0, ws)
+				return Conv2dBackwardWeight(impl, dw, y, x, g, 0, ws)
 			})
+		}
+		if _, _, ok := winogradGeom(g); ok {
+			// Winograd's and the direct path, forced, side by side.
+			for _, p := range []struct {
+				name string
+				id   path
+			}{{"direct", pathDirect}, {"winograd", pathWinograd}} {
+				run("forward-"+p.name, func() error { conv2dVia(p.id, impl, yOut, x, w, g, 0, ws); return nil })
+				run("backward-data-"+p.name, func() error { backwardDataVia(p.id, impl, dx, y, w, g, 0, ws); return nil })
+			}
+			// The weight gradient's: tap-major and Winograd's.
+			for _, p := range []struct {
+				name string
+				id   path
+			}{{"taps", pathTaps}, {"winograd", pathWinograd}} {
+				run("backward-weight-"+p.name, func() error { backwardWeightVia(p.id, impl, dw, y, x, g, 0, ws); return nil })
+			}
 		}
 		if !isDepthwise(g) {
 			// The same through gonum's BLAS, for comparison.
-			run("forward-gonum", func() error { return Conv2d(blasOnly{}, y, x, w, g, 0, ws) })
-			run("backward-data-gonum", func() error { return Conv2dBackwardData(blasOnly{}, x, y, w, g, 0, ws) })
-			run("backward-weight-gonum", func() error { return Conv2dBackwardWeight(blasOnly{}, w, y, x, g, 0, ws) })
+			run("forward-gonum", func() error { return Conv2d(blasOnly{}, yOut, x, w, g, 0, ws) })
+			run("backward-data-gonum", func() error { return Conv2dBackwardData(blasOnly{}, dx, y, w, g, 0, ws) })
+			run("backward-weight-gonum", func() error { return Conv2dBackwardWeight(blasOnly{}, dw, y, x, g, 0, ws) })
 		}
 	}
 }

@@ -111,6 +111,18 @@ func convPaths() []convPath {
 		_, ok := newDirectGeom(g)
 		return kernels && offsKernel != nil && stride1(g) && ok
 	}}, pathDirect, false, true, false)
+	add(convPath{name: "winograd-forward", finiteW: true, applies: func(g geom.Conv) bool {
+		_, _, ok := winogradGeom(g)
+		return kernels && ok
+	}}, pathWinograd, true, false, false)
+	add(convPath{name: "winograd-data", finiteW: true, applies: func(g geom.Conv) bool {
+		_, _, ok := winogradGeom(g)
+		return kernels && ok
+	}}, pathWinograd, false, true, false)
+	add(convPath{name: "winograd-weight", applies: func(g geom.Conv) bool {
+		_, ok := newWinoWeightGeom(g)
+		return kernels && ok
+	}}, pathWinograd, false, false, true)
 	add(convPath{name: "taps", applies: func(g geom.Conv) bool {
 		return kernels && tapKernel != nil && !isDepthwise(g) && g.StrideH <= 2 && g.StrideW <= 2
 	}}, pathTaps, false, false, true)
@@ -138,6 +150,14 @@ var convShapes = append(slices.Clone(geoms),
 	geom.Conv{N: 2, C: 4, H: 7, W: 9, O: 6, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 2, Groups: 2},
 	geom.Conv{N: 2, C: 1, H: 11, W: 7, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1},
 	geom.Conv{N: 3, C: 4, H: 5, W: 6, O: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	// Winograd's shapes: odd sizes (partial tiles), channels not multiples
+	// of the tiles, tile rows cut by the vector groups and by the blocks,
+	// padding 0 to 2; the rules take the last two, and all three results
+	// of the next
+	geom.Conv{N: 3, C: 17, H: 7, W: 9, O: 19, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	geom.Conv{N: 4, C: 32, H: 21, W: 13, O: 41, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	geom.Conv{N: 4, C: 40, H: 6, W: 36, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	geom.Conv{N: 8, C: 16, H: 16, W: 16, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	// depthwise on the fused kernels: stride 1 and 2, rows around the
 	// kernels' block widths
 	geom.Conv{N: 2, C: 3, H: 9, W: 4, O: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 3},
@@ -283,6 +303,13 @@ func TestPathRules(t *testing.T) {
 	dw := geom.Conv{N: 8, C: 16, H: 28, W: 28, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 16}
 	strided := geom.Conv{N: 2, C: 8, H: 9, W: 9, O: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	resnetEntry := geom.Conv{N: 128, C: 16, H: 32, W: 32, O: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	resnetS1 := geom.Conv{N: 32, C: 16, H: 32, W: 32, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	resnetS2 := geom.Conv{N: 32, C: 32, H: 16, W: 16, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	resnetS3 := geom.Conv{N: 32, C: 64, H: 8, W: 8, O: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	// Too few channels for the Winograd path's products to pay for its
+	// transforms; and images so small that its products take many at once.
+	few := geom.Conv{N: 32, C: 4, H: 32, W: 32, O: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	small := geom.Conv{N: 32, C: 64, H: 4, W: 4, O: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	finite := func(g geom.Conv, n int) []float32 { return make([]float32, n) }
 	for _, c := range []struct {
 		name string
@@ -298,6 +325,20 @@ func TestPathRules(t *testing.T) {
 		{"lenet conv1 weight", weightPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.XLen())), pathWide},
 		{"lenet conv2 data", dataPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.WLen())), pathDirect},
 		{"lenet conv1 forward", forwardPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.WLen())), pathDirect},
+		{"resnet20 s1 forward", forwardPath(impl, resnetS1, finite(resnetS1, resnetS1.WLen())), pathWinograd},
+		{"resnet20 s1 data", dataPath(impl, resnetS1, finite(resnetS1, resnetS1.WLen())), pathWinograd},
+		{"resnet20 s2 forward", forwardPath(impl, resnetS2, finite(resnetS2, resnetS2.WLen())), pathWinograd},
+		{"resnet20 s2 data", dataPath(impl, resnetS2, finite(resnetS2, resnetS2.WLen())), pathWinograd},
+		{"resnet20 s3 forward", forwardPath(impl, resnetS3, finite(resnetS3, resnetS3.WLen())), pathWinograd},
+		{"resnet20 s3 data", dataPath(impl, resnetS3, finite(resnetS3, resnetS3.WLen())), pathWinograd},
+		{"resnet20 s1 weight", weightPath(impl, resnetS1, finite(resnetS1, resnetS1.XLen())), pathWinograd},
+		{"resnet20 s2 weight", weightPath(impl, resnetS2, finite(resnetS2, resnetS2.XLen())), pathWinograd},
+		{"resnet20 s3 weight", weightPath(impl, resnetS3, finite(resnetS3, resnetS3.XLen())), pathWinograd},
+		{"few channels weight", weightPath(impl, few, finite(few, few.XLen())), pathWide},
+		{"few channels forward", forwardPath(impl, few, finite(few, few.WLen())), pathDirect},
+		{"few channels data", dataPath(impl, few, finite(few, few.WLen())), pathDirect},
+		{"small images forward", forwardPath(impl, small, finite(small, small.WLen())), pathWinograd},
+		{"small images data", dataPath(impl, small, finite(small, small.WLen())), pathWinograd},
 		{"depthwise forward", forwardPath(impl, dw, nil), pathPhased},
 		{"depthwise data", dataPath(impl, dw, nil), pathFused},
 		{"depthwise weight", weightPath(impl, dw, nil), pathFused},

@@ -42,8 +42,11 @@ func check(g geom.Conv, x, w, y []float32) error {
 // taking its rows by pointer gathers taps across kernel rows and channels
 // (wide.go); and the forward pass and the data gradient read every tap of
 // the zero-padded input or output gradient in place from one offset
-// (direct.go). Each is chosen by counting multiply-adds against the other
-// paths.
+// (direct.go). Ungrouped 3×3 layers of stride 1 with finite operands
+// instead take Winograd's F(2×2, 3×3) (winograd.go, winograd_weight.go):
+// 16 multiply-adds per 2×2 outputs and channel instead of 36, as 16
+// matrix products between additive transforms, for all three results.
+// Each is chosen by counting multiply-adds against the other paths.
 //
 // Depthwise layers (one input channel and fewer than six outputs per
 // group) use direct loops instead: one vector axpy or dot per kernel tap
@@ -70,8 +73,10 @@ type Workspace struct {
 	// An input given as quantization codes, dequantized for the kernels
 	// that read floats (Conv2dBackwardWeightCodes).
 	dequantized []float32
-	sums        []float64 // the depthwise weight gradient's sums
-	padded      []float32 // zero-padded input planes (backwardWeightTaps)
+	sums        []float64     // the depthwise weight gradient's sums
+	padded      []float32     // zero-padded input planes (backwardWeightTaps)
+	wino        winoJob       // the Winograd path's call, read by the workers
+	winoWeight  winoWeightJob // the same for the weight gradient
 }
 
 // workerBufs is one worker's memory.
@@ -85,6 +90,9 @@ type workerBufs struct {
 	dotTile [dr * dc]float32
 	ptrs    []*float32 // rows of the gathered dot kernel's tiles
 	tiles   []float32  // sums of the gathered dot kernel's tiles
+	stage   []float32  // the Winograd path's outputs before they are placed
+	// nonFinite: the Winograd path made a result that is not finite.
+	nonFinite bool
 	// One value per kernel tap: a phase's weights (depthwise data
 	// gradient) or one image's tap sums (depthwise weight gradient).
 	tapBuf []float32
@@ -114,25 +122,29 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g geom.Conv, threads int, ws *
 type path int
 
 const (
-	pathBLAS   path = iota + 1 // unfold (im2col, col2im) and the caller's BLAS
-	pathPacked                 // unfold and the packed micro-kernel, or the dot kernel for dw
-	pathDirect                 // every tap read in place from one offset (direct.go)
-	pathTaps                   // tap-major weight gradient (taps.go)
-	pathWide                   // gathered dot kernel on the wide layout (wide.go)
-	pathPhased                 // depthwise loops over phase planes (depthwise.go)
-	pathFused                  // depthwise fused row kernels (depthwise.go)
+	pathBLAS     path = iota + 1 // unfold (im2col, col2im) and the caller's BLAS
+	pathPacked                   // unfold and the packed micro-kernel, or the dot kernel for dw
+	pathDirect                   // every tap read in place from one offset (direct.go)
+	pathTaps                     // tap-major weight gradient (taps.go)
+	pathWide                     // gathered dot kernel on the wide layout (wide.go)
+	pathPhased                   // depthwise loops over phase planes (depthwise.go)
+	pathFused                    // depthwise fused row kernels (depthwise.go)
+	pathWinograd                 // Winograd's F(2×2, 3×3) (winograd.go)
 )
 
 // forwardPath is the path Conv2d takes: the depthwise loops for depthwise
 // layers, the caller's BLAS unless it is gonum's on a CPU with the packed
-// kernels, the direct layout where it applies and costs less, the packed
-// column-matrix path otherwise.
+// kernels, Winograd's where it applies and costs less, the direct layout
+// where it applies and costs less, the packed column-matrix path
+// otherwise.
 func forwardPath(impl blas.Float32, g geom.Conv, w []float32) path {
 	switch {
 	case isDepthwise(g):
 		return pathPhased
 	case !packed(impl, 1):
 		return pathBLAS
+	case winogradForwardOK(g, w):
+		return pathWinograd
 	}
 	if _, ok := forwardDirectOK(g, w); ok {
 		return pathDirect
@@ -149,6 +161,12 @@ func conv2dVia(p path, impl blas.Float32, y, x, w []float32, g geom.Conv, thread
 	case pathPhased:
 		depthwiseForward(y, x, w, g, threads, ws)
 		return
+	case pathWinograd:
+		fw, _, _ := winogradGeom(g)
+		if winogradConv(y, x, nil, w, false, fw, g.N, threads, true, ws) {
+			return
+		}
+		fallthrough // an operand out of its range
 	case pathDirect:
 		f, _ := newForwardGeom(g)
 		forwardDirect(y, x, w, g, f, threads, ws)
@@ -207,6 +225,8 @@ func dataPath(impl blas.Float32, g geom.Conv, w []float32) path {
 		return pathPhased
 	case !packed(impl, 1):
 		return pathBLAS
+	case winogradDataOK(g, w):
+		return pathWinograd
 	}
 	if _, ok := directOK(g, w); ok {
 		return pathDirect
@@ -227,6 +247,11 @@ func backwardDataVia(p path, impl blas.Float32, dx, dy, w []float32, g geom.Conv
 	case pathFused:
 		depthwiseBackwardDataFused(dx, dy, w, nil, g, phasedGeom(g), threads, ws)
 		return
+	case pathWinograd:
+		if backwardDataWinograd(dx, dy, w, nil, g, threads, ws) {
+			return
+		}
+		fallthrough // an operand out of its range
 	case pathDirect:
 		d, _ := newDirectGeom(g)
 		backwardDataDirect(dx, dy, w, nil, g, d, threads, ws)
@@ -282,9 +307,10 @@ func Conv2dBackwardWeight(impl blas.Float32, dw, dy, x []float32, g geom.Conv, t
 
 // weightPath is the path Conv2dBackwardWeight takes: the depthwise loops
 // (fused where fusedDots applies) for depthwise layers, the caller's BLAS
-// unless it is gonum's on a CPU with the packed kernels, then the cheaper
-// of the tap-major and the wide layout where they apply, the dot kernel on
-// the column matrix otherwise.
+// unless it is gonum's on a CPU with the packed kernels, Winograd's where
+// it applies and costs clearly less, then the cheaper of the tap-major
+// and the wide layout where they apply, the dot kernel on the column
+// matrix otherwise.
 func weightPath(impl blas.Float32, g geom.Conv, x []float32) path {
 	switch {
 	case isDepthwise(g):
@@ -294,6 +320,16 @@ func weightPath(impl blas.Float32, g geom.Conv, x []float32) path {
 		return pathPhased
 	case dotKernel == nil || !packed(impl, 1):
 		return pathBLAS
+	case winogradWeightOK(g):
+		return pathWinograd
+	}
+	return otherWeightPath(g, x)
+}
+
+// otherWeightPath is weightPath's choice among the tap-major, wide and
+// column-matrix layouts, where the packed kernels run.
+func otherWeightPath(g geom.Conv, x []float32) path {
+	switch {
 	case tapsOK(g):
 		return pathTaps
 	case wideOK(g, x):
@@ -320,6 +356,11 @@ func backwardWeightVia(p path, impl blas.Float32, dw, dy, x []float32, g geom.Co
 		return
 	case pathWide:
 		backwardWeightWide(dw, dy, x, g, threads, ws)
+		return
+	case pathWinograd:
+		if !backwardWeightWinograd(dw, dy, x, g, threads, ws) {
+			backwardWeightVia(otherWeightPath(g, x), impl, dw, dy, x, g, threads, ws)
+		}
 		return
 	case pathPacked:
 		backwardWeightDot(dw, dy, x, g, threads, ws)

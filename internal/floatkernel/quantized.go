@@ -39,7 +39,13 @@ func Conv2dBackwardDataMasked(impl blas.Float32, dx, dy, w []float32, mask []boo
 		depthwiseBackwardData(dx, dy, w, mask, g, threads, ws)
 		return nil
 	}
-	if p := dataPath(impl, g, w); p == pathDirect {
+	switch dataPath(impl, g, w) {
+	case pathWinograd:
+		if backwardDataWinograd(dx, dy, w, mask, g, threads, ws) {
+			return nil
+		}
+		fallthrough // an operand out of its range
+	case pathDirect:
 		d, _ := newDirectGeom(g)
 		backwardDataDirect(dx, dy, w, mask, g, d, threads, ws)
 		return nil

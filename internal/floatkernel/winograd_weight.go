@@ -1,0 +1,260 @@
+package floatkernel
+
+import (
+	"github.com/goapprox/goapprox/internal/asm/f32"
+	"github.com/goapprox/goapprox/internal/parallel"
+	"github.com/goapprox/goapprox/ops/geom"
+)
+
+// The weight gradient on the Winograd path. The forward pass is linear in
+// the kernel g: Y = Aᵀ [(G g Gᵀ) ⊙ V] A per tile, V = Bᵀ d B, so the
+// gradient of a tile's outputs is Gᵀ [V ⊙ (A dY Aᵀ)] G, and
+//
+//	dw[o][c] = Gᵀ P[o][c] G,  P[ξ][o][c] = Σ_tiles Y[ξ][o][t] · V[ξ][c][t],
+//
+// with Y = A dY Aᵀ the output gradient's 4×4 transform (winoGrad8) and the
+// sum over every tile of every image: per element position ξ a product of
+// two matrices that both run along the tiles, which the dot kernel
+// (winoDotAdd) computes. Outside the image the output gradient is zero, so
+// partial tiles add nothing. The transforms turn an infinite input or
+// output gradient into NaN (and Inf·0 is NaN in the products), and can
+// overflow where the definition does not; as in winogradConv, another
+// path computes the call if the result is not finite.
+//
+// The images are cut into at most winoWeightBlocks blocks, as many as
+// the batch and image sizes give (newWinoWeightGeom); each block's sums
+// are made in order of its images and tile blocks and the blocks' added in
+// order, so the result does not depend on the thread count.
+
+// winoGrad computes the output gradient's transforms of rows tile rows of
+// groups×8 tiles, and winoDot adds a 3×4 tile of dot products to P (see
+// winograd_amd64.s); nil when the build has none.
+var (
+	winoGrad func(groups, rows int, in *float32, half, pitch int, v *float32, vRow, vs int)
+	winoDot  func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+)
+
+const (
+	// winoWeightBlocks is the most blocks the images are cut into, each
+	// of at least winoWeightBlockTiles tiles if there are enough.
+	winoWeightBlocks     = 8
+	winoWeightBlockTiles = 256
+	// The transforms of winoWeightMinTiles to winoWeightMaxTiles tiles
+	// are made at once (see winoBlockTiles), as many as keep them within
+	// winoWeightFloats: the dot products run over them and fold their sums
+	// at the end of each, so the longer the better, as long as one element
+	// position's transforms stay in the second-level cache.
+	winoWeightMinTiles = 256
+	winoWeightMaxTiles = 512
+	winoWeightFloats   = 256 << 10
+)
+
+// winoWeightGeom is the weight gradient's layout: the forward pass's, in
+// blocks of tiles sized for the dot products, and the output gradient's
+// padded planes split by column parity as the input's.
+type winoWeightGeom struct {
+	winoGeom
+	dyHalf, dyPitch, dyPlane int
+	kPad                     int // a block's tiles, padded to the dot kernel's step
+	blocks                   int // image blocks
+	oPad, cPad               int // P's rows and columns: whole tiles of the dot kernel
+}
+
+func newWinoWeightGeom(g geom.Conv) (winoWeightGeom, bool) {
+	_, _, ok := winogradGeom(g)
+	if !ok || winoGrad == nil || winoDot == nil {
+		return winoWeightGeom{}, false
+	}
+	var w winoWeightGeom
+	tiles := max(winoWeightMinTiles, min(winoWeightMaxTiles, winoWeightFloats/(16*(g.C+g.O))))
+	w.winoGeom = newWinoGeom(g.C, g.H, g.W, g.PadH, g.PadW, g.O, tiles)
+	w.dyHalf = 8 * w.groups // a group reads 8 tiles of every row
+	w.dyPitch = 2 * w.dyHalf
+	w.dyPlane = 2 * w.tY * w.dyPitch
+	w.kPad = ceilDiv(w.imgsPer*w.rowsPer*w.tX, dotStep) * dotStep
+	w.blocks = max(1, min(winoWeightBlocks, g.N*w.tY*w.tX/winoWeightBlockTiles))
+	w.oPad, w.cPad = ceilDiv(g.O, dr)*dr, ceilDiv(g.C, dc)*dc
+	return w, true
+}
+
+// winogradWeightOK reports whether the Winograd weight gradient applies to
+// g and is clearly cheaper than the tap-major and wide layouts, which run
+// near the definition's multiply-adds: at least winoWeightMinIns channels
+// (fewer leave the transforms and the output gradient's unpadding to
+// dominate), and cost at most three quarters of the definition's
+// multiply-adds.
+func winogradWeightOK(g geom.Conv) bool {
+	w, ok := newWinoWeightGeom(g)
+	if !ok || g.C < winoWeightMinIns {
+		return false
+	}
+	return 4*w.cost(g.N) <= 3*g.N*g.O*g.FanIn()*g.OutH()*g.OutW()
+}
+
+// winoWeightMinIns is the fewest input channels for the Winograd weight
+// gradient.
+const winoWeightMinIns = 16
+
+// cost is the multiply-adds of n images: the dot products (whole tiles of
+// the kernel and of its step) and the transforms, counted as in
+// winoGeom.cost.
+func (w winoWeightGeom) cost(n int) int {
+	blocks := 0
+	for ty0 := 0; ty0 < w.tY; ty0 += w.rowsPer {
+		blocks++
+	}
+	products := 16 * w.oPad * w.cPad * w.kPad * blocks
+	transforms := winoTransformCost * w.imgsPer * w.tY * w.groups * 8 * (w.ins + w.outs)
+	return ceilDiv(n, w.imgsPer)*(products+transforms) + winoWeightCost*w.outs*w.ins
+}
+
+// winoWeightJob is one weight gradient call's work, in the Workspace as
+// winoJob: the image blocks (winoBlocksLoop) and the sum of the blocks'
+// products with the final transform, a part per output (winoSumLoop).
+type winoWeightJob struct {
+	w        winoWeightGeom
+	dw       []float32
+	dy, x    []float32
+	n        int
+	partials []float32 // a block's P: [ξ][oPad][cPad]
+	workers  []workerBufs
+}
+
+type (
+	winoBlocksLoop winoWeightJob
+	winoSumLoop    winoWeightJob
+)
+
+// backwardWeightWinograd is Conv2dBackwardWeight on the Winograd path; it
+// returns false, with dw unspecified, when dw is not finite.
+func backwardWeightWinograd(dw, dy, x []float32, g geom.Conv, threads int, ws *Workspace) bool {
+	w, _ := newWinoWeightGeom(g)
+	pLen := 16 * w.oPad * w.cPad
+	ws.partials = growFloats(ws.partials, w.blocks*pLen)
+	workers := workerCount(w.blocks, threads)
+	ws.begin(workers)
+	j := &ws.winoWeight
+	*j = winoWeightJob{w: w, dw: dw, dy: dy, x: x, n: g.N, partials: ws.partials, workers: ws.workers}
+	defer func() { *j = winoWeightJob{} }() // keep no caller's memory
+	parallel.Run(w.blocks, workers, 1, (*winoBlocksLoop)(j))
+	parallel.Run(w.outs, threads, 1, (*winoSumLoop)(j))
+	return f32.AllFinite(dw)
+}
+
+// Run computes the sums P of image blocks [lo, hi).
+func (j *winoBlocksLoop) Run(part, lo, hi int) {
+	w := &j.w
+	inImg, outImg := w.ins*w.h*w.w, w.outs*w.oh*w.ow
+	pLen := 16 * w.oPad * w.cPad
+	for blk := lo; blk < hi; blk++ {
+		n0, n1 := blk*j.n/w.blocks, (blk+1)*j.n/w.blocks
+		p := j.partials[blk*pLen:][:pLen]
+		clear(p)
+		for i0 := n0; i0 < n1; i0 += w.imgsPer {
+			i1 := min(i0+w.imgsPer, n1)
+			winogradWeightImages(p, j.dy[i0*outImg:i1*outImg], j.x[i0*inImg:i1*inImg], i1-i0, w, &j.workers[part])
+		}
+	}
+}
+
+// winogradWeightImages adds the sums P of nb images (at most imgsPer) to
+// p; its rows and columns past outs and ins get garbage.
+func winogradWeightImages(p []float32, dy, x []float32, nb int, w *winoWeightGeom, b *workerBufs) {
+	ins, outs := w.ins, w.outs
+	// The padded input planes, as winogradImages', and the output
+	// gradient's, zero past its rows and columns.
+	b.col = growFloats(b.col, nb*ins*w.planeLen+winoSlack)
+	clear(b.col)
+	at := func(p int) int { return p%2*w.half + p/2 }
+	xFirst, xSecond := at(w.padW), at(w.padW+1)
+	for c := 0; c < nb*ins; c++ {
+		row := c*w.planeLen + w.padH*w.pitch
+		splitPairs(b.col[row+xFirst:], b.col[row+xSecond:], x[c*w.h*w.w:], w.h, w.w, w.pitch, w.w)
+	}
+	b.stage = growFloats(b.stage, nb*outs*w.dyPlane+winoSlack)
+	clear(b.stage)
+	for o := 0; o < nb*outs; o++ {
+		splitPairs(b.stage[o*w.dyPlane:], b.stage[o*w.dyPlane+w.dyHalf:], dy[o*w.oh*w.ow:], w.oh, w.ow, w.dyPitch, w.ow)
+	}
+	// Transforms [ξ][channel][tile], rows past the last channel read by
+	// the dot kernel's tiles.
+	vs, ys := ins*w.vPitch, outs*w.vPitch
+	b.pack = growFloats(b.pack, 16*vs+dc*w.vPitch+winoSlack)
+	b.acc = growFloats(b.acc, 16*ys+dr*w.vPitch+winoSlack)
+	for ty0 := 0; ty0 < w.tY; ty0 += w.rowsPer {
+		ty1 := min(ty0+w.rowsPer, w.tY)
+		rows := ty1 - ty0
+		imgTiles := rows * w.tX
+		tiles := nb * imgTiles
+		k := ceilDiv(tiles, dotStep) * dotStep
+		for c := 0; c < ins; c++ {
+			for i := 0; i < nb; i++ {
+				winoInput(w.groups, rows, &b.col[(i*ins+c)*w.planeLen+2*ty0*w.pitch], w.half, w.pitch,
+					&b.pack[c*w.vPitch+i*imgTiles], w.tX, vs)
+			}
+		}
+		for o := 0; o < outs; o++ {
+			for i := 0; i < nb; i++ {
+				winoGrad(w.groups, rows, &b.stage[(i*outs+o)*w.dyPlane+2*ty0*w.dyPitch], w.dyHalf, w.dyPitch,
+					&b.acc[o*w.vPitch+i*imgTiles], w.tX, ys)
+			}
+		}
+		// The dot products run to a multiple of their step over zeros.
+		for xi := 0; xi < 16; xi++ {
+			for c := 0; c < ins; c++ {
+				clear(b.pack[xi*vs+c*w.vPitch+tiles : xi*vs+c*w.vPitch+k])
+			}
+			for o := 0; o < outs; o++ {
+				clear(b.acc[xi*ys+o*w.vPitch+tiles : xi*ys+o*w.vPitch+k])
+			}
+		}
+		_ = p[16*w.oPad*w.cPad-1]
+		for xi := 0; xi < 16; xi++ {
+			for o0 := 0; o0 < outs; o0 += dr {
+				for c0 := 0; c0 < ins; c0 += dc {
+					winoDot(k, &b.acc[xi*ys+o0*w.vPitch], w.vPitch, &b.pack[xi*vs+c0*w.vPitch], w.vPitch,
+						&p[(xi*w.oPad+o0)*w.cPad+c0], w.cPad)
+				}
+			}
+		}
+	}
+}
+
+// Run adds the blocks' sums of outputs [lo, hi) in block order, into the
+// first block's, and writes dw = Gᵀ P G.
+func (j *winoSumLoop) Run(_, lo, hi int) {
+	w := &j.w
+	ins := w.ins
+	pLen := 16 * w.oPad * w.cPad
+	for o := lo; o < hi; o++ {
+		for xi := 0; xi < 16; xi++ {
+			sum := j.partials[(xi*w.oPad+o)*w.cPad:][:ins]
+			for blk := 1; blk < w.blocks; blk++ {
+				for c, v := range j.partials[blk*pLen+(xi*w.oPad+o)*w.cPad:][:ins] {
+					sum[c] += v
+				}
+			}
+		}
+		var q [16]float32
+		for c := 0; c < ins; c++ {
+			for xi := range q {
+				q[xi] = j.partials[(xi*w.oPad+o)*w.cPad+c]
+			}
+			winoKernelGrad((*[9]float32)(j.dw[(o*ins+c)*9:]), &q)
+		}
+	}
+}
+
+// winoKernelGrad writes Gᵀ p G (3×3) of the 4×4 p; Gᵀ's rows are
+// (1 ½ ½ 0), (0 ½ -½ 0), (0 ½ ½ 1).
+func winoKernelGrad(dw *[9]float32, p *[16]float32) {
+	var r [12]float32 // Gᵀ p, 3×4
+	for k := 0; k < 4; k++ {
+		p0, p1, p2, p3 := p[k], p[4+k], p[8+k], p[12+k]
+		r[k], r[4+k], r[8+k] = p0+(p1+p2)*0.5, (p1-p2)*0.5, (p1+p2)*0.5+p3
+	}
+	for a := 0; a < 3; a++ {
+		r0, r1, r2, r3 := r[4*a], r[4*a+1], r[4*a+2], r[4*a+3]
+		dw[3*a], dw[3*a+1], dw[3*a+2] = r0+(r1+r2)*0.5, (r1-r2)*0.5, (r1+r2)*0.5+r3
+	}
+}
