@@ -358,7 +358,7 @@ func backwardWeightVia(p path, impl blas.Float32, dw, dy, x []float32, g geom.Co
 		backwardWeightWide(dw, dy, x, g, threads, ws)
 		return
 	case pathWinograd:
-		if !backwardWeightWinograd(dw, dy, x, g, threads, ws) {
+		if !backwardWeightWinograd(dw, dy, inputPlanes{floats: x}, g, threads, ws) {
 			backwardWeightVia(otherWeightPath(g, x), impl, dw, dy, x, g, threads, ws)
 		}
 		return

@@ -142,6 +142,8 @@ var geoms = []geom.Conv{
 	{N: 2, C: 6, H: 9, W: 10, O: 16, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	{N: 3, C: 2, H: 7, W: 11, O: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 1, PadH: 0, PadW: 2, DilH: 1, DilW: 1, Groups: 1},
 	{N: 1, C: 4, H: 8, W: 9, O: 16, KH: 3, KW: 2, StrideH: 1, StrideW: 2, PadH: 1, PadW: 0, DilH: 2, DilW: 1, Groups: 1},
+	// large enough for the Winograd weight gradient
+	{N: 4, C: 32, H: 16, W: 16, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 }
 
 // TestMatMulTiles checks products larger than one tile and one packed

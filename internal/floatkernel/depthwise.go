@@ -479,6 +479,14 @@ type inputPlanes struct {
 	q      codeScale
 }
 
+// images is the part of in holding images [i0, i1), each size elements.
+func (in inputPlanes) images(i0, i1, size int) inputPlanes {
+	if in.bytes != nil {
+		return inputPlanes{bytes: in.bytes[i0*size : i1*size], q: in.q}
+	}
+	return inputPlanes{floats: in.floats[i0*size : i1*size]}
+}
+
 // split writes input plane i (image·C + channel) of size h·w into the
 // phase planes dst.
 func (in *inputPlanes) split(p phased, dst []float32, i int) {

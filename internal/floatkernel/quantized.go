@@ -68,7 +68,8 @@ func Conv2dBackwardDataMasked(impl blas.Float32, dx, dy, w []float32, mask []boo
 // otherwise, exactly as the ops package computes fake-quantized values, and
 // the result is bit for bit Conv2dBackwardWeight's on those values. A
 // depthwise layer reads the bytes in its kernel, a quarter of the memory
-// traffic of floats; the others dequantize into ws first.
+// traffic of floats; the Winograd and tap-major paths dequantize as they
+// lay out the input; the others dequantize into ws first.
 func Conv2dBackwardWeightCodes(impl blas.Float32, dw, dy []float32, x []byte, signed bool, zp int32, scale float32, g geom.Conv, threads int, ws *Workspace) error {
 	if err := g.Validate(); err != nil {
 		return err
@@ -85,7 +86,17 @@ func Conv2dBackwardWeightCodes(impl blas.Float32, dw, dy []float32, x []byte, si
 		depthwiseBackwardWeight(dw, dy, inputPlanes{bytes: x, q: q}, g, threads, ws)
 		return nil
 	}
-	if weightPath(impl, g, nil) == pathTaps {
+	// The Winograd and tap-major paths dequantize as they lay out the
+	// input; a Winograd result that is not finite is computed again on
+	// the path Conv2dBackwardWeight would fall back to.
+	p := weightPath(impl, g, nil)
+	if p == pathWinograd {
+		if backwardWeightWinograd(dw, dy, inputPlanes{bytes: x, q: q}, g, threads, ws) {
+			return nil
+		}
+		p = otherWeightPath(g, nil)
+	}
+	if p == pathTaps {
 		backwardWeightTaps(dw, dy, inputPlanes{bytes: x, q: q}, g, threads, ws)
 		return nil
 	}

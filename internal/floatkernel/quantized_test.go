@@ -82,10 +82,15 @@ func TestBackwardWeightCodes(t *testing.T) {
 	r := rand.New(rand.NewSource(14))
 	ws := new(Workspace)
 	// The tap-major path dequantizes as it pads, copies or splits stride
-	// phases: each must be among the shapes where the CPU has its kernel.
+	// phases, the Winograd path as it splits columns: each must be among
+	// the shapes where the CPU has the kernels.
 	tapForms := map[string]bool{}
 	for _, g := range quantizedGeoms() {
-		if weightPath(gonum.Implementation{}, g, nil) == pathTaps {
+		p := weightPath(gonum.Implementation{}, g, nil)
+		if p == pathWinograd {
+			tapForms["winograd"] = true
+		}
+		if p == pathTaps {
 			switch {
 			case g.StrideH > 1 || g.StrideW > 1:
 				tapForms["strided"] = true
@@ -96,8 +101,8 @@ func TestBackwardWeightCodes(t *testing.T) {
 			}
 		}
 	}
-	if tapKernel != nil && asm.AVX2FMA() && len(tapForms) < 3 {
-		t.Fatalf("the shapes reach the tap-major path in the forms %v; want strided, padded and in place", tapForms)
+	if tapKernel != nil && asm.AVX2FMA() && len(tapForms) < 4 {
+		t.Fatalf("the shapes reach the tap-major path in the forms %v and the Winograd path: %v; want strided, padded, in place and winograd", tapForms, tapForms["winograd"])
 	}
 	for i, g := range quantizedGeoms() {
 		dy := randSlice(r, g.YLen())

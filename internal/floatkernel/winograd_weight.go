@@ -114,7 +114,8 @@ func (w winoWeightGeom) cost(n int) int {
 type winoWeightJob struct {
 	w        winoWeightGeom
 	dw       []float32
-	dy, x    []float32
+	dy       []float32
+	x        inputPlanes
 	n        int
 	partials []float32 // a block's P: [ξ][oPad][cPad]
 	workers  []workerBufs
@@ -125,9 +126,10 @@ type (
 	winoSumLoop    winoWeightJob
 )
 
-// backwardWeightWinograd is Conv2dBackwardWeight on the Winograd path; it
-// returns false, with dw unspecified, when dw is not finite.
-func backwardWeightWinograd(dw, dy, x []float32, g geom.Conv, threads int, ws *Workspace) bool {
+// backwardWeightWinograd is Conv2dBackwardWeight on the Winograd path, x
+// floats or codes (dequantized as the planes are padded); it returns false,
+// with dw unspecified, when dw is not finite.
+func backwardWeightWinograd(dw, dy []float32, x inputPlanes, g geom.Conv, threads int, ws *Workspace) bool {
 	w, _ := newWinoWeightGeom(g)
 	pLen := 16 * w.oPad * w.cPad
 	ws.partials = growFloats(ws.partials, w.blocks*pLen)
@@ -152,14 +154,14 @@ func (j *winoBlocksLoop) Run(part, lo, hi int) {
 		clear(p)
 		for i0 := n0; i0 < n1; i0 += w.imgsPer {
 			i1 := min(i0+w.imgsPer, n1)
-			winogradWeightImages(p, j.dy[i0*outImg:i1*outImg], j.x[i0*inImg:i1*inImg], i1-i0, w, &j.workers[part])
+			winogradWeightImages(p, j.dy[i0*outImg:i1*outImg], j.x.images(i0, i1, inImg), i1-i0, w, &j.workers[part])
 		}
 	}
 }
 
 // winogradWeightImages adds the sums P of nb images (at most imgsPer) to
 // p; its rows and columns past outs and ins get garbage.
-func winogradWeightImages(p []float32, dy, x []float32, nb int, w *winoWeightGeom, b *workerBufs) {
+func winogradWeightImages(p []float32, dy []float32, x inputPlanes, nb int, w *winoWeightGeom, b *workerBufs) {
 	ins, outs := w.ins, w.outs
 	// The padded input planes, as winogradImages', and the output
 	// gradient's, zero past its rows and columns.
@@ -169,7 +171,11 @@ func winogradWeightImages(p []float32, dy, x []float32, nb int, w *winoWeightGeo
 	xFirst, xSecond := at(w.padW), at(w.padW+1)
 	for c := 0; c < nb*ins; c++ {
 		row := c*w.planeLen + w.padH*w.pitch
-		splitPairs(b.col[row+xFirst:], b.col[row+xSecond:], x[c*w.h*w.w:], w.h, w.w, w.pitch, w.w)
+		if x.bytes != nil {
+			splitCodePairs(b.col[row+xFirst:], b.col[row+xSecond:], x.bytes[c*w.h*w.w:], x.q, w.h, w.w, w.pitch, w.w)
+			continue
+		}
+		splitPairs(b.col[row+xFirst:], b.col[row+xSecond:], x.floats[c*w.h*w.w:], w.h, w.w, w.pitch, w.w)
 	}
 	b.stage = growFloats(b.stage, nb*outs*w.dyPlane+winoSlack)
 	clear(b.stage)
