@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 	"slices"
+	"sync"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -180,26 +181,62 @@ func TestConvPathsConformance(t *testing.T) {
 	}
 }
 
-func checkPath(t *testing.T, p convPath, asmOn bool) {
-	r := rand.New(rand.NewSource(1))
-	ws := new(Workspace) // shared by every call: leftovers must not leak
+// shapeCase is one shape's operands and their float64 references, the
+// same for every path: computed once (the references are the suite's
+// dearest part) and kept for the run.
+type shapeCase struct {
+	x, w, dy, xBad, wBad, dyBad []float32
+	y, dx, dw                   []float64
+	yBadX, dxBadDy, dxBadW      []float64
+	dwBadX                      []float64
+}
+
+var (
+	shapeCasesMu sync.Mutex
+	shapeCases   = map[int]*shapeCase{}
+)
+
+// caseFor returns the operands and references of convShapes[i]: random
+// operands seeded by i, and copies with one to three non-finite values.
+func caseFor(i int) *shapeCase {
+	shapeCasesMu.Lock()
+	defer shapeCasesMu.Unlock()
+	if c, ok := shapeCases[i]; ok {
+		return c
+	}
+	g := convShapes[i]
+	r := rand.New(rand.NewSource(int64(1000 + i)))
 	special := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	c := &shapeCase{x: randSlice(r, g.XLen()), w: randSlice(r, g.WLen()), dy: randSlice(r, g.YLen())}
+	c.y = naiveConv(c.x, c.w, g)
+	c.dx, c.dw = naiveGrads(c.x, c.w, c.dy, g)
+	c.xBad, c.wBad, c.dyBad = slices.Clone(c.x), slices.Clone(c.w), slices.Clone(c.dy)
+	for _, s := range [][]float32{c.xBad, c.wBad, c.dyBad} {
+		for range 1 + r.Intn(3) {
+			s[r.Intn(len(s))] = special[r.Intn(len(special))]
+		}
+	}
+	c.yBadX = naiveConv(c.xBad, c.w, g)
+	c.dxBadDy, _ = naiveGrads(c.x, c.w, c.dyBad, g)
+	c.dxBadW, _ = naiveGrads(c.x, c.wBad, c.dy, g)
+	_, c.dwBadX = naiveGrads(c.xBad, c.w, c.dy, g)
+	shapeCases[i] = c
+	return c
+}
+
+func checkPath(t *testing.T, p convPath, asmOn bool) {
+	r := rand.New(rand.NewSource(1)) // garbage in the outputs
+	ws := new(Workspace)             // shared by every call: leftovers must not leak
 	ran := 0
 	for i, g := range convShapes {
 		if !p.applies(g) {
 			continue
 		}
 		ran++
-		x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
-		wantY := naiveConv(x, w, g)
-		wantDX, wantDW := naiveGrads(x, w, dy, g)
-		// One to three non-finite values in each operand.
-		xBad, wBad, dyBad := slices.Clone(x), slices.Clone(w), slices.Clone(dy)
-		for _, s := range [][]float32{xBad, wBad, dyBad} {
-			for range 1 + r.Intn(3) {
-				s[r.Intn(len(s))] = special[r.Intn(len(special))]
-			}
-		}
+		c := caseFor(i)
+		x, w, dy := c.x, c.w, c.dy
+		wantY, wantDX, wantDW := c.y, c.dx, c.dw
+		xBad, wBad, dyBad := c.xBad, c.wBad, c.dyBad
 		var first [3][]float32
 		for _, threads := range []int{1, 2, 3} {
 			name := fmt.Sprintf("shape%d %+v threads%d", i, g, threads)
@@ -240,19 +277,16 @@ func checkPath(t *testing.T, p convPath, asmOn bool) {
 			if p.forward != nil {
 				// (Non-finite weights meet the padding's zeros in the
 				// column matrix, as a dy does in dw.)
-				nonFinite("y(x)", p.forward, g.YLen(), xBad, w, naiveConv(xBad, w, g))
+				nonFinite("y(x)", p.forward, g.YLen(), xBad, w, c.yBadX)
 			}
 			if p.data != nil {
-				want, _ := naiveGrads(x, w, dyBad, g)
-				nonFinite("dx(dy)", p.data, g.XLen(), dyBad, w, want)
+				nonFinite("dx(dy)", p.data, g.XLen(), dyBad, w, c.dxBadDy)
 				if !p.finiteW && !(p.outsideWindow != nil && p.outsideWindow(g)) {
-					want, _ := naiveGrads(x, wBad, dy, g)
-					nonFinite("dx(w)", p.data, g.XLen(), dy, wBad, want)
+					nonFinite("dx(w)", p.data, g.XLen(), dy, wBad, c.dxBadW)
 				}
 			}
 			if p.weight != nil && !p.finiteX && !(p.outsideWindow != nil && p.outsideWindow(g)) {
-				_, want := naiveGrads(xBad, w, dy, g)
-				nonFinite("dw(x)", p.weight, g.WLen(), dy, xBad, want)
+				nonFinite("dw(x)", p.weight, g.WLen(), dy, xBad, c.dwBadX)
 			}
 		}
 	}
