@@ -119,7 +119,7 @@ func pgAVX2(p []byte, width int, offs []int32, src []byte, bases []int32, acc []
 		return
 	}
 	// Slicing checks that P and acc hold what the kernel touches.
-	p = p[:steps*512*width]
+	p = p[:steps*pgStepBytes(width)]
 	acc = acc[:n*width]
 	if debugChecks {
 		lo, hi := slices.Min(bases)+slices.Min(offs), slices.Max(bases)+slices.Max(offs)

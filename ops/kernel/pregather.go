@@ -65,7 +65,8 @@ const (
 
 // pgFunc is a pre-gathered kernel: for each selector row i, with codes
 // src[bases[i]+offs[l]] for its steps l, it adds the P rows of those codes
-// (p holds len(offs) steps of 256 rows of width uint16 entries) to the
+// (p holds len(offs) steps of 256 rows of width uint16 entries, each step
+// pgStepBytes(width) after the previous one) to the
 // row's sums acc[i*width:][:width], pairs of lanes as described above.
 // flags: with pgFirst it sets the sums instead of adding to them; with
 // pgLast it then leaves the lanes' int32 sums plus bias there instead, in
@@ -77,10 +78,23 @@ const (
 	pgLast
 )
 
+// pgStepPad is the gap after each step's rows of P. Steps of 256 rows are
+// a multiple of 4 KiB apart, so without it the rows of one code in every
+// step of a block fall in one set of L1 and evict each other; activation
+// codes are far from uniform (a ReLU's output is half the zero point's
+// code), so the most used rows would miss L1 every time. With one cache
+// line more per step, a code's rows in successive steps fall in
+// successive sets.
+const pgStepPad = 64
+
+// pgStepBytes is the distance between two steps of P for chunks of width
+// lanes. The AVX2 kernels have it as constants.
+func pgStepBytes(width int) int { return 512*width + pgStepPad }
+
 // pgGo is the portable pre-gathered kernel, the twin of the SIMD ones.
 func pgGo(p []byte, width int, offs []int32, src []byte, bases []int32, acc []uint32, flags int, bias int32) {
 	rowBytes := 2 * width
-	stepBytes := 256 * rowBytes
+	stepBytes := pgStepBytes(width)
 	p = p[:len(offs)*stepBytes]
 	for i, b := range bases {
 		a := acc[i*width:][:width]
@@ -358,9 +372,9 @@ func (j *pgJob) runTask(t int, s *scratch) {
 		s.pgAcc = make([]uint32, nr*width)
 	}
 	acc := s.pgAcc[:nr*width]
-	rowBytes := 2 * width
-	lb := max(1, pgBlockBytes/(256*rowBytes))
-	s.pgP = growBytes(s.pgP, min(lb, j.k)*256*rowBytes)
+	stepBytes := pgStepBytes(width)
+	lb := max(1, pgBlockBytes/stepBytes)
+	s.pgP = growBytes(s.pgP, min(lb, j.k)*stepBytes)
 	kern, build := j.im.pgKernel(), j.im.pgBuilder()
 	rows := &s.pgRows
 	ws := j.w[(grp*j.lanes+q0)*j.k:]
@@ -373,7 +387,7 @@ func (j *pgJob) runTask(t int, s *scratch) {
 					rows[q] = 512 * int64(ws[q*j.k+l])
 				}
 			}
-			build(s.pgP[(l-l0)*256*rowBytes:], width, j.tab, rows)
+			build(s.pgP[(l-l0)*stepBytes:], width, j.tab, rows)
 		}
 		flags := 0
 		if l0 == 0 {
@@ -382,7 +396,7 @@ func (j *pgJob) runTask(t int, s *scratch) {
 		if l1 == j.k {
 			flags |= pgLast
 		}
-		kern(s.pgP[:(l1-l0)*256*rowBytes], width, j.offs[l0:l1], j.src, bases, acc, flags, j.bias)
+		kern(s.pgP[:(l1-l0)*stepBytes], width, j.offs[l0:l1], j.src, bases, acc, flags, j.bias)
 	}
 	j.store(acc, width, grp, q0, nl, r0, nr)
 }

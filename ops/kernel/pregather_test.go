@@ -18,7 +18,8 @@ func TestPregatherKernels(t *testing.T) {
 		for width := pgUnit; width <= pgMaxWidth; width += pgUnit {
 			for _, steps := range [][2]int{{1, 0}, {1, 1}, {2, 3}, {7, 30}, {40, 1}} {
 				k := steps[0] + steps[1]
-				p := make([]byte, k*512*width)
+				step := pgStepBytes(width)
+				p := make([]byte, k*step)
 				for i := 0; i < len(p); i += 2 {
 					v := uint16(rng.Uint32())
 					switch rng.IntN(4) {
@@ -47,8 +48,8 @@ func TestPregatherKernels(t *testing.T) {
 				k0 := steps[0]
 				bias := int32(rng.Uint32())
 				if k > k0 {
-					kern(p[:k0*512*width], width, offs[:k0], src, bases, acc, pgFirst, bias)
-					kern(p[k0*512*width:], width, offs[k0:], src, bases, acc, pgLast, bias)
+					kern(p[:k0*step], width, offs[:k0], src, bases, acc, pgFirst, bias)
+					kern(p[k0*step:], width, offs[k0:], src, bases, acc, pgLast, bias)
 				} else {
 					kern(p, width, offs, src, bases, acc, pgFirst|pgLast, bias)
 				}
@@ -58,7 +59,7 @@ func TestPregatherKernels(t *testing.T) {
 						want := bias
 						for l, o := range offs {
 							s := int(src[int(b)+int(o)])
-							want += int32(binary.LittleEndian.Uint16(p[((l*256+s)*width+q)*2:]))
+							want += int32(binary.LittleEndian.Uint16(p[l*step+(s*width+q)*2:]))
 						}
 						if int32(got[q]) != want {
 							t.Fatalf("%s width %d steps %v row %d lane %d: %d, want %d", im.name, width, steps, i, q, got[q], want)
