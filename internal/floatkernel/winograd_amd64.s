@@ -4,6 +4,40 @@
 #include "tile6x16_amd64.h"
 #include "dot3x4_amd64.h"
 
+// The tile-row loops of winoInput8 and winoGrad8, which share their
+// arguments: DI the current tile row's first padded row, R8 the row pitch
+// and R9 vs in bytes, DX the current tile row's transforms.
+//
+// WINO_ROW_START points SI and R15 at the tile row's even and odd columns,
+// R11..R14 at its transforms' rows i = 0..3, and loads the group count
+// into CX.
+#define WINO_ROW_START \
+	MOVQ groups+0(FP), CX; \
+	MOVQ DI, SI; \
+	MOVQ half+24(FP), R15; \
+	SHLQ $2, R15; \
+	ADDQ DI, R15; \
+	MOVQ DX, R11; \
+	LEAQ (R11)(R9*4), R12; \
+	LEAQ (R12)(R9*4), R13; \
+	LEAQ (R13)(R9*4), R14
+
+// WINO_NEXT_GROUP moves every pointer on by a group of eight tiles.
+#define WINO_NEXT_GROUP \
+	ADDQ $32, SI; \
+	ADDQ $32, R15; \
+	ADDQ $32, R11; \
+	ADDQ $32, R12; \
+	ADDQ $32, R13; \
+	ADDQ $32, R14
+
+// WINO_NEXT_ROW moves DI and DX on to the next tile row: two padded rows
+// down, vRow transforms further.
+#define WINO_NEXT_ROW \
+	LEAQ (DI)(R8*2), DI; \
+	MOVQ vRow+48(FP), R11; \
+	LEAQ (DX)(R11*4), DX
+
 // WINO_ROW loads one padded input row of eight tiles, d0 = e[0..7], d1 =
 // o[0..7], d2 = e[1..8], d3 = o[1..8] from its even columns e and odd
 // columns o, and applies the row transform of Bᵀ d B: h0 = d0-d2, h1 =
@@ -41,15 +75,7 @@ TEXT ·winoInput8(SB), NOSPLIT, $0-64
 	JEQ   indone
 
 inrow:
-	MOVQ  groups+0(FP), CX
-	MOVQ  DI, SI
-	MOVQ  half+24(FP), R15
-	SHLQ  $2, R15
-	ADDQ  DI, R15
-	MOVQ  DX, R11 // V of i = 0
-	LEAQ  (R11)(R9*4), R12
-	LEAQ  (R12)(R9*4), R13
-	LEAQ  (R13)(R9*4), R14
+	WINO_ROW_START
 	TESTQ CX, CX
 	JEQ   innext
 
@@ -96,19 +122,12 @@ ingroup:
 	VMOVUPS Y6, (R14)(R9*2)
 	VMOVUPS Y7, (R14)(R10*1)
 
-	ADDQ $32, SI
-	ADDQ $32, R15
-	ADDQ $32, R11
-	ADDQ $32, R12
-	ADDQ $32, R13
-	ADDQ $32, R14
+	WINO_NEXT_GROUP
 	DECQ CX
 	JNZ  ingroup
 
 innext:
-	LEAQ (DI)(R8*2), DI
-	MOVQ vRow+48(FP), R11
-	LEAQ (DX)(R11*4), DX
+	WINO_NEXT_ROW
 	DECQ AX
 	JNZ  inrow
 
@@ -298,15 +317,7 @@ TEXT ·winoGrad8(SB), NOSPLIT, $0-64
 	JEQ   gdone
 
 gradrow:
-	MOVQ  groups+0(FP), CX
-	MOVQ  DI, SI
-	MOVQ  half+24(FP), R15
-	SHLQ  $2, R15
-	ADDQ  DI, R15
-	MOVQ  DX, R11 // i = 0
-	LEAQ  (R11)(R9*4), R12
-	LEAQ  (R12)(R9*4), R13
-	LEAQ  (R13)(R9*4), R14
+	WINO_ROW_START
 	TESTQ CX, CX
 	JEQ   gnext
 
@@ -354,19 +365,12 @@ ggroup:
 	VMOVUPS Y9, (R13)(R9*2)
 	VMOVUPS Y10, (R13)(R10*1)
 
-	ADDQ $32, SI
-	ADDQ $32, R15
-	ADDQ $32, R11
-	ADDQ $32, R12
-	ADDQ $32, R13
-	ADDQ $32, R14
+	WINO_NEXT_GROUP
 	DECQ CX
 	JNZ  ggroup
 
 gnext:
-	LEAQ (DI)(R8*2), DI
-	MOVQ vRow+48(FP), R11
-	LEAQ (DX)(R11*4), DX
+	WINO_NEXT_ROW
 	DECQ AX
 	JNZ  gradrow
 
