@@ -39,3 +39,24 @@
 	VBROADCASTSS 20(SI), Y15; \
 	VFMADD231PS  Y12, Y15, Y10; \
 	VFMADD231PS  Y13, Y15, Y11
+
+// TILE6X16_STORE writes the tile to the rows of C at DX, R8 bytes apart,
+// leaving DX at its last row.
+#define TILE6X16_STORE \
+	VMOVUPS Y0, (DX); \
+	VMOVUPS Y1, 32(DX); \
+	ADDQ    R8, DX; \
+	VMOVUPS Y2, (DX); \
+	VMOVUPS Y3, 32(DX); \
+	ADDQ    R8, DX; \
+	VMOVUPS Y4, (DX); \
+	VMOVUPS Y5, 32(DX); \
+	ADDQ    R8, DX; \
+	VMOVUPS Y6, (DX); \
+	VMOVUPS Y7, 32(DX); \
+	ADDQ    R8, DX; \
+	VMOVUPS Y8, (DX); \
+	VMOVUPS Y9, 32(DX); \
+	ADDQ    R8, DX; \
+	VMOVUPS Y10, (DX); \
+	VMOVUPS Y11, 32(DX)
