@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -135,6 +136,14 @@ func benchConv(b *testing.B, asm bool, convs []struct {
 	name string
 	g    geom.Conv
 }) {
+	benchConvOn(b, asm, convs, func(rng *rand.Rand, n int) []byte { return codes(rng, n, 0) })
+}
+
+// benchConvOn is benchConv with input codes made by inputs.
+func benchConvOn(b *testing.B, asm bool, convs []struct {
+	name string
+	g    geom.Conv
+}, inputs func(rng *rand.Rand, n int) []byte) {
 	defer SetAssembly(SetAssembly(asm))
 	p := benchTable()
 	rng := rand.New(rand.NewPCG(2, 2))
@@ -146,7 +155,7 @@ func benchConv(b *testing.B, asm bool, convs []struct {
 			}
 			b.Run(name, func(b *testing.B) {
 				g := c.g
-				x, w := codes(rng, g.XLen(), 0), codes(rng, g.WLen(), 0)
+				x, w := inputs(rng, g.XLen()), codes(rng, g.WLen(), 0)
 				acc := make([]int32, g.YLen())
 				b.ResetTimer()
 				cpu := cputime.Process()
@@ -183,6 +192,27 @@ var benchResNet20Convs = []struct {
 }
 
 func BenchmarkApproxConv2dResNet20(b *testing.B) { benchConv(b, true, benchResNet20Convs) }
+
+// BenchmarkApproxConv2dResNet20ReLU runs the same layers on codes as a
+// ReLU's output makes them: half the zero point's, the rest falling off
+// from it. Which rows of P a kernel reads, and so which of them stay in
+// L1, depends on the codes.
+func BenchmarkApproxConv2dResNet20ReLU(b *testing.B) {
+	benchConvOn(b, true, benchResNet20Convs, reluCodes)
+}
+
+// reluCodes returns n activation codes of zero point 0 as a ReLU's output
+// quantized makes them: half are 0, the others fall off exponentially
+// (mean 40).
+func reluCodes(rng *rand.Rand, n int) []byte {
+	x := make([]byte, n)
+	for i := range x {
+		if rng.IntN(2) == 1 {
+			x[i] = byte(min(255, 1+int(-40*math.Log(1-rng.Float64()))))
+		}
+	}
+	return x
+}
 
 // BenchmarkApproxConv2dResNet20Pregather forces the pre-gathered path on
 // one thread, for comparing with what the cost estimate picks.

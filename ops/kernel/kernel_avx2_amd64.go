@@ -96,7 +96,7 @@ func avx2Row(lay *layout, sel []byte, offs []int32, src []byte, lanes int, bias 
 	}
 }
 
-// The pre-gathered kernels (pregather.go) add one, two, three or four
+// The pre-gathered kernels (pregather.go) add one or two
 // 16-lane units of P per step; they need only AVX2, so the AVX-512 kernel
 // uses them too. They read single codes, so src needs no slack.
 
@@ -105,12 +105,6 @@ func pgRowsAVX2x1(p *byte, offs *int32, steps int, src *byte, bases *int32, n in
 
 //go:noescape
 func pgRowsAVX2x2(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
-
-//go:noescape
-func pgRowsAVX2x3(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
-
-//go:noescape
-func pgRowsAVX2x4(p *byte, offs *int32, steps int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
 
 func pgAVX2(p []byte, width int, offs []int32, src []byte, bases []int32, acc []uint32, flags int, bias int32) {
 	steps, n := len(offs), len(bases)
@@ -127,15 +121,10 @@ func pgAVX2(p []byte, width int, offs []int32, src []byte, bases []int32, acc []
 			panic("kernel: pgAVX2 would read outside src or P")
 		}
 	}
-	switch width / pgUnit {
-	case 1:
+	if width == pgUnit {
 		pgRowsAVX2x1(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
-	case 2:
+	} else {
 		pgRowsAVX2x2(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
-	case 3:
-		pgRowsAVX2x3(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
-	default:
-		pgRowsAVX2x4(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
 	}
 }
 

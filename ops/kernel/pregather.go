@@ -50,9 +50,13 @@ const (
 	// pgUnit is the number of lanes whose uint16 entries fill one 256-bit
 	// vector; chunk widths are multiples of it.
 	pgUnit = 16
-	// pgMaxWidth is the widest chunk of lanes: four units, whose sums the
-	// AVX2 kernel keeps in eight registers.
-	pgMaxWidth = 64
+	// pgMaxWidth is the widest chunk of lanes: two units. A row's sums
+	// are loaded and stored once per block of steps, and a block of P
+	// holds fewer steps the wider its rows, so the sums' traffic per
+	// lookup grows with the width: at four units it came near that of
+	// P's rows themselves, and two chunks of two units each, which read
+	// every selector code twice, ran faster.
+	pgMaxWidth = 32
 	// pgBlockBytes is the size of the block of P a task builds and then
 	// reads with all its rows: it fits a Zen 3 core's 512 KiB L2 with
 	// room to spare. pgAccBytes bounds the sums of a task's rows: a task
