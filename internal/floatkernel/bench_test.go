@@ -46,15 +46,17 @@ func BenchmarkMatMul(b *testing.B) {
 func BenchmarkConv(b *testing.B) {
 	impl := gonum.Implementation{}
 	geoms := map[string]geom.Conv{
-		"lenet-conv2":    {N: 64, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-		"lenet-conv1":    {N: 64, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1},
-		"mbv2-depthwise": {N: 8, C: 144, H: 56, W: 56, O: 144, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 144},
-		"mbv2-pointwise": {N: 8, C: 144, H: 28, W: 28, O: 24, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-		"resnet20-s1":    {N: 32, C: 16, H: 32, W: 32, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
-		"resnet20-s2":    {N: 32, C: 32, H: 16, W: 16, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
-		"resnet20-s3":    {N: 32, C: 64, H: 8, W: 8, O: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		"lenet-conv2":      {N: 64, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+		"lenet-conv1":      {N: 64, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1, Groups: 1},
+		"mbv2-depthwise":   {N: 8, C: 144, H: 56, W: 56, O: 144, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 144},
+		"mbv2-pointwise":   {N: 8, C: 144, H: 28, W: 28, O: 24, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+		"resnet20-s1":      {N: 32, C: 16, H: 32, W: 32, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		"resnet20-s2":      {N: 32, C: 32, H: 16, W: 16, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		"resnet20-s3":      {N: 32, C: 64, H: 8, W: 8, O: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		"resnet20-s2-down": {N: 32, C: 16, H: 32, W: 32, O: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		"resnet20-s3-down": {N: 32, C: 32, H: 16, W: 16, O: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	}
-	for _, name := range []string{"lenet-conv1", "lenet-conv2", "mbv2-depthwise", "mbv2-pointwise", "resnet20-s1", "resnet20-s2", "resnet20-s3"} {
+	for _, name := range []string{"lenet-conv1", "lenet-conv2", "mbv2-depthwise", "mbv2-pointwise", "resnet20-s1", "resnet20-s2", "resnet20-s3", "resnet20-s2-down", "resnet20-s3-down"} {
 		g := geoms[name]
 		r := rand.New(rand.NewSource(1))
 		x, w, y := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())

@@ -112,6 +112,9 @@ func convPaths() []convPath {
 		_, ok := newDirectGeom(g)
 		return kernels && offsKernel != nil && stride1(g) && ok
 	}}, pathDirect, false, true, false)
+	add(convPath{name: "phases-data", finiteW: true, applies: func(g geom.Conv) bool {
+		return kernels && offsKernel != nil && g.StrideH == 2 && g.StrideW == 2 && !isDepthwise(g)
+	}}, pathPhases, false, true, false)
 	add(convPath{name: "winograd-forward", finiteW: true, applies: func(g geom.Conv) bool {
 		_, _, ok := winogradGeom(g)
 		return kernels && ok
@@ -159,6 +162,15 @@ var convShapes = append(slices.Clone(geoms),
 	geom.Conv{N: 4, C: 32, H: 21, W: 13, O: 41, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 	geom.Conv{N: 4, C: 40, H: 6, W: 36, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	geom.Conv{N: 8, C: 16, H: 16, W: 16, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	// stride 2 by phases: a ResNet stage entry, kernels that miss some
+	// phases (1×1, dilation 2), padding 0 (taps before the phase
+	// position), odd sizes, a single row
+	geom.Conv{N: 2, C: 16, H: 8, W: 8, O: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	geom.Conv{N: 3, C: 5, H: 7, W: 9, O: 7, KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1},
+	geom.Conv{N: 2, C: 7, H: 6, W: 5, O: 9, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1},
+	geom.Conv{N: 2, C: 3, H: 9, W: 10, O: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 2, PadW: 1, DilH: 2, DilW: 1, Groups: 1},
+	geom.Conv{N: 2, C: 4, H: 11, W: 8, O: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1},
+	geom.Conv{N: 2, C: 3, H: 1, W: 5, O: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	// depthwise on the fused kernels: stride 1 and 2, rows around the
 	// kernels' block widths
 	geom.Conv{N: 2, C: 3, H: 9, W: 4, O: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 3},
@@ -351,7 +363,8 @@ func TestPathRules(t *testing.T) {
 		want path
 	}{
 		{"strided forward", forwardPath(impl, strided, finite(strided, strided.WLen())), pathPacked},
-		{"strided data", dataPath(impl, strided, finite(strided, strided.WLen())), pathPacked},
+		{"strided data", dataPath(impl, strided, finite(strided, strided.WLen())), pathPhases},
+		{"resnet stage entry data", dataPath(impl, resnetEntry, finite(resnetEntry, resnetEntry.WLen())), pathPhases},
 		{"strided weight, few outputs", weightPath(impl, strided, finite(strided, strided.XLen())), pathPacked},
 		{"resnet stage entry weight", weightPath(impl, resnetEntry, nil), pathTaps},
 		{"other BLAS", forwardPath(blasOnly{}, lenetConv2, finite(lenetConv2, lenetConv2.WLen())), pathBLAS},
@@ -392,6 +405,11 @@ func TestPathRules(t *testing.T) {
 	wBad[3] = float32(math.Inf(1))
 	if p := dataPath(impl, lenetConv2, wBad); p != pathPacked {
 		t.Errorf("data gradient with an infinite weight: path %d, want packed", p)
+	}
+	wBad = make([]float32, strided.WLen())
+	wBad[5] = float32(math.NaN())
+	if p := dataPath(impl, strided, wBad); p != pathPacked {
+		t.Errorf("stride-2 data gradient with a NaN weight: path %d, want packed", p)
 	}
 }
 

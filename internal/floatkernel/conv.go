@@ -46,6 +46,9 @@ func check(g geom.Conv, x, w, y []float32) error {
 // instead take Winograd's F(2×2, 3×3) (winograd.go, winograd_weight.go):
 // 16 multiply-adds per 2×2 outputs and channel instead of 36, as 16
 // matrix products between additive transforms, for all three results.
+// The data gradient of a stride-2 layer is split into dx's four stride
+// phases, each a stride-1 correlation of the output gradient on the
+// direct kernel, interleaved into dx as they are stored (phases.go).
 // Each is chosen by counting multiply-adds against the other paths.
 //
 // Depthwise layers (one input channel and fewer than six outputs per
@@ -130,6 +133,7 @@ const (
 	pathPhased                   // depthwise loops over phase planes (depthwise.go)
 	pathFused                    // depthwise fused row kernels (depthwise.go)
 	pathWinograd                 // Winograd's F(2×2, 3×3) (winograd.go)
+	pathPhases                   // stride-2 data gradient by stride phases on the direct kernel (phases.go)
 )
 
 // forwardPath is the path Conv2d takes: the depthwise loops for depthwise
@@ -227,6 +231,8 @@ func dataPath(impl blas.Float32, g geom.Conv, w []float32) path {
 		return pathBLAS
 	case winogradDataOK(g, w):
 		return pathWinograd
+	case phasesOK(g, w):
+		return pathPhases
 	}
 	if _, ok := directOK(g, w); ok {
 		return pathDirect
@@ -255,6 +261,9 @@ func backwardDataVia(p path, impl blas.Float32, dx, dy, w []float32, g geom.Conv
 	case pathDirect:
 		d, _ := newDirectGeom(g)
 		backwardDataDirect(dx, dy, w, nil, g, d, threads, ws)
+		return
+	case pathPhases:
+		backwardDataPhases(dx, dy, w, nil, g, threads, ws)
 		return
 	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()

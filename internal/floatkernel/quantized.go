@@ -23,8 +23,8 @@ const maskChunk = 1 << 15
 // Conv2dBackwardDataMasked is Conv2dBackwardData followed by dx[i] = +0
 // wherever mask[i] is false (mask nil: no mask), bit for bit: a masked
 // element is +0 even where the gradient was NaN or infinite, as when its
-// bits are ANDed with zero. Depthwise layers and the direct layout apply
-// the mask as they write dx; the others in one vector pass after it.
+// bits are ANDed with zero. Depthwise layers, the direct layout and the
+// stride phases apply the mask as they write dx; the others in one vector pass after it.
 func Conv2dBackwardDataMasked(impl blas.Float32, dx, dy, w []float32, mask []bool, g geom.Conv, threads int, ws *Workspace) error {
 	if err := check(g, dx, w, dy); err != nil {
 		return err
@@ -48,6 +48,9 @@ func Conv2dBackwardDataMasked(impl blas.Float32, dx, dy, w []float32, mask []boo
 	case pathDirect:
 		d, _ := newDirectGeom(g)
 		backwardDataDirect(dx, dy, w, mask, g, d, threads, ws)
+		return nil
+	case pathPhases:
+		backwardDataPhases(dx, dy, w, mask, g, threads, ws)
 		return nil
 	}
 	if err := Conv2dBackwardData(impl, dx, dy, w, g, threads, ws); err != nil {

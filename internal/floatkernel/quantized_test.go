@@ -29,13 +29,16 @@ func TestBackwardDataMasked(t *testing.T) {
 	r := rand.New(rand.NewSource(13))
 	special := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
 	ws := new(Workspace)
-	// The direct layout masks as it writes dx: it must be among the paths.
-	direct := false
+	// The direct layout and the stride phases mask as they write dx: they
+	// must be among the paths.
+	direct, phases := false, false
 	for _, g := range quantizedGeoms() {
-		direct = direct || dataPath(gonum.Implementation{}, g, randSlice(r, g.WLen())) == pathDirect
+		p := dataPath(gonum.Implementation{}, g, randSlice(r, g.WLen()))
+		direct = direct || p == pathDirect
+		phases = phases || p == pathPhases
 	}
-	if offsKernel != nil && asm.AVX2FMA() && !direct {
-		t.Fatal("no shape takes the direct data gradient")
+	if offsKernel != nil && asm.AVX2FMA() && (!direct || !phases) {
+		t.Fatalf("no shape takes the direct data gradient (%v) or the stride phases (%v)", direct, phases)
 	}
 	for i, g := range quantizedGeoms() {
 		w, dy := randSlice(r, g.WLen()), randSlice(r, g.YLen())
