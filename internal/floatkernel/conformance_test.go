@@ -112,9 +112,9 @@ func convPaths() []convPath {
 		_, ok := newDirectGeom(g)
 		return kernels && offsKernel != nil && stride1(g) && ok
 	}}, pathDirect, false, true, false)
-	add(convPath{name: "phases-data", finiteW: true, applies: func(g geom.Conv) bool {
+	add(convPath{name: "phases", finiteW: true, applies: func(g geom.Conv) bool {
 		return kernels && offsKernel != nil && g.StrideH == 2 && g.StrideW == 2 && !isDepthwise(g)
-	}}, pathPhases, false, true, false)
+	}}, pathPhases, true, true, false)
 	add(convPath{name: "winograd-forward", finiteW: true, applies: func(g geom.Conv) bool {
 		_, _, ok := winogradGeom(g)
 		return kernels && ok
@@ -362,7 +362,8 @@ func TestPathRules(t *testing.T) {
 		got  path
 		want path
 	}{
-		{"strided forward", forwardPath(impl, strided, finite(strided, strided.WLen())), pathPacked},
+		{"strided forward", forwardPath(impl, strided, finite(strided, strided.WLen())), pathPhases},
+		{"resnet stage entry forward", forwardPath(impl, resnetEntry, finite(resnetEntry, resnetEntry.WLen())), pathPhases},
 		{"strided data", dataPath(impl, strided, finite(strided, strided.WLen())), pathPhases},
 		{"resnet stage entry data", dataPath(impl, resnetEntry, finite(resnetEntry, resnetEntry.WLen())), pathPhases},
 		{"strided weight, few outputs", weightPath(impl, strided, finite(strided, strided.XLen())), pathPacked},

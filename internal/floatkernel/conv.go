@@ -46,9 +46,11 @@ func check(g geom.Conv, x, w, y []float32) error {
 // instead take Winograd's F(2×2, 3×3) (winograd.go, winograd_weight.go):
 // 16 multiply-adds per 2×2 outputs and channel instead of 36, as 16
 // matrix products between additive transforms, for all three results.
-// The data gradient of a stride-2 layer is split into dx's four stride
-// phases, each a stride-1 correlation of the output gradient on the
-// direct kernel, interleaved into dx as they are stored (phases.go).
+// Stride-2 layers take the same kernel by stride phases (phases.go): the
+// forward pass reads the padded input split into its phase planes, and
+// the data gradient computes dx's four phases, each a stride-1
+// correlation of the output gradient, interleaved into dx as they are
+// stored.
 // Each is chosen by counting multiply-adds against the other paths.
 //
 // Depthwise layers (one input channel and fewer than six outputs per
@@ -133,7 +135,7 @@ const (
 	pathPhased                   // depthwise loops over phase planes (depthwise.go)
 	pathFused                    // depthwise fused row kernels (depthwise.go)
 	pathWinograd                 // Winograd's F(2×2, 3×3) (winograd.go)
-	pathPhases                   // stride-2 data gradient by stride phases on the direct kernel (phases.go)
+	pathPhases                   // stride 2 by stride phases on the direct kernel (phases.go)
 )
 
 // forwardPath is the path Conv2d takes: the depthwise loops for depthwise
@@ -149,6 +151,8 @@ func forwardPath(impl blas.Float32, g geom.Conv, w []float32) path {
 		return pathBLAS
 	case winogradForwardOK(g, w):
 		return pathWinograd
+	case forwardPhasesOK(g, w):
+		return pathPhases
 	}
 	if _, ok := forwardDirectOK(g, w); ok {
 		return pathDirect
@@ -174,6 +178,9 @@ func conv2dVia(p path, impl blas.Float32, y, x, w []float32, g geom.Conv, thread
 	case pathDirect:
 		f, _ := newForwardGeom(g)
 		forwardDirect(y, x, w, g, f, threads, ws)
+		return
+	case pathPhases:
+		forwardPhases(y, x, w, g, threads, ws)
 		return
 	}
 	k, spatial := g.FanIn(), g.OutH()*g.OutW()

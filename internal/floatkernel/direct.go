@@ -228,27 +228,7 @@ func forwardDirect(y, x, w []float32, g geom.Conv, f forwardGeom, threads int, w
 	oh, ow := g.OutH(), g.OutW()
 	k := g.FanIn()
 	taps := g.KH * g.KW
-	outTiles := ceilDiv(og, mr)
-	// The weights packed: [group][output tile][step][mr], step (c, ky, kx).
-	aLen := k * mr
-	ws.shared = growFloats(ws.shared, g.Groups*outTiles*aLen)
-	for grp := 0; grp < g.Groups; grp++ {
-		for ot := 0; ot < outTiles; ot++ {
-			a := ws.shared[(grp*outTiles+ot)*aLen:][:aLen]
-			for i := 0; i < mr; i++ {
-				o := ot*mr + i
-				if o >= og {
-					for s := 0; s < k; s++ {
-						a[s*mr+i] = 0
-					}
-					continue
-				}
-				for s, v := range w[(grp*og+o)*k:][:k] {
-					a[s*mr+i] = v
-				}
-			}
-		}
-	}
+	aLen, outTiles := packForward(ws, w, g)
 	ws.offs = ws.offs[:0]
 	for c := 0; c < cg; c++ {
 		for t := 0; t < taps; t++ {
@@ -270,17 +250,53 @@ func forwardDirect(y, x, w []float32, g geom.Conv, f forwardGeom, threads int, w
 					offsKernel(k, &a[0], &b.col[q0], &ws.offs[0], &b.acc[ot*mr*f.nPos+q0], f.nPos)
 				}
 			}
-			for o := 0; o < og; o++ {
-				dst := y[n*yImg+(grp*og+o)*oh*ow:][:oh*ow]
-				src := b.acc[o*f.nPos:]
-				if f.wp == ow {
-					copy(dst, src[:oh*ow])
+			storeForward(y[n*yImg+grp*og*oh*ow:][:og*oh*ow], b.acc, g, f.nPos, f.wp)
+		}
+	})
+}
+
+// packForward packs the weights for the direct forward kernels into
+// ws.shared: [group][output tile][step][mr], step (c, ky, kx), outputs past
+// the group's as zeros. It returns a tile's length and the tiles per group.
+func packForward(ws *Workspace, w []float32, g geom.Conv) (aLen, outTiles int) {
+	og, k := g.OutPerGroup(), g.FanIn()
+	outTiles = ceilDiv(og, mr)
+	aLen = k * mr
+	ws.shared = growFloats(ws.shared, g.Groups*outTiles*aLen)
+	for grp := 0; grp < g.Groups; grp++ {
+		for ot := 0; ot < outTiles; ot++ {
+			a := ws.shared[(grp*outTiles+ot)*aLen:][:aLen]
+			for i := 0; i < mr; i++ {
+				o := ot*mr + i
+				if o >= og {
+					for s := 0; s < k; s++ {
+						a[s*mr+i] = 0
+					}
 					continue
 				}
-				for oy := 0; oy < oh; oy++ {
-					copy(dst[oy*ow:][:ow], src[oy*f.wp:][:ow])
+				for s, v := range w[(grp*og+o)*k:][:k] {
+					a[s*mr+i] = v
 				}
 			}
 		}
-	})
+	}
+	return aLen, outTiles
+}
+
+// storeForward copies one group's outputs of one image from the direct
+// kernels' sums (nPos per output, rows rowLen apart) into y, dropping the
+// columns past OutW.
+func storeForward(y, acc []float32, g geom.Conv, nPos, rowLen int) {
+	oh, ow := g.OutH(), g.OutW()
+	for o := 0; o < g.OutPerGroup(); o++ {
+		dst := y[o*oh*ow:][:oh*ow]
+		src := acc[o*nPos:]
+		if rowLen == ow {
+			copy(dst, src[:oh*ow])
+			continue
+		}
+		for oy := 0; oy < oh; oy++ {
+			copy(dst[oy*ow:][:ow], src[oy*rowLen:][:ow])
+		}
+	}
 }

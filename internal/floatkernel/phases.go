@@ -215,3 +215,67 @@ func backwardDataPhases(dx, dy, w []float32, mask []bool, g geom.Conv, threads i
 		}
 	})
 }
+
+// The forward pass of a stride-2 layer on the same kernel: the padded
+// input split into its stride phases as the tap-major weight gradient lays
+// it out (tapPlanes), every tap (c, ky, kx) reads one phase plane
+// contiguously from one offset for a run of output positions oy·pw + ox,
+// where pw is a phase plane's row length. Columns ox >= OutW are computed
+// and dropped. The padding's zeros meet the weights, which must be finite.
+
+// forwardPhasesOK reports whether the forward pass of g can take the
+// stride phases and costs at most directWeight times the multiply-adds of
+// the column-matrix path: the direct kernel, stride 2 both ways, finite
+// weights.
+func forwardPhasesOK(g geom.Conv, w []float32) bool {
+	if offsKernel == nil || !asm.AVX2FMA() || g.StrideH != 2 || g.StrideW != 2 {
+		return false
+	}
+	t := newTapPlanes(g)
+	if ceilDiv(g.OutH()*t.pw, nr) > directWeight*ceilDiv(g.OutH()*g.OutW(), nr) {
+		return false
+	}
+	return f32.AllFinite(w)
+}
+
+// forwardPhases is Conv2d on the phase path, images spread over the
+// workers.
+func forwardPhases(y, x, w []float32, g geom.Conv, threads int, ws *Workspace) {
+	t := newTapPlanes(g)
+	cg, og := g.InPerGroup(), g.OutPerGroup()
+	oh, ow := g.OutH(), g.OutW()
+	k := g.FanIn()
+	aLen, outTiles := packForward(ws, w, g)
+	nPos := ceilDiv(oh*t.pw, nr) * nr
+	ws.offs = ws.offs[:0]
+	end := cg * t.planeLen // the planes, and the last taps' over-reads
+	for c := 0; c < cg; c++ {
+		for ky := 0; ky < g.KH; ky++ {
+			for kx := 0; kx < g.KW; kx++ {
+				off := c*t.planeLen + t.tapOffset(g, ky, kx)
+				ws.offs = append(ws.offs, off)
+				end = max(end, off+nPos)
+			}
+		}
+	}
+	yImg := g.O * oh * ow
+	forEachImage(g.N, threads, ws, func(n int, b *workerBufs) {
+		b.col = growFloats(b.col, end)
+		// Zeros, not stale floats, where the last channel's taps read
+		// past its planes for positions that are dropped.
+		clear(b.col[cg*t.planeLen:])
+		b.acc = growFloats(b.acc, outTiles*mr*nPos)
+		for grp := 0; grp < g.Groups; grp++ {
+			for c := 0; c < cg; c++ {
+				t.fill(b.col[c*t.planeLen:][:t.planeLen], inputPlanes{floats: x}, n*g.C+grp*cg+c, g)
+			}
+			for q0 := 0; q0 < nPos; q0 += nr {
+				for ot := 0; ot < outTiles; ot++ {
+					a := ws.shared[(grp*outTiles+ot)*aLen:]
+					offsKernel(k, &a[0], &b.col[q0], &ws.offs[0], &b.acc[ot*mr*nPos+q0], nPos)
+				}
+			}
+			storeForward(y[n*yImg+grp*og*oh*ow:][:og*oh*ow], b.acc, g, nPos, t.pw)
+		}
+	})
+}
