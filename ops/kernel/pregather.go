@@ -58,12 +58,12 @@ const (
 	// every selector code twice, ran faster.
 	pgMaxWidth = 32
 	// pgBlockBytes is the size of the block of P a task builds and then
-	// reads with all its rows: it fits a Zen 3 core's 512 KiB L2 with
-	// room to spare. pgAccBytes bounds the sums of a task's rows: a task
+	// reads with all its rows: half a Zen 3 core's 512 KiB L2, leaving
+	// room for the row sums streaming past. pgAccBytes bounds the sums of a task's rows: a task
 	// builds all of P, so the more rows share it the better, and the sums
 	// need not stay in a cache; smaller blocks of steps would load and
 	// store the sums more often.
-	pgBlockBytes = 192 << 10
+	pgBlockBytes = 256 << 10
 	pgAccBytes   = 1 << 20
 )
 
