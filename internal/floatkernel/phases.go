@@ -30,10 +30,9 @@ type phaseGeom struct {
 	wp       int // row length: lw zeros, OutW values, zeros to the right
 	nPos     int // positions computed per phase: its rows times wp, in whole tiles
 	planeLen int // a padded output gradient plane, with the kernel's over-reads
-	// Per phase (2·py + px): its rows and columns of dx, and its taps
-	// (ky, kx) in kernel-row order, as indexes ky·KW + kx.
-	rows, cols [4]int
-	taps       [4][]int
+	// Per phase (2·py + px): its rows and columns of dx and the number of
+	// taps that reach it.
+	rows, cols, taps [4]int
 }
 
 // phaseOffset is the distance from a phase position to the output
@@ -67,7 +66,7 @@ func newPhaseGeom(g geom.Conv) phaseGeom {
 					if !ok {
 						continue
 					}
-					pg.taps[ph] = append(pg.taps[ph], ky*g.KW+kx)
+					pg.taps[ph]++
 					minRY, maxRY = min(minRY, ry), max(maxRY, ry)
 					minRX, maxRX = min(minRX, rx), max(maxRX, rx)
 					lastRow = max(lastRow, pg.rows[ph]-1+ry)
@@ -96,7 +95,7 @@ func phaseCost(g geom.Conv, pg phaseGeom) int {
 	taps := 0
 	for ph := range 4 {
 		if pg.rows[ph] > 0 && pg.cols[ph] > 0 {
-			taps += len(pg.taps[ph])
+			taps += pg.taps[ph]
 		}
 	}
 	return g.Groups * ceilDiv(g.InPerGroup(), mr) * mr * pg.nPos * taps * g.OutPerGroup()
@@ -130,7 +129,7 @@ func backwardDataPhases(dx, dy, w []float32, mask []bool, g geom.Conv, threads i
 	// outputs, then the row's taps, as the direct layout's do.
 	var stepAt, packAt [5]int
 	for ph := range 4 {
-		stepAt[ph+1] = stepAt[ph] + og*len(pg.taps[ph])
+		stepAt[ph+1] = stepAt[ph] + og*pg.taps[ph]
 		packAt[ph+1] = stepAt[ph+1] * g.Groups * chTiles * mr
 	}
 	if cap(ws.offs) < stepAt[4] {
@@ -142,17 +141,17 @@ func backwardDataPhases(dx, dy, w []float32, mask []bool, g geom.Conv, threads i
 		py, px := ph/2, ph%2
 		steps := stepAt[ph+1] - stepAt[ph]
 		s := 0
-		for i := 0; i < len(pg.taps[ph]); {
-			// The taps [i, j) of one kernel row.
-			ky := pg.taps[ph][i] / g.KW
-			j := i
-			for j < len(pg.taps[ph]) && pg.taps[ph][j]/g.KW == ky {
-				j++
+		for ky := 0; ky < g.KH; ky++ {
+			ry, ok := phaseOffset(py, g.PadH, ky, g.DilH)
+			if !ok {
+				continue
 			}
-			ry, _ := phaseOffset(py, g.PadH, ky, g.DilH)
 			for o := 0; o < og; o++ {
-				for _, t := range pg.taps[ph][i:j] {
-					rx, _ := phaseOffset(px, g.PadW, t%g.KW, g.DilW)
+				for kx := 0; kx < g.KW; kx++ {
+					rx, ok := phaseOffset(px, g.PadW, kx, g.DilW)
+					if !ok {
+						continue
+					}
 					ws.offs[stepAt[ph]+s] = o*pg.planeLen + (pg.lh+ry)*pg.wp + pg.lw + rx
 					for grp := 0; grp < g.Groups; grp++ {
 						for ct := 0; ct < chTiles; ct++ {
@@ -160,7 +159,7 @@ func backwardDataPhases(dx, dy, w []float32, mask []bool, g geom.Conv, threads i
 							for i := range a {
 								a[i] = 0
 								if c := ct*mr + i; c < cg {
-									a[i] = w[((grp*og+o)*cg+c)*taps+t]
+									a[i] = w[((grp*og+o)*cg+c)*taps+ky*g.KW+kx]
 								}
 							}
 						}
@@ -168,7 +167,6 @@ func backwardDataPhases(dx, dy, w []float32, mask []bool, g geom.Conv, threads i
 					s++
 				}
 			}
-			i = j
 		}
 	}
 	xImg, yImg := g.C*g.H*g.W, g.O*oh*ow
