@@ -289,14 +289,6 @@ func packForward(ws *Workspace, w []float32, g geom.Conv) (aLen, outTiles int) {
 func storeForward(y, acc []float32, g geom.Conv, nPos, rowLen int) {
 	oh, ow := g.OutH(), g.OutW()
 	for o := 0; o < g.OutPerGroup(); o++ {
-		dst := y[o*oh*ow:][:oh*ow]
-		src := acc[o*nPos:]
-		if rowLen == ow {
-			copy(dst, src[:oh*ow])
-			continue
-		}
-		for oy := 0; oy < oh; oy++ {
-			copy(dst[oy*ow:][:ow], src[oy*rowLen:][:ow])
-		}
+		copyRows(y[o*oh*ow:][:oh*ow], acc[o*nPos:], nil, oh, ow, ow, rowLen)
 	}
 }
