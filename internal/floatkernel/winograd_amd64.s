@@ -38,6 +38,15 @@
 	MOVQ vRow+48(FP), R11; \
 	LEAQ (DX)(R11*4), DX
 
+// WINO_STORE4 stores a, b, c and d, four transformed values of the same
+// tiles, at element positions ξ apart (R9 bytes; R10 holds 3·R9) from
+// base.
+#define WINO_STORE4(base, a, b, c, d) \
+	VMOVUPS a, (base); \
+	VMOVUPS b, (base)(R9*1); \
+	VMOVUPS c, (base)(R9*2); \
+	VMOVUPS d, (base)(R10*1)
+
 // WINO_ROW loads one padded input row of eight tiles, d0 = e[0..7], d1 =
 // o[0..7], d2 = e[1..8], d3 = o[1..8] from its even columns e and odd
 // columns o, and applies the row transform of Bᵀ d B: h0 = d0-d2, h1 =
@@ -90,26 +99,17 @@ ingroup:
 	VSUBPS  Y9, Y1, Y1
 	VSUBPS  Y10, Y2, Y2
 	VSUBPS  Y11, Y3, Y3
-	VMOVUPS Y0, (R11)
-	VMOVUPS Y1, (R11)(R9*1)
-	VMOVUPS Y2, (R11)(R9*2)
-	VMOVUPS Y3, (R11)(R10*1)
+	WINO_STORE4(R11, Y0, Y1, Y2, Y3)
 	VADDPS  Y8, Y4, Y0
 	VADDPS  Y9, Y5, Y1
 	VADDPS  Y10, Y6, Y2
 	VADDPS  Y11, Y7, Y3
-	VMOVUPS Y0, (R12)
-	VMOVUPS Y1, (R12)(R9*1)
-	VMOVUPS Y2, (R12)(R9*2)
-	VMOVUPS Y3, (R12)(R10*1)
+	WINO_STORE4(R12, Y0, Y1, Y2, Y3)
 	VSUBPS  Y4, Y8, Y8
 	VSUBPS  Y5, Y9, Y9
 	VSUBPS  Y6, Y10, Y10
 	VSUBPS  Y7, Y11, Y11
-	VMOVUPS Y8, (R13)
-	VMOVUPS Y9, (R13)(R9*1)
-	VMOVUPS Y10, (R13)(R9*2)
-	VMOVUPS Y11, (R13)(R10*1)
+	WINO_STORE4(R13, Y8, Y9, Y10, Y11)
 
 	// V3k = h1k - h3k.
 	WINO_ROW((SI)(BX*1), 4(SI)(BX*1), (R15)(BX*1), 4(R15)(BX*1), Y0, Y1, Y2, Y3, Y12)
@@ -117,10 +117,7 @@ ingroup:
 	VSUBPS  Y1, Y5, Y5
 	VSUBPS  Y2, Y6, Y6
 	VSUBPS  Y3, Y7, Y7
-	VMOVUPS Y4, (R14)
-	VMOVUPS Y5, (R14)(R9*1)
-	VMOVUPS Y6, (R14)(R9*2)
-	VMOVUPS Y7, (R14)(R10*1)
+	WINO_STORE4(R14, Y4, Y5, Y6, Y7)
 
 	WINO_NEXT_GROUP
 	DECQ CX
@@ -315,19 +312,13 @@ ggroup:
 	VADDPS  Y1, Y0, Y4
 	VSUBPS  Y1, Y0, Y5
 	VSUBPS  Y1, Y15, Y6
-	VMOVUPS Y0, (R11)
-	VMOVUPS Y4, (R11)(R9*1)
-	VMOVUPS Y5, (R11)(R9*2)
-	VMOVUPS Y6, (R11)(R10*1)
+	WINO_STORE4(R11, Y0, Y4, Y5, Y6)
 
 	// Row 3: p = -c, q = -d: -c, -c-d, d-c, d.
 	VSUBPS  Y2, Y15, Y4
 	VSUBPS  Y3, Y4, Y5
 	VSUBPS  Y2, Y3, Y6
-	VMOVUPS Y4, (R14)
-	VMOVUPS Y5, (R14)(R9*1)
-	VMOVUPS Y6, (R14)(R9*2)
-	VMOVUPS Y3, (R14)(R10*1)
+	WINO_STORE4(R14, Y4, Y5, Y6, Y3)
 
 	// Rows 1 and 2: p = a±c, q = b±d: p, p+q, p-q, -q.
 	VADDPS  Y2, Y0, Y4
@@ -337,17 +328,11 @@ ggroup:
 	VADDPS  Y5, Y4, Y8
 	VSUBPS  Y5, Y4, Y9
 	VSUBPS  Y5, Y15, Y10
-	VMOVUPS Y4, (R12)
-	VMOVUPS Y8, (R12)(R9*1)
-	VMOVUPS Y9, (R12)(R9*2)
-	VMOVUPS Y10, (R12)(R10*1)
+	WINO_STORE4(R12, Y4, Y8, Y9, Y10)
 	VADDPS  Y7, Y6, Y8
 	VSUBPS  Y7, Y6, Y9
 	VSUBPS  Y7, Y15, Y10
-	VMOVUPS Y6, (R13)
-	VMOVUPS Y8, (R13)(R9*1)
-	VMOVUPS Y9, (R13)(R9*2)
-	VMOVUPS Y10, (R13)(R10*1)
+	WINO_STORE4(R13, Y6, Y8, Y9, Y10)
 
 	WINO_NEXT_GROUP
 	DECQ CX
