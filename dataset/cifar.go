@@ -84,6 +84,23 @@ var cifar100CoarseNames = []string{
 	"vehicles_1", "vehicles_2",
 }
 
+// labelRanges is the number of classes of each label byte of a record:
+// CIFAR-100's records hold the coarse (20) and then the fine (100) label.
+func (k cifarKind) labelRanges() []int {
+	if k.labelBytes == 2 {
+		return []int{20, 100}
+	}
+	return []int{k.classes}
+}
+
+// labelName names label byte j of a record in errors.
+func (k cifarKind) labelName(j int) string {
+	if k.labelBytes == 2 {
+		return [2]string{"coarse label", "fine label"}[j]
+	}
+	return "label"
+}
+
 func (k cifarKind) recordSize() int { return k.labelBytes + cifarPixels }
 
 func (k cifarKind) files(split Split) []string {
@@ -125,12 +142,36 @@ func (k cifarKind) hint(root string) string {
 		if root, err = CacheRoot(); err != nil {
 			root = "DIR"
 		}
+	} else if st, err := os.Stat(root); err == nil && !st.IsDir() {
+		return fmt.Sprintf("%s is a file, not a directory: the data directory is where the archive is unpacked, e.g.\n"+
+			"  mkdir -p DIR && tar -xzf %s -C DIR\nand then give DIR", root, root)
+	}
+	if py := k.pythonFolder(root); py != "" {
+		return fmt.Sprintf("%s holds the Python version of %s (pickles), which is not read; fetch %s, the binary version, from %s and unpack it beside it:\n"+
+			"  tar -xzf %s -C %s", py, k.name, k.archive, cifarPage, k.archive, root)
 	}
 	return fmt.Sprintf("nothing is downloaded automatically. Fetch %s from %s (the binary version), then\n"+
 		"  mkdir -p %[3]s && tar -xzf %[1]s -C %[3]s\n"+
 		"which creates %[4]s/ holding %[5]s (any number of records per file is accepted, so a subset works)",
 		k.archive, cifarPage, root, filepath.Join(root, k.folder),
 		strings.Join(append(append([]string(nil), k.train...), k.test...), ", "))
+}
+
+// pythonFolder returns the folder of the data set's Python version under
+// root (as torchvision unpacks it), or "" if there is none.
+func (k cifarKind) pythonFolder(root string) string {
+	py := strings.TrimSuffix(k.folder, "-bin")
+	if k.labelBytes == 2 {
+		py = strings.TrimSuffix(k.folder, "-binary") + "-python"
+	} else {
+		py += "-py"
+	}
+	for _, dir := range []string{filepath.Join(root, py), filepath.Join(root, k.name, py)} {
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			return dir
+		}
+	}
+	return ""
 }
 
 // load reads one split. dirs are roots (the default cache root, or the
@@ -194,10 +235,14 @@ func (k cifarKind) load(info Info, split Split, roots []string) (*Dataset, error
 		}
 		for r := int64(0); r < sizes[i]/rec; r++ {
 			b := buf[r*rec : (r+1)*rec]
-			lbl := int(b[k.label])
-			if lbl >= k.classes {
-				return nil, fmt.Errorf("%s: record %d has label %d; %s has classes 0..%d (not %s?)", p, r, lbl, k.name, k.classes-1, k.what)
+			// Every label byte is checked, the one not used too: a value
+			// out of its range means the file is not what it should be.
+			for j, classes := range k.labelRanges() {
+				if lbl := int(b[j]); lbl >= classes {
+					return nil, fmt.Errorf("%s: record %d has %s %d; %ss are 0..%d (not %s?)", p, r, k.labelName(j), lbl, k.labelName(j), classes-1, k.what)
+				}
 			}
+			lbl := int(b[k.label])
 			d.Labels[at] = lbl
 			img := d.Images[at*cifarPixels : (at+1)*cifarPixels]
 			for j, v := range b[k.labelBytes:] {

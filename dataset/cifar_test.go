@@ -253,19 +253,37 @@ func TestCIFARErrors(t *testing.T) {
 	bad := append([]byte(nil), good3...)
 	bad[3073] = 10
 	writeFile(t, p3, bad)
-	expect("label", load(), p3, "record 1 has label 10", "0..9")
+	expect("label", load(), p3, "record 1 has label 10; labels are 0..9")
 
-	// CIFAR-100 fine and coarse ranges.
+	// CIFAR-100 fine and coarse ranges: both label bytes are checked,
+	// whichever of them is used.
 	d100 := t.TempDir()
-	writeFile(t, filepath.Join(d100, "train.bin"), cifarRecords([][]byte{{20, 3}}, 0))
+	writeFile(t, filepath.Join(d100, "train.bin"), cifarRecords([][]byte{{19, 99}, {20, 3}}, 0))
 	writeFile(t, filepath.Join(d100, "test.bin"), cifarRecords([][]byte{{2, 100}}, 0))
-	if _, err := Load("cifar100", Train, Options{Dir: d100}); err != nil {
-		t.Errorf("fine label 3 refused: %v", err)
+	for _, name := range []string{"cifar100", "cifar100-coarse"} {
+		_, err = Load(name, Train, Options{Dir: d100})
+		expect(name+" coarse label", err, "record 1 has coarse label 20; coarse labels are 0..19")
+		_, err = Load(name, Test, Options{Dir: d100})
+		expect(name+" fine label", err, "record 0 has fine label 100; fine labels are 0..99")
 	}
-	_, err = Load("cifar100-coarse", Train, Options{Dir: d100})
-	expect("coarse label", err, "record 0 has label 20")
-	_, err = Load("cifar100", Test, Options{Dir: d100})
-	expect("fine label", err, "record 0 has label 100")
+	writeFile(t, filepath.Join(d100, "train.bin"), cifarRecords([][]byte{{19, 99}}, 0))
+	if d, err := Load("cifar100", Train, Options{Dir: d100}); err != nil || d.Labels[0] != 99 {
+		t.Errorf("labels 19 and 99: %v", err)
+	}
+
+	// The data directory given as the archive, or holding the Python
+	// version: the hint says so.
+	archive := filepath.Join(t.TempDir(), "cifar-10-binary.tar.gz")
+	writeFile(t, archive, []byte("gzip"))
+	_, err = Load("cifar10", Train, Options{Dir: archive})
+	expect("archive as directory", err, archive+" is a file, not a directory")
+	py := t.TempDir()
+	writeFile(t, filepath.Join(py, "cifar-10-batches-py", "data_batch_1"), []byte("pickle"))
+	_, err = Load("cifar10", Train, Options{Dir: py})
+	expect("python version", err, filepath.Join(py, "cifar-10-batches-py")+" holds the Python version", "cifar-10-binary.tar.gz")
+	writeFile(t, filepath.Join(py, "cifar-100-python", "train"), []byte("pickle"))
+	_, err = Load("cifar100", Train, Options{Dir: py})
+	expect("python version", err, filepath.Join(py, "cifar-100-python")+" holds the Python version", "cifar-100-binary.tar.gz")
 
 	// A huge sparse file is refused by its size, before any read.
 	writeFile(t, p3, good3)

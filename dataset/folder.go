@@ -100,18 +100,14 @@ func listFolder(name string) (*folderLayout, error) {
 			return nil, fmt.Errorf("image folder %s: no %s split: %s is not a directory; an image folder holds train/ and val/, "+
 				"each with one sub-folder of PNG or JPEG images per class: %w", root, split, strings.Join(tried, " or "), ErrNotFound)
 		}
-		entries, err := os.ReadDir(dir)
+		classes, err := classDirs(dir)
 		if err != nil {
 			return nil, fmt.Errorf("image folder %s: %w", root, err)
 		}
-		var classes []string
-		for _, e := range entries {
-			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-				classes = append(classes, e.Name())
-			}
-		}
-		sort.Strings(classes)
 		if len(classes) < 2 {
+			if hint := unformattedHint(dir); hint != "" {
+				return nil, fmt.Errorf("image folder %s: %s has its images in images/ with their classes in val_annotations.txt: %s", root, dir, hint)
+			}
 			return nil, fmt.Errorf("image folder %s: %s has %d class sub-folders; a classification set needs at least 2", root, dir, len(classes))
 		}
 		classesOf[split], l.dirs[split] = classes, dir
@@ -130,18 +126,11 @@ func listFolder(name string) (*folderLayout, error) {
 		perClass := make([][]string, len(l.classes))
 		for c, class := range l.classes {
 			cdir := filepath.Join(l.dirs[split], class)
-			err := filepath.WalkDir(cdir, func(p string, e fs.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				if e.Type().IsRegular() && isImageFile(p) {
-					perClass[c] = append(perClass[c], p)
-				}
-				return nil
-			})
+			files, err := imageFiles(cdir)
 			if err != nil {
 				return nil, fmt.Errorf("image folder %s: %w", root, err)
 			}
+			perClass[c] = files
 			if len(perClass[c]) == 0 {
 				return nil, fmt.Errorf("image folder %s: class %q has no .png, .jpg or .jpeg files in %s", root, class, cdir)
 			}
@@ -149,6 +138,94 @@ func listFolder(name string) (*folderLayout, error) {
 		l.files[split] = perClass
 	}
 	return l, nil
+}
+
+// classDirs lists the class folders of a split's directory in sorted
+// order: its sub-directories, or links to directories, whose names do not
+// start with a dot.
+func classDirs(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var classes []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if e.Type()&fs.ModeSymlink != 0 {
+			st, err := os.Stat(filepath.Join(dir, e.Name()))
+			if err != nil {
+				return nil, fmt.Errorf("class folder link %s: %w", filepath.Join(dir, e.Name()), err)
+			}
+			if st.IsDir() {
+				classes = append(classes, e.Name())
+			}
+			continue
+		}
+		if e.IsDir() {
+			classes = append(classes, e.Name())
+		}
+	}
+	sort.Strings(classes)
+	return classes, nil
+}
+
+// imageFiles lists the images anywhere below a class folder, in path order.
+// Links are followed to files (a link to a directory below the class is
+// not, which keeps a cycle out); names starting with a dot are skipped at
+// every depth, as macOS's ._ files and thumbnail folders are not images.
+func imageFiles(cdir string) ([]string, error) {
+	// A class folder that is itself a link is walked where it points.
+	real, err := filepath.EvalSymlinks(cdir)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	err = filepath.WalkDir(real, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		hidden := p != real && strings.HasPrefix(e.Name(), ".")
+		switch {
+		case hidden && e.IsDir():
+			return fs.SkipDir
+		case hidden || !isImageFile(p):
+			return nil
+		case e.Type().IsRegular():
+		case e.Type()&fs.ModeSymlink != 0:
+			st, err := os.Stat(p)
+			if err != nil {
+				return fmt.Errorf("image link %s: %w", p, err)
+			}
+			if !st.Mode().IsRegular() {
+				return nil
+			}
+		default:
+			return nil
+		}
+		// Paths name the class folder as the user gave it.
+		rel, err := filepath.Rel(real, p)
+		if err != nil {
+			return err
+		}
+		files = append(files, filepath.Join(cdir, rel))
+		return nil
+	})
+	return files, err
+}
+
+// unformattedHint returns what to do with a validation split still in
+// Tiny ImageNet's published layout (val/images/ and val_annotations.txt),
+// or "" when dir is not one.
+func unformattedHint(dir string) string {
+	if st, err := os.Stat(filepath.Join(dir, "images")); err != nil || !st.IsDir() {
+		return ""
+	}
+	if _, err := os.Stat(filepath.Join(dir, "val_annotations.txt")); err != nil {
+		return ""
+	}
+	return "move each image into a folder named after its class first, as agn-approx's format_tinyimagenet.py --path DIR does (see docs/datasets.md)"
 }
 
 // missingFrom lists the names of want that have is lacks (both sorted).
@@ -212,14 +289,7 @@ func loadFolder(name string, split Split, opts Options) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	var paths []string
-	var labels []int
-	for c, files := range l.files[split] {
-		for _, p := range files {
-			paths = append(paths, p)
-			labels = append(labels, c)
-		}
-	}
+	paths, labels := interleaveClasses(l.files[split])
 	sample := 3 * side * side
 	d := &Dataset{
 		Name: name + "/" + string(split), C: 3, H: side, W: side, Classes: len(l.classes),
@@ -258,6 +328,27 @@ func loadFolder(name string, split Split, opts Options) (*Dataset, error) {
 		}
 	}
 	return d, nil
+}
+
+// interleaveClasses orders the images of all classes as the samples of a
+// set: the first image of every class, then the second of every class,
+// and so on, each class's in path order. A class-sorted set would make
+// any prefix of it, such as a training run's sample limit, a few classes
+// only; this order makes every prefix hold all the classes, in equal
+// numbers while they last.
+func interleaveClasses(perClass [][]string) (paths []string, labels []int) {
+	for j := 0; ; j++ {
+		n := len(paths)
+		for c, files := range perClass {
+			if j < len(files) {
+				paths = append(paths, files[j])
+				labels = append(labels, c)
+			}
+		}
+		if len(paths) == n {
+			return paths, labels
+		}
+	}
 }
 
 // decodeInto decodes the image at path and draws it, resized, into dst.

@@ -43,8 +43,8 @@ func testImage(n, side int) *image.NRGBA {
 // writeTinyFolder writes a Tiny-ImageNet-shaped folder of 4x4 PNGs: train
 // images under train/<class>/images/ next to a boxes file, val images
 // directly in val/<class>/. Classes are created out of order. It returns
-// the image numbers of each split in the loader's order (classes sorted,
-// files sorted).
+// the image numbers of each split in the loader's order: the first image
+// of each class (classes sorted), then the second of each, files sorted.
 func writeTinyFolder(t *testing.T, root string) (train, val []int) {
 	n := 0
 	put := func(split, class, file string) int {
@@ -63,7 +63,7 @@ func writeTinyFolder(t *testing.T, root string) (train, val []int) {
 	vz := put("val", "zebra", "v2.png")
 	va := put("val", "ant", "v1.png")
 	vm := put("val", "moth", "v0.png")
-	return []int{a0, a1, m1, z0, z1}, []int{va, vm, vz}
+	return []int{a0, m1, z0, a1, z1}, []int{va, vm, vz}
 }
 
 // checkFolderImages compares d's pixels with folderPixel of the given
@@ -111,10 +111,14 @@ func TestFolderTinyImageNetLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(train.Labels, []int{0, 0, 1, 2, 2}) || train.Part != Train || train.Name != name+"/train" || !slices.Equal(train.ClassNames, info.ClassNames) {
+	if !slices.Equal(train.Labels, []int{0, 1, 2, 0, 2}) || train.Part != Train || train.Name != name+"/train" || !slices.Equal(train.ClassNames, info.ClassNames) {
 		t.Errorf("train: labels %v part %s name %s classes %v", train.Labels, train.Part, train.Name, train.ClassNames)
 	}
 	checkFolderImages(t, train, wantTrain)
+	// A training run's sample limit keeps a prefix: it holds every class.
+	if l := train.Limit(3); !slices.Equal(l.Labels, []int{0, 1, 2}) {
+		t.Errorf("the first 3 training samples have labels %v, want one of each class", l.Labels)
+	}
 	val, err := Load(name, Test, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -328,4 +332,68 @@ func TestFolderErrors(t *testing.T) {
 		t.Skip("no sparse files here:", err)
 	}
 	expect("huge", load(root), huge, "refused without reading it")
+}
+
+// TestFolderLinksAndHiddenEntries: class folders and images may be links
+// (a set assembled from another by links is common), and names starting
+// with a dot are not images at any depth (macOS's ._ files, thumbnail
+// folders).
+func TestFolderLinksAndHiddenEntries(t *testing.T) {
+	elsewhere := t.TempDir()
+	root := t.TempDir()
+	link := func(target, name string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, name); err != nil {
+			t.Skip("no symbolic links here:", err)
+		}
+	}
+	put := func(p string, n int) { writeFile(t, p, pngOf(t, testImage(n, 4))) }
+	for _, s := range []string{"train", "val"} {
+		// a: real files; b: a linked class folder; c: linked image files.
+		put(filepath.Join(root, s, "a", "0.png"), 0)
+		put(filepath.Join(elsewhere, s, "b", "0.png"), 1)
+		link(filepath.Join(elsewhere, s, "b"), filepath.Join(root, s, "b"))
+		put(filepath.Join(elsewhere, s, "c.png"), 2)
+		link(filepath.Join(elsewhere, s, "c.png"), filepath.Join(root, s, "c", "0.png"))
+	}
+	writeFile(t, filepath.Join(root, "train", "a", "._0.png"), []byte("AppleDouble, not a PNG"))
+	put(filepath.Join(root, "train", "a", ".thumbs", "1.png"), 3)
+	put(filepath.Join(root, "train", ".hidden-class", "0.png"), 4)
+
+	for split, want := range map[Split][]int{Train: {0, 1, 2}, Test: {0, 1, 2}} {
+		d, err := Load("folder:"+root, split, Options{Size: 4})
+		if err != nil {
+			t.Fatalf("%s: %v", split, err)
+		}
+		if !slices.Equal(d.ClassNames, []string{"a", "b", "c"}) || !slices.Equal(d.Labels, []int{0, 1, 2}) {
+			t.Fatalf("%s: classes %v labels %v, want a, b, c once each", split, d.ClassNames, d.Labels)
+		}
+		checkFolderImages(t, d, want)
+	}
+
+	// A link that leads nowhere is an error naming it, not a class short.
+	link(filepath.Join(elsewhere, "gone"), filepath.Join(root, "val", "d"))
+	if _, err := Load("folder:"+root, Test, Options{Size: 4}); err == nil || !strings.Contains(err.Error(), filepath.Join(root, "val", "d")) {
+		t.Errorf("dangling class link: %v", err)
+	}
+}
+
+// TestFolderUnformattedTinyImageNet: the validation split as published,
+// images in val/images/ and their classes in val_annotations.txt, gets
+// the step that fixes it.
+func TestFolderUnformattedTinyImageNet(t *testing.T) {
+	root := t.TempDir()
+	img := pngOf(t, testImage(0, 4))
+	for _, c := range []string{"n01", "n02"} {
+		writeFile(t, filepath.Join(root, "train", c, "images", c+"_0.png"), img)
+	}
+	writeFile(t, filepath.Join(root, "val", "images", "val_0.png"), img)
+	writeFile(t, filepath.Join(root, "val", "val_annotations.txt"), []byte("val_0.png\tn01\t0\t0\t3\t3\n"))
+	_, err := Load("folder:"+root, Test, Options{Size: 4})
+	if err == nil || !strings.Contains(err.Error(), "format_tinyimagenet.py") || !strings.Contains(err.Error(), filepath.Join(root, "val")) {
+		t.Errorf("unformatted val split: %v", err)
+	}
 }
