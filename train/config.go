@@ -252,12 +252,18 @@ func (c Config) multiStep() optimizer.MultiStep {
 // rate (the approximate-phase rate for the noise and approximate phases)
 // through the phase's schedule.
 func (c Config) lrAt(p Phase, pos optimizer.Position) float64 {
+	return c.ForPhase(p).schedule().LR(c.PhaseLR(p), pos)
+}
+
+// PhaseLR is the base learning rate of phase p, before its schedule: the
+// phase's own from PhaseSettings, else the approximate-phase rate for the
+// noise and approximate phases and the run-wide rate for the others.
+func (c Config) PhaseLR(p Phase) float64 {
 	pc := c.ForPhase(p)
-	base := pc.LR
 	if p == PhaseApprox || p == PhaseNoise {
-		base = pc.approxLR()
+		return pc.approxLR()
 	}
-	return pc.schedule().LR(base, pos)
+	return pc.LR
 }
 
 // approxLR is the learning rate of the approximate phase.
@@ -299,12 +305,20 @@ func (c Config) validate(ownModel, ownData bool) error {
 			errs = append(errs, err)
 		}
 	}
-	if c.ImageSize < 0 {
-		bad("image size %d must not be negative (0: the image folder's default)", c.ImageSize)
+	// A folder's size is checked by the data set's description above.
+	if c.ImageSize != 0 && !strings.HasPrefix(c.Dataset, "folder:") {
+		bad("image size %d applies to image folders (folder:DIR) only: %s has images of its own size", c.ImageSize, c.Dataset)
 	}
 	if m.Name != "" && info.Name != "" {
 		if err := m.Accepts(zoo.InputOf(info)); err != nil {
-			bad("model %s cannot take %s images: %v (it takes: %s)", c.Model, c.Dataset, err, strings.Join(m.Datasets(), ", "))
+			takes := "it takes none of the registered data sets, only an image folder (folder:DIR) of a size it accepts"
+			if sets := m.Datasets(); len(sets) > 0 {
+				takes = "it takes " + strings.Join(sets, ", ") + ", or an image folder (folder:DIR) of a size it accepts"
+			}
+			if strings.HasPrefix(c.Dataset, "folder:") {
+				takes += "; -image-size sets the size an image folder is resized to"
+			}
+			bad("model %s cannot take %s images: %v (%s)", c.Model, c.Dataset, err, takes)
 		}
 	}
 	if _, err := quantize.PresetByName(c.Quant); err != nil {

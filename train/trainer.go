@@ -54,6 +54,7 @@ type Trainer struct {
 	cfg       Config
 	build     ModelFunc // set by WithModel; nil for zoo models
 	trainData *dataset.Dataset
+	allTrain  int // training samples before Config.Limit
 	testData  *dataset.Dataset
 	net       *zoo.Net              // the zoo model as built (nil for others)
 	tables    tableSet              // by table name, for checkpoints
@@ -116,6 +117,7 @@ func (t *Trainer) loadData() error {
 				d.Name, d.C, d.H, d.W, d.Classes, info.Name, info.C, info.H, info.W, info.Classes)
 		}
 	}
+	t.allTrain = t.trainData.Len()
 	t.trainData = t.trainData.Limit(t.cfg.Limit)
 	if t.trainData.Len() < t.cfg.Batch {
 		return fmt.Errorf("%d training samples do not fill one batch of %d: lower the batch size", t.trainData.Len(), t.cfg.Batch)
@@ -215,6 +217,10 @@ func (t *Trainer) Model() *Model { return t.model }
 
 // TrainSamples and TestSamples are the sizes of the data in use.
 func (t *Trainer) TrainSamples() int { return t.trainData.Len() }
+
+// AllTrainSamples is the number of samples of the training set, of which
+// Config.Limit keeps the first TrainSamples.
+func (t *Trainer) AllTrainSamples() int { return t.allTrain }
 
 // TestSamples is the number of test samples Evaluate uses.
 func (t *Trainer) TestSamples() int { return t.testData.Len() }

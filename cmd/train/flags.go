@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,10 @@ import (
 // minutes on two cores, so it uses half of MNIST's training set, two QAT
 // epochs and one approximate epoch. docs/results.md has the full runs.
 const (
-	defaultLimit        = 30000
+	defaultLimit = 30000
+	// quickDataset is the data set of the quick first run, the only one
+	// defaultLimit applies to.
+	quickDataset        = "mnist"
 	defaultQATEpochs    = 2
 	defaultApproxEpochs = 1
 	// defaultLUT is a built-in whose drop is plain on LeNet-5 (about 25
@@ -66,6 +70,7 @@ Usage: train [options]
 With no options it trains LeNet-5 on MNIST (quick defaults: the first %d
 training samples, %d QAT epochs, %d approximate epoch with %s); the
 test set is always used in full. For a full run: -limit 0 -qat-epochs 8.
+Other data sets train on all their samples unless -limit is given.
 
 Options:
 `
@@ -101,7 +106,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 	fs.StringVar(&c.Quant, "quant", c.Quant, "quantization preset: "+strings.Join(presetNames(), ", "))
 	fs.IntVar(&c.Batch, "batch", c.Batch, "batch size")
 	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate")
-	fs.Float64Var(&c.ApproxLR, "approx-lr", 0, "learning rate of the approximate phase (default: -lr)")
+	fs.Float64Var(&c.ApproxLR, "approx-lr", 0, "learning rate of the noise and approximate phases (default: -lr)")
 	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule within each phase: "+strings.Join(train.Schedules(), ", "))
 	fs.StringVar(&c.Optimizer, "optimizer", c.Optimizer, "optimizer: "+strings.Join(train.Optimizers(), ", "))
 	fs.Float64Var(&momentum, "momentum", 0.9, "SGD momentum")
@@ -113,7 +118,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 	var recipe string
 	fs.StringVar(&recipe, "recipe", "", "`NAME` of a published protocol that sets the phases, optimizers, rates and schedules ("+strings.Join(train.Recipes(), ", ")+"); flags given beside it replace its run-wide settings, and it trains on all the data unless -limit is given")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the initial weights and the batch order")
-	fs.IntVar(&c.Limit, "limit", defaultLimit, "use only the first N training samples (0: all)")
+	fs.IntVar(&c.Limit, "limit", defaultLimit, "use only the first `N` training samples (0: all); the default applies to mnist, the quick first run: other data sets use all their samples unless -limit is given")
 	fs.IntVar(&c.Threads, "threads", 0, "worker threads (0: all cores); also sets GOMAXPROCS")
 	fs.StringVar(&o.out, "out", "", "run folder (default runs/MODEL-DATASET-TIME)")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run in -out from its last checkpoint")
@@ -125,6 +130,9 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 		return nil, fmt.Errorf("unexpected argument %q: options start with -", fs.Arg(0))
 	}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	if !o.set["limit"] && c.Dataset != quickDataset {
+		c.Limit = 0
+	}
 	c.LayerLUTs = layers
 	if o.set["noise-sigma"] {
 		c.NoiseSigma = &noiseSigma
@@ -163,6 +171,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 				copyFlag(name, &rc, *c)
 			}
 		}
+		overridePhases(&rc, o.set)
 		*c = rc
 	}
 	if err := o.check(); err != nil {
@@ -174,6 +183,10 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 	return o, nil
 }
 
+// errDataWithFolder refuses -data beside an image folder, which it would
+// not change.
+var errDataWithFolder = errors.New("-data is where registered data sets' files are looked for; an image folder is read from the path in folder:DIR: drop -data or put the folder's path there")
+
 // check rejects contradictory flags with a message saying what to do.
 func (o *options) check() error {
 	c := o.cfg
@@ -181,14 +194,17 @@ func (o *options) check() error {
 	if o.resume && !o.set["out"] {
 		errs = append(errs, errors.New("-resume needs -out DIR, the run folder to continue"))
 	}
+	if o.set["data"] && strings.HasPrefix(c.Dataset, "folder:") {
+		errs = append(errs, errDataWithFolder)
+	}
 	if o.resume && o.set["recipe"] {
 		errs = append(errs, errors.New("-resume continues a run with the settings its checkpoint holds, recipe included: drop -recipe"))
 	}
 	if o.set["approx-epochs"] && c.ApproxEpochs > 0 && !c.HasApprox() {
 		errs = append(errs, fmt.Errorf("-approx-epochs %d with -lut none and no -layer-lut: there is no multiplier to fine-tune with", c.ApproxEpochs))
 	}
-	if o.set["approx-lr"] && !c.HasApprox() {
-		errs = append(errs, errors.New("-approx-lr without a multiplier (-lut none): there is no approximate phase"))
+	if o.set["approx-lr"] && !c.HasApprox() && c.NoiseEpochs == 0 {
+		errs = append(errs, errors.New("-approx-lr without a multiplier (-lut none) or noise epochs: there is no noise or approximate phase"))
 	}
 	if c.Gradient != "" && !c.HasApprox() {
 		errs = append(errs, errors.New("-grad table without a multiplier (-lut none): table gradients act in the approximate phase only"))
@@ -204,6 +220,62 @@ func (o *options) check() error {
 		return nil // the checkpoint's configuration is checked later
 	}
 	return o.cfg.Validate()
+}
+
+// overridePhases makes the flags given beside a recipe replace what the
+// recipe set per phase as well as run-wide: -lr is the rate of the float
+// and QAT phases, -approx-lr that of the noise and approximate phases;
+// -weight-decay, -momentum, -milestones and -gamma apply to every phase. A
+// schedule or optimizer of the user's drops the recipe's settings that
+// belong to the one it replaces (milestones and gamma to multistep,
+// momentum and weight decay to SGD), unless those are given too.
+func overridePhases(c *train.Config, set map[string]bool) {
+	if set["lr"] {
+		*c = c.WithPhaseLR(train.PhaseQAT, c.LR)
+	}
+	if set["approx-lr"] {
+		*c = c.WithPhaseLR(train.PhaseNoise, c.ApproxLR).WithPhaseLR(train.PhaseApprox, c.ApproxLR)
+	}
+	if set["schedule"] && c.Schedule != "multistep" {
+		if !set["milestones"] {
+			c.Milestones = nil
+		}
+		if !set["gamma"] {
+			c.Gamma = 0
+		}
+	}
+	if set["optimizer"] && c.Optimizer != "sgd" {
+		if !set["weight-decay"] {
+			c.WeightDecay = 0
+		}
+		if !set["momentum"] {
+			c.Momentum = nil
+		}
+	}
+	settings := slices.Clone(c.PhaseSettings)
+	for i := range settings {
+		ps := &settings[i]
+		if set["schedule"] && ps.Schedule != c.Schedule {
+			ps.Schedule, ps.Milestones, ps.Gamma = c.Schedule, nil, 0
+		}
+		if set["milestones"] {
+			ps.Milestones = c.Milestones
+		}
+		if set["gamma"] {
+			ps.Gamma = c.Gamma
+		}
+		if set["optimizer"] {
+			ps.Optimizer = ""
+		}
+		if set["weight-decay"] || set["optimizer"] && c.Optimizer != "sgd" {
+			wd := c.WeightDecay
+			ps.WeightDecay = &wd
+		}
+		if set["momentum"] || set["optimizer"] && c.Optimizer != "sgd" {
+			ps.Momentum = c.Momentum
+		}
+	}
+	c.PhaseSettings = settings
 }
 
 // configFlags are the flags that change a run's result; on -resume they

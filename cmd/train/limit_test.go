@@ -1,9 +1,11 @@
 package main
 
 import (
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goapprox/goapprox/sweep"
 )
@@ -54,5 +56,38 @@ func TestSweepLimit(t *testing.T) {
 	code, _, stderr = trainCmd("sweep", "-checkpoint", ck, "-lut", "exact", "-retrain-epochs", "1", "-limit", "-3", "-out", t.TempDir())
 	if code == 0 || !strings.Contains(stderr, "limit -3 must not be negative") {
 		t.Errorf("negative limit: exit %d, %s", code, stderr)
+	}
+}
+
+// The quick default -limit is for the quick first run on MNIST: another
+// data set trains on all its samples unless -limit is given, and the
+// header says how many samples a limit keeps of how many.
+func TestDefaultLimitIsMNISTOnly(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{nil, defaultLimit},
+		{[]string{"-dataset", "mnist"}, defaultLimit},
+		{[]string{"-dataset", "fashion-mnist"}, 0},
+		{[]string{"-dataset", "cifar10", "-model", "resnet8"}, 0},
+		{[]string{"-dataset", "cifar10", "-model", "resnet8", "-limit", "500"}, 500},
+	} {
+		o, err := parseFlags(tc.args, io.Discard, time.Unix(0, 0))
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if o.cfg.Limit != tc.want {
+			t.Errorf("%v: limit %d, want %d", tc.args, o.cfg.Limit, tc.want)
+		}
+	}
+
+	code, stdout, stderr := trainCmd("-model", "mlp", "-dataset", "digits", "-limit", "64", "-batch", "32", "-qat-epochs", "1",
+		"-lut", "none", "-threads", "1", "-quiet", "-out", filepath.Join(t.TempDir(), "run"))
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	if !strings.Contains(stdout, "training samples 64 of 1437 (-limit 64; -limit 0 uses all)") {
+		t.Errorf("the header does not say what -limit drops:\n%s", stdout)
 	}
 }

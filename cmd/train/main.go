@@ -60,6 +60,13 @@ func run(args []string, stdout, stderr io.Writer, interactive bool) int {
 
 // train1 runs one training: build, resume, run, report.
 func train1(o *options, stdout io.Writer, bars bool) error {
+	if !o.set["out"] {
+		dir, err := claimDefaultFolder(o.out)
+		if err != nil {
+			return err
+		}
+		o.out = dir
+	}
 	lock, err := lockFolder(o.out, !o.resume, stdout)
 	if err != nil {
 		return err
@@ -120,9 +127,14 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 	if runErr != nil {
 		var div *train.DivergedError
 		if errors.As(runErr, &div) {
-			return fmt.Errorf("%w\n%s", runErr, lastGood(last))
+			// -resume would repeat the same steps with the same settings.
+			return fmt.Errorf("%w\n%s; -resume would diverge again with the same settings: start a new run (another -out) with a lower rate",
+				runErr, lastGood(last))
 		}
 		if errors.Is(runErr, context.Canceled) {
+			if _, err := train.ReadCheckpoint(last); err != nil {
+				return fmt.Errorf("interrupted in the first epoch, before any checkpoint: there is nothing to resume; start the run again with the same command")
+			}
 			return fmt.Errorf("interrupted; %s; continue with -resume -out %s", lastGood(last), o.out)
 		}
 		return runErr
@@ -130,6 +142,30 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 	printSummary(stdout, rep)
 	fmt.Fprintf(stdout, "\nrun folder: %s (report.json, metrics.csv, %s, checkpoints/)\n", o.out, plotFile)
 	return nil
+}
+
+// claimDefaultFolder creates the default run folder base, or base-2,
+// base-3, ... when it exists: two runs started in the same second, whose
+// default folders are named alike, each get a folder of their own.
+// Creating a directory is atomic, so this holds across processes too.
+func claimDefaultFolder(base string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+		return "", fmt.Errorf("cannot create the run folder: %w; choose another -out", err)
+	}
+	for i := 1; i <= 1000; i++ {
+		dir := base
+		if i > 1 {
+			dir = fmt.Sprintf("%s-%d", base, i)
+		}
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("cannot create the run folder: %w; choose another -out", err)
+		}
+	}
+	return "", fmt.Errorf("the default run folders %s to %s-1000 all exist: choose -out", base, base)
 }
 
 // lastGood says which checkpoint survives a failed run.

@@ -44,8 +44,11 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-lr", "-1"}, "learning rate"},
 		{[]string{"-layer-lut", "conv1"}, "NAME=SPEC"},
 		{[]string{"-lut", "none", "-approx-epochs", "2"}, "no multiplier to fine-tune"},
-		{[]string{"-lut", "none", "-approx-lr", "0.1"}, "no approximate phase"},
+		{[]string{"-lut", "none", "-approx-lr", "0.1"}, "no noise or approximate phase"},
 		{[]string{"-resume"}, "-resume needs -out"},
+		{[]string{"-model", "resnet8", "-dataset", "folder:" + dir, "-data", dir}, "an image folder is read from the path in folder:DIR"},
+		{[]string{"-model", "alexnet", "-dataset", "digits"}, "it takes none of the registered data sets, only an image folder (folder:DIR)"},
+		{[]string{"-model", "mlp", "-dataset", "digits", "-image-size", "32"}, "image size 32 applies to image folders (folder:DIR) only"},
 		{[]string{"-limit", "-5"}, "must not be negative"},
 		{[]string{"-qat-epochs", "-1"}, "must not be negative"},
 		{[]string{"stray"}, "unexpected argument"},
@@ -214,12 +217,27 @@ func TestDivergence(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1: %s", code, stderr)
 	}
-	for _, want := range []string{"diverged", "phase qat", "epoch 1", "step", "no checkpoint"} {
+	for _, want := range []string{"diverged", "phase qat", "epoch 1", "step", "no checkpoint", "start a new run (another -out) with a lower rate"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr %q lacks %q", stderr, want)
 		}
 	}
 	if rep := readReport(t, dir); !strings.Contains(rep["error"].(string), "diverged") {
 		t.Errorf("report error %v", rep["error"])
+	}
+}
+
+// Runs started in the same second without -out get default folders of
+// their own.
+func TestClaimDefaultFolder(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "runs", "lenet5-mnist-20261207-120000")
+	for _, want := range []string{base, base + "-2", base + "-3"} {
+		got, err := claimDefaultFolder(base)
+		if err != nil || got != want {
+			t.Fatalf("claimed %q (%v), want %q", got, err, want)
+		}
+		if st, err := os.Stat(got); err != nil || !st.IsDir() {
+			t.Fatalf("%s was not created: %v", got, err)
+		}
 	}
 }

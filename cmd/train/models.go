@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/goapprox/goapprox/dataset"
@@ -20,7 +21,7 @@ func runModels(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("train models", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	name := fs.String("dataset", "mnist", "data set whose images the models must accept (a registered name or folder:DIR)")
-	data := fs.String("data", "", "directory to look for an image folder's files in (only folder:DIR reads files)")
+	data := fs.String("data", "", "accepted as train accepts it, and not needed: a registered data set's image size is known without its files, and an image folder is read from folder:DIR")
 	size := fs.Int("image-size", 0, "side of an image folder's resized images (0: the folder default)")
 	asJSON := fs.Bool("json", false, "print a JSON array of {name, params, macs, approx_layers, doc}")
 	if err := fs.Parse(args); err != nil {
@@ -31,6 +32,10 @@ func runModels(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "train models: unexpected argument %q: options start with -\n", fs.Arg(0))
+		return 2
+	}
+	if *data != "" && strings.HasPrefix(*name, "folder:") {
+		fmt.Fprintf(stderr, "train models: %v\n", errDataWithFolder)
 		return 2
 	}
 	if *size < 0 {

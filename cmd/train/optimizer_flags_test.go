@@ -69,3 +69,54 @@ func TestRecipeFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestRecipeFlagsReplacePhaseSettings: a flag given beside a recipe
+// replaces the setting in every phase the recipe sets it for, and a
+// schedule or optimizer of the user's drops the recipe's settings of the
+// one it replaces.
+func TestRecipeFlagsReplacePhaseSettings(t *testing.T) {
+	parse := func(args ...string) train.Config {
+		t.Helper()
+		o, err := parseFlags(append([]string{"-recipe", "agn-approx", "-model", "resnet20", "-dataset", "cifar10"}, args...), io.Discard, time.Unix(0, 0))
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return o.cfg
+	}
+	all := []train.Phase{train.PhaseFloat, train.PhaseQAT, train.PhaseNoise, train.PhaseApprox}
+
+	c := parse()
+	for p, want := range map[train.Phase]float64{train.PhaseFloat: 0.1, train.PhaseQAT: 0.01, train.PhaseNoise: 0.01, train.PhaseApprox: 0.001} {
+		if got := c.PhaseLR(p); got != want {
+			t.Errorf("recipe alone: %s rate %g, want %g", p, got, want)
+		}
+	}
+
+	c = parse("-lr", "0.05", "-approx-lr", "0.005", "-weight-decay", "5e-4", "-milestones", "2,3", "-gamma", "0.5", "-momentum", "0.8")
+	for p, want := range map[train.Phase]float64{train.PhaseFloat: 0.05, train.PhaseQAT: 0.05, train.PhaseNoise: 0.005, train.PhaseApprox: 0.005} {
+		if got := c.PhaseLR(p); got != want {
+			t.Errorf("%s rate %g, want %g", p, got, want)
+		}
+	}
+	for _, p := range all {
+		pc := c.ForPhase(p)
+		if pc.WeightDecay != 5e-4 || !reflect.DeepEqual(pc.Milestones, []int{2, 3}) || pc.Gamma != 0.5 || pc.Momentum == nil || *pc.Momentum != 0.8 {
+			t.Errorf("%s: weight decay %g, milestones %v, gamma %g, momentum %v; want the flags' 5e-4, [2 3], 0.5, 0.8",
+				p, pc.WeightDecay, pc.Milestones, pc.Gamma, pc.Momentum)
+		}
+	}
+
+	c = parse("-schedule", "cosine", "-optimizer", "adam")
+	for _, p := range all {
+		pc := c.ForPhase(p)
+		if pc.Schedule != "cosine" || pc.Milestones != nil || pc.Gamma != 0 || pc.Optimizer != "adam" || pc.WeightDecay != 0 || pc.Momentum != nil {
+			t.Errorf("%s with -schedule cosine -optimizer adam: %+v", p, pc)
+		}
+	}
+	// Replacing the schedule keeps milestones given beside it (and then
+	// refuses them, as without a recipe).
+	if _, err := parseFlags([]string{"-recipe", "agn-approx", "-model", "resnet20", "-dataset", "cifar10", "-schedule", "cosine", "-milestones", "3"},
+		io.Discard, time.Unix(0, 0)); err == nil || !strings.Contains(err.Error(), "multistep") {
+		t.Errorf("-schedule cosine -milestones 3 beside the recipe: %v", err)
+	}
+}

@@ -7,12 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
 	"github.com/goapprox/goapprox/train"
+	"github.com/goapprox/goapprox/train/optimizer"
 	trainreport "github.com/goapprox/goapprox/train/report"
 	"github.com/goapprox/goapprox/zoo"
 )
@@ -68,8 +70,12 @@ func printHeader(w io.Writer, o *options, tr *train.Trainer) {
 	c := tr.Config()
 	m, _ := zoo.Lookup(c.Model)
 	fmt.Fprintf(w, "%s on %s: %s\n", c.Model, c.Dataset, m.Doc)
-	fmt.Fprintf(w, "training samples %d, test samples %d (all), batch %d, %d steps per epoch\n",
-		tr.TrainSamples(), tr.TestSamples(), c.Batch, tr.StepsPerEpoch())
+	samples := fmt.Sprintf("%d (all)", tr.TrainSamples())
+	if n := tr.AllTrainSamples(); n > tr.TrainSamples() {
+		samples = fmt.Sprintf("%d of %d (-limit %d; -limit 0 uses all)", tr.TrainSamples(), n, c.Limit)
+	}
+	fmt.Fprintf(w, "training samples %s, test samples %d (all), batch %d, %d steps per epoch\n",
+		samples, tr.TestSamples(), c.Batch, tr.StepsPerEpoch())
 	lutText := c.LUT
 	if lutText == "" {
 		lutText = "none"
@@ -84,12 +90,49 @@ func printHeader(w io.Writer, o *options, tr *train.Trainer) {
 	if c.NoiseEpochs > 0 {
 		noise = fmt.Sprintf(", noise %d", c.NoiseEpochs)
 	}
-	fmt.Fprintf(w, "epochs: float %d, QAT %d%s, approximate %d; multiplier %s; preset %s; %s lr %g (%s); seed %d\n",
-		c.FloatEpochs, c.QATEpochs, noise, c.ApproxEpochs, lutText, c.Quant, c.Optimizer, c.LR, c.Schedule, c.Seed)
+	fmt.Fprintf(w, "epochs: float %d, QAT %d%s, approximate %d; multiplier %s; preset %s; seed %d\n",
+		c.FloatEpochs, c.QATEpochs, noise, c.ApproxEpochs, lutText, c.Quant, c.Seed)
+	fmt.Fprintf(w, "optimizer: %s\n", phaseOptimizers(c))
 	if !o.resume && c.Limit == defaultLimit && c.QATEpochs == defaultQATEpochs && !o.set["limit"] {
 		fmt.Fprintf(w, "(quick defaults, under a minute on 2 cores; a full run: -limit 0 -qat-epochs 8, see docs/results.md)\n")
 	}
 	fmt.Fprintf(w, "run folder: %s\n\n", o.out)
+}
+
+// phaseOptimizers says how each phase that runs is optimized: its
+// optimizer, base rate and schedule, which a recipe may set per phase.
+func phaseOptimizers(c train.Config) string {
+	epochs := map[train.Phase]int{train.PhaseFloat: c.FloatEpochs, train.PhaseQAT: c.QATEpochs,
+		train.PhaseNoise: c.NoiseEpochs, train.PhaseApprox: c.ApproxEpochs}
+	names := map[train.Phase]string{train.PhaseFloat: "float", train.PhaseQAT: "QAT",
+		train.PhaseNoise: "noise", train.PhaseApprox: "approximate"}
+	var parts []string
+	for _, p := range train.Phases() {
+		if epochs[p] == 0 {
+			continue
+		}
+		pc := c.ForPhase(p)
+		sched := pc.Schedule
+		if sched == "multistep" {
+			var at []string
+			for _, m := range pc.Milestones {
+				at = append(at, strconv.Itoa(m))
+			}
+			gamma := pc.Gamma
+			if gamma == 0 {
+				gamma = optimizer.DefaultGamma
+			}
+			sched = fmt.Sprintf("x%g after epochs %s", gamma, strings.Join(at, ","))
+		}
+		if pc.WarmupEpochs > 0 {
+			sched += fmt.Sprintf(", warm-up %d", pc.WarmupEpochs)
+		}
+		parts = append(parts, fmt.Sprintf("%s %s lr %g (%s)", names[p], pc.Optimizer, c.PhaseLR(p), sched))
+	}
+	if len(parts) == 0 {
+		return "no training phase"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func pct(v *float64) string {
