@@ -222,6 +222,10 @@ func (t *Trainer) TrainSamples() int { return t.trainData.Len() }
 // Config.Limit keeps the first TrainSamples.
 func (t *Trainer) AllTrainSamples() int { return t.allTrain }
 
+// MeasuresTop5 reports whether evaluations measure top-5 accuracy: data
+// sets of TopFiveClasses classes or more.
+func (t *Trainer) MeasuresTop5() bool { return t.testData.Classes >= TopFiveClasses }
+
 // TestSamples is the number of test samples Evaluate uses.
 func (t *Trainer) TestSamples() int { return t.testData.Len() }
 

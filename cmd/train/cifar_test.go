@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -143,4 +147,29 @@ func TestCIFAR100RunReportsTop5(t *testing.T) {
 	if !ok1 || !ok5 || q5 < q1 || q5 > 1 {
 		t.Fatalf("accuracy %v: want qat top-1 and a top-5 at least as high", acc)
 	}
+	// The epoch line and metrics.csv carry the epoch's top-5 too.
+	if want := fmt.Sprintf("top-5 %.2f%%", 100*q5); !strings.Contains(stdout, "acc "+fmt.Sprintf("%.2f%%", 100*q1)+" "+want) {
+		t.Errorf("the epoch line lacks %q:\n%s", want, stdout)
+	}
+	rows := readCSV(t, filepath.Join(out, "metrics.csv"))
+	if h := rows[0]; h[len(h)-1] != "test_top5" || len(rows) != 2 {
+		t.Fatalf("metrics.csv %v: want one epoch row and a test_top5 column", rows)
+	}
+	if got, err := strconv.ParseFloat(rows[1][len(rows[1])-1], 64); err != nil || math.Abs(got-q5) > 1e-6 {
+		t.Errorf("metrics.csv test_top5 %v, want %g", rows[1][len(rows[1])-1], q5)
+	}
+}
+
+// readCSV reads a whole CSV file.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return rows
 }

@@ -13,10 +13,13 @@
 // which takes under a minute on two cores; the test set is
 // always used in full.
 //
-// The run folder (-out, default runs/MODEL-DATASET-TIME) receives
+// The run folder (-out, default runs/MODEL-DATASET-TIME, with -2, -3, ...
+// added when that exists) receives
 // report.json (configuration, per-epoch metrics, timings, the multipliers'
 // error metrics and "accuracy": {"qat", "approx_before", "approx_after"} as
-// fractions of the test set), metrics.csv (one row per epoch), training.png
+// fractions of the test set, with "top5" beside them for data sets of 100
+// classes or more), metrics.csv (one row per epoch; a test_top5 column for
+// such sets), training.png
 // (loss and accuracy over the phases) and checkpoints/ (last.ckpt after
 // every epoch, qat.ckpt and approx.ckpt at the end of each phase), all
 // written atomically. -resume -out DIR continues a run from last.ckpt and

@@ -104,6 +104,7 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 		return err
 	}
 	defer tr.Close()
+	p.top5 = tr.MeasuresTop5()
 	if ck != nil {
 		if err := tr.Restore(ck); err != nil {
 			return fmt.Errorf("-resume: %w", err)

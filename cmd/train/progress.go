@@ -21,6 +21,8 @@ type progress struct {
 	// batch is the images per step: the bars count images, so their rate
 	// is images per second, comparable across batch sizes and models.
 	batch int
+	// top5: the run measures top-5 accuracy, printed beside top-1.
+	top5 bool
 }
 
 func newProgress(w io.Writer, bars bool, cfg train.Config) *progress {
@@ -76,8 +78,12 @@ func (p *progress) epochEnd(m train.EpochMetrics) {
 		p.bar.Finish()
 		p.bar = nil
 	}
-	fmt.Fprintf(p.w, "%s  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  (%.1fs, %.1f ms/step, %.0f img/s, eval %.1fs)\n",
-		p.title(m.Phase, m.Epoch), m.TrainLoss, 100*m.TrainAccuracy, m.TestLoss, 100*m.TestAccuracy,
+	top5 := ""
+	if p.top5 {
+		top5 = fmt.Sprintf(" top-5 %.2f%%", 100*m.TestTop5)
+	}
+	fmt.Fprintf(p.w, "%s  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%%s  (%.1fs, %.1f ms/step, %.0f img/s, eval %.1fs)\n",
+		p.title(m.Phase, m.Epoch), m.TrainLoss, 100*m.TrainAccuracy, m.TestLoss, 100*m.TestAccuracy, top5,
 		m.Seconds, 1000*m.Seconds/float64(m.Steps), float64(m.Steps*p.batch)/m.Seconds, m.EvalSeconds)
 }
 
@@ -89,5 +95,9 @@ func (p *progress) evaluated(e train.Evaluation) {
 	if what == "" {
 		what = e.Label
 	}
-	fmt.Fprintf(p.w, "evaluation (%s): test loss %.4f acc %.2f%%  (%.1fs)\n", what, e.Loss, 100*e.Accuracy, e.Seconds)
+	top5 := ""
+	if p.top5 {
+		top5 = fmt.Sprintf(" top-5 %.2f%%", 100*e.Top5)
+	}
+	fmt.Fprintf(p.w, "evaluation (%s): test loss %.4f acc %.2f%%%s  (%.1fs)\n", what, e.Loss, 100*e.Accuracy, top5, e.Seconds)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
@@ -22,7 +23,7 @@ const (
 // into dir, each atomically.
 func WriteFiles(dir string, r *train.Result) error {
 	var buf bytes.Buffer
-	if err := WriteMetricsCSV(&buf, r.Epochs); err != nil {
+	if err := WriteMetricsCSV(&buf, r.Epochs, r.Accuracy.Top5 != nil); err != nil {
 		return err
 	}
 	if err := atomicfile.WriteFile(filepath.Join(dir, MetricsFile), buf.Bytes()); err != nil {
@@ -40,14 +41,24 @@ var metricsHeader = []string{"index", "phase", "epoch", "steps", "lr", "train_lo
 
 // WriteMetricsCSV writes one row per epoch: its index in the run, phase,
 // epoch in the phase, steps, learning rate, training and test loss and
-// accuracy, and seconds of training and evaluation.
-func WriteMetricsCSV(w io.Writer, epochs []train.EpochMetrics) error {
+// accuracy, and seconds of training and evaluation; with top5 (a run that
+// measured it: data sets of 100 classes or more) the test top-5 accuracy
+// follows in a last column, test_top5.
+func WriteMetricsCSV(w io.Writer, epochs []train.EpochMetrics, top5 bool) error {
 	cw := csv.NewWriter(w)
-	cw.Write(metricsHeader)
+	header := metricsHeader
+	if top5 {
+		header = append(slices.Clone(header), "test_top5")
+	}
+	cw.Write(header)
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
 	for _, e := range epochs {
-		cw.Write([]string{strconv.Itoa(e.Index), string(e.Phase), strconv.Itoa(e.Epoch), strconv.Itoa(e.Steps),
-			f(e.LR), f(e.TrainLoss), f(e.TrainAccuracy), f(e.TestLoss), f(e.TestAccuracy), f(e.Seconds), f(e.EvalSeconds)})
+		row := []string{strconv.Itoa(e.Index), string(e.Phase), strconv.Itoa(e.Epoch), strconv.Itoa(e.Steps),
+			f(e.LR), f(e.TrainLoss), f(e.TrainAccuracy), f(e.TestLoss), f(e.TestAccuracy), f(e.Seconds), f(e.EvalSeconds)}
+		if top5 {
+			row = append(row, f(e.TestTop5))
+		}
+		cw.Write(row)
 	}
 	cw.Flush()
 	return cw.Error()

@@ -43,6 +43,25 @@ func TestWriteFiles(t *testing.T) {
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("metrics.csv is\n%v\nwant\n%v", rows, want)
 	}
+
+	// A run that measured top-5 (100 classes or more) has it in a last
+	// column.
+	r.Accuracy.Top5 = &train.Accuracy{}
+	r.Epochs[0].TestTop5, r.Epochs[1].TestTop5 = 0.5, 0.75
+	var buf bytes.Buffer
+	if err := WriteMetricsCSV(&buf, r.Epochs, true); err != nil {
+		t.Fatal(err)
+	}
+	rows, err = csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want[0] = append(append([]string(nil), metricsHeader...), "test_top5")
+	want[1], want[2] = append(want[1], "0.5"), append(want[2], "0.75")
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("metrics.csv with top-5 is\n%v\nwant\n%v", rows, want)
+	}
+
 	png, err := os.ReadFile(filepath.Join(dir, PlotFile))
 	if err != nil {
 		t.Fatal(err)
