@@ -30,6 +30,13 @@ var agnResNets = []string{"resnet8", "resnet14", "resnet20", "resnet32", "resnet
 //     1e-4, x0.75 after epoch 5); QAT 1 epoch of SGD lr 1e-3; noise SGD lr
 //     1e-3; approximate retraining 5 epochs of SGD lr 1e-3, x0.1 every 2.
 //
+// One step differs: agn-approx's QAT runs its first two epochs with the
+// observers alone and quantizes from the third; GoApprox's QAT phase
+// quantizes from its first step, the observers live throughout.
+//
+// Flags of cmd/train given beside a recipe replace its settings in every
+// phase it sets them for (see cmd/train).
+//
 // agn-approx trains VGG and MobileNetV2 from pretrained ImageNet weights
 // with a plateau schedule, neither of which GoApprox has: those models get
 // an error, not a different protocol under the same name.

@@ -116,7 +116,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 	fs.Float64Var(&c.Gamma, "gamma", 0, "multistep schedule: factor at each milestone (default 0.1)")
 	fs.IntVar(&c.WarmupEpochs, "warmup-epochs", 0, "epochs at the start of each phase over which the rate rises linearly to the schedule's")
 	var recipe string
-	fs.StringVar(&recipe, "recipe", "", "`NAME` of a published protocol that sets the phases, optimizers, rates and schedules ("+strings.Join(train.Recipes(), ", ")+"); flags given beside it replace its run-wide settings, and it trains on all the data unless -limit is given")
+	fs.StringVar(&recipe, "recipe", "", "`NAME` of a published protocol that sets the phases, optimizers, rates and schedules ("+strings.Join(train.Recipes(), ", ")+"); flags given beside it replace its settings in every phase (-lr: the float and QAT rate, -approx-lr: the noise and approximate rate), and it trains on all the data unless -limit is given")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the initial weights and the batch order")
 	fs.IntVar(&c.Limit, "limit", defaultLimit, "use only the first `N` training samples (0: all); the default applies to mnist, the quick first run: other data sets use all their samples unless -limit is given")
 	fs.IntVar(&c.Threads, "threads", 0, "worker threads (0: all cores); also sets GOMAXPROCS")
@@ -321,7 +321,12 @@ func (o *options) resumeConfig(ck train.Config) (train.Config, error) {
 	for _, name := range configFlags {
 		if o.set[name] {
 			copyFlag(name, &given, o.cfg)
-			named = append(named, "-"+name)
+			// Name the flags that differ, not every flag repeated.
+			one := ck
+			copyFlag(name, &one, o.cfg)
+			if train.SameRun(ck, one) != nil {
+				named = append(named, "-"+name)
+			}
 		}
 	}
 	if err := train.SameRun(ck, given); err != nil {

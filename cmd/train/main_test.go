@@ -197,8 +197,12 @@ func TestTinyRunAndResume(t *testing.T) {
 		t.Errorf("resumed accuracies %v, uninterrupted %v", again, acc)
 	}
 	// A flag that changes the result contradicts -resume.
-	if code, _, stderr := trainCmd("-out", dir, "-resume", "-lr", "0.5"); code != 1 || !strings.Contains(stderr, "drop -lr") {
+	if code, _, stderr := trainCmd("-out", dir, "-resume", "-lr", "0.5"); code != 1 || !strings.Contains(stderr, "drop -lr or") {
 		t.Errorf("resume with another -lr: exit %d, %s", code, stderr)
+	}
+	// The error names the flags that differ, not every flag repeated.
+	if code, _, stderr := trainCmd(append(args, "-resume", "-seed", "7")...); code != 1 || !strings.Contains(stderr, "drop -seed or") {
+		t.Errorf("resume with the run's flags and another -seed: exit %d, %s", code, stderr)
 	}
 }
 
