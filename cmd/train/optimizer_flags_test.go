@@ -120,3 +120,16 @@ func TestRecipeFlagsReplacePhaseSettings(t *testing.T) {
 		t.Errorf("-schedule cosine -milestones 3 beside the recipe: %v", err)
 	}
 }
+
+// -approx-lr is the noise phase's rate too, so a noise phase without a
+// multiplier takes it.
+func TestApproxLRSetsTheNoisePhase(t *testing.T) {
+	o, err := parseFlags([]string{"-model", "mlp", "-dataset", "digits", "-lut", "none", "-noise-epochs", "1", "-noise-sigma", "0.05",
+		"-approx-lr", "0.01"}, io.Discard, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := o.cfg.PhaseLR(train.PhaseNoise); got != 0.01 {
+		t.Errorf("noise-phase rate %g, want -approx-lr's 0.01", got)
+	}
+}
