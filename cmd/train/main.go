@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -98,7 +100,13 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 	}
 
 	p := newProgress(stdout, bars, cfg)
-	started := time.Now()
+	// A resumed run's time counts the processes before it, as far as the
+	// report they left says (a killed process leaves none).
+	var before time.Duration
+	if o.resume {
+		before = reportedTime(o.out)
+	}
+	started := time.Now().Add(-before)
 	tr, err := train.New(cfg, train.WithHooks(p.hooks()))
 	if err != nil {
 		return err
@@ -143,6 +151,22 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 	printSummary(stdout, rep)
 	fmt.Fprintf(stdout, "\nrun folder: %s (report.json, metrics.csv, %s, checkpoints/)\n", o.out, plotFile)
 	return nil
+}
+
+// reportedTime is the run time report.json in dir records, 0 if there is
+// none to read.
+func reportedTime(dir string) time.Duration {
+	raw, err := os.ReadFile(filepath.Join(dir, reportFile))
+	if err != nil {
+		return 0
+	}
+	var r struct {
+		Seconds float64 `json:"seconds"`
+	}
+	if json.Unmarshal(raw, &r) != nil || !(r.Seconds > 0) || math.IsInf(r.Seconds, 0) {
+		return 0
+	}
+	return time.Duration(r.Seconds * float64(time.Second))
 }
 
 // claimDefaultFolder creates the default run folder base, or base-2,

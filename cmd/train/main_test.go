@@ -185,9 +185,14 @@ func TestTinyRunAndResume(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(ck, train.LastCheckpoint), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	firstSeconds, _ := readReport(t, dir)["seconds"].(float64)
 	code, stdout, stderr = trainCmd("-out", dir, "-resume", "-threads", "1")
 	if code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	// The resumed run's time adds to the time the report it found holds.
+	if s, _ := readReport(t, dir)["seconds"].(float64); !(firstSeconds > 0) || s <= firstSeconds {
+		t.Errorf("report seconds %g after resuming, %g before: the resumed run's time must add to it", s, firstSeconds)
 	}
 	if !strings.Contains(stdout, "resuming") {
 		t.Errorf("resume output: %s", stdout)

@@ -35,7 +35,9 @@ type report struct {
 	// The result's fields (config, epochs, evaluations, accuracy, phases,
 	// multipliers, layers) appear at the top level.
 	*train.Result
-	Command string  `json:"command"`
+	Command string `json:"command"`
+	// Seconds is the run's wall time, over every process that worked on
+	// it (a resumed run adds its time to what the report it found says).
 	Seconds float64 `json:"seconds"`
 	GoArch  string  `json:"goarch"`
 	CPUs    int     `json:"cpus"`
