@@ -38,7 +38,9 @@ const maxImagePixels = 1 << 26
 // maxFolderSide bounds the size an image folder can be resized to.
 const maxFolderSide = 4096
 
-func isFolder(name string) bool { return strings.HasPrefix(name, folderPrefix) }
+// IsFolder reports whether a data set name names an image folder
+// (folder:DIR) rather than a registered set.
+func IsFolder(name string) bool { return strings.HasPrefix(name, folderPrefix) }
 
 // folderSplitDirs are the directory names tried for each split, in order.
 func folderSplitDirs(split Split) []string {

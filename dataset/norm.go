@@ -131,7 +131,7 @@ func (d *Dataset) NormalizeDefault() error {
 	if set == "" {
 		set = baseName(d.Name)
 	}
-	if isFolder(set) {
+	if IsFolder(set) {
 		if d.Part == Test {
 			return fmt.Errorf("dataset %s: an image folder's test split is normalised with its training split's statistics: use LoadSplits, or Normalize(train.Norm)", d.Name)
 		}

@@ -121,7 +121,7 @@ func Lookup(name string) (Info, error) {
 // folder its classes and image counts (the directories are listed, no image
 // is decoded) at the size opts asks for.
 func Describe(name string, opts Options) (Info, error) {
-	if isFolder(name) {
+	if IsFolder(name) {
 		return describeFolder(name, opts)
 	}
 	e, ok := registry[name]
@@ -140,7 +140,7 @@ func Load(name string, split Split, opts Options) (*Dataset, error) {
 	if split != Train && split != Test {
 		return nil, fmt.Errorf("unknown split %q for data set %s; use %q or %q", split, name, Train, Test)
 	}
-	if isFolder(name) {
+	if IsFolder(name) {
 		return loadFolder(name, split, opts)
 	}
 	e, ok := registry[name]
@@ -224,7 +224,7 @@ func findFile(dirs []string, name string) (string, error) {
 // baseName strips the split from a Dataset name ("mnist/train" -> "mnist",
 // "folder:/data/tiny/train" -> "folder:/data/tiny").
 func baseName(name string) string {
-	if isFolder(name) {
+	if IsFolder(name) {
 		if i := strings.LastIndexByte(name, '/'); i > len(folderPrefix) {
 			return name[:i]
 		}

@@ -306,7 +306,7 @@ func (c Config) validate(ownModel, ownData bool) error {
 		}
 	}
 	// A folder's size is checked by the data set's description above.
-	if c.ImageSize != 0 && !strings.HasPrefix(c.Dataset, "folder:") {
+	if c.ImageSize != 0 && !dataset.IsFolder(c.Dataset) {
 		bad("image size %d applies to image folders (folder:DIR) only: %s has images of its own size", c.ImageSize, c.Dataset)
 	}
 	if m.Name != "" && info.Name != "" {
@@ -315,7 +315,7 @@ func (c Config) validate(ownModel, ownData bool) error {
 			if sets := m.Datasets(); len(sets) > 0 {
 				takes = "it takes " + strings.Join(sets, ", ") + ", or an image folder (folder:DIR) of a size it accepts"
 			}
-			if strings.HasPrefix(c.Dataset, "folder:") {
+			if dataset.IsFolder(c.Dataset) {
 				takes += "; -image-size sets the size an image folder is resized to"
 			}
 			bad("model %s cannot take %s images: %v (%s)", c.Model, c.Dataset, err, takes)

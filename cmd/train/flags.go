@@ -194,7 +194,7 @@ func (o *options) check() error {
 	if o.resume && !o.set["out"] {
 		errs = append(errs, errors.New("-resume needs -out DIR, the run folder to continue"))
 	}
-	if o.set["data"] && strings.HasPrefix(c.Dataset, "folder:") {
+	if o.set["data"] && dataset.IsFolder(c.Dataset) {
 		errs = append(errs, errDataWithFolder)
 	}
 	if o.resume && o.set["recipe"] {

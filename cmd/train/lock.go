@@ -20,7 +20,7 @@ import (
 func lockFolder(dir string, create bool, warn io.Writer) (*runlock.Lock, error) {
 	if create {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("cannot create the run folder: %w; choose another -out", err)
+			return nil, runFolderError(err)
 		}
 	} else if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

@@ -96,7 +96,7 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 		runtime.GOMAXPROCS(cfg.Threads)
 	}
 	if err := os.MkdirAll(ckDir, 0o755); err != nil {
-		return fmt.Errorf("cannot create the run folder: %w; choose another -out", err)
+		return runFolderError(err)
 	}
 
 	p := newProgress(stdout, bars, cfg)
@@ -153,6 +153,12 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 	return nil
 }
 
+// runFolderError says that the run folder could not be created, and what
+// to do.
+func runFolderError(err error) error {
+	return fmt.Errorf("cannot create the run folder: %w; choose another -out", err)
+}
+
 // reportedTime is the run time report.json in dir records, 0 if there is
 // none to read.
 func reportedTime(dir string) time.Duration {
@@ -175,7 +181,7 @@ func reportedTime(dir string) time.Duration {
 // Creating a directory is atomic, so this holds across processes too.
 func claimDefaultFolder(base string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
-		return "", fmt.Errorf("cannot create the run folder: %w; choose another -out", err)
+		return "", runFolderError(err)
 	}
 	for i := 1; i <= 1000; i++ {
 		dir := base
@@ -187,7 +193,7 @@ func claimDefaultFolder(base string) (string, error) {
 			return dir, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			return "", fmt.Errorf("cannot create the run folder: %w; choose another -out", err)
+			return "", runFolderError(err)
 		}
 	}
 	return "", fmt.Errorf("the default run folders %s to %s-1000 all exist: choose -out", base, base)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"image/png"
@@ -141,19 +140,11 @@ func TestTinyRunAndResume(t *testing.T) {
 		t.Errorf("evaluated on %v test samples, want the full 10000", n)
 	}
 
-	f, err := os.Open(filepath.Join(dir, metricsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, filepath.Join(dir, metricsFile))
 	if len(rows) != 3 || rows[0][1] != "phase" || rows[1][1] != "qat" || rows[2][1] != "approx" {
 		t.Errorf("metrics.csv rows %v", rows)
 	}
-	f, err = os.Open(filepath.Join(dir, plotFile))
+	f, err := os.Open(filepath.Join(dir, plotFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/goapprox/goapprox/dataset"
@@ -34,7 +33,7 @@ func runModels(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "train models: unexpected argument %q: options start with -\n", fs.Arg(0))
 		return 2
 	}
-	if *data != "" && strings.HasPrefix(*name, "folder:") {
+	if *data != "" && dataset.IsFolder(*name) {
 		fmt.Fprintf(stderr, "train models: %v\n", errDataWithFolder)
 		return 2
 	}
