@@ -17,7 +17,7 @@
 // a vector (in): a layer with one output, quantized per tensor, as
 // gorgonia.Mul(X, theta) computes.
 //
-// Either way the mode (Float, Quantized, Noise, Approximate, Surrogate) and
+// Either way the mode (Float, Quantized, Noise, Approximate, Surrogate, Observe) and
 // the table are read by the ops on every run, so they are switched per
 // layer at run time without rebuilding the graph or the machine. A Registry
 // keeps the layers of a model in order and applies a mode, a table,

@@ -13,8 +13,9 @@ const (
 	Noise       = ops.Noise
 	Approximate = ops.Approximate
 	Surrogate   = ops.Surrogate
+	Observe     = ops.Observe
 )
 
 // ParseMode reads a mode name ("float", "quantized", "noise",
-// "approximate", "surrogate").
+// "approximate", "surrogate", "observe").
 func ParseMode(s string) (Mode, error) { return ops.ParseMode(s) }

@@ -70,7 +70,7 @@ func buildGorgoniaConvnet(t *testing.T, dt tensor.Dtype, dropout bool) *gorgonia
 // precompiled TapeMachine, rewritten and trained a few steps in every
 // mode.
 func TestGorgoniaConvnetTrainsInEveryMode(t *testing.T) {
-	for _, mode := range []ops.Mode{ops.Float, ops.Quantized, ops.Noise, ops.Approximate, ops.Surrogate} {
+	for _, mode := range []ops.Mode{ops.Float, ops.Quantized, ops.Noise, ops.Approximate, ops.Surrogate, ops.Observe} {
 		t.Run(mode.String(), func(t *testing.T) {
 			m := buildGorgoniaConvnet(t, tensor.Float64, true)
 			res, err := Rewrite(m.g, Options{Preset: "unsigned", Seed: 5})

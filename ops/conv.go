@@ -172,7 +172,7 @@ func convForwardWith(s *LayerState, rec *runRecord, ws *floatkernel.Workspace, y
 	}
 	impl := gorgonia.WhichBLAS()
 	switch s.Mode {
-	case Float:
+	case Float, Observe:
 		if s.FloatLikeGorgonia {
 			convFloatG(generic[float32](rec), y, x, w, g, s.threads())
 			return nil, nil
@@ -494,7 +494,7 @@ func convTableBackward(s *LayerState, rec *runRecord, wrt int, r, x, w, dy []flo
 func convBackward(rec *runRecord, wrt int, r, x, w, dy []float32, g geom.Conv, own *[2]operand, ws *floatkernel.Workspace, threads int) error {
 	dy = rec.noise.backward(dy, threads)
 	impl := gorgonia.WhichBLAS()
-	if rec.mode == Float {
+	if !rec.mode.Quantizes() {
 		if wrt == 0 {
 			return floatkernel.Conv2dBackwardData(impl, r, dy, w, g, threads, ws)
 		}

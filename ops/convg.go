@@ -53,7 +53,7 @@ func convForwardG[T values.Float](s *LayerState, rec *runRecord, y, x, w []T, g 
 		return err
 	}
 	switch s.Mode {
-	case Float:
+	case Float, Observe:
 		convFloatG(r, y, x, w, g, s.threads())
 	case Quantized, Noise:
 		r.quantizeInputs(rec, s, x, xs, w, ws, false, true)
@@ -195,7 +195,7 @@ func convBackwardG[T values.Float](rec *runRecord, wrt int, r, x, w, dy []T, g g
 	gr := generic[T](rec)
 	dy = gr.noise.backward(dy, threads)
 	var mask []bool
-	if rec.mode != Float {
+	if rec.mode.Quantizes() {
 		xq, wq := gr.gradInputs(rec, x, xShape(g), w, wShape(g), own, threads)
 		x, w, mask = xq.fq, wq.fq, xq.mask
 		if wrt == 1 {

@@ -30,6 +30,10 @@
 //     table and settings. At full rank it equals Approximate up to float32
 //     rounding of the sums. The surrogate's GEMMs run on gonum's float32
 //     BLAS with its own workers, not LayerState.Threads.
+//   - Observe: the float product, as Float; in training runs the
+//     observers watch the inputs and weights, so that a following
+//     Quantized run starts from ranges that saw the data (PyTorch's
+//     disable_fake_quant with the observers enabled).
 //
 // Gradients are straight-through by default, in every mode: those of the
 // exact product of the fake-quantized float tensors, passed only where a

@@ -119,7 +119,7 @@ func second[T any](_ T, err error) error { return err }
 // layer, the operand and the element, instead of becoming the zero point's
 // code; in Float mode it flows on as in any float network.
 func TestNonFiniteOperandStops(t *testing.T) {
-	for _, mode := range []Mode{Quantized, Noise, Approximate, Float} {
+	for _, mode := range []Mode{Quantized, Noise, Approximate, Observe, Float} {
 		for _, operand := range []string{"input", "weight"} {
 			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
 				s := NewLayerState("fc7", 1)

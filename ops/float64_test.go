@@ -87,7 +87,7 @@ func assertRel64(t *testing.T, what string, got, want []float64, tol float64) {
 func TestFloat64MatchesFloat32(t *testing.T) {
 	r := rand.New(rand.NewSource(64))
 	for _, lc := range append(layerCases(), vectorCase()) {
-		for _, mode := range []Mode{Float, Quantized, Noise, Approximate, Surrogate} {
+		for _, mode := range []Mode{Float, Quantized, Noise, Approximate, Surrogate, Observe} {
 			t.Run(lc.name+"/"+mode.String(), func(t *testing.T) {
 				x, w := randFloats(r, prod(lc.xs), 1.5), randFloats(r, prod(lc.ws), 1)
 				state := func() *LayerState {
@@ -116,7 +116,7 @@ func TestFloat64MatchesFloat32(t *testing.T) {
 							t.Fatalf("y[%d]: float64 %v rounds to %v, float32 layer %v", i, y64[i], float32(y64[i]), y32[i])
 						}
 					}
-				case Float:
+				case Float, Observe:
 					assertRel64(t, "y", y64, lc.ref(x, w), 1e-14)
 				case Quantized:
 					xfq, _ := refFakeQuant(s.XParams, x, lc.xs)

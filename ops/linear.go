@@ -167,7 +167,7 @@ func linearForward(s *LayerState, layout WeightLayout, rec *runRecord, y, x, w [
 	m, k := xs[0], xs[1]
 	n, _ := layout.dims(ws)
 	switch s.Mode {
-	case Float:
+	case Float, Observe:
 		// Through the BLAS gorgonia.Mul uses, so that a rewritten graph
 		// in Float mode gives the original graph's results bit for bit.
 		floatkernel.MatMulBLAS(gorgonia.WhichBLAS(), false, layout == OutIn, m, n, k, 1, x, w, 0, y, s.threads())
@@ -499,7 +499,7 @@ func linearBackward(rec *runRecord, layout WeightLayout, wrt int, r, x, w, dy []
 	dy = rec.noise.backward(dy, threads)
 	impl := gorgonia.WhichBLAS()
 	var mask []bool
-	if rec.mode != Float {
+	if rec.mode.Quantizes() {
 		x, w, mask = rec.gradOperands(wrt, x, xs, w, ws, own, threads)
 	}
 	switch {

@@ -81,7 +81,7 @@ func linearForwardG[T values.Float](s *LayerState, layout WeightLayout, rec *run
 	m, k := xs[0], xs[1]
 	n, _ := layout.dims(ws)
 	switch s.Mode {
-	case Float:
+	case Float, Observe:
 		linearFloatG(layout, vector, y, x, w, m, n, k)
 	case Quantized, Noise:
 		g.quantizeInputs(rec, s, x, xs, w, ws, false, true)
@@ -168,7 +168,7 @@ func linearBackwardG[T values.Float](rec *runRecord, layout WeightLayout, wrt in
 	}
 	dy = g.noise.backward(dy, threads)
 	var mask []bool
-	if rec.mode != Float {
+	if rec.mode.Quantizes() {
 		xq, wq := g.gradInputs(rec, x, xs, w, ws, own, threads)
 		x, w, mask = xq.fq, wq.fq, xq.mask
 		if wrt == 1 {

@@ -25,9 +25,15 @@ const (
 	// table's low-rank error surrogate (package surrogate): the exact
 	// product plus a few rank-1 error terms, computed as float GEMMs.
 	Surrogate
+	// Observe computes as Float (float products, float gradients) while,
+	// in training runs, the observers watch the inputs and weights as in
+	// the modes that quantize: PyTorch's fake quantization disabled with
+	// the observers enabled. A quantization-aware training that begins
+	// this way quantizes from ranges that have already seen the data.
+	Observe
 )
 
-var modeNames = [...]string{"float", "quantized", "noise", "approximate", "surrogate"}
+var modeNames = [...]string{"float", "quantized", "noise", "approximate", "surrogate", "observe"}
 
 func (m Mode) String() string {
 	if m >= 0 && int(m) < len(modeNames) {
@@ -38,6 +44,10 @@ func (m Mode) String() string {
 
 // Valid reports whether m is one of the modes above.
 func (m Mode) Valid() bool { return m >= Float && int(m) < len(modeNames) }
+
+// Quantizes reports whether mode m computes from quantized inputs and
+// weights: every mode but Float and Observe.
+func (m Mode) Quantizes() bool { return m.Valid() && m != Float && m != Observe }
 
 // NeedsTable reports whether mode m reads the layer's multiplier table.
 func (m Mode) NeedsTable() bool { return m == Approximate || m == Surrogate }

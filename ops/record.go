@@ -94,7 +94,8 @@ func (o *operand) holds(values []float32, p *quantize.Params, codesWill bool) bo
 // NonFiniteError reports a NaN or an infinity in an operand of a layer in
 // a mode that quantizes its operands: quantization would turn it into a
 // code (the zero point) without a trace, and training would go on with a
-// network that no longer computes what its weights say.
+// network that no longer computes what its weights say. Observe mode
+// reports them too: its observers would take them into their ranges.
 type NonFiniteError struct {
 	Layer   string  // LayerState.ID
 	Operand string  // "input" or "weight"
@@ -104,8 +105,12 @@ type NonFiniteError struct {
 }
 
 func (e *NonFiniteError) Error() string {
-	return fmt.Sprintf("ops: layer %s: its %s holds %v at element %d, which %s mode would quantize to a code as if it were a number: find where it comes from (an earlier layer, the data) or lower the learning rate",
-		e.Layer, e.Operand, e.Value, e.Index, e.Mode)
+	what := "would quantize to a code as if it were a number"
+	if e.Mode == Observe {
+		what = "would hand to the observers as if it were a number, spoiling the quantization ranges"
+	}
+	return fmt.Sprintf("ops: layer %s: its %s holds %v at element %d, which %s mode %s: find where it comes from (an earlier layer, the data) or lower the learning rate",
+		e.Layer, e.Operand, e.Value, e.Index, e.Mode, what)
 }
 
 // AsNonFinite finds a *NonFiniteError in err, including inside the errors
@@ -149,16 +154,19 @@ func (r *runRecord) begin(s *LayerState, x []float32, xShape []int, w []float32,
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if err := s.observe(x, xShape, w, wShape); err != nil {
-		return err
-	}
 	if s.Mode != Float {
+		// Before the observers, which would take a NaN into their ranges.
 		if err := checkFinite(s, "input", x); err != nil {
 			return err
 		}
 		if err := checkFinite(s, "weight", w); err != nil {
 			return err
 		}
+	}
+	if err := s.observe(x, xShape, w, wShape); err != nil {
+		return err
+	}
+	if s.Mode != Float {
 		// Observers may have produced new parameters: check them again.
 		if err := s.Validate(); err != nil {
 			return err

@@ -74,6 +74,12 @@ type Config struct {
 	FloatEpochs  int `json:"float_epochs"`
 	QATEpochs    int `json:"qat_epochs"`
 	ApproxEpochs int `json:"approx_epochs"`
+	// QATObserveEpochs of the QAT epochs, the first ones, train with float
+	// products while the observers watch (ops.Observe); fake quantization
+	// starts after them, from ranges that have seen the data, as
+	// agn-approx's QAT does (two such epochs). When it covers every QAT
+	// epoch, the quantized accuracy is measured once after them.
+	QATObserveEpochs int `json:"qat_observe_epochs,omitempty"`
 
 	// NoiseEpochs is the length of the noise phase between QAT and the
 	// approximate phase (0: none): training in Noise mode, each layer's
@@ -352,6 +358,9 @@ func (c Config) validate(ownModel, ownData bool) error {
 	}
 	if c.FloatEpochs < 0 || c.QATEpochs < 0 || c.NoiseEpochs < 0 || c.ApproxEpochs < 0 {
 		bad("epoch counts must not be negative (float %d, QAT %d, noise %d, approximate %d)", c.FloatEpochs, c.QATEpochs, c.NoiseEpochs, c.ApproxEpochs)
+	}
+	if c.QATObserveEpochs < 0 {
+		bad("observer-only QAT epochs %d must not be negative (0: QAT quantizes from its first step)", c.QATObserveEpochs)
 	}
 	errs = append(errs, c.validateNoise()...)
 	if _, err := ops.ParseGradient(c.Gradient); err != nil {

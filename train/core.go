@@ -194,10 +194,15 @@ func (c *core) step(b dataset.Batch, lr float64) (loss float64, correct int, err
 	}
 	if err := c.trainVM.RunAll(); err != nil {
 		if nf, ok := ops.AsNonFinite(err); ok {
-			// A quantized mode refused it before it became a code: the
-			// loss was never computed.
+			// A quantized mode refused it before it became a code (or
+			// Observe mode, before its observers took it in): the loss
+			// was never computed.
+			what := "would have quantized to a code"
+			if nf.Mode == ops.Observe {
+				what = "would have handed to the observers"
+			}
 			return 0, 0, &DivergedError{Layer: nf.Layer, Value: describeValue(float64(nf.Value)),
-				First: fmt.Sprintf("the %s of layer %s (element %d), which %s mode would have quantized to a code", nf.Operand, nf.Layer, nf.Index, nf.Mode)}
+				First: fmt.Sprintf("the %s of layer %s (element %d), which %s mode %s", nf.Operand, nf.Layer, nf.Index, nf.Mode, what)}
 		}
 		return 0, 0, err
 	}

@@ -1,11 +1,7 @@
 package train
 
 import (
-	"context"
-	"errors"
 	"math"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -119,35 +115,10 @@ func TestTableGradientRunResumes(t *testing.T) {
 	if _, err := whole.Run(t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
-	wantW, _, _ := state(t, whole)
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	first := newSmall(t, cfg, WithHooks(Hooks{EpochEnd: func(m EpochMetrics) {
-		if m.Index == 2 { // QAT and the first approximate epoch
-			cancel()
-		}
-	}}))
-	if _, err := first.RunContext(ctx, dir); !errors.Is(err, context.Canceled) {
-		t.Fatalf("run returned %v, want context.Canceled", err)
-	}
-	ck, err := ReadCheckpoint(filepath.Join(dir, LastCheckpoint))
-	if err != nil {
-		t.Fatal(err)
-	}
+	wantW, wantE, wantV := state(t, whole)
+	second, _, ck := resumedAfter(t, cfg, 2) // QAT and the first approximate epoch
 	if ck.Config.Gradient != cfg.Gradient {
 		t.Fatalf("checkpoint gradient %q", ck.Config.Gradient)
 	}
-	second := newSmall(t, cfg)
-	if err := second.Restore(ck); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := second.Run(dir); err != nil {
-		t.Fatal(err)
-	}
-	gotW, _, _ := state(t, second)
-	for name, w := range wantW {
-		if !reflect.DeepEqual(gotW[name], w) {
-			t.Errorf("%s differs from the uninterrupted run", name)
-		}
-	}
+	sameState(t, "resumed", second, wantW, wantE, wantV)
 }

@@ -6,6 +6,9 @@ type EpochMetrics struct {
 	Epoch int   `json:"epoch"` // 1-based within the phase
 	Index int   `json:"index"` // 1-based within the run
 	Steps int   `json:"steps"`
+	// Observing marks a QAT epoch with float products and the observers
+	// watching (Config.QATObserveEpochs): its accuracies are float ones.
+	Observing bool `json:"observing,omitempty"`
 	// LR is the learning rate of the epoch's first step.
 	LR            float64 `json:"lr"`
 	TrainLoss     float64 `json:"train_loss"`
@@ -27,7 +30,8 @@ const TopFiveClasses = 100
 // Evaluation is one pass over the full test set.
 type Evaluation struct {
 	// Label says which evaluation this is: "qat" (Quantized mode, after
-	// calibration when there were no QAT epochs), "approx_before" (before
+	// calibration when there were no QAT epochs, or after QAT epochs that
+	// only observed), "approx_before" (before
 	// approximate fine-tuning) or "epoch".
 	Label    string  `json:"label"`
 	Loss     float64 `json:"loss"`

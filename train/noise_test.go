@@ -1,10 +1,8 @@
 package train
 
 import (
-	"context"
-	"errors"
+	"fmt"
 	"math"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -163,40 +161,8 @@ func TestResumeAcrossNoise(t *testing.T) {
 	}
 	wantW, wantE, wantV := state(t, whole)
 	for stopAfter := 1; stopAfter <= 3; stopAfter++ {
-		dir := t.TempDir()
-		ctx, cancel := context.WithCancel(context.Background())
-		first := newSmall(t, cfg, WithHooks(Hooks{EpochEnd: func(m EpochMetrics) {
-			if m.Index == stopAfter {
-				cancel()
-			}
-		}}))
-		if _, err := first.RunContext(ctx, dir); !errors.Is(err, context.Canceled) {
-			t.Fatalf("stop after %d: run returned %v, want context.Canceled", stopAfter, err)
-		}
-		ck, err := ReadCheckpoint(filepath.Join(dir, LastCheckpoint))
-		if err != nil {
-			t.Fatal(err)
-		}
-		second := newSmall(t, cfg)
-		if err := second.Restore(ck); err != nil {
-			t.Fatal(err)
-		}
-		res, err := second.Run(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gotW, gotE, gotV := state(t, second)
-		if !reflect.DeepEqual(gotE, wantE) {
-			t.Errorf("stop after %d: epochs differ\n got %+v\nwant %+v", stopAfter, gotE, wantE)
-		}
-		if !reflect.DeepEqual(gotV, wantV) {
-			t.Errorf("stop after %d: evaluations differ\n got %+v\nwant %+v", stopAfter, gotV, wantV)
-		}
-		for name, w := range wantW {
-			if !reflect.DeepEqual(gotW[name], w) {
-				t.Errorf("stop after %d: %s differs from the uninterrupted run", stopAfter, name)
-			}
-		}
+		second, res, _ := resumedAfter(t, cfg, stopAfter)
+		sameState(t, fmt.Sprintf("stop after %d", stopAfter), second, wantW, wantE, wantV)
 		if !reflect.DeepEqual(res.Noise, whole.Noise()) {
 			t.Errorf("stop after %d: noise %+v, uninterrupted %+v", stopAfter, res.Noise, whole.Noise())
 		}

@@ -42,7 +42,8 @@ type progress struct {
 }
 
 // SetPhase prepares the layers for a phase: Float mode; Quantized mode with
-// the observers running (QAT); for the noise phase, observers frozen and
+// the observers running (QAT; Observe mode in its first
+// Config.QATObserveEpochs epochs); for the noise phase, observers frozen and
 // Noise mode with each layer's sigma and mu (predicted when the phase is
 // entered, see NoiseLayer); or, for the approximate phase, observers
 // frozen (after a calibration pass if they never saw data) and each layer's
@@ -72,7 +73,7 @@ func (t *Trainer) SetPhase(p Phase) error {
 		return t.layers.SetMode(ops.Float)
 	case PhaseQAT:
 		t.layers.UnfreezeObservers()
-		return t.layers.SetMode(ops.Quantized)
+		return t.layers.SetMode(t.qatMode())
 	case PhaseNoise:
 		return t.enterNoisePhase(fresh)
 	default:
@@ -88,6 +89,18 @@ func (t *Trainer) SetPhase(p Phase) error {
 		return t.applyGradient()
 	}
 }
+
+// qatMode is the layers' mode in the next QAT epoch: Observe in the first
+// QATObserveEpochs, Quantized after them.
+func (t *Trainer) qatMode() ops.Mode {
+	if t.progress.Epoch < t.cfg.QATObserveEpochs {
+		return ops.Observe
+	}
+	return ops.Quantized
+}
+
+// quantizedQATEpochs is how many QAT epochs quantize.
+func (c Config) quantizedQATEpochs() int { return max(0, c.QATEpochs-c.QATObserveEpochs) }
 
 // applyGradient gives the layers in Approximate mode the configured
 // backward pass; the layers left without a multiplier (Quantized mode)

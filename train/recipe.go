@@ -30,9 +30,13 @@ var agnResNets = []string{"resnet8", "resnet14", "resnet20", "resnet32", "resnet
 //     1e-4, x0.75 after epoch 5); QAT 1 epoch of SGD lr 1e-3; noise SGD lr
 //     1e-3; approximate retraining 5 epochs of SGD lr 1e-3, x0.1 every 2.
 //
-// One step differs: agn-approx's QAT runs its first two epochs with the
-// observers alone and quantizes from the third; GoApprox's QAT phase
-// quantizes from its first step, the observers live throughout.
+// In both, the first two QAT epochs train with float products while the
+// observers watch (Config.QATObserveEpochs), and fake quantization starts
+// in the third, as agn-approx switches it on; LeNet-5's one QAT epoch thus
+// only observes, and the quantized accuracy is measured after it. One
+// step differs: agn-approx leaves the observers running in the noise and
+// approximate phases, while GoApprox freezes the quantization after QAT,
+// so that the products a multiplier sees keep one scale (see SetPhase).
 //
 // Flags of cmd/train given beside a recipe replace its settings in every
 // phase it sets them for (see cmd/train).
@@ -52,6 +56,7 @@ func ApplyRecipe(name string, cfg Config) (Config, error) {
 	case slices.Contains(agnResNets, cfg.Model):
 		cfg.Batch = 128
 		cfg.FloatEpochs, cfg.QATEpochs, cfg.ApproxEpochs = 180, 30, 10
+		cfg.QATObserveEpochs = 2
 		cfg.LR, cfg.WeightDecay, cfg.Milestones, cfg.Gamma = 0.1, 1e-4, []int{90, 135}, 0
 		cfg.PhaseSettings = []PhaseSettings{
 			{Phase: PhaseQAT, LR: 0.01, Schedule: "multistep", Milestones: []int{10, 20}, WeightDecay: &zero},
@@ -60,6 +65,7 @@ func ApplyRecipe(name string, cfg Config) (Config, error) {
 		}
 	case cfg.Model == "lenet5":
 		cfg.FloatEpochs, cfg.QATEpochs, cfg.ApproxEpochs = 10, 1, 5
+		cfg.QATObserveEpochs = 2
 		cfg.LR, cfg.WeightDecay, cfg.Milestones, cfg.Gamma = 0.1, 1e-4, []int{5}, 0.75
 		cfg.PhaseSettings = []PhaseSettings{
 			{Phase: PhaseQAT, LR: 1e-3, Schedule: "constant", WeightDecay: &zero},

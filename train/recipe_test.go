@@ -21,7 +21,7 @@ func TestAgnApproxRecipeRates(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("the recipe's configuration is invalid: %v", err)
 	}
-	if cfg.Batch != 128 || cfg.FloatEpochs != 180 || cfg.QATEpochs != 30 || cfg.ApproxEpochs != 10 || cfg.Recipe != "agn-approx" {
+	if cfg.Batch != 128 || cfg.FloatEpochs != 180 || cfg.QATEpochs != 30 || cfg.QATObserveEpochs != 2 || cfg.ApproxEpochs != 10 || cfg.Recipe != "agn-approx" {
 		t.Fatalf("phases %+v", cfg)
 	}
 	at := func(p Phase, epoch, epochs int) float64 {

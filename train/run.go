@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/goapprox/goapprox/lut/metrics"
+	"github.com/goapprox/goapprox/ops"
 )
 
 // Checkpoint file names inside Run's checkpoint directory.
@@ -129,6 +130,12 @@ func (t *Trainer) RunContext(ctx context.Context, dir string) (*Result, error) {
 			if _, err := t.TrainEpoch(); err != nil {
 				return nil, err
 			}
+			if p == PhaseQAT && t.progress.Epoch == n {
+				// QAT epochs that only observed measured float accuracies.
+				if err := t.measureQuantized(); err != nil {
+					return nil, err
+				}
+			}
 			if dir == "" {
 				continue
 			}
@@ -145,14 +152,18 @@ func (t *Trainer) RunContext(ctx context.Context, dir string) (*Result, error) {
 	return t.Result(), nil
 }
 
-// measureQuantized measures the quantized accuracy ("qat") after a
-// calibration when no QAT epoch did, before the first phase that changes
-// the products.
+// measureQuantized measures the quantized accuracy ("qat") when no QAT
+// epoch did (none ran, or every one only observed), after a calibration if
+// the observers saw no data, before the first phase that changes the
+// products.
 func (t *Trainer) measureQuantized() error {
-	if t.cfg.QATEpochs > 0 || t.hasEvaluation("qat") || t.progress.Phase.index() > PhaseQAT.index() {
+	if t.cfg.quantizedQATEpochs() > 0 || t.hasEvaluation("qat") || t.progress.Phase.index() > PhaseQAT.index() {
 		return nil
 	}
 	if err := t.SetPhase(PhaseQAT); err != nil {
+		return err
+	}
+	if err := t.layers.SetMode(ops.Quantized); err != nil {
 		return err
 	}
 	if !t.progress.Observed {

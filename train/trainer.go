@@ -9,6 +9,7 @@ import (
 	"github.com/goapprox/goapprox/approxlayer"
 	"github.com/goapprox/goapprox/dataset"
 	"github.com/goapprox/goapprox/lut"
+	"github.com/goapprox/goapprox/ops"
 	"github.com/goapprox/goapprox/zoo"
 )
 
@@ -258,6 +259,12 @@ func (t *Trainer) TrainEpoch() (EpochMetrics, error) {
 	start := time.Now()
 	if phase == PhaseNoise {
 		t.reseedNoise(t.progress.Index)
+	}
+	if phase == PhaseQAT {
+		m.Observing = t.qatMode() == ops.Observe
+		if err := t.layers.SetMode(t.qatMode()); err != nil {
+			return m, err
+		}
 	}
 	t.setTraining(true)
 	t.iter.Start(t.progress.Index)

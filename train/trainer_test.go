@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -112,41 +113,59 @@ func TestResumeGivesTheSameResult(t *testing.T) {
 		t.Fatalf("uninterrupted run: %d epochs and %d evaluations, want 5 and 1", len(wantE), len(wantV))
 	}
 	for stopAfter := 1; stopAfter <= 4; stopAfter++ {
-		dir := t.TempDir()
-		ctx, cancel := context.WithCancel(context.Background())
-		first := newSmall(t, cfg, WithHooks(Hooks{EpochEnd: func(m EpochMetrics) {
-			if m.Index == stopAfter {
-				cancel()
-			}
-		}}))
-		if _, err := first.RunContext(ctx, dir); !errors.Is(err, context.Canceled) {
-			t.Fatalf("stop after %d: run returned %v, want context.Canceled", stopAfter, err)
+		second, _, _ := resumedAfter(t, cfg, stopAfter)
+		sameState(t, fmt.Sprintf("stop after %d", stopAfter), second, wantW, wantE, wantV)
+	}
+}
+
+// resumedAfter runs cfg until epoch stopAfter (of the run) ends, then
+// finishes the run in a new trainer restored from the last checkpoint. It
+// returns that trainer, its result and the checkpoint it started from.
+func resumedAfter(t *testing.T, cfg Config, stopAfter int) (*Trainer, *Result, *Checkpoint) {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first := newSmall(t, cfg, WithHooks(Hooks{EpochEnd: func(m EpochMetrics) {
+		if m.Index == stopAfter {
+			cancel()
 		}
-		ck, err := ReadCheckpoint(filepath.Join(dir, LastCheckpoint))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ck.Progress.Index != stopAfter {
-			t.Fatalf("checkpoint after epoch %d says %d epochs done", stopAfter, ck.Progress.Index)
-		}
-		second := newSmall(t, cfg)
-		if err := second.Restore(ck); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := second.Run(dir); err != nil {
-			t.Fatal(err)
-		}
-		gotW, gotE, gotV := state(t, second)
-		if !reflect.DeepEqual(gotE, wantE) {
-			t.Errorf("stop after %d: epochs differ\n got %+v\nwant %+v", stopAfter, gotE, wantE)
-		}
-		if !reflect.DeepEqual(gotV, wantV) {
-			t.Errorf("stop after %d: evaluations differ\n got %+v\nwant %+v", stopAfter, gotV, wantV)
-		}
-		for name, w := range wantW {
-			if !reflect.DeepEqual(gotW[name], w) {
-				t.Errorf("stop after %d: %s differs from the uninterrupted run", stopAfter, name)
-			}
+	}}))
+	if _, err := first.RunContext(ctx, dir); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stop after %d: run returned %v, want context.Canceled", stopAfter, err)
+	}
+	ck, err := ReadCheckpoint(filepath.Join(dir, LastCheckpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Progress.Index != stopAfter {
+		t.Fatalf("checkpoint after epoch %d says %d epochs done", stopAfter, ck.Progress.Index)
+	}
+	second := newSmall(t, cfg)
+	if err := second.Restore(ck); err != nil {
+		t.Fatal(err)
+	}
+	res, err := second.Run(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return second, res, ck
+}
+
+// sameState checks that tn ended as the uninterrupted run whose state
+// (see state) is given, bit for bit.
+func sameState(t *testing.T, label string, tn *Trainer, wantW map[string][]float32, wantE []EpochMetrics, wantV []Evaluation) {
+	t.Helper()
+	gotW, gotE, gotV := state(t, tn)
+	if !reflect.DeepEqual(gotE, wantE) {
+		t.Errorf("%s: epochs differ\n got %+v\nwant %+v", label, gotE, wantE)
+	}
+	if !reflect.DeepEqual(gotV, wantV) {
+		t.Errorf("%s: evaluations differ\n got %+v\nwant %+v", label, gotV, wantV)
+	}
+	for name, w := range wantW {
+		if !reflect.DeepEqual(gotW[name], w) {
+			t.Errorf("%s: %s differs from the uninterrupted run", label, name)
 		}
 	}
 }

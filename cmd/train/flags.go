@@ -96,6 +96,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 	fs.StringVar(&c.Augment, "augment", "", dataset.AugmentHelp+" (empty: default)")
 	fs.IntVar(&c.FloatEpochs, "float-epochs", 0, "epochs of float training before QAT")
 	fs.IntVar(&c.QATEpochs, "qat-epochs", defaultQATEpochs, "epochs of quantization-aware training with exact products")
+	fs.IntVar(&c.QATObserveEpochs, "qat-observe-epochs", 0, "of the QAT epochs, the first `N` train with float products while the observers watch; quantization starts after them (agn-approx: 2)")
 	fs.IntVar(&c.NoiseEpochs, "noise-epochs", 0, "epochs of training with Gaussian noise standing in for the multiplier, between QAT and the approximate phase")
 	fs.Float64Var(&noiseSigma, "noise-sigma", 0, "noise phase: every layer's sigma, relative to the std of its output (default: predicted per layer by the error model from the multiplier)")
 	fs.Float64Var(&noiseMu, "noise-mu", 0, "noise phase: every layer's mu, in output units (default: predicted per layer by the error model, 0 without a multiplier)")
@@ -280,7 +281,7 @@ func overridePhases(c *train.Config, set map[string]bool) {
 
 // configFlags are the flags that change a run's result; on -resume they
 // must agree with the checkpoint.
-var configFlags = []string{"model", "dataset", "float-epochs", "qat-epochs", "noise-epochs", "noise-sigma", "noise-mu",
+var configFlags = []string{"model", "dataset", "float-epochs", "qat-epochs", "qat-observe-epochs", "noise-epochs", "noise-sigma", "noise-mu",
 	"approx-epochs", "lut", "layer-lut", "grad",
 	"quant", "batch", "lr", "approx-lr", "schedule", "optimizer", "seed", "limit",
 	"momentum", "weight-decay", "nesterov", "milestones", "gamma", "warmup-epochs", "augment", "image-size"}
@@ -354,6 +355,8 @@ func copyFlag(name string, dst *train.Config, src train.Config) {
 		dst.FloatEpochs = src.FloatEpochs
 	case "qat-epochs":
 		dst.QATEpochs = src.QATEpochs
+	case "qat-observe-epochs":
+		dst.QATObserveEpochs = src.QATObserveEpochs
 	case "noise-epochs":
 		dst.NoiseEpochs = src.NoiseEpochs
 	case "noise-sigma":

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -55,6 +56,13 @@ func TestRecipeFlag(t *testing.T) {
 	}
 	if c.ApproxEpochs != 3 {
 		t.Errorf("-approx-epochs 3 beside the recipe gave %d epochs", c.ApproxEpochs)
+	}
+	if c.QATObserveEpochs != 2 {
+		t.Errorf("the recipe's QAT observes for %d epochs, want agn-approx's 2", c.QATObserveEpochs)
+	}
+	o, err = parseFlags([]string{"-recipe", "agn-approx", "-model", "resnet20", "-dataset", "cifar10", "-qat-observe-epochs", "0"}, io.Discard, time.Unix(0, 0))
+	if err != nil || o.cfg.QATObserveEpochs != 0 {
+		t.Errorf("-qat-observe-epochs 0 beside the recipe: %v, %d observing epochs", err, o.cfg.QATObserveEpochs)
 	}
 	if got := c.ForPhase(train.PhaseApprox).LR; got != 0.001 {
 		t.Errorf("approximate-phase rate %g, want the recipe's 0.001", got)
@@ -131,5 +139,39 @@ func TestApproxLRSetsTheNoisePhase(t *testing.T) {
 	}
 	if got := o.cfg.PhaseLR(train.PhaseNoise); got != 0.01 {
 		t.Errorf("noise-phase rate %g, want -approx-lr's 0.01", got)
+	}
+}
+
+// TestQATObserveEpochsInTheOutput runs a QAT whose first epoch only
+// observes: the header says so, that epoch's line is marked, the next is
+// not, and report.json flags the epoch.
+func TestQATObserveEpochsInTheOutput(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := trainCmd("-model", "mlp", "-dataset", "digits", "-limit", "256", "-qat-epochs", "2",
+		"-qat-observe-epochs", "1", "-lut", "none", "-threads", "2", "-out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "QAT 2 (the first 1 observers only)") {
+		t.Errorf("the header does not say the first QAT epoch only observes:\n%s", stdout)
+	}
+	var marked []string
+	for line := range strings.Lines(stdout) {
+		if strings.Contains(line, "observers only: float products") {
+			marked = append(marked, line)
+		}
+	}
+	if len(marked) != 1 || !strings.Contains(marked[0], "1/2") {
+		t.Errorf("marked epoch lines %q, want QAT epoch 1/2's alone", marked)
+	}
+	rep := readReport(t, out)
+	epochs, _ := rep["epochs"].([]any)
+	if len(epochs) != 2 {
+		t.Fatalf("report has %d epochs, want 2", len(epochs))
+	}
+	first, _ := epochs[0].(map[string]any)
+	second, _ := epochs[1].(map[string]any)
+	if first["observing"] != true || second["observing"] != nil {
+		t.Errorf("report epochs observing %v and %v, want true and absent", first["observing"], second["observing"])
 	}
 }

@@ -82,9 +82,13 @@ func (p *progress) epochEnd(m train.EpochMetrics) {
 	if p.top5 {
 		top5 = fmt.Sprintf(" top-5 %.2f%%", 100*m.TestTop5)
 	}
-	fmt.Fprintf(p.w, "%s  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%%s  (%.1fs, %.1f ms/step, %.0f img/s, eval %.1fs)\n",
+	observing := ""
+	if m.Observing {
+		observing = "  (observers only: float products)"
+	}
+	fmt.Fprintf(p.w, "%s  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%%s  (%.1fs, %.1f ms/step, %.0f img/s, eval %.1fs)%s\n",
 		p.title(m.Phase, m.Epoch), m.TrainLoss, 100*m.TrainAccuracy, m.TestLoss, 100*m.TestAccuracy, top5,
-		m.Seconds, 1000*m.Seconds/float64(m.Steps), float64(m.Steps*p.batch)/m.Seconds, m.EvalSeconds)
+		m.Seconds, 1000*m.Seconds/float64(m.Steps), float64(m.Steps*p.batch)/m.Seconds, m.EvalSeconds, observing)
 }
 
 func (p *progress) evaluated(e train.Evaluation) {

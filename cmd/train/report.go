@@ -92,8 +92,12 @@ func printHeader(w io.Writer, o *options, tr *train.Trainer) {
 	if c.NoiseEpochs > 0 {
 		noise = fmt.Sprintf(", noise %d", c.NoiseEpochs)
 	}
-	fmt.Fprintf(w, "epochs: float %d, QAT %d%s, approximate %d; multiplier %s; preset %s; seed %d\n",
-		c.FloatEpochs, c.QATEpochs, noise, c.ApproxEpochs, lutText, c.Quant, c.Seed)
+	qat := strconv.Itoa(c.QATEpochs)
+	if n := min(c.QATObserveEpochs, c.QATEpochs); n > 0 {
+		qat += fmt.Sprintf(" (the first %d observers only)", n)
+	}
+	fmt.Fprintf(w, "epochs: float %d, QAT %s%s, approximate %d; multiplier %s; preset %s; seed %d\n",
+		c.FloatEpochs, qat, noise, c.ApproxEpochs, lutText, c.Quant, c.Seed)
 	fmt.Fprintf(w, "optimizer: %s\n", phaseOptimizers(c))
 	if !o.resume && c.Limit == defaultLimit && c.QATEpochs == defaultQATEpochs && !o.set["limit"] {
 		fmt.Fprintf(w, "(quick defaults, under a minute on 2 cores; a full run: -limit 0 -qat-epochs 8, see docs/results.md)\n")
