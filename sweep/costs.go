@@ -7,6 +7,8 @@ import (
 	"github.com/goapprox/goapprox/internal/boundedfile"
 	"io"
 	"math"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -43,9 +45,10 @@ func ReadCosts(path string) (Costs, error) {
 	return c, nil
 }
 
-// ParseCosts reads a CSV whose header names a "name" column and any of
-// "power" and "area" (in any order), one multiplier per row. An empty cell is
-// an unknown value; values must be finite and not negative. Lines starting
+// ParseCosts reads a CSV whose header names a "name" column and at least
+// one of "power" and "area" (in any order), one multiplier per row; other
+// columns (EvoApproxLib's delay, a PDK) are ignored. An empty cell is an
+// unknown value; values must be finite and not negative. Lines starting
 // with # are comments.
 func ParseCosts(r io.Reader) (Costs, error) {
 	cr := csv.NewReader(r)
@@ -63,7 +66,7 @@ func ParseCosts(r io.Reader) (Costs, error) {
 		// A spreadsheet's byte-order mark is not part of the first name.
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		if h != "name" && !contains(costColumns, h) {
-			return nil, fmt.Errorf("costs CSV header: unknown column %q; the columns are name, %s", h, strings.Join(costColumns, ", "))
+			continue
 		}
 		if _, dup := col[h]; dup {
 			return nil, fmt.Errorf("costs CSV header: column %q appears twice", h)
@@ -72,6 +75,9 @@ func ParseCosts(r io.Reader) (Costs, error) {
 	}
 	if _, ok := col["name"]; !ok {
 		return nil, fmt.Errorf("costs CSV header %q has no name column (expected name,power,area)", strings.Join(header, ","))
+	}
+	if len(col) == 1 {
+		return nil, fmt.Errorf("costs CSV header %q has neither a power nor an area column (expected name,power,area; other columns are ignored)", strings.Join(header, ","))
 	}
 	costs := Costs{}
 	for {
@@ -126,4 +132,32 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Unmatched says which of the tables named (lut.Table.Name) have no row in
+// c, with a hint when a row's name differs from one only in case or by a
+// file extension; it returns "" when every table has a row.
+func (c Costs) Unmatched(names []string) string {
+	var missing, hints []string
+	for _, n := range names {
+		if _, ok := c[n]; ok {
+			continue
+		}
+		missing = append(missing, n)
+		for k := range c {
+			if strings.EqualFold(strings.TrimSuffix(k, filepath.Ext(k)), n) {
+				hints = append(hints, fmt.Sprintf("row %q would match %q", k, n))
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	sort.Strings(hints)
+	msg := fmt.Sprintf("has no row for %d of the %d multipliers (%s), so they get no power or area: rows are matched by table name, the spec or the file name without its extension",
+		len(missing), len(names), strings.Join(missing, ", "))
+	if len(hints) > 0 {
+		msg += "; " + strings.Join(hints, "; ")
+	}
+	return msg
 }

@@ -196,7 +196,7 @@ func Merge(parts []Result) (Result, error) {
 	}
 	for i, ok := range seen {
 		if !ok {
-			return Result{}, fmt.Errorf("shard %d/%d is missing", i, n)
+			return Result{}, fmt.Errorf("shard %d/%d is missing: give its folder too, or run it (train sweep -shard %d/%d with the same flags) if it never ran", i, n, i, n)
 		}
 	}
 	sort.Slice(merged.Rows, func(i, j int) bool { return merged.Rows[i].Index < merged.Rows[j].Index })

@@ -66,6 +66,12 @@ const usage = `train trains a model with quantization-aware training, then evalu
 fine-tunes it with an approximate multiplier.
 
 Usage: train [options]
+       train SUBCOMMAND [options]   (train SUBCOMMAND -h for its options)
+
+Subcommands measure a model trained before: sweep (every multiplier of a
+list, sharded on a cluster), merge (a sharded sweep's folders), search
+(agn-approx's gradient search), sensitivity and assign (per-layer choice
+under a budget), compare (runs side by side), models (the zoo).
 
 With no options it trains LeNet-5 on MNIST (quick defaults: the first %d
 training samples, %d QAT epochs, %d approximate epoch with %s); the
@@ -128,6 +134,9 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 		return nil, err
 	}
 	if fs.NArg() > 0 {
+		if len(args) > 0 && args[0] == fs.Arg(0) {
+			return nil, fmt.Errorf("unknown subcommand %q: the subcommands are %s; options start with -", fs.Arg(0), strings.Join(subcommandNames(), ", "))
+		}
 		return nil, fmt.Errorf("unexpected argument %q: options start with -", fs.Arg(0))
 	}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })

@@ -26,7 +26,37 @@ import (
 
 func main() {
 	interactive := term.IsTerminal(int(os.Stdout.Fd()))
+	if len(os.Args) > 1 {
+		if resumable[os.Args[1]] {
+			go sayInterrupted(os.Args[1])
+		}
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, interactive))
+}
+
+// resumable are the subcommands that save their work as they go and take
+// -resume.
+var resumable = map[string]bool{"sweep": true, "search": true}
+
+// sayInterrupted waits for Ctrl-C during a resumable subcommand and ends
+// the process saying how to go on: what it finished is in its folder
+// (every file is written atomically), and -resume continues from there.
+func sayInterrupted(name string) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, os.Interrupt)
+	<-c
+	fmt.Fprintf(os.Stderr, "\ntrain %s: interrupted; what it finished is saved in its -out folder: run the same command with -resume to continue\n", name)
+	os.Exit(130)
+}
+
+// subcommandNames lists the subcommands in order.
+func subcommandNames() []string {
+	names := make([]string, 0, len(subcommands))
+	for n := range subcommands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func modelNames() []string   { return zoo.Names() }

@@ -50,7 +50,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-model", "mlp", "-dataset", "digits", "-image-size", "32"}, "image size 32 applies to image folders (folder:DIR) only"},
 		{[]string{"-limit", "-5"}, "must not be negative"},
 		{[]string{"-qat-epochs", "-1"}, "must not be negative"},
-		{[]string{"stray"}, "unexpected argument"},
+		{[]string{"stray"}, `unknown subcommand "stray": the subcommands are assign, compare, merge, models, search, sensitivity, sweep`},
+		{[]string{"-lr", "0.1", "stray"}, "unexpected argument"},
 		{[]string{"-epochs", "3"}, "flag provided but not defined"},
 		{[]string{"-out", dir, "-resume"}, "holds no run"},
 	}

@@ -73,7 +73,7 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 	fs := subFlags("search", "-checkpoint FILE (-lut SPEC|FILE ... | -luts DIR) [-costs CSV] [-budget POINTS | -lambda L] -out DIR [options]", searchAbout, stderr)
 	mf.register(fs)
 	fs.Float64Var(&sf.lambda, "lambda", search.DefaultLambda, "weight of the noise reward against the cross-entropy (ignored with -budget)")
-	fs.Float64Var(&sf.budget, "budget", -1, "`POINTS` of accuracy below the exact model the lambda search may lose (0.5 = half a point); unset: one search at -lambda")
+	fs.Float64Var(&sf.budget, "budget", 0, "`POINTS` of accuracy below the exact model the lambda search may lose (0.5 = half a point); unset: one search at -lambda")
 	fs.Float64Var(&sf.sigmaInit, "sigma-init", search.DefaultSigmaInitial, "every layer's relative noise at the start of the search")
 	fs.Float64Var(&sf.sigmaMax, "sigma-max", search.DefaultSigmaMax, "largest relative noise the regulariser rewards")
 	fs.IntVar(&sf.searchEpochs, "search-epochs", 1, "epochs of search training per lambda")
@@ -108,9 +108,18 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 // check validates the flags together: the shared ones, then the search's
 // settings (search.Settings.Check).
 func (sf *searchFlags) check(mf *modelFlags, fs *flag.FlagSet) ([]string, sweep.Costs, search.Settings, error) {
-	budgetSet := false
-	fs.Visit(func(f *flag.Flag) { budgetSet = budgetSet || f.Name == "budget" })
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	budgetSet := set["budget"]
 	var errs []error
+	if budgetSet && set["lambda"] {
+		errs = append(errs, errors.New("-budget searches lambda itself: drop -lambda, or drop -budget to search at that lambda"))
+	}
+	for _, name := range []string{"lambda-min", "lambda-decades", "lambda-refine"} {
+		if set[name] && !budgetSet {
+			errs = append(errs, fmt.Errorf("-%s shapes the lambda grid of a budget search: give -budget POINTS too", name))
+		}
+	}
 	list, costs, err := mf.check(fs)
 	if err != nil {
 		errs = append(errs, err)
@@ -132,7 +141,7 @@ func (sf *searchFlags) check(mf *modelFlags, fs *flag.FlagSet) ([]string, sweep.
 		errs = append(errs, fmt.Errorf("-search-epochs %d: the search needs at least one epoch", sf.searchEpochs))
 	}
 	if sf.searchLR < 0 || math.IsNaN(sf.searchLR) || math.IsInf(sf.searchLR, 0) {
-		errs = append(errs, fmt.Errorf("-search-lr %g must be finite and > 0 (or 0 for the checkpoint's QAT rate)", sf.searchLR))
+		errs = append(errs, fmt.Errorf("-search-lr %g must be finite and > 0 (or 0 for the checkpoint's noise-phase rate)", sf.searchLR))
 	}
 	return list, costs, s, errors.Join(errs...)
 }
@@ -164,7 +173,7 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 	byName := map[string]float64{}
 	key := lambdaKey{CheckpointSHA256: m.SHA256, CostsSHA256: sweep.CostsDigest(costs),
 		SigmaInitial: s.SigmaInitial, SigmaMax: s.SigmaMax, SearchEpochs: sf.searchEpochs, SearchLR: sf.searchLR,
-		RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, Gradient: mf.grad, Limit: mf.limit}
+		RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, Gradient: mf.grad, Limit: mf.limit, DataDir: mf.data}
 	for _, arg := range list {
 		tab, err := m.Table(arg)
 		if err != nil {
@@ -277,10 +286,7 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 		return err
 	}
 	printSearch(stdout, r)
-	files := []string{search.ReportJSON, search.ReportCSV, search.ReportMD, search.PlotSigma}
-	if s.Budget != nil {
-		files = append(files, search.PlotLambdas)
-	}
+	files := existing(mf.out, search.ReportJSON, search.ReportCSV, search.ReportMD, search.PlotSigma, search.PlotLambdas)
 	fmt.Fprintf(stdout, "\nwrote %s (%s)\n", filepath.Clean(mf.out), strings.Join(files, ", "))
 	return nil
 }
@@ -302,9 +308,19 @@ func printSearch(w io.Writer, r search.Report) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "layer\tsigma\ttolerated std\tmultiplier\tpredicted std\t")
+	fmt.Fprintln(tw, "layer\tsigma\ttolerated std\tmultiplier\tpredicted std\tfits\t")
+	var unfit []string
 	for _, l := range r.Layers {
-		fmt.Fprintf(tw, "%s\t%.4g\t%.4g\t%s\t%.4g\t\n", l.Name, l.Sigma, l.ToleratedStd, l.Multiplier, l.PredictedStd)
+		fits := "yes"
+		if !l.Fits {
+			fits = "no"
+			unfit = append(unfit, l.Name)
+		}
+		fmt.Fprintf(tw, "%s\t%.4g\t%.4g\t%s\t%.4g\t%s\t\n", l.Name, l.Sigma, l.ToleratedStd, l.Multiplier, l.PredictedStd, fits)
 	}
 	tw.Flush()
+	if len(unfit) > 0 {
+		fmt.Fprintf(w, "warning: no multiplier's predicted error fits the tolerance of %d layers (%s): they got the most accurate one; list the exact multiplier among the tables (-lut exact, or exact:signed=true for signed tables) to keep such layers exact\n",
+			len(unfit), strings.Join(unfit, ", "))
+	}
 }

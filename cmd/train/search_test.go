@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goapprox/goapprox/dataset"
 	"github.com/goapprox/goapprox/search"
 )
 
@@ -139,8 +140,10 @@ func TestSearchFlagErrors(t *testing.T) {
 		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-sigma-init", "2"}, "initial sigma 2 is not below sigma max 1"},
 		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-budget", "-0.5"}, "budget -0.5"},
 		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-search-epochs", "0"}, "-search-epochs 0"},
-		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-lambda-min", "0"}, "smallest lambda of the grid is 0"},
-		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-lambda-decades", "0"}, "0 decades of lambda"},
+		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-lambda-min", "0", "-budget", "1"}, "smallest lambda of the grid is 0"},
+		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-lambda-decades", "0", "-budget", "1"}, "0 decades of lambda"},
+		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-lambda-decades", "2"}, "-lambda-decades shapes the lambda grid of a budget search: give -budget"},
+		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-lambda", "0.1", "-budget", "1"}, "-budget searches lambda itself: drop -lambda"},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer
@@ -174,5 +177,41 @@ func TestSearchBudgetNotMet(t *testing.T) {
 	code = run(append(args[:len(args)-2], "-costs", costs, "-out", filepath.Join(t.TempDir(), "c")), &stdout, &stderr, false)
 	if code != 1 || !strings.Contains(stderr.String(), "-costs names none of the 1 multipliers given (names are table names: trunc:t=14,signed=true)") {
 		t.Errorf("exit %d, %q; want 1 and the costs error", code, stderr.String())
+	}
+}
+
+// TestSearchSaysWhenNothingFits searches with a tiny noise and no exact
+// multiplier: no layer's tolerance is met, the table says so per layer and
+// a warning says what to add. The saved lambda records the -data folder,
+// so a resume with another one does not take it.
+func TestSearchSaysWhenNothingFits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	ck := tinyCheckpoint(t)
+	out := filepath.Join(t.TempDir(), "s")
+	data := t.TempDir() // the digits files, reached through a link
+	root, err := dataset.CacheRoot()
+	if err != nil {
+		t.Skip(err)
+	}
+	if err := os.Symlink(filepath.Join(root, "digits"), filepath.Join(data, "digits")); err != nil {
+		t.Fatal(err)
+	}
+	stdout := runOK(t, "search", "-checkpoint", ck, "-threads", "2", "-quiet", "-lut", "trunc:t=9,signed=true", "-lut", "trunc:t=12,signed=true",
+		"-sigma-init", "0.001", "-lambda", "0", "-search-epochs", "1", "-data", data, "-out", out)
+	if !strings.Contains(stdout, "warning: no multiplier's predicted error fits the tolerance of") || !strings.Contains(stdout, "-lut exact") {
+		t.Errorf("no warning that nothing fits:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "fits") || !strings.Contains(stdout, "  no") {
+		t.Errorf("the table has no fits column saying no:\n%s", stdout)
+	}
+	raw, err := os.ReadFile(lambdaFile(out, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved savedLambda
+	if err := json.Unmarshal(raw, &saved); err != nil || saved.Key.DataDir != data {
+		t.Errorf("saved lambda key %+v (%v): want the -data folder %s", saved.Key, err, data)
 	}
 }

@@ -5,9 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -88,6 +91,14 @@ func (m *modelFlags) check(fs *flag.FlagSet) ([]string, sweep.Costs, error) {
 	}
 	if m.grad != "" && m.retrain == 0 {
 		errs = append(errs, errors.New("-grad chooses the backward pass of the fine-tuning: give -retrain-epochs N too"))
+	}
+	if m.retrainLR < 0 || math.IsNaN(m.retrainLR) || math.IsInf(m.retrainLR, 0) {
+		errs = append(errs, fmt.Errorf("-retrain-lr %g must be a positive number (0: the checkpoint's approximate-phase rate)", m.retrainLR))
+	} else if m.retrainLR != 0 && m.retrain == 0 {
+		errs = append(errs, errors.New("-retrain-lr is the learning rate of the fine-tuning: give -retrain-epochs N too"))
+	}
+	if m.limit < 0 {
+		errs = append(errs, fmt.Errorf("-limit %d must not be negative (0: the checkpoint's training set)", m.limit))
 	}
 	list, err := sweep.ExpandLUTs(m.luts, m.lutDir)
 	if err != nil {
@@ -177,6 +188,9 @@ func sweepCommand(args []string, stdout, stderr io.Writer, afterRow func(rows in
 		return exit("sweep", err, stderr, true)
 	}
 	list, costs, err := mf.check(fs)
+	if err == nil && mf.limit != 0 && mf.retrain == 0 {
+		err = errors.New("-limit chooses the samples of the fine-tuning: give -retrain-epochs N too (evaluations always use the whole test set)")
+	}
 	if err != nil {
 		return exit("sweep", err, stderr, true)
 	}
@@ -245,6 +259,21 @@ func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard,
 		return err
 	}
 	defer m.Close()
+	// Every table must load (and suit the model) before the folder
+	// records the sweep: a bad entry then leaves nothing to clean up.
+	names := make([]string, len(list))
+	for i, arg := range list {
+		t, err := m.Table(arg)
+		if err != nil {
+			return fmt.Errorf("multiplier %s: %w", arg, err)
+		}
+		names[i] = t.Name()
+	}
+	if costs != nil {
+		if msg := costs.Unmatched(names); msg != "" {
+			fmt.Fprintf(stdout, "warning: -costs %s\n", msg)
+		}
+	}
 	rec := sweep.Record{Checkpoint: mf.checkpoint, CheckpointSHA256: m.SHA256, LUTs: list, Shard: shard,
 		RetrainEpochs: mf.retrain, RetrainLR: mf.retrainLR, Gradient: mf.grad, Limit: mf.limit, DataDir: mf.data, CostsSHA256: sweep.CostsDigest(costs)}
 	var resumed *sweep.Result
@@ -265,8 +294,12 @@ func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard,
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "sweep of %d multipliers (shard %s: %d) on %s, %d retraining epochs -> %s\n",
-		len(list), shard, len(mine), mf.checkpoint, mf.retrain, dir)
+	part := ""
+	if !shard.IsWhole() {
+		part = fmt.Sprintf(" (shard %s: %d)", shard, len(mine))
+	}
+	fmt.Fprintf(stdout, "sweep of %d multipliers%s on %s, %d retraining epochs -> %s\n",
+		len(list), part, mf.checkpoint, mf.retrain, dir)
 	var progress io.Writer = stdout
 	if run.quiet {
 		progress = nil
@@ -290,7 +323,7 @@ func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard,
 		return err
 	}
 	printSweep(stdout, res)
-	fmt.Fprintf(stdout, "\nwrote %s\n", describeDir(dir, res))
+	fmt.Fprintf(stdout, "\nwrote %s\n", describeDir(dir))
 	return nil
 }
 
@@ -303,19 +336,50 @@ func refuseStartedSweep(dir string, rows int) error {
 		return nil
 	}
 	prev, _ := sweep.ReadResult(dir) // only for the count
+	if len(prev.Rows) == 0 {
+		return nil // nothing measured there: nothing to lose
+	}
 	return fmt.Errorf("%s already holds a sweep (%d of %d multipliers measured): continue it with -resume, or choose another -out",
 		dir, len(prev.Rows), rows)
 }
 
-func describeDir(dir string, r sweep.Result) string {
-	files := []string{sweep.CSVFile, sweep.JSONFile}
-	if r.Shard == nil && len(r.Rows) > 0 {
-		files = append(files, sweep.MDFile, sweep.PlotMAE, sweep.PlotBars)
-		if _, err := os.Stat(filepath.Join(dir, sweep.PlotPower)); err == nil {
-			files = append(files, sweep.PlotPower)
+// refuseOtherSweep keeps merge from overwriting a folder that holds
+// another sweep: one run there unsharded (its record), or the merged
+// results of other shards. Merging the same shards again is allowed.
+func refuseOtherSweep(dir string, merged sweep.Result) error {
+	if _, err := os.Stat(filepath.Join(dir, sweep.RecordFile)); err == nil {
+		return fmt.Errorf("%s holds a sweep run there (%s): merge into another -out", dir, sweep.RecordFile)
+	}
+	prev, err := sweep.ReadResult(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s holds a %s that cannot be read (%w): merge into another -out", dir, sweep.JSONFile, err)
+	}
+	if prev.Shard != nil || prev.CheckpointSHA256 != merged.CheckpointSHA256 || !slices.Equal(prev.LUTs, merged.LUTs) ||
+		prev.RetrainEpochs != merged.RetrainEpochs || prev.Gradient != merged.Gradient {
+		return fmt.Errorf("%s holds the results of another sweep (%d multipliers of checkpoint %s): merge into another -out", dir, len(prev.LUTs), prev.Checkpoint)
+	}
+	return nil
+}
+
+// describeDir names dir and the files of a sweep's output it holds: the
+// plots are written only when they have something to show.
+func describeDir(dir string) string {
+	return fmt.Sprintf("%s (%s)", dir, strings.Join(existing(dir,
+		sweep.CSVFile, sweep.JSONFile, sweep.MDFile, sweep.PlotMAE, sweep.PlotBars, sweep.PlotPower), ", "))
+}
+
+// existing returns the names of the files in dir that exist, in order.
+func existing(dir string, names ...string) []string {
+	var have []string
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+			have = append(have, n)
 		}
 	}
-	return fmt.Sprintf("%s (%s)", dir, strings.Join(files, ", "))
+	return have
 }
 
 // printSweep prints the rows as an aligned table.
@@ -359,6 +423,9 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return exit("merge", err, stderr, false)
 		}
+		if r.Shard == nil {
+			return exit("merge", fmt.Errorf("%s holds a whole sweep, not a shard: give the shard folders (e.g. OUT/shard-*), not OUT itself", d), stderr, false)
+		}
 		parts = append(parts, r)
 	}
 	merged, err := sweep.Merge(parts)
@@ -370,10 +437,13 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		return exit("merge", err, stderr, false)
 	}
 	defer lock.Release()
+	if err := refuseOtherSweep(out, merged); err != nil {
+		return exit("merge", err, stderr, false)
+	}
 	if err := sweep.Write(out, merged); err != nil {
 		return exit("merge", err, stderr, false)
 	}
 	printSweep(stdout, merged)
-	fmt.Fprintf(stdout, "\nmerged %d shards into %s\n", len(parts), describeDir(out, merged))
+	fmt.Fprintf(stdout, "\nmerged %d shards into %s\n", len(parts), describeDir(out))
 	return 0
 }

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goapprox/goapprox/dataset"
 	"github.com/goapprox/goapprox/sweep"
@@ -154,6 +155,10 @@ func TestSweepErrors(t *testing.T) {
 		{[]string{"merge", "-out", dir}, "usage: train merge"},
 		{[]string{"merge", "-out", dir, filepath.Join(dir, "missing")}, "not a sweep folder"},
 		{[]string{"assign", "-checkpoint", "x.ckpt", "-lut", "mitchell", "-out", dir}, "-costs CSV is required"},
+		{[]string{"sweep", "-checkpoint", "x.ckpt", "-lut", "mitchell", "-out", dir, "-retrain-lr", "0.01"}, "-retrain-lr is the learning rate of the fine-tuning: give -retrain-epochs"},
+		{[]string{"sweep", "-checkpoint", "x.ckpt", "-lut", "mitchell", "-out", dir, "-retrain-lr", "-1", "-retrain-epochs", "1"}, "-retrain-lr -1 must be a positive number"},
+		{[]string{"sweep", "-checkpoint", "x.ckpt", "-lut", "mitchell", "-out", dir, "-limit", "100"}, "-limit chooses the samples of the fine-tuning"},
+		{[]string{"sweep", "-checkpoint", "x.ckpt", "-lut", "mitchell", "-out", dir, "-limit", "-5", "-retrain-epochs", "1"}, "-limit -5 must not be negative"},
 	} {
 		code, _, stderr := trainCmd(tc.args...)
 		if code == 0 || !strings.Contains(stderr, tc.want) {
@@ -262,5 +267,129 @@ func TestSensitivityAndAssign(t *testing.T) {
 		"-lut", "exact:signed=true", "-lut", "trunc:t=4,signed=true", "-lut", "trunc:t=10,signed=true", "-sensitivity", dir)
 	if code != 1 || !strings.Contains(stderr, "the sensitivity measurements lack [trunc:t=4,signed=true] (by table content)") {
 		t.Errorf("drops of another list: exit %d, %s", code, stderr)
+	}
+}
+
+// TestSweepFolderSafety: a sweep that stops on a bad table leaves a folder
+// a corrected sweep can use; costs that match no table are named with the
+// row that was meant; merge never writes over another sweep's folder, and
+// says what to give it instead of a whole sweep's folder.
+func TestSweepFolderSafety(t *testing.T) {
+	ck := tinyCheckpoint(t)
+	root := t.TempDir()
+	sweepIn := func(out string, extra ...string) (int, string, string) {
+		args := append([]string{"sweep", "-checkpoint", ck, "-threads", "2", "-quiet", "-out", out}, extra...)
+		return trainCmd(args...)
+	}
+
+	bad := filepath.Join(root, "bad")
+	if code, _, stderr := sweepIn(bad, "-lut", "exact:signed=true", "-lut", "trunc:t=99"); code == 0 || !strings.Contains(stderr, "trunc:t=99") {
+		t.Fatalf("a bad table: exit %d, %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(bad, sweep.RecordFile)); err == nil {
+		t.Error("the failed sweep recorded itself in its folder")
+	}
+	costs := filepath.Join(root, "costs.csv")
+	if err := os.WriteFile(costs, []byte("name,power\nEXACT:SIGNED=TRUE,0.4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := sweepIn(bad, "-lut", "exact:signed=true", "-lut", "trunc:t=8,signed=true", "-costs", costs)
+	if code != 0 {
+		t.Fatalf("the corrected sweep in the same folder: exit %d, %s", code, stderr)
+	}
+	if !strings.Contains(stdout, `row "EXACT:SIGNED=TRUE" would match "exact:signed=true"`) || !strings.Contains(stdout, "no row for 2 of the 2") {
+		t.Errorf("no warning about the costs that match no table:\n%s", stdout)
+	}
+
+	shards := filepath.Join(root, "shards")
+	for _, s := range []string{"0/2", "1/2"} {
+		if code, _, stderr := sweepIn(shards, "-lut", "exact:signed=true", "-lut", "mitchell:signed=true", "-shard", s); code != 0 {
+			t.Fatalf("shard %s: %s", s, stderr)
+		}
+	}
+	parts := []string{filepath.Join(shards, "shard-000-of-002"), filepath.Join(shards, "shard-001-of-002")}
+	before, _ := os.ReadFile(filepath.Join(bad, sweep.JSONFile))
+	code, _, stderr = trainCmd(append([]string{"merge", "-out", bad}, parts...)...)
+	if code == 0 || !strings.Contains(stderr, "holds a sweep run there") {
+		t.Errorf("merge into another sweep's folder: exit %d, %q", code, stderr)
+	}
+	if after, _ := os.ReadFile(filepath.Join(bad, sweep.JSONFile)); string(after) != string(before) {
+		t.Error("the refused merge changed the other sweep's results")
+	}
+	merged := filepath.Join(root, "merged")
+	for range 2 { // merging the same shards again is allowed
+		if code, _, stderr := trainCmd(append([]string{"merge", "-out", merged}, parts...)...); code != 0 {
+			t.Fatalf("merge: %s", stderr)
+		}
+	}
+	other := filepath.Join(root, "other")
+	for _, s := range []string{"0/2", "1/2"} {
+		if code, _, stderr := sweepIn(other, "-lut", "exact:signed=true", "-lut", "trunc:t=8,signed=true", "-shard", s); code != 0 {
+			t.Fatalf("shard %s: %s", s, stderr)
+		}
+	}
+	code, _, stderr = trainCmd("merge", "-out", merged, filepath.Join(other, "shard-000-of-002"), filepath.Join(other, "shard-001-of-002"))
+	if code == 0 || !strings.Contains(stderr, "results of another sweep") {
+		t.Errorf("merge of other shards into a merged folder: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = trainCmd("merge", "-out", filepath.Join(root, "m2"), bad)
+	if code == 0 || !strings.Contains(stderr, "not a shard: give the shard folders") {
+		t.Errorf("merge of a whole sweep's folder: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = trainCmd("merge", "-out", filepath.Join(root, "m3"), parts[0])
+	if code == 0 || !strings.Contains(stderr, "train sweep -shard 1/2") {
+		t.Errorf("merge with a shard missing: exit %d, %q", code, stderr)
+	}
+}
+
+// TestSweepCtrlC interrupts a sweep process after its first saved row: it
+// says how to go on and exits 130, and -resume then finishes the sweep
+// from the rows saved.
+func TestSweepCtrlC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	ck := tinyCheckpoint(t)
+	bin := buildTrain(t)
+	out := filepath.Join(t.TempDir(), "sweep")
+	args := []string{"sweep", "-checkpoint", ck, "-threads", "2", "-quiet", "-retrain-epochs", "3", "-out", out}
+	for _, l := range []string{"exact:signed=true", "trunc:t=8,signed=true", "mitchell:signed=true", "trunc:t=9,signed=true", "trunc:t=10,signed=true", "trunc:t=11,signed=true"} {
+		args = append(args, "-lut", l)
+	}
+	cmd := exec.Command(bin, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	interrupted := false
+	for !interrupted {
+		select {
+		case err = <-done:
+			t.Fatalf("the sweep ended (%v) before it could be interrupted: make it longer", err)
+		case <-time.After(time.Millisecond):
+		}
+		if r, rerr := sweep.ReadResult(out); rerr == nil && len(r.Rows) > 0 {
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+			interrupted = true
+		}
+	}
+	err = <-done
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 130 || !strings.Contains(stderr.String(), "interrupted") ||
+		!strings.Contains(stderr.String(), "-resume") {
+		t.Fatalf("after Ctrl-C: %v, stderr %q; want exit 130 and a message saying to -resume", err, stderr.String())
+	}
+	resumed := exec.Command(bin, append(args, "-resume")...)
+	if b, err := resumed.CombinedOutput(); err != nil || !strings.Contains(string(b), "were measured before") {
+		t.Fatalf("-resume: %v\n%s", err, b)
+	}
+	if r, err := sweep.ReadResult(out); err != nil || len(r.Rows) != 6 {
+		t.Fatalf("after -resume: %d rows, %v", len(r.Rows), err)
 	}
 }
