@@ -63,7 +63,7 @@ func OpenModel(path string, anyLUT string, o ModelOptions) (*Model, error) {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	if ph, _ := ck.Phase(); ph == train.PhaseFloat || ph == "" {
-		return nil, fmt.Errorf("checkpoint %s is from the float phase: sweeps need a quantized model (use checkpoints/qat.ckpt of a run with -qat-epochs > 0)", path)
+		return nil, fmt.Errorf("checkpoint %s is from the float phase: measuring multipliers needs a quantized model (use checkpoints/qat.ckpt of a run with -qat-epochs > 0)", path)
 	}
 	if o.RetrainEpochs < 0 {
 		return nil, fmt.Errorf("retrain epochs %d must not be negative", o.RetrainEpochs)

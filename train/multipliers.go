@@ -29,9 +29,9 @@ func LoadTable(arg, preset string) (*lut.Table, error) {
 		// Read with the wrong signedness, the run would train to chance
 		// accuracy without a word: refuse it (see lut.CheckSigns).
 		if err := lut.CheckSigns(t); err != nil {
-			hint := "it looks like a table of unsigned operands: use -quant unsigned (EvoApprox mul8u tables are unsigned)"
+			hint := "it looks like a table of unsigned operands, which needs a model trained with -quant unsigned (EvoApprox mul8u tables are unsigned)"
 			if !signed {
-				hint = "it looks like a table of signed operands: use a preset with signed weights (-quant torchapprox or signed)"
+				hint = "it looks like a table of signed operands, which needs a model trained with a preset of signed weights (-quant torchapprox or signed)"
 			}
 			return nil, fmt.Errorf("multiplier table %s, read as %s for preset %q: %w; %s", arg, signedness(signed), preset, err, hint)
 		}

@@ -54,7 +54,7 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit("assign", err, stderr, true)
 	}
-	lock, err := lockFolder(mf.out, true, stderr)
+	lock, err := claimOutput(mf.out, stderr)
 	if err != nil {
 		return exit("assign", err, stderr, false)
 	}

@@ -43,7 +43,7 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit("compare", err, stderr, false)
 	}
-	lock, err := lockFolder(out, true, stderr)
+	lock, err := claimOutput(out, stderr)
 	if err != nil {
 		return exit("compare", err, stderr, false)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/goapprox/goapprox/internal/runlock"
 )
@@ -31,4 +32,40 @@ func lockFolder(dir string, create bool, warn io.Writer) (*runlock.Lock, error) 
 		return nil, nil
 	}
 	return l, err
+}
+
+// outputFolder is a subcommand's output folder, locked for its run
+// (lockFolder). The folders the claim created are removed again when the
+// run leaves nothing in them, so that a command that stops on bad input
+// before writing anything leaves no empty folder behind.
+type outputFolder struct {
+	lock    *runlock.Lock
+	created []string // deepest first
+}
+
+// claimOutput creates and locks dir for a subcommand's run.
+func claimOutput(dir string, warn io.Writer) (*outputFolder, error) {
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		created = append(created, d)
+	}
+	l, err := lockFolder(dir, true, warn)
+	if err != nil {
+		return nil, err
+	}
+	return &outputFolder{lock: l, created: created}, nil
+}
+
+// Release unlocks the folder and removes the folders the claim created
+// that are still empty.
+func (o *outputFolder) Release() {
+	o.lock.Release()
+	for _, d := range o.created {
+		if os.Remove(d) != nil { // not empty: the run wrote there
+			return
+		}
+	}
 }

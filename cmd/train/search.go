@@ -44,7 +44,7 @@ continues a search that stopped, searching only the lambdas it lacks, and
 -reuse DIR takes the lambdas of another search with the same checkpoint,
 multipliers and settings (another -budget, say). Scale-out: -shard i/n
 searches every n-th lambda of the grid from position i into
-OUT/shard-i-of-n (on a cluster the shard comes from SLURM_ARRAY_TASK_ID and
+OUT/shard-00i-of-00n (on a cluster the shard comes from SLURM_ARRAY_TASK_ID and
 SLURM_ARRAY_TASK_COUNT, as for sweeps); the same command without -shard
 and with -resume then refines and writes the report.
 
@@ -87,7 +87,7 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&sf.reuse, "reuse", "`DIR` of another search of the same checkpoint, multipliers and settings whose lambdas to reuse (e.g. one run with another -budget); repeatable")
 	var shardFlag string
 	var shardCount int
-	fs.StringVar(&shardFlag, "shard", "", "`i/n`: search only every n-th lambda of the budget grid from position i (0-based), into OUT/shard-i-of-n; finish with -resume")
+	fs.StringVar(&shardFlag, "shard", "", "`i/n`: search only every n-th lambda of the budget grid from position i (0-based), into OUT/shard-00i-of-00n; finish with -resume")
 	fs.IntVar(&shardCount, "shard-count", 0, "number of shards when the index comes from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
 	if err := fs.Parse(args); err != nil {
 		return exit("search", err, stderr, true)
@@ -148,7 +148,7 @@ func (sf *searchFlags) check(mf *modelFlags, fs *flag.FlagSet) ([]string, sweep.
 
 func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs, s search.Settings, stdout, stderr io.Writer) error {
 	dir := shardDir(mf.out, sf.shard)
-	lock, err := lockFolder(dir, true, stderr)
+	lock, err := claimOutput(dir, stderr)
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,11 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 		if reused {
 			how = " (searched before, reused)"
 		}
-		progress(fmt.Sprintf("lambda %g%s: energy saved %s, accuracy %.2f%% before retraining, %.2f%% after", lambda, how, energy, 100*out.AccuracyBefore, 100*out.AccuracyAfter))
+		after := fmt.Sprintf("%.2f%% after", 100*out.AccuracyAfter)
+		if mf.retrain == 0 {
+			after = "no retraining"
+		}
+		progress(fmt.Sprintf("lambda %g%s: energy saved %s, accuracy %.2f%% before retraining, %s", lambda, how, energy, 100*out.AccuracyBefore, after))
 		return search.Outcome{EnergySaved: out.Assignment.EnergySaved, Accuracy: out.AccuracyAfter}, nil
 	}
 	if !sf.shard.IsWhole() {
@@ -301,8 +305,12 @@ func tableNames(ts []*lut.Table) string {
 
 // printSearch prints the chosen assignment as an aligned table.
 func printSearch(w io.Writer, r search.Report) {
-	fmt.Fprintf(w, "\nlambda %g: exact %.2f%%, assigned %.2f%% before retraining, %.2f%% after", r.Lambda,
-		100*r.AccuracyExact, 100*r.AccuracyBefore, 100*r.AccuracyAfter)
+	after := fmt.Sprintf("%.2f%% after", 100*r.AccuracyAfter)
+	if r.RetrainEpochs == 0 {
+		after = "no retraining"
+	}
+	fmt.Fprintf(w, "\nlambda %g: exact %.2f%%, assigned %.2f%% before retraining, %s", r.Lambda,
+		100*r.AccuracyExact, 100*r.AccuracyBefore, after)
 	if r.EnergySaved != nil {
 		fmt.Fprintf(w, "; multiplication energy saved %.1f%%", 100**r.EnergySaved)
 	}

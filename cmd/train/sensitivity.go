@@ -28,7 +28,7 @@ func runSensitivity(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit("sensitivity", err, stderr, true)
 	}
-	lock, err := lockFolder(mf.out, true, stderr)
+	lock, err := claimOutput(mf.out, stderr)
 	if err != nil {
 		return exit("sensitivity", err, stderr, false)
 	}

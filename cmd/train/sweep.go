@@ -157,9 +157,10 @@ sweep.csv and sweep.json (one row per multiplier: error metrics, costs,
 accuracies, seconds) and plots: accuracy against MAE (and against power
 when -costs gives it) and bars per multiplier.
 
-Scale-out: -shard i/n runs every n-th multiplier from position i (0-based) and
-writes OUT/shard-i-of-n; on a cluster the shard comes from SLURM_ARRAY_TASK_ID
-and SLURM_ARRAY_TASK_COUNT, or from JOB_COMPLETION_INDEX with -shard-count N.
+Scale-out: -shard i/n runs every n-th multiplier from position i (0-based)
+and writes OUT/shard-00i-of-00n (e.g. shard-000-of-002); on a cluster the
+shard comes from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, or from
+JOB_COMPLETION_INDEX with -shard-count N.
 Combine the shard folders with: train merge -out OUT OUT/shard-*
 
 -resume continues a sweep or shard that was interrupted from the rows it
@@ -239,7 +240,7 @@ type sweepRun struct {
 func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard, run sweepRun, stdout io.Writer) error {
 	mine := shard.Select(len(list))
 	dir := shardDir(mf.out, shard)
-	lock, err := lockFolder(dir, true, stdout)
+	lock, err := claimOutput(dir, stdout)
 	if err != nil {
 		return err
 	}
@@ -432,7 +433,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit("merge", err, stderr, false)
 	}
-	lock, err := lockFolder(out, true, stderr)
+	lock, err := claimOutput(out, stderr)
 	if err != nil {
 		return exit("merge", err, stderr, false)
 	}

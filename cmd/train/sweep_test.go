@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -288,6 +289,15 @@ func TestSweepFolderSafety(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(bad, sweep.RecordFile)); err == nil {
 		t.Error("the failed sweep recorded itself in its folder")
+	}
+	// The folders a failed command created are removed again; so are a
+	// sharded search's.
+	fresh := filepath.Join(root, "fresh")
+	if code, _, _ := sweepIn(filepath.Join(fresh, "deep"), "-lut", "trunc:t=99", "-shard", "0/2"); code == 0 {
+		t.Fatal("a bad table was accepted")
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the failed sweep left %s behind (%v)", fresh, err)
 	}
 	costs := filepath.Join(root, "costs.csv")
 	if err := os.WriteFile(costs, []byte("name,power\nEXACT:SIGNED=TRUE,0.4\n"), 0o644); err != nil {
