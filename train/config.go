@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/goapprox/goapprox/dataset"
@@ -252,6 +253,59 @@ func (c Config) multiStep() optimizer.MultiStep {
 		g = optimizer.DefaultGamma
 	}
 	return optimizer.MultiStep{Milestones: c.Milestones, Gamma: g}
+}
+
+// PhaseEpochs is the configured length of phase p.
+func (c Config) PhaseEpochs(p Phase) int {
+	switch p {
+	case PhaseFloat:
+		return c.FloatEpochs
+	case PhaseQAT:
+		return c.QATEpochs
+	case PhaseNoise:
+		return c.NoiseEpochs
+	}
+	return c.ApproxEpochs
+}
+
+// ScheduleWarnings says where the schedule of a phase that runs cannot do
+// what its settings suggest: a milestone at or after the phase's last
+// epoch never lowers the rate, and a warm-up as long as the phase never
+// reaches the scheduled rate. Both are legal (a protocol shortened for a
+// quick run), so they are warnings, not errors.
+func (c Config) ScheduleWarnings() []string {
+	var w []string
+	for _, p := range Phases() {
+		n := c.PhaseEpochs(p)
+		if n == 0 || p == PhaseApprox && !c.HasApprox() {
+			continue
+		}
+		pc := c.ForPhase(p)
+		if pc.Schedule == "multistep" {
+			var late []string
+			for _, m := range pc.Milestones {
+				if m >= n {
+					late = append(late, strconv.Itoa(m))
+				}
+			}
+			if len(late) > 0 {
+				w = append(w, fmt.Sprintf("the %s phase has %s, so its milestones %s never lower the rate: give -milestones within the phase",
+					p, epochCount(n), strings.Join(late, ",")))
+			}
+		}
+		if pc.WarmupEpochs >= n {
+			w = append(w, fmt.Sprintf("the warm-up of %s is as long as the %s phase (%s), whose rate then never reaches the schedule's",
+				epochCount(pc.WarmupEpochs), p, epochCount(n)))
+		}
+	}
+	return w
+}
+
+func epochCount(n int) string {
+	if n == 1 {
+		return "1 epoch"
+	}
+	return strconv.Itoa(n) + " epochs"
 }
 
 // lrAt is the learning rate at a position of phase p: the phase's base

@@ -163,17 +163,7 @@ func (t *Trainer) calibrate() error {
 }
 
 // phaseEpochs is the configured length of a phase.
-func (t *Trainer) phaseEpochs(p Phase) int {
-	switch p {
-	case PhaseFloat:
-		return t.cfg.FloatEpochs
-	case PhaseQAT:
-		return t.cfg.QATEpochs
-	case PhaseNoise:
-		return t.cfg.NoiseEpochs
-	}
-	return t.cfg.ApproxEpochs
-}
+func (t *Trainer) phaseEpochs(p Phase) int { return t.cfg.PhaseEpochs(p) }
 
 // lr is the learning rate of step (0-based) of epoch (1-based) of the
 // current phase.

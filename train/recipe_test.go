@@ -130,3 +130,30 @@ func TestWithPhaseLR(t *testing.T) {
 		t.Errorf("without phase settings: approximate %g, run-wide %g", lr, plain.LR)
 	}
 }
+
+// TestScheduleWarnings: the agn-approx protocol as published warns of
+// nothing; shortened, its milestones fall beyond the phases and each phase
+// says which; a warm-up as long as a phase is named too.
+func TestScheduleWarnings(t *testing.T) {
+	base := DefaultConfig()
+	base.Model, base.Dataset, base.LUT = "resnet20", "cifar10", "mitchell:signed=true"
+	cfg, err := ApplyRecipe("agn-approx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := cfg.ScheduleWarnings(); len(w) != 0 {
+		t.Errorf("the published protocol warns: %q", w)
+	}
+	cfg.FloatEpochs, cfg.ApproxEpochs = 100, 4
+	w := cfg.ScheduleWarnings()
+	if len(w) != 2 || !strings.Contains(w[0], "float phase has 100 epochs, so its milestones 135 never lower the rate") ||
+		!strings.Contains(w[1], "approx phase has 4 epochs, so its milestones 4,8 never") {
+		t.Errorf("shortened protocol: %q", w)
+	}
+	cfg.LUT, cfg.ApproxEpochs = "", 0 // no approximate phase: nothing to say about it
+	cfg.FloatEpochs, cfg.WarmupEpochs = 180, 30
+	w = cfg.ScheduleWarnings()
+	if len(w) != 1 || !strings.Contains(w[0], "warm-up of 30 epochs is as long as the qat phase (30 epochs)") {
+		t.Errorf("warm-up as long as QAT: %q", w)
+	}
+}

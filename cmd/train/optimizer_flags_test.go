@@ -175,3 +175,16 @@ func TestQATObserveEpochsInTheOutput(t *testing.T) {
 		t.Errorf("report epochs observing %v and %v, want true and absent", first["observing"], second["observing"])
 	}
 }
+
+// TestScheduleWarningInTheHeader: a milestone beyond the only phase is
+// said before training starts.
+func TestScheduleWarningInTheHeader(t *testing.T) {
+	code, stdout, stderr := trainCmd("-model", "mlp", "-dataset", "digits", "-limit", "256", "-qat-epochs", "1", "-lut", "none",
+		"-schedule", "multistep", "-milestones", "1,3", "-threads", "2", "-out", filepath.Join(t.TempDir(), "run"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "warning: the qat phase has 1 epoch, so its milestones 1,3 never lower the rate") {
+		t.Errorf("no warning about the milestones:\n%s", stdout)
+	}
+}

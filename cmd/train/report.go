@@ -99,6 +99,9 @@ func printHeader(w io.Writer, o *options, tr *train.Trainer) {
 	fmt.Fprintf(w, "epochs: float %d, QAT %s%s, approximate %d; multiplier %s; preset %s; seed %d\n",
 		c.FloatEpochs, qat, noise, c.ApproxEpochs, lutText, c.Quant, c.Seed)
 	fmt.Fprintf(w, "optimizer: %s\n", phaseOptimizers(c))
+	for _, warning := range c.ScheduleWarnings() {
+		fmt.Fprintf(w, "warning: %s\n", warning)
+	}
 	if !o.resume && c.Limit == defaultLimit && c.QATEpochs == defaultQATEpochs && !o.set["limit"] {
 		fmt.Fprintf(w, "(quick defaults, under a minute on 2 cores; a full run: -limit 0 -qat-epochs 8, see docs/results.md)\n")
 	}
@@ -108,13 +111,11 @@ func printHeader(w io.Writer, o *options, tr *train.Trainer) {
 // phaseOptimizers says how each phase that runs is optimized: its
 // optimizer, base rate and schedule, which a recipe may set per phase.
 func phaseOptimizers(c train.Config) string {
-	epochs := map[train.Phase]int{train.PhaseFloat: c.FloatEpochs, train.PhaseQAT: c.QATEpochs,
-		train.PhaseNoise: c.NoiseEpochs, train.PhaseApprox: c.ApproxEpochs}
 	names := map[train.Phase]string{train.PhaseFloat: "float", train.PhaseQAT: "QAT",
 		train.PhaseNoise: "noise", train.PhaseApprox: "approximate"}
 	var parts []string
 	for _, p := range train.Phases() {
-		if epochs[p] == 0 {
+		if c.PhaseEpochs(p) == 0 {
 			continue
 		}
 		pc := c.ForPhase(p)
