@@ -76,7 +76,7 @@ func TestSearchShardsAndResume(t *testing.T) {
 	// mixed in.
 	stderr.Reset()
 	other := append(budget("4"), "-sigma-init", "0.2", "-reuse", whole, "-out", filepath.Join(t.TempDir(), "other"))
-	if code := run(other, &stdout, &stderr, false); code != 1 || !strings.Contains(stderr.String(), "was searched with another sigma_initial than this search") {
+	if code := run(other, &stdout, &stderr, false); code != 1 || !strings.Contains(stderr.String(), "was searched with -sigma-init 0.1, this search with 0.2") {
 		t.Errorf("reusing lambdas of other settings: exit %d, %q", code, stderr.String())
 	}
 	// -shard splits the grid of a budget search only.

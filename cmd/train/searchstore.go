@@ -31,20 +31,22 @@ const maxLambdaFile = 64 << 20
 
 // lambdaKey is everything that decides what one lambda gives, except the
 // lambda itself.
+// The flag tags name what a user changes to change a field, for the
+// message that refuses a lambda saved with another key.
 type lambdaKey struct {
-	CheckpointSHA256 string `json:"checkpoint_sha256"`
+	CheckpointSHA256 string `json:"checkpoint_sha256" flag:"-checkpoint (its contents)"`
 	// Multipliers are the candidate tables as name@fingerprint, in order.
-	Multipliers   []string `json:"multipliers"`
-	CostsSHA256   string   `json:"costs_sha256,omitempty"`
-	SigmaInitial  float64  `json:"sigma_initial"`
-	SigmaMax      float64  `json:"sigma_max"`
-	SearchEpochs  int      `json:"search_epochs"`
-	SearchLR      float64  `json:"search_lr"`
-	RetrainEpochs int      `json:"retrain_epochs"`
-	RetrainLR     float64  `json:"retrain_lr"`
-	Gradient      string   `json:"gradient,omitempty"`
-	Limit         int      `json:"limit,omitempty"`
-	DataDir       string   `json:"data_dir,omitempty"`
+	Multipliers   []string `json:"multipliers" flag:"multiplier list (-lut, -luts)"`
+	CostsSHA256   string   `json:"costs_sha256,omitempty" flag:"-costs (its contents)"`
+	SigmaInitial  float64  `json:"sigma_initial" flag:"-sigma-init"`
+	SigmaMax      float64  `json:"sigma_max" flag:"-sigma-max"`
+	SearchEpochs  int      `json:"search_epochs" flag:"-search-epochs"`
+	SearchLR      float64  `json:"search_lr" flag:"-search-lr"`
+	RetrainEpochs int      `json:"retrain_epochs" flag:"-retrain-epochs"`
+	RetrainLR     float64  `json:"retrain_lr" flag:"-retrain-lr"`
+	Gradient      string   `json:"gradient,omitempty" flag:"-grad"`
+	Limit         int      `json:"limit,omitempty" flag:"-limit"`
+	DataDir       string   `json:"data_dir,omitempty" flag:"-data"`
 }
 
 // savedLambda is the file of one lambda.
@@ -104,8 +106,8 @@ func loadLambdas(dirs []string, key lambdaKey) (map[float64]train.SearchOutcome,
 			if err != nil {
 				return nil, err
 			}
-			if field := keyDifference(s.Key, key); field != "" {
-				return nil, fmt.Errorf("%s was searched with another %s than this search; reuse only searches of the same checkpoint, multipliers and settings, or choose another -out", f, field)
+			if diff := keyDifference(s.Key, key); diff != "" {
+				return nil, fmt.Errorf("%s was searched with %s; reuse only searches of the same checkpoint, multipliers and settings: give the same flags, or delete that file (a shard's: its shard folder) to search its lambda again with these, or choose another -out", f, diff)
 			}
 			if _, ok := found[s.Lambda]; ok {
 				// Two copies of one lambda (a shard's and the final run's)
@@ -129,16 +131,28 @@ func readSavedLambda(path string) (savedLambda, error) {
 	return s, nil
 }
 
-// keyDifference names the first field in which a and b differ ("" when
-// they are the same).
-func keyDifference(a, b lambdaKey) string {
-	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
-	t := va.Type()
+// keyDifference says in which setting the saved key differs from this
+// search's, by its flag and with both values where they are short ("" when
+// the keys are the same).
+func keyDifference(saved, now lambdaKey) string {
+	vs, vn := reflect.ValueOf(saved), reflect.ValueOf(now)
+	t := vs.Type()
 	for i := range t.NumField() {
-		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
-			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-			return name
+		a, b := vs.Field(i).Interface(), vn.Field(i).Interface()
+		if reflect.DeepEqual(a, b) {
+			continue
 		}
+		flag := t.Field(i).Tag.Get("flag")
+		switch t.Field(i).Type.Kind() {
+		case reflect.String:
+			if strings.HasSuffix(t.Field(i).Name, "SHA256") {
+				return fmt.Sprintf("another %s than this search", flag)
+			}
+			return fmt.Sprintf("%s %q, this search with %q", flag, a, b)
+		case reflect.Slice:
+			return fmt.Sprintf("another %s than this search (%d entries then, %d now)", flag, vs.Field(i).Len(), vn.Field(i).Len())
+		}
+		return fmt.Sprintf("%s %v, this search with %v", flag, a, b)
 	}
 	return ""
 }
