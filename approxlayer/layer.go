@@ -487,9 +487,11 @@ func (l *Layer) Gradient() ops.Gradient { return l.state.Gradient }
 
 // SetGradient chooses the layer's backward pass: straight-through (the
 // default) or the multiplier's own slopes (ops.TableGradient, with a window
-// 0..127). Table gradients need Approximate mode when the layer trains: a
-// training step in another mode stops with an error naming the layer, while
-// evaluation in any mode ignores the option.
+// 0..127). Table gradients need Approximate mode wherever the layer's
+// gradient ops run: a run of the backward pass in another mode (a training
+// step, or an evaluation on the training machine) stops with an error
+// naming the layer. A forward-only machine, such as the one the trainer
+// evaluates on, ignores the option in any mode.
 func (l *Layer) SetGradient(g ops.Gradient) error {
 	if err := g.Validate(); err != nil {
 		return fmt.Errorf("approxlayer: layer %q: %w", l.name, err)
@@ -576,7 +578,9 @@ func (l *Layer) SetQuantParams(x, w quantize.Params) error {
 func (l *Layer) RecordHistograms(on bool) { l.state.RecordHistograms = on }
 
 // Histograms returns how often each code byte (code & 0xFF) was seen in
-// the activations and weights since recording began or the last reset.
+// the activations and weights while recording was on, since the layer was
+// made or ResetHistograms last cleared them (turning recording off and on
+// keeps the counts).
 func (l *Layer) Histograms() (x, w [256]int64) { return l.state.XHist, l.state.WHist }
 
 // ResetHistograms zeroes the code histograms.

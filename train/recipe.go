@@ -24,8 +24,9 @@ var agnResNets = []string{"resnet8", "resnet14", "resnet20", "resnet32", "resnet
 //     momentum 0.9, weight decay 1e-4, x0.1 after epochs 90 and 135); QAT
 //     30 epochs of SGD (lr 0.01, momentum 0.9, x0.1 every 10); the noise
 //     phase (the gradient search's) SGD lr 0.01, x0.1 every 10; approximate
-//     retraining 10 epochs of SGD (lr 0.001, momentum 0.9, no weight decay,
-//     x0.1 every 4).
+//     retraining 10 epochs of SGD (lr 0.001, momentum 0.9, x0.1 every 4).
+//     Weight decay is the float baseline's only; the later phases have
+//     none.
 //   - LeNet-5: float 10 epochs of SGD (lr 0.1, momentum 0.9, weight decay
 //     1e-4, x0.75 after epoch 5); QAT 1 epoch of SGD lr 1e-3; noise SGD lr
 //     1e-3; approximate retraining 5 epochs of SGD lr 1e-3, x0.1 every 2.

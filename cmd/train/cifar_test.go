@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -93,11 +95,16 @@ func TestCIFARRun(t *testing.T) {
 	}
 }
 
-// TestCIFARMissing says where the files go when the set is not there.
+// TestCIFARMissing says where the files go when the set is not there, and
+// leaves no empty run folder behind.
 func TestCIFARMissing(t *testing.T) {
-	code, _, stderr := trainCmd("-model", "resnet8", "-dataset", "cifar10", "-data", t.TempDir(), "-out", filepath.Join(t.TempDir(), "run"))
+	parent := filepath.Join(t.TempDir(), "runs")
+	code, _, stderr := trainCmd("-model", "resnet8", "-dataset", "cifar10", "-data", t.TempDir(), "-out", filepath.Join(parent, "run"))
 	if code == 0 || !bytes.Contains([]byte(stderr), []byte("cifar-10-batches-bin")) {
 		t.Fatalf("exit %d, stderr %q: want an error naming the folder the files go in", code, stderr)
+	}
+	if _, err := os.Stat(parent); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the failed run left %s behind (%v)", parent, err)
 	}
 }
 

@@ -3,7 +3,7 @@
 // with that multiplier and evaluates it again.
 //
 //	go run ./cmd/train                    # LeNet-5 on MNIST, quick defaults
-//	go run ./cmd/train -limit 0 -qat-epochs 8 -approx-epochs 2 -lut trunc:t=9,signed=true
+//	go run ./cmd/train -limit 0 -qat-epochs 6 -schedule cosine -approx-epochs 2 -approx-lr 1e-4
 //	go run ./cmd/train -model resnet8-1x1 -dataset fashion-mnist -limit 0 -qat-epochs 10 -lut none
 //	go run ./cmd/train -quant unsigned -lut ../shared/luts/evoapprox-mul8u/mul8u_L40.bin
 //	go run ./cmd/train -layer-lut conv2=drum:k=3,signed=true -lut none

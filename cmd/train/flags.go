@@ -75,7 +75,7 @@ under a budget), compare (runs side by side), models (the zoo).
 
 With no options it trains LeNet-5 on MNIST (quick defaults: the first %d
 training samples, %d QAT epochs, %d approximate epoch with %s); the
-test set is always used in full. For a full run: -limit 0 -qat-epochs 8.
+test set is always used in full. For a full run: -limit 0 -qat-epochs 6 -schedule cosine.
 Other data sets train on all their samples unless -limit is given.
 
 Options:

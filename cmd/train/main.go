@@ -99,11 +99,24 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 		}
 		o.out = dir
 	}
-	lock, err := lockFolder(o.out, !o.resume, stdout)
-	if err != nil {
-		return err
+	if o.resume {
+		lock, err := lockFolder(o.out, false, stdout)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+	} else {
+		// A run that stops before writing anything (no data, a bad table)
+		// leaves no empty folder behind, the default one included.
+		out, err := claimOutput(o.out, stdout)
+		if err != nil {
+			return err
+		}
+		if !o.set["out"] {
+			out.created = append(out.created, o.out)
+		}
+		defer out.Release()
 	}
-	defer lock.Release()
 	ckDir := filepath.Join(o.out, "checkpoints")
 	last := filepath.Join(ckDir, train.LastCheckpoint)
 	cfg := o.cfg
@@ -125,9 +138,6 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 	if cfg.Threads > 0 {
 		runtime.GOMAXPROCS(cfg.Threads)
 	}
-	if err := os.MkdirAll(ckDir, 0o755); err != nil {
-		return runFolderError(err)
-	}
 
 	p := newProgress(stdout, bars, cfg)
 	// A resumed run's time counts the processes before it, as far as the
@@ -142,6 +152,9 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 		return err
 	}
 	defer tr.Close()
+	if err := os.MkdirAll(ckDir, 0o755); err != nil {
+		return runFolderError(err)
+	}
 	p.top5 = tr.MeasuresTop5()
 	if ck != nil {
 		if err := tr.Restore(ck); err != nil {

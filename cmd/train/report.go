@@ -103,7 +103,7 @@ func printHeader(w io.Writer, o *options, tr *train.Trainer) {
 		fmt.Fprintf(w, "warning: %s\n", warning)
 	}
 	if !o.resume && c.Limit == defaultLimit && c.QATEpochs == defaultQATEpochs && !o.set["limit"] {
-		fmt.Fprintf(w, "(quick defaults, under a minute on 2 cores; a full run: -limit 0 -qat-epochs 8, see docs/results.md)\n")
+		fmt.Fprintf(w, "(quick defaults, under a minute on 2 cores; a full run: -limit 0 -qat-epochs 6 -schedule cosine, see docs/results.md)\n")
 	}
 	fmt.Fprintf(w, "run folder: %s\n\n", o.out)
 }
