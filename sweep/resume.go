@@ -79,36 +79,36 @@ func ReadRecord(dir string) (Record, error) {
 const maxRecordBytes = 16 << 20
 
 // Differences lists, one phrase each, the settings in which now differs
-// from r (the interrupted run); none when a resumed run may continue r.
+// from r (the earlier run); none when a resumed run may continue r.
 func (r Record) Differences(now Record) []string {
 	var d []string
 	if now.CheckpointSHA256 != r.CheckpointSHA256 {
-		d = append(d, fmt.Sprintf("-checkpoint: %s has sha256 %.12s…, the interrupted run used %s with %.12s…",
+		d = append(d, fmt.Sprintf("-checkpoint: %s has sha256 %.12s…, the earlier run used %s with %.12s…",
 			now.Checkpoint, now.CheckpointSHA256, r.Checkpoint, r.CheckpointSHA256))
 	}
 	if !equalStrings(now.LUTs, r.LUTs) {
 		d = append(d, "the multiplier list (-lut, -luts): "+listDifference(now.LUTs, r.LUTs))
 	}
 	if now.Shard != r.Shard {
-		d = append(d, fmt.Sprintf("shard: %s now, %s in the interrupted run", now.Shard, r.Shard))
+		d = append(d, fmt.Sprintf("shard: %s now, %s in the earlier run", now.Shard, r.Shard))
 	}
 	if now.RetrainEpochs != r.RetrainEpochs {
-		d = append(d, fmt.Sprintf("-retrain-epochs: %d now, %d in the interrupted run", now.RetrainEpochs, r.RetrainEpochs))
+		d = append(d, fmt.Sprintf("-retrain-epochs: %d now, %d in the earlier run", now.RetrainEpochs, r.RetrainEpochs))
 	}
 	if now.RetrainLR != r.RetrainLR {
-		d = append(d, fmt.Sprintf("-retrain-lr: %g now, %g in the interrupted run", now.RetrainLR, r.RetrainLR))
+		d = append(d, fmt.Sprintf("-retrain-lr: %g now, %g in the earlier run", now.RetrainLR, r.RetrainLR))
 	}
 	if now.Gradient != r.Gradient {
-		d = append(d, fmt.Sprintf("-grad: %q now, %q in the interrupted run", now.Gradient, r.Gradient))
+		d = append(d, fmt.Sprintf("-grad: %q now, %q in the earlier run", now.Gradient, r.Gradient))
 	}
 	if now.Limit != r.Limit {
-		d = append(d, fmt.Sprintf("-limit: %d now, %d in the interrupted run", now.Limit, r.Limit))
+		d = append(d, fmt.Sprintf("-limit: %d now, %d in the earlier run", now.Limit, r.Limit))
 	}
 	if now.DataDir != r.DataDir {
-		d = append(d, fmt.Sprintf("-data: %q now, %q in the interrupted run", now.DataDir, r.DataDir))
+		d = append(d, fmt.Sprintf("-data: %q now, %q in the earlier run", now.DataDir, r.DataDir))
 	}
 	if now.CostsSHA256 != r.CostsSHA256 {
-		d = append(d, "-costs: the costs differ from the interrupted run's")
+		d = append(d, "-costs: the costs differ from the earlier run's")
 	}
 	return d
 }
@@ -117,10 +117,10 @@ func (r Record) Differences(now Record) []string {
 func listDifference(now, was []string) string {
 	for i := 0; i < len(now) && i < len(was); i++ {
 		if now[i] != was[i] {
-			return fmt.Sprintf("entry %d is %s now, %s in the interrupted run", i, now[i], was[i])
+			return fmt.Sprintf("entry %d is %s now, %s in the earlier run", i, now[i], was[i])
 		}
 	}
-	return fmt.Sprintf("%d entries now, %d in the interrupted run", len(now), len(was))
+	return fmt.Sprintf("%d entries now, %d in the earlier run", len(now), len(was))
 }
 
 // Resume reads what the interrupted sweep in dir measured, after checking

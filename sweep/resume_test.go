@@ -20,13 +20,13 @@ func TestRecordDifferences(t *testing.T) {
 		change func(*Record)
 		want   string
 	}{
-		{func(r *Record) { r.CheckpointSHA256 = "bbbbbbbbbbbbbbbb" }, "-checkpoint: a.ckpt has sha256 bbbbbbbbbbbb…, the interrupted run used a.ckpt with aaaaaaaaaaaa…"},
-		{func(r *Record) { r.LUTs = []string{"x", "w", "z"} }, "entry 1 is w now, y in the interrupted run"},
-		{func(r *Record) { r.LUTs = []string{"x", "y"} }, "2 entries now, 3 in the interrupted run"},
-		{func(r *Record) { r.Shard = Shard{0, 2} }, "shard: 0/2 now, 1/2 in the interrupted run"},
-		{func(r *Record) { r.RetrainEpochs = 3 }, "-retrain-epochs: 3 now, 1 in the interrupted run"},
-		{func(r *Record) { r.RetrainLR = 0.1 }, "-retrain-lr: 0.1 now, 0.01 in the interrupted run"},
-		{func(r *Record) { r.DataDir = "/data" }, `-data: "/data" now, "" in the interrupted run`},
+		{func(r *Record) { r.CheckpointSHA256 = "bbbbbbbbbbbbbbbb" }, "-checkpoint: a.ckpt has sha256 bbbbbbbbbbbb…, the earlier run used a.ckpt with aaaaaaaaaaaa…"},
+		{func(r *Record) { r.LUTs = []string{"x", "w", "z"} }, "entry 1 is w now, y in the earlier run"},
+		{func(r *Record) { r.LUTs = []string{"x", "y"} }, "2 entries now, 3 in the earlier run"},
+		{func(r *Record) { r.Shard = Shard{0, 2} }, "shard: 0/2 now, 1/2 in the earlier run"},
+		{func(r *Record) { r.RetrainEpochs = 3 }, "-retrain-epochs: 3 now, 1 in the earlier run"},
+		{func(r *Record) { r.RetrainLR = 0.1 }, "-retrain-lr: 0.1 now, 0.01 in the earlier run"},
+		{func(r *Record) { r.DataDir = "/data" }, `-data: "/data" now, "" in the earlier run`},
 		{func(r *Record) { r.CostsSHA256 = "" }, "-costs: the costs differ"},
 	} {
 		now := base
@@ -84,7 +84,7 @@ func TestResume(t *testing.T) {
 	}
 	other := rec
 	other.RetrainEpochs = 2
-	if _, _, err := Resume(dir, other); err == nil || !strings.Contains(err.Error(), "started with other settings:\n  -retrain-epochs: 2 now, 0 in the interrupted run") {
+	if _, _, err := Resume(dir, other); err == nil || !strings.Contains(err.Error(), "started with other settings:\n  -retrain-epochs: 2 now, 0 in the earlier run") {
 		t.Fatalf("other settings: %v", err)
 	}
 
@@ -148,7 +148,7 @@ func TestResumedRowsChecks(t *testing.T) {
 	}{
 		{func(p *Result) { p.AccuracyExact = 0.91 }, "measured an exact accuracy of 0.91 on 100 test samples, this one 0.9 on 100: not the same data or code"},
 		{func(p *Result) { p.TestSamples = 50 }, "on 50 test samples"},
-		{func(p *Result) { p.Rows[0].Fingerprint = "old" }, "multiplier c has changed since the interrupted run measured it (fingerprint fc, then old)"},
+		{func(p *Result) { p.Rows[0].Fingerprint = "old" }, "multiplier c has changed since the earlier run measured it (fingerprint fc, then old)"},
 		{func(p *Result) { p.Rows[0].Index, p.Rows[0].LUT = 1, "b" }, "measured b at position 1, which this shard does not run"},
 	} {
 		p := prev

@@ -168,7 +168,7 @@ func resumedRows(prev *Result, rows []Row, res Result) (map[int]Row, error) {
 		return nil, nil
 	}
 	if prev.AccuracyExact != res.AccuracyExact || prev.TestSamples != res.TestSamples {
-		return nil, fmt.Errorf("-resume: the interrupted run measured an exact accuracy of %v on %d test samples, this one %v on %d: "+
+		return nil, fmt.Errorf("-resume: the earlier run measured an exact accuracy of %v on %d test samples, this one %v on %d: "+
 			"not the same data or code; start the sweep again in another -out",
 			prev.AccuracyExact, prev.TestSamples, res.AccuracyExact, res.TestSamples)
 	}
@@ -180,10 +180,10 @@ func resumedRows(prev *Result, rows []Row, res Result) (map[int]Row, error) {
 	for _, p := range prev.Rows {
 		r, ok := byIndex[p.Index]
 		if !ok || r.LUT != p.LUT {
-			return nil, fmt.Errorf("-resume: the interrupted run measured %s at position %d, which this shard does not run", p.LUT, p.Index)
+			return nil, fmt.Errorf("-resume: the earlier run measured %s at position %d, which this shard does not run", p.LUT, p.Index)
 		}
 		if r.Fingerprint != p.Fingerprint {
-			return nil, fmt.Errorf("-resume: multiplier %s has changed since the interrupted run measured it (fingerprint %s, then %s): "+
+			return nil, fmt.Errorf("-resume: multiplier %s has changed since the earlier run measured it (fingerprint %s, then %s): "+
 				"start the sweep again in another -out", p.LUT, r.Fingerprint, p.Fingerprint)
 		}
 		done[p.Index] = p

@@ -50,7 +50,7 @@ func TestSweepLimit(t *testing.T) {
 	}
 	code, _, stderr = trainCmd("sweep", "-checkpoint", ck, "-threads", "2", "-quiet", "-lut", "trunc:t=10,signed=true",
 		"-retrain-epochs", "1", "-limit", "640", "-resume", "-out", out)
-	if code != 1 || !strings.Contains(stderr, "-limit: 640 now, 320 in the interrupted run") {
+	if code != 1 || !strings.Contains(stderr, "-limit: 640 now, 320 in the earlier run") {
 		t.Errorf("resume with another limit: exit %d, %s", code, stderr)
 	}
 	code, _, stderr = trainCmd("sweep", "-checkpoint", ck, "-lut", "exact", "-retrain-epochs", "1", "-limit", "-3", "-out", t.TempDir())

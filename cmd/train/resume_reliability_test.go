@@ -272,8 +272,8 @@ func TestKilledSweepShardResumes(t *testing.T) {
 		want string
 	}{
 		{args(killed), "already holds a sweep (1 of 3 multipliers measured): continue it with -resume"},
-		{args(killed, "-resume", "-retrain-epochs", "2"), "-retrain-epochs: 2 now, 1 in the interrupted run"},
-		{args(killed, "-resume", "-lut", "roba:signed=true"), "the multiplier list (-lut, -luts): 6 entries now, 5 in the interrupted run"},
+		{args(killed, "-resume", "-retrain-epochs", "2"), "-retrain-epochs: 2 now, 1 in the earlier run"},
+		{args(killed, "-resume", "-lut", "roba:signed=true"), "the multiplier list (-lut, -luts): 6 entries now, 5 in the earlier run"},
 		{args(killed, "-resume", "-costs", ""), "-costs: the costs differ"},
 	} {
 		code, _, stderr := trainCmd(append([]string{"sweep"}, tc.args...)...)
