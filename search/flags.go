@@ -101,10 +101,10 @@ func CheckSigmaInitial(sigma, sigmaMax float64) error {
 	return nil
 }
 
-// CheckBudget requires a finite budget >= 0 points.
+// CheckBudget requires a budget of 0 to 100 points.
 func CheckBudget(points float64) error {
-	if math.IsNaN(points) || math.IsInf(points, 0) || points < 0 {
-		return fmt.Errorf("search: budget %g must be a finite number of accuracy points >= 0 below the exact model (0.5 = half a point)", points)
+	if math.IsNaN(points) || math.IsInf(points, 0) || points < 0 || points > 100 {
+		return fmt.Errorf("search: budget %g must be a number of accuracy points from 0 to 100 below the exact model (0.5 = half a point)", points)
 	}
 	return nil
 }

@@ -139,6 +139,7 @@ func TestSearchFlagErrors(t *testing.T) {
 		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-sigma-max", "0"}, "sigma max 0 must be finite and > 0"},
 		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-sigma-init", "2"}, "initial sigma 2 is not below sigma max 1"},
 		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-budget", "-0.5"}, "budget -0.5"},
+		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-budget", "150"}, "budget 150 must be a number of accuracy points from 0 to 100"},
 		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-search-epochs", "0"}, "-search-epochs 0"},
 		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-lambda-min", "0", "-budget", "1"}, "smallest lambda of the grid is 0"},
 		{[]string{"search", "-checkpoint", "x.ckpt", "-out", "o", "-lut", "exact", "-lambda-decades", "0", "-budget", "1"}, "0 decades of lambda"},
