@@ -94,6 +94,15 @@ func TestObserveModeRejectsNonFinite(t *testing.T) {
 			t.Errorf("%v mode: the observer saw the run with a NaN", mode)
 		}
 	}
+	// In evaluation Observe mode is Float: no observer runs, nothing is
+	// refused.
+	s := NewLayerState("fc7", 1)
+	s.Mode = Observe
+	x := []float32{0.1, 0.2, 0.3, 0.4, float32(math.NaN()), 0.6}
+	w := make([]float32, 12)
+	if _, err := linearForward(s, OutIn, new(runRecord), make([]float32, 8), x, w, []int{2, 3}, []int{4, 3}); err != nil {
+		t.Errorf("evaluation in Observe mode refused a NaN: %v", err)
+	}
 }
 
 // sameBits fails unless got and want hold the same values bit for bit

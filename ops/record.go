@@ -154,8 +154,9 @@ func (r *runRecord) begin(s *LayerState, x []float32, xShape []int, w []float32,
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if s.Mode != Float {
-		// Before the observers, which would take a NaN into their ranges.
+	if s.Mode.Quantizes() || s.Mode == Observe && s.Training {
+		// Before the observers, which would take a NaN into their ranges
+		// (Observe mode computes in float and has nothing else to guard).
 		if err := checkFinite(s, "input", x); err != nil {
 			return err
 		}

@@ -270,7 +270,7 @@ func (c Config) PhaseEpochs(p Phase) int {
 
 // ScheduleWarnings says where the schedule of a phase that runs cannot do
 // what its settings suggest: a milestone at or after the phase's last
-// epoch never lowers the rate, and a warm-up as long as the phase never
+// epoch never lowers the rate, and a warm-up longer than the phase never
 // reaches the scheduled rate. Both are legal (a protocol shortened for a
 // quick run), so they are warnings, not errors.
 func (c Config) ScheduleWarnings() []string {
@@ -293,8 +293,8 @@ func (c Config) ScheduleWarnings() []string {
 					p, epochCount(n), strings.Join(late, ",")))
 			}
 		}
-		if pc.WarmupEpochs >= n {
-			w = append(w, fmt.Sprintf("the warm-up of %s is as long as the %s phase (%s), whose rate then never reaches the schedule's",
+		if pc.WarmupEpochs > n {
+			w = append(w, fmt.Sprintf("the warm-up of %s is longer than the %s phase (%s), whose rate then never reaches the schedule's",
 				epochCount(pc.WarmupEpochs), p, epochCount(n)))
 		}
 	}

@@ -53,7 +53,7 @@ func TestQATObserveEpochs(t *testing.T) {
 	if scaleAfterObserving == 0 || scaleAfterObserving == 1 {
 		t.Errorf("activation scale after the observing epochs is %v: the observers did not run", scaleAfterObserving)
 	}
-	// Two quantized epochs measured the QAT accuracy: no extra evaluation.
+	// A quantized epoch measured the QAT accuracy: no extra evaluation.
 	for _, e := range tn.Evaluations() {
 		if e.Label == "qat" {
 			t.Error("a QAT with quantized epochs was evaluated again")

@@ -133,7 +133,7 @@ func TestWithPhaseLR(t *testing.T) {
 
 // TestScheduleWarnings: the agn-approx protocol as published warns of
 // nothing; shortened, its milestones fall beyond the phases and each phase
-// says which; a warm-up as long as a phase is named too.
+// says which; a warm-up longer than a phase is named too.
 func TestScheduleWarnings(t *testing.T) {
 	base := DefaultConfig()
 	base.Model, base.Dataset, base.LUT = "resnet20", "cifar10", "mitchell:signed=true"
@@ -150,10 +150,14 @@ func TestScheduleWarnings(t *testing.T) {
 		!strings.Contains(w[1], "approx phase has 4 epochs, so its milestones 4,8 never") {
 		t.Errorf("shortened protocol: %q", w)
 	}
-	cfg.LUT, cfg.ApproxEpochs = "", 0 // no approximate phase: nothing to say about it
-	cfg.FloatEpochs, cfg.WarmupEpochs = 180, 30
+	cfg.LUT, cfg.ApproxEpochs = "", 0           // no approximate phase: nothing to say about it
+	cfg.FloatEpochs, cfg.WarmupEpochs = 180, 30 // reaches the rate in the last step of QAT
+	if w := cfg.ScheduleWarnings(); len(w) != 0 {
+		t.Errorf("a warm-up as long as QAT: %q", w)
+	}
+	cfg.WarmupEpochs = 31
 	w = cfg.ScheduleWarnings()
-	if len(w) != 1 || !strings.Contains(w[0], "warm-up of 30 epochs is as long as the qat phase (30 epochs)") {
+	if len(w) != 1 || !strings.Contains(w[0], "warm-up of 31 epochs is longer than the qat phase (30 epochs)") {
 		t.Errorf("warm-up as long as QAT: %q", w)
 	}
 }

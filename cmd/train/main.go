@@ -45,7 +45,7 @@ func sayInterrupted(name string) {
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, os.Interrupt)
 	<-c
-	fmt.Fprintf(os.Stderr, "\ntrain %s: interrupted; what it finished is saved in its -out folder: run the same command with -resume to continue\n", name)
+	fmt.Fprintf(os.Stderr, "\ntrain %s: interrupted; what it finished, if anything, is saved in its -out folder: run the same command with -resume to continue\n", name)
 	os.Exit(130)
 }
 

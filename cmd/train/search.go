@@ -72,7 +72,7 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 	var sf searchFlags
 	fs := subFlags("search", "-checkpoint FILE (-lut SPEC|FILE ... | -luts DIR) [-costs CSV] [-budget POINTS | -lambda L] -out DIR [options]", searchAbout, stderr)
 	mf.register(fs)
-	fs.Float64Var(&sf.lambda, "lambda", search.DefaultLambda, "weight of the noise reward against the cross-entropy (ignored with -budget)")
+	fs.Float64Var(&sf.lambda, "lambda", search.DefaultLambda, "weight of the noise reward against the cross-entropy (not with -budget, which searches it)")
 	fs.Float64Var(&sf.budget, "budget", 0, "`POINTS` of accuracy below the exact model the lambda search may lose (0.5 = half a point); unset: one search at -lambda")
 	fs.Float64Var(&sf.sigmaInit, "sigma-init", search.DefaultSigmaInitial, "every layer's relative noise at the start of the search")
 	fs.Float64Var(&sf.sigmaMax, "sigma-max", search.DefaultSigmaMax, "largest relative noise the regulariser rewards")

@@ -18,7 +18,7 @@ import (
 // Every lambda a search takes end to end is saved on its own, as soon as it
 // is done, in RUN/lambdas/lambda-L.json: a search that stops keeps what it
 // finished (-resume picks it up), the shards of a search each save theirs in
-// RUN/shard-i-of-n/lambdas, and another budget can reuse them (-reuse RUN).
+// RUN/shard-00i-of-00n/lambdas, and another budget can reuse them (-reuse RUN).
 // A saved lambda is only reused by a search with the same key: each lambda
 // starts from the checkpoint and is deterministic for its settings, so the
 // result does not depend on which run computed it or in what order.

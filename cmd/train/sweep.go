@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -329,24 +330,28 @@ func sweep1(mf *modelFlags, list []string, costs sweep.Costs, shard sweep.Shard,
 }
 
 // refuseStartedSweep refuses to start a sweep afresh in a folder that
-// holds one: its rows would be overwritten.
+// holds one: its rows would be overwritten. A folder whose sweep measured
+// nothing (its record alone, or results without rows) is taken over; one
+// whose results cannot be read is not, as they may hold rows.
 func refuseStartedSweep(dir string, rows int) error {
 	_, errRec := os.Stat(filepath.Join(dir, sweep.RecordFile))
-	_, errRes := os.Stat(filepath.Join(dir, sweep.JSONFile))
-	if errRec != nil && errRes != nil {
+	prev, err := sweep.ReadResult(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && errRec != nil:
 		return nil
-	}
-	prev, _ := sweep.ReadResult(dir) // only for the count
-	if len(prev.Rows) == 0 {
+	case errors.Is(err, fs.ErrNotExist), err == nil && len(prev.Rows) == 0:
 		return nil // nothing measured there: nothing to lose
+	case err != nil:
+		return fmt.Errorf("%s already holds a sweep whose results cannot be read (%w): look at them, or choose another -out", dir, err)
 	}
 	return fmt.Errorf("%s already holds a sweep (%d of %d multipliers measured): continue it with -resume, or choose another -out",
 		dir, len(prev.Rows), rows)
 }
 
 // refuseOtherSweep keeps merge from overwriting a folder that holds
-// another sweep: one run there unsharded (its record), or the merged
-// results of other shards. Merging the same shards again is allowed.
+// another sweep: one run there unsharded (its record), or merged results
+// other than these. Merging the same shards again, which writes the same
+// results, is allowed.
 func refuseOtherSweep(dir string, merged sweep.Result) error {
 	if _, err := os.Stat(filepath.Join(dir, sweep.RecordFile)); err == nil {
 		return fmt.Errorf("%s holds a sweep run there (%s): merge into another -out", dir, sweep.RecordFile)
@@ -358,9 +363,10 @@ func refuseOtherSweep(dir string, merged sweep.Result) error {
 	if err != nil {
 		return fmt.Errorf("%s holds a %s that cannot be read (%w): merge into another -out", dir, sweep.JSONFile, err)
 	}
-	if prev.Shard != nil || prev.CheckpointSHA256 != merged.CheckpointSHA256 || !slices.Equal(prev.LUTs, merged.LUTs) ||
-		prev.RetrainEpochs != merged.RetrainEpochs || prev.Gradient != merged.Gradient {
-		return fmt.Errorf("%s holds the results of another sweep (%d multipliers of checkpoint %s): merge into another -out", dir, len(prev.LUTs), prev.Checkpoint)
+	a, errA := json.Marshal(prev)
+	b, errB := json.Marshal(merged)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		return fmt.Errorf("%s holds the results of another sweep (%d multipliers of checkpoint %s), or of these shards before they changed: merge into another -out, or delete its files first", dir, len(prev.LUTs), prev.Checkpoint)
 	}
 	return nil
 }

@@ -290,8 +290,8 @@ func TestSweepFolderSafety(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(bad, sweep.RecordFile)); err == nil {
 		t.Error("the failed sweep recorded itself in its folder")
 	}
-	// The folders a failed command created are removed again; so are a
-	// sharded search's.
+	// The folders a failed command created are removed again, a shard's
+	// parents included.
 	fresh := filepath.Join(root, "fresh")
 	if code, _, _ := sweepIn(filepath.Join(fresh, "deep"), "-lut", "trunc:t=99", "-shard", "0/2"); code == 0 {
 		t.Fatal("a bad table was accepted")
@@ -309,6 +309,29 @@ func TestSweepFolderSafety(t *testing.T) {
 	}
 	if !strings.Contains(stdout, `row "EXACT:SIGNED=TRUE" would match "exact:signed=true"`) || !strings.Contains(stdout, "no row for 2 of the 2") {
 		t.Errorf("no warning about the costs that match no table:\n%s", stdout)
+	}
+
+	// A folder whose sweep measured nothing (its record alone) is taken
+	// over; one whose results cannot be read is not.
+	empty := filepath.Join(root, "empty")
+	if err := os.MkdirAll(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := os.ReadFile(filepath.Join(bad, sweep.RecordFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(empty, sweep.RecordFile), rec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := sweepIn(empty, "-lut", "exact:signed=true"); code != 0 {
+		t.Errorf("a folder with a record and no rows was not taken over: %s", stderr)
+	}
+	if err := os.WriteFile(filepath.Join(empty, sweep.JSONFile), []byte("{\"rows\": [}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := sweepIn(empty, "-lut", "exact:signed=true"); code == 0 || !strings.Contains(stderr, "results cannot be read") {
+		t.Errorf("a folder with unreadable results: exit %d, %q", code, stderr)
 	}
 
 	shards := filepath.Join(root, "shards")
