@@ -126,3 +126,25 @@ func TestQATObserveEpochsErrors(t *testing.T) {
 		t.Error("negative observer-only epochs accepted")
 	}
 }
+
+// TestQATThatOnlyObservesByHand: epoch by epoch, without Run, the last
+// epoch of a QAT that only observed is followed by the quantized
+// evaluation too.
+func TestQATThatOnlyObservesByHand(t *testing.T) {
+	cfg := smallConfig()
+	cfg.FloatEpochs, cfg.QATEpochs, cfg.QATObserveEpochs, cfg.ApproxEpochs, cfg.LUT = 0, 1, 1, 0, ""
+	tn := newSmall(t, cfg)
+	if err := tn.SetPhase(PhaseQAT); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tn.TrainEpoch(); err != nil {
+		t.Fatal(err)
+	}
+	ev := tn.Evaluations()
+	if len(ev) != 1 || ev[0].Label != "qat" {
+		t.Fatalf("evaluations %+v, want the quantized one", ev)
+	}
+	if q := tn.Result().Accuracy.QAT; q == nil || *q != ev[0].Accuracy {
+		t.Errorf("QAT accuracy %v, want the quantized evaluation's %v", q, ev[0].Accuracy)
+	}
+}

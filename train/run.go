@@ -130,12 +130,6 @@ func (t *Trainer) RunContext(ctx context.Context, dir string) (*Result, error) {
 			if _, err := t.TrainEpoch(); err != nil {
 				return nil, err
 			}
-			if p == PhaseQAT && t.progress.Epoch == n {
-				// QAT epochs that only observed measured float accuracies.
-				if err := t.measureQuantized(); err != nil {
-					return nil, err
-				}
-			}
 			if dir == "" {
 				continue
 			}

@@ -245,7 +245,9 @@ func (t *Trainer) Phase() (Phase, int) { return t.progress.Phase, t.progress.Epo
 // TrainEpoch trains one epoch of the current phase (see SetPhase), then
 // evaluates on the test set and records the metrics. The batch order depends
 // only on the seed and the epoch's index in the run. A NaN or infinite loss
-// stops it with a *DivergedError, before the update.
+// stops it with a *DivergedError, before the update. The last QAT epoch of
+// a QAT that only observed (QATObserveEpochs) is followed by the "qat"
+// evaluation in Quantized mode.
 func (t *Trainer) TrainEpoch() (EpochMetrics, error) {
 	phase := t.progress.Phase
 	if phase == "" {
@@ -326,6 +328,14 @@ func (t *Trainer) TrainEpoch() (EpochMetrics, error) {
 	t.epochs = append(t.epochs, m)
 	if t.hooks.EpochEnd != nil {
 		t.hooks.EpochEnd(m)
+	}
+	if phase == PhaseQAT && t.progress.Epoch == t.cfg.QATEpochs {
+		// QAT epochs that only observed measured float accuracies: the
+		// quantized one is measured now (measureQuantized does nothing
+		// after a quantized epoch).
+		if err := t.measureQuantized(); err != nil {
+			return m, err
+		}
 	}
 	return m, nil
 }
