@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -49,9 +50,21 @@ func runDoc(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "lut doc: unexpected argument %q\n", pos[0])
 		return errUsage
 	}
-	rel, err := filepath.Rel(filepath.Dir(*out), *imgDir)
+	// Absolute paths, so that a relative page and an absolute folder (or
+	// the other way round) link to each other.
+	absOut, errO := filepath.Abs(*out)
+	absImg, errI := filepath.Abs(*imgDir)
+	if err := errors.Join(errO, errI); err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(filepath.Dir(absOut), absImg)
 	if err != nil {
 		return fmt.Errorf("-img %s is not reachable from %s: %w", *imgDir, *out, err)
+	}
+	// The page's folder is made, as the images' is, before any image is
+	// written: a page that cannot be written then leaves no images.
+	if err := os.MkdirAll(filepath.Dir(absOut), 0o755); err != nil {
+		return err
 	}
 	page, images, err := multipliersPage(filepath.ToSlash(rel))
 	if err != nil {
@@ -142,7 +155,8 @@ Each map has one pixel per operand pair: the activation x (table row) runs down 
 approx − exact on a diverging scale from blue (the largest underestimate) through grey (exact) to red
 (the largest overestimate), symmetric about 0 and scaled to the table's own max |e| (printed next to
 the map), so maps are not comparable in magnitude; compare the MAE and WCE columns for that.
-` + "`go run ./cmd/lut heatmap -o FILE.png SPEC`" + ` draws one map with axes and a colour bar.
+` + "`go run ./cmd/lut heatmap -o FILE.png SPEC`" + ` draws the same error as a plot with axes and a colour bar,
+x running up from 0 at the bottom.
 `)
 	return b.Bytes(), images, nil
 }

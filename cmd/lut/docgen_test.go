@@ -87,3 +87,20 @@ func TestDocUpToDate(t *testing.T) {
 		t.Error("docs/multipliers.md is stale: run go run ./cmd/lut doc")
 	}
 }
+
+// TestDocPaths: an absolute -img with a relative -o links correctly.
+func TestDocPaths(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	img := filepath.Join(dir, "imgs")
+	if code, _, errOut := lutCmd("doc", "-o", filepath.Join("site", "m.md"), "-img", img); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "site", "m.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), "](../imgs/") {
+		t.Errorf("the page does not link ../imgs/:\n%.400s", page)
+	}
+}

@@ -37,6 +37,9 @@ func runGrad(args []string, stdout, stderr io.Writer) error {
 	if !strings.EqualFold(filepath.Ext(*out), ".npy") {
 		return fmt.Errorf("output %s: the slopes are written as a NumPy array; name it .npy", *out)
 	}
+	if err := notTheInput(*out, pos[0]); err != nil {
+		return err
+	}
 	t, err := load(pos[0], *signed, stderr)
 	if err != nil {
 		return err

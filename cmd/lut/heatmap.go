@@ -24,13 +24,13 @@ func runHeatmap(args []string, stdout, stderr io.Writer) error {
 		"Draws the error of each product, approx - exact, over the 256x256 operand grid:\n"+
 			"the activation x up the vertical axis, the weight w along the horizontal one, both in\n"+
 			"operand value order (signed axes run -128..127). Blue is too small, red too large,\n"+
-			"white exact; the colour scale is symmetric around 0. With -grad it draws instead the\n"+
+			"light grey exact; the colour scale is symmetric around 0. With -grad it draws instead the\n"+
 			"slope of the table along x or w, as lut grad writes it, on the same kind of scale.", stderr)
 	out := fs.String("o", "", "output `file`, .png; required")
-	signed := fs.Bool("signed", false, "read a table file with signed operands")
-	grad := fs.String("grad", "", "draw the slope along the activation (`x`) or the weight (w) operand instead of the error")
+	signed := fs.Bool("signed", false, "read a table file with signed operands (specs say signed=true themselves)")
+	grad := fs.String("grad", "", "draw the slope along the activation (x) or the weight (w) operand instead of the error (default: the error map)")
 	var window lut.Window
-	fs.Var(&window, "window", "with -grad: half-width `H` of the smoothing window, 0..127")
+	fs.Var(&window, "window", "with -grad: half-width `H` of the smoothing window, 0..127 (default 0: the raw table's slopes)")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ const usage = `lut inspects and converts 8-bit multiplier product tables.
 Usage:
   lut list                                    list the built-in designs and their parameters
   lut stats [-json] [-signed] SPEC|FILE...    error metrics against the exact product
-  lut gen -o FILE SPEC                        write a built-in design as .npy, .bin or .csv
+  lut gen [-signed] -o FILE SPEC|FILE         write a built-in design, or convert a table file, as .npy, .bin or .csv
   lut heatmap [-signed] [-grad x|w [-window H]] -o OUT.png SPEC|FILE
                                               draw the error map approx - exact, or a slope map
   lut grad [-signed] [-window H] -o OUT.npy SPEC|FILE
@@ -151,7 +151,21 @@ func load(arg string, signed bool, stderr io.Writer) (*lut.Table, error) {
 		}
 		return nil, err
 	}
+	if signed && !t.SignedX() {
+		fmt.Fprintf(stderr, "warning: -signed reads table files; the spec %s is unsigned (add signed=true to the spec for its signed version)\n", arg)
+	}
 	return t, nil
+}
+
+// notTheInput refuses an output path that names the input file: the
+// output would replace what it was computed from.
+func notTheInput(out, in string) error {
+	a, errA := os.Stat(out)
+	b, errB := os.Stat(in)
+	if errA == nil && errB == nil && os.SameFile(a, b) {
+		return fmt.Errorf("-o %s is the input file: write to another file", out)
+	}
+	return nil
 }
 
 func runList(args []string, stdout, stderr io.Writer) error {
@@ -178,19 +192,23 @@ func runList(args []string, stdout, stderr io.Writer) error {
 }
 
 func runGen(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("gen", "-o FILE SPEC", "Writes the table of a built-in design to FILE, in the format of its extension:\n"+
-		".npy (int32, shape (256, 256), indexed [x][w]), .bin (TFApprox: 65,536 little-endian 16-bit entries)\n"+
-		"or .csv (256 lines of 256 integers). The file is written atomically.", stderr)
+	fs := newFlags("gen", "[-signed] -o FILE SPEC|FILE", "Writes the table of a built-in design, or of a table file (to convert it), to FILE, in the\n"+
+		"format of its extension: .npy (int32, shape (256, 256), indexed [x][w]), .bin (TFApprox: 65,536\n"+
+		"little-endian 16-bit entries) or .csv (256 lines of 256 integers). The file is written atomically.", stderr)
 	out := fs.String("o", "", "output `file` (.npy, .bin or .csv); required")
+	signed := fs.Bool("signed", false, "read a table file with signed operands (specs say signed=true themselves)")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *out == "" {
-		fmt.Fprintln(stderr, "lut gen: needs exactly one SPEC and -o FILE, e.g. lut gen -o drum4.npy drum:k=4")
+		fmt.Fprintln(stderr, "lut gen: needs exactly one SPEC or FILE and -o FILE, e.g. lut gen -o drum4.npy drum:k=4")
 		return errUsage
 	}
-	t, err := multiplier.Parse(pos[0])
+	if err := notTheInput(*out, pos[0]); err != nil {
+		return err
+	}
+	t, err := load(pos[0], *signed, stderr)
 	if err != nil {
 		return err
 	}

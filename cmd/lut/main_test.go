@@ -131,7 +131,8 @@ func TestErrorsAndHelp(t *testing.T) {
 		{[]string{"stats", "-bogus", "exact"}, 2, "flag provided but not defined: -bogus"},
 		{[]string{"stats", filepath.Join(dir, "missing.npy")}, 1, "no such file"},
 		{[]string{"stats", "table.txt"}, 1, "neither a table file (.npy, .bin, .csv) nor a multiplier spec"},
-		{[]string{"gen", "exact"}, 2, "needs exactly one SPEC and -o FILE"},
+		{[]string{"gen", "exact"}, 2, "needs exactly one SPEC or FILE and -o FILE"},
+		{[]string{"gen", "exact", "-o", filepath.Join(dir, "no", "t.npy")}, 1, "the folder " + filepath.Join(dir, "no") + " does not exist: create it first"},
 		{[]string{"gen", "exact", "-o", filepath.Join(dir, "t.txt")}, 1, "use .npy, .bin or .csv"},
 		{[]string{"heatmap", "exact", "-o", filepath.Join(dir, "t.jpg")}, 1, "name it .png"},
 		{[]string{"list", "extra"}, 2, "takes no arguments"},
@@ -225,5 +226,48 @@ func TestStatsRefusesHugeFile(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, path+" is 1073741824 bytes, more than the ") {
 			t.Errorf("lut stats %s: exit %d, stderr %q; want a refusal by size", path, code, errOut)
 		}
+	}
+}
+
+// TestGenConvertsFiles: gen reads a table file as it reads a spec, so a
+// .bin converts to .npy with the same entries (fingerprint); it will not
+// write over its input, and grad will not either.
+func TestGenConvertsFiles(t *testing.T) {
+	dir := t.TempDir()
+	bin, npy := filepath.Join(dir, "d.bin"), filepath.Join(dir, "d.npy")
+	if code, _, errOut := lutCmd("gen", "-o", bin, "drum:k=4,signed=true"); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, _, errOut := lutCmd("gen", "-signed", "-o", npy, bin); code != 0 {
+		t.Fatalf("gen -o d.npy d.bin: %s", errOut)
+	}
+	rows := statsJSON(t, "-signed", npy, "drum:k=4,signed=true")
+	if len(rows) != 2 || rows[0].Fingerprint != rows[1].Fingerprint {
+		t.Fatalf("converted table %+v differs from the spec's", rows)
+	}
+	for _, args := range [][]string{{"gen", "-signed", "-o", bin, bin}, {"grad", "-signed", "-o", npy, npy}} {
+		before, _ := os.ReadFile(args[len(args)-1])
+		code, _, errOut := lutCmd(args...)
+		if code == 0 || !strings.Contains(errOut, "is the input file") {
+			t.Errorf("lut %v: exit %d, %q; want it refused", args, code, errOut)
+		}
+		if after, _ := os.ReadFile(args[len(args)-1]); !bytes.Equal(before, after) {
+			t.Errorf("lut %v changed its input", args)
+		}
+	}
+}
+
+// TestStatsKeepsGoodRows: one bad path among several tables costs only its
+// own row, and the exit status says something was left out.
+func TestStatsKeepsGoodRows(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nosuch.bin")
+	code, out, errOut := lutCmd("stats", "exact", missing, "mitchell")
+	if code != 1 || !strings.Contains(out, "exact") || !strings.Contains(out, "mitchell") ||
+		!strings.Contains(errOut, "1 of the 3 tables were left out") || !strings.Contains(errOut, "nosuch.bin") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// -signed on an unsigned spec says it does nothing there.
+	if _, _, errOut := lutCmd("stats", "-signed", "drum:k=4"); !strings.Contains(errOut, "-signed reads table files; the spec drum:k=4 is unsigned") {
+		t.Errorf("-signed with an unsigned spec: stderr %q", errOut)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -16,7 +17,7 @@ func runStats(args []string, stdout, stderr io.Writer) error {
 			"MAE mean|e|, WCE max|e|, EP fraction with e != 0, MRE and WCRE mean and max |e|/|exact|\n"+
 			"(exact != 0), MSE mean e^2, BIAS mean e, STD its standard deviation, NMED MAE/max|exact|.\n"+
 			"EP, MRE, WCRE and NMED are fractions, not percentages.", stderr)
-	asJSON := fs.Bool("json", false, "print a JSON array of objects (name, fingerprint, mae, wce, ep, mre, wcre, mse, bias, var, std, nmae, nwce, nmed)")
+	asJSON := fs.Bool("json", false, "print a JSON array of objects (name, fingerprint, signed_x, signed_w, weighted, mae, wce, ep, mre, wcre, mse, bias, var, std, nmae, nwce, nmed)")
 	signed := fs.Bool("signed", false, "read table files with signed operands (specs say signed=true themselves)")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
@@ -26,15 +27,30 @@ func runStats(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "lut stats: needs at least one SPEC or FILE, e.g. lut stats mitchell trunc:t=4 mul8u_1JFF.bin")
 		return errUsage
 	}
+	// A table that does not load is reported after the others' rows: one
+	// bad path among many keeps the rest of the work.
 	all := make([]metrics.Metrics, 0, len(pos))
+	var bad []error
 	for _, arg := range pos {
 		t, err := load(arg, *signed, stderr)
 		if err != nil {
-			return err
+			bad = append(bad, err)
+			continue
 		}
 		all = append(all, metrics.Compute(t))
 	}
-	if *asJSON {
+	if err := printStats(stdout, all, *asJSON); err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%d of the %d tables were left out:\n%w", len(bad), len(pos), errors.Join(bad...))
+	}
+	return nil
+}
+
+// printStats prints the metrics as a table or, with asJSON, a JSON array.
+func printStats(stdout io.Writer, all []metrics.Metrics, asJSON bool) error {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(all)

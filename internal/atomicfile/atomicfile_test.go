@@ -65,10 +65,18 @@ func TestWriteFileKeepsTheOldFileOnFailure(t *testing.T) {
 	}
 }
 
+// TestWriteFileMissingDirectory: a missing folder, and a folder where the
+// file should be, are named as such (not through the temporary file).
 func TestWriteFileMissingDirectory(t *testing.T) {
-	err := WriteFile(filepath.Join(t.TempDir(), "no", "such", "f"), []byte("x"))
-	if err == nil {
-		t.Fatal("want an error for a missing directory")
+	dir := filepath.Join(t.TempDir(), "no", "such")
+	err := WriteFile(filepath.Join(dir, "f"), []byte("x"))
+	if err == nil || !strings.Contains(err.Error(), "the folder "+dir+" does not exist: create it first") {
+		t.Fatalf("missing folder: %v", err)
+	}
+	folder := t.TempDir()
+	err = WriteFile(folder, []byte("x"))
+	if err == nil || !strings.Contains(err.Error(), "it is a folder") {
+		t.Fatalf("a folder as the file: %v", err)
 	}
 }
 
