@@ -56,7 +56,12 @@ type Set struct {
 	// every run measured.
 	AccuracyExact float64
 	Points        []Point
-	runs          int
+	// Notes say what the runs held that the comparison leaves out.
+	Notes []string
+	runs  int
+	// sha is the checkpoint's SHA-256 as the first run recording it
+	// (sweeps and assignments) gave it.
+	sha string
 }
 
 // File names a comparison writes.
@@ -71,7 +76,7 @@ const (
 // search (search.json, with costs).
 func Load(dirs []string) (*Set, error) {
 	if len(dirs) == 0 {
-		return nil, errors.New("compare: no run folders given: name sweep, assign and search folders of one checkpoint")
+		return nil, errors.New("no run folders given: name sweep, assign and search folders of one checkpoint")
 	}
 	s := &Set{}
 	for _, dir := range dirs {
@@ -83,6 +88,9 @@ func Load(dirs []string) (*Set, error) {
 }
 
 func (s *Set) load(dir string) error {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s is not a folder: name the folders of train sweep, assign and search runs", dir)
+	}
 	exists := func(name string) bool {
 		_, err := os.Stat(filepath.Join(dir, name))
 		return err == nil
@@ -107,19 +115,27 @@ func (s *Set) load(dir string) error {
 		}
 		return s.AddSearch(dir, r)
 	}
-	return fmt.Errorf("compare: %s holds none of %s (train sweep), %s (train assign) and %s (train search)",
+	return fmt.Errorf("%s holds none of %s (train sweep), %s (train assign) and %s (train search)",
 		dir, sweep.JSONFile, sweep.AssignmentJSON, search.ReportJSON)
 }
 
 // join checks that a run is of the same model as the runs before it: the
 // same model, data set and exact accuracy (which the same checkpoint
-// always measures).
-func (s *Set) join(dir, model, dataset string, exact float64) error {
+// always measures), and the same checkpoint where the runs record its
+// SHA-256 (sha, "" when the run does not).
+func (s *Set) join(dir, model, dataset string, exact float64, sha string) error {
 	if s.runs == 0 {
 		s.Model, s.Dataset, s.AccuracyExact = model, dataset, exact
 	} else if model != s.Model || dataset != s.Dataset || exact != s.AccuracyExact {
-		return fmt.Errorf("compare: %s is of %s on %s with exact accuracy %.4f%%, the runs before it of %s on %s with %.4f%%: compare runs of one checkpoint",
+		return fmt.Errorf("%s is of %s on %s with exact accuracy %.4f%%, the runs before it of %s on %s with %.4f%%: compare runs of one checkpoint",
 			dir, model, dataset, 100*exact, s.Model, s.Dataset, 100*s.AccuracyExact)
+	}
+	if sha != "" {
+		if s.sha == "" {
+			s.sha = sha
+		} else if sha != s.sha {
+			return fmt.Errorf("%s was made from another checkpoint (SHA-256 %.12s…) than the runs before it (%.12s…): compare runs of one checkpoint", dir, sha, s.sha)
+		}
 	}
 	s.runs++
 	return nil
@@ -129,10 +145,10 @@ func (s *Set) join(dir, model, dataset string, exact float64) error {
 // has a power; the saving is relative to the sweep's exact multiplier.
 func (s *Set) AddSweep(dir string, r sweep.Result) error {
 	if r.Shard != nil {
-		return fmt.Errorf("compare: %s is one shard of a sweep: merge the shards first (train merge)", dir)
+		return fmt.Errorf("%s is one shard of a sweep: merge the shards first (train merge)", dir)
 	}
 	if r.RetrainEpochs == 0 {
-		return fmt.Errorf("compare: the sweep in %s did not retrain (-retrain-epochs 0): the methods are compared after retraining", dir)
+		return fmt.Errorf("the sweep in %s did not retrain (-retrain-epochs 0): the methods are compared after retraining", dir)
 	}
 	exactPower := math.NaN()
 	for _, row := range r.Rows {
@@ -142,29 +158,45 @@ func (s *Set) AddSweep(dir string, r sweep.Result) error {
 		}
 	}
 	if math.IsNaN(exactPower) || exactPower <= 0 {
-		return fmt.Errorf("compare: the sweep in %s has no exact multiplier with a power (include one, e.g. mul8u_1JFF.bin, with -costs): its savings have no reference", dir)
+		return fmt.Errorf("the sweep in %s has no exact multiplier with a power (include one, e.g. mul8u_1JFF.bin, with -costs): its savings have no reference", dir)
 	}
-	if err := s.join(dir, r.Model, r.Dataset, r.AccuracyExact); err != nil {
+	if err := s.join(dir, r.Model, r.Dataset, r.AccuracyExact, r.CheckpointSHA256); err != nil {
 		return err
 	}
+	var unpriced []string
 	for _, row := range r.Rows {
-		if row.Power == nil || row.AccuracyAfter == nil {
+		if row.Power == nil {
+			unpriced = append(unpriced, row.Name)
+			continue
+		}
+		if row.AccuracyAfter == nil {
 			continue
 		}
 		before := row.AccuracyBefore
 		s.Points = append(s.Points, Point{Method: Uniform, Label: row.Name, Source: dir,
 			EnergySaved: 1 - *row.Power/exactPower, AccuracyAfter: *row.AccuracyAfter, AccuracyBefore: &before})
 	}
+	if len(unpriced) > 0 {
+		s.Notes = append(s.Notes, fmt.Sprintf("the sweep in %s has no power for %s: left out (give them a row in its -costs)", dir, strings.Join(unpriced, ", ")))
+	}
 	return nil
 }
 
 // AddAssignment adds a retrained assignment of train assign.
 func (s *Set) AddAssignment(dir string, a sweep.Assignment) error {
-	if a.AccuracyRetrained == nil {
-		return fmt.Errorf("compare: the assignment in %s was not retrained (-retrain-epochs 0): the methods are compared after retraining", dir)
+	allExact := len(a.LayerLUTs()) == 0
+	if a.AccuracyRetrained == nil && (a.RetrainEpochs == 0 || !allExact) {
+		return fmt.Errorf("the assignment in %s was not retrained (-retrain-epochs 0): the methods are compared after retraining; run train assign again with -retrain-epochs N", dir)
 	}
-	if err := s.join(dir, a.Model, a.Dataset, a.AccuracyExact); err != nil {
+	if err := s.join(dir, a.Model, a.Dataset, a.AccuracyExact, a.CheckpointSHA256); err != nil {
 		return err
+	}
+	if allExact {
+		// Every layer kept the exact multiplier: nothing to retrain, the
+		// exact model's accuracy at no saving.
+		s.Points = append(s.Points, Point{Method: Greedy, Label: fmt.Sprintf("max loss %.2f points: every layer exact", 100*a.MaxLoss),
+			Source: dir, EnergySaved: 0, AccuracyAfter: a.AccuracyExact})
+		return nil
 	}
 	label := fmt.Sprintf("max loss %.2f points", 100*a.MaxLoss)
 	if a.RankRetrainEpochs > 0 {
@@ -184,12 +216,12 @@ func (s *Set) AddAssignment(dir string, a sweep.Assignment) error {
 // retrained).
 func (s *Set) AddSearch(dir string, r search.Report) error {
 	if r.RetrainEpochs == 0 {
-		return fmt.Errorf("compare: the search in %s did not retrain (-retrain-epochs 0): the methods are compared after retraining", dir)
+		return fmt.Errorf("the search in %s did not retrain (-retrain-epochs 0): the methods are compared after retraining", dir)
 	}
 	if r.EnergySaved == nil {
-		return fmt.Errorf("compare: the search in %s has no energy savings (run it with -costs)", dir)
+		return fmt.Errorf("the search in %s has no energy savings (run it with -costs)", dir)
 	}
-	if err := s.join(dir, r.Model, r.Dataset, r.AccuracyExact); err != nil {
+	if err := s.join(dir, r.Model, r.Dataset, r.AccuracyExact, ""); err != nil {
 		return err
 	}
 	for _, q := range r.LambdasTried {

@@ -85,6 +85,9 @@ func TestBestWithinBudgets(t *testing.T) {
 	if p, ok := set.Best(Greedy, 0.5); ok {
 		t.Errorf("greedy within 0.5 points: %+v; its only assignment loses 0.8", p)
 	}
+	if len(set.Notes) != 1 || !strings.Contains(set.Notes[0], "has no power for no-power: left out") {
+		t.Errorf("notes %q, want one naming the sweep's row without power", set.Notes)
+	}
 	table := set.Table([]float64{0.5, 1})
 	for _, want := range []string{
 		"| 0.5 points (≥ 98.50%) | uniform | mild | 25.0% | 98.90% (98.00%) |",
@@ -139,11 +142,21 @@ func TestLoadErrors(t *testing.T) {
 	unretrained := t.TempDir()
 	data, _ = json.Marshal(sweep.Assignment{Model: "lenet5", Dataset: "mnist", AccuracyExact: 0.99})
 	os.WriteFile(filepath.Join(unretrained, sweep.AssignmentJSON), data, 0o644)
+	otherCheckpoint := t.TempDir()
+	data, _ = json.Marshal(sweep.Assignment{Model: "lenet5", Dataset: "mnist", AccuracyExact: 0.99, AccuracyRetrained: f(0.97), CheckpointSHA256: "bbbbbbbbbbbbbbbb",
+		Layers: []sweep.LayerChoice{{LayerFacts: sweep.LayerFacts{Layer: "fc"}, Name: "medium", LUT: "medium"}}})
+	os.WriteFile(filepath.Join(otherCheckpoint, sweep.AssignmentJSON), data, 0o644)
+	shaSweep := t.TempDir()
+	data, _ = json.Marshal(sweep.Result{Model: "lenet5", Dataset: "mnist", AccuracyExact: 0.99, RetrainEpochs: 1, CheckpointSHA256: "aaaaaaaaaaaaaaaa",
+		Rows: []sweep.Row{{Name: "exact", Cost: sweep.Cost{Power: f(0.4)}, AccuracyAfter: f(0.99)}}})
+	os.WriteFile(filepath.Join(shaSweep, sweep.JSONFile), data, 0o644)
 	for _, c := range []struct {
 		dirs []string
 		want string
 	}{
 		{nil, "no run folders given"},
+		{[]string{shaSweep, otherCheckpoint}, "was made from another checkpoint (SHA-256 bbbbbbbbbbbb…) than the runs before it (aaaaaaaaaaaa…)"},
+		{[]string{filepath.Join(t.TempDir(), "none")}, "is not a folder"},
 		{[]string{s, other}, "with exact accuracy 98.0000%, the runs before it of lenet5 on mnist with 99.0000%: compare runs of one checkpoint"},
 		{[]string{t.TempDir()}, "holds none of sweep.json (train sweep), assignment.json (train assign) and search.json (train search)"},
 		{[]string{noExact}, "has no exact multiplier with a power"},
@@ -155,5 +168,23 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if err := CheckBudgets([]float64{0.5, -1}); err == nil || !strings.Contains(err.Error(), "budget -1 points must be a finite number >= 0") {
 		t.Errorf("negative budget: %v", err)
+	}
+}
+
+// TestAllExactAssignment: an assignment that kept every layer exact has
+// nothing to retrain; it counts as the exact model's accuracy at no saving.
+func TestAllExactAssignment(t *testing.T) {
+	dir := t.TempDir()
+	data, _ := json.Marshal(sweep.Assignment{Model: "lenet5", Dataset: "mnist", AccuracyExact: 0.99, MaxLoss: 0.00001, RetrainEpochs: 1,
+		Layers: []sweep.LayerChoice{{LayerFacts: sweep.LayerFacts{Layer: "fc"}, Name: "exact", LUT: "exact"}}, Exact: "exact"})
+	if err := os.WriteFile(filepath.Join(dir, sweep.AssignmentJSON), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := Load([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Points) != 1 || set.Points[0].EnergySaved != 0 || set.Points[0].AccuracyAfter != 0.99 || !strings.Contains(set.Points[0].Label, "every layer exact") {
+		t.Errorf("points %+v", set.Points)
 	}
 }

@@ -144,8 +144,8 @@ type candidate struct {
 // Assign chooses a multiplier per layer (see the algorithm above), measures
 // the assignment and retrains it.
 func Assign(m *Model, o AssignOptions) (Assignment, error) {
-	if !(o.MaxLoss >= 0) || math.IsInf(o.MaxLoss, 0) {
-		return Assignment{}, fmt.Errorf("max loss %v must be a non-negative fraction (0.005 = half a point)", o.MaxLoss)
+	if !(o.MaxLoss >= 0) || o.MaxLoss > 1 {
+		return Assignment{}, fmt.Errorf("max loss %v must be a fraction from 0 to 1 (0.005 = half a point)", o.MaxLoss)
 	}
 	var cands []candidate
 	var exact *candidate
@@ -254,7 +254,14 @@ func Assign(m *Model, o AssignOptions) (Assignment, error) {
 		if a.MeasuredLoss <= o.MaxLoss || a.EstimatedLoss == 0 {
 			break
 		}
-		budget *= o.MaxLoss / a.MeasuredLoss
+		budget = tightened(budget, a.EstimatedLoss, o.MaxLoss, a.MeasuredLoss)
+	}
+	if o.Progress != nil && a.MeasuredLoss > o.MaxLoss {
+		o.Progress(fmt.Sprintf("the budget of %.2f points is not met after %d tries (measured %.2f): the assignment kept is the last one tried",
+			100*o.MaxLoss, a.Tries, 100*a.MeasuredLoss))
+	}
+	if o.RetrainEpochs > 0 && o.Progress != nil && len(a.LayerLUTs()) == 0 {
+		o.Progress("every layer keeps the exact multiplier: nothing to retrain")
 	}
 	if o.RetrainEpochs > 0 {
 		if per := a.LayerLUTs(); len(per) > 0 {
@@ -404,4 +411,13 @@ func greedy(layers []LayerFacts, cands []candidate, exactPower float64, drop fun
 		loss += dropOf(bestL, bestC) - dropOf(bestL, choice[bestL])
 		choice[bestL] = bestC
 	}
+}
+
+// tightened is the greedy step's next budget after a choice whose loss,
+// estimated at estimated, measured more than maxLoss: scaled by how far
+// the measurement overshot, and below the choice's own estimate, so that
+// the next try cannot take the same choice again (a budget still above
+// its estimate would).
+func tightened(budget, estimated, maxLoss, measured float64) float64 {
+	return math.Min(budget, estimated) * maxLoss / measured
 }

@@ -53,8 +53,12 @@ func Summary(a Assignment) string {
 	for _, l := range a.Layers {
 		fmt.Fprintf(&b, "| %s | %d | %.1f%% | %s | %g | %.2f |\n", l.Layer, l.Muls, 100*l.Share, l.Name, l.Power, 100*l.Drop)
 	}
-	fmt.Fprintf(&b, "\nEstimated loss (sum of the layers' drops): %.2f points; measured: %.2f points (accuracy %.2f%%), after %d greedy tr%s.\n",
+	fmt.Fprintf(&b, "\nEstimated loss (sum of the layers' drops, negative ones counted as 0): %.2f points; measured: %.2f points (accuracy %.2f%%), after %d greedy tr%s.\n",
 		100*a.EstimatedLoss, 100*a.MeasuredLoss, 100*a.Accuracy, a.Tries, plural(a.Tries, "y", "ies"))
+	if a.MeasuredLoss > a.MaxLoss {
+		fmt.Fprintf(&b, "**The budget is not met**: %.2f points measured against %.2f allowed after %d tries; this is the last assignment tried. Raise -max-loss, or rank with -rank-retrain-epochs if retraining is to repair the loss.\n",
+			100*a.MeasuredLoss, 100*a.MaxLoss, a.Tries)
+	}
 	fmt.Fprintf(&b, "Multiplication energy: %.4g of %.4g (power × multiplications per sample): %.1f%% saved.\n",
 		a.Energy, a.EnergyExact, 100*a.Saving)
 	if a.AccuracyRetrained != nil {

@@ -42,6 +42,9 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 	if err == nil && costs == nil {
 		err = errors.New("-costs CSV is required: the choice is by power")
 	}
+	if err == nil && (!(maxLoss >= 0) || maxLoss > 1) {
+		err = fmt.Errorf("-max-loss %g must be a fraction from 0 to 1 (0.005 = half a point)", maxLoss)
+	}
 	if err == nil && rankRetrain < 0 {
 		err = fmt.Errorf("-rank-retrain-epochs %d must not be negative", rankRetrain)
 	}
@@ -59,6 +62,9 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 		return exit("assign", err, stderr, false)
 	}
 	defer lock.Release()
+	if err := refuseResults(mf.out); err != nil {
+		return exit("assign", err, stderr, false)
+	}
 	m, err := mf.open(list[0])
 	if err != nil {
 		return exit("assign", err, stderr, false)

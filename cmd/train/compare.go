@@ -48,8 +48,14 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 		return exit("compare", err, stderr, false)
 	}
 	defer lock.Release()
+	if err := refuseResults(out); err != nil {
+		return exit("compare", err, stderr, false)
+	}
 	if err := compare.Write(out, set, bs, floor); err != nil {
 		return exit("compare", err, stderr, false)
+	}
+	for _, n := range set.Notes {
+		fmt.Fprintf(stdout, "warning: %s\n", n)
 	}
 	fmt.Fprintf(stdout, "%s\nwrote %s (%s, %s, %s)\n", set.Table(bs), out, compare.MDFile, compare.CSVFile, compare.PlotFile)
 	return 0

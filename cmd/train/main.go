@@ -27,7 +27,7 @@ import (
 func main() {
 	interactive := term.IsTerminal(int(os.Stdout.Fd()))
 	if len(os.Args) > 1 {
-		if resumable[os.Args[1]] {
+		if _, ok := subcommands[os.Args[1]]; ok {
 			go sayInterrupted(os.Args[1])
 		}
 	}
@@ -38,14 +38,19 @@ func main() {
 // -resume.
 var resumable = map[string]bool{"sweep": true, "search": true}
 
-// sayInterrupted waits for Ctrl-C during a resumable subcommand and ends
-// the process saying how to go on: what it finished is in its folder
-// (every file is written atomically), and -resume continues from there.
+// sayInterrupted waits for Ctrl-C during a subcommand and ends the process
+// saying how to go on: for sweep and search, what they finished is in
+// their folder (every file is written atomically) and -resume continues
+// from there; the others write their results at the end.
 func sayInterrupted(name string) {
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, os.Interrupt)
 	<-c
-	fmt.Fprintf(os.Stderr, "\ntrain %s: interrupted; what it finished, if anything, is saved in its -out folder: run the same command with -resume to continue\n", name)
+	if resumable[name] {
+		fmt.Fprintf(os.Stderr, "\ntrain %s: interrupted; what it finished, if anything, is saved in its -out folder: run the same command with -resume to continue\n", name)
+	} else {
+		fmt.Fprintf(os.Stderr, "\ntrain %s: interrupted; it writes its results when it ends, so none were written: run it again\n", name)
+	}
 	os.Exit(130)
 }
 

@@ -33,6 +33,9 @@ func runSensitivity(args []string, stdout, stderr io.Writer) int {
 		return exit("sensitivity", err, stderr, false)
 	}
 	defer lock.Release()
+	if err := refuseResults(mf.out); err != nil {
+		return exit("sensitivity", err, stderr, false)
+	}
 	m, err := mf.open(list[0])
 	if err != nil {
 		return exit("sensitivity", err, stderr, false)

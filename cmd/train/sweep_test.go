@@ -269,6 +269,22 @@ func TestSensitivityAndAssign(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "the sensitivity measurements lack [trunc:t=4,signed=true] (by table content)") {
 		t.Errorf("drops of another list: exit %d, %s", code, stderr)
 	}
+
+	// Neither writes into a folder holding results: an assign into the
+	// folder of the sensitivity it reuses, a sensitivity into an assign's.
+	before, _ := os.ReadFile(filepath.Join(dir, sweep.SensitivityJSON))
+	code, _, stderr = trainCmd("assign", "-checkpoint", ck, "-threads", "2", "-out", dir, "-costs", costs,
+		"-lut", "exact:signed=true", "-lut", "trunc:t=10,signed=true", "-sensitivity", dir)
+	if code != 1 || !strings.Contains(stderr, "already holds results (sensitivity.json, sensitivity.csv, sensitivity.png)") {
+		t.Errorf("assign into the sensitivity folder: exit %d, %s", code, stderr)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, sweep.SensitivityJSON)); string(after) != string(before) {
+		t.Error("the refused assign changed the sensitivity it was given")
+	}
+	code, _, stderr = trainCmd("sensitivity", "-checkpoint", ck, "-threads", "2", "-out", reused, "-lut", "exact:signed=true")
+	if code != 1 || !strings.Contains(stderr, "already holds results") || !strings.Contains(stderr, sweep.AssignmentJSON) {
+		t.Errorf("sensitivity into an assign folder: exit %d, %s", code, stderr)
+	}
 }
 
 // TestSweepFolderSafety: a sweep that stops on a bad table leaves a folder
