@@ -34,7 +34,7 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&maxLoss, "max-loss", 0.005, "tolerated accuracy loss, a fraction (0.005 = half a point)")
 	fs.IntVar(&rankRetrain, "rank-retrain-epochs", 0, "measure each layer's drops, and the whole assignment, after `N` epochs of retraining (against the exact model retrained as long); 0: before retraining")
 	fs.StringVar(&sensitivity, "sensitivity", "", "`PATH` of the sensitivity.json (or its folder) of an earlier train sensitivity or assign run of this checkpoint whose drops to reuse instead of measuring them again")
-	fs.IntVar(&rankLimit, "rank-retrain-limit", 0, "retrain the ranking measurements on the first `N` training samples only (0: the checkpoint's training set)")
+	fs.IntVar(&rankLimit, "rank-retrain-limit", 0, "retrain the ranking measurements on the first `N` training samples only (0: those of -limit, or the checkpoint's training set)")
 	if err := fs.Parse(args); err != nil {
 		return exit("assign", err, stderr, true)
 	}
@@ -50,6 +50,9 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 	}
 	if err == nil && rankLimit < 0 {
 		err = fmt.Errorf("-rank-retrain-limit %d must not be negative", rankLimit)
+	}
+	if err == nil && mf.limit > 0 && mf.retrain == 0 && rankRetrain == 0 {
+		err = errors.New("-limit chooses the samples of the retraining: give -retrain-epochs or -rank-retrain-epochs too")
 	}
 	if err == nil && rankLimit > 0 && rankRetrain == 0 {
 		err = errors.New("-rank-retrain-limit shortens the ranking's retraining: give -rank-retrain-epochs too")

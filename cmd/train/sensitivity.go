@@ -1,9 +1,10 @@
 package main
 
 import (
-	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/goapprox/goapprox/sweep"
 )
@@ -21,10 +22,17 @@ func runSensitivity(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exit("sensitivity", err, stderr, true)
 	}
-	list, _, err := mf.check(fs)
-	if err == nil && mf.retrain > 0 {
-		err = errors.New("-retrain-epochs: sensitivity measures the trained model as it is")
+	var unused []string
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "retrain-epochs", "retrain-lr", "grad", "limit", "costs":
+			unused = append(unused, "-"+f.Name)
+		}
+	})
+	if len(unused) > 0 {
+		return exit("sensitivity", fmt.Errorf("%s: sensitivity measures the trained model as it is, without retraining or costs (train assign uses both)", strings.Join(unused, ", ")), stderr, true)
 	}
+	list, _, err := mf.check(fs)
 	if err != nil {
 		return exit("sensitivity", err, stderr, true)
 	}

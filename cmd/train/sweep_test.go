@@ -142,6 +142,10 @@ func TestShardedSweepMatchesUnsharded(t *testing.T) {
 
 func TestSweepErrors(t *testing.T) {
 	dir := t.TempDir()
+	costs := filepath.Join(dir, "costs.csv")
+	if err := os.WriteFile(costs, []byte("name,power\nmitchell,0.2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -156,6 +160,8 @@ func TestSweepErrors(t *testing.T) {
 		{[]string{"merge", "-out", dir}, "usage: train merge"},
 		{[]string{"merge", "-out", dir, filepath.Join(dir, "missing")}, "not a sweep folder"},
 		{[]string{"assign", "-checkpoint", "x.ckpt", "-lut", "mitchell", "-out", dir}, "-costs CSV is required"},
+		{[]string{"sensitivity", "-checkpoint", "x.ckpt", "-lut", "mitchell", "-out", dir, "-limit", "10", "-costs", "c.csv"}, "-costs, -limit: sensitivity measures the trained model as it is"},
+		{[]string{"assign", "-checkpoint", "x.ckpt", "-lut", "mitchell", "-out", dir, "-costs", costs, "-max-loss", "5"}, "-max-loss 5 must be a fraction from 0 to 1"},
 		{[]string{"sweep", "-checkpoint", "x.ckpt", "-lut", "mitchell", "-out", dir, "-retrain-lr", "0.01"}, "-retrain-lr is the learning rate of the fine-tuning: give -retrain-epochs"},
 		{[]string{"sweep", "-checkpoint", "x.ckpt", "-lut", "mitchell", "-out", dir, "-retrain-lr", "-1", "-retrain-epochs", "1"}, "-retrain-lr -1 must be a positive number"},
 		{[]string{"sweep", "-checkpoint", "x.ckpt", "-lut", "mitchell", "-out", dir, "-limit", "100"}, "-limit chooses the samples of the fine-tuning"},
