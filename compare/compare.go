@@ -306,7 +306,7 @@ func (s *Set) Table(budgets []float64) string {
 		for i, m := range Methods() {
 			first := ""
 			if i == 0 {
-				first = fmt.Sprintf("%g points (≥ %.2f%%)", budget, 100*s.AccuracyExact-budget)
+				first = fmt.Sprintf("%s (≥ %.2f%%)", points(budget), 100*s.AccuracyExact-budget)
 			}
 			p, ok := s.Best(m, budget)
 			if !ok {
@@ -330,10 +330,15 @@ func (s *Set) Table(budgets []float64) string {
 // CheckBudgets returns the first budget that is not a finite number of
 // points >= 0 (search.CheckBudget's rule).
 func CheckBudgets(budgets []float64) error {
+	seen := map[float64]bool{}
 	for _, b := range budgets {
 		if search.CheckBudget(b) != nil {
-			return fmt.Errorf("budget %g points must be a finite number >= 0", b)
+			return fmt.Errorf("budget %g points must be a number from 0 to 100", b)
 		}
+		if seen[b] {
+			return fmt.Errorf("budget %g points is given twice", b)
+		}
+		seen[b] = true
 	}
 	return nil
 }
@@ -360,4 +365,12 @@ func Write(dir string, s *Set, budgets []float64, floor float64) error {
 		return err
 	}
 	return atomicfile.WriteFile(filepath.Join(dir, PlotFile), png)
+}
+
+// points writes an accuracy difference in points: "1 point", "0.5 points".
+func points(v float64) string {
+	if v == 1 {
+		return "1 point"
+	}
+	return fmt.Sprintf("%g points", v)
 }

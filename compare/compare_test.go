@@ -93,7 +93,7 @@ func TestBestWithinBudgets(t *testing.T) {
 		"| 0.5 points (≥ 98.50%) | uniform | mild | 25.0% | 98.90% (98.00%) |",
 		"|  | greedy | none within the budget | | |",
 		"|  | search | λ 0.5 (search) | 55.0% | 98.70% (50.00%) |",
-		"| 1 points (≥ 98.00%) | uniform | medium | 50.0% | 98.40% (90.00%) |",
+		"| 1 point (≥ 98.00%) | uniform | medium | 50.0% | 98.40% (90.00%) |",
 		"|  | greedy | max loss 1.00 points (assign) | 60.0% | 98.20% (97.00%) |",
 	} {
 		if !strings.Contains(table, want) {
@@ -166,8 +166,11 @@ func TestLoadErrors(t *testing.T) {
 			t.Errorf("Load(%v): %v, want an error containing %q", c.dirs, err, c.want)
 		}
 	}
-	if err := CheckBudgets([]float64{0.5, -1}); err == nil || !strings.Contains(err.Error(), "budget -1 points must be a finite number >= 0") {
+	if err := CheckBudgets([]float64{0.5, -1}); err == nil || !strings.Contains(err.Error(), "budget -1 points must be a number from 0 to 100") {
 		t.Errorf("negative budget: %v", err)
+	}
+	if err := CheckBudgets([]float64{0.5, 0.5}); err == nil || !strings.Contains(err.Error(), "budget 0.5 points is given twice") {
+		t.Errorf("a budget twice: %v", err)
 	}
 }
 

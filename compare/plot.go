@@ -62,7 +62,7 @@ func (s *Set) Plot(budgets []float64, floor float64) ([]byte, error) {
 	}
 	p.Title.Text = fmt.Sprintf("%s on %s: assignments after retraining", s.Model, s.Dataset)
 	if hidden > 0 {
-		p.Title.Text += fmt.Sprintf(" (%d more than %g points below exact not shown)", hidden, floor)
+		p.Title.Text += fmt.Sprintf(" (%d more than %s below exact not shown)", hidden, points(floor))
 	}
 	exact := plotter.NewFunction(func(float64) float64 { return 100 * s.AccuracyExact })
 	exact.Color = exactColor
@@ -75,7 +75,7 @@ func (s *Set) Plot(budgets []float64, floor float64) ([]byte, error) {
 		f.Color = budgetColor
 		f.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
 		p.Add(f)
-		p.Legend.Add(fmt.Sprintf("budget %g points", b), f)
+		p.Legend.Add("budget "+points(b), f)
 	}
 	p.Add(plotter.NewGrid())
 	top := 100 * s.AccuracyExact

@@ -70,3 +70,17 @@ func TestTightenedBudgetExcludesTheChoice(t *testing.T) {
 		t.Errorf("greedy chose %v again after the overshoot", second)
 	}
 }
+
+// TestSeriesColorsDiffer: each of the 13 EvoApprox signed tables gets its
+// own bar colour (the palette has fewer).
+func TestSeriesColorsDiffer(t *testing.T) {
+	seen := map[[4]uint32]int{}
+	for i := range 13 {
+		r, g, b, a := seriesColor(i, 13).RGBA()
+		k := [4]uint32{r, g, b, a}
+		if j, ok := seen[k]; ok {
+			t.Errorf("series %d and %d share the colour %v", j, i, k)
+		}
+		seen[k] = i
+	}
+}

@@ -87,7 +87,7 @@ func sensitivityPlot(r SensitivityResult) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		bars.Color = plotutil.Color(i)
+		bars.Color = seriesColor(i, nm)
 		bars.LineStyle.Width = 0
 		bars.Offset = vg.Length(float64(i)-float64(nm-1)/2) * width
 		p.Add(bars)
@@ -111,4 +111,33 @@ func sensitivityPlot(r SensitivityResult) ([]byte, error) {
 func ReadSensitivity(path string) (SensitivityResult, error) {
 	var r SensitivityResult
 	return r, readResultFile(path, SensitivityJSON, "train sensitivity or assign", &r)
+}
+
+// seriesColor is the colour of series i of n: plotutil's palette while it
+// has a colour for each, otherwise n hues evenly spaced around the colour
+// wheel, so that no two bars of a layer share a colour.
+func seriesColor(i, n int) color.Color {
+	if n <= len(plotutil.DefaultColors) {
+		return plotutil.Color(i)
+	}
+	h := 6 * float64(i) / float64(n) // sector 0..6 of the hue circle
+	x := 1 - math.Abs(math.Mod(h, 2)-1)
+	var r, g, b float64
+	switch int(h) {
+	case 0:
+		r, g = 1, x
+	case 1:
+		r, g = x, 1
+	case 2:
+		g, b = 1, x
+	case 3:
+		g, b = x, 1
+	case 4:
+		r, b = x, 1
+	default:
+		r, b = 1, x
+	}
+	const v, s = 0.85, 0.75 // value and saturation: readable on white
+	c := func(f float64) uint8 { return uint8(math.Round(255 * v * (1 - s + s*f))) }
+	return color.RGBA{R: c(r), G: c(g), B: c(b), A: 255}
 }

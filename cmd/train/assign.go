@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/goapprox/goapprox/sweep"
 )
@@ -98,6 +99,7 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit("assign", err, stderr, false)
 	}
-	fmt.Fprintf(stdout, "\n%s\nwrote %s (%s, %s, sensitivity.*)\n", sweep.Summary(a), mf.out, sweep.AssignmentJSON, sweep.SummaryFile)
+	files := existing(mf.out, sweep.AssignmentJSON, sweep.SummaryFile, sweep.SensitivityJSON, sweep.SensitivityCSV, sweep.SensitivityPlot)
+	fmt.Fprintf(stdout, "\n%s\nwrote %s (%s)\n", sweep.Summary(a), mf.out, strings.Join(files, ", "))
 	return 0
 }

@@ -106,7 +106,7 @@ func TestCompareFlagErrors(t *testing.T) {
 	}{
 		{[]string{"compare", "-out", t.TempDir()}, "usage: train compare -out DIR RUN_DIR..."},
 		{[]string{"compare", "-out", t.TempDir(), "-budgets", "0.5,x", "a"}, `-budgets "0.5,x": "x" is not a number of points`},
-		{[]string{"compare", "-out", t.TempDir(), "-budgets", "-1", "a"}, "budget -1 points must be a finite number >= 0"},
+		{[]string{"compare", "-out", t.TempDir(), "-budgets", "-1", "a"}, "budget -1 points must be a number from 0 to 100"},
 		{[]string{"compare", "-out", t.TempDir(), "-floor", "0", "a"}, "-floor 0 must be in (0, 100] points"},
 	} {
 		var stdout, stderr bytes.Buffer
