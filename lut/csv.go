@@ -47,17 +47,29 @@ func readCSV(r io.Reader, name string, s Signs) (*Table, error) {
 		if row >= 256 {
 			return nil, errors.New("lut: CSV table has more than 256 rows; a table has 256 rows of 256 integers")
 		}
+		line, _ := cr.FieldPos(0)
+		if row == 0 && len(rec) > 0 {
+			rec[0] = strings.TrimPrefix(rec[0], "\ufeff") // a spreadsheet's byte-order mark
+		}
 		if len(rec) != 256 {
-			return nil, fmt.Errorf("lut: CSV row %d has %d fields; a table has 256 integers per row", row, len(rec))
+			hint := ""
+			switch {
+			case len(rec) == 1 && strings.ContainsAny(strings.TrimSpace(rec[0]), ";\t "):
+				hint = " (separate the numbers with commas)"
+			case len(rec) > 0 && !isInteger(rec[0]):
+				hint = " (a table CSV has no header line: only the 256 rows of numbers)"
+			}
+			return nil, fmt.Errorf("lut: CSV line %d (row %d of the table) has %d field%s; a table has 256 integers per row%s",
+				line, row, len(rec), plural(len(rec)), hint)
 		}
 		for col, f := range rec {
 			v, err := strconv.ParseInt(strings.TrimSpace(f), 10, 32)
 			if err != nil {
 				if errors.Is(err, strconv.ErrRange) {
-					return nil, fmt.Errorf("lut: CSV row %d column %d: %s is out of the int32 range a table holds",
-						row, col, strings.TrimSpace(f))
+					return nil, fmt.Errorf("lut: CSV line %d (row %d of the table), column %d: %s is out of the int32 range a table holds",
+						line, row, col, strings.TrimSpace(f))
 				}
-				return nil, fmt.Errorf("lut: CSV row %d column %d: %q is not an integer", row, col, f)
+				return nil, fmt.Errorf("lut: CSV line %d (row %d of the table), column %d: %q is not an integer", line, row, col, f)
 			}
 			entries[row*256+col] = int32(v)
 		}
@@ -83,4 +95,16 @@ func WriteCSV(w io.Writer, t *Table) error {
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
+}
+
+func isInteger(s string) bool {
+	_, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	return err == nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -250,7 +250,10 @@ func TestCSVRoundTripAndErrors(t *testing.T) {
 	cases := []struct{ name, file, want string }{
 		{"rows", strings.Repeat(row, 255), "has 255 rows"},
 		{"extra row", all + row, "more than 256 rows"},
-		{"fields", strings.Replace(all, row, "1,2\n", 1), "row 0 has 2 fields"},
+		{"fields", strings.Replace(all, row, "1,2\n", 1), "line 1 (row 0 of the table) has 2 fields"},
+		{"header", "x,w\n" + all, "has 2 fields; a table has 256 integers per row (a table CSV has no header line"},
+		{"semicolons", strings.ReplaceAll(all, ",", ";"), "has 1 field; a table has 256 integers per row (separate the numbers with commas)"},
+		{"blank line", row + "\n" + strings.Replace(all[len(row):], "1,", "x,", 1), `line 3 (row 1 of the table), column 0: "x" is not an integer`},
 		{"float", strings.Replace(all, "1,", "1.5,", 1), `column 0: "1.5" is not an integer`},
 		{"word", strings.Replace(all, "1,", "x,", 1), `"x" is not an integer`},
 		{"range", strings.Replace(all, "1,", "3000000000,", 1), "out of the int32 range"},

@@ -76,20 +76,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// newFlags returns a flag set that prints its usage to stderr (or to
-// stdout for -h, where it was asked for).
+// newFlags returns a flag set for a command. A bad flag gets its error
+// and a pointer to -h on stderr (the whole usage would scroll the error
+// away); -h prints the whole usage on stdout (see parse).
 func newFlags(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: lut %s %s\n\n%s\n", name, synopsis, about)
+		fmt.Fprintf(fs.Output(), "Run \"lut %s -h\" for its options.\n", name)
+	}
+	fullUsage[fs] = func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: lut %s %s\n\n%s\n", name, synopsis, about)
 		if hasFlags(fs) {
-			fmt.Fprintln(fs.Output(), "\nOptions:")
+			fmt.Fprintln(w, "\nOptions:")
+			fs.SetOutput(w)
 			fs.PrintDefaults()
 		}
 	}
 	return fs
 }
+
+// fullUsage holds each flag set's whole usage text, printed for -h.
+var fullUsage = map[*flag.FlagSet]func(io.Writer){}
 
 func hasFlags(fs *flag.FlagSet) bool {
 	n := 0
@@ -102,8 +110,7 @@ func hasFlags(fs *flag.FlagSet) bool {
 func parse(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
 	for _, a := range args {
 		if a == "-h" || a == "-help" || a == "--help" {
-			fs.SetOutput(stdout)
-			fs.Usage()
+			fullUsage[fs](stdout)
 			return nil, flag.ErrHelp
 		}
 	}
@@ -179,6 +186,7 @@ func runList(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "lut list: takes no arguments, got %q\n", pos)
 		return errUsage
 	}
+	fmt.Fprintln(stdout, "Every design also takes signed=true: sign(a)sign(b)M(|a|,|b|) on operands -128..127, e.g. drum:k=4,signed=true.")
 	for _, d := range multiplier.List() {
 		fmt.Fprintf(stdout, "%s\n    %s\n", d.Usage(), d.Summary)
 		for _, p := range d.Params {

@@ -124,6 +124,10 @@ type Dtype struct {
 func ParseDtype(descr string) (Dtype, error) {
 	bad := fmt.Errorf("dtype %q is not an integer or float type", descr)
 	var d Dtype
+	noOrder := fmt.Errorf("dtype %q gives no byte order: a .npy header names one, e.g. '<i4' (little-endian) or '>i4' (big-endian), as numpy.save writes it", descr)
+	if len(descr) == 2 && strings.ContainsRune("iuf", rune(descr[0])) || len(descr) == 3 && descr[0] == '=' {
+		return d, noOrder
+	}
 	if len(descr) != 3 {
 		return d, bad
 	}
