@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/goapprox/goapprox/dataset"
@@ -39,6 +40,10 @@ func runModels(args []string, stdout, stderr io.Writer) int {
 	}
 	if *size < 0 {
 		fmt.Fprintf(stderr, "train models: -image-size %d must not be negative\n", *size)
+		return 2
+	}
+	if *size != 0 && !dataset.IsFolder(*name) {
+		fmt.Fprintf(stderr, "train models: -image-size resizes an image folder's images (-dataset folder:DIR); %s has its own size\n", *name)
 		return 2
 	}
 	info, err := dataset.Describe(*name, dataset.Options{Dir: *data, Size: *size})
@@ -75,6 +80,15 @@ func runModels(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(rows) == 0 {
 		fmt.Fprintf(stdout, "No model of the zoo accepts %s images.\n", zoo.InputOf(info))
+	}
+	var left []string
+	for _, m := range zoo.Models() {
+		if err := m.Accepts(zoo.InputOf(info)); err != nil {
+			left = append(left, "  "+strings.TrimPrefix(err.Error(), "zoo: "))
+		}
+	}
+	if len(left) > 0 && len(rows) > 0 {
+		fmt.Fprintf(stdout, "Not for these images:\n%s\n", strings.Join(left, "\n"))
 	}
 	return 0
 }

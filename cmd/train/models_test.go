@@ -48,6 +48,14 @@ func TestModelsListsWhatFitsTheData(t *testing.T) {
 	if !strings.Contains(out.String(), "lenet5") || !strings.Contains(out.String(), "416520") {
 		t.Fatalf("table for mnist lacks LeNet-5's 416,520 multiplications:\n%s", out.String())
 	}
+	// The models left out are named with the reason.
+	if !strings.Contains(out.String(), "Not for these images:\n") || !strings.Contains(out.String(), "  vgg11 needs inputs of at least 32x32, not 28x28") {
+		t.Errorf("the mnist table does not say why vgg11 is missing:\n%s", out.String())
+	}
+	errb.Reset()
+	if code := run([]string{"models", "-dataset", "mnist", "-image-size", "64"}, &out, &errb, false); code != 2 || !strings.Contains(errb.String(), "mnist has its own size") {
+		t.Errorf("-image-size with mnist: exit %d, %q", code, errb.String())
+	}
 }
 
 func TestModelsRefusesUnknownData(t *testing.T) {
