@@ -71,7 +71,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		return 2
 	default:
-		fmt.Fprintf(stderr, "lut %s: %v\n", args[0], err)
+		// The lut package prefixes its errors with "lut: ", which the
+		// command's own prefix already says.
+		msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "lut: "), ": lut: ", ": ")
+		fmt.Fprintf(stderr, "lut %s: %s\n", args[0], msg)
 		return 1
 	}
 }
