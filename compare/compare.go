@@ -185,7 +185,7 @@ func (s *Set) AddSweep(dir string, r sweep.Result) error {
 // AddAssignment adds a retrained assignment of train assign.
 func (s *Set) AddAssignment(dir string, a sweep.Assignment) error {
 	allExact := len(a.LayerLUTs()) == 0
-	if a.AccuracyRetrained == nil && (a.RetrainEpochs == 0 || !allExact) {
+	if a.AccuracyRetrained == nil && !allExact {
 		return fmt.Errorf("the assignment in %s was not retrained (-retrain-epochs 0): the methods are compared after retraining; run train assign again with -retrain-epochs N", dir)
 	}
 	if err := s.join(dir, a.Model, a.Dataset, a.AccuracyExact, a.CheckpointSHA256); err != nil {

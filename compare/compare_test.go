@@ -140,7 +140,8 @@ func TestLoadErrors(t *testing.T) {
 		Rows: []sweep.Row{{Name: "mild", MAE: 1, Cost: sweep.Cost{Power: f(0.3)}, AccuracyAfter: f(0.99)}}})
 	os.WriteFile(filepath.Join(noExact, sweep.JSONFile), data, 0o644)
 	unretrained := t.TempDir()
-	data, _ = json.Marshal(sweep.Assignment{Model: "lenet5", Dataset: "mnist", AccuracyExact: 0.99})
+	data, _ = json.Marshal(sweep.Assignment{Model: "lenet5", Dataset: "mnist", AccuracyExact: 0.99, Exact: "exact",
+		Layers: []sweep.LayerChoice{{LayerFacts: sweep.LayerFacts{Layer: "fc"}, Name: "medium", LUT: "medium"}}})
 	os.WriteFile(filepath.Join(unretrained, sweep.AssignmentJSON), data, 0o644)
 	otherCheckpoint := t.TempDir()
 	data, _ = json.Marshal(sweep.Assignment{Model: "lenet5", Dataset: "mnist", AccuracyExact: 0.99, AccuracyRetrained: f(0.97), CheckpointSHA256: "bbbbbbbbbbbbbbbb",

@@ -56,7 +56,7 @@ func readCSV(r io.Reader, name string, s Signs) (*Table, error) {
 			switch {
 			case len(rec) == 1 && strings.ContainsAny(strings.TrimSpace(rec[0]), ";\t "):
 				hint = " (separate the numbers with commas)"
-			case len(rec) > 0 && !isInteger(rec[0]):
+			case row == 0 && len(rec) > 0 && !isInteger(rec[0]) && strings.TrimSpace(rec[0]) != "":
 				hint = " (a table CSV has no header line: only the 256 rows of numbers)"
 			}
 			return nil, fmt.Errorf("lut: CSV line %d (row %d of the table) has %d field%s; a table has 256 integers per row%s",

@@ -123,7 +123,7 @@ func TestNonFiniteOperandStops(t *testing.T) {
 		for _, operand := range []string{"input", "weight"} {
 			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
 				s := NewLayerState("fc7", 1)
-				s.Mode, s.Training = mode, true // Observe mode checks only where its observers run
+				s.Mode, s.Training = mode, mode == Observe // Observe mode checks only where its observers run
 				s.XParams = quantize.PerTensor(0.1, 0, -128, 127)
 				s.WParams = quantize.PerTensor(0.1, 0, -128, 127)
 				if mode == Approximate {

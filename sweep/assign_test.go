@@ -3,6 +3,7 @@ package sweep
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -82,5 +83,18 @@ func TestSeriesColorsDiffer(t *testing.T) {
 			t.Errorf("series %d and %d share the colour %v", j, i, k)
 		}
 		seen[k] = i
+	}
+}
+
+// TestSummarySaysBudgetMissed: summary.md says when the measured loss
+// stayed above the budget, and not otherwise.
+func TestSummarySaysBudgetMissed(t *testing.T) {
+	a := Assignment{Model: "m", Dataset: "d", MaxLoss: 0.005, MeasuredLoss: 0.0056, Tries: 4}
+	if s := Summary(a); !strings.Contains(s, "**The budget is not met**: 0.56 points measured against 0.50 allowed after 4 tries") {
+		t.Errorf("summary of a missed budget:\n%s", s)
+	}
+	a.MeasuredLoss = 0.004
+	if s := Summary(a); strings.Contains(s, "not met") {
+		t.Errorf("summary of a met budget says it is not met:\n%s", s)
 	}
 }

@@ -62,7 +62,7 @@ func runDoc(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-img %s is not reachable from %s: %w", *imgDir, *out, err)
 	}
 	// The page's folder is made, as the images' is, before any image is
-	// written: a page that cannot be written then leaves no images.
+	// written, so that a missing folder stops nothing half done.
 	if err := os.MkdirAll(filepath.Dir(absOut), 0o755); err != nil {
 		return err
 	}

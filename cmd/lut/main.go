@@ -73,34 +73,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		// The lut package prefixes its errors with "lut: ", which the
 		// command's own prefix already says.
-		msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "lut: "), ": lut: ", ": ")
+		msg := strings.TrimPrefix(err.Error(), "lut: ")
+		msg = strings.NewReplacer(": lut: ", ": ", "\nlut: ", "\n").Replace(msg)
 		fmt.Fprintf(stderr, "lut %s: %s\n", args[0], msg)
 		return 1
 	}
 }
 
-// newFlags returns a flag set for a command. A bad flag gets its error
-// and a pointer to -h on stderr (the whole usage would scroll the error
-// away); -h prints the whole usage on stdout (see parse).
+// newFlags returns a flag set for a command whose usage goes to stderr
+// (parse prints it on stdout for -h, and only a pointer to -h after a bad
+// flag, whose error the whole usage would scroll away).
 func newFlags(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Run \"lut %s -h\" for its options.\n", name)
-	}
-	fullUsage[fs] = func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: lut %s %s\n\n%s\n", name, synopsis, about)
+		fmt.Fprintf(fs.Output(), "Usage: lut %s %s\n\n%s\n", name, synopsis, about)
 		if hasFlags(fs) {
-			fmt.Fprintln(w, "\nOptions:")
-			fs.SetOutput(w)
+			fmt.Fprintln(fs.Output(), "\nOptions:")
 			fs.PrintDefaults()
 		}
 	}
 	return fs
 }
-
-// fullUsage holds each flag set's whole usage text, printed for -h.
-var fullUsage = map[*flag.FlagSet]func(io.Writer){}
 
 func hasFlags(fs *flag.FlagSet) bool {
 	n := 0
@@ -110,17 +104,33 @@ func hasFlags(fs *flag.FlagSet) bool {
 
 // parse parses flags that may come before, between or after the positional
 // arguments ("lut stats mitchell -json" works), and returns the positionals.
+// -h prints the usage on stdout; a bad flag prints its error and a pointer
+// to -h on the flag set's output.
 func parse(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
+	stderr := fs.Output()
+	help := func() ([]string, error) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		fs.SetOutput(stderr)
+		return nil, flag.ErrHelp
+	}
 	for _, a := range args {
 		if a == "-h" || a == "-help" || a == "--help" {
-			fullUsage[fs](stdout)
-			return nil, flag.ErrHelp
+			return help()
 		}
 	}
+	// The flag package prints the whole usage after an error; this prints
+	// the error alone.
+	fs.SetOutput(io.Discard)
+	defer fs.SetOutput(stderr)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, errUsage // the flag package already printed what is wrong
+			if errors.Is(err, flag.ErrHelp) { // -h=true, --h
+				return help()
+			}
+			fmt.Fprintf(stderr, "%v\nRun \"lut %s -h\" for its options.\n", err, fs.Name())
+			return nil, errUsage
 		}
 		args = fs.Args()
 		if len(args) == 0 {

@@ -263,7 +263,7 @@ func TestStatsKeepsGoodRows(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nosuch.bin")
 	code, out, errOut := lutCmd("stats", "exact", missing, "mitchell")
 	if code != 1 || !strings.Contains(out, "exact") || !strings.Contains(out, "mitchell") ||
-		!strings.Contains(errOut, "1 of the 3 tables were left out") || !strings.Contains(errOut, "nosuch.bin") {
+		!strings.Contains(errOut, "1 of the 3 tables was left out") || !strings.Contains(errOut, "nosuch.bin") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	// -signed on an unsigned spec says it does nothing there.

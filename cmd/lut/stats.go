@@ -43,7 +43,11 @@ func runStats(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("%d of the %d tables were left out:\n%w", len(bad), len(pos), errors.Join(bad...))
+		verb := "were"
+		if len(bad) == 1 {
+			verb = "was"
+		}
+		return fmt.Errorf("%d of the %d tables %s left out:\n%w", len(bad), len(pos), verb, errors.Join(bad...))
 	}
 	return nil
 }

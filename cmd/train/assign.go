@@ -66,7 +66,13 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 		return exit("assign", err, stderr, false)
 	}
 	defer lock.Release()
-	if err := refuseResults(mf.out); err != nil {
+	// Its sensitivity files are its own only beside its assignment: alone
+	// they are a sensitivity run's, which -sensitivity may be reading.
+	own := []string{sweep.AssignmentJSON, sweep.SummaryFile}
+	if len(existing(mf.out, sweep.AssignmentJSON)) > 0 {
+		own = append(own, sensitivityFiles...)
+	}
+	if err := refuseResults(mf.out, own...); err != nil {
 		return exit("assign", err, stderr, false)
 	}
 	m, err := mf.open(list[0])

@@ -48,7 +48,7 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 		return exit("compare", err, stderr, false)
 	}
 	defer lock.Release()
-	if err := refuseResults(out); err != nil {
+	if err := refuseResults(out, compare.MDFile, compare.CSVFile, compare.PlotFile); err != nil {
 		return exit("compare", err, stderr, false)
 	}
 	if err := compare.Write(out, set, bs, floor); err != nil {

@@ -87,7 +87,7 @@ func runModels(args []string, stdout, stderr io.Writer) int {
 			left = append(left, "  "+strings.TrimPrefix(err.Error(), "zoo: "))
 		}
 	}
-	if len(left) > 0 && len(rows) > 0 {
+	if len(left) > 0 {
 		fmt.Fprintf(stdout, "Not for these images:\n%s\n", strings.Join(left, "\n"))
 	}
 	return 0

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/goapprox/goapprox/compare"
@@ -20,12 +21,24 @@ var resultNames = []string{
 	compare.MDFile, compare.CSVFile, compare.PlotFile,
 }
 
-// refuseResults refuses an -out folder that already holds results of a
-// train command: sensitivity, assign and compare have no -resume, and
-// writing there would replace (or contradict) what a user made.
-func refuseResults(dir string) error {
-	if have := existing(dir, resultNames...); len(have) > 0 {
-		return fmt.Errorf("%s already holds results (%s): choose another -out, or delete them first", dir, strings.Join(have, ", "))
+// refuseResults refuses an -out folder that holds results of another
+// train command (any file of resultNames but own, the command's own
+// files, which a new run replaces): sensitivity, assign and compare have
+// no -resume, and writing there would replace or contradict what another
+// command made.
+func refuseResults(dir string, own ...string) error {
+	var other []string
+	for _, name := range existing(dir, resultNames...) {
+		if !slices.Contains(own, name) {
+			other = append(other, name)
+		}
+	}
+	if len(other) > 0 {
+		return fmt.Errorf("%s already holds other results (%s): choose another -out, or delete them first", dir, strings.Join(other, ", "))
 	}
 	return nil
 }
+
+// sensitivityFiles are what train sensitivity writes (and train assign
+// besides its assignment).
+var sensitivityFiles = []string{sweep.SensitivityJSON, sweep.SensitivityCSV, sweep.SensitivityPlot}

@@ -71,6 +71,13 @@ func TestSearchShardsAndResume(t *testing.T) {
 	if csv, err := os.ReadFile(filepath.Join(cmp, "compare.csv")); err != nil || strings.Count(string(csv), "\nsearch,λ ") != 4 {
 		t.Errorf("compare.csv (%v) should hold the 4 lambdas searched:\n%s", err, csv)
 	}
+	// Run again into its own folder (after adding a run, say); never into
+	// one of its inputs.
+	runOK(t, "compare", "-out", cmp, "-budgets", "100", whole)
+	var cout, cerr bytes.Buffer
+	if code := run([]string{"compare", "-out", whole, "-budgets", "100", whole}, &cout, &cerr, false); code != 1 || !strings.Contains(cerr.String(), "already holds other results") {
+		t.Errorf("compare into its input: exit %d, %q", code, cerr.String())
+	}
 
 	// Another initial sigma is another experiment: its lambdas are not
 	// mixed in.

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/goapprox/goapprox/sweep"
@@ -23,12 +23,13 @@ func runSensitivity(args []string, stdout, stderr io.Writer) int {
 		return exit("sensitivity", err, stderr, true)
 	}
 	var unused []string
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "retrain-epochs", "retrain-lr", "grad", "limit", "costs":
-			unused = append(unused, "-"+f.Name)
+	for name, set := range map[string]bool{"-retrain-epochs": mf.retrain != 0, "-retrain-lr": mf.retrainLR != 0,
+		"-grad": mf.grad != "", "-limit": mf.limit != 0, "-costs": mf.costs != ""} {
+		if set {
+			unused = append(unused, name)
 		}
-	})
+	}
+	slices.Sort(unused)
 	if len(unused) > 0 {
 		return exit("sensitivity", fmt.Errorf("%s: sensitivity measures the trained model as it is, without retraining or costs (train assign uses both)", strings.Join(unused, ", ")), stderr, true)
 	}
@@ -41,7 +42,7 @@ func runSensitivity(args []string, stdout, stderr io.Writer) int {
 		return exit("sensitivity", err, stderr, false)
 	}
 	defer lock.Release()
-	if err := refuseResults(mf.out); err != nil {
+	if err := refuseResults(mf.out, sensitivityFiles...); err != nil {
 		return exit("sensitivity", err, stderr, false)
 	}
 	m, err := mf.open(list[0])

@@ -281,14 +281,14 @@ func TestSensitivityAndAssign(t *testing.T) {
 	before, _ := os.ReadFile(filepath.Join(dir, sweep.SensitivityJSON))
 	code, _, stderr = trainCmd("assign", "-checkpoint", ck, "-threads", "2", "-out", dir, "-costs", costs,
 		"-lut", "exact:signed=true", "-lut", "trunc:t=10,signed=true", "-sensitivity", dir)
-	if code != 1 || !strings.Contains(stderr, "already holds results (sensitivity.json, sensitivity.csv, sensitivity.png)") {
+	if code != 1 || !strings.Contains(stderr, "already holds other results (sensitivity.json, sensitivity.csv, sensitivity.png)") {
 		t.Errorf("assign into the sensitivity folder: exit %d, %s", code, stderr)
 	}
 	if after, _ := os.ReadFile(filepath.Join(dir, sweep.SensitivityJSON)); string(after) != string(before) {
 		t.Error("the refused assign changed the sensitivity it was given")
 	}
 	code, _, stderr = trainCmd("sensitivity", "-checkpoint", ck, "-threads", "2", "-out", reused, "-lut", "exact:signed=true")
-	if code != 1 || !strings.Contains(stderr, "already holds results") || !strings.Contains(stderr, sweep.AssignmentJSON) {
+	if code != 1 || !strings.Contains(stderr, "already holds other results") || !strings.Contains(stderr, sweep.AssignmentJSON) {
 		t.Errorf("sensitivity into an assign folder: exit %d, %s", code, stderr)
 	}
 }

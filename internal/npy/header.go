@@ -124,9 +124,16 @@ type Dtype struct {
 func ParseDtype(descr string) (Dtype, error) {
 	bad := fmt.Errorf("dtype %q is not an integer or float type", descr)
 	var d Dtype
-	noOrder := fmt.Errorf("dtype %q gives no byte order: a .npy header names one, e.g. '<i4' (little-endian) or '>i4' (big-endian), as numpy.save writes it", descr)
-	if len(descr) == 2 && strings.ContainsRune("iuf", rune(descr[0])) || len(descr) == 3 && descr[0] == '=' {
-		return d, noOrder
+	if len(descr) == 2 && (descr == "i1" || descr == "u1") {
+		descr = "|" + descr // one byte: no order to give
+	}
+	switch {
+	case len(descr) == 2 && strings.ContainsRune("iuf", rune(descr[0])):
+		return d, fmt.Errorf("dtype %q gives no byte order: a .npy header names one, e.g. '<i4' (little-endian) or '>i4' (big-endian), as numpy.save writes it", descr)
+	case len(descr) == 3 && descr[0] == '=' && descr[2] != '1':
+		return d, fmt.Errorf("dtype %q is in the native byte order of the machine that wrote it, which the file does not record: write it with an explicit order, e.g. '<i4' (little-endian)", descr)
+	case len(descr) == 3 && descr[0] == '=':
+		descr = "|" + descr[1:]
 	}
 	if len(descr) != 3 {
 		return d, bad

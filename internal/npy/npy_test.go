@@ -66,7 +66,7 @@ func TestParseDtype(t *testing.T) {
 	for descr, want := range map[string]string{
 		"<i4": "i4 little", ">u2": "u2 big", "|u1": "u1 none", "<f8": "f8 little", "|i1": "i1 none",
 		"|i4": "no byte order", "<f2": "not an integer or float", "|O": "not an integer or float",
-		"<c8": "not an integer or float", "=i4": "gives no byte order", "i4": "gives no byte order", "<i3": "not an integer or float",
+		"<c8": "not an integer or float", "=i4": "native byte order", "i4": "gives no byte order", "u1": "u1 none", "=u1": "u1 none", "<i3": "not an integer or float",
 	} {
 		d, err := ParseDtype(descr)
 		got := ""
