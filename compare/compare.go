@@ -230,7 +230,11 @@ func (s *Set) AddSearch(dir string, r search.Report) error {
 		}
 		p := Point{Method: Search, Label: "λ " + strconv.FormatFloat(q.Lambda, 'g', 4, 64), Source: dir,
 			EnergySaved: *q.EnergySaved, AccuracyAfter: q.Accuracy}
-		if q.Lambda == r.Lambda {
+		switch {
+		case q.AccuracyBefore != 0:
+			before := q.AccuracyBefore
+			p.AccuracyBefore = &before
+		case q.Lambda == r.Lambda: // a report that records it for the chosen lambda only
 			before := r.AccuracyBefore
 			p.AccuracyBefore = &before
 		}

@@ -58,6 +58,9 @@ func (s Schedule) Check() error {
 type Outcome struct {
 	EnergySaved *float64
 	Accuracy    float64
+	// AccuracyBefore is the assigned model's accuracy before retraining
+	// (0: not measured).
+	AccuracyBefore float64
 }
 
 // Point is one lambda tried.
@@ -66,6 +69,9 @@ type Point struct {
 	Phase       string   `json:"phase"` // "coarse" or "refine"
 	EnergySaved *float64 `json:"energy_saved"`
 	Accuracy    float64  `json:"accuracy_after"`
+	// AccuracyBefore is the accuracy before retraining (absent in reports
+	// of older versions).
+	AccuracyBefore float64 `json:"accuracy_before,omitempty"`
 	// Loss is the accuracy lost, in points below the exact model.
 	Loss         float64 `json:"loss_points"`
 	WithinBudget bool    `json:"within_budget"`
@@ -120,7 +126,7 @@ func SearchLambda(evaluate func(lambda float64) (Outcome, error), accuracyExact,
 			return false, fmt.Errorf("search: lambda %g gave energy saving %g", lambda, *o.EnergySaved)
 		}
 		loss := 100 * (accuracyExact - o.Accuracy)
-		p := Point{Lambda: lambda, Phase: phase, EnergySaved: o.EnergySaved, Accuracy: o.Accuracy,
+		p := Point{Lambda: lambda, Phase: phase, EnergySaved: o.EnergySaved, Accuracy: o.Accuracy, AccuracyBefore: o.AccuracyBefore,
 			Loss: loss, WithinBudget: WithinBudget(loss, budget)}
 		res.Points = append(res.Points, p)
 		return p.WithinBudget, nil

@@ -231,7 +231,7 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 			after = "no retraining"
 		}
 		progress(fmt.Sprintf("lambda %g%s: energy saved %s, accuracy %.2f%% before retraining, %s", lambda, how, energy, 100*out.AccuracyBefore, after))
-		return search.Outcome{EnergySaved: out.Assignment.EnergySaved, Accuracy: out.AccuracyAfter}, nil
+		return search.Outcome{EnergySaved: out.Assignment.EnergySaved, Accuracy: out.AccuracyAfter, AccuracyBefore: out.AccuracyBefore}, nil
 	}
 	if !sf.shard.IsWhole() {
 		grid := sf.schedule.Grid()
@@ -268,7 +268,7 @@ func searchRun(mf *modelFlags, sf *searchFlags, list []string, costs sweep.Costs
 			return err
 		}
 		loss := 100 * (exact - o.Accuracy)
-		points = []search.Point{{Lambda: lambda, Phase: "given", EnergySaved: o.EnergySaved, Accuracy: o.Accuracy, Loss: loss, WithinBudget: true}}
+		points = []search.Point{{Lambda: lambda, Phase: "given", EnergySaved: o.EnergySaved, Accuracy: o.Accuracy, AccuracyBefore: o.AccuracyBefore, Loss: loss, WithinBudget: true}}
 	}
 	best := outcomes[lambda]
 	r := search.NewReport(best.Assignment, mults.Library, lambda, s.SigmaInitial, s.SigmaMax)

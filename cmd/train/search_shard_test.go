@@ -68,8 +68,14 @@ func TestSearchShardsAndResume(t *testing.T) {
 	if !strings.Contains(cmpOut, "| 100 points (≥ ") || !strings.Contains(cmpOut, "| search | λ ") {
 		t.Errorf("compare of the search:\n%s", cmpOut)
 	}
-	if csv, err := os.ReadFile(filepath.Join(cmp, "compare.csv")); err != nil || strings.Count(string(csv), "\nsearch,λ ") != 4 {
+	csv, err := os.ReadFile(filepath.Join(cmp, "compare.csv"))
+	if err != nil || strings.Count(string(csv), "\nsearch,λ ") != 4 {
 		t.Errorf("compare.csv (%v) should hold the 4 lambdas searched:\n%s", err, csv)
+	}
+	for line := range strings.Lines(string(csv)) {
+		if f := strings.Split(line, ","); f[0] == "search" && (len(f) < 5 || f[4] == "") {
+			t.Errorf("compare.csv has no accuracy before retraining for %q", line)
+		}
 	}
 	// Run again into its own folder (after adding a run, say); never into
 	// one of its inputs.
