@@ -20,7 +20,8 @@ retraining each instead (what retraining can repair is not counted as
 loss), at the cost of one short retraining per layer and candidate;
 -rank-retrain-limit N makes those retrainings shorter (the first N training
 samples only). -sensitivity reuses the drops of an earlier run (another
-budget, say) instead of measuring them again.
+budget, say) instead of measuring them again; those are the drops before
+retraining, so with -rank-retrain-epochs the retrainings run again.
 One candidate must be exact (e.g. exact or mul8u_1JFF.bin): savings are
 relative to its power. Writes assignment.json, summary.md and the
 sensitivity measurements.`
