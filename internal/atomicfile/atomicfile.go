@@ -10,12 +10,21 @@ import (
 	"time"
 )
 
-// WriteFile atomically replaces path with data (mode 0644).
+// WriteFile atomically replaces path with data. A new file gets mode
+// 0644, a replaced one keeps its mode; a symbolic link is written through,
+// replacing the file it points to.
 func WriteFile(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("writing %s: it is a folder: give the name of a file", path)
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("writing %s: it is a folder: give the name of a file", path)
+		}
+		mode = fi.Mode().Perm()
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			path = target
+		}
 	}
+	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("writing %s: the folder %s does not exist: create it first", path, dir)
@@ -32,7 +41,7 @@ func WriteFile(path string, data []byte) (err error) {
 	if _, err = f.Write(data); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err = f.Chmod(0o644); err != nil {
+	if err = f.Chmod(mode); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err = f.Sync(); err != nil {

@@ -117,3 +117,36 @@ func TestWriteFileRemovesStaleTemporaries(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteFileThroughLinkKeepsMode: a link is written through (the file
+// it points to is replaced, the link stays a link) and a replaced file
+// keeps its permissions.
+func TestWriteFileThroughLinkKeepsMode(t *testing.T) {
+	dir := t.TempDir()
+	target, link := filepath.Join(dir, "target.csv"), filepath.Join(dir, "link.csv")
+	if err := os.WriteFile(target, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(link, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "new" {
+		t.Errorf("the link's target holds %q, want the new data", b)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link is no longer a link (%v)", err)
+	}
+	if fi, err := os.Stat(target); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v (%v), want the file's 0600 kept", fi.Mode().Perm(), err)
+	}
+	fresh := filepath.Join(dir, "fresh")
+	if err := WriteFile(fresh, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(fresh); fi.Mode().Perm() != 0o644 {
+		t.Errorf("a new file has mode %v, want 0644", fi.Mode().Perm())
+	}
+}
