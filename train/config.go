@@ -275,6 +275,7 @@ func (c Config) PhaseEpochs(p Phase) int {
 // quick run), so they are warnings, not errors.
 func (c Config) ScheduleWarnings() []string {
 	var w []string
+	names := map[Phase]string{PhaseFloat: "float", PhaseQAT: "QAT", PhaseNoise: "noise", PhaseApprox: "approximate"}
 	for _, p := range Phases() {
 		n := c.PhaseEpochs(p)
 		if n == 0 || p == PhaseApprox && !c.HasApprox() {
@@ -289,13 +290,13 @@ func (c Config) ScheduleWarnings() []string {
 				}
 			}
 			if len(late) > 0 {
-				w = append(w, fmt.Sprintf("the %s phase has %s, so its milestones %s never lower the rate: give -milestones within the phase",
-					p, epochCount(n), strings.Join(late, ",")))
+				w = append(w, fmt.Sprintf("the %s phase has %s, so its milestones %s never lower its rate",
+					names[p], epochCount(n), strings.Join(late, ",")))
 			}
 		}
 		if pc.WarmupEpochs > n {
 			w = append(w, fmt.Sprintf("the warm-up of %s is longer than the %s phase (%s), whose rate then never reaches the schedule's",
-				epochCount(pc.WarmupEpochs), p, epochCount(n)))
+				epochCount(pc.WarmupEpochs), names[p], epochCount(n)))
 		}
 	}
 	return w

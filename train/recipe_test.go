@@ -146,8 +146,8 @@ func TestScheduleWarnings(t *testing.T) {
 	}
 	cfg.FloatEpochs, cfg.ApproxEpochs = 100, 4
 	w := cfg.ScheduleWarnings()
-	if len(w) != 2 || !strings.Contains(w[0], "float phase has 100 epochs, so its milestones 135 never lower the rate") ||
-		!strings.Contains(w[1], "approx phase has 4 epochs, so its milestones 4,8 never") {
+	if len(w) != 2 || !strings.Contains(w[0], "float phase has 100 epochs, so its milestones 135 never lower its rate") ||
+		!strings.Contains(w[1], "approximate phase has 4 epochs, so its milestones 4,8 never") {
 		t.Errorf("shortened protocol: %q", w)
 	}
 	cfg.LUT, cfg.ApproxEpochs = "", 0           // no approximate phase: nothing to say about it
@@ -157,7 +157,8 @@ func TestScheduleWarnings(t *testing.T) {
 	}
 	cfg.WarmupEpochs = 31
 	w = cfg.ScheduleWarnings()
-	if len(w) != 1 || !strings.Contains(w[0], "warm-up of 31 epochs is longer than the qat phase (30 epochs)") {
+	if len(w) != 1 || !strings.Contains(w[0], "warm-up of 31 epochs is longer than the QAT phase (30 epochs)") {
 		t.Errorf("warm-up as long as QAT: %q", w)
 	}
+
 }

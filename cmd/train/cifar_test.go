@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -179,4 +182,48 @@ func readCSV(t *testing.T, path string) [][]string {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return rows
+}
+
+// TestCtrlCBeforeTheFirstCheckpoint interrupts a training process in its
+// first epoch: it says nothing was saved and leaves no run folder.
+func TestCtrlCBeforeTheFirstCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	root := t.TempDir()
+	writeSyntheticCIFAR10(t, root, 40) // 2,000 training images: an epoch of seconds
+	bin := buildTrain(t)
+	out := filepath.Join(t.TempDir(), "runs", "r")
+	cmd := exec.Command(bin, "-model", "resnet8", "-dataset", "cifar10", "-data", root, "-qat-epochs", "2", "-lut", "none",
+		"-threads", "2", "-quiet", "-out", out)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "run folder:") { // the header's last line: training starts
+			break
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, stdout)
+	err = cmd.Wait()
+	if _, statErr := os.Stat(filepath.Join(out, "checkpoints", "last.ckpt")); statErr == nil {
+		t.Skip("the first epoch ended before the interrupt: nothing to check")
+	}
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || !strings.Contains(stderr.String(), "interrupted in the first epoch, before any checkpoint: nothing was saved") {
+		t.Fatalf("exit %v, stderr %q", err, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Dir(out)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the interrupted run left %s behind (%v)", filepath.Dir(out), err)
+	}
 }

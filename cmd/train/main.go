@@ -97,6 +97,7 @@ func run(args []string, stdout, stderr io.Writer, interactive bool) int {
 
 // train1 runs one training: build, resume, run, report.
 func train1(o *options, stdout io.Writer, bars bool) error {
+	_, errParent := os.Stat(filepath.Dir(o.out))
 	if !o.set["out"] {
 		dir, err := claimDefaultFolder(o.out)
 		if err != nil {
@@ -119,9 +120,17 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 		}
 		if !o.set["out"] {
 			out.created = append(out.created, o.out)
+			if errParent != nil {
+				out.created = append(out.created, filepath.Dir(o.out))
+			}
 		}
 		defer out.Release()
 	}
+	// Ctrl-C from here on stops the run with a message: while the data
+	// and the model load, and then after the current step (the last
+	// checkpoint stays).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	ckDir := filepath.Join(o.out, "checkpoints")
 	last := filepath.Join(ckDir, train.LastCheckpoint)
 	cfg := o.cfg
@@ -157,6 +166,9 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 		return err
 	}
 	defer tr.Close()
+	if ctx.Err() != nil {
+		return errors.New("interrupted before the first epoch: nothing was written; start the run again with the same command")
+	}
 	if err := os.MkdirAll(ckDir, 0o755); err != nil {
 		return runFolderError(err)
 	}
@@ -170,10 +182,15 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 	}
 	printHeader(stdout, o, tr)
 
-	// Ctrl-C stops after the current step; the last checkpoint stays.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	res, runErr := tr.RunContext(ctx, ckDir)
+	if errors.Is(runErr, context.Canceled) && !o.resume {
+		if _, err := train.ReadCheckpoint(last); err != nil {
+			// Nothing was saved: no report either, and the folder the run
+			// made goes away with its empty checkpoints folder.
+			os.Remove(ckDir)
+			return errors.New("interrupted in the first epoch, before any checkpoint: nothing was saved; start the run again with the same command")
+		}
+	}
 	if runErr != nil {
 		res = tr.Result()
 	}
@@ -189,9 +206,6 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 				runErr, lastGood(last))
 		}
 		if errors.Is(runErr, context.Canceled) {
-			if _, err := train.ReadCheckpoint(last); err != nil {
-				return fmt.Errorf("interrupted in the first epoch, before any checkpoint: there is nothing to resume; start the run again with the same command")
-			}
 			return fmt.Errorf("interrupted; %s; continue with -resume -out %s", lastGood(last), o.out)
 		}
 		return runErr

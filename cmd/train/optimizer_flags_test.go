@@ -155,6 +155,10 @@ func TestQATObserveEpochsInTheOutput(t *testing.T) {
 	if !strings.Contains(stdout, "QAT 2 (the first 1 observers only)") {
 		t.Errorf("the header does not say the first QAT epoch only observes:\n%s", stdout)
 	}
+	if strings.Contains(stdout, "warning:") {
+		t.Errorf("a warning for a sound setting:\n%s", stdout)
+	}
+
 	var marked []string
 	for line := range strings.Lines(stdout) {
 		if strings.Contains(line, "observers only: float products") {
@@ -174,6 +178,17 @@ func TestQATObserveEpochsInTheOutput(t *testing.T) {
 	if first["observing"] != true || second["observing"] != nil {
 		t.Errorf("report epochs observing %v and %v, want true and absent", first["observing"], second["observing"])
 	}
+	rows := readCSV(t, filepath.Join(out, "metrics.csv"))
+	if h := rows[0]; len(rows) != 3 || h[len(h)-1] != "observing" || rows[1][len(h)-1] != "1" || rows[2][len(h)-1] != "0" {
+		t.Errorf("metrics.csv %v: want an observing column, 1 then 0", rows)
+	}
+
+	code, stdout, stderr = trainCmd("-model", "mlp", "-dataset", "digits", "-limit", "256", "-qat-epochs", "1",
+		"-qat-observe-epochs", "3", "-lut", "none", "-threads", "2", "-out", filepath.Join(t.TempDir(), "run2"))
+	if code != 0 || !strings.Contains(stdout, "QAT 1 (observers only)") ||
+		!strings.Contains(stdout, "warning: -qat-observe-epochs 3 is more than the 1 QAT epochs: all of them only observe") {
+		t.Errorf("more observing epochs than QAT: exit %d\n%s%s", code, stdout, stderr)
+	}
 }
 
 // TestScheduleWarningInTheHeader: a milestone beyond the only phase is
@@ -184,7 +199,7 @@ func TestScheduleWarningInTheHeader(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "warning: the qat phase has 1 epoch, so its milestones 1,3 never lower the rate") {
+	if !strings.Contains(stdout, "warning: the QAT phase has 1 epoch, so its milestones 1,3 never lower its rate") {
 		t.Errorf("no warning about the milestones:\n%s", stdout)
 	}
 }

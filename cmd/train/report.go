@@ -93,7 +93,10 @@ func printHeader(w io.Writer, o *options, tr *train.Trainer) {
 		noise = fmt.Sprintf(", noise %d", c.NoiseEpochs)
 	}
 	qat := strconv.Itoa(c.QATEpochs)
-	if n := min(c.QATObserveEpochs, c.QATEpochs); n > 0 {
+	switch n := min(c.QATObserveEpochs, c.QATEpochs); {
+	case n > 0 && n == c.QATEpochs:
+		qat += " (observers only)"
+	case n > 0:
 		qat += fmt.Sprintf(" (the first %d observers only)", n)
 	}
 	fmt.Fprintf(w, "epochs: float %d, QAT %s%s, approximate %d; multiplier %s; preset %s; seed %d\n",
@@ -101,6 +104,12 @@ func printHeader(w io.Writer, o *options, tr *train.Trainer) {
 	fmt.Fprintf(w, "optimizer: %s\n", phaseOptimizers(c))
 	for _, warning := range c.ScheduleWarnings() {
 		fmt.Fprintf(w, "warning: %s\n", warning)
+	}
+	// A recipe's observer-only epochs may outnumber a QAT shortened beside
+	// it (agn-approx's LeNet-5 has one QAT epoch); a count given by hand
+	// that QAT cannot hold is worth a word.
+	if o.set["qat-observe-epochs"] && c.QATObserveEpochs > c.QATEpochs {
+		fmt.Fprintf(w, "warning: -qat-observe-epochs %d is more than the %d QAT epochs: all of them only observe\n", c.QATObserveEpochs, c.QATEpochs)
 	}
 	if !o.resume && c.Limit == defaultLimit && c.QATEpochs == defaultQATEpochs && !o.set["limit"] {
 		fmt.Fprintf(w, "(quick defaults, under a minute on 2 cores; a full run: -limit 0 -qat-epochs 6 -schedule cosine, see docs/results.md)\n")

@@ -43,12 +43,18 @@ var metricsHeader = []string{"index", "phase", "epoch", "steps", "lr", "train_lo
 // epoch in the phase, steps, learning rate, training and test loss and
 // accuracy, and seconds of training and evaluation; with top5 (a run that
 // measured it: data sets of 100 classes or more) the test top-5 accuracy
-// follows in a last column, test_top5.
+// follows in a column test_top5; when some QAT epochs only observed
+// (float products, Config.QATObserveEpochs) a last column observing says
+// which (1) and which not (0).
 func WriteMetricsCSV(w io.Writer, epochs []train.EpochMetrics, top5 bool) error {
 	cw := csv.NewWriter(w)
-	header := metricsHeader
+	header := slices.Clone(metricsHeader)
 	if top5 {
-		header = append(slices.Clone(header), "test_top5")
+		header = append(header, "test_top5")
+	}
+	observing := slices.ContainsFunc(epochs, func(e train.EpochMetrics) bool { return e.Observing })
+	if observing {
+		header = append(header, "observing")
 	}
 	cw.Write(header)
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
@@ -57,6 +63,9 @@ func WriteMetricsCSV(w io.Writer, epochs []train.EpochMetrics, top5 bool) error 
 			f(e.LR), f(e.TrainLoss), f(e.TrainAccuracy), f(e.TestLoss), f(e.TestAccuracy), f(e.Seconds), f(e.EvalSeconds)}
 		if top5 {
 			row = append(row, f(e.TestTop5))
+		}
+		if observing {
+			row = append(row, map[bool]string{true: "1", false: "0"}[e.Observing])
 		}
 		cw.Write(row)
 	}
