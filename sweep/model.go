@@ -47,6 +47,9 @@ type Model struct {
 	quant  string
 	// gradient is the fine-tuning's backward pass (ModelOptions.Gradient).
 	gradient string
+	// tables are the tables Table loaded, by argument: a sweep checks every
+	// table before it starts, then reads each again for its row.
+	tables map[string]*lut.Table
 }
 
 // OpenModel reads a checkpoint written by train (cmd/train writes
@@ -107,8 +110,22 @@ func (m *Model) Gradient() string { return m.gradient }
 func (m *Model) Trainer() *train.Trainer { return m.tr }
 
 // Table loads a multiplier the way the trainer does, so that metrics and
-// costs describe the table the model runs.
-func (m *Model) Table(arg string) (*lut.Table, error) { return train.LoadTable(arg, m.quant) }
+// costs describe the table the model runs; a table loaded before is not
+// read again.
+func (m *Model) Table(arg string) (*lut.Table, error) {
+	if t, ok := m.tables[arg]; ok {
+		return t, nil
+	}
+	t, err := train.LoadTable(arg, m.quant)
+	if err != nil {
+		return nil, err
+	}
+	if m.tables == nil {
+		m.tables = map[string]*lut.Table{}
+	}
+	m.tables[arg] = t
+	return t, nil
+}
 
 // ExactAccuracy is the test accuracy of the restored model in Quantized
 // mode: exact products, the reference every drop is measured from.
