@@ -34,7 +34,7 @@ func lockFolder(dir string, create bool, warn io.Writer) (*runlock.Lock, error) 
 	return l, err
 }
 
-// outputFolder is a subcommand's output folder, locked for its run
+// outputFolder is a command's output folder, locked for its run
 // (lockFolder). The folders the claim created are removed again when the
 // run leaves nothing in them, so that a command that stops on bad input
 // before writing anything leaves no empty folder behind.
@@ -43,7 +43,7 @@ type outputFolder struct {
 	created []string // deepest first
 }
 
-// claimOutput creates and locks dir for a subcommand's run.
+// claimOutput creates and locks dir for a command's run.
 func claimOutput(dir string, warn io.Writer) (*outputFolder, error) {
 	var created []string
 	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
