@@ -3,6 +3,7 @@ package report
 import (
 	"image/color"
 	"math"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -17,6 +18,7 @@ var (
 	trainColor  = color.RGBA{R: 31, G: 119, B: 180, A: 255}
 	testColor   = color.RGBA{R: 214, G: 39, B: 40, A: 255}
 	beforeColor = color.RGBA{R: 44, G: 160, B: 44, A: 255}
+	qatColor    = color.RGBA{R: 148, G: 103, B: 189, A: 255}
 	phaseColor  = color.Gray{Y: 150}
 )
 
@@ -63,31 +65,43 @@ func runPlots(r *train.Result) (loss, acc *plot.Plot, err error) {
 		return nil, nil, err
 	}
 
-	// The evaluation before fine-tuning sits on the line where the
-	// approximate phase starts, after the last earlier epoch.
-	approxStart := 0.5
-	for _, e := range r.Epochs {
-		if e.Phase != train.PhaseApprox {
-			approxStart = float64(e.Index) + 0.5
-		}
+	// The evaluations between epochs sit on the line after the last epoch
+	// of the phases before them: the quantized one ("qat", measured when
+	// no QAT epoch quantized) where QAT ends, the one before fine-tuning
+	// where the approximate phase starts.
+	markers := map[string]struct {
+		after  []train.Phase
+		legend string
+		color  color.Color
+		shape  draw.GlyphDrawer
+	}{
+		"qat":           {[]train.Phase{train.PhaseFloat, train.PhaseQAT}, "quantized, exact products", qatColor, draw.SquareGlyph{}},
+		"approx_before": {[]train.Phase{train.PhaseFloat, train.PhaseQAT, train.PhaseNoise}, "approximate, before fine-tuning", beforeColor, draw.PyramidGlyph{}},
 	}
 	for _, ev := range r.Evaluations {
-		if ev.Label != "approx_before" {
+		m, ok := markers[ev.Label]
+		if !ok {
 			continue
+		}
+		x := 0.5
+		for _, e := range r.Epochs {
+			if slices.Contains(m.after, e.Phase) {
+				x = float64(e.Index) + 0.5
+			}
 		}
 		for _, pt := range []struct {
 			p *plot.Plot
 			y float64
 		}{{loss, ev.Loss}, {acc, 100 * ev.Accuracy}} {
-			s, err := plotter.NewScatter(plotter.XYs{{X: approxStart, Y: pt.y}})
+			s, err := plotter.NewScatter(plotter.XYs{{X: x, Y: pt.y}})
 			if err != nil {
 				return nil, nil, err
 			}
-			s.GlyphStyle.Color = beforeColor
-			s.GlyphStyle.Shape = draw.PyramidGlyph{}
+			s.GlyphStyle.Color = m.color
+			s.GlyphStyle.Shape = m.shape
 			s.GlyphStyle.Radius = vg.Points(4)
 			pt.p.Add(s)
-			pt.p.Legend.Add("approximate, before fine-tuning", s)
+			pt.p.Legend.Add(m.legend, s)
 		}
 	}
 	for _, p := range []*plot.Plot{loss, acc} {

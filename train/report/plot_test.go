@@ -41,3 +41,24 @@ func TestPlotAxesHoldEveryPoint(t *testing.T) {
 		t.Errorf("drawing the plot: %v", err)
 	}
 }
+
+// TestPlotMarksTheQuantizedEvaluation: after a QAT that only observed, the
+// quantized evaluation is a point of its own in both plots, where QAT ends
+// (the axes reach down to its accuracy and up to its loss).
+func TestPlotMarksTheQuantizedEvaluation(t *testing.T) {
+	r := &train.Result{
+		Config: train.Config{Model: "lenet5", Dataset: "mnist"},
+		Epochs: []train.EpochMetrics{
+			{Phase: train.PhaseQAT, Epoch: 1, Index: 1, Observing: true, TrainLoss: 0.5, TestLoss: 0.4, TrainAccuracy: 0.93, TestAccuracy: 0.95},
+			{Phase: train.PhaseApprox, Epoch: 1, Index: 2, TrainLoss: 0.45, TestLoss: 0.35, TrainAccuracy: 0.94, TestAccuracy: 0.96},
+		},
+		Evaluations: []train.Evaluation{{Label: "qat", Loss: 2.0, Accuracy: 0.70}},
+	}
+	loss, acc, err := runPlots(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(acc.Y.Min < 70) || !(loss.Y.Max > 2.0) {
+		t.Errorf("axes accuracy from %g, loss to %g: the quantized evaluation (70%%, loss 2) is not plotted", acc.Y.Min, loss.Y.Max)
+	}
+}
