@@ -75,7 +75,7 @@ func runPlots(r *train.Result) (loss, acc *plot.Plot, err error) {
 		color  color.Color
 		shape  draw.GlyphDrawer
 	}{
-		"qat":           {[]train.Phase{train.PhaseFloat, train.PhaseQAT}, "quantized, exact products", qatColor, draw.SquareGlyph{}},
+		"qat":           {[]train.Phase{train.PhaseFloat, train.PhaseQAT}, "quantized, exact products", qatColor, draw.BoxGlyph{}},
 		"approx_before": {[]train.Phase{train.PhaseFloat, train.PhaseQAT, train.PhaseNoise}, "approximate, before fine-tuning", beforeColor, draw.PyramidGlyph{}},
 	}
 	for _, ev := range r.Evaluations {
