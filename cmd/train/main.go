@@ -131,7 +131,7 @@ func train1(o *options, stdout io.Writer, bars bool) error {
 	// checkpoint stays).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	ckDir := filepath.Join(o.out, "checkpoints")
+	ckDir := filepath.Join(o.out, checkpointsDir)
 	last := filepath.Join(ckDir, train.LastCheckpoint)
 	cfg := o.cfg
 	var ck *train.Checkpoint

@@ -23,6 +23,8 @@ const (
 	reportFile  = "report.json"
 	metricsFile = trainreport.MetricsFile
 	plotFile    = trainreport.PlotFile
+	// checkpointsDir is the folder of a run's checkpoints.
+	checkpointsDir = "checkpoints"
 )
 
 // report is report.json: the run's configuration, per-epoch metrics and

@@ -13,7 +13,7 @@ import (
 // resultNames are the files and folders the commands of train write into
 // their -out folders.
 var resultNames = []string{
-	"report.json", "metrics.csv", "checkpoints",
+	reportFile, metricsFile, plotFile, checkpointsDir,
 	sweep.RecordFile, sweep.JSONFile, sweep.CSVFile, sweep.MDFile,
 	sweep.SensitivityJSON, sweep.SensitivityCSV, sweep.SensitivityPlot,
 	sweep.AssignmentJSON, sweep.SummaryFile,
