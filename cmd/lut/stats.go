@@ -39,6 +39,13 @@ func runStats(args []string, stdout, stderr io.Writer) error {
 		}
 		all = append(all, metrics.Compute(t))
 	}
+	if len(all) == 0 {
+		// No header over no rows: the errors are all there is to say.
+		if len(bad) == 1 {
+			return bad[0]
+		}
+		return fmt.Errorf("none of the %d tables could be read:\n%w", len(pos), errors.Join(bad...))
+	}
 	if err := printStats(stdout, all, *asJSON); err != nil {
 		return err
 	}
