@@ -157,19 +157,19 @@ func drawHeatmap(m heatmap) ([]byte, error) {
 
 	bar := plot.New()
 	bar.Y.Label.Text = m.label
-	// An invisible title and x axis of the map's height keep the bar's ends
-	// level with the map's.
-	bar.Title.Text = " "
-	bar.X.Label.Text = " "
-	bar.X.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0.5, Label: " "}})
-	bar.X.LineStyle.Width = 0
-	bar.X.Tick.LineStyle.Width = 0
+	bar.HideX()
 	bar.Add(&plotter.ColorBar{ColorMap: colours, Vertical: true})
 
 	const width, height, barWidth = 7.5 * vg.Inch, 6.2 * vg.Inch, 1.3 * vg.Inch
 	return plotpng.Draw(width, height, func(dc draw.Canvas) {
-		p.Draw(draw.Crop(dc, 0, -barWidth, 0, 0))
-		bar.Draw(draw.Crop(dc, width-barWidth, 0, 0, 0))
+		mapArea := draw.Crop(dc, 0, -barWidth, 0, 0)
+		p.Draw(mapArea)
+		// The bar's ends are levelled with the map's: its area is cut by
+		// the difference between the two plots' data areas, which the
+		// axes, titles and labels around each make unequal.
+		barArea := draw.Crop(dc, width-barWidth, 0, 0, 0)
+		want, got := p.DataCanvas(mapArea), bar.DataCanvas(barArea)
+		bar.Draw(draw.Crop(barArea, 0, 0, want.Min.Y-got.Min.Y, want.Max.Y-got.Max.Y))
 	})
 }
 

@@ -110,10 +110,45 @@ func TestHeatmapWritesPNG(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cfg, err := png.DecodeConfig(f)
-	if err != nil || cfg.Width < 600 || cfg.Height < 500 {
-		t.Errorf("heatmap PNG: %v, %dx%d", err, cfg.Width, cfg.Height)
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
 	}
+	b := img.Bounds()
+	if b.Dx() < 600 || b.Dy() < 500 {
+		t.Fatalf("heatmap PNG is %dx%d", b.Dx(), b.Dy())
+	}
+	// The colour bar's ends are level with the map's: walking up and down
+	// from the middle row, each column leaves its coloured area on the
+	// same rows (the map's column a third of the way across, the bar's
+	// just inside its right edge).
+	white := func(x, y int) bool {
+		r, g, bl, _ := img.At(x, y).RGBA()
+		return r > 0xfa00 && g > 0xfa00 && bl > 0xfa00
+	}
+	extent := func(x int) (top, bottom int) {
+		mid := (b.Min.Y + b.Max.Y) / 2
+		for top = mid; top > b.Min.Y && !white(x, top-1); top-- {
+		}
+		for bottom = mid; bottom < b.Max.Y-1 && !white(x, bottom+1); bottom++ {
+		}
+		return top, bottom
+	}
+	barX := b.Max.X - 1
+	for ; barX > b.Min.X && white(barX, (b.Min.Y+b.Max.Y)/2); barX-- {
+	}
+	mapTop, mapBottom := extent(b.Min.X + b.Dx()/3)
+	barTop, barBottom := extent(barX - 5)
+	if mapBottom-mapTop < b.Dy()/2 || abs(barTop-mapTop) > 1 || abs(barBottom-mapBottom) > 1 {
+		t.Errorf("map spans rows %d..%d, colour bar %d..%d; want them level", mapTop, mapBottom, barTop, barBottom)
+	}
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 func TestErrorsAndHelp(t *testing.T) {
@@ -265,6 +300,17 @@ func TestStatsKeepsGoodRows(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "exact") || !strings.Contains(out, "mitchell") ||
 		!strings.Contains(errOut, "1 of the 3 tables was left out") || !strings.Contains(errOut, "nosuch.bin") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// When nothing loads there is no table to print, only the errors.
+	other := filepath.Join(t.TempDir(), "other.bin")
+	for _, args := range [][]string{{"stats", missing}, {"stats", missing, other}} {
+		code, out, errOut := lutCmd(args...)
+		if code != 1 || out != "" || !strings.Contains(errOut, "nosuch.bin") {
+			t.Errorf("lut %v: exit %d, stdout %q, stderr %q; want only the error", args, code, out, errOut)
+		}
+		if len(args) == 3 && !strings.Contains(errOut, "none of the 2 tables could be read") {
+			t.Errorf("lut %v: stderr %q; want it to say none could be read", args, errOut)
+		}
 	}
 	// -signed on an unsigned spec says it does nothing there.
 	if _, _, errOut := lutCmd("stats", "-signed", "drum:k=4"); !strings.Contains(errOut, "-signed reads table files; the spec drum:k=4 is unsigned") {
