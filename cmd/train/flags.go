@@ -140,6 +140,10 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (*options, error
 		return nil, fmt.Errorf("unexpected argument %q: options start with -", fs.Arg(0))
 	}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	var err error
+	if c.DataDir, err = absData(c.DataDir); err != nil {
+		return nil, err
+	}
 	if !o.set["limit"] && c.Dataset != quickDataset {
 		c.Limit = 0
 	}
@@ -310,6 +314,20 @@ func canonicalGradient(s string) (string, error) {
 }
 
 // parseMilestones parses "E1,E2,...".
+// absData makes a -data folder absolute: the checkpoint and the sweep and
+// search records keep it, and later commands, run from another folder,
+// read the data from there or compare it with their own -data.
+func absData(dir string) (string, error) {
+	if dir == "" {
+		return "", nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("-data %s: %w", dir, err)
+	}
+	return abs, nil
+}
+
 func parseMilestones(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {

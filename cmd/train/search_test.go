@@ -215,4 +215,19 @@ func TestSearchSaysWhenNothingFits(t *testing.T) {
 	if err := json.Unmarshal(raw, &saved); err != nil || saved.Key.DataDir != data {
 		t.Errorf("saved lambda key %+v (%v): want the -data folder %s", saved.Key, err, data)
 	}
+	// The folder is recorded absolute: the same folder given relative to
+	// the working directory reuses the saved lambda.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, data)
+	if err != nil {
+		t.Skip(err)
+	}
+	stdout = runOK(t, "search", "-checkpoint", ck, "-threads", "2", "-lut", "trunc:t=9,signed=true", "-lut", "trunc:t=12,signed=true",
+		"-sigma-init", "0.001", "-lambda", "0", "-search-epochs", "1", "-data", rel, "-out", out, "-resume")
+	if !strings.Contains(stdout, "lambda 0 (searched before, reused)") {
+		t.Errorf("-data %s (relative) did not reuse the lambda saved with %s:\n%s", rel, data, stdout)
+	}
 }

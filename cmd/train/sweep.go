@@ -101,6 +101,11 @@ func (m *modelFlags) check(fs *flag.FlagSet) ([]string, sweep.Costs, error) {
 	if m.limit < 0 {
 		errs = append(errs, fmt.Errorf("-limit %d must not be negative (0: the checkpoint's training set)", m.limit))
 	}
+	if d, err := absData(m.data); err != nil {
+		errs = append(errs, err)
+	} else {
+		m.data = d
+	}
 	list, err := sweep.ExpandLUTs(m.luts, m.lutDir)
 	if err != nil {
 		errs = append(errs, err)
