@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/goapprox/goapprox/train"
 )
@@ -60,7 +61,9 @@ type AssignOptions struct {
 	// Sensitivity, when given, holds the per-layer drops of an earlier
 	// measurement of the same checkpoint (train sensitivity, or an earlier
 	// Assign) covering every cheaper candidate; Assign then measures
-	// none again.
+	// none of them again before retraining, nor after retraining when
+	// they include retrained drops of the same RankRetrainEpochs, training
+	// samples, learning rate and gradient.
 	Sensitivity *SensitivityResult
 	// RankModel is the model the ranking retrains: the same checkpoint
 	// opened with a smaller ModelOptions.Limit makes each ranking
@@ -118,8 +121,10 @@ type Assignment struct {
 	// RankRetrainSamples is the number of training samples each ranking
 	// retraining epoch ran on.
 	RankRetrainSamples int `json:"rank_retrain_samples,omitempty"`
-	// Sensitivity holds the per-layer measurements the choice rests on
-	// (before retraining).
+	// Sensitivity holds the per-layer measurements the choice rests on:
+	// before retraining, and with RankRetrainEpochs after the ranking's
+	// retraining too (Sensitivity.Retraining), so that a later Assign
+	// with the same retraining can reuse them.
 	Sensitivity SensitivityResult `json:"sensitivity"`
 }
 
@@ -209,7 +214,7 @@ func Assign(m *Model, o AssignOptions) (Assignment, error) {
 		}
 		rank = o.RankModel
 	}
-	drops, reference, err := rankDrops(rank, o, sens, cheaper, exact)
+	drops, reference, err := rankDrops(rank, o, &a.Sensitivity, cheaper, exact)
 	if err != nil {
 		return a, err
 	}
@@ -319,8 +324,10 @@ func reuseSensitivity(m *Model, s SensitivityResult, cands []candidate) (Sensiti
 // layer l and cheaper candidate c, and the accuracy they are measured
 // from: the sensitivity's (before retraining), or, with
 // RankRetrainEpochs, each measured after that retraining against the
-// exact model retrained as long.
-func rankDrops(m *Model, o AssignOptions, sens SensitivityResult, cheaper []candidate, exact *candidate) ([][]float64, float64, error) {
+// exact model retrained as long. Those it takes from sens when sens holds
+// them for the same retraining, and otherwise measures and records in
+// sens.
+func rankDrops(m *Model, o AssignOptions, sens *SensitivityResult, cheaper []candidate, exact *candidate) ([][]float64, float64, error) {
 	if o.RankRetrainEpochs < 0 {
 		return nil, 0, fmt.Errorf("rank retrain epochs %d must not be negative", o.RankRetrainEpochs)
 	}
@@ -335,13 +342,25 @@ func rankDrops(m *Model, o AssignOptions, sens SensitivityResult, cheaper []cand
 		return drops, sens.AccuracyExact, nil
 	}
 	n := o.RankRetrainEpochs
+	want := retrainingOf(m, n)
+	if saved, ok := sens.retrainedDrops(want); ok {
+		if o.Progress != nil {
+			o.Progress(fmt.Sprintf("the drops after %d retraining epoch(s) are those of the sensitivity measurements given (exact model %.2f%%)", n, 100*sens.Retraining.AccuracyExact))
+		}
+		return saved, sens.Retraining.AccuracyExact, nil
+	}
 	ref, err := m.Measure(exact.arg, nil, n)
 	if err != nil {
 		return nil, 0, fmt.Errorf("retraining the exact model: %w", err)
 	}
-	reference := ref.After[n-1]
+	want.AccuracyExact = ref.After[n-1]
 	if o.Progress != nil {
-		o.Progress(fmt.Sprintf("exact model after %d retraining epoch(s): %.2f%%", n, 100*reference))
+		o.Progress(fmt.Sprintf("exact model after %d retraining epoch(s): %.2f%%", n, 100*want.AccuracyExact))
+	}
+	// The measurements are recorded in copies of the layers: sens may
+	// share them with the sensitivity it reuses.
+	for c := range sens.Multipliers {
+		sens.Multipliers[c].Layers = slices.Clone(sens.Multipliers[c].Layers)
 	}
 	for c, cand := range cheaper {
 		for l, f := range sens.Layers {
@@ -349,14 +368,18 @@ func rankDrops(m *Model, o AssignOptions, sens SensitivityResult, cheaper []cand
 			if err != nil {
 				return nil, 0, fmt.Errorf("multiplier %s in layer %s: %w", cand.name, f.Layer, err)
 			}
-			drops[l][c] = reference - meas.After[n-1]
+			acc := meas.After[n-1]
+			drops[l][c] = want.AccuracyExact - acc
+			ls := &sens.Multipliers[c].Layers[l]
+			ls.AccuracyRetrained, ls.DropRetrained = &acc, &drops[l][c]
 			if o.Progress != nil {
 				o.Progress(fmt.Sprintf("%s in %s after %d retraining epoch(s): %.2f%% (drop %+.2f points; %+.2f before retraining)",
-					cand.name, f.Layer, n, 100*meas.After[n-1], 100*drops[l][c], 100*sens.Multipliers[c].Layers[l].Drop))
+					cand.name, f.Layer, n, 100*acc, 100*drops[l][c], 100*ls.Drop))
 			}
 		}
 	}
-	return drops, reference, nil
+	sens.Retraining = &want
+	return drops, want.AccuracyExact, nil
 }
 
 // greedy returns, per layer, the index of its cheaper candidate, or -1 for

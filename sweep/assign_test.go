@@ -98,3 +98,45 @@ func TestSummarySaysBudgetMissed(t *testing.T) {
 		t.Errorf("summary of a met budget says it is not met:\n%s", s)
 	}
 }
+
+// retrainedDrops hands out saved drops only for the very retraining they
+// were measured after, and only when every layer of every multiplier has
+// one.
+func TestRetrainedDropsMatchTheRetraining(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	saved := Retraining{Epochs: 2, Samples: 500, LR: 0.01, Gradient: "table:window=4", AccuracyExact: 0.9}
+	s := SensitivityResult{
+		Layers: []LayerFacts{{Layer: "conv1"}, {Layer: "fc"}},
+		Multipliers: []Sensitivity{
+			{Name: "a", Layers: []LayerSensitivity{{DropRetrained: f(0.01)}, {DropRetrained: f(-0.002)}}},
+			{Name: "b", Layers: []LayerSensitivity{{DropRetrained: f(0.03)}, {DropRetrained: f(0.04)}}},
+		},
+		Retraining: &saved,
+	}
+	want := saved
+	want.AccuracyExact = 0 // not known before measuring: not compared
+	drops, ok := s.retrainedDrops(want)
+	if !ok || drops[0][0] != 0.01 || drops[1][0] != -0.002 || drops[0][1] != 0.03 || drops[1][1] != 0.04 {
+		t.Fatalf("same retraining: drops %v, ok %v; want [[0.01 0.03] [-0.002 0.04]]", drops, ok)
+	}
+	for name, change := range map[string]func(*Retraining){
+		"epochs":   func(r *Retraining) { r.Epochs = 1 },
+		"samples":  func(r *Retraining) { r.Samples = 60000 },
+		"lr":       func(r *Retraining) { r.LR = 0.001 },
+		"gradient": func(r *Retraining) { r.Gradient = "" },
+	} {
+		other := want
+		change(&other)
+		if _, ok := s.retrainedDrops(other); ok {
+			t.Errorf("another %s: the saved drops were taken", name)
+		}
+	}
+	s.Multipliers[1].Layers[1].DropRetrained = nil
+	if _, ok := s.retrainedDrops(want); ok {
+		t.Error("a layer without a retrained drop: the saved drops were taken")
+	}
+	s.Retraining = nil
+	if _, ok := s.retrainedDrops(want); ok {
+		t.Error("no retraining recorded: drops were taken")
+	}
+}

@@ -46,6 +46,59 @@ type LayerSensitivity struct {
 	OutputStd        float64 `json:"output_std"`
 	PredictedSigma   float64 `json:"predicted_sigma"`
 	PredictedMeanRel float64 `json:"predicted_mean_rel"`
+	// AccuracyRetrained and DropRetrained are the same measurement after
+	// the retraining SensitivityResult.Retraining describes (an assign
+	// run's ranking); absent without one. DropRetrained refers to the
+	// exact model retrained as long.
+	AccuracyRetrained *float64 `json:"accuracy_retrained,omitempty"`
+	DropRetrained     *float64 `json:"drop_retrained,omitempty"`
+}
+
+// Retraining describes the retraining every layer's retrained drop was
+// measured after: enough to tell whether another run would retrain the
+// same way (the checkpoint is the result's own).
+type Retraining struct {
+	Epochs int `json:"epochs"`
+	// Samples is the number of training samples of each epoch, LR the
+	// approximate phase's learning rate and Gradient its backward pass
+	// (empty: straight-through).
+	Samples  int     `json:"train_samples"`
+	LR       float64 `json:"lr"`
+	Gradient string  `json:"gradient,omitempty"`
+	// AccuracyExact is the exact model's accuracy after that retraining.
+	AccuracyExact float64 `json:"accuracy_exact"`
+}
+
+// retrainingOf is the Retraining m runs for epochs epochs (its
+// AccuracyExact left to be measured).
+func retrainingOf(m *Model, epochs int) Retraining {
+	return Retraining{Epochs: epochs, Samples: m.Trainer().TrainSamples(),
+		LR: m.Trainer().Config().PhaseLR(train.PhaseApprox), Gradient: m.Gradient()}
+}
+
+// retrainedDrops returns s's retrained drops, drops[l][c] for layer l and
+// multiplier c, when s holds them for the retraining want (AccuracyExact
+// aside); ok is false otherwise.
+func (s SensitivityResult) retrainedDrops(want Retraining) (drops [][]float64, ok bool) {
+	if s.Retraining == nil {
+		return nil, false
+	}
+	have := *s.Retraining
+	have.AccuracyExact, want.AccuracyExact = 0, 0
+	if have != want {
+		return nil, false
+	}
+	drops = make([][]float64, len(s.Layers))
+	for l := range drops {
+		drops[l] = make([]float64, len(s.Multipliers))
+		for c, m := range s.Multipliers {
+			if l >= len(m.Layers) || m.Layers[l].DropRetrained == nil {
+				return nil, false
+			}
+			drops[l][c] = *m.Layers[l].DropRetrained
+		}
+	}
+	return drops, true
 }
 
 // Sensitivity is one multiplier's per-layer sensitivity.
@@ -66,6 +119,9 @@ type SensitivityResult struct {
 	AccuracyExact    float64       `json:"accuracy_exact"`
 	Layers           []LayerFacts  `json:"layers"`
 	Multipliers      []Sensitivity `json:"multipliers"`
+	// Retraining, when present, is the retraining the layers' retrained
+	// drops were measured after.
+	Retraining *Retraining `json:"retraining,omitempty"`
 }
 
 // Layers returns the model's approximate layers with their share of the

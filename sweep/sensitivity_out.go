@@ -42,12 +42,20 @@ func WriteSensitivity(dir string, r SensitivityResult) error {
 	}
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	w.Write([]string{"lut", "name", "layer", "kind", "muls_per_sample", "mul_share", "accuracy", "drop",
-		"predicted_mean", "predicted_std", "output_std", "predicted_sigma", "predicted_mean_rel"})
+	header := []string{"lut", "name", "layer", "kind", "muls_per_sample", "mul_share", "accuracy", "drop",
+		"predicted_mean", "predicted_std", "output_std", "predicted_sigma", "predicted_mean_rel"}
+	if r.Retraining != nil {
+		header = append(header, "accuracy_retrained", "drop_retrained")
+	}
+	w.Write(header)
 	for _, m := range r.Multipliers {
 		for _, l := range m.Layers {
-			w.Write([]string{m.LUT, m.Name, l.Layer, l.Kind, fmt.Sprint(l.Muls), num(l.Share), num(l.Accuracy), num(l.Drop),
-				num(l.PredictedMean), num(l.PredictedStd), num(l.OutputStd), num(l.PredictedSigma), num(l.PredictedMeanRel)})
+			row := []string{m.LUT, m.Name, l.Layer, l.Kind, fmt.Sprint(l.Muls), num(l.Share), num(l.Accuracy), num(l.Drop),
+				num(l.PredictedMean), num(l.PredictedStd), num(l.OutputStd), num(l.PredictedSigma), num(l.PredictedMeanRel)}
+			if r.Retraining != nil {
+				row = append(row, optNum(l.AccuracyRetrained), optNum(l.DropRetrained))
+			}
+			w.Write(row)
 		}
 	}
 	w.Flush()
@@ -62,6 +70,14 @@ func WriteSensitivity(dir string, r SensitivityResult) error {
 		return err
 	}
 	return atomicfile.WriteFile(filepath.Join(dir, SensitivityPlot), png)
+}
+
+// optNum is num of *v, or empty when v is nil.
+func optNum(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return num(*v)
 }
 
 // sensitivityPlot draws, per layer (labelled with its share of the

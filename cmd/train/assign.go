@@ -20,8 +20,10 @@ retraining each instead (what retraining can repair is not counted as
 loss), at the cost of one short retraining per layer and candidate;
 -rank-retrain-limit N makes those retrainings shorter (the first N training
 samples only). -sensitivity reuses the drops of an earlier run (another
-budget, say) instead of measuring them again; those are the drops before
-retraining, so with -rank-retrain-epochs the retrainings run again.
+budget, say) instead of measuring them again: an assign run's also keeps
+the drops after its ranking's retraining, which are reused when
+-rank-retrain-epochs, -rank-retrain-limit, -retrain-lr and -grad are the
+same (otherwise the ranking retrains).
 One candidate must be exact (e.g. exact or mul8u_1JFF.bin): savings are
 relative to its power. Writes assignment.json, summary.md and the
 sensitivity measurements.`

@@ -93,6 +93,43 @@ func testAssignRanked(t *testing.T, ck string, limit int) {
 	if !strings.Contains(sweep.Summary(a), "ranked after 1 epoch(s) of retraining") {
 		t.Errorf("summary does not say how drops were ranked:\n%s", sweep.Summary(a))
 	}
+
+	// The assignment's sensitivity.json keeps the drops after retraining,
+	// and an assign that reuses it with the same retraining retrains
+	// nothing for the ranking and chooses the same.
+	if r := a.Sensitivity.Retraining; r == nil || r.Epochs != 1 || r.Samples != samples || r.AccuracyExact != *a.RankReference {
+		t.Fatalf("sensitivity records retraining %+v; want 1 epoch on %d samples, exact %v", r, samples, *a.RankReference)
+	}
+	dir := t.TempDir()
+	if err := sweep.WriteAssignment(dir, a); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := sweep.ReadSensitivity(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log []string
+	o.Sensitivity = &saved
+	o.Progress = func(s string) { log = append(log, s) }
+	again, err := sweep.Assign(whole, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(log, "\n")
+	if strings.Contains(text, "retraining epoch(s): ") {
+		t.Errorf("the reusing assign retrained for the ranking:\n%s", text)
+	}
+	if !strings.Contains(text, "are those of the sensitivity measurements given") {
+		t.Errorf("the reusing assign does not say it took the retrained drops:\n%s", text)
+	}
+	if *again.RankReference != *a.RankReference || again.Accuracy != a.Accuracy || len(again.Layers) != len(a.Layers) {
+		t.Fatalf("reusing assign: reference %v, accuracy %v; first %v, %v", *again.RankReference, again.Accuracy, *a.RankReference, a.Accuracy)
+	}
+	for i, l := range again.Layers {
+		if l.LUT != a.Layers[i].LUT || l.Drop != a.Layers[i].Drop {
+			t.Errorf("layer %s: reusing assign chose %s (drop %v), the first %s (drop %v)", l.Layer, l.Name, l.Drop, a.Layers[i].Name, a.Layers[i].Drop)
+		}
+	}
 }
 
 func TestAssignRankRetrainFlag(t *testing.T) {
