@@ -19,13 +19,32 @@ import (
 // run goes on unprotected, saying so on warn: refusing would make such
 // cluster file systems unusable.
 func lockFolder(dir string, create bool, warn io.Writer) (*runlock.Lock, error) {
-	if create {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, runFolderError(err)
+	if !create {
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
 		}
-	} else if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return acquire(dir, warn)
 	}
+	// A command that stops removes the empty parent folders it created
+	// (outputFolder), and so can remove a parent while this one creates
+	// dir or before it locks it: then dir is created again.
+	var err error
+	for range 5 {
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			var l *runlock.Lock
+			if l, err = acquire(dir, warn); !errors.Is(err, fs.ErrNotExist) {
+				return l, err
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
+	return nil, runFolderError(err)
+}
+
+// acquire locks dir (lockFolder), warning on warn when its file system
+// has no locks.
+func acquire(dir string, warn io.Writer) (*runlock.Lock, error) {
 	l, err := runlock.Acquire(dir)
 	if errors.Is(err, runlock.ErrUnsupported) {
 		fmt.Fprintf(warn, "warning: %v; nothing stops a second run into %s from mixing its files with this one's\n", err, dir)
