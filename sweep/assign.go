@@ -358,7 +358,9 @@ func rankDrops(m *Model, o AssignOptions, sens *SensitivityResult, cheaper []can
 		o.Progress(fmt.Sprintf("exact model after %d retraining epoch(s): %.2f%%", n, 100*want.AccuracyExact))
 	}
 	// The measurements are recorded in copies of the layers: sens may
-	// share them with the sensitivity it reuses.
+	// share them with the sensitivity it reuses. Until they are all in,
+	// sens describes no retraining.
+	sens.Retraining = nil
 	for c := range sens.Multipliers {
 		sens.Multipliers[c].Layers = slices.Clone(sens.Multipliers[c].Layers)
 	}

@@ -104,7 +104,7 @@ func TestSummarySaysBudgetMissed(t *testing.T) {
 // one.
 func TestRetrainedDropsMatchTheRetraining(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
-	saved := Retraining{Epochs: 2, Samples: 500, LR: 0.01, Gradient: "table:window=4", AccuracyExact: 0.9}
+	saved := Retraining{Epochs: 2, ScheduleEpochs: 2, Samples: 500, LR: 0.01, Gradient: "table:window=4", AccuracyExact: 0.9}
 	s := SensitivityResult{
 		Layers: []LayerFacts{{Layer: "conv1"}, {Layer: "fc"}},
 		Multipliers: []Sensitivity{
@@ -121,6 +121,7 @@ func TestRetrainedDropsMatchTheRetraining(t *testing.T) {
 	}
 	for name, change := range map[string]func(*Retraining){
 		"epochs":   func(r *Retraining) { r.Epochs = 1 },
+		"schedule": func(r *Retraining) { r.ScheduleEpochs = 5 },
 		"samples":  func(r *Retraining) { r.Samples = 60000 },
 		"lr":       func(r *Retraining) { r.LR = 0.001 },
 		"gradient": func(r *Retraining) { r.Gradient = "" },

@@ -59,6 +59,9 @@ type LayerSensitivity struct {
 // same way (the checkpoint is the result's own).
 type Retraining struct {
 	Epochs int `json:"epochs"`
+	// ScheduleEpochs is the length of the approximate phase the learning
+	// rate's schedule is laid out over (the retraining may run fewer).
+	ScheduleEpochs int `json:"schedule_epochs"`
 	// Samples is the number of training samples of each epoch, LR the
 	// approximate phase's learning rate and Gradient its backward pass
 	// (empty: straight-through).
@@ -72,8 +75,9 @@ type Retraining struct {
 // retrainingOf is the Retraining m runs for epochs epochs (its
 // AccuracyExact left to be measured).
 func retrainingOf(m *Model, epochs int) Retraining {
-	return Retraining{Epochs: epochs, Samples: m.Trainer().TrainSamples(),
-		LR: m.Trainer().Config().PhaseLR(train.PhaseApprox), Gradient: m.Gradient()}
+	cfg := m.Trainer().Config()
+	return Retraining{Epochs: epochs, ScheduleEpochs: cfg.PhaseEpochs(train.PhaseApprox), Samples: m.Trainer().TrainSamples(),
+		LR: cfg.PhaseLR(train.PhaseApprox), Gradient: m.Gradient()}
 }
 
 // retrainedDrops returns s's retrained drops, drops[l][c] for layer l and

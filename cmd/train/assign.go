@@ -91,12 +91,16 @@ func runAssign(args []string, stdout, stderr io.Writer) int {
 		}
 		sens = &s
 	}
+	// The ranking retrains a model of its own whose approximate phase is
+	// the ranking's N epochs: a learning-rate schedule then runs its whole
+	// course in them, whatever -retrain-epochs plans for the final
+	// retraining.
 	var rank *sweep.Model
-	if rankLimit > 0 {
+	if rankRetrain > 0 && (rankLimit > 0 || rankRetrain != mf.retrain) {
 		rank, err = sweep.OpenModel(mf.checkpoint, list[0], sweep.ModelOptions{DataDir: mf.data, Threads: mf.threads,
 			RetrainEpochs: rankRetrain, RetrainLR: mf.retrainLR, Gradient: mf.grad, Limit: rankLimit})
 		if err != nil {
-			return exit("assign", fmt.Errorf("-rank-retrain-limit %d: %w", rankLimit, err), stderr, false)
+			return exit("assign", fmt.Errorf("the ranking's model: %w", err), stderr, false)
 		}
 		defer rank.Close()
 	}

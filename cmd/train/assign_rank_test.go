@@ -152,3 +152,44 @@ func TestAssignRankRetrainFlag(t *testing.T) {
 		}
 	}
 }
+
+// The ranking's retraining is its own: its drops do not depend on the
+// final retraining's length, so an assign with another -retrain-epochs
+// reuses them from an earlier assign's sensitivity, and one with another
+// -rank-retrain-limit retrains them again.
+func TestAssignReusesTheRankingsDrops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model and retrains it once per layer and candidate")
+	}
+	ck := tinyCheckpoint(t)
+	dir := t.TempDir()
+	costs := filepath.Join(dir, "costs.csv")
+	if err := os.WriteFile(costs, []byte("name,power\nexact:signed=true,1\n\"trunc:t=4,signed=true\",0.8\n\"trunc:t=10,signed=true\",0.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	assign := func(out string, extra ...string) string {
+		t.Helper()
+		args := append([]string{"assign", "-checkpoint", ck, "-threads", "2", "-out", filepath.Join(dir, out), "-costs", costs, "-max-loss", "0.02",
+			"-lut", "exact:signed=true", "-lut", "trunc:t=4,signed=true", "-lut", "trunc:t=10,signed=true", "-rank-retrain-epochs", "1"}, extra...)
+		code, stdout, stderr := trainCmd(args...)
+		if code != 0 {
+			t.Fatalf("assign %v: exit %d: %s", extra, code, stderr)
+		}
+		return stdout
+	}
+	assign("first", "-retrain-epochs", "2")
+	s, err := sweep.ReadSensitivity(filepath.Join(dir, "first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Retraining; r == nil || r.Epochs != 1 || r.ScheduleEpochs != 1 {
+		t.Fatalf("the ranking's retraining is recorded as %+v; want 1 epoch of a 1-epoch schedule", r)
+	}
+	const reused = "are those of the sensitivity measurements given"
+	if out := assign("other-final", "-retrain-epochs", "1", "-sensitivity", filepath.Join(dir, "first")); !strings.Contains(out, reused) || strings.Contains(out, "exact model after") {
+		t.Errorf("another -retrain-epochs did not reuse the ranking's drops:\n%s", out)
+	}
+	if out := assign("other-limit", "-rank-retrain-limit", "320", "-sensitivity", filepath.Join(dir, "first")); strings.Contains(out, reused) || !strings.Contains(out, "exact model after 1 retraining epoch(s)") {
+		t.Errorf("another -rank-retrain-limit reused the ranking's drops:\n%s", out)
+	}
+}
