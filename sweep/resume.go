@@ -104,7 +104,7 @@ func (r Record) Differences(now Record) []string {
 	if now.Limit != r.Limit {
 		d = append(d, fmt.Sprintf("-limit: %d now, %d in the earlier run", now.Limit, r.Limit))
 	}
-	if now.DataDir != r.DataDir {
+	if now.DataDir != AbsDataDir(r.DataDir) {
 		d = append(d, fmt.Sprintf("-data: %q now, %q in the earlier run", now.DataDir, r.DataDir))
 	}
 	if now.CostsSHA256 != r.CostsSHA256 {
@@ -175,4 +175,17 @@ func Resume(dir string, now Record) (r Result, started bool, err error) {
 		delete(want, row.Index) // a second row for one position fails above
 	}
 	return r, true, nil
+}
+
+// AbsDataDir is a recorded -data folder as an absolute path. Commands
+// record it absolute; a record holding it as typed, relative to the folder
+// its run started in, is taken relative to the current one.
+func AbsDataDir(dir string) string {
+	if dir == "" || filepath.IsAbs(dir) {
+		return dir
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }

@@ -16,6 +16,18 @@ func TestRecordDifferences(t *testing.T) {
 	if d := base.Differences(moved); len(d) != 0 {
 		t.Fatalf("a moved checkpoint with the same digest: %q", d)
 	}
+	// A -data folder recorded relative is the same as it made absolute
+	// from the working directory.
+	rel, now := base, base
+	rel.DataDir = "data"
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now.DataDir = filepath.Join(wd, "data")
+	if d := rel.Differences(now); len(d) != 0 {
+		t.Errorf("-data recorded as data, given as %s: %q", now.DataDir, d)
+	}
 	for _, tc := range []struct {
 		change func(*Record)
 		want   string

@@ -313,7 +313,6 @@ func canonicalGradient(s string) (string, error) {
 	return g.String(), nil
 }
 
-// parseMilestones parses "E1,E2,...".
 // absData makes a -data folder absolute: the checkpoint and the sweep and
 // search records keep it, and later commands, run from another folder,
 // read the data from there or compare it with their own -data.
@@ -328,6 +327,7 @@ func absData(dir string) (string, error) {
 	return abs, nil
 }
 
+// parseMilestones parses "E1,E2,...".
 func parseMilestones(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {

@@ -230,4 +230,18 @@ func TestSearchSaysWhenNothingFits(t *testing.T) {
 	if !strings.Contains(stdout, "lambda 0 (searched before, reused)") {
 		t.Errorf("-data %s (relative) did not reuse the lambda saved with %s:\n%s", rel, data, stdout)
 	}
+	// A key that holds the folder relative is taken relative to the
+	// working directory.
+	saved.Key.DataDir = rel
+	if raw, err = json.Marshal(saved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lambdaFile(out, 0), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout = runOK(t, "search", "-checkpoint", ck, "-threads", "2", "-lut", "trunc:t=9,signed=true", "-lut", "trunc:t=12,signed=true",
+		"-sigma-init", "0.001", "-lambda", "0", "-search-epochs", "1", "-data", data, "-out", out, "-resume")
+	if !strings.Contains(stdout, "lambda 0 (searched before, reused)") {
+		t.Errorf("a lambda saved with -data %s (relative) was not reused with %s:\n%s", rel, data, stdout)
+	}
 }

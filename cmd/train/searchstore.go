@@ -12,6 +12,7 @@ import (
 
 	"github.com/goapprox/goapprox/internal/atomicfile"
 	"github.com/goapprox/goapprox/internal/boundedfile"
+	"github.com/goapprox/goapprox/sweep"
 	"github.com/goapprox/goapprox/train"
 )
 
@@ -106,6 +107,7 @@ func loadLambdas(dirs []string, key lambdaKey) (map[float64]train.SearchOutcome,
 			if err != nil {
 				return nil, err
 			}
+			s.Key.DataDir = sweep.AbsDataDir(s.Key.DataDir)
 			if diff := keyDifference(s.Key, key); diff != "" {
 				return nil, fmt.Errorf("%s was searched with %s; reuse only searches of the same checkpoint, multipliers and settings: give the same flags, or delete that file (a shard's: its shard folder) to search its lambda again with these, or choose another -out", f, diff)
 			}
