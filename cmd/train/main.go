@@ -242,10 +242,13 @@ func reportedTime(dir string) time.Duration {
 // default folders are named alike, each get a folder of their own.
 // Creating a directory is atomic, so this holds across processes too.
 func claimDefaultFolder(base string) (string, error) {
-	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
-		return "", runFolderError(err)
-	}
+	// Another run that stops removes the parent it created when it is
+	// empty (outputFolder): a parent gone meanwhile is created again.
+	parentTries := 0
 	for i := 1; i <= 1000; i++ {
+		if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+			return "", runFolderError(err)
+		}
 		dir := base
 		if i > 1 {
 			dir = fmt.Sprintf("%s-%d", base, i)
@@ -253,6 +256,11 @@ func claimDefaultFolder(base string) (string, error) {
 		err := os.Mkdir(dir, 0o755)
 		if err == nil {
 			return dir, nil
+		}
+		if errors.Is(err, fs.ErrNotExist) && parentTries < 5 {
+			parentTries++
+			i--
+			continue
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			return "", runFolderError(err)
