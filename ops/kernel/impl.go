@@ -72,11 +72,13 @@ type impl struct {
 	packCost int
 	// pg, pgBuild and pgStore are the pre-gathered kernel, the builder of
 	// its rows and the store of a convolution's sums (pregather.go), nil
-	// for the portable ones. pgStep, pgEntry and pgOut are the path's
+	// for the portable ones; pg3 is the pre-gathered kernel for 3×3 taps,
+	// nil where pg runs those too. pgStep, pgEntry and pgOut are the path's
 	// costs in 1/64 lookups of this implementation: adding one lane of
 	// one step, building one entry of P, and writing one sum. pgStep 0
 	// keeps the path from being chosen (it can still be forced).
 	pg                     pgFunc
+	pg3                    pg3Func
 	pgBuild                pgBuildFunc
 	pgStore                pgStoreFunc
 	pgStep, pgEntry, pgOut int

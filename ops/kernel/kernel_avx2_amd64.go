@@ -62,7 +62,7 @@ func lutRowAVX2x1(windows *[256][512]byte, sel *byte, offs *int32, src *byte, k 
 // chosen where it ran faster: adding a lane of a step and building an
 // entry of P each cost a small fraction of a lookup.
 var avx2 = impl{name: "avx2", row: avx2Row, biased: true, enabled: asm.AVX2, gatherCost: 12, copyCost: 6, callCost: 500, stepCost: 8, packCost: 2,
-	pg: pgAVX2, pgBuild: pgBuildAVX2Go, pgStore: pgStoreAVX2Go, pgStep: 18, pgEntry: 18, pgOut: 256}
+	pg: pgAVX2, pg3: pg3AVX2, pgBuild: pgBuildAVX2Go, pgStore: pgStoreAVX2Go, pgStep: 18, pgEntry: 18, pgOut: 256}
 
 // The AVX-512 kernel, where present, stays last in impls, so current()
 // picks it; the AVX2 kernel is still registered and tested there.
@@ -125,6 +125,34 @@ func pgAVX2(p []byte, width int, offs []int32, src []byte, bases []int32, acc []
 		pgRowsAVX2x1(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
 	} else {
 		pgRowsAVX2x2(&p[0], &offs[0], steps, &src[0], &bases[0], n, &acc[0], flags, int(bias))
+	}
+}
+
+//go:noescape
+func pg3RowsAVX2x1(p *byte, chans, plane, wp int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+
+//go:noescape
+func pg3RowsAVX2x2(p *byte, chans, plane, wp int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+
+func pg3AVX2(p []byte, width, chans, plane, wp int, src []byte, bases []int32, acc []uint32, flags int, bias int32) {
+	n := len(bases)
+	if chans == 0 || n == 0 {
+		pg3Go(p, width, chans, plane, wp, src, bases, acc, flags, bias)
+		return
+	}
+	// Slicing checks that P and acc hold what the kernel touches.
+	p = p[:9*chans*pgStepBytes(width)]
+	acc = acc[:n*width]
+	if debugChecks {
+		lo, hi := int(slices.Min(bases)), int(slices.Max(bases))+(chans-1)*plane+2*wp+2
+		if width%pgUnit != 0 || width > pgMaxWidth || lo < 0 || hi >= len(src) {
+			panic("kernel: pg3AVX2 would read outside src or P")
+		}
+	}
+	if width == pgUnit {
+		pg3RowsAVX2x1(&p[0], chans, plane, wp, &src[0], &bases[0], n, &acc[0], flags, int(bias))
+	} else {
+		pg3RowsAVX2x2(&p[0], chans, plane, wp, &src[0], &bases[0], n, &acc[0], flags, int(bias))
 	}
 }
 

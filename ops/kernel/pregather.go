@@ -45,6 +45,12 @@ import (
 // layer is far larger than L2 (64 output channels and 576 steps make 18
 // MiB): kept whole and shared by the tasks, it was streamed from memory
 // by each of them, which cost more than building it once per task.
+//
+// A step costs little besides its row: loading its offset, its code and
+// the row. 3×3 convolutions of dilation 1 (every convolution of the CIFAR
+// ResNets and VGGs) have their own kernel (pg3Func), whose nine taps per
+// input channel are fixed displacements off the row's base and the padded
+// width: it loads no offsets, and its blocks hold whole input channels.
 
 const (
 	// pgUnit is the number of lanes whose uint16 entries fill one 256-bit
@@ -133,6 +139,26 @@ func pgGo(p []byte, width int, offs []int32, src []byte, bases []int32, acc []ui
 	}
 }
 
+// pg3Func is a pgFunc for the steps of 3×3 taps (dilation 1): chans
+// input channels of nine steps each, in (ky, kx) order, tap (ky, kx) of
+// channel c reading the code src[base + c*plane + ky*wp + kx]. Its steps'
+// offsets are the same for every such convolution but for plane and wp,
+// so it needs no table of them (pg3Go is its definition).
+type pg3Func func(p []byte, width, chans, plane, wp int, src []byte, bases []int32, acc []uint32, flags int, bias int32)
+
+// pg3Go is the pg3Func of pgGo: the steps' offsets made explicit.
+func pg3Go(p []byte, width, chans, plane, wp int, src []byte, bases []int32, acc []uint32, flags int, bias int32) {
+	offs := make([]int32, 0, 9*chans)
+	for c := range chans {
+		for ky := range 3 {
+			for kx := range 3 {
+				offs = append(offs, int32(c*plane+ky*wp+kx))
+			}
+		}
+	}
+	pgGo(p, width, offs, src, bases, acc, flags, bias)
+}
+
 // pgBuildFunc builds the 256 rows of P for one step and chunk of width
 // lanes: dst[(s*width+q)*2:] holds the uint16 entry pgRows[w_q][s], where
 // rows[q] = 512*w_q is the byte offset of lane q's source row in pgRows
@@ -180,6 +206,7 @@ type pgJob struct {
 	src                  []byte  // selector codes: row i's step l at src[base(i)+offs[l]]
 	offs                 []int32 // per step
 	conv                 bool
+	taps3                bool // a 3×3 convolution of dilation 1 (pg3Func)
 	g                    geom.Conv
 	hp, wp, ow, opos     int // padded input rows and columns, output width and positions
 	imgStride, grpStride int // src bytes of one image and one group's channels
@@ -278,6 +305,7 @@ func convPregathered(im *impl, acc []int32, x, w []byte, pad byte, g geom.Conv, 
 		w: w, lanes: g.OutPerGroup(), groups: g.Groups, conv: true, g: g, x: x, pad: pad,
 		offs: j.offs, padded: j.padded}
 	j.hp, j.wp = g.H+2*g.PadH, g.W+2*g.PadW
+	j.taps3 = g.KH == 3 && g.KW == 3 && g.DilH == 1 && g.DilW == 1 && im.pg3 != nil
 	j.ow = g.OutW()
 	j.opos = g.OutH() * j.ow
 	j.nsel = g.N * j.opos
@@ -378,6 +406,11 @@ func (j *pgJob) runTask(t int, s *scratch) {
 	acc := s.pgAcc[:nr*width]
 	stepBytes := pgStepBytes(width)
 	lb := max(1, pgBlockBytes/stepBytes)
+	if j.taps3 {
+		// Blocks of whole input channels, the nearest number to fill
+		// pgBlockBytes.
+		lb = 9 * max(1, (2*pgBlockBytes+9*stepBytes)/(18*stepBytes))
+	}
 	s.pgP = growBytes(s.pgP, min(lb, j.k)*stepBytes)
 	kern, build := j.im.pgKernel(), j.im.pgBuilder()
 	rows := &s.pgRows
@@ -400,7 +433,12 @@ func (j *pgJob) runTask(t int, s *scratch) {
 		if l1 == j.k {
 			flags |= pgLast
 		}
-		kern(s.pgP[:(l1-l0)*stepBytes], width, j.offs[l0:l1], j.src, bases, acc, flags, j.bias)
+		if j.taps3 {
+			plane := j.hp * j.wp
+			j.im.pg3(s.pgP[:(l1-l0)*stepBytes], width, (l1-l0)/9, plane, j.wp, j.src[l0/9*plane:], bases, acc, flags, j.bias)
+		} else {
+			kern(s.pgP[:(l1-l0)*stepBytes], width, j.offs[l0:l1], j.src, bases, acc, flags, j.bias)
+		}
 	}
 	j.store(acc, width, grp, q0, nl, r0, nr)
 }

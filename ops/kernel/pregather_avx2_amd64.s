@@ -184,6 +184,149 @@ store:
 	VZEROUPPER
 	RET
 
+// PG3TAP1 and PG3TAP2 add the P row (one or two units) of the code at
+// addr, for the step at P offset off (the second unit at off2).
+#define PG3TAP1(addr, off) \
+	MOVBQZX addr, R8; \
+	SHLQ    $5, R8; \
+	PGUNIT(off(DX)(R8*1), Y0, Y1, Y8)
+
+#define PG3TAP2(addr, off, off2) \
+	MOVBQZX addr, R8; \
+	SHLQ    $6, R8; \
+	PGUNIT(off(DX)(R8*1), Y0, Y1, Y8); \
+	PGUNIT(off2(DX)(R8*1), Y2, Y3, Y9)
+
+// pg3RowsAVX2xU are pgRowsAVX2xU for the steps of 3×3 taps: chans input
+// channels of nine steps each, tap (ky, kx) of channel c reading the code
+// at the row's base + c*plane + ky*wp + kx. The taps' addresses are
+// displacements off the row's base and wp, so no step offset is loaded.
+// Registers as in pgRowsAVX2xU, and CX chans, SI channels left, R9 wp,
+// R14 plane.
+
+// func pg3RowsAVX2x1(p *byte, chans, plane, wp int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+TEXT ·pg3RowsAVX2x1(SB), NOSPLIT, $0-80
+	MOVQ p+0(FP), DI
+	MOVQ chans+8(FP), CX
+	MOVQ plane+16(FP), R14
+	MOVQ wp+24(FP), R9
+	MOVQ bases+40(FP), R10
+	MOVQ n+48(FP), R11
+	MOVQ acc+56(FP), R12
+	MOVQ flags+64(FP), R13
+	VPBROADCASTD bias+72(FP), Y12
+
+row:
+	MOVLQSX (R10), BX
+	ADDQ    src+32(FP), BX
+	TESTQ   $1, R13
+	JZ      load
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	JMP     taps
+
+load:
+	VMOVDQU 0(R12), Y0
+	VMOVDQU 32(R12), Y1
+
+taps:
+	MOVQ DI, DX
+	MOVQ CX, SI
+
+channel:
+	PG3TAP1(0(BX), 0)
+	PG3TAP1(1(BX), 8256)
+	PG3TAP1(2(BX), 16512)
+	PG3TAP1(0(BX)(R9*1), 24768)
+	PG3TAP1(1(BX)(R9*1), 33024)
+	PG3TAP1(2(BX)(R9*1), 41280)
+	PG3TAP1(0(BX)(R9*2), 49536)
+	PG3TAP1(1(BX)(R9*2), 57792)
+	PG3TAP1(2(BX)(R9*2), 66048)
+	ADDQ    R14, BX
+	ADDQ    $74304, DX
+	DECQ    SI
+	JNZ     channel
+
+	TESTQ   $2, R13
+	JZ      store
+	PGLAST(Y0, Y1, Y8)
+
+store:
+	VMOVDQU Y0, 0(R12)
+	VMOVDQU Y1, 32(R12)
+	ADDQ    $4, R10
+	ADDQ    $64, R12
+	DECQ    R11
+	JNZ     row
+	VZEROUPPER
+	RET
+
+// func pg3RowsAVX2x2(p *byte, chans, plane, wp int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
+TEXT ·pg3RowsAVX2x2(SB), NOSPLIT, $0-80
+	MOVQ p+0(FP), DI
+	MOVQ chans+8(FP), CX
+	MOVQ plane+16(FP), R14
+	MOVQ wp+24(FP), R9
+	MOVQ bases+40(FP), R10
+	MOVQ n+48(FP), R11
+	MOVQ acc+56(FP), R12
+	MOVQ flags+64(FP), R13
+	VPBROADCASTD bias+72(FP), Y12
+
+row:
+	MOVLQSX (R10), BX
+	ADDQ    src+32(FP), BX
+	TESTQ   $1, R13
+	JZ      load
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	JMP     taps
+
+load:
+	VMOVDQU 0(R12), Y0
+	VMOVDQU 32(R12), Y1
+	VMOVDQU 64(R12), Y2
+	VMOVDQU 96(R12), Y3
+
+taps:
+	MOVQ DI, DX
+	MOVQ CX, SI
+
+channel:
+	PG3TAP2(0(BX), 0, 32)
+	PG3TAP2(1(BX), 16448, 16480)
+	PG3TAP2(2(BX), 32896, 32928)
+	PG3TAP2(0(BX)(R9*1), 49344, 49376)
+	PG3TAP2(1(BX)(R9*1), 65792, 65824)
+	PG3TAP2(2(BX)(R9*1), 82240, 82272)
+	PG3TAP2(0(BX)(R9*2), 98688, 98720)
+	PG3TAP2(1(BX)(R9*2), 115136, 115168)
+	PG3TAP2(2(BX)(R9*2), 131584, 131616)
+	ADDQ    R14, BX
+	ADDQ    $148032, DX
+	DECQ    SI
+	JNZ     channel
+
+	TESTQ   $2, R13
+	JZ      store
+	PGLAST(Y0, Y1, Y8)
+	PGLAST(Y2, Y3, Y9)
+
+store:
+	VMOVDQU Y0, 0(R12)
+	VMOVDQU Y1, 32(R12)
+	VMOVDQU Y2, 64(R12)
+	VMOVDQU Y3, 96(R12)
+	ADDQ    $4, R10
+	ADDQ    $128, R12
+	DECQ    R11
+	JNZ     row
+	VZEROUPPER
+	RET
+
 // pgBuildAVX2 transposes, for each unit of sixteen lanes, the lanes'
 // source rows (256 uint16 entries each, at tab + rowOffs[q]) into 256 rows
 // of P (rowBytes apart), eight entries of each source row at a time: Y_i

@@ -19,17 +19,7 @@ func TestPregatherKernels(t *testing.T) {
 			for _, steps := range [][2]int{{1, 0}, {1, 1}, {2, 3}, {7, 30}, {40, 1}} {
 				k := steps[0] + steps[1]
 				step := pgStepBytes(width)
-				p := make([]byte, k*step)
-				for i := 0; i < len(p); i += 2 {
-					v := uint16(rng.Uint32())
-					switch rng.IntN(4) {
-					case 0:
-						v = 0xFFFF
-					case 1:
-						v = 0
-					}
-					binary.LittleEndian.PutUint16(p[i:], v)
-				}
+				p := randomP(rng, k*step)
 				src := codes(rng, 300, 0)
 				offs := make([]int32, k)
 				for l := range offs {
@@ -74,6 +64,23 @@ func TestPregatherKernels(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randomP returns n bytes of P: random uint16 entries, half of them at
+// the edges (0 and 0xFFFF, the largest pair words).
+func randomP(rng *rand.Rand, n int) []byte {
+	p := make([]byte, n)
+	for i := 0; i < len(p); i += 2 {
+		v := uint16(rng.Uint32())
+		switch rng.IntN(4) {
+		case 0:
+			v = 0xFFFF
+		case 1:
+			v = 0
+		}
+		binary.LittleEndian.PutUint16(p[i:], v)
+	}
+	return p
 }
 
 // TestPregatherBuilders checks every implementation's builder of P against
@@ -213,5 +220,65 @@ func TestPregatherStores(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPregather3x3Kernels checks every implementation's kernel for 3×3
+// taps against the definition on the taps' offsets (pg3Go), at every chunk
+// width, with one to five channels, P entries at the edges, codes at the
+// end of src, and a second call that adds to the sums of the first.
+func TestPregather3x3Kernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	tested := 0
+	for _, im := range impls {
+		if im.pg3 == nil {
+			continue
+		}
+		tested++
+		for width := pgUnit; width <= pgMaxWidth; width += pgUnit {
+			for _, chans := range [][2]int{{1, 0}, {1, 1}, {2, 3}, {5, 0}} {
+				c := chans[0] + chans[1]
+				step := pgStepBytes(width)
+				p := randomP(rng, 9*c*step)
+				wp := 3 + rng.IntN(20)
+				plane := wp * (3 + rng.IntN(5))
+				n := 1 + rng.IntN(40)
+				// bases up to the last row whose taps fit in src exactly
+				span := (c-1)*plane + 2*wp + 3
+				maxBase := 50
+				src := codes(rng, maxBase+span, 0)
+				bases := make([]int32, n)
+				for i := range bases {
+					bases[i] = int32(rng.IntN(maxBase + 1))
+				}
+				bases[0] = int32(maxBase)
+				bias := int32(rng.Uint32())
+				got := make([]uint32, n*width+5)
+				for i := range got {
+					got[i] = rng.Uint32() // first must overwrite these
+				}
+				want := append([]uint32(nil), got...)
+				run := func(kern pg3Func, acc []uint32) {
+					c0 := chans[0]
+					if chans[1] == 0 {
+						kern(p, width, c0, plane, wp, src, bases, acc, pgFirst|pgLast, bias)
+						return
+					}
+					kern(p[:9*c0*step], width, c0, plane, wp, src, bases, acc, pgFirst, bias)
+					kern(p[9*c0*step:], width, chans[1], plane, wp, src[c0*plane:], bases, acc, pgLast, bias)
+				}
+				run(im.pg3, got)
+				run(pg3Go, want)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s width %d channels %v (plane %d, wp %d), sum %d (row %d): %d, want %d",
+							im.name, width, chans, plane, wp, i, i/width, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+	if tested == 0 {
+		t.Skip("no implementation here has a kernel for 3×3 taps")
 	}
 }
