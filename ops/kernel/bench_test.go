@@ -136,16 +136,15 @@ func benchConv(b *testing.B, asm bool, convs []struct {
 	name string
 	g    geom.Conv
 }) {
-	benchConvOn(b, asm, convs, func(rng *rand.Rand, n int) []byte { return codes(rng, n, 0) })
+	benchConvOn(b, asm, convs, func(rng *rand.Rand, n int) []byte { return codes(rng, n, 0) }, benchTable())
 }
 
 // benchConvOn is benchConv with input codes made by inputs.
 func benchConvOn(b *testing.B, asm bool, convs []struct {
 	name string
 	g    geom.Conv
-}, inputs func(rng *rand.Rand, n int) []byte) {
+}, inputs func(rng *rand.Rand, n int) []byte, p *Prepared) {
 	defer SetAssembly(SetAssembly(asm))
-	p := benchTable()
 	rng := rand.New(rand.NewPCG(2, 2))
 	for _, c := range convs {
 		for _, threads := range []int{0, 1} {
@@ -198,7 +197,25 @@ func BenchmarkApproxConv2dResNet20(b *testing.B) { benchConv(b, true, benchResNe
 // from it. Which rows of P a kernel reads, and so which of them stay in
 // L1, depends on the codes.
 func BenchmarkApproxConv2dResNet20ReLU(b *testing.B) {
-	benchConvOn(b, true, benchResNet20Convs, reluCodes)
+	benchConvOn(b, true, benchResNet20Convs, reluCodes, benchTable())
+}
+
+// BenchmarkApproxConv2dResNet20ReLUSigned is BenchmarkApproxConv2dResNet20ReLU
+// with a signed multiplier's range, whose entries the 3×3 pre-gathered
+// kernel adds in pairs (pgPairs).
+func BenchmarkApproxConv2dResNet20ReLUSigned(b *testing.B) {
+	benchConvOn(b, true, benchResNet20Convs, reluCodes, benchSignedTable())
+}
+
+// benchSignedTable is a table of random entries in a signed 8x8
+// multiplier's range.
+func benchSignedTable() *Prepared {
+	rng := rand.New(rand.NewPCG(9, 10))
+	t := new([65536]int32)
+	for i := range t {
+		t[i] = int32(rng.IntN(32641) - 16256)
+	}
+	return Prepare(t)
 }
 
 // reluCodes returns n activation codes of zero point 0 as a ReLU's output

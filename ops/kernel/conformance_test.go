@@ -57,7 +57,8 @@ func variants(t testing.TB) []variant {
 
 // testTables are the tables every shape is checked with: narrow signed and
 // unsigned ones (the SIMD planes), one spanning exactly 65535 (the widest
-// narrow table), exact products, and a wide one with full-range int32
+// narrow table), one spanning exactly 32767 (the widest whose entries add
+// in pairs, pgPairs), exact products, and a wide one with full-range int32
 // entries that wraps the sums (the portable fallback).
 func testTables() []struct {
 	name string
@@ -86,6 +87,15 @@ func testTables() []struct {
 				return 35535
 			}
 			return int32(rng.IntN(65536) - 30000)
+		})},
+		{"span32767", mk(func(x, w int) int32 {
+			switch x<<8 | w {
+			case 7:
+				return -12000
+			case 65000:
+				return 20767
+			}
+			return int32(rng.IntN(32768) - 12000)
 		})},
 		{"exact-signed", mk(func(x, w int) int32 { return int32(s8(x) * s8(w)) })},
 		{"asymmetric", mk(func(x, w int) int32 { return int32(x*3 - w*1000) })},

@@ -51,6 +51,9 @@ import (
 // ResNets and VGGs) have their own kernel (pg3Func), whose nine taps per
 // input channel are fixed displacements off the row's base and the padded
 // width: it loads no offsets, and its blocks hold whole input channels.
+// With tables whose entries span at most 15 bits (signed multipliers) it
+// adds two taps' rows as 16-bit words before widening them into the sums,
+// which saves a third of the vector work of those taps.
 
 const (
 	// pgUnit is the number of lanes whose uint16 entries fill one 256-bit
@@ -80,12 +83,17 @@ const (
 // row's sums acc[i*width:][:width], pairs of lanes as described above.
 // flags: with pgFirst it sets the sums instead of adding to them; with
 // pgLast it then leaves the lanes' int32 sums plus bias there instead, in
-// lane order (as uint32). width is 16, 32, 48 or 64.
+// lane order (as uint32); pgPairs allows the kernel to add two steps' rows
+// as 16-bit words. width is 16, 32, 48 or 64.
 type pgFunc func(p []byte, width int, offs []int32, src []byte, bases []int32, acc []uint32, flags int, bias int32)
 
 const (
 	pgFirst = 1 << iota
 	pgLast
+	// pgPairs says that any two entries of P sum within 16 bits, so a
+	// kernel may add two steps' rows as 16-bit words before widening
+	// them. The sums are the same either way.
+	pgPairs
 )
 
 // pgStepPad is the gap after each step's rows of P. Steps of 256 rows are
@@ -207,6 +215,7 @@ type pgJob struct {
 	offs                 []int32 // per step
 	conv                 bool
 	taps3                bool // a 3×3 convolution of dilation 1 (pg3Func)
+	pairs                bool // Prepared.pairs: pgPairs holds
 	g                    geom.Conv
 	hp, wp, ow, opos     int // padded input rows and columns, output width and positions
 	imgStride, grpStride int // src bytes of one image and one group's channels
@@ -306,6 +315,7 @@ func convPregathered(im *impl, acc []int32, x, w []byte, pad byte, g geom.Conv, 
 		offs: j.offs, padded: j.padded}
 	j.hp, j.wp = g.H+2*g.PadH, g.W+2*g.PadW
 	j.taps3 = g.KH == 3 && g.KW == 3 && g.DilH == 1 && g.DilW == 1 && im.pg3 != nil
+	j.pairs = p.pairs
 	j.ow = g.OutW()
 	j.opos = g.OutH() * j.ow
 	j.nsel = g.N * j.opos
@@ -432,6 +442,9 @@ func (j *pgJob) runTask(t int, s *scratch) {
 		}
 		if l1 == j.k {
 			flags |= pgLast
+		}
+		if j.pairs {
+			flags |= pgPairs
 		}
 		if j.taps3 {
 			plane := j.hp * j.wp

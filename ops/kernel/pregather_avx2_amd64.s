@@ -197,12 +197,43 @@ store:
 	PGUNIT(off(DX)(R8*1), Y0, Y1, Y8); \
 	PGUNIT(off2(DX)(R8*1), Y2, Y3, Y9)
 
+// PGWORDS adds the sixteen word sums in T to the sums S and H.
+#define PGWORDS(T, S, H) \
+	VPADDD  T, S, S; \
+	VPSRLD  $16, T, T; \
+	VPADDD  T, H, H
+
+// PG3PAIR1 and PG3PAIR2 add the P rows of two taps, codes at addrA and
+// addrB for the steps at offA and offB (second units at offA2, offB2),
+// as 16-bit words first (pgPairs).
+#define PG3PAIR1(addrA, addrB, offA, offB) \
+	MOVBQZX addrA, R8; \
+	MOVBQZX addrB, AX; \
+	SHLQ    $5, R8; \
+	SHLQ    $5, AX; \
+	VMOVDQU offA(DX)(R8*1), Y8; \
+	VPADDW  offB(DX)(AX*1), Y8, Y8; \
+	PGWORDS(Y8, Y0, Y1)
+
+#define PG3PAIR2(addrA, addrB, offA, offB, offA2, offB2) \
+	MOVBQZX addrA, R8; \
+	MOVBQZX addrB, AX; \
+	SHLQ    $6, R8; \
+	SHLQ    $6, AX; \
+	VMOVDQU offA(DX)(R8*1), Y8; \
+	VPADDW  offB(DX)(AX*1), Y8, Y8; \
+	VMOVDQU offA2(DX)(R8*1), Y9; \
+	VPADDW  offB2(DX)(AX*1), Y9, Y9; \
+	PGWORDS(Y8, Y0, Y1); \
+	PGWORDS(Y9, Y2, Y3)
+
 // pg3RowsAVX2xU are pgRowsAVX2xU for the steps of 3×3 taps: chans input
 // channels of nine steps each, tap (ky, kx) of channel c reading the code
 // at the row's base + c*plane + ky*wp + kx. The taps' addresses are
 // displacements off the row's base and wp, so no step offset is loaded.
-// Registers as in pgRowsAVX2xU, and CX chans, SI channels left, R9 wp,
-// R14 plane.
+// With pgPairs the taps of a channel are added two at a time as 16-bit
+// words (the ninth alone). Registers as in pgRowsAVX2xU, and CX chans,
+// SI channels left, R9 wp, R14 plane, AX the second code of a pair.
 
 // func pg3RowsAVX2x1(p *byte, chans, plane, wp int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
 TEXT ·pg3RowsAVX2x1(SB), NOSPLIT, $0-80
@@ -230,8 +261,10 @@ load:
 	VMOVDQU 32(R12), Y1
 
 taps:
-	MOVQ DI, DX
-	MOVQ CX, SI
+	MOVQ  DI, DX
+	MOVQ  CX, SI
+	TESTQ $4, R13
+	JNZ   paired
 
 channel:
 	PG3TAP1(0(BX), 0)
@@ -247,7 +280,20 @@ channel:
 	ADDQ    $74304, DX
 	DECQ    SI
 	JNZ     channel
+	JMP     done
 
+paired:
+	PG3PAIR1(0(BX), 1(BX), 0, 8256)
+	PG3PAIR1(2(BX), 0(BX)(R9*1), 16512, 24768)
+	PG3PAIR1(1(BX)(R9*1), 2(BX)(R9*1), 33024, 41280)
+	PG3PAIR1(0(BX)(R9*2), 1(BX)(R9*2), 49536, 57792)
+	PG3TAP1(2(BX)(R9*2), 66048)
+	ADDQ    R14, BX
+	ADDQ    $74304, DX
+	DECQ    SI
+	JNZ     paired
+
+done:
 	TESTQ   $2, R13
 	JZ      store
 	PGLAST(Y0, Y1, Y8)
@@ -292,8 +338,10 @@ load:
 	VMOVDQU 96(R12), Y3
 
 taps:
-	MOVQ DI, DX
-	MOVQ CX, SI
+	MOVQ  DI, DX
+	MOVQ  CX, SI
+	TESTQ $4, R13
+	JNZ   paired
 
 channel:
 	PG3TAP2(0(BX), 0, 32)
@@ -309,7 +357,20 @@ channel:
 	ADDQ    $148032, DX
 	DECQ    SI
 	JNZ     channel
+	JMP     done
 
+paired:
+	PG3PAIR2(0(BX), 1(BX), 0, 16448, 32, 16480)
+	PG3PAIR2(2(BX), 0(BX)(R9*1), 32896, 49344, 32928, 49376)
+	PG3PAIR2(1(BX)(R9*1), 2(BX)(R9*1), 65792, 82240, 65824, 82272)
+	PG3PAIR2(0(BX)(R9*2), 1(BX)(R9*2), 98688, 115136, 98720, 115168)
+	PG3TAP2(2(BX)(R9*2), 131584, 131616)
+	ADDQ    R14, BX
+	ADDQ    $148032, DX
+	DECQ    SI
+	JNZ     paired
+
+done:
 	TESTQ   $2, R13
 	JZ      store
 	PGLAST(Y0, Y1, Y8)

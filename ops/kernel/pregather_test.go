@@ -19,7 +19,7 @@ func TestPregatherKernels(t *testing.T) {
 			for _, steps := range [][2]int{{1, 0}, {1, 1}, {2, 3}, {7, 30}, {40, 1}} {
 				k := steps[0] + steps[1]
 				step := pgStepBytes(width)
-				p := randomP(rng, k*step)
+				p := randomP(rng, k*step, 0xFFFF)
 				src := codes(rng, 300, 0)
 				offs := make([]int32, k)
 				for l := range offs {
@@ -66,15 +66,16 @@ func TestPregatherKernels(t *testing.T) {
 	}
 }
 
-// randomP returns n bytes of P: random uint16 entries, half of them at
-// the edges (0 and 0xFFFF, the largest pair words).
-func randomP(rng *rand.Rand, n int) []byte {
+// randomP returns n bytes of P: random uint16 entries up to hi, half of
+// them at the edges (0 and hi: 0xFFFF makes the largest pair words, 0x7FFF
+// the largest entries pgPairs allows).
+func randomP(rng *rand.Rand, n int, hi uint16) []byte {
 	p := make([]byte, n)
 	for i := 0; i < len(p); i += 2 {
-		v := uint16(rng.Uint32())
+		v := uint16(rng.UintN(uint(hi) + 1))
 		switch rng.IntN(4) {
 		case 0:
-			v = 0xFFFF
+			v = hi
 		case 1:
 			v = 0
 		}
@@ -225,8 +226,9 @@ func TestPregatherStores(t *testing.T) {
 
 // TestPregather3x3Kernels checks every implementation's kernel for 3×3
 // taps against the definition on the taps' offsets (pg3Go), at every chunk
-// width, with one to five channels, P entries at the edges, codes at the
-// end of src, and a second call that adds to the sums of the first.
+// width, with one to five channels, P entries at the edges (with pgPairs,
+// of its range), codes at the end of src, and a second call that adds to
+// the sums of the first.
 func TestPregather3x3Kernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	tested := 0
@@ -235,11 +237,16 @@ func TestPregather3x3Kernels(t *testing.T) {
 			continue
 		}
 		tested++
-		for width := pgUnit; width <= pgMaxWidth; width += pgUnit {
+		for i := range 2 * (pgMaxWidth / pgUnit) {
+			width, pairs := pgUnit*(1+i/2), i%2 == 1
 			for _, chans := range [][2]int{{1, 0}, {1, 1}, {2, 3}, {5, 0}} {
 				c := chans[0] + chans[1]
 				step := pgStepBytes(width)
-				p := randomP(rng, 9*c*step)
+				hi, flags := uint16(0xFFFF), 0
+				if pairs {
+					hi, flags = 0x7FFF, pgPairs
+				}
+				p := randomP(rng, 9*c*step, hi)
 				wp := 3 + rng.IntN(20)
 				plane := wp * (3 + rng.IntN(5))
 				n := 1 + rng.IntN(40)
@@ -261,18 +268,18 @@ func TestPregather3x3Kernels(t *testing.T) {
 				run := func(kern pg3Func, acc []uint32) {
 					c0 := chans[0]
 					if chans[1] == 0 {
-						kern(p, width, c0, plane, wp, src, bases, acc, pgFirst|pgLast, bias)
+						kern(p, width, c0, plane, wp, src, bases, acc, flags|pgFirst|pgLast, bias)
 						return
 					}
-					kern(p[:9*c0*step], width, c0, plane, wp, src, bases, acc, pgFirst, bias)
-					kern(p[9*c0*step:], width, chans[1], plane, wp, src[c0*plane:], bases, acc, pgLast, bias)
+					kern(p[:9*c0*step], width, c0, plane, wp, src, bases, acc, flags|pgFirst, bias)
+					kern(p[9*c0*step:], width, chans[1], plane, wp, src[c0*plane:], bases, acc, flags|pgLast, bias)
 				}
 				run(im.pg3, got)
 				run(pg3Go, want)
 				for i := range want {
 					if got[i] != want[i] {
-						t.Fatalf("%s width %d channels %v (plane %d, wp %d), sum %d (row %d): %d, want %d",
-							im.name, width, chans, plane, wp, i, i/width, got[i], want[i])
+						t.Fatalf("%s width %d pairs %v channels %v (plane %d, wp %d), sum %d (row %d): %d, want %d",
+							im.name, width, pairs, chans, plane, wp, i, i/width, got[i], want[i])
 					}
 				}
 			}
@@ -280,5 +287,20 @@ func TestPregather3x3Kernels(t *testing.T) {
 	}
 	if tested == 0 {
 		t.Skip("no implementation here has a kernel for 3×3 taps")
+	}
+}
+
+// Tables whose entries span at most 32767 add in pairs; one more and they
+// do not, nor do tables that are not narrow.
+func TestPreparedPairs(t *testing.T) {
+	for _, c := range []struct {
+		lo, hi int32
+		pairs  bool
+	}{{-16256, 16384, true}, {0, 0x7FFF, true}, {-5, 0x7FFF - 5, true}, {-5, 0x7FFF - 4, false}, {0, 0x8000, false}, {0, 65025, false}, {-1 << 20, 1 << 20, false}} {
+		table := new([65536]int32)
+		table[3], table[60000] = c.lo, c.hi
+		if p := Prepare(table); p.pairs != c.pairs {
+			t.Errorf("entries %d..%d: pairs %v, want %v", c.lo, c.hi, p.pairs, c.pairs)
+		}
 	}
 }

@@ -19,6 +19,9 @@ type Prepared struct {
 	// -16384..16384 and unsigned ones 0..65025, so real multipliers are
 	// narrow; a table with wider entries is served by the int32 rows only.
 	narrow bool
+	// pairs reports that every entry minus base fits in 15 bits, so that
+	// two of them sum within 16 (pgPairs): signed multipliers do.
+	pairs bool
 	// pgRows[w][x] is table[x<<8|w]-base as uint16, and row 256 is zero:
 	// the source of the pre-gathered kernel's rows (pregather.go), which
 	// pads lanes with the zero row. Valid only for narrow tables.
@@ -60,6 +63,7 @@ func Prepare(table *[65536]int32) *Prepared {
 	}
 	p.base = lo
 	p.narrow = int64(hi)-int64(lo) <= 0xFFFF
+	p.pairs = int64(hi)-int64(lo) <= 0x7FFF
 	for x := 0; x < 256; x++ {
 		for w := 0; w < 256; w++ {
 			v := table[x<<8|w]
