@@ -84,7 +84,7 @@ const (
 // flags: with pgFirst it sets the sums instead of adding to them; with
 // pgLast it then leaves the lanes' int32 sums plus bias there instead, in
 // lane order (as uint32); pgPairs allows the kernel to add two steps' rows
-// as 16-bit words. width is 16, 32, 48 or 64.
+// as 16-bit words. width is 16 or 32 (pgMaxWidth).
 type pgFunc func(p []byte, width int, offs []int32, src []byte, bases []int32, acc []uint32, flags int, bias int32)
 
 const (
