@@ -371,9 +371,10 @@ func rankDrops(m *Model, o AssignOptions, sens *SensitivityResult, cheaper []can
 				return nil, 0, fmt.Errorf("multiplier %s in layer %s: %w", cand.name, f.Layer, err)
 			}
 			acc := meas.After[n-1]
-			drops[l][c] = want.AccuracyExact - acc
+			drop := want.AccuracyExact - acc
+			drops[l][c] = drop
 			ls := &sens.Multipliers[c].Layers[l]
-			ls.AccuracyRetrained, ls.DropRetrained = &acc, &drops[l][c]
+			ls.AccuracyRetrained, ls.DropRetrained = &acc, &drop
 			if o.Progress != nil {
 				o.Progress(fmt.Sprintf("%s in %s after %d retraining epoch(s): %.2f%% (drop %+.2f points; %+.2f before retraining)",
 					cand.name, f.Layer, n, 100*acc, 100*drops[l][c], 100*ls.Drop))

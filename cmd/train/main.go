@@ -242,31 +242,36 @@ func reportedTime(dir string) time.Duration {
 // default folders are named alike, each get a folder of their own.
 // Creating a directory is atomic, so this holds across processes too.
 func claimDefaultFolder(base string) (string, error) {
-	// Another run that stops removes the parent it created when it is
-	// empty (outputFolder): a parent gone meanwhile is created again.
-	parentTries := 0
 	for i := 1; i <= 1000; i++ {
-		if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
-			return "", runFolderError(err)
-		}
 		dir := base
 		if i > 1 {
 			dir = fmt.Sprintf("%s-%d", base, i)
 		}
-		err := os.Mkdir(dir, 0o755)
+		err := mkdirNew(dir)
 		if err == nil {
 			return dir, nil
-		}
-		if errors.Is(err, fs.ErrNotExist) && parentTries < 5 {
-			parentTries++
-			i--
-			continue
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			return "", runFolderError(err)
 		}
 	}
 	return "", fmt.Errorf("the default run folders %s to %s-1000 all exist: choose -out", base, base)
+}
+
+// mkdirNew creates the folder dir, which must not exist yet, and its
+// parents. Another run that stops removes the parent it created when it is
+// empty (outputFolder): a parent gone meanwhile is created again.
+func mkdirNew(dir string) error {
+	var err error
+	for range 5 {
+		if err = os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return err
+		}
+		if err = os.Mkdir(dir, 0o755); !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return err
 }
 
 // lastGood says which checkpoint survives a failed run.
