@@ -90,12 +90,12 @@ func BenchmarkConv(b *testing.B) {
 				return Conv2dBackwardWeight(impl, dw, y, x, g, 0, ws)
 			})
 		}
-		if _, _, ok := winogradGeom(g); ok {
+		if _, _, ok := winogradGeom(g, 2); ok {
 			// Winograd's and the direct path, forced, side by side.
 			for _, p := range []struct {
 				name string
 				id   path
-			}{{"direct", pathDirect}, {"winograd", pathWinograd}} {
+			}{{"direct", pathDirect}, {"winograd", pathWinograd}, {"winograd4", pathWinograd4}} {
 				run("forward-"+p.name, func() error { conv2dVia(p.id, impl, yOut, x, w, g, 0, ws); return nil })
 				run("backward-data-"+p.name, func() error { backwardDataVia(p.id, impl, dx, y, w, g, 0, ws); return nil })
 			}
@@ -103,7 +103,7 @@ func BenchmarkConv(b *testing.B) {
 			for _, p := range []struct {
 				name string
 				id   path
-			}{{"taps", pathTaps}, {"winograd", pathWinograd}} {
+			}{{"taps", pathTaps}, {"winograd", pathWinograd}, {"winograd4", pathWinograd4}} {
 				run("backward-weight-"+p.name, func() error { backwardWeightVia(p.id, impl, dw, y, x, g, 0, ws); return nil })
 			}
 		}

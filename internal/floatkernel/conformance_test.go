@@ -116,17 +116,29 @@ func convPaths() []convPath {
 		return kernels && offsKernel != nil && g.StrideH == 2 && g.StrideW == 2 && !isDepthwise(g)
 	}}, pathPhases, true, true, false)
 	add(convPath{name: "winograd-forward", finiteW: true, applies: func(g geom.Conv) bool {
-		_, _, ok := winogradGeom(g)
+		_, _, ok := winogradGeom(g, 2)
 		return kernels && ok
 	}}, pathWinograd, true, false, false)
 	add(convPath{name: "winograd-data", finiteW: true, applies: func(g geom.Conv) bool {
-		_, _, ok := winogradGeom(g)
+		_, _, ok := winogradGeom(g, 2)
 		return kernels && ok
 	}}, pathWinograd, false, true, false)
+	add(convPath{name: "winograd4-forward", finiteW: true, applies: func(g geom.Conv) bool {
+		_, _, ok := winogradGeom(g, 4)
+		return kernels && ok
+	}}, pathWinograd4, true, false, false)
+	add(convPath{name: "winograd4-data", finiteW: true, applies: func(g geom.Conv) bool {
+		_, _, ok := winogradGeom(g, 4)
+		return kernels && ok
+	}}, pathWinograd4, false, true, false)
 	add(convPath{name: "winograd-weight", applies: func(g geom.Conv) bool {
-		_, ok := newWinoWeightGeom(g)
+		_, ok := newWinoWeightGeom(g, 2)
 		return kernels && ok
 	}}, pathWinograd, false, false, true)
+	add(convPath{name: "winograd4-weight", applies: func(g geom.Conv) bool {
+		_, ok := newWinoWeightGeom(g, 4)
+		return kernels && ok
+	}}, pathWinograd4, false, false, true)
 	add(convPath{name: "taps", applies: func(g geom.Conv) bool {
 		return kernels && tapKernel != nil && !isDepthwise(g) && g.StrideH <= 2 && g.StrideW <= 2
 	}}, pathTaps, false, false, true)
@@ -373,13 +385,13 @@ func TestPathRules(t *testing.T) {
 		{"lenet conv1 weight", weightPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.XLen())), pathWide},
 		{"lenet conv2 data", dataPath(impl, lenetConv2, finite(lenetConv2, lenetConv2.WLen())), pathDirect},
 		{"lenet conv1 forward", forwardPath(impl, lenetConv1, finite(lenetConv1, lenetConv1.WLen())), pathDirect},
-		{"resnet20 s1 forward", forwardPath(impl, resnetS1, finite(resnetS1, resnetS1.WLen())), pathWinograd},
-		{"resnet20 s1 data", dataPath(impl, resnetS1, finite(resnetS1, resnetS1.WLen())), pathWinograd},
+		{"resnet20 s1 forward", forwardPath(impl, resnetS1, finite(resnetS1, resnetS1.WLen())), pathWinograd4},
+		{"resnet20 s1 data", dataPath(impl, resnetS1, finite(resnetS1, resnetS1.WLen())), pathWinograd4},
 		{"resnet20 s2 forward", forwardPath(impl, resnetS2, finite(resnetS2, resnetS2.WLen())), pathWinograd},
 		{"resnet20 s2 data", dataPath(impl, resnetS2, finite(resnetS2, resnetS2.WLen())), pathWinograd},
 		{"resnet20 s3 forward", forwardPath(impl, resnetS3, finite(resnetS3, resnetS3.WLen())), pathWinograd},
 		{"resnet20 s3 data", dataPath(impl, resnetS3, finite(resnetS3, resnetS3.WLen())), pathWinograd},
-		{"resnet20 s1 weight", weightPath(impl, resnetS1, finite(resnetS1, resnetS1.XLen())), pathWinograd},
+		{"resnet20 s1 weight", weightPath(impl, resnetS1, finite(resnetS1, resnetS1.XLen())), pathWinograd4},
 		{"resnet20 s2 weight", weightPath(impl, resnetS2, finite(resnetS2, resnetS2.XLen())), pathWinograd},
 		{"resnet20 s3 weight", weightPath(impl, resnetS3, finite(resnetS3, resnetS3.XLen())), pathWinograd},
 		{"few channels weight", weightPath(impl, few, finite(few, few.XLen())), pathWide},

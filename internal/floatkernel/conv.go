@@ -45,7 +45,9 @@ func check(g geom.Conv, x, w, y []float32) error {
 // (direct.go). Ungrouped 3×3 layers of stride 1 with finite operands
 // instead take Winograd's F(2×2, 3×3) (winograd.go, winograd_weight.go):
 // 16 multiply-adds per 2×2 outputs and channel instead of 36, as 16
-// matrix products between additive transforms, for all three results.
+// matrix products between additive transforms, for all three results;
+// on rows of at least 32 outputs the forward pass and the data gradient
+// take F(4×4, 3×3) where it costs less, 36 per 4×4 outputs and channel.
 // Stride-2 layers take the same kernel by stride phases (phases.go): the
 // forward pass reads the padded input split into its phase planes, and
 // the data gradient computes dx's four phases, each a stride-1
@@ -96,6 +98,7 @@ type workerBufs struct {
 	ptrs    []*float32 // rows of the gathered dot kernel's tiles
 	tiles   []float32  // sums of the gathered dot kernel's tiles
 	stage   []float32  // the Winograd path's outputs before they are placed
+	plane   []float32  // one dequantized input plane (Winograd weight gradient)
 	// nonFinite: the Winograd path made a result that is not finite.
 	nonFinite bool
 	// One value per kernel tap: a phase's weights (depthwise data
@@ -127,31 +130,34 @@ func Conv2d(impl blas.Float32, y, x, w []float32, g geom.Conv, threads int, ws *
 type path int
 
 const (
-	pathBLAS     path = iota + 1 // unfold (im2col, col2im) and the caller's BLAS
-	pathPacked                   // unfold and the packed micro-kernel, or the dot kernel for dw
-	pathDirect                   // every tap read in place from one offset (direct.go)
-	pathTaps                     // tap-major weight gradient (taps.go)
-	pathWide                     // gathered dot kernel on the wide layout (wide.go)
-	pathPhased                   // depthwise loops over phase planes (depthwise.go)
-	pathFused                    // depthwise fused row kernels (depthwise.go)
-	pathWinograd                 // Winograd's F(2×2, 3×3) (winograd.go)
-	pathPhases                   // stride 2 by stride phases on the direct kernel (phases.go)
+	pathBLAS      path = iota + 1 // unfold (im2col, col2im) and the caller's BLAS
+	pathPacked                    // unfold and the packed micro-kernel, or the dot kernel for dw
+	pathDirect                    // every tap read in place from one offset (direct.go)
+	pathTaps                      // tap-major weight gradient (taps.go)
+	pathWide                      // gathered dot kernel on the wide layout (wide.go)
+	pathPhased                    // depthwise loops over phase planes (depthwise.go)
+	pathFused                     // depthwise fused row kernels (depthwise.go)
+	pathWinograd                  // Winograd's F(2×2, 3×3) (winograd.go)
+	pathWinograd4                 // Winograd's F(4×4, 3×3) (winograd.go)
+	pathPhases                    // stride 2 by stride phases on the direct kernel (phases.go)
 )
 
 // forwardPath is the path Conv2d takes: the depthwise loops for depthwise
 // layers, the caller's BLAS unless it is gonum's on a CPU with the packed
-// kernels, Winograd's where it applies and costs less, the direct layout
-// where it applies and costs less, the packed column-matrix path
-// otherwise.
+// kernels, the cheaper Winograd path where one applies and costs less,
+// the direct layout where it applies and costs less, the packed
+// column-matrix path otherwise.
 func forwardPath(impl blas.Float32, g geom.Conv, w []float32) path {
 	switch {
 	case isDepthwise(g):
 		return pathPhased
 	case !packed(impl, 1):
 		return pathBLAS
-	case winogradForwardOK(g, w):
-		return pathWinograd
-	case forwardPhasesOK(g, w):
+	}
+	if p := winogradForward(g, w); p != 0 {
+		return p
+	}
+	if forwardPhasesOK(g, w) {
 		return pathPhases
 	}
 	if _, ok := forwardDirectOK(g, w); ok {
@@ -169,8 +175,8 @@ func conv2dVia(p path, impl blas.Float32, y, x, w []float32, g geom.Conv, thread
 	case pathPhased:
 		depthwiseForward(y, x, w, g, threads, ws)
 		return
-	case pathWinograd:
-		fw, _, _ := winogradGeom(g)
+	case pathWinograd, pathWinograd4:
+		fw, _, _ := winogradGeom(g, winoTile(p))
 		if winogradConv(y, x, nil, w, false, fw, g.N, threads, true, ws) {
 			return
 		}
@@ -236,9 +242,11 @@ func dataPath(impl blas.Float32, g geom.Conv, w []float32) path {
 		return pathPhased
 	case !packed(impl, 1):
 		return pathBLAS
-	case winogradDataOK(g, w):
-		return pathWinograd
-	case phasesOK(g, w):
+	}
+	if p := winogradData(g, w); p != 0 {
+		return p
+	}
+	if phasesOK(g, w) {
 		return pathPhases
 	}
 	if _, ok := directOK(g, w); ok {
@@ -260,8 +268,8 @@ func backwardDataVia(p path, impl blas.Float32, dx, dy, w []float32, g geom.Conv
 	case pathFused:
 		depthwiseBackwardDataFused(dx, dy, w, nil, g, phasedGeom(g), threads, ws)
 		return
-	case pathWinograd:
-		if backwardDataWinograd(dx, dy, w, nil, g, threads, ws) {
+	case pathWinograd, pathWinograd4:
+		if backwardDataWinograd(p, dx, dy, w, nil, g, threads, ws) {
 			return
 		}
 		fallthrough // an operand out of its range
@@ -336,8 +344,9 @@ func weightPath(impl blas.Float32, g geom.Conv, x []float32) path {
 		return pathPhased
 	case dotKernel == nil || !packed(impl, 1):
 		return pathBLAS
-	case winogradWeightOK(g):
-		return pathWinograd
+	}
+	if p := winogradWeight(g); p != 0 {
+		return p
 	}
 	return otherWeightPath(g, x)
 }
@@ -373,8 +382,8 @@ func backwardWeightVia(p path, impl blas.Float32, dw, dy, x []float32, g geom.Co
 	case pathWide:
 		backwardWeightWide(dw, dy, x, g, threads, ws)
 		return
-	case pathWinograd:
-		if !backwardWeightWinograd(dw, dy, inputPlanes{floats: x}, g, threads, ws) {
+	case pathWinograd, pathWinograd4:
+		if !backwardWeightWinograd(p, dw, dy, inputPlanes{floats: x}, g, threads, ws) {
 			backwardWeightVia(otherWeightPath(g, x), impl, dw, dy, x, g, threads, ws)
 		}
 		return

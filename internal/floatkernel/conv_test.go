@@ -144,6 +144,8 @@ var geoms = []geom.Conv{
 	{N: 1, C: 4, H: 8, W: 9, O: 16, KH: 3, KW: 2, StrideH: 1, StrideW: 2, PadH: 1, PadW: 0, DilH: 2, DilW: 1, Groups: 1},
 	// large enough for the Winograd weight gradient
 	{N: 4, C: 32, H: 16, W: 16, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	// and wide enough for F(4×4, 3×3), its weight gradient too
+	{N: 8, C: 16, H: 16, W: 32, O: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 }
 
 // TestMatMulTiles checks products larger than one tile and one packed

@@ -39,9 +39,9 @@ func Conv2dBackwardDataMasked(impl blas.Float32, dx, dy, w []float32, mask []boo
 		depthwiseBackwardData(dx, dy, w, mask, g, threads, ws)
 		return nil
 	}
-	switch dataPath(impl, g, w) {
-	case pathWinograd:
-		if backwardDataWinograd(dx, dy, w, mask, g, threads, ws) {
+	switch p := dataPath(impl, g, w); p {
+	case pathWinograd, pathWinograd4:
+		if backwardDataWinograd(p, dx, dy, w, mask, g, threads, ws) {
 			return nil
 		}
 		fallthrough // an operand out of its range
@@ -93,8 +93,8 @@ func Conv2dBackwardWeightCodes(impl blas.Float32, dw, dy []float32, x []byte, si
 	// input; a Winograd result that is not finite is computed again on
 	// the path Conv2dBackwardWeight would fall back to.
 	p := weightPath(impl, g, nil)
-	if p == pathWinograd {
-		if backwardWeightWinograd(dw, dy, inputPlanes{bytes: x, q: q}, g, threads, ws) {
+	if p == pathWinograd || p == pathWinograd4 {
+		if backwardWeightWinograd(p, dw, dy, inputPlanes{bytes: x, q: q}, g, threads, ws) {
 			return nil
 		}
 		p = otherWeightPath(g, nil)

@@ -31,14 +31,15 @@ func TestBackwardDataMasked(t *testing.T) {
 	ws := new(Workspace)
 	// The direct layout and the stride phases mask as they write dx: they
 	// must be among the paths.
-	direct, phases := false, false
+	direct, phases, wino4 := false, false, false
 	for _, g := range quantizedGeoms() {
 		p := dataPath(gonum.Implementation{}, g, randSlice(r, g.WLen()))
 		direct = direct || p == pathDirect
 		phases = phases || p == pathPhases
+		wino4 = wino4 || p == pathWinograd4
 	}
-	if offsKernel != nil && asm.AVX2FMA() && (!direct || !phases) {
-		t.Fatalf("no shape takes the direct data gradient (%v) or the stride phases (%v)", direct, phases)
+	if offsKernel != nil && asm.AVX2FMA() && (!direct || !phases || !wino4) {
+		t.Fatalf("no shape takes the direct data gradient (%v), the stride phases (%v) or F(4×4, 3×3) (%v)", direct, phases, wino4)
 	}
 	for i, g := range quantizedGeoms() {
 		w, dy := randSlice(r, g.WLen()), randSlice(r, g.YLen())
@@ -93,6 +94,9 @@ func TestBackwardWeightCodes(t *testing.T) {
 		if p == pathWinograd {
 			tapForms["winograd"] = true
 		}
+		if p == pathWinograd4 {
+			tapForms["winograd4"] = true
+		}
 		if p == pathTaps {
 			switch {
 			case g.StrideH > 1 || g.StrideW > 1:
@@ -104,8 +108,8 @@ func TestBackwardWeightCodes(t *testing.T) {
 			}
 		}
 	}
-	if tapKernel != nil && asm.AVX2FMA() && len(tapForms) < 4 {
-		t.Fatalf("the shapes reach the tap-major path in the forms %v and the Winograd path: %v; want strided, padded, in place and winograd", tapForms, tapForms["winograd"])
+	if tapKernel != nil && asm.AVX2FMA() && len(tapForms) < 5 {
+		t.Fatalf("the shapes reach the tap-major and Winograd paths in the forms %v; want strided, padded, in place, winograd and winograd4", tapForms)
 	}
 	for i, g := range quantizedGeoms() {
 		dy := randSlice(r, g.YLen())

@@ -58,6 +58,9 @@ var (
 	// even and the odd ones to odd: row r has (w+1)/2 elements in even and
 	// w/2 in odd, both at r·ds.
 	splitPairs = splitPairsGo
+	// splitQuads sends element 4i+k of each src row to dst[at[k] + r·ds
+	// + i]: the four phases of the row's columns modulo 4.
+	splitQuads = splitQuadsGo
 	// mergePairs is splitPairs' inverse, with a mask on dst: dst rows are
 	// ds apart, even and odd rows ss apart.
 	mergePairs = mergePairsGo
@@ -90,6 +93,21 @@ func splitPairsGo(even, odd, src []float32, rows, w, ds, ss int) {
 		}
 		if w%2 == 1 {
 			e[w/2] = s[w-1]
+		}
+	}
+}
+
+func splitQuadsGo(dst []float32, at [4]int, src []float32, rows, w, ds, ss int) {
+	splitQuadsTail(dst, at, src, rows, 0, w, ds, ss)
+}
+
+// splitQuadsTail is splitQuads on the elements [x0, w) of each row, x0 a
+// multiple of 4.
+func splitQuadsTail(dst []float32, at [4]int, src []float32, rows, x0, w, ds, ss int) {
+	for r := 0; r < rows; r++ {
+		s := src[r*ss:][:w]
+		for x := x0; x < w; x++ {
+			dst[at[x%4]+r*ds+x/4] = s[x]
 		}
 	}
 }

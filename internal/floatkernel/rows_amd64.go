@@ -30,6 +30,9 @@ func dequantRowsUnit(dst *float32, src *byte, q *codeScale, rows, w, ds, ss int)
 func splitCodePairsUnit(even, odd *float32, src *byte, q *codeScale, rows, w, ds, ss int)
 
 //go:noescape
+func splitQuadsUnit(p0, p1, p2, p3, src *float32, rows, w, ds, ss int)
+
+//go:noescape
 func transposePanelUnit(dst, src *float32, outs, spatial int)
 
 // The vector movers run only where asm.AVX2 allows.
@@ -74,6 +77,23 @@ func init() {
 		}
 		_, _ = even[rowsEnd(rows, (w+1)/2, ds)-1], src[rowsEnd(rows, w, ss)-1]
 		splitPairsUnit(&even[0], oddPtr(odd, rows, w, ds), &src[0], rows, w, ds, ss)
+	}
+	splitQuads = func(dst []float32, at [4]int, src []float32, rows, w, ds, ss int) {
+		blocks := w &^ 15
+		if !asm.AVX2() || blocks == 0 || rows <= 0 {
+			splitQuadsGo(dst, at, src, rows, w, ds, ss)
+			return
+		}
+		_ = src[rowsEnd(rows, w, ss)-1]
+		var p [4]*float32
+		for k := range p {
+			_ = dst[at[k]+rowsEnd(rows, (w-k+3)/4, ds)-1]
+			p[k] = &dst[at[k]]
+		}
+		splitQuadsUnit(p[0], p[1], p[2], p[3], &src[0], rows, blocks, ds, ss)
+		if blocks < w {
+			splitQuadsTail(dst, at, src, rows, blocks, w, ds, ss)
+		}
 	}
 	mergePairs = func(dst, even, odd []float32, mask []bool, rows, w, ds, ss int) {
 		if !asm.AVX2() {

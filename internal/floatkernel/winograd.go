@@ -25,10 +25,23 @@ import (
 // of a stride-1 convolution is the convolution of the output gradient
 // with the flipped weights, channels swapped, padded by 2-Pad.
 //
-// Each output of a tile depends only on the inputs of its own 3×3 window,
-// also in floating point (the transforms never mix a row or column of the
-// patch into an output whose window lacks it), so zero padding and the
-// extra row and column of odd output sizes stay out of the outputs kept.
+// F(4×4, 3×3) is the same with 4×4 tiles of 6×6 patches: 36 element
+// positions for 16 outputs, 2.25 multiply-adds an output and pair instead
+// of 4, for transforms that multiply by up to 8 (winoInput4x8,
+// winoOutput4x8, with the padded rows split by column modulo 4). Its
+// rounding errors scale with the magnitudes of the whole patch rather
+// than of an output's window, and its transforms mix the whole patch into
+// every output of the tile; on rows of fewer than a vector group of tiles
+// its transforms waste most of their lanes. So the path taken is the
+// cheaper of the two by their cost models, F(4×4, 3×3) only on rows of a
+// whole group (winogradPath).
+//
+// Each output of an F(2×2, 3×3) tile depends only on the inputs of its own
+// 3×3 window, also in floating point (the transforms never mix a row or
+// column of the patch into an output whose window lacks it), so zero
+// padding and the extra row and column of odd output sizes stay out of
+// the outputs kept; F(4×4, 3×3)'s padding and extra rows are zeros, finite,
+// and the non-finite check below covers the rest.
 // But the transforms form differences of inputs: an infinite input gives
 // Inf - Inf, NaN, where the definition gives ±Inf; and sums of several
 // inputs or products can overflow where the definition's sum would not.
@@ -39,14 +52,15 @@ import (
 // overflow it), the direct path computes the whole call instead: twice
 // the work, for a call whose results are infinite or NaN or nearly.
 
-// winoInput computes the input transforms of rows tile rows of groups×8
-// tiles, winoOutput the output transforms and winoProducts the products
-// of one element position (see winograd_amd64.s); nil when the build has
-// none.
+// winoInput computes the input transforms of F(2×2, 3×3) for rows tile
+// rows of groups×8 tiles, winoOutput the output transforms, winoInput4 and
+// winoOutput4 those of F(4×4, 3×3), and winoProducts the products of one
+// element position (see winograd_amd64.s and winograd4_amd64.s); nil when
+// the build has none.
 var (
-	winoInput    func(groups, rows int, in *float32, half, pitch int, v *float32, vRow, vs int)
-	winoOutput   func(groups, rows int, m *float32, mRow, ms int, out *float32, pitch int)
-	winoProducts func(k int, a *float32, tiles int, b *float32, bp int, cols int, c *float32, ldc int)
+	winoInput, winoInput4   func(groups, rows int, in *float32, phase, pitch int, v *float32, vRow, vs int)
+	winoOutput, winoOutput4 func(groups, rows int, m *float32, mRow, ms int, out *float32, pitch int)
+	winoProducts            func(k int, a *float32, tiles int, b *float32, bp int, cols int, c *float32, ldc int)
 )
 
 // winoBlockTiles is the number of tiles whose transformed inputs and
@@ -58,33 +72,37 @@ const winoBlockTiles = 64
 
 // winoGeom is the layout of one Winograd convolution: images of ins
 // channels of h×w zero-padded by padH and padW into outs channels of
-// oh×ow, imgsPer images a task.
+// oh×ow, imgsPer images a task, in tiles of m×m outputs: F(2×2, 3×3) or
+// F(4×4, 3×3).
 type winoGeom struct {
+	m                     int // outputs per tile side, 2 or 4
 	ins, h, w, padH, padW int
 	outs, oh, ow          int
 	tY, tX                int // tiles down and across
 	groups                int // vector groups of 8 tiles per tile row
-	half, pitch           int // a padded row's even columns, then its odd ones
-	planeLen              int // a padded plane, 2tY+2 rows
-	rowsPer               int // tile rows per block
-	imgsPer               int // images per task and block, when they are small
-	vPitch                int // a channel's transformed inputs in a block
-	outTiles              int // output tiles of the micro-kernel (mr outputs)
-	mPitch                int // an output's products in a block
-	sPitch                int // a row of outputs as winoOutput writes it
+	// A padded row holds its columns by phase, column modulo m: phase p's
+	// phase columns from p·phase on, pitch = m·phase floats in all.
+	phase, pitch int
+	planeLen     int // a padded plane, m·tY+2 rows
+	rowsPer      int // tile rows per block
+	imgsPer      int // images per task and block, when they are small
+	vPitch       int // a channel's transformed inputs in a block
+	outTiles     int // output tiles of the micro-kernel (mr outputs)
+	mPitch       int // an output's products in a block
+	sPitch       int // a row of outputs as winoOutput writes it
 	// inPlace: the outputs are whole tiles and vector groups (oh even, ow
 	// a multiple of 16), so winoOutput writes them in place.
 	inPlace bool
 }
 
-func newWinoGeom(ins, h, w, padH, padW, outs, blockTiles int) winoGeom {
-	g := winoGeom{ins: ins, h: h, w: w, padH: padH, padW: padW, outs: outs}
+func newWinoGeom(m, ins, h, w, padH, padW, outs, blockTiles int) winoGeom {
+	g := winoGeom{m: m, ins: ins, h: h, w: w, padH: padH, padW: padW, outs: outs}
 	g.oh, g.ow = h+2*padH-2, w+2*padW-2
-	g.tY, g.tX = ceilDiv(g.oh, 2), ceilDiv(g.ow, 2)
+	g.tY, g.tX = ceilDiv(g.oh, m), ceilDiv(g.ow, m)
 	g.groups = ceilDiv(g.tX, 8)
-	g.half = g.tX + 1
-	g.pitch = 2 * g.half
-	g.planeLen = (2*g.tY + 2) * g.pitch
+	g.phase = g.tX + 1
+	g.pitch = m * g.phase
+	g.planeLen = (m*g.tY + 2) * g.pitch
 	g.rowsPer = min(g.tY, ceilDiv(blockTiles, g.tX))
 	g.imgsPer = max(1, blockTiles/(g.rowsPer*g.tX))
 	block := g.imgsPer * g.rowsPer * g.tX
@@ -94,9 +112,35 @@ func newWinoGeom(ins, h, w, padH, padW, outs, blockTiles int) winoGeom {
 	g.vPitch = block + 8
 	g.outTiles = ceilDiv(outs, mr)
 	g.mPitch = ceilDiv(block, nr) * nr
-	g.sPitch = 16 * g.groups
-	g.inPlace = g.oh%2 == 0 && g.ow == g.sPitch
+	g.sPitch = 8 * m * g.groups
+	g.inPlace = g.oh%m == 0 && g.ow == g.sPitch
 	return g
+}
+
+// positions is the number of element positions ξ of a tile's transforms,
+// (m+2)².
+func (wg *winoGeom) positions() int { return (wg.m + 2) * (wg.m + 2) }
+
+// at is where padded column p of a row starts its phase.
+func (wg *winoGeom) at(p int) int { return p%wg.m*wg.phase + p/wg.m }
+
+// splitRows lays out rows rows of w floats of src, ss apart, as padded
+// rows ds apart from dst on: column x is padded column padW+x.
+func (wg *winoGeom) splitRows(dst, src []float32, rows, w, padW, ds, ss int) {
+	if wg.m == 2 {
+		splitPairs(dst[wg.at(padW):], dst[wg.at(padW+1):], src, rows, w, ds, ss)
+		return
+	}
+	splitQuads(dst, [4]int{wg.at(padW), wg.at(padW + 1), wg.at(padW + 2), wg.at(padW + 3)}, src, rows, w, ds, ss)
+}
+
+// transforms are the input and output transforms of the tile size.
+func (wg *winoGeom) transforms() (input func(groups, rows int, in *float32, phase, pitch int, v *float32, vRow, vs int),
+	output func(groups, rows int, m *float32, mRow, ms int, out *float32, pitch int)) {
+	if wg.m == 4 {
+		return winoInput4, winoOutput4
+	}
+	return winoInput, winoOutput
 }
 
 // winoSlack is the floats past each buffer that the kernels read: a
@@ -104,41 +148,95 @@ func newWinoGeom(ins, h, w, padH, padW, outs, blockTiles int) winoGeom {
 const winoSlack = 32
 
 // winogradGeom returns the layouts of g's forward pass and data gradient
-// on the Winograd path, and whether it applies to g at all: the kernels,
-// one group, a 3×3 kernel of stride and dilation 1, padding at most 2.
-func winogradGeom(g geom.Conv) (forward, data winoGeom, ok bool) {
-	if winoInput == nil || winoOutput == nil || winoProducts == nil || !asm.AVX2FMA() ||
+// on the Winograd path of tile size m, and whether it applies to g at all:
+// the kernels, one group, a 3×3 kernel of stride and dilation 1, padding
+// at most 2.
+func winogradGeom(g geom.Conv, m int) (forward, data winoGeom, ok bool) {
+	kernels := winoInput != nil && winoOutput != nil
+	if m == 4 {
+		kernels = winoInput4 != nil && winoOutput4 != nil
+	}
+	if !kernels || winoProducts == nil || !asm.AVX2FMA() ||
 		g.Groups != 1 || g.KH != 3 || g.KW != 3 || g.StrideH != 1 || g.StrideW != 1 ||
 		g.DilH != 1 || g.DilW != 1 || g.PadH > 2 || g.PadW > 2 {
 		return forward, data, false
 	}
-	forward = newWinoGeom(g.C, g.H, g.W, g.PadH, g.PadW, g.O, winoBlockTiles)
-	data = newWinoGeom(g.O, g.OutH(), g.OutW(), 2-g.PadH, 2-g.PadW, g.C, winoBlockTiles)
+	forward = newWinoGeom(m, g.C, g.H, g.W, g.PadH, g.PadW, g.O, winoBlockTiles)
+	data = newWinoGeom(m, g.O, g.OutH(), g.OutW(), 2-g.PadH, 2-g.PadW, g.C, winoBlockTiles)
 	return forward, data, true
 }
 
-// winogradForwardOK and winogradDataOK report whether the Winograd path
-// applies to g's forward pass (data gradient) with weights w, and costs
-// less than the direct path: finite weights, as the direct path that takes
-// over from it needs, and cost at most nine tenths of the direct path's
-// multiply-adds (directCost and the forward layout's count).
-func winogradForwardOK(g geom.Conv, w []float32) bool {
-	fw, _, ok := winogradGeom(g)
-	if !ok {
-		return false
-	}
-	f, _ := newForwardGeom(g)
-	direct := ceilDiv(g.O, mr) * mr * g.FanIn() * f.nPos
-	return 10*fw.cost(g.N) <= 9*g.N*direct && f32.AllFinite(w)
+// winogradPath is the cheaper of the two Winograd paths for the layout
+// that choose picks out of winogradGeom's, or 0 when neither applies or
+// neither costs at most nine tenths of direct multiply-adds. F(4×4, 3×3)
+// is a candidate only for rows of at least winoMinTiles4 tiles: on
+// narrower images most lanes of its transforms' vector groups are wasted,
+// and the calls are too short for their setup.
+func winogradPath(g geom.Conv, direct int, choose func(forward, data winoGeom) winoGeom) path {
+	return cheaperWinograd(9*g.N*direct, func(p path) (winoGeom, int, bool) {
+		fw, data, ok := winogradGeom(g, winoTile(p))
+		if !ok {
+			return winoGeom{}, 0, false
+		}
+		wg := choose(fw, data)
+		return wg, 10 * wg.cost(g.N), true
+	})
 }
 
-func winogradDataOK(g geom.Conv, w []float32) bool {
-	_, data, ok := winogradGeom(g)
-	if !ok {
-		return false
+// cheaperWinograd is the Winograd path of least cost, at most limit, of
+// those whose layout (geometry, cost, whether it applies) layout gives,
+// or 0 for none; F(4×4, 3×3) only on rows of winoMinTiles4 tiles.
+func cheaperWinograd(limit int, layout func(p path) (wg winoGeom, cost int, ok bool)) path {
+	best := path(0)
+	for _, p := range []path{pathWinograd, pathWinograd4} {
+		wg, c, ok := layout(p)
+		if ok && c <= limit && (p != pathWinograd4 || wg.tX >= winoMinTiles4) {
+			best, limit = p, c
+		}
 	}
-	d, _ := newDirectGeom(g)
-	return 10*data.cost(g.N) <= 9*g.N*directCost(g, d) && f32.AllFinite(w)
+	return best
+}
+
+// winoMinTiles4 is the fewest tiles across for F(4×4, 3×3): one whole
+// vector group.
+const winoMinTiles4 = 8
+
+// winoTile is the tile size of a Winograd path.
+func winoTile(p path) int {
+	if p == pathWinograd4 {
+		return 4
+	}
+	return 2
+}
+
+// winogradForward and winogradData are the Winograd path of g's forward
+// pass (data gradient) with weights w, 0 for none: one that applies and
+// costs less than the direct path (winogradPath, with directCost and the
+// forward layout's count), and finite weights, as the direct path that
+// takes over from it needs.
+func winogradForward(g geom.Conv, w []float32) path {
+	f, ok := newForwardGeom(g)
+	if !ok {
+		return 0
+	}
+	direct := ceilDiv(g.O, mr) * mr * g.FanIn() * f.nPos
+	p := winogradPath(g, direct, func(fw, _ winoGeom) winoGeom { return fw })
+	if p != 0 && !f32.AllFinite(w) {
+		return 0
+	}
+	return p
+}
+
+func winogradData(g geom.Conv, w []float32) path {
+	d, ok := newDirectGeom(g)
+	if !ok {
+		return 0
+	}
+	p := winogradPath(g, directCost(g, d), func(_, data winoGeom) winoGeom { return data })
+	if p != 0 && !f32.AllFinite(w) {
+		return 0
+	}
+	return p
 }
 
 // cost is the multiply-adds of n images on the Winograd path: those of
@@ -150,16 +248,23 @@ func (wg winoGeom) cost(n int) int {
 	for ty0 := 0; ty0 < wg.tY; ty0 += wg.rowsPer {
 		tiles += ceilDiv(wg.imgsPer*(min(ty0+wg.rowsPer, wg.tY)-ty0)*wg.tX, nr) * nr
 	}
-	products := 16 * wg.outTiles * mr * wg.ins * tiles
-	transforms := winoTransformCost * wg.imgsPer * wg.tY * wg.groups * 8 * (wg.ins + wg.outs)
-	return ceilDiv(n, wg.imgsPer)*(products+transforms) + winoWeightCost*wg.outTiles*mr*wg.ins
+	products := wg.positions() * wg.outTiles * mr * wg.ins * tiles
+	transform, weight := winoTransformCost, winoWeightCost
+	if wg.m == 4 {
+		transform, weight = winoTransformCost4, winoWeightCost4
+	}
+	transforms := transform * wg.imgsPer * wg.tY * wg.groups * 8 * (wg.ins + wg.outs)
+	return ceilDiv(n, wg.imgsPer)*(products+transforms) + weight*wg.outTiles*mr*wg.ins
 }
 
 // winoTransformCost and winoWeightCost are the costs of transforming one
-// tile of one channel and one kernel, in multiply-adds of the products.
+// tile of one channel and one kernel, in multiply-adds of the products,
+// for F(2×2, 3×3); winoTransformCost4 and winoWeightCost4 for F(4×4, 3×3).
 const (
-	winoTransformCost = 56
-	winoWeightCost    = 900
+	winoTransformCost  = 56
+	winoWeightCost     = 900
+	winoTransformCost4 = 320
+	winoWeightCost4    = 2000
 )
 
 // winoJob is one call's work, kept in the Workspace so that handing it to
@@ -202,6 +307,10 @@ func (j *winoWeightsLoop) Run(_, lo, hi int) {
 				default:
 					k = [9]float32(j.w[(o*ins+c)*9:][:9])
 				}
+				if wg.m == 4 {
+					winoKernel4(j.u[(ot*ins+c)*mr+i:], stride, &k)
+					continue
+				}
 				winoKernel(j.u[(ot*ins+c)*mr+i:], stride, &k)
 			}
 		}
@@ -223,6 +332,32 @@ func winoKernel(u []float32, stride int, g *[9]float32) {
 		t0, t1, t2 := t[3*r], t[3*r+1], t[3*r+2]
 		row := u[4*r*stride:]
 		row[0], row[stride], row[2*stride], row[3*stride] = t0, (t0+t1+t2)*0.5, (t0-t1+t2)*0.5, t2
+	}
+}
+
+// winoKernel4 writes G g Gᵀ of the 3×3 kernel g for F(4×4, 3×3), element
+// ξ at u[ξ·stride], computed in float64 and rounded once. G's rows are
+// (¼ 0 0), (-⅙ -⅙ -⅙), (-⅙ ⅙ -⅙), (1/24 1/12 ⅙), (1/24 -1/12 ⅙), (0 0 1).
+func winoKernel4(u []float32, stride int, g *[9]float32) {
+	_ = u[35*stride]
+	gRows := func(g0, g1, g2 float64) [6]float64 {
+		return [6]float64{g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6,
+			(g0 + 2*g1 + 4*g2) / 24, (g0 - 2*g1 + 4*g2) / 24, g2}
+	}
+	// t = G g, by columns x of g: t[r][x].
+	var t [6][3]float64
+	for x := 0; x < 3; x++ {
+		col := gRows(float64(g[x]), float64(g[3+x]), float64(g[6+x]))
+		for r := range col {
+			t[r][x] = col[r]
+		}
+	}
+	// t Gᵀ, by rows r of t.
+	for r := range t {
+		row := gRows(t[r][0], t[r][1], t[r][2])
+		for k, v := range row {
+			u[(6*r+k)*stride] = float32(v)
+		}
 	}
 }
 
@@ -256,7 +391,7 @@ func (j *winoImagesLoop) Run(part, lo, hi int) {
 // out unspecified, when the transformed weights are not finite or, with
 // check, an output is not.
 func winogradConv(out, in []float32, mask []bool, w []float32, flipped bool, wg winoGeom, n, threads int, check bool, ws *Workspace) bool {
-	uLen := 16 * wg.outTiles * wg.ins * mr
+	uLen := wg.positions() * wg.outTiles * wg.ins * mr
 	ws.shared = growFloats(ws.shared, uLen)
 	tasks := ceilDiv(n, wg.imgsPer)
 	workers := workerCount(tasks, threads)
@@ -290,22 +425,22 @@ func runChecked(tasks, workers int, loop parallel.Loop, ws *Workspace) bool {
 // blocks of tile rows or, small, all at once.
 func winogradImages(out, in []float32, mask []bool, nb int, u []float32, wg *winoGeom, b *workerBufs) {
 	outImg := wg.outs * wg.oh * wg.ow
-	// The zero-padded input planes, each row split into its even and odd
-	// columns, so that the tiles' columns are vectors in memory.
+	// The zero-padded input planes, each row split into its columns'
+	// phases, so that the tiles' columns are vectors in memory.
 	b.col = growFloats(b.col, nb*wg.ins*wg.planeLen+winoSlack)
 	clear(b.col)
-	at := func(p int) int { return p%2*wg.half + p/2 } // padded column p
-	first, second := at(wg.padW), at(wg.padW+1)
 	for c := 0; c < nb*wg.ins; c++ {
 		row := c*wg.planeLen + wg.padH*wg.pitch
-		splitPairs(b.col[row+first:], b.col[row+second:], in[c*wg.h*wg.w:], wg.h, wg.w, wg.pitch, wg.w)
+		wg.splitRows(b.col[row:], in[c*wg.h*wg.w:], wg.h, wg.w, wg.padW, wg.pitch, wg.w)
 	}
+	input, output := wg.transforms()
+	pos := wg.positions()
 	vs := wg.ins * wg.vPitch // between element positions ξ
 	ms := wg.outTiles * mr * wg.mPitch
-	b.pack = growFloats(b.pack, 16*vs+winoSlack)
-	b.acc = growFloats(b.acc, 16*ms+winoSlack)
+	b.pack = growFloats(b.pack, pos*vs+winoSlack)
+	b.acc = growFloats(b.acc, pos*ms+winoSlack)
 	if !wg.inPlace {
-		b.stage = growFloats(b.stage, 2*wg.rowsPer*wg.sPitch)
+		b.stage = growFloats(b.stage, wg.m*wg.rowsPer*wg.sPitch)
 	}
 	for ty0 := 0; ty0 < wg.tY; ty0 += wg.rowsPer {
 		ty1 := min(ty0+wg.rowsPer, wg.tY)
@@ -315,29 +450,29 @@ func winogradImages(out, in []float32, mask []bool, nb int, u []float32, wg *win
 		// next's place, which the next rewrites.
 		for c := 0; c < wg.ins; c++ {
 			for i := 0; i < nb; i++ {
-				winoInput(wg.groups, rows, &b.col[(i*wg.ins+c)*wg.planeLen+2*ty0*wg.pitch], wg.half, wg.pitch,
+				input(wg.groups, rows, &b.col[(i*wg.ins+c)*wg.planeLen+wg.m*ty0*wg.pitch], wg.phase, wg.pitch,
 					&b.pack[c*wg.vPitch+i*imgTiles], wg.tX, vs)
 			}
 		}
 		cols := ceilDiv(nb*imgTiles, nr)
-		for xi := 0; xi < 16; xi++ {
+		for xi := 0; xi < pos; xi++ {
 			winoProducts(wg.ins, &u[xi*wg.outTiles*wg.ins*mr], wg.outTiles, &b.pack[xi*vs], wg.vPitch, cols, &b.acc[xi*ms], wg.mPitch)
 		}
-		oy0 := 2 * ty0
-		kept := min(2*ty1, wg.oh) - oy0
+		oy0 := wg.m * ty0
+		kept := min(wg.m*ty1, wg.oh) - oy0
 		for i := 0; i < nb; i++ {
 			for o := 0; o < wg.outs; o++ {
 				m := &b.acc[o*wg.mPitch+i*imgTiles]
 				at := i*outImg + o*wg.oh*wg.ow + oy0*wg.ow
 				if wg.inPlace {
 					// Whole rows of whole tiles: written where they belong.
-					winoOutput(wg.groups, rows, m, wg.tX, ms, &out[at], wg.ow)
+					output(wg.groups, rows, m, wg.tX, ms, &out[at], wg.ow)
 					if mask != nil {
 						copyRows(out[at:], out[at:], mask[at:], kept, wg.ow, wg.ow, wg.ow)
 					}
 					continue
 				}
-				winoOutput(wg.groups, rows, m, wg.tX, ms, &b.stage[0], wg.sPitch)
+				output(wg.groups, rows, m, wg.tX, ms, &b.stage[0], wg.sPitch)
 				var mk []bool
 				if mask != nil {
 					mk = mask[at:]
@@ -349,10 +484,10 @@ func winogradImages(out, in []float32, mask []bool, nb int, u []float32, wg *win
 }
 
 // backwardDataWinograd is Conv2dBackwardData (with
-// Conv2dBackwardDataMasked's mask, nil: none) on the Winograd path; false,
+// Conv2dBackwardDataMasked's mask, nil: none) on Winograd path p; false,
 // with dx unspecified, when the direct path must compute it (see
 // winogradConv).
-func backwardDataWinograd(dx, dy, w []float32, mask []bool, g geom.Conv, threads int, ws *Workspace) bool {
-	_, data, _ := winogradGeom(g)
+func backwardDataWinograd(p path, dx, dy, w []float32, mask []bool, g geom.Conv, threads int, ws *Workspace) bool {
+	_, data, _ := winogradGeom(g, winoTile(p))
 	return winogradConv(dx, dy, mask, w, true, data, g.N, threads, true, ws)
 }

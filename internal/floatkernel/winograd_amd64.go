@@ -23,4 +23,14 @@ func winoDotAdd(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc
 // The kernels run only where asm.AVX2FMA allows (see winogradGeom).
 func init() {
 	winoInput, winoOutput, winoProducts, winoGrad, winoDot = winoInput8, winoOutput8, winoGemm, winoGrad8, winoDotAdd
+	winoInput4, winoOutput4, winoGrad4 = winoInput4x8, winoOutput4x8, winoGrad4x8
 }
+
+//go:noescape
+func winoInput4x8(groups, rows int, in *float32, quarter, pitch int, v *float32, vRow, vs int)
+
+//go:noescape
+func winoOutput4x8(groups, rows int, m *float32, mRow, ms int, out *float32, pitch int)
+
+//go:noescape
+func winoGrad4x8(groups, rows int, in *float32, quarter, pitch int, v *float32, vRow, vs int)

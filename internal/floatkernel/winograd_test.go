@@ -68,7 +68,118 @@ func absSlice(s []float32) []float32 {
 // from sums of several).
 func assertWithin(t *testing.T, what string, got []float32, want, mag []float64) {
 	t.Helper()
-	const rel = 0x1p-24 * 8
+	assertWithinRel(t, what, got, want, mag, 0x1p-24*8)
+}
+
+// patchMags is the magnitude F(4×4, 3×3)'s rounding errors scale with:
+// its transforms mix the whole 6×6 patch of an output's tile, and multiply
+// by up to 8 where F(2×2, 3×3)'s only add, so each output of n images of
+// ins channels of h×w, zero-padded by padH and padW, into outs channels of
+// oh×ow, gets the sum over channels c of the magnitudes of its tile's
+// patch of channel c times kSum(o, c), the sum of the magnitudes of the
+// taps of the kernel from c to output o.
+func patchMags(in []float32, n, ins, h, w, padH, padW, outs, oh, ow int, kSum func(o, c int) float64) []float64 {
+	mag := make([]float64, n*outs*oh*ow)
+	patch := make([]float64, ins)
+	for i := 0; i < n; i++ {
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				y0, x0 := oy/4*4-padH, ox/4*4-padW
+				for c := range patch {
+					patch[c] = 0
+					for y := max(y0, 0); y < min(y0+6, h); y++ {
+						for x := max(x0, 0); x < min(x0+6, w); x++ {
+							patch[c] += math.Abs(float64(in[((i*ins+c)*h+y)*w+x]))
+						}
+					}
+				}
+				for o := 0; o < outs; o++ {
+					var sum float64
+					for c, p := range patch {
+						sum += p * kSum(o, c)
+					}
+					mag[((i*outs+o)*oh+oy)*ow+ox] = sum
+				}
+			}
+		}
+	}
+	return mag
+}
+
+// tileMagsDW is the magnitude F(4×4, 3×3)'s weight gradient's rounding
+// errors scale with: every tap of the kernel from channel c to output o
+// gets the sum over the images' tiles of the magnitudes of the tile's
+// output gradient of o times those of its patch of channel c (see
+// patchMags).
+func tileMagsDW(x, dy []float32, g geom.Conv) []float64 {
+	oh, ow := g.OutH(), g.OutW()
+	tY, tX := (oh+3)/4, (ow+3)/4
+	mag := make([]float64, g.WLen())
+	dyTile, patch := make([]float64, g.O), make([]float64, g.C)
+	for i := 0; i < g.N; i++ {
+		for ty := 0; ty < tY; ty++ {
+			for tx := 0; tx < tX; tx++ {
+				for o := range dyTile {
+					dyTile[o] = 0
+					for y := 4 * ty; y < min(4*ty+4, oh); y++ {
+						for x := 4 * tx; x < min(4*tx+4, ow); x++ {
+							dyTile[o] += math.Abs(float64(dy[((i*g.O+o)*oh+y)*ow+x]))
+						}
+					}
+				}
+				y0, x0 := 4*ty-g.PadH, 4*tx-g.PadW
+				for c := range patch {
+					patch[c] = 0
+					for y := max(y0, 0); y < min(y0+6, g.H); y++ {
+						for col := max(x0, 0); col < min(x0+6, g.W); col++ {
+							patch[c] += math.Abs(float64(x[((i*g.C+c)*g.H+y)*g.W+col]))
+						}
+					}
+				}
+				for o, d := range dyTile {
+					for c, p := range patch {
+						for k := range 9 {
+							mag[(o*g.C+c)*9+k] += d * p
+						}
+					}
+				}
+			}
+		}
+	}
+	return mag
+}
+
+// kernelSum is the sum of the magnitudes of the taps of w's kernel from
+// channel c to output o (ins channels).
+func kernelSum(w []float32, ins, o, c int) float64 {
+	var sum float64
+	for _, v := range w[(o*ins+c)*9:][:9] {
+		sum += math.Abs(float64(v))
+	}
+	return sum
+}
+
+// winoMags are the magnitudes Winograd path p's forward pass and data
+// gradient are checked against (see assertWithin and patchMags), with
+// their bound relative to them: F(2×2, 3×3) within 8 roundings of the
+// window's, F(4×4, 3×3) within 16 of its tile's patch's.
+func winoMags(p path, x, w, dy []float32, g geom.Conv) (magY, magDX []float64, rel float64) {
+	if p == pathWinograd {
+		magY = naiveConv(absSlice(x), kernelSums(w), g)
+		magDX, _ = naiveGrads(x, kernelSums(w), absSlice(dy), g)
+		return magY, magDX, 0x1p-24 * 8
+	}
+	magY = patchMags(x, g.N, g.C, g.H, g.W, g.PadH, g.PadW, g.O, g.OutH(), g.OutW(),
+		func(o, c int) float64 { return kernelSum(w, g.C, o, c) })
+	// The data gradient is the convolution of dy with the flipped kernels,
+	// channels swapped, padded by 2-Pad.
+	magDX = patchMags(dy, g.N, g.O, g.OutH(), g.OutW(), 2-g.PadH, 2-g.PadW, g.C, g.H, g.W,
+		func(c, o int) float64 { return kernelSum(w, g.C, o, c) })
+	return magY, magDX, 0x1p-24 * 16
+}
+
+func assertWithinRel(t *testing.T, what string, got []float32, want, mag []float64, rel float64) {
+	t.Helper()
 	for i := range want {
 		if d := math.Abs(float64(got[i]) - want[i]); !(d <= rel*mag[i]+1e-30) {
 			t.Fatalf("%s[%d] = %g, want %g (|diff| %g, sum of |terms| %g)", what, i, got[i], want[i], d, mag[i])
@@ -121,51 +232,65 @@ func TestWinogradRandomShapes(t *testing.T) {
 			}
 		}
 		x, w, dy := randSlice(r, g.XLen()), randSlice(r, g.WLen()), randSlice(r, g.YLen())
-		wantY, magY := naiveConv(x, w, g), naiveConv(absSlice(x), kernelSums(w), g)
+		wantY := naiveConv(x, w, g)
 		wantDX, wantDW := naiveGrads(x, w, dy, g)
-		magDX, _ := naiveGrads(x, kernelSums(w), absSlice(dy), g)
 		_, dwAbs := naiveGrads(absSlice(x), w, absSlice(dy), g)
-		magDW := kernelMags(dwAbs)
+		magDW, magDW4 := kernelMags(dwAbs), tileMagsDW(x, dy, g)
 		mask := make([]bool, g.XLen())
 		for j := range mask {
 			mask[j] = r.Intn(3) > 0
 		}
-		var firstY, firstDX, firstDW []float32
-		for _, threads := range []int{1, 2, 3} {
-			name := fmt.Sprintf("shape%d %+v threads%d", i, g, threads)
-			y := randSlice(r, g.YLen())
-			conv2dVia(pathWinograd, impl, y, x, w, g, threads, ws)
-			assertWithin(t, name+" y", y, wantY, magY)
-			dx := randSlice(r, g.XLen())
-			backwardDataVia(pathWinograd, impl, dx, dy, w, g, threads, ws)
-			assertWithin(t, name+" dx", dx, wantDX, magDX)
-			dw := randSlice(r, g.WLen())
-			backwardWeightVia(pathWinograd, impl, dw, dy, x, g, threads, ws)
-			assertWithin(t, name+" dw", dw, wantDW, magDW)
-			if firstY == nil {
-				firstY, firstDX, firstDW = y, dx, dw
-			} else {
-				if j := sameBitsAt(dw, firstDW); j >= 0 {
+		for _, p := range []path{pathWinograd, pathWinograd4} {
+			var firstDW []float32
+			for _, threads := range []int{1, 2, 3} {
+				name := fmt.Sprintf("shape%d %+v F(%d×%[3]d) threads%d", i, g, winoTile(p), threads)
+				dw := randSlice(r, g.WLen())
+				backwardWeightVia(p, impl, dw, dy, x, g, threads, ws)
+				if p == pathWinograd {
+					assertWithin(t, name+" dw", dw, wantDW, magDW)
+				} else {
+					assertWithinRel(t, name+" dw", dw, wantDW, magDW4, 0x1p-24*16)
+				}
+				if firstDW == nil {
+					firstDW = dw
+				} else if j := sameBitsAt(dw, firstDW); j >= 0 {
 					t.Fatalf("%s dw[%d] = %g, with 1 thread %g", name, j, dw[j], firstDW[j])
 				}
-				if j := sameBitsAt(y, firstY); j >= 0 {
-					t.Fatalf("%s y[%d] = %g, with 1 thread %g", name, j, y[j], firstY[j])
-				}
-				if j := sameBitsAt(dx, firstDX); j >= 0 {
-					t.Fatalf("%s dx[%d] = %g, with 1 thread %g", name, j, dx[j], firstDX[j])
-				}
 			}
-			masked := randSlice(r, g.XLen())
-			if !backwardDataWinograd(masked, dy, w, mask, g, threads, ws) {
-				t.Fatalf("%s: transformed weights not finite", name)
-			}
-			for j, m := range mask {
-				want := dx[j]
-				if !m {
-					want = 0
+		}
+		for _, p := range []path{pathWinograd, pathWinograd4} {
+			var firstY, firstDX []float32
+			magY, magDX, rel := winoMags(p, x, w, dy, g)
+			for _, threads := range []int{1, 2, 3} {
+				name := fmt.Sprintf("shape%d %+v F(%d×%[3]d) threads%d", i, g, winoTile(p), threads)
+				y := randSlice(r, g.YLen())
+				conv2dVia(p, impl, y, x, w, g, threads, ws)
+				assertWithinRel(t, name+" y", y, wantY, magY, rel)
+				dx := randSlice(r, g.XLen())
+				backwardDataVia(p, impl, dx, dy, w, g, threads, ws)
+				assertWithinRel(t, name+" dx", dx, wantDX, magDX, rel)
+				if firstY == nil {
+					firstY, firstDX = y, dx
+				} else {
+					if j := sameBitsAt(y, firstY); j >= 0 {
+						t.Fatalf("%s y[%d] = %g, with 1 thread %g", name, j, y[j], firstY[j])
+					}
+					if j := sameBitsAt(dx, firstDX); j >= 0 {
+						t.Fatalf("%s dx[%d] = %g, with 1 thread %g", name, j, dx[j], firstDX[j])
+					}
 				}
-				if math.Float32bits(masked[j]) != math.Float32bits(want) {
-					t.Fatalf("%s masked dx[%d] = %g, want %g", name, j, masked[j], want)
+				masked := randSlice(r, g.XLen())
+				if !backwardDataWinograd(p, masked, dy, w, mask, g, threads, ws) {
+					t.Fatalf("%s: transformed weights not finite", name)
+				}
+				for j, m := range mask {
+					want := dx[j]
+					if !m {
+						want = 0
+					}
+					if math.Float32bits(masked[j]) != math.Float32bits(want) {
+						t.Fatalf("%s masked dx[%d] = %g, want %g", name, j, masked[j], want)
+					}
 				}
 			}
 		}
@@ -190,7 +315,7 @@ func TestWinogradWindows(t *testing.T) {
 			dy[r.Intn(len(dy))] = nan
 		}
 		name := fmt.Sprintf("shape%d %+v", i, g)
-		fw, data, _ := winogradGeom(g)
+		fw, data, _ := winogradGeom(g, 2)
 		y := randSlice(r, g.YLen())
 		if !winogradConv(y, x, nil, w, false, fw, g.N, 2, false, ws) {
 			t.Fatalf("%s: transformed weights not finite", name)
@@ -253,7 +378,7 @@ func TestWinogradRules(t *testing.T) {
 	pos := absSlice(w)
 	xInf := absSlice(x)
 	xInf[1*g.W+1] = inf
-	fw, _, _ := winogradGeom(g)
+	fw, _, _ := winogradGeom(g, 2)
 	y := make([]float32, g.YLen())
 	winogradConv(y, xInf, nil, pos, false, fw, g.N, 1, false, new(Workspace))
 	if want := naiveConv(xInf, pos, g)[0]; !math.IsInf(want, 1) || !math.IsNaN(float64(y[0])) {
@@ -370,5 +495,35 @@ func TestWinogradAllocs(t *testing.T) {
 	}
 	if a := allocs(pathWinograd); a != 0 {
 		t.Errorf("Winograd path: %v allocations a call", a)
+	}
+}
+
+// TestSplitQuads checks splitQuads (the vector mover where the CPU has it)
+// on rows of every width up to 70, with the phases in every rotation a
+// padding of 0 to 3 gives: element 4i+k of each row lands at phase k's
+// i, and nothing else in the destination changes.
+func TestSplitQuads(t *testing.T) {
+	r := rand.New(rand.NewSource(12))
+	for w := 0; w <= 70; w++ {
+		for pad := 0; pad < 4; pad++ {
+			rows, ss := 3, w+5
+			phase := (w+pad)/4 + 2
+			ds := 4*phase + 1
+			var at [4]int
+			for k := range at {
+				p := pad + k // padded column of element k
+				at[k] = p%4*phase + p/4
+			}
+			src := randSlice(r, rows*ss)
+			got := randSlice(r, rows*ds+8)
+			want := slices.Clone(got)
+			for y := 0; y < rows; y++ {
+				for x := 0; x < w; x++ {
+					want[at[x%4]+y*ds+x/4] = src[y*ss+x]
+				}
+			}
+			splitQuads(got, at, src, rows, w, ds, ss)
+			assertBits(t, fmt.Sprintf("w=%d pad=%d splitQuads", w, pad), got, want)
+		}
 	}
 }

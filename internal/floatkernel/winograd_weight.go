@@ -26,12 +26,15 @@ import (
 // are made in order of its images and tile blocks and the blocks' added in
 // order, so the result does not depend on the thread count.
 
-// winoGrad computes the output gradient's transforms of rows tile rows of
-// groups×8 tiles, and winoDot adds a 3×4 tile of dot products to P (see
-// winograd_amd64.s); nil when the build has none.
+// winoGrad computes the output gradient's transforms of F(2×2, 3×3) for
+// rows tile rows of groups×8 tiles, winoGrad4 those of F(4×4, 3×3), and
+// winoDot adds a 3×4 tile of dot products to P (see winograd_amd64.s and
+// winograd4_amd64.s); nil when the build has none.
+//
+// With F(4×4, 3×3) the same holds with 6×6 transforms and P, Gᵀ of 3×6.
 var (
-	winoGrad func(groups, rows int, in *float32, half, pitch int, v *float32, vRow, vs int)
-	winoDot  func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+	winoGrad, winoGrad4 func(groups, rows int, in *float32, phase, pitch int, v *float32, vRow, vs int)
+	winoDot             func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
 )
 
 const (
@@ -51,44 +54,55 @@ const (
 
 // winoWeightGeom is the weight gradient's layout: the forward pass's, in
 // blocks of tiles sized for the dot products, and the output gradient's
-// padded planes split by column parity as the input's.
+// padded planes split by column phase as the input's.
 type winoWeightGeom struct {
 	winoGeom
-	dyHalf, dyPitch, dyPlane int
-	kPad                     int // a block's tiles, padded to the dot kernel's step
-	blocks                   int // image blocks
-	oPad, cPad               int // P's rows and columns: whole tiles of the dot kernel
+	dyPhase, dyPitch, dyPlane int
+	kPad                      int // a block's tiles, padded to the dot kernel's step
+	blocks                    int // image blocks
+	oPad, cPad                int // P's rows and columns: whole tiles of the dot kernel
 }
 
-func newWinoWeightGeom(g geom.Conv) (winoWeightGeom, bool) {
-	_, _, ok := winogradGeom(g)
-	if !ok || winoGrad == nil || winoDot == nil {
+func newWinoWeightGeom(g geom.Conv, m int) (winoWeightGeom, bool) {
+	_, _, ok := winogradGeom(g, m)
+	grad := winoGrad
+	if m == 4 {
+		grad = winoGrad4
+	}
+	if !ok || grad == nil || winoDot == nil {
 		return winoWeightGeom{}, false
 	}
 	var w winoWeightGeom
-	tiles := max(winoWeightMinTiles, min(winoWeightMaxTiles, winoWeightFloats/(16*(g.C+g.O))))
-	w.winoGeom = newWinoGeom(g.C, g.H, g.W, g.PadH, g.PadW, g.O, tiles)
-	w.dyHalf = 8 * w.groups // a group reads 8 tiles of every row
-	w.dyPitch = 2 * w.dyHalf
-	w.dyPlane = 2 * w.tY * w.dyPitch
+	pos := (m + 2) * (m + 2)
+	tiles := max(winoWeightMinTiles, min(winoWeightMaxTiles, winoWeightFloats/(pos*(g.C+g.O))))
+	w.winoGeom = newWinoGeom(m, g.C, g.H, g.W, g.PadH, g.PadW, g.O, tiles)
+	w.dyPhase = 8 * w.groups // a group reads 8 tiles of every row
+	w.dyPitch = m * w.dyPhase
+	w.dyPlane = m * w.tY * w.dyPitch
 	w.kPad = ceilDiv(w.imgsPer*w.rowsPer*w.tX, dotStep) * dotStep
 	w.blocks = max(1, min(winoWeightBlocks, g.N*w.tY*w.tX/winoWeightBlockTiles))
 	w.oPad, w.cPad = ceilDiv(g.O, dr)*dr, ceilDiv(g.C, dc)*dc
 	return w, true
 }
 
-// winogradWeightOK reports whether the Winograd weight gradient applies to
-// g and is clearly cheaper than the tap-major and wide layouts, which run
-// near the definition's multiply-adds: at least winoWeightMinIns channels
-// (fewer leave the transforms and the output gradient's unpadding to
-// dominate), and cost at most three quarters of the definition's
-// multiply-adds.
-func winogradWeightOK(g geom.Conv) bool {
-	w, ok := newWinoWeightGeom(g)
-	if !ok || g.C < winoWeightMinIns {
-		return false
+// winogradWeight is the Winograd path of g's weight gradient, 0 for none:
+// the cheaper of the two that apply and are clearly cheaper than the
+// tap-major and wide layouts, which run near the definition's
+// multiply-adds: at least winoWeightMinIns channels (fewer leave the
+// transforms and the output gradient's unpadding to dominate), cost at
+// most three quarters of the definition's multiply-adds, and for
+// F(4×4, 3×3) rows of at least winoMinTiles4 tiles (see winogradPath).
+func winogradWeight(g geom.Conv) path {
+	if g.C < winoWeightMinIns {
+		return 0
 	}
-	return 4*w.cost(g.N) <= 3*g.N*g.O*g.FanIn()*g.OutH()*g.OutW()
+	return cheaperWinograd(3*g.N*g.O*g.FanIn()*g.OutH()*g.OutW(), func(p path) (winoGeom, int, bool) {
+		w, ok := newWinoWeightGeom(g, winoTile(p))
+		if !ok {
+			return winoGeom{}, 0, false
+		}
+		return w.winoGeom, 4 * w.cost(g.N), true
+	})
 }
 
 // winoWeightMinIns is the fewest input channels for the Winograd weight
@@ -103,9 +117,13 @@ func (w winoWeightGeom) cost(n int) int {
 	for ty0 := 0; ty0 < w.tY; ty0 += w.rowsPer {
 		blocks++
 	}
-	products := 16 * w.oPad * w.cPad * w.kPad * blocks
-	transforms := winoTransformCost * w.imgsPer * w.tY * w.groups * 8 * (w.ins + w.outs)
-	return ceilDiv(n, w.imgsPer)*(products+transforms) + winoWeightCost*w.outs*w.ins
+	products := w.positions() * w.oPad * w.cPad * w.kPad * blocks
+	transform, weight := winoTransformCost, winoWeightCost
+	if w.m == 4 {
+		transform, weight = winoTransformCost4, winoWeightCost4
+	}
+	transforms := transform * w.imgsPer * w.tY * w.groups * 8 * (w.ins + w.outs)
+	return ceilDiv(n, w.imgsPer)*(products+transforms) + weight*w.outs*w.ins
 }
 
 // winoWeightJob is one weight gradient call's work, in the Workspace as
@@ -126,12 +144,12 @@ type (
 	winoSumLoop    winoWeightJob
 )
 
-// backwardWeightWinograd is Conv2dBackwardWeight on the Winograd path, x
+// backwardWeightWinograd is Conv2dBackwardWeight on Winograd path p, x
 // floats or codes (dequantized as the planes are padded); it returns false,
 // with dw unspecified, when dw is not finite.
-func backwardWeightWinograd(dw, dy []float32, x inputPlanes, g geom.Conv, threads int, ws *Workspace) bool {
-	w, _ := newWinoWeightGeom(g)
-	pLen := 16 * w.oPad * w.cPad
+func backwardWeightWinograd(p path, dw, dy []float32, x inputPlanes, g geom.Conv, threads int, ws *Workspace) bool {
+	w, _ := newWinoWeightGeom(g, winoTile(p))
+	pLen := w.positions() * w.oPad * w.cPad
 	ws.partials = growFloats(ws.partials, w.blocks*pLen)
 	workers := workerCount(w.blocks, threads)
 	ws.begin(workers)
@@ -147,7 +165,7 @@ func backwardWeightWinograd(dw, dy []float32, x inputPlanes, g geom.Conv, thread
 func (j *winoBlocksLoop) Run(part, lo, hi int) {
 	w := &j.w
 	inImg, outImg := w.ins*w.h*w.w, w.outs*w.oh*w.ow
-	pLen := 16 * w.oPad * w.cPad
+	pLen := w.positions() * w.oPad * w.cPad
 	for blk := lo; blk < hi; blk++ {
 		n0, n1 := blk*j.n/w.blocks, (blk+1)*j.n/w.blocks
 		p := j.partials[blk*pLen:][:pLen]
@@ -167,26 +185,42 @@ func winogradWeightImages(p []float32, dy []float32, x inputPlanes, nb int, w *w
 	// gradient's, zero past its rows and columns.
 	b.col = growFloats(b.col, nb*ins*w.planeLen+winoSlack)
 	clear(b.col)
-	at := func(p int) int { return p%2*w.half + p/2 }
-	xFirst, xSecond := at(w.padW), at(w.padW+1)
+	plane := w.h * w.w
 	for c := 0; c < nb*ins; c++ {
-		row := c*w.planeLen + w.padH*w.pitch
-		if x.bytes != nil {
-			splitCodePairs(b.col[row+xFirst:], b.col[row+xSecond:], x.bytes[c*w.h*w.w:], x.q, w.h, w.w, w.pitch, w.w)
-			continue
+		row := b.col[c*w.planeLen+w.padH*w.pitch:]
+		switch {
+		case x.bytes != nil && w.m == 2:
+			splitCodePairs(row[w.at(w.padW):], row[w.at(w.padW+1):], x.bytes[c*plane:], x.q, w.h, w.w, w.pitch, w.w)
+		case x.bytes != nil:
+			// Dequantized into a plane of floats first: two vector
+			// passes over one plane.
+			b.plane = growFloats(b.plane, plane)
+			dequantRows(b.plane, x.bytes[c*plane:][:plane], x.q, 1, plane, 0, 0)
+			w.splitRows(row, b.plane, w.h, w.w, w.padW, w.pitch, w.w)
+		default:
+			w.splitRows(row, x.floats[c*plane:], w.h, w.w, w.padW, w.pitch, w.w)
 		}
-		splitPairs(b.col[row+xFirst:], b.col[row+xSecond:], x.floats[c*w.h*w.w:], w.h, w.w, w.pitch, w.w)
 	}
 	b.stage = growFloats(b.stage, nb*outs*w.dyPlane+winoSlack)
 	clear(b.stage)
+	dyAt := [4]int{0, w.dyPhase, 2 * w.dyPhase, 3 * w.dyPhase}
 	for o := 0; o < nb*outs; o++ {
-		splitPairs(b.stage[o*w.dyPlane:], b.stage[o*w.dyPlane+w.dyHalf:], dy[o*w.oh*w.ow:], w.oh, w.ow, w.dyPitch, w.ow)
+		if w.m == 2 {
+			splitPairs(b.stage[o*w.dyPlane:], b.stage[o*w.dyPlane+w.dyPhase:], dy[o*w.oh*w.ow:], w.oh, w.ow, w.dyPitch, w.ow)
+			continue
+		}
+		splitQuads(b.stage[o*w.dyPlane:], dyAt, dy[o*w.oh*w.ow:], w.oh, w.ow, w.dyPitch, w.ow)
+	}
+	input, grad := winoInput, winoGrad
+	if w.m == 4 {
+		input, grad = winoInput4, winoGrad4
 	}
 	// Transforms [ξ][channel][tile], rows past the last channel read by
 	// the dot kernel's tiles.
+	pos := w.positions()
 	vs, ys := ins*w.vPitch, outs*w.vPitch
-	b.pack = growFloats(b.pack, 16*vs+dc*w.vPitch+winoSlack)
-	b.acc = growFloats(b.acc, 16*ys+dr*w.vPitch+winoSlack)
+	b.pack = growFloats(b.pack, pos*vs+dc*w.vPitch+winoSlack)
+	b.acc = growFloats(b.acc, pos*ys+dr*w.vPitch+winoSlack)
 	for ty0 := 0; ty0 < w.tY; ty0 += w.rowsPer {
 		ty1 := min(ty0+w.rowsPer, w.tY)
 		rows := ty1 - ty0
@@ -195,18 +229,18 @@ func winogradWeightImages(p []float32, dy []float32, x inputPlanes, nb int, w *w
 		k := ceilDiv(tiles, dotStep) * dotStep
 		for c := 0; c < ins; c++ {
 			for i := 0; i < nb; i++ {
-				winoInput(w.groups, rows, &b.col[(i*ins+c)*w.planeLen+2*ty0*w.pitch], w.half, w.pitch,
+				input(w.groups, rows, &b.col[(i*ins+c)*w.planeLen+w.m*ty0*w.pitch], w.phase, w.pitch,
 					&b.pack[c*w.vPitch+i*imgTiles], w.tX, vs)
 			}
 		}
 		for o := 0; o < outs; o++ {
 			for i := 0; i < nb; i++ {
-				winoGrad(w.groups, rows, &b.stage[(i*outs+o)*w.dyPlane+2*ty0*w.dyPitch], w.dyHalf, w.dyPitch,
+				grad(w.groups, rows, &b.stage[(i*outs+o)*w.dyPlane+w.m*ty0*w.dyPitch], w.dyPhase, w.dyPitch,
 					&b.acc[o*w.vPitch+i*imgTiles], w.tX, ys)
 			}
 		}
 		// The dot products run to a multiple of their step over zeros.
-		for xi := 0; xi < 16; xi++ {
+		for xi := 0; xi < pos; xi++ {
 			for c := 0; c < ins; c++ {
 				clear(b.pack[xi*vs+c*w.vPitch+tiles : xi*vs+c*w.vPitch+k])
 			}
@@ -214,8 +248,8 @@ func winogradWeightImages(p []float32, dy []float32, x inputPlanes, nb int, w *w
 				clear(b.acc[xi*ys+o*w.vPitch+tiles : xi*ys+o*w.vPitch+k])
 			}
 		}
-		_ = p[16*w.oPad*w.cPad-1]
-		for xi := 0; xi < 16; xi++ {
+		_ = p[pos*w.oPad*w.cPad-1]
+		for xi := 0; xi < pos; xi++ {
 			for o0 := 0; o0 < outs; o0 += dr {
 				for c0 := 0; c0 < ins; c0 += dc {
 					winoDot(k, &b.acc[xi*ys+o0*w.vPitch], w.vPitch, &b.pack[xi*vs+c0*w.vPitch], w.vPitch,
@@ -230,10 +264,10 @@ func winogradWeightImages(p []float32, dy []float32, x inputPlanes, nb int, w *w
 // first block's, and writes dw = Gᵀ P G.
 func (j *winoSumLoop) Run(_, lo, hi int) {
 	w := &j.w
-	ins := w.ins
-	pLen := 16 * w.oPad * w.cPad
+	ins, pos := w.ins, w.positions()
+	pLen := pos * w.oPad * w.cPad
 	for o := lo; o < hi; o++ {
-		for xi := 0; xi < 16; xi++ {
+		for xi := 0; xi < pos; xi++ {
 			sum := j.partials[(xi*w.oPad+o)*w.cPad:][:ins]
 			for blk := 1; blk < w.blocks; blk++ {
 				for c, v := range j.partials[blk*pLen+(xi*w.oPad+o)*w.cPad:][:ins] {
@@ -241,12 +275,17 @@ func (j *winoSumLoop) Run(_, lo, hi int) {
 				}
 			}
 		}
-		var q [16]float32
+		var q [36]float32
 		for c := 0; c < ins; c++ {
-			for xi := range q {
+			for xi := range pos {
 				q[xi] = j.partials[(xi*w.oPad+o)*w.cPad+c]
 			}
-			winoKernelGrad((*[9]float32)(j.dw[(o*ins+c)*9:]), &q)
+			dw := (*[9]float32)(j.dw[(o*ins+c)*9:])
+			if w.m == 4 {
+				winoKernelGrad4(dw, &q)
+				continue
+			}
+			winoKernelGrad(dw, (*[16]float32)(q[:16]))
 		}
 	}
 }
@@ -262,5 +301,31 @@ func winoKernelGrad(dw *[9]float32, p *[16]float32) {
 	for a := 0; a < 3; a++ {
 		r0, r1, r2, r3 := r[4*a], r[4*a+1], r[4*a+2], r[4*a+3]
 		dw[3*a], dw[3*a+1], dw[3*a+2] = r0+(r1+r2)*0.5, (r1-r2)*0.5, (r1+r2)*0.5+r3
+	}
+}
+
+// winoKernelGrad4 writes Gᵀ p G (3×3) of the 6×6 p for F(4×4, 3×3),
+// computed in float64 and rounded once; Gᵀ's rows are
+// (¼ -⅙ -⅙ 1/24 1/24 0), (0 -⅙ ⅙ 1/12 -1/12 0), (0 -⅙ -⅙ ⅙ ⅙ 1).
+func winoKernelGrad4(dw *[9]float32, p *[36]float32) {
+	gT := func(v [6]float64) [3]float64 {
+		return [3]float64{v[0]/4 - (v[1]+v[2])/6 + (v[3]+v[4])/24,
+			(v[2]-v[1])/6 + (v[3]-v[4])/12,
+			(v[3]+v[4]-v[1]-v[2])/6 + v[5]}
+	}
+	var r [3][6]float64 // Gᵀ p, 3×6, by columns k of p
+	for k := 0; k < 6; k++ {
+		var col [6]float64
+		for i := range col {
+			col[i] = float64(p[6*i+k])
+		}
+		for a, v := range gT(col) {
+			r[a][k] = v
+		}
+	}
+	for a := range r {
+		for b, v := range gT(r[a]) {
+			dw[3*a+b] = float32(v)
+		}
 	}
 }
