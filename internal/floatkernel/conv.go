@@ -46,8 +46,8 @@ func check(g geom.Conv, x, w, y []float32) error {
 // instead take Winograd's F(2×2, 3×3) (winograd.go, winograd_weight.go):
 // 16 multiply-adds per 2×2 outputs and channel instead of 36, as 16
 // matrix products between additive transforms, for all three results;
-// on rows of at least 32 outputs the forward pass and the data gradient
-// take F(4×4, 3×3) where it costs less, 36 per 4×4 outputs and channel.
+// on rows of at least 8 tiles (29 outputs or more) all three take
+// F(4×4, 3×3) where it costs less, 36 per 4×4 outputs and channel.
 // Stride-2 layers take the same kernel by stride phases (phases.go): the
 // forward pass reads the padded input split into its phase planes, and
 // the data gradient computes dx's four phases, each a stride-1

@@ -90,8 +90,8 @@ type winoGeom struct {
 	outTiles     int // output tiles of the micro-kernel (mr outputs)
 	mPitch       int // an output's products in a block
 	sPitch       int // a row of outputs as winoOutput writes it
-	// inPlace: the outputs are whole tiles and vector groups (oh even, ow
-	// a multiple of 16), so winoOutput writes them in place.
+	// inPlace: the outputs are whole tiles and vector groups (oh a
+	// multiple of m, ow = 8·m·groups), so winoOutput writes them in place.
 	inPlace bool
 }
 

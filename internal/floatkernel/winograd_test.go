@@ -205,9 +205,11 @@ func kernelMags(dwAbs []float64) []float64 {
 }
 
 // TestWinogradRandomShapes checks the forward pass and both gradients
-// on the Winograd path against the definition on random shapes, batches
+// on both Winograd paths against the definition on random shapes, batches
 // of 1 to 5 and 1 to 3 threads, with the same bits for every thread count;
-// and that the masked data gradient is the unmasked one, masked.
+// that the masked data gradient is the unmasked one, masked; and that no
+// call writes past its output. Large images close the list: images cut
+// into several blocks of tile rows (the random ones fit in one).
 func TestWinogradRandomShapes(t *testing.T) {
 	skipWithoutWinograd(t)
 	r := rand.New(rand.NewSource(21))
@@ -217,9 +219,37 @@ func TestWinogradRandomShapes(t *testing.T) {
 	if testing.Short() {
 		shapes = 20 // CI's race-detector run
 	}
-	for i := range shapes {
-		g := randomWinogradShape(r)
-		if i%4 == 0 {
+	large := []geom.Conv{
+		{N: 2, C: 5, H: 61, W: 33, O: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 1, C: 20, H: 130, W: 66, O: 24, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 0, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+	}
+	// out is a fresh output of n random elements, its backing array
+	// running on past them with a marker that checkTail finds unchanged
+	// unless a call wrote past the output.
+	const tail, marker = 64, 0x7fc0dead
+	out := func(n int) []float32 {
+		o := randSlice(r, n+tail)
+		for j := n; j < len(o); j++ {
+			o[j] = math.Float32frombits(marker)
+		}
+		return o[:n]
+	}
+	checkTail := func(name string, o []float32) {
+		t.Helper()
+		for j, v := range o[len(o):cap(o)] {
+			if math.Float32bits(v) != marker {
+				t.Fatalf("%s: wrote %g past the output's end, at %d", name, v, len(o)+j)
+			}
+		}
+	}
+	for i := range shapes + len(large) {
+		var g geom.Conv
+		if i < shapes {
+			g = randomWinogradShape(r)
+		} else {
+			g = large[i-shapes]
+		}
+		if i < shapes && i%4 == 0 {
 			// Outputs of whole tiles and vector groups, written in place
 			// (the data gradient's: dx of 16 or 32 columns, even rows).
 			g.W = 16*(1+r.Intn(2)) + 2 - 2*g.PadW
@@ -244,8 +274,9 @@ func TestWinogradRandomShapes(t *testing.T) {
 			var firstDW []float32
 			for _, threads := range []int{1, 2, 3} {
 				name := fmt.Sprintf("shape%d %+v F(%d×%[3]d) threads%d", i, g, winoTile(p), threads)
-				dw := randSlice(r, g.WLen())
+				dw := out(g.WLen())
 				backwardWeightVia(p, impl, dw, dy, x, g, threads, ws)
+				checkTail(name+" dw", dw)
 				if p == pathWinograd {
 					assertWithin(t, name+" dw", dw, wantDW, magDW)
 				} else {
@@ -263,11 +294,13 @@ func TestWinogradRandomShapes(t *testing.T) {
 			magY, magDX, rel := winoMags(p, x, w, dy, g)
 			for _, threads := range []int{1, 2, 3} {
 				name := fmt.Sprintf("shape%d %+v F(%d×%[3]d) threads%d", i, g, winoTile(p), threads)
-				y := randSlice(r, g.YLen())
+				y := out(g.YLen())
 				conv2dVia(p, impl, y, x, w, g, threads, ws)
+				checkTail(name+" y", y)
 				assertWithinRel(t, name+" y", y, wantY, magY, rel)
-				dx := randSlice(r, g.XLen())
+				dx := out(g.XLen())
 				backwardDataVia(p, impl, dx, dy, w, g, threads, ws)
+				checkTail(name+" dx", dx)
 				assertWithinRel(t, name+" dx", dx, wantDX, magDX, rel)
 				if firstY == nil {
 					firstY, firstDX = y, dx
@@ -279,10 +312,11 @@ func TestWinogradRandomShapes(t *testing.T) {
 						t.Fatalf("%s dx[%d] = %g, with 1 thread %g", name, j, dx[j], firstDX[j])
 					}
 				}
-				masked := randSlice(r, g.XLen())
+				masked := out(g.XLen())
 				if !backwardDataWinograd(p, masked, dy, w, mask, g, threads, ws) {
 					t.Fatalf("%s: transformed weights not finite", name)
 				}
+				checkTail(name+" masked dx", masked)
 				for j, m := range mask {
 					want := dx[j]
 					if !m {

@@ -266,14 +266,12 @@ func (j *winoSumLoop) Run(_, lo, hi int) {
 	w := &j.w
 	ins, pos := w.ins, w.positions()
 	pLen := pos * w.oPad * w.cPad
+	rowStride := w.oPad * w.cPad // between element positions ξ
 	for o := lo; o < hi; o++ {
-		for xi := 0; xi < pos; xi++ {
-			sum := j.partials[(xi*w.oPad+o)*w.cPad:][:ins]
-			for blk := 1; blk < w.blocks; blk++ {
-				for c, v := range j.partials[blk*pLen+(xi*w.oPad+o)*w.cPad:][:ins] {
-					sum[c] += v
-				}
-			}
+		// Output o's sums of every position, one row per position.
+		sums := j.partials[o*w.cPad:]
+		for blk := 1; blk < w.blocks; blk++ {
+			f32.AddRows(sums, j.partials[blk*pLen+o*w.cPad:], pos, ins, rowStride, rowStride)
 		}
 		var q [36]float32
 		for c := 0; c < ins; c++ {
