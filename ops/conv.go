@@ -167,7 +167,7 @@ func convForward(s *LayerState, rec *runRecord, y, x, w []float32, g geom.Conv) 
 // convForwardWith is convForward with the float kernels' scratch memory.
 func convForwardWith(s *LayerState, rec *runRecord, ws *floatkernel.Workspace, y, x, w []float32, g geom.Conv) ([]int32, error) {
 	xs, wsh := xShape(g), wShape(g)
-	if err := rec.begin(s, x, xs, w, wsh, 0); err != nil {
+	if err := rec.begin(s, x, xs, w, wsh, 0, true); err != nil {
 		return nil, err
 	}
 	impl := gorgonia.WhichBLAS()
@@ -179,7 +179,9 @@ func convForwardWith(s *LayerState, rec *runRecord, ws *floatkernel.Workspace, y
 		}
 		return nil, floatkernel.Conv2d(impl, y, x, w, g, s.threads(), ws)
 	case Quantized, Noise:
-		rec.quantizeInputs(s, x, xs, w, wsh, false, true, gradXFloat)
+		if err := rec.quantizeInputs(s, x, xs, w, wsh, false, true, gradXFloat); err != nil {
+			return nil, err
+		}
 		if err := floatkernel.Conv2d(impl, y, rec.x.q.fq, rec.w.q.fq, g, s.threads(), ws); err != nil {
 			return nil, err
 		}
@@ -188,7 +190,9 @@ func convForwardWith(s *LayerState, rec *runRecord, ws *floatkernel.Workspace, y
 		}
 		return nil, nil
 	}
-	rec.quantizeInputs(s, x, xs, w, wsh, true, false, gradXCodes)
+	if err := rec.quantizeInputs(s, x, xs, w, wsh, true, false, gradXCodes); err != nil {
+		return nil, err
+	}
 	return convApprox(s, rec, y, rec.x.q.bytes, rec.w.q.bytes, g)
 }
 

@@ -2,7 +2,9 @@ package ops
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goapprox/goapprox/lut"
+	"github.com/goapprox/goapprox/ops/geom"
 	"github.com/goapprox/goapprox/quantize"
 )
 
@@ -163,4 +166,87 @@ func TestNonFiniteOperandStops(t *testing.T) {
 
 func sameFloat(a, b float32) bool {
 	return a == b || (a != a && b != b)
+}
+
+// TestNonFiniteInputFoundByQuantization checks the inputs that begin
+// leaves to quantization (no observer reads them first): in convolutions
+// and linear layers, with the NaN or infinity in the vector loop's part
+// of the input or in its scalar tail, in inference and in training with
+// frozen observers, the run stops with the *NonFiniteError begin would
+// have given, and no gradient op can take its record. An active observer
+// and code histograms still see the check before they read x: neither
+// changes.
+func TestNonFiniteInputFoundByQuantization(t *testing.T) {
+	g := geom.Conv{N: 2, C: 3, H: 5, W: 7, O: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	for _, mode := range []Mode{Quantized, Noise, Approximate} {
+		for _, setup := range []string{"inference", "frozen observer", "active observer", "histograms"} {
+			for _, at := range []int{3, g.XLen() - 2} { // vector part, scalar tail
+				for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
+					for _, layer := range []string{"conv", "linear"} {
+						name := fmt.Sprintf("%s %s %s x[%d]=%v", mode, setup, layer, at, bad)
+						s := NewLayerState("c3", 1)
+						s.Mode = mode
+						s.XParams = quantize.PerTensor(0.05, 0, -128, 127)
+						s.WParams = quantize.PerTensor(0.05, 0, -128, 127)
+						if mode == Approximate {
+							if err := s.SetTable(lut.ExactTable(lut.Both(lut.Signed))); err != nil {
+								t.Fatal(err)
+							}
+						}
+						var obs quantize.Observer
+						switch setup {
+						case "frozen observer", "active observer":
+							var err error
+							if obs, err = quantize.NewMinMax(quantize.Scheme{Bits: 8, Signed: true}); err != nil {
+								t.Fatal(err)
+							}
+							obs.Observe([]float32{-1, 1}, nil)
+							if setup == "frozen observer" {
+								obs.Freeze()
+							}
+							s.XObserver, s.Training = obs, true
+						case "histograms":
+							s.RecordHistograms = true
+						}
+						r := rand.New(rand.NewSource(int64(at)))
+						x, w := make([]float32, g.XLen()), make([]float32, g.WLen())
+						for i := range x {
+							x[i] = float32(r.NormFloat64())
+						}
+						for i := range w {
+							w[i] = float32(r.NormFloat64()) / 4
+						}
+						x[at] = bad
+						var before []byte
+						if obs != nil {
+							before, _ = obs.State()
+						}
+						rec := new(runRecord)
+						var err error
+						if layer == "conv" {
+							_, err = convForward(s, rec, make([]float32, g.YLen()), x, w, g)
+						} else {
+							n := g.XLen() / 5
+							_, err = linearForward(s, OutIn, rec, make([]float32, 2*n), x, w[:2*5], []int{n, 5}, []int{2, 5})
+						}
+						var nf *NonFiniteError
+						if !errors.As(err, &nf) || nf.Operand != "input" || nf.Index != at || !sameFloat(nf.Value, bad) {
+							t.Fatalf("%s: error %v, want a *NonFiniteError for input element %d", name, err, at)
+						}
+						if rec.ran {
+							t.Errorf("%s: the failed run's record can be taken by a gradient op", name)
+						}
+						if obs != nil {
+							if after, _ := obs.State(); string(after) != string(before) {
+								t.Errorf("%s: the observer changed", name)
+							}
+						}
+						if s.XHist != ([256]int64{}) {
+							t.Errorf("%s: the code histogram counted the input", name)
+						}
+					}
+				}
+			}
+		}
+	}
 }

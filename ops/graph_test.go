@@ -180,6 +180,9 @@ type fixedObserver struct {
 	maxAbs     float32
 }
 
+// Frozen reports false: the observer always learns, as the ops ask.
+func (o *fixedObserver) Frozen() bool { return false }
+
 func (o *fixedObserver) Observe(v []float32, shape []int) {
 	o.seen++
 	for _, x := range v {

@@ -161,7 +161,7 @@ func (op *LinearOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value)
 // returns the integer accumulators in Approximate mode (nil otherwise),
 // valid until the next run.
 func linearForward(s *LayerState, layout WeightLayout, rec *runRecord, y, x, w []float32, xs, ws tensor.Shape) ([]int32, error) {
-	if err := rec.begin(s, x, xs, w, ws, layout.outAxis()); err != nil {
+	if err := rec.begin(s, x, xs, w, ws, layout.outAxis(), true); err != nil {
 		return nil, err
 	}
 	m, k := xs[0], xs[1]
@@ -172,13 +172,17 @@ func linearForward(s *LayerState, layout WeightLayout, rec *runRecord, y, x, w [
 		// in Float mode gives the original graph's results bit for bit.
 		floatkernel.MatMulBLAS(gorgonia.WhichBLAS(), false, layout == OutIn, m, n, k, 1, x, w, 0, y, s.threads())
 	case Quantized, Noise:
-		rec.quantizeInputs(s, x, xs, w, ws, false, true, gradXFloat)
+		if err := rec.quantizeInputs(s, x, xs, w, ws, false, true, gradXFloat); err != nil {
+			return nil, err
+		}
 		linearFloat(layout, y, rec.x.q.fq, rec.w.q.fq, m, n, k, s.threads())
 		if s.Mode == Noise && s.Training {
 			rec.noise = addNoise(s, y, &rec.noiseBuf)
 		}
 	case Approximate, Surrogate:
-		rec.quantizeInputs(s, x, xs, w, ws, true, false, gradXFloat)
+		if err := rec.quantizeInputs(s, x, xs, w, ws, true, false, gradXFloat); err != nil {
+			return nil, err
+		}
 		return linearApprox(s, rec, layout, y, rec.x.q.bytes, rec.w.q.bytes, m, n, k)
 	}
 	return nil, nil

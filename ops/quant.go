@@ -3,6 +3,7 @@ package ops
 import (
 	"encoding/binary"
 	"math"
+	"sync/atomic"
 
 	"github.com/goapprox/goapprox/quantize"
 )
@@ -14,6 +15,9 @@ type quantized struct {
 	bytes []byte    // table indices: code & 0xFF
 	fq    []float32 // fake-quantized values (code - zp)·scale
 	mask  []bool    // value was inside [QMin, QMax] before clamping
+	// nonFinite is set to 1 (atomically: the workers share it) when a
+	// quantized value was NaN or ±Inf.
+	nonFinite int32
 }
 
 // minQuantPerWorker is the smallest share of a tensor worth a goroutine.
@@ -105,13 +109,15 @@ func (r *codeRange) offset(v float32) (int32, bool) {
 
 // quantizeVector, where the CPU has one, quantizes the longest prefix of
 // src that it can (a multiple of its width) into the non-nil outputs, as
-// codeRange.offset does element by element, and returns its length.
-var quantizeVector func(r *codeRange, src []float32, bytes []byte, fq []float32, mask []bool) int
+// codeRange.offset does element by element, and returns its length and
+// whether all of src was finite.
+var quantizeVector func(r *codeRange, src []float32, bytes []byte, fq []float32, mask []bool) (n int, finite bool)
 
 // quantizeRun fills q's requested outputs for elements [lo, hi), which
-// share r. Without codes or a histogram the vector loop takes what it can
-// and a scalar loop the rest.
+// share r, and marks q when one of them is not finite. Without codes or a
+// histogram the vector loop takes what it can and a scalar loop the rest.
 func (r *codeRange) quantizeRun(q *quantized, values []float32, hist *[256]int64, lo, hi int) {
+	finite := true
 	if hist == nil && q.codes == nil && quantizeVector != nil {
 		var b []byte
 		var fq []float32
@@ -125,9 +131,12 @@ func (r *codeRange) quantizeRun(q *quantized, values []float32, hist *[256]int64
 		if q.mask != nil {
 			mask = q.mask[lo:hi]
 		}
-		lo += quantizeVector(r, values[lo:hi], b, fq, mask)
+		n, ok := quantizeVector(r, values[lo:hi], b, fq, mask)
+		lo += n
+		finite = ok
 	}
 	for i := lo; i < hi; i++ {
+		finite = finite && values[i]-values[i] == 0
 		c, in := r.offset(values[i])
 		code := c + r.zp
 		if q.codes != nil {
@@ -145,6 +154,9 @@ func (r *codeRange) quantizeRun(q *quantized, values []float32, hist *[256]int64
 		if hist != nil {
 			hist[byte(code)]++
 		}
+	}
+	if !finite {
+		atomic.StoreInt32(&q.nonFinite, 1)
 	}
 }
 

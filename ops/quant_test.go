@@ -203,3 +203,41 @@ func TestCodeSumMatchesByteLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeTensorReportsNonFinite checks that quantizeTensor marks its
+// output when, and only when, an input is NaN or ±Inf: on the vector loop
+// and on the scalar loop that code histograms take, per tensor and per
+// channel, with the bad value anywhere, on 1 and 3 threads.
+func TestQuantizeTensorReportsNonFinite(t *testing.T) {
+	r := rand.New(rand.NewSource(31))
+	shape := []int{3, 5, 4111} // per channel on axis 1; long enough to split
+	n := 3 * 5 * 4111
+	perTensor := quantize.PerTensor(0.05, 3, 0, 255)
+	perChannel := quantize.Params{Scale: []float32{0.1, 0.2, 0.05, 0.3, 0.01}, ZeroPoint: []int32{0, 1, 2, 3, 4}, QMin: -128, QMax: 127, Axis: 1}
+	for _, p := range []quantize.Params{perTensor, perChannel} {
+		for _, bad := range []float32{0, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+			for _, withHist := range []bool{false, true} {
+				for _, threads := range []int{1, 3} {
+					values := make([]float32, n)
+					for i := range values {
+						values[i] = float32(r.NormFloat64())
+					}
+					at := r.Intn(n)
+					if bad != 0 {
+						values[at] = bad
+					}
+					var hist *[256]int64
+					if withHist {
+						hist = new([256]int64)
+					}
+					q := quantized{bytes: make([]byte, n)}
+					quantizeTensor(&q, p, values, shape, hist, threads)
+					if got, want := q.nonFinite != 0, bad != 0; got != want {
+						t.Errorf("per channel %v, x[%d]=%v, histogram %v, %d threads: non-finite %v, want %v",
+							p.IsPerChannel(), at, bad, withHist, threads, got, want)
+					}
+				}
+			}
+		}
+	}
+}

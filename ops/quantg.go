@@ -169,7 +169,7 @@ func beginG[T values.Float](r *runRecord, s *LayerState, x []T, xs []int, w []T,
 			w32 = as32(w, &g.w32)
 		}
 	}
-	if err := r.begin(s, x32, xs, w32, ws, wAxis); err != nil {
+	if err := r.begin(s, x32, xs, w32, ws, wAxis, false); err != nil {
 		return nil, err
 	}
 	g.noise = nil

@@ -28,7 +28,10 @@ type runRecord struct {
 	// grads is set when gradient ops were added for the node: the forward
 	// run then keeps the fake-quantized inputs and masks they need.
 	grads bool
-	x, w  operand
+	// checkXLater: begin left x's check for NaN and infinities to
+	// quantizeInputs.
+	checkXLater bool
+	x, w        operand
 
 	noiseBuf noiseRecord
 	acc      []int32
@@ -149,16 +152,26 @@ func checkFinite(s *LayerState, operand string, v []float32) error {
 var errNoForward = errors.New("ops: gradient op ran before its forward op: run the forward pass first (TapeMachine)")
 
 // begin validates the state, runs the observers, and records the mode and
-// parameters of this run.
-func (r *runRecord) begin(s *LayerState, x []float32, xShape []int, w []float32, wShape []int, wAxis int) error {
+// parameters of this run. With quantizeChecksX the caller quantizes x
+// through quantizeInputs, which then reports a NaN or an infinity in x
+// when no observer reads x first (see checkXLater).
+func (r *runRecord) begin(s *LayerState, x []float32, xShape []int, w []float32, wShape []int, wAxis int, quantizeChecksX bool) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
+	r.checkXLater = false
 	if s.Mode.Quantizes() || s.Mode == Observe && s.Training {
 		// Before the observers, which would take a NaN into their ranges
 		// (Observe mode computes in float and has nothing else to guard).
-		if err := checkFinite(s, "input", x); err != nil {
-			return err
+		// Without an observer reading x, quantization finds a NaN as it
+		// reads x anyway, which saves a pass over every layer's input.
+		// (Nor do code histograms, which quantization fills.)
+		observed := s.Training && s.XObserver != nil && !s.XObserver.Frozen()
+		r.checkXLater = quantizeChecksX && s.Mode.Quantizes() && !observed && !s.RecordHistograms
+		if !r.checkXLater {
+			if err := checkFinite(s, "input", x); err != nil {
+				return err
+			}
 		}
 		if err := checkFinite(s, "weight", w); err != nil {
 			return err
@@ -216,8 +229,9 @@ const (
 // parameters: table indices when bytes is set (Approximate mode), the
 // fake-quantized values when fq is set (Quantized and Noise modes), and
 // whatever the gradient ops will need when the node has them: both masks,
-// w's fake-quantized values and, unless gx is gradXCodes, x's.
-func (r *runRecord) quantizeInputs(s *LayerState, x []float32, xs []int, w []float32, ws []int, bytes, fq bool, gx gradX) {
+// w's fake-quantized values and, unless gx is gradXCodes, x's. It returns
+// the *NonFiniteError of x that begin left to it.
+func (r *runRecord) quantizeInputs(s *LayerState, x []float32, xs []int, w []float32, ws []int, bytes, fq bool, gx gradX) error {
 	var xh, wh *[256]int64
 	if s.RecordHistograms {
 		xh, wh = &s.XHist, &s.WHist
@@ -228,7 +242,13 @@ func (r *runRecord) quantizeInputs(s *LayerState, x []float32, xs []int, w []flo
 	keepXFloat := keep && !(gx == gradXCodes && bytes) && !tableGrad
 	keepWFloat := keep && !tableGrad
 	r.x.quantize(&r.xp, x, xs, xh, s.threads(), bytes, fq || keepXFloat, keep)
+	if r.checkXLater && r.x.q.nonFinite != 0 {
+		r.x.forget()
+		r.ran = false // no gradient op may take this run's record
+		return checkFinite(s, "input", x)
+	}
 	r.w.quantize(&r.wp, w, ws, wh, s.threads(), bytes, fq || keepWFloat, keep)
+	return nil
 }
 
 // gradOperands returns what a gradient op with respect to input wrt needs:

@@ -355,7 +355,8 @@ func sameClass(a, b float32) bool {
 // TestQuantizeMatchesTwin checks Quantize bit for bit against its twin and
 // against hand-computed codes, for every combination of requested
 // outputs, signed and unsigned ranges, and inputs with NaN, ±Inf, -0,
-// halfway cases and values outside the range.
+// halfway cases and values outside the range; and its finite report
+// against math.IsNaN and math.IsInf, with and without such inputs.
 func TestQuantizeMatchesTwin(t *testing.T) {
 	type codeRange struct {
 		inv, scale, lo, hi float32
@@ -371,21 +372,28 @@ func TestQuantizeMatchesTwin(t *testing.T) {
 	forEachSetting(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(11, 12))
 		for ri, q := range ranges {
-			for _, n := range lengths(r) {
-				src := values(r, n, true)
+			for k, n := range lengths(r) {
+				src := values(r, n, k%2 == 0)
 				for i := range src {
 					if r.IntN(5) == 0 {
 						src[i] = float32(r.IntN(600)-300) / 2 / q.inv // halfway and outside
 					}
 				}
+				wantFinite := true
+				for _, v := range src {
+					wantFinite = wantFinite && !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0)
+				}
 				for outs := 1; outs < 8; outs++ {
 					gb, wb := bytesOut(outs&1 != 0, n), bytesOut(outs&1 != 0, n)
 					gf, wf := floatsOut(outs&2 != 0, n), floatsOut(outs&2 != 0, n)
 					gm, wm := boolsOut(outs&4 != 0, n), boolsOut(outs&4 != 0, n)
-					Quantize(src, q.inv, q.scale, q.lo, q.hi, q.zp, gb, gf, gm)
-					quantizeGo(src, q.inv, q.scale, q.lo, q.hi, q.zp, wb, wf, wm)
+					finite := Quantize(src, q.inv, q.scale, q.lo, q.hi, q.zp, gb, gf, gm)
+					twinFinite := quantizeGo(src, q.inv, q.scale, q.lo, q.hi, q.zp, wb, wf, wm)
 					if !slices.Equal(gb, wb) || !slices.Equal(gm, wm) || (gf != nil && sameBits(gf, wf) >= 0) {
 						t.Fatalf("range %d n=%d outputs %03b: differs from the twin", ri, n, outs)
+					}
+					if finite != wantFinite || twinFinite != wantFinite {
+						t.Fatalf("range %d n=%d: finite %v, twin %v, want %v", ri, n, finite, twinFinite, wantFinite)
 					}
 					if wb != nil {
 						checkCodes(t, src, wb, wm, q.inv, q.lo, q.hi, q.zp)

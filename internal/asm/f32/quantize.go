@@ -12,9 +12,10 @@ import (
 // NaN as 0; then bytes[i] = byte(c + zp), fq[i] = float32(c)·scale and
 // mask[i] = in. lo and hi are integers (code bounds minus zp); a nil
 // output is skipped, the others hold len(src) elements. The assembly gives
-// the twin's bits.
-func Quantize(src []float32, inv, scale, lo, hi float32, zp int32, bytes []byte, fq []float32, mask []bool) {
-	n := 0
+// the twin's bits. finite reports whether every element of src is: a
+// caller that must reject NaN and ±Inf need not read src again.
+func Quantize(src []float32, inv, scale, lo, hi float32, zp int32, bytes []byte, fq []float32, mask []bool) (finite bool) {
+	n, finite := 0, true
 	if asm.AVX2() {
 		n = len(src) &^ 7
 	}
@@ -31,13 +32,16 @@ func Quantize(src []float32, inv, scale, lo, hi float32, zp int32, bytes []byte,
 		if mask != nil {
 			pm = &mask[:n][0]
 		}
-		quantize8(&src[0], n, inv, scale, lo, hi, zp, pb, pf, pm)
+		finite = quantize8(&src[0], n, inv, scale, lo, hi, zp, pb, pf, pm)
 	}
-	quantizeGo(src[n:], inv, scale, lo, hi, zp, part(bytes, n, len(src)), part(fq, n, len(src)), part(mask, n, len(src)))
+	rest := quantizeGo(src[n:], inv, scale, lo, hi, zp, part(bytes, n, len(src)), part(fq, n, len(src)), part(mask, n, len(src)))
+	return finite && rest
 }
 
-func quantizeGo(src []float32, inv, scale, lo, hi float32, zp int32, bytes []byte, fq []float32, mask []bool) {
+func quantizeGo(src []float32, inv, scale, lo, hi float32, zp int32, bytes []byte, fq []float32, mask []bool) (finite bool) {
+	finite = true
 	for i, v := range src {
+		finite = finite && v-v == 0
 		f := math.RoundToEven(float64(v * inv))
 		// Branch-free clamp: clamped values are common (ReLU outputs
 		// below an unsigned range), so a branch on them would be
@@ -58,6 +62,7 @@ func quantizeGo(src []float32, inv, scale, lo, hi float32, zp int32, bytes []byt
 			mask[i] = in
 		}
 	}
+	return finite
 }
 
 // part is s[lo:hi], or nil for a nil s (an output not asked for).

@@ -9,14 +9,16 @@ DATA lowbytes<>+16(SB)/8, $0x808080800c080400
 DATA lowbytes<>+24(SB)/8, $0x8080808080808080
 GLOBL lowbytes<>(SB), RODATA|NOPTR, $32
 
-// func quantize8(src *float32, n int, inv, scale, lo, hi float32, zp int32, bytes *byte, fq *float32, mask *bool)
+// func quantize8(src *float32, n int, inv, scale, lo, hi float32, zp int32, bytes *byte, fq *float32, mask *bool) (finite bool)
 //
 // Quantizes n/8 blocks of eight values: f = roundHalfEven(v·inv), in = lo
 // <= f <= hi (false for NaN), c = clamp(f, lo, hi) with NaN as 0; then
 // bytes = byte(c + zp), fq = float32(int32(c))·scale (+0 for a zero
 // code, as the twin), mask = in. A nil output is skipped. This is
-// quantizeGo eight lanes at a time.
-TEXT ·quantize8(SB), NOSPLIT, $0-64
+// quantizeGo eight lanes at a time. finite reports whether every v was:
+// v - v is +0 for a finite v and NaN otherwise, and their bits are ORed
+// into Y9.
+TEXT ·quantize8(SB), NOSPLIT, $0-65
 	MOVQ         src+0(FP), SI
 	MOVQ         n+8(FP), CX
 	VBROADCASTSS inv+16(FP), Y15
@@ -30,11 +32,14 @@ TEXT ·quantize8(SB), NOSPLIT, $0-64
 	MOVQ         fq+48(FP), R8
 	MOVQ         mask+56(FP), R9
 	VMOVDQU      lowbytes<>(SB), Y10
+	VXORPS       Y9, Y9, Y9
 	SHRQ         $3, CX
 	JEQ          done
 
 loop:
 	VMOVUPS   (SI), Y0
+	VSUBPS    Y0, Y0, Y2
+	VORPS     Y2, Y9, Y9
 	VMULPS    Y15, Y0, Y0
 	VROUNDPS  $0, Y0, Y0
 	VCMPPS    $13, Y13, Y0, Y1 // f >= lo (ordered)
@@ -79,5 +84,7 @@ nomask:
 	JNZ  loop
 
 done:
+	VPTEST Y9, Y9
+	SETEQ  finite+64(FP)
 	VZEROUPPER
 	RET

@@ -34,7 +34,7 @@ func nonFiniteUnit(x *float32, n int) bool
 func finiteRangeAVX2(x *float32, n int, r *rangeAcc)
 
 //go:noescape
-func quantize8(src *float32, n int, inv, scale, lo, hi float32, zp int32, bytes *byte, fq *float32, mask *bool)
+func quantize8(src *float32, n int, inv, scale, lo, hi float32, zp int32, bytes *byte, fq *float32, mask *bool) (finite bool)
 
 //go:noescape
 func rescale8(acc *int32, y *float32, n int, corr, scale float64)

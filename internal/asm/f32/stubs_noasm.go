@@ -9,7 +9,7 @@ func axpyUnit(a float32, x, y *float32, n int)                            { pani
 func dotUnit(x, y *float32, n int) float32                                { panic(noAsm) }
 func addRowsUnit(dst, src *float32, rows, cols, dstStride, srcStride int) { panic(noAsm) }
 func nonFiniteUnit(x *float32, n int) bool                                { panic(noAsm) }
-func quantize8(src *float32, n int, inv, scale, lo, hi float32, zp int32, bytes *byte, fq *float32, mask *bool) {
+func quantize8(src *float32, n int, inv, scale, lo, hi float32, zp int32, bytes *byte, fq *float32, mask *bool) bool {
 	panic(noAsm)
 }
 func finiteRangeAVX2(x *float32, n int, r *rangeAcc)                    { panic(noAsm) }
