@@ -26,6 +26,12 @@ func splitBytesAVX(even, odd, in *byte, n int)
 //go:noescape
 func copyRowsAVX(dst, src *byte, shape *copyShape)
 
+// copyRowsAVX2 is copyRowsAVX for CPUs without AVX-512, rows of 8 to 64
+// bytes (kernel_avx2_amd64.s); it needs asm.AVX2.
+//
+//go:noescape
+func copyRowsAVX2(dst, src *byte, shape *copyShape)
+
 //go:noescape
 func storeRowsAVX(acc *int32, out *int32, rows, y int, rg *rowGeom)
 
@@ -40,7 +46,8 @@ func copyRunsAVX(acc *int32, out *int32, runs *run, n int)
 // rows srcPitch and blocks srcImage apart, to dst, rows dstPitch and
 // blocks dstImage apart: the rows of one channel in several images. Rows
 // of small maps are a few bytes long: one masked load and store each (a
-// row of up to 64 bytes) is much cheaper than a call or a loop per row.
+// row of up to 64 bytes), or without AVX-512 two overlapping ones, is
+// much cheaper than a call or a loop per row.
 // It also asks the CPU to fetch each row of the next image while copying
 // a row (the images of one channel are far apart in memory).
 func copyRows(dst []byte, dstPitch, dstImage int, src []byte, srcPitch, srcImage, rows, width, images int) {
@@ -50,11 +57,16 @@ func copyRows(dst []byte, dstPitch, dstImage int, src []byte, srcPitch, srcImage
 	// Slicing checks the bounds of the whole copy once.
 	dst = dst[:(images-1)*dstImage+(rows-1)*dstPitch+width]
 	src = src[:(images-1)*srcImage+(rows-1)*srcPitch+width]
-	if width > 64 || !asm.AVX512BWBMI2() || !useAssembly.Load() {
-		copyRowsGo(dst, dstPitch, dstImage, src, srcPitch, srcImage, rows, width, images)
+	switch {
+	case width > 64 || !useAssembly.Load():
+	case asm.AVX512BWBMI2():
+		copyRowsAVX(&dst[0], &src[0], &copyShape{dstPitch, dstImage, srcPitch, srcImage, rows, width, images})
+		return
+	case asm.AVX2() && width >= 8:
+		copyRowsAVX2(&dst[0], &src[0], &copyShape{dstPitch, dstImage, srcPitch, srcImage, rows, width, images})
 		return
 	}
-	copyRowsAVX(&dst[0], &src[0], &copyShape{dstPitch, dstImage, srcPitch, srcImage, rows, width, images})
+	copyRowsGo(dst, dstPitch, dstImage, src, srcPitch, srcImage, rows, width, images)
 }
 
 // copyShape is copyRowsAVX's description of a copy (see copyRows).

@@ -380,3 +380,82 @@ more:
 	JNZ   tile
 	VZEROUPPER
 	RET
+
+// func copyRowsAVX2(dst, src *byte, shape *copyShape)
+//
+// copyShape is {dstPitch, dstImage, srcPitch, srcImage, rows, width,
+// images} (int64s), 8 <= width <= 64. Copies each row with two loads and
+// two stores that overlap in its middle, the first at the row's start and
+// the second ending at its end (32-byte moves for rows of 32 to 64 bytes,
+// 16-byte ones below 32, 8-byte ones below 16), so no byte outside the
+// rows is read or written, and prefetches the same row of the next image
+// as copyRowsAVX does.
+TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ shape+16(FP), AX
+	MOVQ 0(AX), R8   // R8: dstPitch
+	MOVQ 8(AX), R11  // R11: dstImage
+	MOVQ 16(AX), R9  // R9: srcPitch
+	MOVQ 24(AX), R10 // R10: srcImage
+	MOVQ 32(AX), R12 // R12: rows
+	MOVQ 40(AX), DX  // DX: width
+	MOVQ 48(AX), R13 // R13: images
+	TESTQ R12, R12
+	JLE   c2done
+	TESTQ R13, R13
+	JLE   c2done
+
+c2image:
+	MOVQ DI, BX
+	MOVQ SI, R14
+	MOVQ R12, CX
+	CMPQ DX, $32
+	JGE  c2rows32
+	CMPQ DX, $16
+	JGE  c2rows16
+
+c2rows8:
+	PREFETCHT0 (R14)(R10*1)
+	MOVQ       (R14), AX
+	MOVQ       -8(R14)(DX*1), R15
+	MOVQ       AX, (BX)
+	MOVQ       R15, -8(BX)(DX*1)
+	ADDQ       R9, R14
+	ADDQ       R8, BX
+	DECQ       CX
+	JNZ        c2rows8
+	JMP        c2next
+
+c2rows16:
+	PREFETCHT0 (R14)(R10*1)
+	VMOVDQU    (R14), X0
+	VMOVDQU    -16(R14)(DX*1), X1
+	VMOVDQU    X0, (BX)
+	VMOVDQU    X1, -16(BX)(DX*1)
+	ADDQ       R9, R14
+	ADDQ       R8, BX
+	DECQ       CX
+	JNZ        c2rows16
+	JMP        c2next
+
+c2rows32:
+	PREFETCHT0 (R14)(R10*1)
+	VMOVDQU    (R14), Y0
+	VMOVDQU    -32(R14)(DX*1), Y1
+	VMOVDQU    Y0, (BX)
+	VMOVDQU    Y1, -32(BX)(DX*1)
+	ADDQ       R9, R14
+	ADDQ       R8, BX
+	DECQ       CX
+	JNZ        c2rows32
+
+c2next:
+	ADDQ R11, DI
+	ADDQ R10, SI
+	DECQ R13
+	JNZ  c2image
+
+c2done:
+	VZEROUPPER
+	RET
