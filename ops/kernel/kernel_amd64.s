@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "copyrows_amd64.h"
 
 // AVX-512 VBMI row kernels. See kernel_amd64.go for the contract.
 //
@@ -284,16 +285,7 @@ splitdone:
 // image). Rows of up to 32 bytes move in Y registers: on Zen 4 a 64-byte
 // move, which mostly straddles two cache lines, is much slower.
 TEXT ·copyRowsAVX(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ shape+16(FP), AX
-	MOVQ 0(AX), R8          // R8: dstPitch
-	MOVQ 8(AX), R11         // R11: dstImage
-	MOVQ 16(AX), R9         // R9: srcPitch
-	MOVQ 24(AX), R10        // R10: srcImage
-	MOVQ 32(AX), R12        // R12: rows
-	MOVQ 40(AX), DX         // DX: width
-	MOVQ 48(AX), R13        // R13: images
+	COPY_SHAPE_ARGS
 	MOVQ $-1, AX
 	BZHIQ DX, AX, AX
 	KMOVQ AX, K1

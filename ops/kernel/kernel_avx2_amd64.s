@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "copyrows_amd64.h"
 
 // AVX2 row kernels. See kernel_avx2_amd64.go for the design and contract.
 //
@@ -381,6 +382,19 @@ more:
 	VZEROUPPER
 	RET
 
+// COPY_ROW2 copies one row of DX bytes (n <= DX <= 2n) from R14 to BX as
+// two moves of n bytes through A and B, prefetches the row of the next
+// image (R10 on), moves on a row and counts it off CX.
+#define COPY_ROW2(mov, A, B, n) \
+	PREFETCHT0 (R14)(R10*1)    \
+	mov        (R14), A        \
+	mov        -n(R14)(DX*1), B \
+	mov        A, (BX)         \
+	mov        B, -n(BX)(DX*1) \
+	ADDQ       R9, R14         \
+	ADDQ       R8, BX          \
+	DECQ       CX
+
 // func copyRowsAVX2(dst, src *byte, shape *copyShape)
 //
 // copyShape is {dstPitch, dstImage, srcPitch, srcImage, rows, width,
@@ -391,16 +405,7 @@ more:
 // rows is read or written, and prefetches the same row of the next image
 // as copyRowsAVX does.
 TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ shape+16(FP), AX
-	MOVQ 0(AX), R8   // R8: dstPitch
-	MOVQ 8(AX), R11  // R11: dstImage
-	MOVQ 16(AX), R9  // R9: srcPitch
-	MOVQ 24(AX), R10 // R10: srcImage
-	MOVQ 32(AX), R12 // R12: rows
-	MOVQ 40(AX), DX  // DX: width
-	MOVQ 48(AX), R13 // R13: images
+	COPY_SHAPE_ARGS
 	TESTQ R12, R12
 	JLE   c2done
 	TESTQ R13, R13
@@ -416,39 +421,18 @@ c2image:
 	JGE  c2rows16
 
 c2rows8:
-	PREFETCHT0 (R14)(R10*1)
-	MOVQ       (R14), AX
-	MOVQ       -8(R14)(DX*1), R15
-	MOVQ       AX, (BX)
-	MOVQ       R15, -8(BX)(DX*1)
-	ADDQ       R9, R14
-	ADDQ       R8, BX
-	DECQ       CX
-	JNZ        c2rows8
-	JMP        c2next
+	COPY_ROW2(MOVQ, AX, R15, 8)
+	JNZ c2rows8
+	JMP c2next
 
 c2rows16:
-	PREFETCHT0 (R14)(R10*1)
-	VMOVDQU    (R14), X0
-	VMOVDQU    -16(R14)(DX*1), X1
-	VMOVDQU    X0, (BX)
-	VMOVDQU    X1, -16(BX)(DX*1)
-	ADDQ       R9, R14
-	ADDQ       R8, BX
-	DECQ       CX
-	JNZ        c2rows16
-	JMP        c2next
+	COPY_ROW2(VMOVDQU, X0, X1, 16)
+	JNZ c2rows16
+	JMP c2next
 
 c2rows32:
-	PREFETCHT0 (R14)(R10*1)
-	VMOVDQU    (R14), Y0
-	VMOVDQU    -32(R14)(DX*1), Y1
-	VMOVDQU    Y0, (BX)
-	VMOVDQU    Y1, -32(BX)(DX*1)
-	ADDQ       R9, R14
-	ADDQ       R8, BX
-	DECQ       CX
-	JNZ        c2rows32
+	COPY_ROW2(VMOVDQU, Y0, Y1, 32)
+	JNZ c2rows32
 
 c2next:
 	ADDQ R11, DI
