@@ -65,11 +65,7 @@ type winoWeightGeom struct {
 
 func newWinoWeightGeom(g geom.Conv, m int) (winoWeightGeom, bool) {
 	_, _, ok := winogradGeom(g, m)
-	grad := winoGrad
-	if m == 4 {
-		grad = winoGrad4
-	}
-	if !ok || grad == nil || winoDot == nil {
+	if !ok || winoGradOf(m) == nil || winoDot == nil {
 		return winoWeightGeom{}, false
 	}
 	var w winoWeightGeom
@@ -83,6 +79,14 @@ func newWinoWeightGeom(g geom.Conv, m int) (winoWeightGeom, bool) {
 	w.blocks = max(1, min(winoWeightBlocks, g.N*w.tY*w.tX/winoWeightBlockTiles))
 	w.oPad, w.cPad = ceilDiv(g.O, dr)*dr, ceilDiv(g.C, dc)*dc
 	return w, true
+}
+
+// winoGradOf is the output gradient's transform of tile size m.
+func winoGradOf(m int) func(groups, rows int, in *float32, phase, pitch int, v *float32, vRow, vs int) {
+	if m == 4 {
+		return winoGrad4
+	}
+	return winoGrad
 }
 
 // winogradWeight is the Winograd path of g's weight gradient, 0 for none:
@@ -211,10 +215,8 @@ func winogradWeightImages(p []float32, dy []float32, x inputPlanes, nb int, w *w
 		}
 		splitQuads(b.stage[o*w.dyPlane:], dyAt, dy[o*w.oh*w.ow:], w.oh, w.ow, w.dyPitch, w.ow)
 	}
-	input, grad := winoInput, winoGrad
-	if w.m == 4 {
-		input, grad = winoInput4, winoGrad4
-	}
+	input, _ := w.transforms()
+	grad := winoGradOf(w.m)
 	// Transforms [ξ][channel][tile], rows past the last channel read by
 	// the dot kernel's tiles.
 	pos := w.positions()
