@@ -2,6 +2,20 @@
 
 #include "textflag.h"
 
+// PG3_ARGS loads pg3RowsAVX2xU's arguments into their registers. It is
+// defined before the first function: vet checks a macro's argument
+// references against the function its definition sits in.
+#define PG3_ARGS \
+	MOVQ p+0(FP), DI       \
+	MOVQ chans+8(FP), CX   \
+	MOVQ plane+16(FP), R14 \
+	MOVQ wp+24(FP), R9     \
+	MOVQ bases+40(FP), R10 \
+	MOVQ n+48(FP), R11     \
+	MOVQ acc+56(FP), R12   \
+	MOVQ flags+64(FP), R13 \
+	VPBROADCASTD bias+72(FP), Y12
+
 // AVX2 pre-gathered kernels. See pregather.go for the design and
 // kernel_avx2_amd64.go for the contract.
 //
@@ -237,15 +251,7 @@ store:
 
 // func pg3RowsAVX2x1(p *byte, chans, plane, wp int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
 TEXT ·pg3RowsAVX2x1(SB), NOSPLIT, $0-80
-	MOVQ p+0(FP), DI
-	MOVQ chans+8(FP), CX
-	MOVQ plane+16(FP), R14
-	MOVQ wp+24(FP), R9
-	MOVQ bases+40(FP), R10
-	MOVQ n+48(FP), R11
-	MOVQ acc+56(FP), R12
-	MOVQ flags+64(FP), R13
-	VPBROADCASTD bias+72(FP), Y12
+	PG3_ARGS
 
 row:
 	MOVLQSX (R10), BX
@@ -310,15 +316,7 @@ store:
 
 // func pg3RowsAVX2x2(p *byte, chans, plane, wp int, src *byte, bases *int32, n int, acc *uint32, flags int, bias int)
 TEXT ·pg3RowsAVX2x2(SB), NOSPLIT, $0-80
-	MOVQ p+0(FP), DI
-	MOVQ chans+8(FP), CX
-	MOVQ plane+16(FP), R14
-	MOVQ wp+24(FP), R9
-	MOVQ bases+40(FP), R10
-	MOVQ n+48(FP), R11
-	MOVQ acc+56(FP), R12
-	MOVQ flags+64(FP), R13
-	VPBROADCASTD bias+72(FP), Y12
+	PG3_ARGS
 
 row:
 	MOVLQSX (R10), BX
