@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -115,6 +117,68 @@ func benchTrainSteps(b *testing.B, setup benchSetup) {
 			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 		})
 	}
+}
+
+// BenchmarkResNet20ApproximateOverQuantized measures what the table
+// lookups cost a training step: one network, set up as for the
+// approximate phase, alternates a step in Quantized mode (observers
+// frozen, as quantized-frozen) with a step in Approximate mode, and
+// reports each mode's wall and CPU time per step and their ratios. The
+// phases of BenchmarkResNet20TrainStep run one after another, so a change
+// in the load of a shared machine between them moves their ratio; here
+// both modes meet the same load, step by step. approx/quant is the median
+// over the pairs of steps of the approximate step's wall time over the
+// quantized one's; cpu-approx/quant is the ratio of their CPU times.
+func BenchmarkResNet20ApproximateOverQuantized(b *testing.B) {
+	benchModePairs(b, resnet20Bench)
+}
+
+// BenchmarkLeNet5ApproximateOverQuantized is the same pairing for LeNet-5.
+func BenchmarkLeNet5ApproximateOverQuantized(b *testing.B) { benchModePairs(b, mnistBench("lenet5")) }
+
+func benchModePairs(b *testing.B, setup benchSetup) {
+	s, err := newStepper(setup, "approximate")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.close()
+	modes := [2]ops.Mode{ops.Quantized, ops.Approximate}
+	step := func(m ops.Mode) (wall, cpu time.Duration) {
+		if err := s.res.Layers.SetMode(m); err != nil {
+			b.Fatal(err)
+		}
+		c0, t0 := cputime.Process(), time.Now()
+		if err := s.step(); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0), cputime.Process() - c0
+	}
+	// Warm up: buffers of both modes are allocated by the first runs.
+	for range 2 {
+		for _, m := range modes {
+			step(m)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var wall, cpu [2]time.Duration
+	ratios := make([]float64, 0, b.N)
+	for range b.N {
+		var w [2]time.Duration
+		for i, m := range modes {
+			dw, dc := step(m)
+			w[i] = dw
+			wall[i] += dw
+			cpu[i] += dc
+		}
+		ratios = append(ratios, w[1].Seconds()/w[0].Seconds())
+	}
+	slices.Sort(ratios)
+	n := float64(b.N)
+	b.ReportMetric(wall[0].Seconds()/n, "quant-s/step")
+	b.ReportMetric(wall[1].Seconds()/n, "approx-s/step")
+	b.ReportMetric(ratios[len(ratios)/2], "approx/quant")
+	b.ReportMetric(cpu[1].Seconds()/cpu[0].Seconds(), "cpu-approx/quant")
 }
 
 // stepper is one model compiled for training, with its optimizer.
