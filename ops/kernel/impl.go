@@ -70,10 +70,11 @@ type impl struct {
 	// one byte of the lane operand into its panel (an 8x8 transpose in
 	// 64-bit words), in lookups of this kernel.
 	packCost int
-	// pg, pgBuild and pgStore are the pre-gathered kernel, the builder of
-	// its rows and the store of a convolution's sums (pregather.go), nil
-	// for the portable ones; pg3 is the pre-gathered kernel for 3×3 taps,
-	// nil where pg runs those too. pgStep, pgEntry and pgOut are the path's
+	// pg, pgBuild, pgStore and pgRange are the pre-gathered kernel, the
+	// builder of its rows, the store of a convolution's sums and the scan
+	// for the codes that select (pregather.go), nil for the portable ones;
+	// pg3 is the pre-gathered kernel for 3×3 taps, nil where pg runs
+	// those too. pgStep, pgEntry and pgOut are the path's
 	// costs in 1/64 lookups of this implementation: adding one lane of
 	// one step, building one entry of P, and writing one sum. pgStep 0
 	// keeps the path from being chosen (it can still be forced).
@@ -81,6 +82,7 @@ type impl struct {
 	pg3                    pg3Func
 	pgBuild                pgBuildFunc
 	pgStore                pgStoreFunc
+	pgRange                func(src []byte) (lo, hi byte) // the smallest and largest code in src (codeRangeGo's contract)
 	pgStep, pgEntry, pgOut int
 }
 

@@ -62,7 +62,7 @@ func lutRowAVX2x1(windows *[256][512]byte, sel *byte, offs *int32, src *byte, k 
 // chosen where it ran faster: adding a lane of a step and building an
 // entry of P each cost a small fraction of a lookup.
 var avx2 = impl{name: "avx2", row: avx2Row, biased: true, enabled: asm.AVX2, gatherCost: 12, copyCost: 6, callCost: 500, stepCost: 8, packCost: 2,
-	pg: pgAVX2, pg3: pg3AVX2, pgBuild: pgBuildAVX2Go, pgStore: pgStoreAVX2Go, pgStep: 18, pgEntry: 18, pgOut: 256}
+	pg: pgAVX2, pg3: pg3AVX2, pgBuild: pgBuildAVX2Go, pgStore: pgStoreAVX2Go, pgRange: codeRangeAVX2Go, pgStep: 18, pgEntry: 18, pgOut: 256}
 
 // The AVX-512 kernel, where present, stays last in impls, so current()
 // picks it; the AVX2 kernel is still registered and tested there.
@@ -157,18 +157,40 @@ func pg3AVX2(p []byte, width, chans, plane, wp int, src []byte, bases []int32, a
 }
 
 //go:noescape
-func pgBuildAVX2(dst *byte, rowBytes int, tab *[257][256]uint16, rowOffs *int64, units int)
+func pgBuildAVX2(dst *byte, rowBytes int, tab *[257][256]uint16, rowOffs *int64, units, from, to int)
 
-func pgBuildAVX2Go(dst []byte, width int, tab *[257][256]uint16, rows *[pgMaxWidth]int64) {
+func pgBuildAVX2Go(dst []byte, width int, tab *[257][256]uint16, rows *[pgMaxWidth]int64, lo, hi int) {
 	dst = dst[:256*2*width]
+	from, to := pgBuildSpan(lo, hi)
 	if debugChecks {
 		for _, r := range rows[:width] {
 			if r < 0 || r > 256*512 || r%512 != 0 || width%pgUnit != 0 || width > pgMaxWidth {
 				panic("kernel: pgBuildAVX2 would read outside the table")
 			}
 		}
+		if from < 0 || to > 256 || from >= to {
+			panic("kernel: pgBuildAVX2 given codes outside 0..255")
+		}
 	}
-	pgBuildAVX2(&dst[0], 2*width, tab, &rows[0], width/pgUnit)
+	pgBuildAVX2(&dst[from*2*width], 2*width, tab, &rows[0], width/pgUnit, 2*from, 2*to)
+}
+
+//go:noescape
+func codeRangeAVX2(src *byte, n int) (lo, hi uint8)
+
+// codeRangeAVX2Go is codeRangeGo on whole blocks of 128 bytes, the rest in
+// Go.
+func codeRangeAVX2Go(src []byte) (lo, hi byte) {
+	n := len(src) &^ 127
+	if n == 0 {
+		return codeRangeGo(src)
+	}
+	lo, hi = codeRangeAVX2(&src[0], n)
+	if n < len(src) {
+		tl, th := codeRangeGo(src[n:])
+		lo, hi = min(lo, tl), max(hi, th)
+	}
+	return lo, hi
 }
 
 //go:noescape

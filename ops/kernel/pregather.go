@@ -44,7 +44,10 @@ import (
 // written in order (the hardware prefetches them). P for a whole
 // layer is far larger than L2 (64 output channels and 576 steps make 18
 // MiB): kept whole and shared by the tasks, it was streamed from memory
-// by each of them, which cost more than building it once per task.
+// by each of them, which cost more than building it once per task. Only
+// the rows of codes between the smallest and the largest selector code
+// of the call are built (found as the input is padded): a ReLU's output
+// quantized to signed codes never reaches the negative half.
 //
 // A step costs little besides its row: loading its offset, its code and
 // the row. 3×3 convolutions of dilation 1 (every convolution of the CIFAR
@@ -167,22 +170,31 @@ func pg3Go(p []byte, width, chans, plane, wp int, src []byte, bases []int32, acc
 	pgGo(p, width, offs, src, bases, acc, flags, bias)
 }
 
-// pgBuildFunc builds the 256 rows of P for one step and chunk of width
-// lanes: dst[(s*width+q)*2:] holds the uint16 entry pgRows[w_q][s], where
-// rows[q] = 512*w_q is the byte offset of lane q's source row in pgRows
-// (row 256, all zero, for padding lanes).
-type pgBuildFunc func(dst []byte, width int, tab *[257][256]uint16, rows *[pgMaxWidth]int64)
+// pgBuildFunc builds rows of P for one step and chunk of width lanes:
+// dst[(s*width+q)*2:] holds the uint16 entry pgRows[w_q][s], where rows[q]
+// = 512*w_q is the byte offset of lane q's source row in pgRows (row 256,
+// all zero, for padding lanes). It builds the rows of the selector codes
+// s from lo&^7 through hi|7 (whole groups of eight) and leaves the others
+// as they are: the codes a call's selector rows read lie in [lo, hi]
+// (pgJob.codeLo), and half of them, or fewer, is common: a ReLU's output
+// quantized to signed codes never reaches the negative half.
+type pgBuildFunc func(dst []byte, width int, tab *[257][256]uint16, rows *[pgMaxWidth]int64, lo, hi int)
 
 // pgBuildGo is the portable builder, the twin of the SIMD ones.
-func pgBuildGo(dst []byte, width int, tab *[257][256]uint16, rows *[pgMaxWidth]int64) {
+func pgBuildGo(dst []byte, width int, tab *[257][256]uint16, rows *[pgMaxWidth]int64, lo, hi int) {
 	rowBytes := 2 * width
 	dst = dst[:256*rowBytes]
+	from, to := pgBuildSpan(lo, hi)
 	for q := range width {
-		for s, v := range &tab[rows[q]/512] {
-			binary.LittleEndian.PutUint16(dst[s*rowBytes+2*q:], v)
+		for s, v := range tab[rows[q]/512][from:to] {
+			binary.LittleEndian.PutUint16(dst[(from+s)*rowBytes+2*q:], v)
 		}
 	}
 }
+
+// pgBuildSpan returns the codes [from, to) whose rows a builder makes for
+// selector codes in [lo, hi]: whole groups of eight.
+func pgBuildSpan(lo, hi int) (from, to int) { return lo &^ 7, hi | 7 + 1 }
 
 // pgBuilder is im's builder of P, the portable one if it has none.
 func (im *impl) pgBuilder() pgBuildFunc {
@@ -225,7 +237,39 @@ type pgJob struct {
 	x      []byte
 	pad    byte
 	padded []byte
+	// codeLo and codeHi bound the codes src holds, so the rows of P
+	// built are only those that can be read; spans holds each padder
+	// part's bounds until they are merged.
+	codeLo, codeHi int
+	spans          []codeSpan
 }
+
+// codeSpan is the smallest and largest code of some selector codes.
+type codeSpan struct{ lo, hi byte }
+
+// codeRangeGo returns the smallest and largest byte of src, (255, 0) for
+// none: the portable scan, the twin of the SIMD ones.
+func codeRangeGo(src []byte) (lo, hi byte) {
+	lo, hi = 255, 0
+	for _, v := range src {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
+}
+
+// pgRanger is im's scan for the codes in a selector operand, the portable
+// one if it has none.
+func (im *impl) pgRanger() func([]byte) (lo, hi byte) {
+	if im.pgRange != nil {
+		return im.pgRange
+	}
+	return codeRangeGo
+}
+
+// pgPoison, set by tests, fills P with a pattern before each block is
+// built, so that a kernel reading a row the builder left out of the code
+// range returns wrong sums instead of rows left over from another call.
+var pgPoison bool
 
 var pgJobs = sync.Pool{New: func() any { return new(pgJob) }}
 
@@ -297,12 +341,19 @@ func (im *impl) pgKernel() pgFunc {
 func gemmPregathered(im *impl, acc []int32, x, w []byte, m, n, k int, p *Prepared, threads int) {
 	j := pgJobs.Get().(*pgJob)
 	*j = pgJob{im: im, acc: acc, tab: &p.pgRows, bias: int32(k) * p.base, k: k,
-		w: w, lanes: n, groups: 1, nsel: m, src: x, offs: j.offs, padded: j.padded}
+		w: w, lanes: n, groups: 1, nsel: m, src: x, offs: j.offs, padded: j.padded, spans: j.spans}
 	j.offs = growInt32(j.offs, k)
 	for l := range j.offs {
 		j.offs[l] = int32(l)
 	}
+	j.setCodeRange(x[:m*k])
 	j.run(threads)
+}
+
+// setCodeRange records the smallest and largest of the selector codes src.
+func (j *pgJob) setCodeRange(src []byte) {
+	lo, hi := j.im.pgRanger()(src)
+	j.codeLo, j.codeHi = int(lo), int(hi)
 }
 
 // convPregathered runs a convolution with lanes along the output channels
@@ -312,7 +363,7 @@ func convPregathered(im *impl, acc []int32, x, w []byte, pad byte, g geom.Conv, 
 	k := g.FanIn()
 	*j = pgJob{im: im, acc: acc, tab: &p.pgRows, bias: int32(k) * p.base, k: k,
 		w: w, lanes: g.OutPerGroup(), groups: g.Groups, conv: true, g: g, x: x, pad: pad,
-		offs: j.offs, padded: j.padded}
+		offs: j.offs, padded: j.padded, spans: j.spans}
 	j.hp, j.wp = g.H+2*g.PadH, g.W+2*g.PadW
 	j.taps3 = g.KH == 3 && g.KW == 3 && g.DilH == 1 && g.DilW == 1 && im.pg3 != nil
 	j.pairs = p.pairs
@@ -331,12 +382,23 @@ func convPregathered(im *impl, acc []int32, x, w []byte, pad byte, g geom.Conv, 
 	}
 	if g.PadH == 0 && g.PadW == 0 {
 		j.src = x
+		j.setCodeRange(x[:g.XLen()])
 	} else {
-		// The taps read the padded input in place: one copy per call.
+		// The taps read the padded input in place: one copy per call,
+		// which also finds the codes' range.
 		j.padded = growBytes(j.padded, g.N*j.imgStride)
 		j.src = j.padded
 		th := min(resolveThreads(threads), 1+len(j.padded)/minPackBytes)
+		j.spans = j.spans[:0]
+		for range th {
+			j.spans = append(j.spans, codeSpan{255, 0})
+		}
 		parallel.Run(g.N*g.C, th, 1, (*pgPadder)(j))
+		lo, hi := byte(255), byte(0)
+		for _, sp := range j.spans {
+			lo, hi = min(lo, sp.lo), max(hi, sp.hi)
+		}
+		j.codeLo, j.codeHi = int(lo), int(hi)
 	}
 	j.run(threads)
 }
@@ -345,7 +407,7 @@ func convPregathered(im *impl, acc []int32, x, w []byte, pad byte, g geom.Conv, 
 // input.
 type pgPadder pgJob
 
-func (pd *pgPadder) Run(_, lo, hi int) {
+func (pd *pgPadder) Run(part, lo, hi int) {
 	j := (*pgJob)(pd)
 	g := j.g
 	if lo >= hi {
@@ -355,7 +417,11 @@ func (pd *pgPadder) Run(_, lo, hi int) {
 	// the row mover (a copy call per row costs more than its bytes).
 	plane := j.hp * j.wp
 	fillBulk(j.padded[lo*plane:hi*plane], j.pad)
-	copyRows(j.padded[lo*plane+g.PadH*j.wp+g.PadW:], j.wp, plane, j.x[lo*g.H*g.W:hi*g.H*g.W], g.W, g.H*g.W, g.H, g.W, hi-lo)
+	src := j.x[lo*g.H*g.W : hi*g.H*g.W]
+	copyRows(j.padded[lo*plane+g.PadH*j.wp+g.PadW:], j.wp, plane, src, g.W, g.H*g.W, g.H, g.W, hi-lo)
+	// The input's codes are still in cache; the padding is the pad code.
+	clo, chi := j.im.pgRanger()(src)
+	j.spans[part] = codeSpan{min(clo, j.pad), max(chi, j.pad)}
 }
 
 // run splits the selector rows into blocks and runs the tasks.
@@ -367,7 +433,7 @@ func (j *pgJob) run(threads int) {
 	j.rowBlock = ceilDiv(j.nsel, j.rowBlocks)
 	j.rowBlocks = ceilDiv(j.nsel, j.rowBlock)
 	runTasks(j, perBlock*j.rowBlocks, threads)
-	*j = pgJob{offs: j.offs, padded: j.padded}
+	*j = pgJob{offs: j.offs, padded: j.padded, spans: j.spans}
 	pgJobs.Put(j)
 }
 
@@ -427,6 +493,11 @@ func (j *pgJob) runTask(t int, s *scratch) {
 	ws := j.w[(grp*j.lanes+q0)*j.k:]
 	for l0 := 0; l0 < j.k; l0 += lb {
 		l1 := min(l0+lb, j.k)
+		if pgPoison {
+			for i := range s.pgP {
+				s.pgP[i] = 0xA5
+			}
+		}
 		for l := l0; l < l1; l++ {
 			for q := range width {
 				rows[q] = 256 * 512 // the zero row
@@ -434,7 +505,7 @@ func (j *pgJob) runTask(t int, s *scratch) {
 					rows[q] = 512 * int64(ws[q*j.k+l])
 				}
 			}
-			build(s.pgP[(l-l0)*stepBytes:], width, j.tab, rows)
+			build(s.pgP[(l-l0)*stepBytes:], width, j.tab, rows, j.codeLo, j.codeHi)
 		}
 		flags := 0
 		if l0 == 0 {

@@ -387,22 +387,26 @@ store:
 	RET
 
 // pgBuildAVX2 transposes, for each unit of sixteen lanes, the lanes'
-// source rows (256 uint16 entries each, at tab + rowOffs[q]) into 256 rows
+// source rows (256 uint16 entries each, at tab + rowOffs[q]) into rows
 // of P (rowBytes apart), eight entries of each source row at a time: Y_i
 // holds lanes i and i+8 in its two 128-bit halves, and three rounds of
 // word, dword and qword unpacks transpose both 8x8 blocks at once, so
 // that Y8+j ends up holding the sixteen lanes of row s0+j.
 //
-// func pgBuildAVX2(dst *byte, rowBytes int, tab *[257][256]uint16, rowOffs *int64, units int)
-TEXT ·pgBuildAVX2(SB), NOSPLIT, $0-40
+// Only the source columns [from, to) (byte offsets, whole blocks of eight
+// entries) are transposed: dst is the first of their rows.
+//
+// func pgBuildAVX2(dst *byte, rowBytes int, tab *[257][256]uint16, rowOffs *int64, units, from, to int)
+TEXT ·pgBuildAVX2(SB), NOSPLIT, $0-56
 	MOVQ dst+0(FP), DI
 	MOVQ rowBytes+8(FP), R8
 	MOVQ tab+16(FP), SI
 	MOVQ rowOffs+24(FP), R9
 	MOVQ units+32(FP), R10
+	MOVQ to+48(FP), R12
 
 unit:
-	XORQ CX, CX
+	MOVQ from+40(FP), CX
 	MOVQ DI, DX
 
 block:
@@ -481,7 +485,7 @@ block:
 	VMOVDQU     Y15, (R11)
 	LEAQ        (DX)(R8*8), DX
 	ADDQ        $16, CX
-	CMPQ        CX, $512
+	CMPQ        CX, R12
 	JLT         block
 	ADDQ        $32, DI
 	ADDQ        $128, R9
@@ -593,5 +597,77 @@ next:
 	LEAQ        (SI)(R9*8), SI
 	DECQ        R11
 	JNZ         group
+	VZEROUPPER
+	RET
+
+// codeRangeAVX2 returns the smallest and largest of the n bytes at src (n
+// a positive multiple of 128), four vectors of running minima and maxima
+// folded at the end.
+//
+// func codeRangeAVX2(src *byte, n int) (lo, hi uint8)
+TEXT ·codeRangeAVX2(SB), NOSPLIT, $0-18
+	MOVQ    src+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+	VMOVDQA Y0, Y4
+	VMOVDQA Y1, Y5
+	VMOVDQA Y2, Y6
+	VMOVDQA Y3, Y7
+	ADDQ    $128, SI
+	SUBQ    $128, CX
+	JZ      fold
+
+loop:
+	VMOVDQU 0(SI), Y8
+	VMOVDQU 32(SI), Y9
+	VMOVDQU 64(SI), Y10
+	VMOVDQU 96(SI), Y11
+	VPMINUB Y8, Y0, Y0
+	VPMINUB Y9, Y1, Y1
+	VPMINUB Y10, Y2, Y2
+	VPMINUB Y11, Y3, Y3
+	VPMAXUB Y8, Y4, Y4
+	VPMAXUB Y9, Y5, Y5
+	VPMAXUB Y10, Y6, Y6
+	VPMAXUB Y11, Y7, Y7
+	ADDQ    $128, SI
+	SUBQ    $128, CX
+	JNZ     loop
+
+fold:
+	// Fold the four vectors, then halves, down to one byte each.
+	VPMINUB      Y1, Y0, Y0
+	VPMINUB      Y3, Y2, Y2
+	VPMINUB      Y2, Y0, Y0
+	VPMAXUB      Y5, Y4, Y4
+	VPMAXUB      Y7, Y6, Y6
+	VPMAXUB      Y6, Y4, Y4
+	VEXTRACTI128 $1, Y0, X1
+	VPMINUB      X1, X0, X0
+	VEXTRACTI128 $1, Y4, X5
+	VPMAXUB      X5, X4, X4
+	VPSRLDQ      $8, X0, X1
+	VPMINUB      X1, X0, X0
+	VPSRLDQ      $8, X4, X5
+	VPMAXUB      X5, X4, X4
+	VPSRLDQ      $4, X0, X1
+	VPMINUB      X1, X0, X0
+	VPSRLDQ      $4, X4, X5
+	VPMAXUB      X5, X4, X4
+	VPSRLDQ      $2, X0, X1
+	VPMINUB      X1, X0, X0
+	VPSRLDQ      $2, X4, X5
+	VPMAXUB      X5, X4, X4
+	VPSRLDQ      $1, X0, X1
+	VPMINUB      X1, X0, X0
+	VPSRLDQ      $1, X4, X5
+	VPMAXUB      X5, X4, X4
+	VPEXTRB      $0, X0, AX
+	VPEXTRB      $0, X4, BX
+	MOVB         AX, lo+16(FP)
+	MOVB         BX, hi+17(FP)
 	VZEROUPPER
 	RET

@@ -3,7 +3,10 @@ package kernel
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/goapprox/goapprox/ops/geom"
 )
 
 // TestPregatherKernels checks every implementation's pre-gathered kernel
@@ -86,7 +89,8 @@ func randomP(rng *rand.Rand, n int, hi uint16) []byte {
 
 // TestPregatherBuilders checks every implementation's builder of P against
 // the definition, at every chunk width, with lanes padded by the zero row
-// and codes at the edges, on a table whose entries are all distinct.
+// and codes at the edges, on a table whose entries are all distinct: the
+// rows of the codes asked for (whole groups of eight) and no others.
 func TestPregatherBuilders(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	tab := new([65536]int32)
@@ -94,9 +98,13 @@ func TestPregatherBuilders(t *testing.T) {
 		tab[i] = int32(i) - 1000 // entry-base = x<<8|w, all distinct
 	}
 	p := Prepare(tab)
+	spans := [][2]int{{0, 255}, {0, 127}, {128, 255}, {0, 0}, {255, 255}, {9, 9}, {7, 8}, {40, 90}}
 	for _, im := range impls {
 		build := im.pgBuilder()
-		for width := pgUnit; width <= pgMaxWidth; width += pgUnit {
+		for i := range 2 * len(spans) {
+			width := pgUnit + i%2*pgUnit
+			lo, hi := spans[i/2][0], spans[i/2][1]
+			from, to := lo&^7, hi|7+1
 			nl := width - rng.IntN(pgUnit)
 			var rows [pgMaxWidth]int64
 			lanes := codes(rng, width, 0)
@@ -110,15 +118,18 @@ func TestPregatherBuilders(t *testing.T) {
 			for i := range dst {
 				dst[i] = 0xA5
 			}
-			build(dst, width, &p.pgRows, &rows)
+			build(dst, width, &p.pgRows, &rows, lo, hi)
 			for s := range 256 {
 				for q := range width {
-					want := uint16(0)
-					if q < nl {
-						want = uint16(s<<8 | int(lanes[q]))
+					want := uint16(0xA5A5) // rows outside the span are left alone
+					if s >= from && s < to {
+						want = 0
+						if q < nl {
+							want = uint16(s<<8 | int(lanes[q]))
+						}
 					}
 					if got := binary.LittleEndian.Uint16(dst[(s*width+q)*2:]); got != want {
-						t.Fatalf("%s width %d: row %d lane %d = %#x, want %#x", im.name, width, s, q, got, want)
+						t.Fatalf("%s width %d, codes %d..%d: row %d lane %d = %#x, want %#x", im.name, width, lo, hi, s, q, got, want)
 					}
 				}
 			}
@@ -301,6 +312,90 @@ func TestPreparedPairs(t *testing.T) {
 		table[3], table[60000] = c.lo, c.hi
 		if p := Prepare(table); p.pairs != c.pairs {
 			t.Errorf("entries %d..%d: pairs %v, want %v", c.lo, c.hi, p.pairs, c.pairs)
+		}
+	}
+}
+
+// TestCodeRange checks every implementation's scan for the smallest and
+// largest code against the definition: lengths around the vector blocks,
+// unaligned starts, extremes planted anywhere, including first and last.
+func TestCodeRange(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	buf := make([]byte, 1100)
+	for _, im := range impls {
+		scan := im.pgRanger()
+		for n := range 700 {
+			off := rng.IntN(64)
+			src := buf[off : off+n]
+			base := byte(rng.IntN(256))
+			spread := 1 + rng.IntN(40)
+			for i := range src {
+				src[i] = byte(min(255, int(base)+rng.IntN(spread)))
+			}
+			if n > 0 && rng.IntN(2) == 0 {
+				src[[]int{0, n - 1, rng.IntN(n)}[rng.IntN(3)]] = byte(rng.IntN(256))
+			}
+			wantLo, wantHi := byte(255), byte(0)
+			for _, v := range src {
+				wantLo, wantHi = min(wantLo, v), max(wantHi, v)
+			}
+			if lo, hi := scan(src); lo != wantLo || hi != wantHi {
+				t.Fatalf("%s, %d codes: range %d..%d, want %d..%d", im.name, n, lo, hi, wantLo, wantHi)
+			}
+		}
+	}
+}
+
+// TestPregatherCodeRanges runs the pre-gathered path of every
+// implementation on selector codes confined to part of 0..255, the pad
+// code inside or outside it, with P filled with a pattern before each
+// block is built: a kernel reading a row the builder left out returns
+// wrong sums.
+func TestPregatherCodeRanges(t *testing.T) {
+	defer func(old bool) { pgPoison = old }(pgPoison)
+	pgPoison = true
+	rng := rand.New(rand.NewPCG(43, 44))
+	tab := testTables()[0].t // int16: entries add in pairs
+	p := Prepare(tab)
+	spans := [][2]int{{0, 127}, {128, 255}, {0, 0}, {255, 255}, {37, 37}, {40, 90}, {7, 8}}
+	convs := []geom.Conv{
+		convGeom(2, 3, 9, 11, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1),  // 3×3 taps, padded
+		convGeom(2, 2, 8, 9, 33, 3, 3, 1, 1, 0, 0, 1, 1, 1),   // 3×3 taps, no padding
+		convGeom(1, 3, 10, 10, 16, 5, 5, 2, 1, 2, 1, 1, 1, 1), // other taps
+	}
+	for _, im := range impls {
+		for si, sp := range spans {
+			sel := func(n int) []byte {
+				b := make([]byte, n)
+				for i := range b {
+					b[i] = byte(sp[0] + rng.IntN(sp[1]-sp[0]+1))
+				}
+				return b
+			}
+			for gi, g := range convs {
+				pad := byte([]int{sp[0], 200, 3}[(si+gi)%3])
+				x, w := sel(g.XLen()), codes(rng, g.WLen(), 0)
+				want := make([]int32, g.YLen())
+				Conv2dRef(want, x, w, pad, g, tab)
+				got := make([]int32, g.YLen())
+				if err := convWith(im, convPregather, got, x, w, pad, g, p, 2); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s conv %d, codes %d..%d, pad %d: first difference at %s", im.name, gi, sp[0], sp[1], pad, firstDiff(got, want))
+				}
+			}
+			m, n, k := 37, 40, 29
+			x, w := sel(m*k), codes(rng, n*k, 0)
+			want := make([]int32, m*n)
+			GEMMRef(want, x, w, m, n, k, tab)
+			got := make([]int32, m*n)
+			if err := gemmWith(im, gemmPregather, got, x, w, m, n, k, p, 2); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s GEMM, codes %d..%d: first difference at %s", im.name, sp[0], sp[1], firstDiff(got, want))
+			}
 		}
 	}
 }
