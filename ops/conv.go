@@ -12,6 +12,7 @@ import (
 	"github.com/goapprox/goapprox/internal/tablegrad"
 	"github.com/goapprox/goapprox/internal/values"
 	"github.com/goapprox/goapprox/ops/geom"
+	"github.com/goapprox/goapprox/ops/kernel"
 )
 
 // ConvArgs are the arguments of a 2-D convolution, as (height, width)
@@ -158,8 +159,8 @@ func xShape(g geom.Conv) []int { return []int{g.N, g.C, g.H, g.W} }
 func wShape(g geom.Conv) []int { return []int{g.O, g.InPerGroup(), g.KH, g.KW} }
 
 // convForward computes y for the state's mode and records the run. It
-// returns the integer accumulators in Approximate mode (nil otherwise),
-// valid until the next run.
+// returns the integer accumulators where convApprox does, valid until the
+// next run.
 func convForward(s *LayerState, rec *runRecord, y, x, w []float32, g geom.Conv) ([]int32, error) {
 	return convForwardWith(s, rec, nil, y, x, w, g)
 }
@@ -204,8 +205,9 @@ type convScratch struct {
 // convApprox computes the approximate convolution from the quantized
 // inputs in rec: table sums (or, in Surrogate mode, the surrogate's float
 // sums) with padding read as the code zx, exact zero-point correction, one
-// rescale. It returns the integer sums in Approximate mode, nil in
-// Surrogate mode.
+// rescale. It returns the integer sums in Approximate mode when it
+// corrects them itself, nil in Surrogate mode and when the kernel
+// rescales them as it writes them (no weight zero point, float32 output).
 func convApprox[Y values.Float](s *LayerState, rec *runRecord, y []Y, xBytes, wBytes []byte, g geom.Conv) ([]int32, error) {
 	pad := byte(rec.xp.ZeroPoint[0])
 	if s.Mode == Surrogate {
@@ -216,12 +218,37 @@ func convApprox[Y values.Float](s *LayerState, rec *runRecord, y []Y, xBytes, wB
 		convCorrect(s, rec, y, rec.facc, xBytes, wBytes, g)
 		return nil, nil
 	}
+	if y32, ok := any(y).([]float32); ok {
+		if r, ok := rec.convRescale(wBytes, g); ok {
+			// The kernel rescales the sums as it writes them.
+			return nil, s.lutConv2dRescaled(y32, xBytes, wBytes, pad, g, r)
+		}
+	}
 	rec.acc = grow(rec.acc, g.YLen())
 	if err := s.lutConv2d(rec.acc, xBytes, wBytes, pad, g); err != nil {
 		return nil, err
 	}
 	convCorrect(s, rec, y, rec.acc, xBytes, wBytes, g)
 	return rec.acc, nil
+}
+
+// convRescale returns convCorrect's correction and scale per output
+// channel for a convolution whose weights have no zero point (every
+// channel's zw is 0, so no window sums of the input are needed); ok is
+// false otherwise.
+func (rec *runRecord) convRescale(wBytes []byte, g geom.Conv) (r kernel.Rescale, ok bool) {
+	zx, sx := int64(rec.xp.ZeroPoint[0]), float64(rec.xp.Scale[0])
+	k := g.FanIn()
+	rec.corr, rec.scales = grow(rec.corr, g.O), grow(rec.scales, g.O)
+	for o := range g.O {
+		zw, sw := channelParams(rec, o)
+		if zw != 0 {
+			return kernel.Rescale{}, false
+		}
+		rec.corr[o] = -zx * codeSum(wBytes[o*k:(o+1)*k], rec.wp.Signed())
+		rec.scales[o] = sx * sw
+	}
+	return kernel.Rescale{Corr: rec.corr, Scale: rec.scales}, true
 }
 
 // convCorrect sets y = (acc − zx·Σw[o] − zw[o]·Σx(window) + K·zx·zw[o])·sx·

@@ -31,3 +31,9 @@ func (s *LayerState) lutGEMM(acc []int32, x, w []byte, m, n, k int) error {
 func (s *LayerState) lutConv2d(acc []int32, x, w []byte, pad byte, g geom.Conv) error {
 	return kernel.Conv2d(acc, x, w, pad, g, s.prepare(s.Table), s.threads())
 }
+
+// lutConv2dRescaled is lutConv2d writing the sums rescaled per output
+// channel by r to y.
+func (s *LayerState) lutConv2dRescaled(y []float32, x, w []byte, pad byte, g geom.Conv, r kernel.Rescale) error {
+	return kernel.Conv2dRescaled(y, x, w, pad, g, s.prepare(s.Table), s.threads(), r)
+}

@@ -37,7 +37,9 @@ type runRecord struct {
 	acc      []int32
 	facc     []float32 // the surrogate's sums (Surrogate mode)
 	sums     []int64   // code sums of rows (linear) or weight channels (conv)
-	wT       []byte    // InOut linear weights transposed to one row per output
+	corr     []int64   // a convolution's per-channel rescale (convRescale)
+	scales   []float64
+	wT       []byte // InOut linear weights transposed to one row per output
 	workers  []convScratch
 
 	// The runs of the generic (float64, vector weight) code.

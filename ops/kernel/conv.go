@@ -63,6 +63,17 @@ const (
 )
 
 func checkConv(acc []int32, x, w []byte, g geom.Conv, p *Prepared) error {
+	if err := checkConvInputs(x, w, g, p); err != nil {
+		return err
+	}
+	if len(acc) < g.YLen() {
+		return fmt.Errorf("kernel: conv2d output holds %d sums, need N*O*OutH*OutW = %d", len(acc), g.YLen())
+	}
+	return nil
+}
+
+// checkConvInputs checks everything checkConv does but the output.
+func checkConvInputs(x, w []byte, g geom.Conv, p *Prepared) error {
 	if p == nil {
 		return fmt.Errorf("kernel: Conv2d needs a prepared table (kernel.Prepare), got nil")
 	}
@@ -74,8 +85,6 @@ func checkConv(acc []int32, x, w []byte, g geom.Conv, p *Prepared) error {
 		return fmt.Errorf("kernel: conv2d input holds %d codes, need N*C*H*W = %d", len(x), g.XLen())
 	case len(w) < g.WLen():
 		return fmt.Errorf("kernel: conv2d weights hold %d codes, need O*(C/Groups)*KH*KW = %d", len(w), g.WLen())
-	case len(acc) < g.YLen():
-		return fmt.Errorf("kernel: conv2d output holds %d sums, need N*O*OutH*OutW = %d", len(acc), g.YLen())
 	}
 	return nil
 }

@@ -10,7 +10,10 @@
 // an integer code is its low byte (see package lut).
 //
 // Use: p := Prepare(table) once per table (it is immutable and shared by
-// all goroutines), then GEMM and Conv2d as often as needed. Both run on all
+// all goroutines), then GEMM and Conv2d as often as needed. Conv2dRescaled
+// is Conv2d with the sums turned into float32 per output channel as a
+// quantized layer's output is (a correction added, a scale multiplied),
+// bit for bit as rescaling Conv2d's sums would. All three run on all
 // cores by default, on the module's shared workers (internal/parallel),
 // validate their arguments and return an error for bad sizes, and take
 // their working memory from a pool, so calls in steady state allocate

@@ -70,8 +70,9 @@ type impl struct {
 	// one byte of the lane operand into its panel (an 8x8 transpose in
 	// 64-bit words), in lookups of this kernel.
 	packCost int
-	// pg, pgBuild, pgStore and pgRange are the pre-gathered kernel, the
-	// builder of its rows, the store of a convolution's sums and the scan
+	// pg, pgBuild, pgStore, pgStoreScaled and pgRange are the
+	// pre-gathered kernel, the builder of its rows, the stores of a
+	// convolution's sums (as integers and rescaled to floats) and the scan
 	// for the codes that select (pregather.go), nil for the portable ones;
 	// pg3 is the pre-gathered kernel for 3×3 taps, nil where pg runs
 	// those too. pgStep, pgEntry and pgOut are the path's
@@ -82,6 +83,7 @@ type impl struct {
 	pg3                    pg3Func
 	pgBuild                pgBuildFunc
 	pgStore                pgStoreFunc
+	pgStoreScaled          pgStoreScaledFunc
 	pgRange                func(src []byte) (lo, hi byte) // the smallest and largest code in src (codeRangeGo's contract)
 	pgStep, pgEntry, pgOut int
 }

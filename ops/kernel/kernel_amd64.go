@@ -104,7 +104,7 @@ func splitBytesSIMD(even, odd, in []byte) int {
 	return n
 }
 
-var avx512 = impl{name: "avx512vbmi", row: avxRow, biased: true, enabled: asm.AVX512VBMI, gatherCost: 24, copyCost: 10, callCost: 1000, stepCost: 128, packCost: 4, pg: pgAVX2, pg3: pg3AVX2, pgBuild: pgBuildAVX2Go, pgStore: pgStoreAVX2Go, pgRange: codeRangeAVX2Go}
+var avx512 = impl{name: "avx512vbmi", row: avxRow, biased: true, enabled: asm.AVX512VBMI, gatherCost: 24, copyCost: 10, callCost: 1000, stepCost: 128, packCost: 4, pg: pgAVX2, pg3: pg3AVX2, pgBuild: pgBuildAVX2Go, pgStore: pgStoreAVX2Go, pgStoreScaled: pgStoreScaledAVX2Go, pgRange: codeRangeAVX2Go}
 
 func init() {
 	if asm.AVX512VBMI() {

@@ -62,7 +62,7 @@ func lutRowAVX2x1(windows *[256][512]byte, sel *byte, offs *int32, src *byte, k 
 // chosen where it ran faster: adding a lane of a step and building an
 // entry of P each cost a small fraction of a lookup.
 var avx2 = impl{name: "avx2", row: avx2Row, biased: true, enabled: asm.AVX2, gatherCost: 12, copyCost: 6, callCost: 500, stepCost: 8, packCost: 2,
-	pg: pgAVX2, pg3: pg3AVX2, pgBuild: pgBuildAVX2Go, pgStore: pgStoreAVX2Go, pgRange: codeRangeAVX2Go, pgStep: 18, pgEntry: 18, pgOut: 256}
+	pg: pgAVX2, pg3: pg3AVX2, pgBuild: pgBuildAVX2Go, pgStore: pgStoreAVX2Go, pgStoreScaled: pgStoreScaledAVX2Go, pgRange: codeRangeAVX2Go, pgStep: 18, pgEntry: 18, pgOut: 256}
 
 // The AVX-512 kernel, where present, stays last in impls, so current()
 // picks it; the AVX2 kernel is still registered and tested there.
@@ -207,4 +207,23 @@ func pgStoreAVX2Go(out []int32, opos int, acc []uint32, width, nl, groups int) {
 		panic("kernel: pgStoreAVX2 would read past a row's lanes")
 	}
 	pgStoreAVX2(&out[0], opos, &acc[0], width, nl, groups)
+}
+
+//go:noescape
+func pgStoreScaledAVX2(out *float32, opos int, acc *uint32, width int, nl int, groups int, corr, scale *float64)
+
+func pgStoreScaledAVX2Go(out []float32, opos int, acc []uint32, width, nl, groups int, corr, scale []float64) {
+	if groups <= 0 || nl <= 0 {
+		return
+	}
+	// Slicing checks the bounds of everything the kernel touches; the
+	// kernel reads the corrections and scales of whole blocks of eight
+	// lanes, so those need room for them.
+	out = out[:(nl-1)*opos+8*groups]
+	acc = acc[:8*groups*width]
+	corr, scale = corr[:nl], scale[:nl]
+	if debugChecks && (width%pgUnit != 0 || nl > width || cap(corr) < ceilDiv(nl, 8)*8 || cap(scale) < ceilDiv(nl, 8)*8) {
+		panic("kernel: pgStoreScaledAVX2 would read past a row's lanes")
+	}
+	pgStoreScaledAVX2(&out[0], opos, &acc[0], width, nl, groups, &corr[0], &scale[0])
 }

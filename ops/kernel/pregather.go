@@ -237,6 +237,11 @@ type pgJob struct {
 	x      []byte
 	pad    byte
 	padded []byte
+	// y, corr and scale, when y is set, take the place of acc: the sums
+	// of output channel o are written to y as floats (Conv2dRescaled),
+	// its correction and scale at corr[o] and scale[o].
+	y           []float32
+	corr, scale []float64
 	// codeLo and codeHi bound the codes src holds, so the rows of P
 	// built are only those that can be read; spans holds each padder
 	// part's bounds until they are merged.
@@ -359,11 +364,31 @@ func (j *pgJob) setCodeRange(src []byte) {
 // convPregathered runs a convolution with lanes along the output channels
 // on the pre-gathered path (pgUsable holds).
 func convPregathered(im *impl, acc []int32, x, w []byte, pad byte, g geom.Conv, p *Prepared, threads int) {
+	convPregatheredTo(im, acc, nil, Rescale{}, x, w, pad, g, p, threads)
+}
+
+// convPregatheredTo is convPregathered writing either the sums to acc or,
+// when y is not nil, the sums rescaled by r to y (r's corrections below
+// 2^52 in magnitude, so float64 adds them exactly).
+func convPregatheredTo(im *impl, acc []int32, y []float32, r Rescale, x, w []byte, pad byte, g geom.Conv, p *Prepared, threads int) {
 	j := pgJobs.Get().(*pgJob)
 	k := g.FanIn()
 	*j = pgJob{im: im, acc: acc, tab: &p.pgRows, bias: int32(k) * p.base, k: k,
 		w: w, lanes: g.OutPerGroup(), groups: g.Groups, conv: true, g: g, x: x, pad: pad,
-		offs: j.offs, padded: j.padded, spans: j.spans}
+		offs: j.offs, padded: j.padded, spans: j.spans, corr: j.corr, scale: j.scale}
+	if y != nil {
+		// The SIMD stores read the corrections and scales of whole blocks
+		// of eight lanes: zeros past the last channel.
+		j.y = y
+		j.corr, j.scale = j.corr[:0], j.scale[:0]
+		for o := range g.O + 8 {
+			c, sc := 0.0, 0.0
+			if o < g.O {
+				c, sc = float64(r.Corr[o]), r.Scale[o]
+			}
+			j.corr, j.scale = append(j.corr, c), append(j.scale, sc)
+		}
+	}
 	j.hp, j.wp = g.H+2*g.PadH, g.W+2*g.PadW
 	j.taps3 = g.KH == 3 && g.KW == 3 && g.DilH == 1 && g.DilW == 1 && im.pg3 != nil
 	j.pairs = p.pairs
@@ -433,7 +458,7 @@ func (j *pgJob) run(threads int) {
 	j.rowBlock = ceilDiv(j.nsel, j.rowBlocks)
 	j.rowBlocks = ceilDiv(j.nsel, j.rowBlock)
 	runTasks(j, perBlock*j.rowBlocks, threads)
-	*j = pgJob{offs: j.offs, padded: j.padded, spans: j.spans}
+	*j = pgJob{offs: j.offs, padded: j.padded, spans: j.spans, corr: j.corr[:0], scale: j.scale[:0]}
 	pgJobs.Put(j)
 }
 
@@ -545,21 +570,66 @@ func (j *pgJob) store(acc []uint32, width, grp, q0, nl, r0, nr int) {
 	// image. Writing each row across the channels instead touches a cache
 	// line per channel, and with maps of 32x32 those lines are 4 KiB apart
 	// and evict each other from L1.
-	st := j.im.pgStorer()
+	st, sts := j.im.pgStorer(), j.im.pgScaledStorer()
+	ch := grp*j.lanes + q0
 	n, pos := r0/j.opos, r0%j.opos
 	for i := 0; i < nr; {
 		nt := min(nr-i, j.opos-pos)
-		at := (n*j.g.O+grp*j.lanes+q0)*j.opos + pos
+		at := (n*j.g.O+ch)*j.opos + pos
 		groups := nt / 8
-		st(j.acc[at:], j.opos, acc[i*width:], width, nl, groups)
-		if t0 := 8 * groups; t0 < nt {
-			pgStoreGo(j.acc[at+t0:], j.opos, acc[(i+t0)*width:], width, nl, nt-t0)
+		t0 := 8 * groups
+		if j.y != nil {
+			corr, scale := j.corr[ch:], j.scale[ch:]
+			sts(j.y[at:], j.opos, acc[i*width:], width, nl, groups, corr, scale)
+			if t0 < nt {
+				pgStoreScaledGo(j.y[at+t0:], j.opos, acc[(i+t0)*width:], width, nl, nt-t0, corr, scale)
+			}
+		} else {
+			st(j.acc[at:], j.opos, acc[i*width:], width, nl, groups)
+			if t0 < nt {
+				pgStoreGo(j.acc[at+t0:], j.opos, acc[(i+t0)*width:], width, nl, nt-t0)
+			}
 		}
 		i += nt
 		if pos += nt; pos == j.opos {
 			pos, n = 0, n+1
 		}
 	}
+}
+
+// pgStoreScaledFunc is pgStoreFunc writing floats: lane q's sum s becomes
+// float32((float64(int32(s)) + corr[q]) * scale[q]). corr and scale must
+// have room for whole blocks of eight lanes (zeros past nl do).
+type pgStoreScaledFunc func(out []float32, opos int, acc []uint32, width, nl, groups int, corr, scale []float64)
+
+// pgStoreScaledGo is pgStoreGo writing floats (pgStoreScaledFunc): the
+// portable store and the SIMD stores' tail.
+func pgStoreScaledGo(out []float32, opos int, acc []uint32, width, nl, rows int, corr, scale []float64) {
+	if rows <= 0 || nl <= 0 {
+		return
+	}
+	acc = acc[:(rows-1)*width+nl]
+	for q := range nl {
+		o := out[q*opos:][:rows]
+		c, sc := corr[q], scale[q]
+		for t := range o {
+			o[t] = float32((float64(int32(acc[t*width+q])) + c) * sc)
+		}
+	}
+}
+
+// pgStoreScaledGroups is pgStoreScaledGo for blocks of eight rows.
+func pgStoreScaledGroups(out []float32, opos int, acc []uint32, width, nl, groups int, corr, scale []float64) {
+	pgStoreScaledGo(out, opos, acc, width, nl, 8*groups, corr, scale)
+}
+
+// pgScaledStorer is im's store of rescaled sums, the portable one if it
+// has none.
+func (im *impl) pgScaledStorer() pgStoreScaledFunc {
+	if im.pgStoreScaled != nil {
+		return im.pgStoreScaled
+	}
+	return pgStoreScaledGroups
 }
 
 // pgStoreFunc writes the lane sums of groups blocks of eight selector

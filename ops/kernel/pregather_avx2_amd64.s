@@ -494,6 +494,50 @@ block:
 	VZEROUPPER
 	RET
 
+// PGTRANSPOSE8 loads eight selector rows' sums of eight lanes (row t at
+// SI + CX + t*R9) and transposes them: Y8+q holds lane q's eight sums.
+#define PGTRANSPOSE8 \
+	LEAQ (SI)(CX*1), AX \
+	VMOVDQU     (AX), Y0 \
+	ADDQ        R9, AX \
+	VMOVDQU     (AX), Y1 \
+	ADDQ        R9, AX \
+	VMOVDQU     (AX), Y2 \
+	ADDQ        R9, AX \
+	VMOVDQU     (AX), Y3 \
+	ADDQ        R9, AX \
+	VMOVDQU     (AX), Y4 \
+	ADDQ        R9, AX \
+	VMOVDQU     (AX), Y5 \
+	ADDQ        R9, AX \
+	VMOVDQU     (AX), Y6 \
+	ADDQ        R9, AX \
+	VMOVDQU     (AX), Y7 \
+	VPUNPCKLDQ  Y1, Y0, Y8 \
+	VPUNPCKHDQ  Y1, Y0, Y9 \
+	VPUNPCKLDQ  Y3, Y2, Y10 \
+	VPUNPCKHDQ  Y3, Y2, Y11 \
+	VPUNPCKLDQ  Y5, Y4, Y12 \
+	VPUNPCKHDQ  Y5, Y4, Y13 \
+	VPUNPCKLDQ  Y7, Y6, Y14 \
+	VPUNPCKHDQ  Y7, Y6, Y15 \
+	VPUNPCKLQDQ Y10, Y8, Y0 \
+	VPUNPCKHQDQ Y10, Y8, Y1 \
+	VPUNPCKLQDQ Y11, Y9, Y2 \
+	VPUNPCKHQDQ Y11, Y9, Y3 \
+	VPUNPCKLQDQ Y14, Y12, Y4 \
+	VPUNPCKHQDQ Y14, Y12, Y5 \
+	VPUNPCKLQDQ Y15, Y13, Y6 \
+	VPUNPCKHQDQ Y15, Y13, Y7 \
+	VPERM2I128  $0x20, Y4, Y0, Y8 \
+	VPERM2I128  $0x20, Y5, Y1, Y9 \
+	VPERM2I128  $0x20, Y6, Y2, Y10 \
+	VPERM2I128  $0x20, Y7, Y3, Y11 \
+	VPERM2I128  $0x31, Y4, Y0, Y12 \
+	VPERM2I128  $0x31, Y5, Y1, Y13 \
+	VPERM2I128  $0x31, Y6, Y2, Y14 \
+	VPERM2I128  $0x31, Y7, Y3, Y15
+
 // pgStoreAVX2 writes groups blocks of eight selector rows' lane sums
 // (acc, width dwords per row) to out, lane q of row t at out[q*opos+t]:
 // eight rows of eight lanes are loaded, transposed (dword and qword
@@ -517,46 +561,7 @@ group:
 	MOVQ R10, R12
 
 lanes:
-	LEAQ (SI)(CX*1), AX
-	VMOVDQU     (AX), Y0
-	ADDQ        R9, AX
-	VMOVDQU     (AX), Y1
-	ADDQ        R9, AX
-	VMOVDQU     (AX), Y2
-	ADDQ        R9, AX
-	VMOVDQU     (AX), Y3
-	ADDQ        R9, AX
-	VMOVDQU     (AX), Y4
-	ADDQ        R9, AX
-	VMOVDQU     (AX), Y5
-	ADDQ        R9, AX
-	VMOVDQU     (AX), Y6
-	ADDQ        R9, AX
-	VMOVDQU     (AX), Y7
-	VPUNPCKLDQ  Y1, Y0, Y8
-	VPUNPCKHDQ  Y1, Y0, Y9
-	VPUNPCKLDQ  Y3, Y2, Y10
-	VPUNPCKHDQ  Y3, Y2, Y11
-	VPUNPCKLDQ  Y5, Y4, Y12
-	VPUNPCKHDQ  Y5, Y4, Y13
-	VPUNPCKLDQ  Y7, Y6, Y14
-	VPUNPCKHDQ  Y7, Y6, Y15
-	VPUNPCKLQDQ Y10, Y8, Y0
-	VPUNPCKHQDQ Y10, Y8, Y1
-	VPUNPCKLQDQ Y11, Y9, Y2
-	VPUNPCKHQDQ Y11, Y9, Y3
-	VPUNPCKLQDQ Y14, Y12, Y4
-	VPUNPCKHQDQ Y14, Y12, Y5
-	VPUNPCKLQDQ Y15, Y13, Y6
-	VPUNPCKHQDQ Y15, Y13, Y7
-	VPERM2I128  $0x20, Y4, Y0, Y8
-	VPERM2I128  $0x20, Y5, Y1, Y9
-	VPERM2I128  $0x20, Y6, Y2, Y10
-	VPERM2I128  $0x20, Y7, Y3, Y11
-	VPERM2I128  $0x31, Y4, Y0, Y12
-	VPERM2I128  $0x31, Y5, Y1, Y13
-	VPERM2I128  $0x31, Y6, Y2, Y14
-	VPERM2I128  $0x31, Y7, Y3, Y15
+	PGTRANSPOSE8
 	MOVQ        DX, R13
 	VMOVDQU     Y8, (R13)
 	CMPQ        R12, $1
@@ -669,5 +674,90 @@ fold:
 	VPEXTRB      $0, X4, BX
 	MOVB         AX, lo+16(FP)
 	MOVB         BX, hi+17(FP)
+	VZEROUPPER
+	RET
+
+// PGSCALE writes lane L's eight sums, in S (X its low half), to (R13) as floats: converted
+// to float64, plus the lane's correction, times its scale, rounded to
+// float32 (pgStoreScaledGo's formula). BX and R14 point at the corrections
+// and scales of the block's first lane, CX*2 past them.
+#define PGSCALE(X, S, L) \
+	VCVTDQ2PD    X, Y0; \
+	VEXTRACTI128 $1, S, X1; \
+	VCVTDQ2PD    X1, Y1; \
+	VBROADCASTSD (L*8)(BX)(CX*2), Y2; \
+	VBROADCASTSD (L*8)(R14)(CX*2), Y3; \
+	VADDPD       Y2, Y0, Y0; \
+	VADDPD       Y2, Y1, Y1; \
+	VMULPD       Y3, Y0, Y0; \
+	VMULPD       Y3, Y1, Y1; \
+	VCVTPD2PSY   Y0, X0; \
+	VCVTPD2PSY   Y1, X1; \
+	VINSERTF128  $1, X1, Y0, Y0; \
+	VMOVUPS      Y0, (R13)
+
+// pgStoreScaledAVX2 is pgStoreAVX2 writing each lane's sums as floats
+// (PGSCALE), lane q's correction and scale at corr[q] and scale[q].
+//
+// func pgStoreScaledAVX2(out *float32, opos int, acc *uint32, width int, nl int, groups int, corr, scale *float64)
+TEXT ·pgStoreScaledAVX2(SB), NOSPLIT, $0-64
+	MOVQ out+0(FP), DI
+	MOVQ opos+8(FP), R8
+	SHLQ $2, R8
+	MOVQ acc+16(FP), SI
+	MOVQ width+24(FP), R9
+	SHLQ $2, R9
+	MOVQ nl+32(FP), R10
+	MOVQ groups+40(FP), R11
+	MOVQ corr+48(FP), BX
+	MOVQ scale+56(FP), R14
+
+group:
+	XORQ CX, CX
+	MOVQ DI, DX
+	MOVQ R10, R12
+
+lanes:
+	PGTRANSPOSE8
+	MOVQ        DX, R13
+	PGSCALE(X8, Y8, 0)
+	CMPQ        R12, $1
+	JLE         next
+	ADDQ        R8, R13
+	PGSCALE(X9, Y9, 1)
+	CMPQ        R12, $2
+	JLE         next
+	ADDQ        R8, R13
+	PGSCALE(X10, Y10, 2)
+	CMPQ        R12, $3
+	JLE         next
+	ADDQ        R8, R13
+	PGSCALE(X11, Y11, 3)
+	CMPQ        R12, $4
+	JLE         next
+	ADDQ        R8, R13
+	PGSCALE(X12, Y12, 4)
+	CMPQ        R12, $5
+	JLE         next
+	ADDQ        R8, R13
+	PGSCALE(X13, Y13, 5)
+	CMPQ        R12, $6
+	JLE         next
+	ADDQ        R8, R13
+	PGSCALE(X14, Y14, 6)
+	CMPQ        R12, $7
+	JLE         next
+	ADDQ        R8, R13
+	PGSCALE(X15, Y15, 7)
+
+next:
+	ADDQ        $32, CX
+	LEAQ        (DX)(R8*8), DX
+	SUBQ        $8, R12
+	JG          lanes
+	ADDQ        $32, DI
+	LEAQ        (SI)(R9*8), SI
+	DECQ        R11
+	JNZ         group
 	VZEROUPPER
 	RET
