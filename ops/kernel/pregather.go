@@ -369,7 +369,7 @@ func convPregathered(im *impl, acc []int32, x, w []byte, pad byte, g geom.Conv, 
 
 // convPregatheredTo is convPregathered writing either the sums to acc or,
 // when y is not nil, the sums rescaled by r to y (r's corrections below
-// 2^52 in magnitude, so float64 adds them exactly).
+// 2^52 in magnitude, so that float64 adds them to an int32 sum exactly).
 func convPregatheredTo(im *impl, acc []int32, y []float32, r Rescale, x, w []byte, pad byte, g geom.Conv, p *Prepared, threads int) {
 	j := pgJobs.Get().(*pgJob)
 	k := g.FanIn()
@@ -377,16 +377,10 @@ func convPregatheredTo(im *impl, acc []int32, y []float32, r Rescale, x, w []byt
 		w: w, lanes: g.OutPerGroup(), groups: g.Groups, conv: true, g: g, x: x, pad: pad,
 		offs: j.offs, padded: j.padded, spans: j.spans, corr: j.corr, scale: j.scale}
 	if y != nil {
-		// The SIMD stores read the corrections and scales of whole blocks
-		// of eight lanes: zeros past the last channel.
 		j.y = y
 		j.corr, j.scale = j.corr[:0], j.scale[:0]
-		for o := range g.O + 8 {
-			c, sc := 0.0, 0.0
-			if o < g.O {
-				c, sc = float64(r.Corr[o]), r.Scale[o]
-			}
-			j.corr, j.scale = append(j.corr, c), append(j.scale, sc)
+		for o := range g.O {
+			j.corr, j.scale = append(j.corr, float64(r.Corr[o])), append(j.scale, r.Scale[o])
 		}
 	}
 	j.hp, j.wp = g.H+2*g.PadH, g.W+2*g.PadW
@@ -598,8 +592,7 @@ func (j *pgJob) store(acc []uint32, width, grp, q0, nl, r0, nr int) {
 }
 
 // pgStoreScaledFunc is pgStoreFunc writing floats: lane q's sum s becomes
-// float32((float64(int32(s)) + corr[q]) * scale[q]). corr and scale must
-// have room for whole blocks of eight lanes (zeros past nl do).
+// float32((float64(int32(s)) + corr[q]) * scale[q]), for lanes q < nl.
 type pgStoreScaledFunc func(out []float32, opos int, acc []uint32, width, nl, groups int, corr, scale []float64)
 
 // pgStoreScaledGo is pgStoreGo writing floats (pgStoreScaledFunc): the

@@ -399,3 +399,36 @@ func TestPregatherCodeRanges(t *testing.T) {
 		}
 	}
 }
+
+// TestPregatherCodeRangeParts runs the pre-gathered path on an input
+// large enough that the padder runs in several parts, padded and not,
+// with the codes in 40..90 but for a 5 near the start and a 200 at the
+// very end (the first and last part), and P poisoned before each block:
+// each part's codes must reach the merged range.
+func TestPregatherCodeRangeParts(t *testing.T) {
+	defer func(old bool) { pgPoison = old }(pgPoison)
+	pgPoison = true
+	rng := rand.New(rand.NewPCG(45, 46))
+	tab := testTables()[0].t
+	p := Prepare(tab)
+	for _, pad := range []int{1, 0} {
+		g := convGeom(4, 16, 32, 32, 16, 3, 3, 1, 1, pad, pad, 1, 1, 1)
+		x := make([]byte, g.XLen())
+		for i := range x {
+			x[i] = byte(40 + rng.IntN(51))
+		}
+		x[1], x[len(x)-1] = 5, 200
+		w := codes(rng, g.WLen(), 0)
+		want := make([]int32, g.YLen())
+		Conv2dRef(want, x, w, 60, g, tab)
+		for _, im := range impls {
+			got := make([]int32, g.YLen())
+			if err := convWith(im, convPregather, got, x, w, 60, g, p, 4); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s padding %d: first difference at %s", im.name, pad, firstDiff(got, want))
+			}
+		}
+	}
+}

@@ -10,16 +10,19 @@ import (
 )
 
 // Rescale is how Conv2dRescaled turns sums into floats: output channel
-// o's sum s becomes float32(float64(int64(s)+Corr[o]) * Scale[o]), the
-// correction added exactly and the product rounded once in float64, then
-// to float32. Corr and Scale hold one entry per output channel.
+// o's sum s becomes float32(float64(int64(s)+Corr[o]) * Scale[o]): the
+// correction added in int64, the result converted to float64 (exactly
+// below 2^53 in magnitude), multiplied, rounded to float32. Corr and Scale
+// hold one entry per output channel.
 type Rescale struct {
 	Corr  []int64
 	Scale []float64
 }
 
-// rescaleExactLimit bounds the corrections the float64 stores add
-// exactly to an int32 sum.
+// rescaleExactLimit bounds the corrections the pre-gathered store takes:
+// it adds them to an int32 sum in float64, which gives Rescale's bits
+// while the operands and the sum are integers below 2^53 in magnitude (a
+// conservative bound); larger ones go through the int64 path.
 const rescaleExactLimit = 1 << 52
 
 // Conv2dRescaled writes to y (N×O×OutH×OutW) the sums Conv2d computes,

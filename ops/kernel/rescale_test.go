@@ -33,7 +33,7 @@ func randomRescale(rng *rand.Rand, o int, wide bool) Rescale {
 		r.Scale[i] = (rng.Float64() - 0.3) * math.Pow(2, float64(rng.IntN(60)-40))
 	}
 	if wide && o > 0 {
-		r.Corr[rng.IntN(o)] = rescaleExactLimit + rng.Int64N(1<<40)
+		r.Corr[rng.IntN(o)] = rescaleExactLimit + rng.Int64N(1<<62)
 	}
 	return r
 }
@@ -139,5 +139,42 @@ func TestConv2dRescaledBadArguments(t *testing.T) {
 	}
 	if err := Conv2dRescaled(make([]float32, g.YLen()), x, w, 0, g, p, 1, ok); err != nil {
 		t.Errorf("valid call: %v", err)
+	}
+}
+
+// TestConv2dRescaledLargeCorrections checks corrections far beyond what
+// float64 adds to a sum exactly: the definition adds in int64 first, and a
+// float64 sum would round on the other side of a float32 boundary
+// (2^60+2^36-50 + 150 rounds to 2^60+2^36 in int64-then-float64, but to
+// 2^60+2^36+256 in float64, and float32 then rounds the two apart). Every
+// path must take the exact route.
+func TestConv2dRescaledLargeCorrections(t *testing.T) {
+	tab := new([65536]int32)
+	for i := range tab {
+		tab[i] = 150 // every sum of a 1×1, one-channel convolution is 150
+	}
+	p := Prepare(tab)
+	g := convGeom(2, 1, 32, 32, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1)
+	r := Rescale{Corr: make([]int64, g.O), Scale: make([]float64, g.O)}
+	for o := range g.O {
+		r.Corr[o], r.Scale[o] = 1<<60+1<<36-50, 1
+	}
+	want := rescaleWant(150, r.Corr[0], 1)
+	if want == float32(float64(r.Corr[0])+150) {
+		t.Fatal("the case no longer separates adding in int64 from adding in float64")
+	}
+	x, w := make([]byte, g.XLen()), make([]byte, g.WLen())
+	for _, im := range impls {
+		for _, mode := range []convMode{convAuto, convPregather} {
+			y := make([]float32, g.YLen())
+			if err := convRescaledWith(im, mode, y, x, w, 0, g, p, 2, r); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range y {
+				if v != want {
+					t.Fatalf("%s mode %d: y[%d] = %g, want %g", im.name, mode, i, v, want)
+				}
+			}
+		}
 	}
 }
