@@ -513,9 +513,7 @@ func (j *pgJob) runTask(t int, s *scratch) {
 	for l0 := 0; l0 < j.k; l0 += lb {
 		l1 := min(l0+lb, j.k)
 		if pgPoison {
-			for i := range s.pgP {
-				s.pgP[i] = 0xA5
-			}
+			fillBulk(s.pgP, 0xA5)
 		}
 		for l := l0; l < l1; l++ {
 			for q := range width {
