@@ -156,33 +156,15 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geo
 		return err
 	}
 	im = im.forTable(p)
-	if mode == convPregather {
-		if pgUsable(p, g.OutPerGroup(), g.FanIn(), pgConvSrc(g)) {
-			convPregathered(im, acc, x, w, pad, g, p, threads)
-			return nil
-		}
-		mode = convAuto
-	}
 	j := convJobs.Get().(*convJob)
 	j.init(im, acc, x, w, pad, g, p)
-	og := g.OutPerGroup()
-	switch mode {
-	case convDirect:
-		j.direct = true
-	case convShifted:
-		j.direct, j.shifted = true, true
-	case convDirectStacked:
-		j.direct, j.stacked = true, true
-	case convShiftedStacked:
-		j.direct, j.shifted, j.stacked = true, true, true
-	case convAuto:
-		if j.picksPregather(p, threads) {
-			*j = convJob{direct2: j.direct2}
-			convJobs.Put(j)
-			convPregathered(im, acc, x, w, pad, g, p, threads)
-			return nil
-		}
+	if j.plan(mode, p, threads) {
+		*j = convJob{direct2: j.direct2}
+		convJobs.Put(j)
+		convPregathered(im, acc, x, w, pad, g, p, threads)
+		return nil
 	}
+	og := g.OutPerGroup()
 	if j.shifted {
 		j.wq = j.ow
 	}
@@ -204,6 +186,31 @@ func convWith(im *impl, mode convMode, acc []int32, x, w []byte, pad byte, g geo
 	*j = convJob{direct2: j.direct2}
 	convJobs.Put(j)
 	return nil
+}
+
+// plan decides how j's call runs in mode: true for the pre-gathered path
+// (forced, where it can run, or chosen by cost in convAuto), else with
+// j's row-kernel layout set (forced, or the cheapest in convAuto).
+func (j *convJob) plan(mode convMode, p *Prepared, threads int) (pregather bool) {
+	g := j.g
+	switch mode {
+	case convPregather:
+		if pgUsable(p, g.OutPerGroup(), g.FanIn(), pgConvSrc(g)) {
+			return true
+		}
+		return j.picksPregather(p, threads)
+	case convDirect:
+		j.direct = true
+	case convShifted:
+		j.direct, j.shifted = true, true
+	case convDirectStacked:
+		j.direct, j.stacked = true, true
+	case convShiftedStacked:
+		j.direct, j.shifted, j.stacked = true, true, true
+	case convAuto:
+		return j.picksPregather(p, threads)
+	}
+	return false
 }
 
 // init sets up j for a call in one of the row-kernel layouts.

@@ -87,18 +87,12 @@ func (b *rescaleBuf) Run(_, lo, hi int) {
 }
 
 // choosesPregather says whether a convolution in mode runs on the
-// pre-gathered path, as convWith decides it.
+// pre-gathered path: convWith's plan.
 func choosesPregather(im *impl, mode convMode, g geom.Conv, p *Prepared, threads int) bool {
-	switch mode {
-	case convPregather:
-		return pgUsable(p, g.OutPerGroup(), g.FanIn(), pgConvSrc(g))
-	case convAuto:
-		j := convJobs.Get().(*convJob)
-		j.init(im, nil, nil, nil, 0, g, p)
-		picks := j.picksPregather(p, threads)
-		*j = convJob{direct2: j.direct2}
-		convJobs.Put(j)
-		return picks
-	}
-	return false
+	j := convJobs.Get().(*convJob)
+	j.init(im, nil, nil, nil, 0, g, p)
+	pregather := j.plan(mode, p, threads)
+	*j = convJob{direct2: j.direct2}
+	convJobs.Put(j)
+	return pregather
 }
