@@ -538,6 +538,63 @@ block:
 	VPERM2I128  $0x31, Y6, Y2, Y14 \
 	VPERM2I128  $0x31, Y7, Y3, Y15
 
+// PGLANES8 writes the transposed lanes Y8..Y15 below nl (R12 lanes left),
+// one lane's eight sums opos (R8) bytes after the previous one's from DX,
+// each with ST(X, Y, lane), and jumps to next.
+#define PGLANES8(ST) \
+	MOVQ        DX, R13 \
+	ST(X8, Y8, 0) \
+	CMPQ        R12, $1 \
+	JLE         next \
+	ADDQ        R8, R13 \
+	ST(X9, Y9, 1) \
+	CMPQ        R12, $2 \
+	JLE         next \
+	ADDQ        R8, R13 \
+	ST(X10, Y10, 2) \
+	CMPQ        R12, $3 \
+	JLE         next \
+	ADDQ        R8, R13 \
+	ST(X11, Y11, 3) \
+	CMPQ        R12, $4 \
+	JLE         next \
+	ADDQ        R8, R13 \
+	ST(X12, Y12, 4) \
+	CMPQ        R12, $5 \
+	JLE         next \
+	ADDQ        R8, R13 \
+	ST(X13, Y13, 5) \
+	CMPQ        R12, $6 \
+	JLE         next \
+	ADDQ        R8, R13 \
+	ST(X14, Y14, 6) \
+	CMPQ        R12, $7 \
+	JLE         next \
+	ADDQ        R8, R13 \
+	ST(X15, Y15, 7)
+
+// PGPUT stores lane sums S as they are.
+#define PGPUT(X, S, L) VMOVDQU S, (R13)
+
+// PGSCALE writes lane L's eight sums, in S (X its low half), to (R13) as floats: converted
+// to float64, plus the lane's correction, times its scale, rounded to
+// float32 (pgStoreScaledGo's formula). BX and R14 point at the corrections
+// and scales of the block's first lane, CX*2 past them.
+#define PGSCALE(X, S, L) \
+	VCVTDQ2PD    X, Y0; \
+	VEXTRACTI128 $1, S, X1; \
+	VCVTDQ2PD    X1, Y1; \
+	VBROADCASTSD (L*8)(BX)(CX*2), Y2; \
+	VBROADCASTSD (L*8)(R14)(CX*2), Y3; \
+	VADDPD       Y2, Y0, Y0; \
+	VADDPD       Y2, Y1, Y1; \
+	VMULPD       Y3, Y0, Y0; \
+	VMULPD       Y3, Y1, Y1; \
+	VCVTPD2PSY   Y0, X0; \
+	VCVTPD2PSY   Y1, X1; \
+	VINSERTF128  $1, X1, Y0, Y0; \
+	VMOVUPS      Y0, (R13)
+
 // pgStoreAVX2 writes groups blocks of eight selector rows' lane sums
 // (acc, width dwords per row) to out, lane q of row t at out[q*opos+t]:
 // eight rows of eight lanes are loaded, transposed (dword and qword
@@ -562,36 +619,7 @@ group:
 
 lanes:
 	PGTRANSPOSE8
-	MOVQ        DX, R13
-	VMOVDQU     Y8, (R13)
-	CMPQ        R12, $1
-	JLE         next
-	ADDQ        R8, R13
-	VMOVDQU     Y9, (R13)
-	CMPQ        R12, $2
-	JLE         next
-	ADDQ        R8, R13
-	VMOVDQU     Y10, (R13)
-	CMPQ        R12, $3
-	JLE         next
-	ADDQ        R8, R13
-	VMOVDQU     Y11, (R13)
-	CMPQ        R12, $4
-	JLE         next
-	ADDQ        R8, R13
-	VMOVDQU     Y12, (R13)
-	CMPQ        R12, $5
-	JLE         next
-	ADDQ        R8, R13
-	VMOVDQU     Y13, (R13)
-	CMPQ        R12, $6
-	JLE         next
-	ADDQ        R8, R13
-	VMOVDQU     Y14, (R13)
-	CMPQ        R12, $7
-	JLE         next
-	ADDQ        R8, R13
-	VMOVDQU     Y15, (R13)
+	PGLANES8(PGPUT)
 
 next:
 	ADDQ        $32, CX
@@ -677,25 +705,6 @@ fold:
 	VZEROUPPER
 	RET
 
-// PGSCALE writes lane L's eight sums, in S (X its low half), to (R13) as floats: converted
-// to float64, plus the lane's correction, times its scale, rounded to
-// float32 (pgStoreScaledGo's formula). BX and R14 point at the corrections
-// and scales of the block's first lane, CX*2 past them.
-#define PGSCALE(X, S, L) \
-	VCVTDQ2PD    X, Y0; \
-	VEXTRACTI128 $1, S, X1; \
-	VCVTDQ2PD    X1, Y1; \
-	VBROADCASTSD (L*8)(BX)(CX*2), Y2; \
-	VBROADCASTSD (L*8)(R14)(CX*2), Y3; \
-	VADDPD       Y2, Y0, Y0; \
-	VADDPD       Y2, Y1, Y1; \
-	VMULPD       Y3, Y0, Y0; \
-	VMULPD       Y3, Y1, Y1; \
-	VCVTPD2PSY   Y0, X0; \
-	VCVTPD2PSY   Y1, X1; \
-	VINSERTF128  $1, X1, Y0, Y0; \
-	VMOVUPS      Y0, (R13)
-
 // pgStoreScaledAVX2 is pgStoreAVX2 writing each lane's sums as floats
 // (PGSCALE), lane q's correction and scale at corr[q] and scale[q].
 //
@@ -719,36 +728,7 @@ group:
 
 lanes:
 	PGTRANSPOSE8
-	MOVQ        DX, R13
-	PGSCALE(X8, Y8, 0)
-	CMPQ        R12, $1
-	JLE         next
-	ADDQ        R8, R13
-	PGSCALE(X9, Y9, 1)
-	CMPQ        R12, $2
-	JLE         next
-	ADDQ        R8, R13
-	PGSCALE(X10, Y10, 2)
-	CMPQ        R12, $3
-	JLE         next
-	ADDQ        R8, R13
-	PGSCALE(X11, Y11, 3)
-	CMPQ        R12, $4
-	JLE         next
-	ADDQ        R8, R13
-	PGSCALE(X12, Y12, 4)
-	CMPQ        R12, $5
-	JLE         next
-	ADDQ        R8, R13
-	PGSCALE(X13, Y13, 5)
-	CMPQ        R12, $6
-	JLE         next
-	ADDQ        R8, R13
-	PGSCALE(X14, Y14, 6)
-	CMPQ        R12, $7
-	JLE         next
-	ADDQ        R8, R13
-	PGSCALE(X15, Y15, 7)
+	PGLANES8(PGSCALE)
 
 next:
 	ADDQ        $32, CX
